@@ -1,0 +1,36 @@
+// What every ingest adapter hands to the normaliser: a call transition as the PBX described it,
+// before numbers are normalised and before an id is fixed.
+import type { CallDirection, CallEventType, IngestSource, RecordingRef } from '../../shared/call-event.js';
+
+export interface CallObservation {
+  tenantId: string;
+  pbxId: string;
+  source: IngestSource;
+  type: CallEventType;
+  direction: CallDirection;
+  /** The PBX call id when the form carries one (Call Control, webhook); null for the CRM template. */
+  pbxCallId: string | null;
+  caller: { raw: string; name: string | null };
+  callee: { raw: string; name: string | null };
+  extensions: string[];
+  queue: string | null;
+  agents: string[];
+  pbxTime: Date;
+  durationSec: number | null;
+  recording: RecordingRef | null;
+  /** Sender-side unique id (webhook-id); retries of one delivery share it. */
+  deliveryId?: string;
+}
+
+export interface IngestResult {
+  offset: number;
+  epoch: string;
+  /** True when this transition had already been logged (retry or a second form). */
+  duplicate: boolean;
+  eventId: string;
+}
+
+/** The single entry into the log: adapters call this and nothing else. */
+export interface Ingestor {
+  ingest(observation: CallObservation): Promise<IngestResult>;
+}

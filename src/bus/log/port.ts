@@ -1,0 +1,40 @@
+// The durable per-tenant event log. One interface, one adapter per storage engine
+// (sqlite: embedded default, redis: scale-out, memory: tests); one contract suite runs on all.
+import type { CallEvent } from '../../shared/call-event.js';
+import type { Position } from '../../shared/agent-protocol.js';
+
+export interface LoggedEvent {
+  /** Per-tenant, starts at 1, +1 on every append, no gaps. */
+  offset: number;
+  event: CallEvent;
+}
+
+export interface AppendResult extends Position {
+  /** True when the idempotency key was seen before: nothing was written, offset is the original. */
+  duplicate: boolean;
+}
+
+export interface ReadResult {
+  events: LoggedEvent[];
+  /** Current top of the log (0 when empty) and its epoch. */
+  position: Position;
+  /** Offset of the oldest event still retained (top + 1 when empty). */
+  firstRetained: number;
+}
+
+/** Called for every committed append, on every node (Redis: via pub/sub), in offset order per tenant. */
+export type LogListener = (tenantId: string, logged: LoggedEvent, epoch: string) => void;
+
+export interface EventLog {
+  /** Durable when the promise resolves: only then may the PBX be answered 2xx. */
+  append(tenantId: string, event: CallEvent, idempotencyKey: string): Promise<AppendResult>;
+  /** Events with offset > since, oldest first, at most `limit` (0 = position only). */
+  read(tenantId: string, opts: { since: number; limit: number }): Promise<ReadResult>;
+  position(tenantId: string): Promise<Position>;
+  /** Finds one event by its CallEvent.id (recording requests name the event). */
+  findById(tenantId: string, eventId: string): Promise<LoggedEvent | null>;
+  subscribe(listener: LogListener): () => void;
+  /** Deletes events received before `olderThan`; returns how many. */
+  trim(olderThan: Date): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,97 @@
+// The CRM port. One adapter folder per CRM (hubspot/, salesforce/, zoho/, highlevel/) implements
+// it; registry.ts holds the one line per CRM. The outbox and screen-pop only ever see this port.
+import type { CallDirection } from '../../shared/call-event.js';
+
+export type CrmId = 'hubspot' | 'salesforce' | 'zoho' | 'highlevel';
+
+export interface CrmContact {
+  /** The CRM's record id. */
+  id: string;
+  /** Object kind where the CRM has several (Contact / Lead in Salesforce, Contacts / Leads in Zoho). */
+  kind: string;
+  name: string;
+  company: string | null;
+  /** Every phone field of the record, as stored in the CRM (raw, normalised by the index). */
+  phones: string[];
+  /** CRM user id of the owner, to prefer the agent's own contacts on several matches. */
+  ownerId: string | null;
+  /** Last activity time when the CRM reports it (ISO). */
+  lastActivityAt: string | null;
+  /** Browser URL of the record. */
+  url: string;
+  updatedAt: string | null;
+}
+
+export type CallOutcome = 'answered' | 'missed' | 'no_answer' | 'busy' | 'failed';
+
+export interface CallLogInput {
+  /** Our stable key for this call leg (tenant:pbx:callId:extension): the CRM-side idempotency key. */
+  callKey: string;
+  direction: CallDirection;
+  from: string;
+  to: string;
+  startedAt: string;
+  answeredAt: string | null;
+  durationSec: number;
+  outcome: CallOutcome;
+  subject: string;
+  notes: string;
+  /** The contact to attach the call to; null logs it unattached (or against a new contact where the CRM requires one). */
+  contact: Pick<CrmContact, 'id' | 'kind'> | null;
+  /** CRM user id of the agent, as owner of the activity. */
+  ownerId: string | null;
+}
+
+export interface CrmCallRecord {
+  id: string;
+  url: string | null;
+}
+
+export interface RecordingFile {
+  fileName: string;
+  contentType: string;
+  /** Whole file bytes; recordings are small enough (minutes of compressed audio) to upload from memory. */
+  data: Uint8Array;
+}
+
+/** Result classes the outbox acts on. Adapters throw CrmError; anything else is treated as transient. */
+export type CrmErrorKind =
+  | 'rate_limited' // retry after retryAfterMs
+  | 'transient' // 5xx, network, timeout: retry with backoff
+  | 'auth' // token expired/revoked and refresh failed: one "sign in again" prompt
+  | 'rejected'; // 4xx that cannot succeed: needs attention with the CRM's message
+
+export class CrmError extends Error {
+  constructor(
+    readonly kind: CrmErrorKind,
+    message: string,
+    readonly status: number | null = null,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+    this.name = 'CrmError';
+  }
+}
+
+export interface ContactPage {
+  contacts: CrmContact[];
+  /** Opaque cursor for the next incremental sync; persisted by the caller. */
+  cursor: string | null;
+  hasMore: boolean;
+}
+
+export interface CrmAdapter {
+  readonly id: CrmId;
+  /** Finds contacts whose phone fields match the E.164 number. */
+  findContactsByPhone(e164: string): Promise<CrmContact[]>;
+  contactUrl(contact: Pick<CrmContact, 'id' | 'kind'>): string;
+  /** The CRM's new-contact form, prefilled with the number where the CRM allows it. */
+  newContactUrl(e164: string | null): string;
+  /** Creates the call activity, or returns the existing one with this callKey (idempotent). */
+  logCall(input: CallLogInput): Promise<CrmCallRecord>;
+  updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord>;
+  /** Uploads the file and attaches it to the call record (never just a link). Idempotent per recordId+fileName. */
+  attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string): Promise<void>;
+  /** Incremental contact sync for the local index; cursor null = from the beginning. */
+  syncContacts(cursor: string | null): Promise<ContactPage>;
+}

@@ -1,0 +1,144 @@
+// The WebSocket frames between the bus and an agent. Both sides parse every frame with these
+// schemas; anything that does not parse gets an `error` frame and the loop goes on.
+import { z } from 'zod';
+import { CallEventSchema } from './call-event.js';
+
+export const AGENT_PROTOCOL_VERSION = 1 as const;
+export const AGENT_WS_PATH = '/v1/agent/ws';
+/** Largest frame either side accepts. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+/** A position in a tenant's log. The epoch changes when the log is recreated, so offsets never lie. */
+export const PositionSchema = z.object({
+  offset: z.number().int().nonnegative(),
+  epoch: z.string().min(1).max(64),
+});
+export type Position = z.infer<typeof PositionSchema>;
+
+const ReqId = z.string().min(1).max(64);
+
+// ---- agent -> bus ----
+export const HelloFrame = z.object({
+  t: z.literal('hello'),
+  v: z.literal(AGENT_PROTOCOL_VERSION),
+  /** The device credential issued at pairing. */
+  token: z.string().min(16).max(512),
+  /** Where to resume from; omitted on first connect (start from the live top). */
+  resume: PositionSchema.optional(),
+});
+export const AckFrame = z.object({ t: z.literal('ack'), offset: z.number().int().nonnegative() });
+export const DialFrame = z.object({ t: z.literal('dial'), reqId: ReqId, number: z.string().min(1).max(64) });
+export const RecordingRequestFrame = z.object({
+  t: z.literal('recording'),
+  reqId: ReqId,
+  /** The `CallEvent.id` of the recording_ready event. */
+  eventId: z.string().min(1).max(200),
+});
+export const PingFrame = z.object({ t: z.literal('ping') });
+
+export const ClientFrameSchema = z.discriminatedUnion('t', [HelloFrame, AckFrame, DialFrame, RecordingRequestFrame, PingFrame]);
+export type ClientFrame = z.infer<typeof ClientFrameSchema>;
+
+// ---- bus -> agent ----
+export const WelcomeFrame = z.object({
+  t: z.literal('welcome'),
+  agentId: z.string(),
+  tenantId: z.string(),
+  extension: z.string(),
+  /** Current top of the tenant log. */
+  position: PositionSchema,
+  /** True when the resume position was honoured and every missed event follows; false means resync. */
+  recovered: z.boolean(),
+});
+export const EventFrame = z.object({
+  t: z.literal('event'),
+  offset: z.number().int().positive(),
+  epoch: z.string(),
+  /** True while catching up from history; false for live events. */
+  replay: z.boolean(),
+  event: CallEventSchema,
+});
+/** Resume was impossible (past retention or another epoch): drop local state, start from `position`. */
+export const ResyncFrame = z.object({
+  t: z.literal('resync'),
+  reason: z.enum(['retention', 'epoch']),
+  position: PositionSchema,
+});
+export const DialResultFrame = z.object({
+  t: z.literal('dial_result'),
+  reqId: ReqId,
+  ok: z.boolean(),
+  e164: z.string().nullable(),
+  pbxCallId: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export const RecordingUrlFrame = z.object({
+  t: z.literal('recording_url'),
+  reqId: ReqId,
+  /** Short-lived, single-agent URL to GET the audio from the bus (streamed from 3CX). */
+  url: z.string().url(),
+  expiresAt: z.string().datetime({ offset: true }),
+});
+export const PongFrame = z.object({ t: z.literal('pong') });
+
+export const ErrorCode = z.enum([
+  'bad_frame',
+  'unauthenticated',
+  'revoked',
+  'forbidden',
+  'not_found',
+  'invalid_number',
+  'dial_policy',
+  'pbx_error',
+  'rate_limited',
+  'internal',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+export const ErrorFrame = z.object({
+  t: z.literal('error'),
+  code: ErrorCode,
+  message: z.string(),
+  reqId: ReqId.optional(),
+});
+
+export const ServerFrameSchema = z.discriminatedUnion('t', [
+  WelcomeFrame,
+  EventFrame,
+  ResyncFrame,
+  DialResultFrame,
+  RecordingUrlFrame,
+  PongFrame,
+  ErrorFrame,
+]);
+export type ServerFrame = z.infer<typeof ServerFrameSchema>;
+
+/**
+ * WebSocket close codes. 4000-4099: the client should reconnect (with backoff and resume);
+ * 4100-4199: terminal, reconnecting with the same credential cannot help.
+ */
+export const CloseCode = {
+  shutdown: 4000,
+  slowConsumer: 4001,
+  heartbeatTimeout: 4002,
+  authTimeout: 4003,
+  unauthenticated: 4100,
+  revoked: 4101,
+  protocolVersion: 4102,
+} as const;
+
+export function isTerminalClose(code: number): boolean {
+  return code >= 4100 && code < 4200;
+}
+
+/** Parses a raw frame; returns a result instead of throwing so socket loops never die on input. */
+export function parseFrame<T>(schema: z.ZodType<T>, raw: string | Buffer): { ok: true; frame: T } | { ok: false; message: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+  } catch {
+    return { ok: false, message: 'frame is not JSON' };
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) return { ok: false, message: z.prettifyError(result.error) };
+  return { ok: true, frame: result.data };
+}

@@ -1,0 +1,71 @@
+// CallEvent v1: the one shape every 3CX input form is turned into, stored in the log and sent
+// to agents. Versioned: a breaking change makes v2 beside it; frozen fixtures in
+// test/fixtures/call-event.v1.json guard compatibility.
+import { z } from 'zod';
+
+export const CALL_EVENT_VERSION = 1 as const;
+
+export const CallEventType = z.enum(['ringing', 'answered', 'ended', 'missed', 'recording_ready']);
+export type CallEventType = z.infer<typeof CallEventType>;
+
+export const CallDirection = z.enum(['inbound', 'outbound', 'internal']);
+export type CallDirection = z.infer<typeof CallDirection>;
+
+/** Which 3CX input form produced the event (kept for audit and debugging). */
+export const IngestSource = z.enum(['crm-template', 'webhook', 'call-control']);
+export type IngestSource = z.infer<typeof IngestSource>;
+
+export const PartySchema = z.object({
+  /** Exactly what the PBX sent (dialled digits, extension or caller id). */
+  raw: z.string().max(64),
+  /** E.164 when the raw number is a valid public number in the PBX's default country; null for extensions. */
+  e164: z.string().regex(/^\+[1-9]\d{6,14}$/).nullable(),
+  /** Display name the PBX knew, if any. */
+  name: z.string().max(200).nullable(),
+  /** Set when this party is an extension of the PBX. */
+  extension: z.string().max(16).nullable(),
+});
+export type Party = z.infer<typeof PartySchema>;
+
+export const RecordingRefSchema = z.object({
+  /** The 3CX recording id (XAPI `Recordings.Id`), used with Pbx.DownloadRecording. */
+  pbxRecordingId: z.string().max(64),
+  contentType: z.string().max(100).nullable(),
+});
+export type RecordingRef = z.infer<typeof RecordingRefSchema>;
+
+const Iso = z.string().datetime({ offset: true });
+
+export const CallEventSchema = z.object({
+  v: z.literal(CALL_EVENT_VERSION),
+  /** Stable unique id: the same transition seen twice (retries, two input forms) keeps one id. */
+  id: z.string().min(8).max(200),
+  tenantId: z.string().min(1).max(64),
+  pbxId: z.string().min(1).max(64),
+  /** The PBX's own call id (Call Control `callid`), or a correlation id where the form has none. */
+  pbxCallId: z.string().min(1).max(128),
+  type: CallEventType,
+  direction: CallDirection,
+  caller: PartySchema,
+  callee: PartySchema,
+  /** Every extension involved (ringing at, answered by, placed by). */
+  extensions: z.array(z.string().max(16)).max(256),
+  /** Queue DN when the call came through a queue. */
+  queue: z.string().max(16).nullable(),
+  /** Extensions of the agents this event concerns: the fan-out routes on this and only this. */
+  agents: z.array(z.string().max(16)).max(256),
+  /** When the PBX says it happened. */
+  pbxTime: Iso,
+  /** When the bus received it. */
+  receivedAt: Iso,
+  /** Talk time in seconds, on ended. */
+  durationSec: z.number().int().nonnegative().nullable(),
+  recording: RecordingRefSchema.nullable(),
+  source: IngestSource,
+});
+export type CallEvent = z.infer<typeof CallEventSchema>;
+
+/** The remote party from the agent's point of view: the caller on inbound, the callee otherwise. */
+export function remoteParty(event: CallEvent): Party {
+  return event.direction === 'inbound' ? event.caller : event.callee;
+}
