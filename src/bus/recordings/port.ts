@@ -1,0 +1,11 @@
+// Recording mediation: an agent asks for the recording of a call event; it gets a short-lived URL
+// on the bus (streamed from 3CX) only when that call concerns its own extension.
+import type { Agent } from '../tenants/port.js';
+
+export type RecordingGrant =
+  | { ok: true; url: string; expiresAt: string }
+  | { ok: false; code: 'forbidden' | 'not_found'; message: string };
+
+export interface RecordingService {
+  grant(agent: Agent, eventId: string): Promise<RecordingGrant>;
+}
