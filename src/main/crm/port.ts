@@ -95,3 +95,33 @@ export interface CrmAdapter {
   /** Incremental contact sync for the local index; cursor null = from the beginning. */
   syncContacts(cursor: string | null): Promise<ContactPage>;
 }
+
+/** Per-user credentials the adapter calls the CRM with; the oauth/ module implements it. */
+export interface CrmSession {
+  /** A valid access token, refreshed ahead of expiry. */
+  accessToken(): Promise<string>;
+  /** Forces a refresh after the CRM said 401; throws CrmError('auth') when the grant is gone. */
+  refreshAfterUnauthorized(): Promise<string>;
+  /** Account context from the token response: Salesforce instance_url, Zoho api_domain, HighLevel locationId, HubSpot hub id... */
+  readonly context: Readonly<Record<string, string>>;
+}
+
+export interface OAuthClientConfig {
+  authorizeUrl: string;
+  tokenUrl: string;
+  scopes: string[];
+  /** Whether the CRM accepts PKCE for this client type. */
+  pkce: boolean;
+  /** True when the CRM requires a client secret: the bus token broker does the code exchange and refresh. */
+  needsBroker: boolean;
+  /** Redirect kind the CRM allows for a desktop app. */
+  redirect: 'loopback' | 'custom-scheme';
+}
+
+/** One per CRM folder; registry.ts lists them. `origin` overrides the vendor hosts (simulators in tests). */
+export interface CrmProvider {
+  readonly id: CrmId;
+  readonly displayName: string;
+  oauth(origin?: string): OAuthClientConfig;
+  create(session: CrmSession, opts?: { origin?: string; fetch?: typeof fetch }): CrmAdapter;
+}
