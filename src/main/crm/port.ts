@@ -116,6 +116,10 @@ export interface OAuthClientConfig {
   needsBroker: boolean;
   /** Redirect kind the CRM allows for a desktop app. */
   redirect: 'loopback' | 'custom-scheme';
+  /** Extra authorize-URL parameters the CRM needs (e.g. Zoho access_type=offline, prompt=consent). */
+  authorizeParams?: Record<string, string>;
+  /** Scope separator when the CRM does not use a space (Zoho documents commas). */
+  scopeSeparator?: string;
 }
 
 /** One per CRM folder; registry.ts lists them. `origin` overrides the vendor hosts (simulators in tests). */
