@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has working defaults', () => {
+    expect(loadConfig({})).toEqual({
+      dataDir: './.data', port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080',
+      redisUrl: null, retentionDays: 7, masterKey: null, logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const key = randomBytes(32);
+    const config = loadConfig({
+      RINGBRIDGE_DATA_DIR: '/var/lib/rb', RINGBRIDGE_PORT: '9000', RINGBRIDGE_HOST: '127.0.0.1',
+      RINGBRIDGE_PUBLIC_URL: 'https://bus.example.com/', RINGBRIDGE_REDIS_URL: 'redis://127.0.0.1:6379',
+      RINGBRIDGE_RETENTION_DAYS: '30', RINGBRIDGE_MASTER_KEY: key.toString('base64'), RINGBRIDGE_LOG_LEVEL: 'warn',
+    });
+    expect(config).toMatchObject({ port: 9000, publicUrl: 'https://bus.example.com', redisUrl: 'redis://127.0.0.1:6379', retentionDays: 30, logLevel: 'warn' });
+    expect(config.masterKey).toEqual(key);
+  });
+
+  it('names bad variables without echoing secret values', () => {
+    const badKey = 'c2hvcnQ=';
+    let error: unknown;
+    try {
+      loadConfig({ RINGBRIDGE_PORT: 'eighty', RINGBRIDGE_MASTER_KEY: badKey, RINGBRIDGE_PUBLIC_URL: 'ftp://x' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/RINGBRIDGE_PORT/);
+    expect(message).toMatch(/RINGBRIDGE_MASTER_KEY/);
+    expect(message).toMatch(/RINGBRIDGE_PUBLIC_URL/);
+    expect(message).not.toContain(badKey);
+  });
+});

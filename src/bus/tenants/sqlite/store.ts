@@ -1,0 +1,311 @@
+// TenantStore (and the contact cache) on embedded SQLite. better-sqlite3 is synchronous, so each
+// method is one short transaction; the async signatures keep the port engine-neutral.
+import type { CountryCode } from 'libphonenumber-js';
+import type { Agent, DialPolicy, Pbx, PbxSecrets, Tenant, TenantStore } from '../port.js';
+import type { CachedContact, ContactCache } from '../contacts.js';
+import {
+  PAIRING_CODE_TTL_MS,
+  SecretBox,
+  canonicalPairingCode,
+  newConnectorToken,
+  newDeviceToken,
+  newId,
+  newPairingCode,
+  newTemplateKey,
+  newWebhookSecret,
+  sha256Hex,
+} from '../secrets.js';
+import { openSqlite, type SqliteDb } from './open.js';
+
+export type SecretKind = 'webhook' | 'template' | 'connector';
+
+/** The port plus what only administration needs. */
+export interface SqliteTenantStore extends TenantStore, ContactCache {
+  listTenants(): Promise<Tenant[]>;
+  getAgent(agentId: string): Promise<Agent | null>;
+  /** The shared handle, so the audit log can live in the same file. */
+  readonly db: SqliteDb;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS tenants (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, dial_policy TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pbxs (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL,
+  base_url TEXT NOT NULL, default_country TEXT NOT NULL, api_client_id TEXT,
+  connector_mode TEXT NOT NULL CHECK (connector_mode IN ('bus','remote')), api_client_secret TEXT,
+  created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pbx_secrets (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, pbx_id TEXT NOT NULL REFERENCES pbxs(id),
+  kind TEXT NOT NULL CHECK (kind IN ('webhook','template','connector')), sealed TEXT NOT NULL,
+  created_at TEXT NOT NULL, retired_at TEXT);
+CREATE INDEX IF NOT EXISTS pbx_secrets_live ON pbx_secrets (pbx_id, kind) WHERE retired_at IS NULL;
+CREATE TABLE IF NOT EXISTS agents (
+  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), pbx_id TEXT NOT NULL REFERENCES pbxs(id),
+  extension TEXT NOT NULL, name TEXT NOT NULL, crm_user TEXT, created_at TEXT NOT NULL, revoked_at TEXT);
+CREATE UNIQUE INDEX IF NOT EXISTS agents_active_extension ON agents (pbx_id, extension) WHERE revoked_at IS NULL;
+CREATE TABLE IF NOT EXISTS pairing_codes (
+  code_hash TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id),
+  expires_at TEXT NOT NULL, used_at TEXT);
+CREATE TABLE IF NOT EXISTS device_tokens (
+  token_hash TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id),
+  created_at TEXT NOT NULL, revoked_at TEXT);
+CREATE TABLE IF NOT EXISTS contacts (
+  tenant_id TEXT NOT NULL REFERENCES tenants(id), e164 TEXT NOT NULL, id TEXT NOT NULL,
+  first_name TEXT NOT NULL, last_name TEXT NOT NULL, company TEXT NOT NULL, url TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, e164));
+`;
+
+const DEFAULT_DIAL_POLICY: DialPolicy = { allowedCountries: [], blockedTypes: ['PREMIUM_RATE', 'SHARED_COST'] };
+
+interface TenantRow { id: string; name: string; dial_policy: string; created_at: string }
+interface PbxRow {
+  id: string; tenant_id: string; name: string; base_url: string; default_country: string;
+  api_client_id: string | null; connector_mode: 'bus' | 'remote'; api_client_secret: string | null;
+}
+interface AgentRow {
+  id: string; tenant_id: string; pbx_id: string; extension: string; name: string; crm_user: string | null; revoked_at: string | null;
+}
+
+const toTenant = (r: TenantRow): Tenant => ({ id: r.id, name: r.name, dialPolicy: JSON.parse(r.dial_policy) as DialPolicy, createdAt: r.created_at });
+const toPbx = (r: PbxRow): Pbx => ({
+  id: r.id, tenantId: r.tenant_id, name: r.name, baseUrl: r.base_url, defaultCountry: r.default_country as CountryCode,
+  apiClientId: r.api_client_id, connectorMode: r.connector_mode,
+});
+const toAgent = (r: AgentRow): Agent => ({
+  id: r.id, tenantId: r.tenant_id, pbxId: r.pbx_id, extension: r.extension, name: r.name, crmUser: r.crm_user, revokedAt: r.revoked_at,
+});
+
+const NEW_SECRET: Record<SecretKind, () => string> = {
+  webhook: newWebhookSecret,
+  template: newTemplateKey,
+  connector: newConnectorToken,
+};
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer; now?: () => Date }): SqliteTenantStore {
+  const db = openSqlite(opts.path);
+  db.exec(SCHEMA);
+  const box = new SecretBox(opts.masterKey);
+  const now = opts.now ?? (() => new Date());
+  const iso = () => now().toISOString();
+
+  const q = {
+    insertTenant: db.prepare('INSERT INTO tenants (id, name, dial_policy, created_at) VALUES (?, ?, ?, ?)'),
+    tenant: db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE id = ?'),
+    tenants: db.prepare<[], TenantRow>('SELECT * FROM tenants ORDER BY created_at, id'),
+    insertPbx: db.prepare(
+      `INSERT INTO pbxs (id, tenant_id, name, base_url, default_country, api_client_id, connector_mode, api_client_secret, created_at)
+       VALUES (@id, @tenantId, @name, @baseUrl, @defaultCountry, @apiClientId, @connectorMode, @apiClientSecret, @createdAt)`,
+    ),
+    pbx: db.prepare<[string], PbxRow>('SELECT * FROM pbxs WHERE id = ?'),
+    pbxs: db.prepare<[], PbxRow>('SELECT * FROM pbxs ORDER BY created_at, id'),
+    pbxsOfTenant: db.prepare<[string], PbxRow>('SELECT * FROM pbxs WHERE tenant_id = ? ORDER BY created_at, id'),
+    insertSecret: db.prepare('INSERT INTO pbx_secrets (pbx_id, kind, sealed, created_at) VALUES (?, ?, ?, ?)'),
+    liveSecrets: db.prepare<[string], { kind: SecretKind; sealed: string }>(
+      'SELECT kind, sealed FROM pbx_secrets WHERE pbx_id = ? AND retired_at IS NULL ORDER BY seq DESC',
+    ),
+    newestSecret: db.prepare<[string, string], { seq: number }>(
+      'SELECT max(seq) AS seq FROM pbx_secrets WHERE pbx_id = ? AND kind = ? AND retired_at IS NULL',
+    ),
+    retireOlder: db.prepare('UPDATE pbx_secrets SET retired_at = ? WHERE pbx_id = ? AND kind = ? AND retired_at IS NULL AND seq < ?'),
+    insertAgent: db.prepare(
+      `INSERT INTO agents (id, tenant_id, pbx_id, extension, name, crm_user, created_at)
+       VALUES (@id, @tenantId, @pbxId, @extension, @name, @crmUser, @createdAt)`,
+    ),
+    agent: db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE id = ?'),
+    agents: db.prepare<[string], AgentRow>('SELECT * FROM agents WHERE tenant_id = ? ORDER BY created_at, id'),
+    insertCode: db.prepare('INSERT INTO pairing_codes (code_hash, agent_id, expires_at) VALUES (?, ?, ?)'),
+    code: db.prepare<[string], { agent_id: string; expires_at: string; used_at: string | null }>(
+      'SELECT agent_id, expires_at, used_at FROM pairing_codes WHERE code_hash = ?',
+    ),
+    useCode: db.prepare('UPDATE pairing_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL'),
+    insertToken: db.prepare('INSERT INTO device_tokens (token_hash, agent_id, created_at) VALUES (?, ?, ?)'),
+    tokenAgent: db.prepare<[string], AgentRow>(
+      `SELECT a.* FROM device_tokens t JOIN agents a ON a.id = t.agent_id
+       WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.revoked_at IS NULL`,
+    ),
+    revokeAgent: db.prepare('UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    revokeTokens: db.prepare('UPDATE device_tokens SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL'),
+    burnCodes: db.prepare('UPDATE pairing_codes SET used_at = ? WHERE agent_id = ? AND used_at IS NULL'),
+    upsertContact: db.prepare(
+      `INSERT INTO contacts (tenant_id, e164, id, first_name, last_name, company, url)
+       VALUES (@tenantId, @e164, @id, @firstName, @lastName, @company, @url)
+       ON CONFLICT (tenant_id, e164) DO UPDATE SET id = excluded.id, first_name = excluded.first_name,
+         last_name = excluded.last_name, company = excluded.company, url = excluded.url`,
+    ),
+    contact: db.prepare<[string, string], { id: string; first_name: string; last_name: string; company: string; url: string }>(
+      'SELECT id, first_name, last_name, company, url FROM contacts WHERE tenant_id = ? AND e164 = ?',
+    ),
+  };
+
+  const requirePbx = (pbxId: string): PbxRow => {
+    const row = q.pbx.get(pbxId);
+    if (!row) throw new NotFoundError(`no PBX ${pbxId}`);
+    return row;
+  };
+
+  const addSecret = (pbxId: string, kind: SecretKind): string => {
+    const secret = NEW_SECRET[kind]();
+    q.insertSecret.run(pbxId, kind, box.seal(secret), iso());
+    return secret;
+  };
+
+  const readSecrets = (row: PbxRow): PbxSecrets => {
+    const secrets: PbxSecrets = {
+      webhookSecrets: [],
+      templateKeys: [],
+      connectorTokens: [],
+      apiClientSecret: row.api_client_secret === null ? null : box.open(row.api_client_secret),
+    };
+    const listOf: Record<SecretKind, string[]> = {
+      webhook: secrets.webhookSecrets,
+      template: secrets.templateKeys,
+      connector: secrets.connectorTokens,
+    };
+    for (const s of q.liveSecrets.all(row.id)) listOf[s.kind].push(box.open(s.sealed));
+    return secrets;
+  };
+
+  const addPbxTx = db.transaction((input: Parameters<TenantStore['addPbx']>[0]) => {
+    if (!q.tenant.get(input.tenantId)) throw new NotFoundError(`no tenant ${input.tenantId}`);
+    const id = newId('pbx');
+    q.insertPbx.run({
+      id,
+      tenantId: input.tenantId,
+      name: input.name,
+      baseUrl: input.baseUrl.replace(/\/+$/, ''),
+      defaultCountry: input.defaultCountry,
+      apiClientId: input.apiClientId,
+      connectorMode: input.connectorMode,
+      apiClientSecret: input.apiClientSecret ? box.seal(input.apiClientSecret) : null,
+      createdAt: iso(),
+    });
+    for (const kind of ['webhook', 'template', 'connector'] as const) addSecret(id, kind);
+    const row = requirePbx(id);
+    return { pbx: toPbx(row), secrets: readSecrets(row) };
+  });
+
+  const addAgentTx = db.transaction((input: Parameters<TenantStore['addAgent']>[0]) => {
+    const pbx = requirePbx(input.pbxId);
+    if (pbx.tenant_id !== input.tenantId) throw new NotFoundError(`PBX ${input.pbxId} is not in tenant ${input.tenantId}`);
+    const id = newId('agt');
+    q.insertAgent.run({
+      id,
+      tenantId: input.tenantId,
+      pbxId: input.pbxId,
+      extension: input.extension,
+      name: input.name,
+      crmUser: input.crmUser ?? null,
+      createdAt: iso(),
+    });
+    const pairingCode = newPairingCode();
+    q.insertCode.run(sha256Hex(canonicalPairingCode(pairingCode)), id, new Date(now().getTime() + PAIRING_CODE_TTL_MS).toISOString());
+    return { agent: toAgent(q.agent.get(id)!), pairingCode };
+  });
+
+  const pairTx = db.transaction((typed: string) => {
+    const hash = sha256Hex(canonicalPairingCode(typed));
+    const code = q.code.get(hash);
+    if (!code || code.used_at !== null || code.expires_at <= iso()) return null;
+    const agent = q.agent.get(code.agent_id);
+    if (!agent || agent.revoked_at !== null) return null;
+    q.useCode.run(iso(), hash);
+    const deviceToken = newDeviceToken();
+    q.insertToken.run(sha256Hex(deviceToken), agent.id, iso());
+    return { agent: toAgent(agent), deviceToken };
+  });
+
+  const revokeTx = db.transaction((agentId: string) => {
+    if (!q.agent.get(agentId)) throw new NotFoundError(`no agent ${agentId}`);
+    const at = iso();
+    q.revokeAgent.run(at, agentId);
+    q.revokeTokens.run(at, agentId);
+    q.burnCodes.run(at, agentId);
+  });
+
+  const rotateTx = db.transaction((pbxId: string, kind: SecretKind) => {
+    requirePbx(pbxId);
+    return addSecret(pbxId, kind);
+  });
+
+  const retireTx = db.transaction((pbxId: string, kind: SecretKind) => {
+    requirePbx(pbxId);
+    const newest = q.newestSecret.get(pbxId, kind)?.seq;
+    if (newest != null) q.retireOlder.run(iso(), pbxId, kind, newest);
+  });
+
+  const importTx = db.transaction((tenantId: string, contacts: Array<CachedContact & { e164: string }>) => {
+    if (!q.tenant.get(tenantId)) throw new NotFoundError(`no tenant ${tenantId}`);
+    for (const c of contacts) q.upsertContact.run({ tenantId, ...c });
+    return contacts.length;
+  });
+
+  return {
+    db,
+    async createTenant({ name, dialPolicy }) {
+      const tenant: Tenant = { id: newId('ten'), name, dialPolicy: { ...DEFAULT_DIAL_POLICY, ...dialPolicy }, createdAt: iso() };
+      q.insertTenant.run(tenant.id, tenant.name, JSON.stringify(tenant.dialPolicy), tenant.createdAt);
+      return tenant;
+    },
+    async getTenant(id) {
+      const row = q.tenant.get(id);
+      return row ? toTenant(row) : null;
+    },
+    async listTenants() {
+      return q.tenants.all().map(toTenant);
+    },
+    async addPbx(input) {
+      return addPbxTx(input);
+    },
+    async getPbx(id) {
+      const row = q.pbx.get(id);
+      return row ? toPbx(row) : null;
+    },
+    async listPbxs(tenantId) {
+      return (tenantId === undefined ? q.pbxs.all() : q.pbxsOfTenant.all(tenantId)).map(toPbx);
+    },
+    async pbxSecrets(pbxId) {
+      return readSecrets(requirePbx(pbxId));
+    },
+    async rotatePbxSecret(pbxId, kind) {
+      return rotateTx(pbxId, kind);
+    },
+    async retireOldPbxSecrets(pbxId, kind) {
+      retireTx(pbxId, kind);
+    },
+    async addAgent(input) {
+      return addAgentTx(input);
+    },
+    async listAgents(tenantId) {
+      return q.agents.all(tenantId).map(toAgent);
+    },
+    async getAgent(agentId) {
+      const row = q.agent.get(agentId);
+      return row ? toAgent(row) : null;
+    },
+    async pair(pairingCode) {
+      return pairTx(pairingCode);
+    },
+    async authenticateDevice(deviceToken) {
+      const row = q.tokenAgent.get(sha256Hex(deviceToken));
+      return row ? toAgent(row) : null;
+    },
+    async revokeAgent(agentId) {
+      revokeTx(agentId);
+    },
+    async importContacts(tenantId, contacts) {
+      return importTx(tenantId, contacts);
+    },
+    async findContact(tenantId, e164) {
+      const row = q.contact.get(tenantId, e164);
+      return row ? { id: row.id, firstName: row.first_name, lastName: row.last_name, company: row.company, url: row.url } : null;
+    },
+    async close() {
+      if (db.open) db.close();
+    },
+  };
+}
