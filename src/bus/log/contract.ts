@@ -1,0 +1,170 @@
+// The one behaviour suite every EventLog adapter must pass (memory, sqlite, redis).
+// Each adapter's test file calls describeEventLogContract with a harness over its storage.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EventLog, LoggedEvent } from './port.js';
+import { makeCallEvent } from './testing.js';
+
+export interface EventLogHarness {
+  /** Opens the log over the harness's storage; after close(), a persistent engine sees the same data again. */
+  open(): Promise<EventLog>;
+  /** Destroys the storage (the log must be closed): the next open() starts a new stream. */
+  wipe(): Promise<void>;
+  /** Releases everything the harness made. */
+  dispose(): Promise<void>;
+}
+
+/** Waits for a condition driven by another connection (Redis pub/sub); fails after `ms`. */
+export async function until(condition: () => boolean, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const DAY = 86_400_000;
+
+export interface EngineTraits {
+  /** Data outlives close(): reopening sees the same epoch, events and idempotency keys. */
+  persistent: boolean;
+}
+
+export function describeEventLogContract(engine: string, traits: EngineTraits, createHarness: () => Promise<EventLogHarness>): void {
+  describe(`EventLog contract: ${engine}`, () => {
+    let harness: EventLogHarness;
+    let log: EventLog;
+
+    beforeEach(async () => {
+      harness = await createHarness();
+      log = await harness.open();
+    });
+    afterEach(async () => {
+      await log.close();
+      await harness.dispose();
+    });
+
+    it('gives 1000 concurrent appends offsets 1..1000 with no gap or duplicate, delivered to subscribers in order', async () => {
+      const seen: number[] = [];
+      const unsubscribe = log.subscribe((tenantId, logged) => {
+        if (tenantId === 't_a') seen.push(logged.offset);
+      });
+      const results = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => log.append('t_a', makeCallEvent({ tenantId: 't_a' }), `key-${i}`)),
+      );
+      const offsets = results.map((r) => r.offset).sort((a, b) => a - b);
+      expect(offsets).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+      expect(results.every((r) => !r.duplicate && r.epoch === results[0]!.epoch)).toBe(true);
+      await until(() => seen.length >= 1000);
+      expect(seen).toEqual(offsets);
+      unsubscribe();
+    });
+
+    it('returns the original offset for a repeated idempotency key and writes nothing', async () => {
+      const notified: number[] = [];
+      log.subscribe((_t, logged) => notified.push(logged.offset));
+      const event = makeCallEvent({ tenantId: 't_a' });
+      const [first, second] = await Promise.all([log.append('t_a', event, 'wh_1'), log.append('t_a', event, 'wh_1')]);
+      const third = await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'wh_1');
+      expect(first).toMatchObject({ offset: 1, duplicate: false });
+      expect(second).toEqual({ offset: 1, epoch: first!.epoch, duplicate: true });
+      expect(third).toEqual({ offset: 1, epoch: first!.epoch, duplicate: true });
+      expect((await log.position('t_a')).offset).toBe(1);
+      const next = await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'wh_2');
+      expect(next.offset).toBe(2);
+      await until(() => notified.length >= 2);
+      expect(notified).toEqual([1, 2]);
+    });
+
+    it('reads events after `since`, oldest first, at most `limit`, with the position and round-trips the event', async () => {
+      const events = Array.from({ length: 10 }, () => makeCallEvent({ tenantId: 't_a' }));
+      for (const [i, e] of events.entries()) await log.append('t_a', e, `k${i}`);
+      const page = await log.read('t_a', { since: 3, limit: 4 });
+      expect(page.events.map((e) => e.offset)).toEqual([4, 5, 6, 7]);
+      expect(page.events[0]!.event).toEqual(events[3]);
+      expect(page.position.offset).toBe(10);
+      expect(page.firstRetained).toBe(1);
+      const topOnly = await log.read('t_a', { since: 0, limit: 0 });
+      expect(topOnly.events).toEqual([]);
+      expect(topOnly.position).toEqual(page.position);
+      expect((await log.read('t_a', { since: 10, limit: 100 })).events).toEqual([]);
+      expect((await log.read('t_a', { since: 8, limit: 100 })).events.map((e) => e.offset)).toEqual([9, 10]);
+    });
+
+    it('has a stable epoch from the first look, before any append', async () => {
+      const empty = await log.position('t_new');
+      expect(empty.offset).toBe(0);
+      const read = await log.read('t_new', { since: 0, limit: 10 });
+      expect(read).toEqual({ events: [], position: empty, firstRetained: 1 });
+      const appended = await log.append('t_new', makeCallEvent({ tenantId: 't_new' }), 'k');
+      expect(appended.epoch).toBe(empty.epoch);
+    });
+
+    it('finds an event by its CallEvent id within its own tenant only', async () => {
+      const event = makeCallEvent({ tenantId: 't_a' });
+      await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k0');
+      await log.append('t_a', event, 'k1');
+      const found = await log.findById('t_a', event.id);
+      expect(found).toEqual<LoggedEvent>({ offset: 2, event });
+      expect(await log.findById('t_b', event.id)).toBeNull();
+      expect(await log.findById('t_a', 'evt_unknown')).toBeNull();
+    });
+
+    it('keeps tenants apart: own offsets, own epoch, never the other tenant’s events', async () => {
+      const delivered: string[] = [];
+      log.subscribe((tenantId, logged) => delivered.push(`${tenantId}:${logged.event.tenantId}`));
+      await log.append('t_a', makeCallEvent({ tenantId: 't_a', agents: ['101'] }), 'same-key');
+      await log.append('t_b', makeCallEvent({ tenantId: 't_b', agents: ['101'] }), 'same-key');
+      await log.append('t_b', makeCallEvent({ tenantId: 't_b', agents: ['101'] }), 'other');
+      const a = await log.read('t_a', { since: 0, limit: 100 });
+      const b = await log.read('t_b', { since: 0, limit: 100 });
+      expect(a.events.map((e) => [e.offset, e.event.tenantId])).toEqual([[1, 't_a']]);
+      expect(b.events.map((e) => [e.offset, e.event.tenantId])).toEqual([[1, 't_b'], [2, 't_b']]);
+      expect(a.position.epoch).not.toBe(b.position.epoch);
+      await until(() => delivered.length >= 3);
+      expect(delivered.sort()).toEqual(['t_a:t_a', 't_b:t_b', 't_b:t_b']);
+    });
+
+    it('trims only the oldest prefix received before the cutoff; offsets keep counting', async () => {
+      const now = Date.now();
+      const at = (msAgo: number) => new Date(now - msAgo).toISOString();
+      const ages = [9 * DAY, 8 * DAY, 1 * DAY, 9 * DAY, 0];
+      const events = ages.map((age) => makeCallEvent({ tenantId: 't_a', receivedAt: at(age) }));
+      for (const [i, e] of events.entries()) await log.append('t_a', e, `k${i}`);
+      await log.append('t_b', makeCallEvent({ tenantId: 't_b', receivedAt: at(9 * DAY) }), 'b0');
+
+      const removed = await log.trim(new Date(now - 7 * DAY));
+      expect(removed).toBe(3); // two from t_a (the 4th stays: removing it would leave a hole), one from t_b
+      const a = await log.read('t_a', { since: 0, limit: 100 });
+      expect(a.firstRetained).toBe(3);
+      expect(a.events.map((e) => e.offset)).toEqual([3, 4, 5]);
+      expect(await log.findById('t_a', events[0]!.id)).toBeNull();
+      const b = await log.read('t_b', { since: 0, limit: 100 });
+      expect(b).toMatchObject({ events: [], firstRetained: 2, position: { offset: 1 } });
+      expect((await log.append('t_b', makeCallEvent({ tenantId: 't_b' }), 'b1')).offset).toBe(2);
+      expect(await log.trim(new Date(now - 7 * DAY))).toBe(0);
+    });
+
+    if (traits.persistent) {
+      it('keeps epoch, events, offsets and idempotency keys across close and reopen', async () => {
+        const first = await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k1');
+        await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k2');
+        await log.close();
+        log = await harness.open();
+        expect(await log.position('t_a')).toEqual({ offset: 2, epoch: first.epoch });
+        expect(await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k1')).toEqual({ ...first, duplicate: true });
+        expect(await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k3')).toMatchObject({ offset: 3, epoch: first.epoch });
+        expect((await log.read('t_a', { since: 0, limit: 10 })).events).toHaveLength(3);
+      });
+    }
+
+    it('starts a new epoch when the storage is recreated, so old positions cannot be mistaken', async () => {
+      const before = await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k1');
+      await log.close();
+      await harness.wipe();
+      log = await harness.open();
+      const after = await log.position('t_a');
+      expect(after.offset).toBe(0);
+      expect(after.epoch).not.toBe(before.epoch);
+    });
+  });
+}

@@ -1,0 +1,93 @@
+// In-memory EventLog for tests: same contract as the durable adapters, nothing survives the process.
+import type { CallEvent } from '../../../shared/call-event.js';
+import type { Position } from '../../../shared/agent-protocol.js';
+import type { AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
+import { ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+
+interface Entry {
+  logged: LoggedEvent;
+  idempotencyKey: string;
+  receivedAt: number;
+}
+
+interface Stream {
+  epoch: string;
+  top: number;
+  /** Contiguous, oldest first: entries[i].logged.offset === firstRetained + i. */
+  entries: Entry[];
+  byKey: Map<string, number>;
+  byEventId: Map<string, Entry>;
+}
+
+export function createMemoryEventLog(): EventLog {
+  const streams = new Map<string, Stream>();
+  const listeners = new ListenerSet();
+
+  function stream(tenantId: string): Stream {
+    let s = streams.get(tenantId);
+    if (!s) {
+      s = { epoch: newEpoch(), top: 0, entries: [], byKey: new Map(), byEventId: new Map() };
+      streams.set(tenantId, s);
+    }
+    return s;
+  }
+
+  function firstRetained(s: Stream): number {
+    return s.entries[0]?.logged.offset ?? s.top + 1;
+  }
+
+  return {
+    async append(tenantId: string, event: CallEvent, idempotencyKey: string): Promise<AppendResult> {
+      const s = stream(tenantId);
+      const existing = s.byKey.get(idempotencyKey);
+      if (existing !== undefined) return { offset: existing, epoch: s.epoch, duplicate: true };
+      const entry: Entry = { logged: { offset: ++s.top, event: structuredClone(event) }, idempotencyKey, receivedAt: receivedAtMs(event) };
+      s.entries.push(entry);
+      s.byKey.set(idempotencyKey, entry.logged.offset);
+      if (!s.byEventId.has(event.id)) s.byEventId.set(event.id, entry);
+      listeners.emit(tenantId, entry.logged, s.epoch);
+      return { offset: entry.logged.offset, epoch: s.epoch, duplicate: false };
+    },
+
+    async read(tenantId: string, { since, limit }: { since: number; limit: number }): Promise<ReadResult> {
+      const s = stream(tenantId);
+      const first = firstRetained(s);
+      const start = Math.max(0, since + 1 - first);
+      const events = limit > 0 ? s.entries.slice(start, start + limit).map((e) => e.logged) : [];
+      return { events, position: { offset: s.top, epoch: s.epoch }, firstRetained: first };
+    },
+
+    async position(tenantId: string): Promise<Position> {
+      const s = stream(tenantId);
+      return { offset: s.top, epoch: s.epoch };
+    },
+
+    async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {
+      return streams.get(tenantId)?.byEventId.get(eventId)?.logged ?? null;
+    },
+
+    subscribe(listener: LogListener): () => void {
+      return listeners.add(listener);
+    },
+
+    async trim(olderThan: Date): Promise<number> {
+      const cutoff = olderThan.getTime();
+      let removed = 0;
+      for (const s of streams.values()) {
+        // Only a prefix goes, so what remains stays contiguous for resume.
+        let n = 0;
+        while (n < s.entries.length && s.entries[n]!.receivedAt < cutoff) n++;
+        for (const gone of s.entries.splice(0, n)) {
+          s.byKey.delete(gone.idempotencyKey);
+          if (s.byEventId.get(gone.logged.event.id) === gone) s.byEventId.delete(gone.logged.event.id);
+        }
+        removed += n;
+      }
+      return removed;
+    },
+
+    async close(): Promise<void> {
+      listeners.clear();
+    },
+  };
+}

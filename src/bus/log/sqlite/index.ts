@@ -1,0 +1,207 @@
+// Embedded default EventLog: one SQLite file (WAL) in the bus data directory. Single process
+// only (several bus nodes share a log through the Redis adapter instead).
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CallEvent } from '../../../shared/call-event.js';
+import type { Position } from '../../../shared/agent-protocol.js';
+import type { AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
+import { ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+
+export const SQLITE_LOG_FILE = 'events.sqlite';
+
+export interface SqliteEventLogOptions {
+  /** Directory holding the log file; created when missing. */
+  dataDir: string;
+  onListenerError?: (err: unknown) => void;
+}
+
+interface PendingAppend {
+  tenantId: string;
+  event: CallEvent;
+  idempotencyKey: string;
+  resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+interface Committed {
+  tenantId: string;
+  logged: LoggedEvent;
+  epoch: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS streams (
+  tenant_id TEXT PRIMARY KEY,
+  epoch TEXT NOT NULL,
+  top INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  tenant_id TEXT NOT NULL,
+  log_offset INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, log_offset)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS events_idempotency ON events (tenant_id, idempotency_key);
+CREATE INDEX IF NOT EXISTS events_event_id ON events (tenant_id, event_id);
+CREATE INDEX IF NOT EXISTS events_received_at ON events (tenant_id, received_at);
+`;
+
+export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
+  mkdirSync(options.dataDir, { recursive: true });
+  const db = new Database(join(options.dataDir, SQLITE_LOG_FILE));
+  db.pragma('journal_mode = WAL');
+  // FULL, not NORMAL: in WAL mode NORMAL already survives SIGKILL (the commit is in the OS page
+  // cache), but a host crash or power cut could then drop transactions the PBX was answered 2xx
+  // for. FULL fsyncs the WAL on every commit; group commit below keeps that to one fsync per batch.
+  db.pragma('synchronous = FULL');
+  db.exec(SCHEMA);
+
+  const sql = {
+    stream: db.prepare<[string], { epoch: string; top: number }>('SELECT epoch, top FROM streams WHERE tenant_id = ?'),
+    createStream: db.prepare<[string, string]>('INSERT OR IGNORE INTO streams (tenant_id, epoch, top) VALUES (?, ?, 0)'),
+    setTop: db.prepare<[number, string]>('UPDATE streams SET top = ? WHERE tenant_id = ?'),
+    byKey: db.prepare<[string, string], { log_offset: number }>(
+      'SELECT log_offset FROM events WHERE tenant_id = ? AND idempotency_key = ?',
+    ),
+    insert: db.prepare<[string, number, string, string, number, string]>(
+      'INSERT INTO events (tenant_id, log_offset, event_id, idempotency_key, received_at, body) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    range: db.prepare<[string, number, number], { log_offset: number; body: string }>(
+      'SELECT log_offset, body FROM events WHERE tenant_id = ? AND log_offset > ? ORDER BY log_offset LIMIT ?',
+    ),
+    first: db.prepare<[string], { first: number | null }>('SELECT MIN(log_offset) AS first FROM events WHERE tenant_id = ?'),
+    byEventId: db.prepare<[string, string], { log_offset: number; body: string }>(
+      'SELECT log_offset, body FROM events WHERE tenant_id = ? AND event_id = ? ORDER BY log_offset LIMIT 1',
+    ),
+    tenants: db.prepare<[], { tenant_id: string }>('SELECT tenant_id FROM streams'),
+    firstKept: db.prepare<[string, number], { first: number | null }>(
+      'SELECT MIN(log_offset) AS first FROM events WHERE tenant_id = ? AND received_at >= ?',
+    ),
+    deleteBefore: db.prepare<[string, number]>('DELETE FROM events WHERE tenant_id = ? AND log_offset < ?'),
+    deleteAll: db.prepare<[string]>('DELETE FROM events WHERE tenant_id = ?'),
+  };
+
+  const listeners = new ListenerSet(options.onListenerError);
+  let queue: PendingAppend[] = [];
+  let closed = false;
+
+  function ensureStream(tenantId: string): { epoch: string; top: number } {
+    sql.createStream.run(tenantId, newEpoch());
+    return sql.stream.get(tenantId)!;
+  }
+
+  const ensureStreamTx = db.transaction(ensureStream);
+
+  /** Writes a batch in one transaction; returns per-append results and the new events in offset order. */
+  const writeBatch = db.transaction((batch: PendingAppend[]) => {
+    const streams = new Map<string, { epoch: string; top: number }>();
+    const results: AppendResult[] = [];
+    const committed: Committed[] = [];
+    for (const item of batch) {
+      let stream = streams.get(item.tenantId);
+      if (!stream) {
+        stream = ensureStream(item.tenantId);
+        streams.set(item.tenantId, stream);
+      }
+      const existing = sql.byKey.get(item.tenantId, item.idempotencyKey);
+      if (existing) {
+        results.push({ offset: existing.log_offset, epoch: stream.epoch, duplicate: true });
+        continue;
+      }
+      const offset = ++stream.top;
+      sql.insert.run(item.tenantId, offset, item.event.id, item.idempotencyKey, receivedAtMs(item.event), JSON.stringify(item.event));
+      results.push({ offset, epoch: stream.epoch, duplicate: false });
+      committed.push({ tenantId: item.tenantId, logged: { offset, event: item.event }, epoch: stream.epoch });
+    }
+    for (const [tenantId, stream] of streams) sql.setTop.run(stream.top, tenantId);
+    return { results, committed };
+  });
+
+  // Group commit: appends made in the same tick share one transaction (and one fsync).
+  function flush(): void {
+    const batch = queue;
+    queue = [];
+    let outcome: ReturnType<typeof writeBatch>;
+    try {
+      outcome = writeBatch.immediate(batch);
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => item.resolve(outcome.results[i]!));
+    for (const c of outcome.committed) listeners.emit(c.tenantId, c.logged, c.epoch);
+  }
+
+  function toLogged(row: { log_offset: number; body: string }): LoggedEvent {
+    return { offset: row.log_offset, event: JSON.parse(row.body) as CallEvent };
+  }
+
+  const readSnapshot = db.transaction((tenantId: string, since: number, limit: number): ReadResult => {
+    const stream = ensureStream(tenantId);
+    const events = limit > 0 ? sql.range.all(tenantId, since, limit).map(toLogged) : [];
+    const first = sql.first.get(tenantId)?.first ?? null;
+    return { events, position: { offset: stream.top, epoch: stream.epoch }, firstRetained: first ?? stream.top + 1 };
+  });
+
+  const trimTx = db.transaction((cutoff: number): number => {
+    let removed = 0;
+    for (const { tenant_id } of sql.tenants.all()) {
+      // Only the prefix before the first event still inside retention goes, so what stays is contiguous.
+      const keepFrom = sql.firstKept.get(tenant_id, cutoff)?.first ?? null;
+      removed += (keepFrom === null ? sql.deleteAll.run(tenant_id) : sql.deleteBefore.run(tenant_id, keepFrom)).changes;
+    }
+    return removed;
+  });
+
+  function assertOpen(): void {
+    if (closed) throw new Error('event log is closed');
+  }
+
+  return {
+    append(tenantId: string, event: CallEvent, idempotencyKey: string): Promise<AppendResult> {
+      assertOpen();
+      return new Promise((resolve, reject) => {
+        if (queue.length === 0) setImmediate(flush);
+        queue.push({ tenantId, event, idempotencyKey, resolve, reject });
+      });
+    },
+
+    async read(tenantId: string, { since, limit }: { since: number; limit: number }): Promise<ReadResult> {
+      assertOpen();
+      return readSnapshot.immediate(tenantId, since, limit);
+    },
+
+    async position(tenantId: string): Promise<Position> {
+      assertOpen();
+      const { epoch, top } = ensureStreamTx(tenantId);
+      return { offset: top, epoch };
+    },
+
+    async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {
+      assertOpen();
+      const row = sql.byEventId.get(tenantId, eventId);
+      return row ? toLogged(row) : null;
+    },
+
+    subscribe(listener: LogListener): () => void {
+      return listeners.add(listener);
+    },
+
+    async trim(olderThan: Date): Promise<number> {
+      assertOpen();
+      return trimTx.immediate(olderThan.getTime());
+    },
+
+    async close(): Promise<void> {
+      if (closed) return;
+      if (queue.length > 0) flush();
+      closed = true;
+      listeners.clear();
+      db.close();
+    },
+  };
+}
