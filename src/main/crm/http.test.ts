@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { simError, simSession, startCrmSimulator, type CrmSimulator } from '../../sim/crm/common/index.js';
+import { crmFetch, multipartForm, retryAfterMs } from './http.js';
+import { CrmError } from './port.js';
+
+let sim: CrmSimulator;
+let writes = 0;
+beforeAll(async () => {
+  sim = await startCrmSimulator({
+    oauth: { authorizePath: '/authorize', tokenPath: '/token' },
+    errorBody: (status, message) => [{ message, errorCode: `E${status}` }],
+    routes: (app) => {
+      app.get('/thing', { config: { outsideSpec: true } }, async () => ({ name: 'thing' }));
+      app.post('/write', { config: { outsideSpec: true } }, async () => ({ n: ++writes }));
+      app.post('/bad', { config: { outsideSpec: true } }, async () => {
+        throw simError(400, [{ message: 'Phone: bad value', errorCode: 'INVALID_FIELD' }]);
+      });
+      app.post('/upload', { config: { outsideSpec: true } }, async (req) => {
+        const body = req.body as Record<string, { fileName: string; data: Buffer } | string>;
+        const file = body.file as { fileName: string; data: Buffer };
+        return { title: body.title, fileName: file.fileName, bytes: file.data.length };
+      });
+    },
+  });
+});
+afterAll(() => sim.close());
+
+const Thing = z.object({ name: z.string() });
+const get = (session = simSession(sim), timeoutMs?: number) =>
+  crmFetch(session, { url: `${sim.url}/thing`, schema: Thing }, { timeoutMs });
+const caught = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a CrmError'); }, (e: unknown) => e as CrmError);
+
+describe('crmFetch', () => {
+  it('refreshes once on 401 and retries transparently', async () => {
+    const session = simSession(sim);
+    sim.faults.expireTokens();
+    await expect(get(session)).resolves.toEqual({ name: 'thing' });
+    expect(session.refreshCount).toBe(1);
+  });
+
+  it('turns a revoked grant into one auth error', async () => {
+    const session = simSession(sim);
+    sim.faults.expireTokens();
+    sim.faults.revokeGrant();
+    const err = await caught(get(session));
+    expect(err).toBeInstanceOf(CrmError);
+    expect(err.kind).toBe('auth');
+    expect(session.refreshCount).toBe(1);
+  });
+
+  it('maps 429 with Retry-After seconds or HTTP date to rate_limited with the delay', async () => {
+    sim.faults.next({ status: 429, retryAfterSec: 12 });
+    const err = await caught(get());
+    expect([err.kind, err.retryAfterMs]).toEqual(['rate_limited', 12_000]);
+    const headers = new Headers({ 'retry-after': new Date(Date.UTC(2030, 0, 1, 0, 0, 30)).toUTCString() });
+    expect(retryAfterMs(headers, () => Date.UTC(2030, 0, 1, 0, 0, 0))).toBe(30_000);
+  });
+
+  it('maps 5xx and timeouts to transient', async () => {
+    sim.faults.next({ status: 503 });
+    expect((await caught(get())).kind).toBe('transient');
+    sim.faults.next({ timeoutAfterApply: true });
+    const err = await caught(get(undefined, 200));
+    expect(err.kind).toBe('transient');
+    expect(err.message).toMatch(/timed out/);
+  });
+
+  it('maps other 4xx to rejected with the CRM message', async () => {
+    const err = await caught(crmFetch(simSession(sim), { method: 'POST', url: `${sim.url}/bad`, json: {}, schema: z.unknown() }));
+    expect(err.kind).toBe('rejected');
+    expect(err.message).toBe('Phone: bad value (INVALID_FIELD)');
+  });
+
+  it('rejects a success body that does not match the schema', async () => {
+    const err = await caught(crmFetch(simSession(sim), { url: `${sim.url}/thing`, schema: z.object({ id: z.string() }) }));
+    expect(err.kind).toBe('rejected');
+  });
+
+  it('uploads multipart files', async () => {
+    const form = multipartForm({ title: 'rec' }, { field: 'file', fileName: 'a.mp3', contentType: 'audio/mpeg', data: new Uint8Array(1000) });
+    const body = await crmFetch(simSession(sim), { method: 'POST', url: `${sim.url}/upload`, form, schema: z.unknown() });
+    expect(body).toEqual({ title: 'rec', fileName: 'a.mp3', bytes: 1000 });
+  });
+});

@@ -1,0 +1,198 @@
+// The one HTTP path every CRM adapter uses. It owns the rules the outbox depends on:
+// bearer from the session, one refresh-and-retry on 401, a hard timeout, and the mapping of
+// every failure to a CrmError kind (rate_limited / transient / auth / rejected) carrying the
+// CRM's own message. Response bodies are zod-validated so a changed CRM API fails loudly.
+import { z } from 'zod';
+import { CrmError, type CrmSession } from './port.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface CrmRequest<T> {
+  method?: HttpMethod;
+  /** Absolute URL; `query` is appended. */
+  url: string;
+  query?: Record<string, string | number | undefined>;
+  /** JSON body (sent as application/json). */
+  json?: unknown;
+  /** Multipart body, see `multipartForm`. Reusable, so the 401 retry can resend it. */
+  form?: FormData;
+  /** Schema of the success body; a 204/empty body is parsed as `undefined`. */
+  schema: z.ZodType<T>;
+}
+
+/** The CRM's own words for an error, pulled out of its error body. */
+export interface CrmErrorDetail {
+  message: string;
+  code?: string;
+}
+
+export interface CrmFetchOptions {
+  fetch?: typeof fetch;
+  /** Per-attempt timeout; default 15 s. */
+  timeoutMs?: number;
+  /** Vendor error body -> message; defaults to `extractCrmError`. */
+  errorDetail?: (body: unknown, status: number) => CrmErrorDetail;
+  /** Vendor-specific classification before the generic status rules (e.g. Salesforce's 403 REQUEST_LIMIT_EXCEEDED). */
+  classify?: (status: number, detail: CrmErrorDetail, headers: Headers) => CrmError | undefined;
+  /** Delay from vendor reset headers when a 429 carries no Retry-After. */
+  rateLimitDelayMs?: (headers: Headers) => number | null;
+  /** Clock for HTTP-date Retry-After; tests may pin it. */
+  now?: () => number;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+
+/**
+ * Sends one CRM request and returns the validated body, or throws CrmError.
+ * A 401 triggers exactly one `session.refreshAfterUnauthorized()` and one retry.
+ */
+export async function crmFetch<T>(session: CrmSession, req: CrmRequest<T>, opts: CrmFetchOptions = {}): Promise<T> {
+  let res = await send(req, await session.accessToken(), opts);
+  if (res.status === 401) {
+    await res.body?.cancel();
+    res = await send(req, await refreshOrAuthError(session), opts);
+    if (res.status === 401) {
+      const detail = await readErrorDetail(res, opts);
+      throw new CrmError('auth', `CRM refused the refreshed token: ${detail.message}`, 401);
+    }
+  }
+  if (!res.ok) throw await toCrmError(res, opts);
+  return parseBody(res, req.schema);
+}
+
+async function refreshOrAuthError(session: CrmSession): Promise<string> {
+  try {
+    return await session.refreshAfterUnauthorized();
+  } catch (err) {
+    if (err instanceof CrmError) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    // A session that fails without classifying is treated like a network problem, except a dead grant.
+    throw /invalid_grant/i.test(message)
+      ? new CrmError('auth', `Sign in again: ${message}`, null)
+      : new CrmError('transient', `Token refresh failed: ${message}`, null);
+  }
+}
+
+async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptions): Promise<Response> {
+  const url = new URL(req.url);
+  for (const [key, value] of Object.entries(req.query ?? {})) {
+    if (value !== undefined) url.searchParams.set(key, String(value));
+  }
+  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+  let body: string | FormData | undefined;
+  if (req.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(req.json);
+  } else if (req.form) {
+    body = req.form; // fetch sets the multipart boundary itself
+  }
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  try {
+    return await doFetch(url, {
+      method: req.method ?? 'GET',
+      headers,
+      body,
+      signal: AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    });
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    const reason = timedOut ? 'timed out' : `network error (${describeCause(err)})`;
+    // The write may or may not have been applied: callers retry idempotently (search by callKey first).
+    throw new CrmError('transient', `${req.method ?? 'GET'} ${url.pathname} ${reason}`, null);
+  }
+}
+
+function describeCause(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? cause.message : err.message;
+}
+
+async function parseBody<T>(res: Response, schema: z.ZodType<T>): Promise<T> {
+  const text = await res.text();
+  let data: unknown = undefined;
+  if (text.length > 0) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      throw new CrmError('transient', `CRM answered ${res.status} with a body that is not JSON`, res.status);
+    }
+  }
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) {
+    // A body we cannot read will not get better by retrying: surface it for attention.
+    throw new CrmError('rejected', `Unexpected CRM response: ${z.prettifyError(parsed.error)}`, res.status);
+  }
+  return parsed.data;
+}
+
+async function readErrorDetail(res: Response, opts: CrmFetchOptions): Promise<CrmErrorDetail> {
+  const text = await res.text().catch(() => '');
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* plain-text error body */
+  }
+  return (opts.errorDetail ?? extractCrmError)(body, res.status);
+}
+
+async function toCrmError(res: Response, opts: CrmFetchOptions): Promise<CrmError> {
+  const detail = await readErrorDetail(res, opts);
+  const vendor = opts.classify?.(res.status, detail, res.headers);
+  if (vendor) return vendor;
+  const text = detail.code ? `${detail.message} (${detail.code})` : detail.message;
+  if (res.status === 429) {
+    const delay = retryAfterMs(res.headers, opts.now ?? Date.now) ?? opts.rateLimitDelayMs?.(res.headers) ?? null;
+    return new CrmError('rate_limited', text, 429, delay);
+  }
+  if (res.status >= 500 || res.status === 408) return new CrmError('transient', text, res.status);
+  if (detail.code === 'invalid_grant') return new CrmError('auth', text, res.status);
+  return new CrmError('rejected', text, res.status);
+}
+
+/** Retry-After in delta-seconds or HTTP-date form (RFC 9110 §10.2.3), as milliseconds from now. */
+export function retryAfterMs(headers: Headers, now: () => number = Date.now): number | null {
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return null;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now());
+}
+
+/**
+ * Best-effort reading of the error bodies our CRMs send: Salesforce `[{message, errorCode}]`,
+ * HubSpot `{message, category, errors:[…]}`, Zoho `{code, message}` or `{data:[{code, message}]}`,
+ * HighLevel `{message: string | string[]}`, OAuth `{error, error_description}`.
+ */
+export function extractCrmError(body: unknown, status: number): CrmErrorDetail {
+  const first = Array.isArray(body) ? body[0] : body;
+  if (typeof first === 'string' && first.trim()) return { message: first.trim().slice(0, 500) };
+  if (first && typeof first === 'object') {
+    const o = first as Record<string, unknown>;
+    const nested = Array.isArray(o.data) ? o.data[0] : undefined;
+    if (nested && typeof nested === 'object') return extractCrmError(nested, status);
+    const message = [o.message, o.error_description, o.error].find(
+      (m) => (typeof m === 'string' && m.length > 0) || Array.isArray(m),
+    );
+    const code = [o.errorCode, o.code, o.category, o.error].find((c) => typeof c === 'string') as string | undefined;
+    if (message !== undefined) {
+      return { message: Array.isArray(message) ? message.join('; ') : String(message), code };
+    }
+  }
+  return { message: `HTTP ${status}` };
+}
+
+/** Builds a multipart body: text fields plus one file part. */
+export function multipartForm(
+  fields: Record<string, string>,
+  file: { field: string; fileName: string; contentType: string; data: Uint8Array },
+): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  form.append(file.field, new Blob([file.data], { type: file.contentType }), file.fileName);
+  return form;
+}
+
+/** Schema for endpoints whose success body we ignore (204, or a body we don't read). */
+export const IgnoredBody = z.unknown();

@@ -1,0 +1,9 @@
+// Public surface of the CRM simulator harness; see README.md.
+export { startCrmSimulator, simError, isSimFile, Faults } from './simulator.js';
+export type { CrmSimulator, CrmSimulatorOptions, Fault, FaultMatch, RequestLogEntry, SimFile } from './simulator.js';
+export { OAuthServer, s256 } from './oauth.js';
+export type { OAuthSimOptions, IssuedTokens } from './oauth.js';
+export { OpenApiValidator } from './openapi.js';
+export { simSession } from './session.js';
+export type { SimSession } from './session.js';
+export { CRM_SPECS_DIR, crmSpec } from './specs.js';
