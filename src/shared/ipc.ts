@@ -1,0 +1,196 @@
+// The agent's IPC contract: every call the window can make into main, and every event main
+// pushes to the window, with zod schemas for both directions. The preload, main's validated
+// handler wrapper, the renderer hooks and the test bridge are all typed from these two tables;
+// channel names exist only here.
+import { z } from 'zod';
+import { CountryCodeSchema } from './phone.js';
+
+// ---- shared shapes ----
+
+export const CrmIdSchema = z.enum(['hubspot', 'salesforce', 'zoho', 'highlevel']);
+export type CrmIdValue = z.infer<typeof CrmIdSchema>;
+
+export const BusStateSchema = z.enum(['unpaired', 'connecting', 'connected', 'reconnecting', 'signed_out']);
+export type BusState = z.infer<typeof BusStateSchema>;
+
+export const AppStateSchema = z.object({
+  bus: BusStateSchema,
+  /** The bus this agent is paired with; null before pairing. */
+  busUrl: z.string().nullable(),
+  /** Who the bus says we are; null before pairing or after sign-out. */
+  agent: z
+    .object({ name: z.string(), extension: z.string(), tenantId: z.string() })
+    .nullable(),
+  doNotDisturb: z.boolean(),
+  /** A short, human reason for the current bus state (e.g. "revoked by the administrator"). */
+  detail: z.string().nullable(),
+});
+export type AppState = z.infer<typeof AppStateSchema>;
+
+export const NotificationStyleSchema = z.enum(['sound', 'silent']);
+
+export const SettingsSchema = z.object({
+  defaultCountry: CountryCodeSchema,
+  confirmBeforeDial: z.boolean(),
+  doNotDisturb: z.boolean(),
+  startAtLogin: z.boolean(),
+  /** Whether a screen-pop plays the system sound. */
+  notificationStyle: NotificationStyleSchema,
+  /** Keep pops on screen until the call is answered or ends, instead of the OS timeout. */
+  keepPopUntilAnswered: z.boolean(),
+});
+export type Settings = z.infer<typeof SettingsSchema>;
+export const SettingsPatchSchema = SettingsSchema.partial().strict();
+export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
+
+/** Where the call's CRM log stands: what the Recent calls list shows per call. */
+export const CrmLogStateSchema = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('pending') }),
+  z.object({ state: z.literal('logged') }),
+  z.object({ state: z.literal('recording_attached') }),
+  z.object({ state: z.literal('needs_attention'), reason: z.string().max(500) }),
+  z.object({ state: z.literal('not_logged'), reason: z.string().max(500) }),
+]);
+export type CrmLogState = z.infer<typeof CrmLogStateSchema>;
+
+export const HistoryEntrySchema = z.object({
+  callKey: z.string().min(1).max(300),
+  direction: z.enum(['inbound', 'outbound', 'internal']),
+  outcome: z.enum(['ringing', 'answered', 'missed', 'no_answer', 'busy', 'failed']),
+  /** Display form of the other party's number (or extension). */
+  remoteNumber: z.string().max(64),
+  remoteName: z.string().max(200).nullable(),
+  startedAt: z.string().datetime({ offset: true }),
+  durationSec: z.number().int().nonnegative().nullable(),
+  crm: CrmLogStateSchema,
+  /** True when the CRM record exists, so "Open in CRM" makes sense. */
+  hasRecord: z.boolean(),
+});
+export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
+
+export const CrmStatusSchema = z.object({
+  crms: z.array(
+    z.object({
+      id: CrmIdSchema,
+      displayName: z.string(),
+      state: z.enum(['signed_out', 'signed_in', 'needs_sign_in']),
+      /** The CRM account or user signed in, when known. */
+      account: z.string().nullable(),
+    }),
+  ),
+});
+export type CrmStatus = z.infer<typeof CrmStatusSchema>;
+
+export const DialResultSchema = z.object({
+  status: z.enum(['dialling', 'cancelled']),
+  /** The number as sent to the PBX. */
+  e164: z.string().nullable(),
+});
+export type DialResult = z.infer<typeof DialResultSchema>;
+
+const CallKey = z.string().min(1).max(300);
+/** Anything a person may type or a link may carry; the dial capability decides what is dialable. */
+const RawNumber = z.string().min(1).max(256);
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** https, or plain http only to this machine (the demo and tests run the bus on loopback). */
+export function isAcceptableBusUrl(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
+}
+const BusUrl = z
+  .string()
+  .trim()
+  .max(2048)
+  .refine(isAcceptableBusUrl, 'the bus address must be an https:// URL');
+
+// ---- the tables ----
+
+/** window -> main calls. `request` is the argument tuple, so the preload methods are positional. */
+export const invokeContract = {
+  getState: { request: z.tuple([]), response: AppStateSchema },
+  pair: { request: z.tuple([BusUrl, z.string().trim().min(6).max(64)]), response: AppStateSchema },
+  signOut: { request: z.tuple([]), response: AppStateSchema },
+  getSettings: { request: z.tuple([]), response: SettingsSchema },
+  setSettings: { request: z.tuple([SettingsPatchSchema]), response: SettingsSchema },
+  listHistory: { request: z.tuple([]), response: z.array(HistoryEntrySchema).max(1000) },
+  retryHistory: { request: z.tuple([CallKey]), response: z.null() },
+  openCallRecord: { request: z.tuple([CallKey]), response: z.null() },
+  dial: { request: z.tuple([RawNumber]), response: DialResultSchema },
+  crmStatus: { request: z.tuple([]), response: CrmStatusSchema },
+  crmSignIn: { request: z.tuple([CrmIdSchema]), response: CrmStatusSchema },
+  crmSignOut: { request: z.tuple([CrmIdSchema]), response: CrmStatusSchema },
+} as const;
+
+/** main -> window pushes. Each becomes an `on<Name>(listener)` method returning its unsubscribe. */
+export const eventContract = {
+  stateChanged: { payload: AppStateSchema },
+  settingsChanged: { payload: SettingsSchema },
+  historyChanged: { payload: z.null() },
+  crmStatusChanged: { payload: CrmStatusSchema },
+  /** The tray's "Dial number…" asks the window to focus its dial box. */
+  dialBoxRequested: { payload: z.null() },
+} as const;
+
+export type InvokeName = keyof typeof invokeContract;
+export type EventName = keyof typeof eventContract;
+export type InvokeArgs<K extends InvokeName> = z.input<(typeof invokeContract)[K]['request']>;
+export type InvokeResponse<K extends InvokeName> = z.output<(typeof invokeContract)[K]['response']>;
+export type EventPayload<K extends EventName> = z.output<(typeof eventContract)[K]['payload']>;
+
+export const invokeNames = Object.keys(invokeContract) as InvokeName[];
+export const eventNames = Object.keys(eventContract) as EventName[];
+
+export function invokeChannel<K extends InvokeName>(name: K): `rb:invoke:${K}` {
+  return `rb:invoke:${name}`;
+}
+export function eventChannel<K extends EventName>(name: K): `rb:event:${K}` {
+  return `rb:event:${name}`;
+}
+
+export type EventMethodName<K extends EventName> = `on${Capitalize<K>}`;
+export function eventMethodName<K extends EventName>(name: K): EventMethodName<K> {
+  return `on${name.charAt(0).toUpperCase()}${name.slice(1)}` as EventMethodName<K>;
+}
+
+// ---- what crosses the wire for an invoke ----
+
+export const IpcErrorCodeSchema = z.enum([
+  /** Arguments failed the contract. */
+  'invalid_request',
+  /** The caller is not our window's main frame. */
+  'forbidden',
+  /** The capability exists in the contract but is not set up yet (e.g. CRM sign-in before the CRM issue). */
+  'not_configured',
+  /** The action was refused or failed; `message` says why in words for the user. */
+  'failed',
+]);
+export type IpcErrorCode = z.infer<typeof IpcErrorCodeSchema>;
+
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: { code: IpcErrorCode; message: string } };
+
+/** An error a handler throws to give the window a specific code and a message meant for people. */
+export class AgentIpcError extends Error {
+  constructor(
+    readonly code: IpcErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AgentIpcError';
+  }
+}
+
+// ---- the API object the preload exposes as window.agent ----
+
+export type Unsubscribe = () => void;
+
+export type AgentApi = {
+  [K in InvokeName]: (...args: InvokeArgs<K>) => Promise<InvokeResponse<K>>;
+} & {
+  [K in EventName as EventMethodName<K>]: (listener: (payload: EventPayload<K>) => void) => Unsubscribe;
+};
