@@ -1,0 +1,110 @@
+// Token broker: CRMs that demand a client secret (HighLevel; any CRM without public PKCE clients)
+// get their code exchange and refresh through the bus, so no secret ships in the desktop app.
+// Only paired agents (device token) may use it. The CRM's answer is returned unchanged; the
+// secret, codes and tokens are never logged.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { CrmId } from '../../main/crm/port.js';
+import { ConfigError } from '../config.js';
+import type { Agent } from '../tenants/port.js';
+
+export interface BrokerClient {
+  clientId: string;
+  clientSecret: string;
+  tokenUrl: string;
+}
+
+export interface OAuthBrokerOptions {
+  clients: Partial<Record<CrmId, BrokerClient>>;
+  authenticate: (deviceToken: string) => Promise<Agent | null>;
+  fetch?: typeof fetch;
+  /** Upstream timeout; default 15 s. */
+  timeoutMs?: number;
+}
+
+export const OAUTH_TOKEN_PATH = '/v1/oauth/:crm/token';
+const BROKERED_CRMS = ['hubspot', 'salesforce', 'zoho', 'highlevel'] as const satisfies readonly CrmId[];
+
+const TokenRequestSchema = z.discriminatedUnion('grant_type', [
+  z.strictObject({
+    grant_type: z.literal('authorization_code'),
+    code: z.string().min(1).max(4096),
+    redirect_uri: z.url().max(2048),
+    code_verifier: z.string().regex(/^[A-Za-z0-9\-._~]{43,128}$/).optional(),
+  }),
+  z.strictObject({
+    grant_type: z.literal('refresh_token'),
+    refresh_token: z.string().min(1).max(4096),
+  }),
+]);
+
+function problem(reply: FastifyReply, status: number, title: string, detail: string) {
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({ type: 'about:blank', title, status, detail });
+}
+
+export const oauthBrokerRoutes: FastifyPluginAsync<OAuthBrokerOptions> = async (app, opts) => {
+  const doFetch = opts.fetch ?? fetch;
+
+  // Malformed JSON and other framework errors answer in the same problem+json shape.
+  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) request.log.error({ err: error.message }, 'oauth broker failed');
+    return problem(reply, status, status === 500 ? 'Internal error' : 'Bad request', status === 500 ? 'token broker failed' : error.message);
+  });
+
+  app.post<{ Params: { crm: string } }>(OAUTH_TOKEN_PATH, async (request, reply) => {
+    const bearer = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const agent = bearer ? await opts.authenticate(bearer) : null;
+    if (!agent) return problem(reply, 401, 'Unauthenticated', 'a valid device token is required');
+
+    const crm = BROKERED_CRMS.find((id) => id === request.params.crm);
+    const client = crm ? opts.clients[crm] : undefined;
+    if (!crm || !client) return problem(reply, 404, 'Not brokered', `no OAuth client is configured for "${request.params.crm}"`);
+
+    const parsed = TokenRequestSchema.safeParse(request.body);
+    if (!parsed.success) return problem(reply, 400, 'Invalid token request', z.prettifyError(parsed.error));
+
+    const form = new URLSearchParams({ ...parsed.data, client_id: client.clientId, client_secret: client.clientSecret });
+    let upstream: Response;
+    try {
+      upstream = await doFetch(client.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: form.toString(),
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 15_000),
+      });
+    } catch (error) {
+      request.log.warn({ crm, agentId: agent.id, err: (error as Error).name }, 'CRM token endpoint unreachable');
+      return problem(reply, 502, 'CRM unreachable', `the ${crm} token endpoint did not answer`);
+    }
+    request.log.info({ crm, agentId: agent.id, grant: parsed.data.grant_type, status: upstream.status }, 'brokered token request');
+    const retryAfter = upstream.headers.get('retry-after');
+    if (retryAfter) reply.header('retry-after', retryAfter);
+    return reply
+      .code(upstream.status)
+      .header('cache-control', 'no-store')
+      .type(upstream.headers.get('content-type') ?? 'application/json')
+      .send(Buffer.from(await upstream.arrayBuffer()));
+  });
+};
+
+/**
+ * Brokered clients from RINGBRIDGE_OAUTH_<CRM>_CLIENT_ID / _CLIENT_SECRET / _TOKEN_URL.
+ * A CRM with none of the three set is simply not brokered; a partial set is a start-up error.
+ */
+export function oauthClientsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Record<CrmId, BrokerClient>> {
+  const clients: Partial<Record<CrmId, BrokerClient>> = {};
+  for (const crm of BROKERED_CRMS) {
+    const prefix = `RINGBRIDGE_OAUTH_${crm.toUpperCase()}_`;
+    const values = { clientId: env[`${prefix}CLIENT_ID`], clientSecret: env[`${prefix}CLIENT_SECRET`], tokenUrl: env[`${prefix}TOKEN_URL`] };
+    const set = Object.values(values).filter(Boolean).length;
+    if (set === 0) continue;
+    if (set < 3) throw new ConfigError(`${prefix}CLIENT_ID, ${prefix}CLIENT_SECRET and ${prefix}TOKEN_URL must be set together`);
+    if (!z.url({ protocol: /^https?$/ }).safeParse(values.tokenUrl).success) throw new ConfigError(`${prefix}TOKEN_URL must be an http(s) URL`);
+    clients[crm] = values as BrokerClient;
+  }
+  return clients;
+}
