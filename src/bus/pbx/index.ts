@@ -1,0 +1,6 @@
+export { createPbxApiRegistry, pbxApiFor, type PbxApi, type PbxApiRegistry, type PbxApiCredentials } from './api.js';
+export { createPbxGateway } from './gateway.js';
+export { TokenRegistry, TokenSource } from './tokens.js';
+export { PbxApiError } from './errors.js';
+export { CallControlClient } from './callcontrol.js';
+export { XapiClient } from './xapi.js';

@@ -1,0 +1,88 @@
+// OAuth client-credentials tokens for a 3CX API client. 3CX keeps one active token per client id
+// (a new one invalidates the old, NOTES 1.2), so exactly one TokenSource may exist per client id
+// in a process: TokenRegistry enforces that, and concurrent callers share one in-flight request.
+import { FormData, request, type Dispatcher } from 'undici';
+import { PbxApiError } from './errors.js';
+import { TokenErrorSchema, TokenResponseSchema } from './wire.js';
+
+/** Before 20.0.9 3CX reported expires_in in minutes; no real token lives under 5 minutes. */
+const MINUTES_THRESHOLD = 300;
+const MAX_REFRESH_AHEAD_MS = 60_000;
+
+export interface TokenSourceOptions {
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  dispatcher?: Dispatcher;
+  now?: () => number;
+}
+
+export class TokenSource {
+  private current: { token: string; refreshAt: number } | null = null;
+  private inFlight: Promise<string> | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: TokenSourceOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** A token valid for a while yet; fetched or refreshed ahead of expiry. */
+  async get(): Promise<string> {
+    if (this.current && this.now() < this.current.refreshAt) return this.current.token;
+    return this.fetchOnce();
+  }
+
+  /** The PBX refused `stale` (401): fetch a new one unless someone already did. */
+  async refresh(stale: string): Promise<string> {
+    if (this.current && this.current.token !== stale && this.now() < this.current.refreshAt) return this.current.token;
+    this.current = null;
+    return this.fetchOnce();
+  }
+
+  private fetchOnce(): Promise<string> {
+    this.inFlight ??= this.fetchToken().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async fetchToken(): Promise<string> {
+    // multipart/form-data, as both official 3CX examples send it.
+    const form = new FormData();
+    form.set('client_id', this.opts.clientId);
+    form.set('client_secret', this.opts.clientSecret);
+    form.set('grant_type', 'client_credentials');
+    const res = await request(new URL('/connect/token', this.opts.baseUrl), { method: 'POST', body: form, dispatcher: this.opts.dispatcher });
+    const body: unknown = await res.body.json().catch(() => null);
+    if (res.statusCode !== 200) {
+      const err = TokenErrorSchema.safeParse(body);
+      const detail = err.success ? `${err.data.error}${err.data.error_description ? `: ${err.data.error_description}` : ''}` : `HTTP ${res.statusCode}`;
+      throw new PbxApiError(`3CX token request for client ${this.opts.clientId} failed (${detail})`, res.statusCode);
+    }
+    const parsed = TokenResponseSchema.safeParse(body);
+    if (!parsed.success) throw new PbxApiError('3CX token response is malformed', res.statusCode);
+    const lifetimeMs = (parsed.data.expires_in < MINUTES_THRESHOLD ? parsed.data.expires_in * 60 : parsed.data.expires_in) * 1000;
+    this.current = {
+      token: parsed.data.access_token,
+      refreshAt: this.now() + lifetimeMs - Math.min(MAX_REFRESH_AHEAD_MS, lifetimeMs / 5),
+    };
+    return parsed.data.access_token;
+  }
+}
+
+/** One TokenSource per (PBX URL, client id) in this process. */
+export class TokenRegistry {
+  private readonly sources = new Map<string, { source: TokenSource; secret: string }>();
+
+  constructor(private readonly defaults: Pick<TokenSourceOptions, 'dispatcher' | 'now'> = {}) {}
+
+  sourceFor(opts: Omit<TokenSourceOptions, 'dispatcher' | 'now'>): TokenSource {
+    const key = `${new URL(opts.baseUrl).origin} ${opts.clientId}`;
+    const known = this.sources.get(key);
+    // A rotated secret needs a fresh source; the old token dies with the next issue anyway.
+    if (known && known.secret === opts.clientSecret) return known.source;
+    const source = new TokenSource({ ...this.defaults, ...opts });
+    this.sources.set(key, { source, secret: opts.clientSecret });
+    return source;
+  }
+}

@@ -1,0 +1,255 @@
+// Scripted calls. Each script walks a call through the states a 3CX V20 PBX shows: participants
+// on the agents' DNs (Call Control), the CRM-template lookup at ring and journal per agent leg,
+// and Standard Webhooks for every transition. Every form can be switched off per call.
+import type { JournalBody } from '../../bus/ingest/crm-template/wire.js';
+import type { WebhookCallPayload } from '../../bus/ingest/webhook/payload.js';
+import type { BusForms } from './forms.js';
+import type { CallParticipant, DnType, XapiRecording } from './wire.js';
+
+export interface FormSwitches {
+  /** Participants visible through /callcontrol and its WebSocket (default on). */
+  callControl?: boolean;
+  /** CRM-template lookup + journal (default on when the bus target has a template key). */
+  template?: boolean;
+  /** Standard Webhooks (default on when the bus target has a webhook secret). */
+  webhook?: boolean;
+}
+
+interface Common {
+  talkSec?: number;
+  forms?: FormSwitches;
+}
+export interface ExternalCaller {
+  from: string;
+  fromName?: string;
+  /** The DID the call came in on. */
+  did?: string;
+}
+
+export type CallScript =
+  /** Rings one extension; `answer: false` makes it a missed call. */
+  | ({ kind: 'inbound'; to: string; answer?: boolean } & ExternalCaller & Common)
+  /** Rings every agent of the queue at once; `answeredBy: null` leaves it missed. */
+  | ({ kind: 'queue'; queue: string; agents: string[]; answeredBy: string | null } & ExternalCaller & Common)
+  /** An extension dials an external number; `answer: false` is 3CX's "Notanswered". */
+  | ({ kind: 'outbound'; from: string; to: string; toName?: string; answer?: boolean } & Common)
+  /** Inbound to `to`, answered, then blind-transferred to `transferTo`, who answers. */
+  | ({ kind: 'transfer'; to: string; transferTo: string } & ExternalCaller & Common);
+
+export interface PlacedCall {
+  callid: number;
+  /** XAPI recording ids created for the answered legs, in order. */
+  recordingIds: number[];
+}
+
+/** What a script needs from the simulated PBX. */
+export interface CallDriver {
+  trunkDn: string;
+  nextId(kind: 'call' | 'leg' | 'participant'): number;
+  deviceOf(dn: string): string;
+  nameOf(dn: string): string;
+  /** Stores the participant and announces it (Upsert); resolves once watchers re-read it. */
+  upsert(p: CallParticipant): Promise<void>;
+  remove(p: CallParticipant): Promise<void>;
+  createRecording(p: CallParticipant, direction: 'inbound' | 'outbound', talkSec: number): XapiRecording;
+  recordingUrl(id: number): string;
+  forms: BusForms | null;
+  step(): Promise<void>;
+}
+
+type Direction = 'inbound' | 'outbound';
+
+class CallRun {
+  readonly callid: number;
+  readonly recordingIds: number[] = [];
+  private readonly startedAt = Date.now();
+  private readonly cc: boolean;
+  private readonly template: boolean;
+  private readonly webhook: boolean;
+  private webhookSeq = 0;
+
+  constructor(
+    private readonly pbx: CallDriver,
+    private readonly direction: Direction,
+    /** The remote party's number and name. */
+    private readonly remote: { number: string; name: string; did: string },
+    private readonly queue: string | null,
+    forms: FormSwitches | undefined,
+  ) {
+    this.callid = pbx.nextId('call');
+    this.cc = forms?.callControl ?? true;
+    this.template = (forms?.template ?? true) && Boolean(pbx.forms?.templateEnabled);
+    this.webhook = (forms?.webhook ?? true) && Boolean(pbx.forms?.webhookEnabled);
+  }
+
+  participant(dn: string, extra: Partial<CallParticipant> = {}): CallParticipant {
+    const external: DnType = 'Wexternalline';
+    return {
+      id: this.pbx.nextId('participant'),
+      status: this.direction === 'inbound' ? 'Ringing' : 'Dialing',
+      dn,
+      party_caller_name: this.remote.name,
+      party_dn: this.pbx.trunkDn,
+      party_caller_id: this.remote.number,
+      party_did: this.remote.did,
+      device_id: this.pbx.deviceOf(dn),
+      party_dn_type: external,
+      direct_control: false,
+      originated_by_dn: this.direction === 'inbound' ? this.pbx.trunkDn : dn,
+      originated_by_type: this.direction === 'inbound' ? external : 'Wextension',
+      referred_by_dn: '',
+      referred_by_type: '',
+      on_behalf_of_dn: this.queue ?? '',
+      on_behalf_of_type: this.queue ? 'Wqueue' : '',
+      callid: this.callid,
+      legid: this.pbx.nextId('leg'),
+      ...extra,
+    };
+  }
+
+  /** Presents the call at these DNs: participants appear, the CRM is asked who calls. */
+  async present(legs: CallParticipant[]): Promise<void> {
+    if (this.cc) await Promise.all(legs.map((p) => this.pbx.upsert(p)));
+    if (this.template) {
+      for (const p of legs) {
+        await this.pbx.forms!.lookup({ number: this.remote.number, direction: this.direction === 'inbound' ? 'Inbound' : 'Outbound', agent: p.dn });
+      }
+    }
+    await this.sendWebhook('call.ringing', legs.map((p) => p.dn));
+    await this.pbx.step();
+  }
+
+  async answer(leg: CallParticipant): Promise<void> {
+    leg.status = 'Connected';
+    if (this.cc) await this.pbx.upsert(leg);
+    await this.sendWebhook('call.answered', [leg.dn]);
+    await this.pbx.step();
+  }
+
+  /** A leg that lost to another agent (queue): it disappears, nobody journals it. */
+  async withdraw(leg: CallParticipant): Promise<void> {
+    if (this.cc) await this.pbx.remove(leg);
+  }
+
+  /** A leg ends: answered legs get a recording, every leg a journal entry and a webhook. */
+  async finish(leg: CallParticipant, talkSec: number): Promise<void> {
+    const answered = leg.status === 'Connected';
+    const recording = answered ? this.pbx.createRecording(leg, this.direction, talkSec) : null;
+    if (recording) this.recordingIds.push(recording.Id);
+    if (this.cc) await this.pbx.remove(leg);
+    await this.sendWebhook(answered ? 'call.ended' : 'call.missed', [leg.dn], answered ? talkSec : 0);
+    if (recording) await this.sendWebhook('call.recording_ready', [leg.dn], talkSec, String(recording.Id));
+    if (this.template) await this.pbx.forms!.journal(this.journalBody(leg.dn, answered, talkSec, recording?.Id ?? null));
+    await this.pbx.step();
+  }
+
+  /** An unanswered queue call: one webhook for the call, a Missed journal per agent offered it. */
+  async missAll(legs: CallParticipant[]): Promise<void> {
+    if (this.cc) await Promise.all(legs.map((p) => this.pbx.remove(p)));
+    await this.sendWebhook('call.missed', legs.map((p) => p.dn), 0);
+    if (this.template) for (const p of legs) await this.pbx.forms!.journal(this.journalBody(p.dn, false, 0, null));
+    await this.pbx.step();
+  }
+
+  private async sendWebhook(type: WebhookCallPayload['type'], extensions: string[], durationSec?: number, recordingId?: string): Promise<void> {
+    if (!this.webhook) return;
+    const agentParty = { number: extensions[0] ?? '', name: extensions[0] ? this.pbx.nameOf(extensions[0]) : null };
+    const remoteParty = { number: this.remote.number, name: this.remote.name || null };
+    const payload: WebhookCallPayload = {
+      type,
+      timestamp: new Date().toISOString(),
+      data: {
+        callId: String(this.callid),
+        direction: this.direction,
+        from: this.direction === 'inbound' ? remoteParty : agentParty,
+        to: this.direction === 'inbound' ? agentParty : remoteParty,
+        extensions,
+        queue: this.queue,
+        durationSec: durationSec ?? null,
+        recordingId: recordingId ?? null,
+      },
+    };
+    await this.pbx.forms!.sendWebhook(`msg_${this.callid}_${++this.webhookSeq}`, payload);
+  }
+
+  private journalBody(agent: string, answered: boolean, talkSec: number, recordingId: number | null): JournalBody {
+    const end = new Date();
+    const callType = this.direction === 'inbound' ? (answered ? 'Inbound' : 'Missed') : answered ? 'Outbound' : 'Notanswered';
+    return {
+      callType,
+      direction: this.direction === 'inbound' ? 'Inbound' : 'Outbound',
+      number: this.remote.number,
+      name: this.remote.name,
+      agent,
+      agentEmail: '',
+      duration: hhmmss(talkSec),
+      dateTime: end.toISOString().replace('T', ' ').slice(0, 19),
+      startUtc: isoSeconds(new Date(Math.min(this.startedAt, end.getTime() - talkSec * 1000))),
+      endUtc: isoSeconds(end),
+      queue: this.queue ?? '',
+      entityId: '',
+      recordingUrl: recordingId === null ? '' : this.pbx.recordingUrl(recordingId),
+    };
+  }
+}
+
+function hhmmss(sec: number): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(Math.floor(sec / 3600))}:${pad(Math.floor((sec % 3600) / 60))}:${pad(sec % 60)}`;
+}
+
+function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export async function runScript(pbx: CallDriver, script: CallScript): Promise<PlacedCall> {
+  const talkSec = script.talkSec ?? 30;
+  switch (script.kind) {
+    case 'inbound': {
+      const call = new CallRun(pbx, 'inbound', external(script), null, script.forms);
+      const leg = call.participant(script.to);
+      await call.present([leg]);
+      if (script.answer ?? true) await call.answer(leg);
+      await call.finish(leg, talkSec);
+      return call;
+    }
+    case 'queue': {
+      const call = new CallRun(pbx, 'inbound', external(script), script.queue, script.forms);
+      const legs = script.agents.map((dn) => call.participant(dn));
+      await call.present(legs);
+      const winner = legs.find((p) => p.dn === script.answeredBy);
+      if (!winner) {
+        await call.missAll(legs);
+        return call;
+      }
+      await call.answer(winner);
+      for (const loser of legs) if (loser !== winner) await call.withdraw(loser);
+      await call.finish(winner, talkSec);
+      return call;
+    }
+    case 'outbound': {
+      const call = new CallRun(pbx, 'outbound', { number: script.to, name: script.toName ?? '', did: '' }, null, script.forms);
+      const leg = call.participant(script.from);
+      await call.present([leg]);
+      if (script.answer ?? true) await call.answer(leg);
+      await call.finish(leg, talkSec);
+      return call;
+    }
+    case 'transfer': {
+      const call = new CallRun(pbx, 'inbound', external(script), null, script.forms);
+      const first = call.participant(script.to);
+      await call.present([first]);
+      await call.answer(first);
+      const second = call.participant(script.transferTo, { referred_by_dn: script.to, referred_by_type: 'Wextension' });
+      await call.present([second]);
+      await call.finish(first, talkSec);
+      await call.answer(second);
+      await call.finish(second, talkSec);
+      return call;
+    }
+  }
+}
+
+function external(s: ExternalCaller): { number: string; name: string; did: string } {
+  return { number: s.from, name: s.fromName ?? '', did: s.did ?? '' };
+}

@@ -1,0 +1,499 @@
+// A simulated 3CX V20 PBX on loopback, faithful to specs/3cx/NOTES.md: OAuth client credentials
+// (one active token per client), the Call Control REST API and its WebSocket, XAPI recordings,
+// scripted calls emitted through every form, and fault injection. Used by the demo, tests and bench.
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { runScript, type CallDriver, type CallScript, type PlacedCall } from './calls.js';
+import { BusForms, type BusTarget, type Delivery } from './forms.js';
+import { wavSize, wavStream } from './wav.js';
+import {
+  WS_EVENT_REMOVE,
+  WS_EVENT_UPSERT,
+  type CallControlResultResponse,
+  type CallParticipant,
+  type DnDevice,
+  type DnInfo,
+  type DnType,
+  type TokenResponse,
+  type WsEventMessage,
+  type XapiRecording,
+} from './wire.js';
+
+export interface SimExtension {
+  dn: string;
+  name?: string;
+  /** Registered devices (phones, web client); 0 = unregistered. Default 1. */
+  devices?: number;
+}
+
+export interface SimApiClient {
+  /** The route point DN, used as OAuth client_id. */
+  clientId: string;
+  /** The API key shown once in the admin console (OAuth client_secret). */
+  secret: string;
+  /** DNs this client may see and control; default every extension and queue. */
+  monitored?: string[];
+}
+
+export interface PbxSimulatorOptions {
+  extensions?: SimExtension[];
+  queues?: string[];
+  clients?: SimApiClient[];
+  /** Token lifetime. Default 3600 s. */
+  tokenTtlSec?: number;
+  /** 3CX before 20.0.9 reported expires_in in minutes. Default 'seconds'. */
+  expiresInUnit?: 'seconds' | 'minutes';
+  /** Size of every generated recording file in bytes. Default 64 KiB. */
+  recordingBytes?: number;
+  /** Where the PBX sends CRM-template requests and webhooks; no bus = Call Control only. */
+  bus?: BusTarget;
+  /** Pause between the steps of a scripted call (demo realism). Default 0. */
+  stepDelayMs?: number;
+  /** How long a step waits for WebSocket watchers to re-read an announced participant. Default 2000. */
+  syncReadTimeoutMs?: number;
+  /** Answer makecall with finalstatus as a string, as the XAPI swagger types it. Default false. */
+  finalStatusAsString?: boolean;
+}
+
+export interface PbxFaults {
+  /** Added before every REST answer. */
+  latencyMs: number;
+  /** The next `count` REST requests (token endpoint included) answer `status`. */
+  failNextRest(count: number, status?: number): void;
+  /** Closes every Call Control WebSocket abruptly (no close frame). */
+  dropWebSockets(): void;
+  /** Every issued token stops working at once. */
+  expireTokens(): void;
+  /** The next `count` makecalls are rejected with this reason text. */
+  refuseMakeCall(reasontext?: string, count?: number): void;
+}
+
+export interface MakeCallRequest {
+  dn: string;
+  deviceId: string | null;
+  destination: string;
+}
+
+export interface PbxSimulator {
+  baseUrl: string;
+  faults: PbxFaults;
+  placeCall(script: CallScript): Promise<PlacedCall>;
+  /** Current participants of a DN. */
+  participants(dn: string): CallParticipant[];
+  recordings(): XapiRecording[];
+  makeCallRequests: MakeCallRequest[];
+  deliveries: Delivery[];
+  /** Tokens issued so far per client id. */
+  tokensIssued(clientId: string): number;
+  /** Currently open Call Control WebSockets. */
+  openSockets(): number;
+  close(): Promise<void>;
+}
+
+const TRUNK_DN = '10000';
+
+interface IssuedToken {
+  clientId: string;
+  expiresAt: number;
+}
+
+export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise<PbxSimulator> {
+  const extensions = opts.extensions ?? [
+    { dn: '101', name: 'Alice Agent' },
+    { dn: '102', name: 'Bob Agent' },
+    { dn: '103', name: 'Carol Agent' },
+  ];
+  const queues = opts.queues ?? ['800'];
+  const clients = opts.clients ?? [{ clientId: '900', secret: 'sim-api-key' }];
+  const tokenTtlSec = opts.tokenTtlSec ?? 3600;
+  const recordingBytes = opts.recordingBytes ?? 64 * 1024;
+  const syncReadTimeoutMs = opts.syncReadTimeoutMs ?? 2000;
+
+  const dnTypes = new Map<string, DnType>();
+  for (const e of extensions) dnTypes.set(e.dn, 'Wextension');
+  for (const q of queues) dnTypes.set(q, 'Wqueue');
+  for (const c of clients) dnTypes.set(c.clientId, 'Wroutepoint');
+  const devices = new Map<string, DnDevice[]>(
+    extensions.map((e) => [
+      e.dn,
+      Array.from({ length: e.devices ?? 1 }, (_, i) => ({
+        dn: e.dn,
+        device_id: `sip:${e.dn}@127.0.0.1:5060;rinstance=${i === 0 ? 'desk' : `soft${i}`}`,
+        user_agent: i === 0 ? 'Yealink SIP-T54W 96.86.0.70' : '3CX Web Client',
+      })),
+    ]),
+  );
+  const names = new Map(extensions.map((e) => [e.dn, e.name ?? `Ext ${e.dn}`]));
+  const monitored = new Map(clients.map((c) => [c.clientId, new Set(c.monitored ?? [...extensions.map((e) => e.dn), ...queues])]));
+
+  const tokens = new Map<string, IssuedToken>();
+  const activeToken = new Map<string, string>();
+  const issued = new Map<string, number>();
+  const participants = new Map<string, Map<number, CallParticipant>>();
+  const recordings: XapiRecording[] = [];
+  const makeCallRequests: MakeCallRequest[] = [];
+  const deliveries: Delivery[] = [];
+  const sockets = new Map<WebSocket, string>();
+  const rawSockets = new Set<Socket>();
+  /** `${clientId} ${entity}` -> resolvers waiting for that client to GET the entity. */
+  const pendingReads = new Map<string, Array<() => void>>();
+  const counters = { call: 1000, leg: 0, participant: 0, recording: 0, sequence: 0 };
+  const failures = { remaining: 0, status: 503 };
+  const refusals = { remaining: 0, reasontext: '' };
+
+  const faults: PbxFaults = {
+    latencyMs: 0,
+    failNextRest(count, status = 503) {
+      failures.remaining = count;
+      failures.status = status;
+    },
+    dropWebSockets() {
+      for (const ws of sockets.keys()) ws.terminate();
+    },
+    expireTokens() {
+      for (const t of tokens.values()) t.expiresAt = 0;
+    },
+    refuseMakeCall(reasontext = 'Call rejected by the PBX', count = 1) {
+      refusals.remaining = count;
+      refusals.reasontext = reasontext;
+    },
+  };
+
+  function clientOf(req: IncomingMessage): string | null {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    const token = match ? tokens.get(match[1]!) : undefined;
+    return token && token.expiresAt > Date.now() ? token.clientId : null;
+  }
+
+  function dnParticipants(dn: string): Map<number, CallParticipant> {
+    let map = participants.get(dn);
+    if (!map) participants.set(dn, (map = new Map()));
+    return map;
+  }
+
+  function dnInfo(dn: string): DnInfo {
+    return { dn, type: dnTypes.get(dn) ?? 'Wextension', devices: devices.get(dn) ?? [], participants: [...dnParticipants(dn).values()] };
+  }
+
+  /** Sends an event to every socket whose client monitors the DN; Upserts wait for the re-read. */
+  function announce(dn: string, id: number, eventType: number): Promise<void> {
+    const entity = `/callcontrol/${dn}/participants/${id}`;
+    const waits: Promise<void>[] = [];
+    for (const [ws, clientId] of sockets) {
+      if (!monitored.get(clientId)?.has(dn)) continue;
+      if (eventType === WS_EVENT_UPSERT) waits.push(readBy(clientId, entity));
+      const message: WsEventMessage = { sequence: ++counters.sequence, event: { event_type: eventType, entity, attached_data: {} } };
+      ws.send(JSON.stringify(message));
+    }
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  function readBy(clientId: string, entity: string): Promise<void> {
+    return new Promise((resolve) => {
+      const key = `${clientId} ${entity}`;
+      const timer = setTimeout(resolve, syncReadTimeoutMs);
+      timer.unref();
+      const list = pendingReads.get(key) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      pendingReads.set(key, list);
+    });
+  }
+
+  function markRead(clientId: string, entity: string): void {
+    const key = `${clientId} ${entity}`;
+    const list = pendingReads.get(key);
+    if (!list) return;
+    pendingReads.delete(key);
+    for (const done of list) done();
+  }
+
+  const baseUrlRef = { value: '' };
+  const driver: CallDriver = {
+    trunkDn: TRUNK_DN,
+    nextId: (kind) => ++counters[kind],
+    deviceOf: (dn) => devices.get(dn)?.[0]?.device_id ?? '',
+    nameOf: (dn) => names.get(dn) ?? dn,
+    async upsert(p) {
+      dnParticipants(p.dn).set(p.id, { ...p });
+      await announce(p.dn, p.id, WS_EVENT_UPSERT);
+    },
+    async remove(p) {
+      dnParticipants(p.dn).delete(p.id);
+      await announce(p.dn, p.id, WS_EVENT_REMOVE);
+    },
+    createRecording(p, direction, talkSec) {
+      const end = new Date();
+      const id = ++counters.recording;
+      const agent = { dn: p.dn, type: 0, number: p.dn, name: names.get(p.dn) ?? p.dn, did: '', participant: p.id };
+      const remote = { dn: p.party_dn, type: 1, number: p.party_caller_id, name: p.party_caller_name, did: p.party_did, participant: 0 };
+      const [from, to] = direction === 'inbound' ? [remote, agent] : [agent, remote];
+      const recording: XapiRecording = {
+        Id: id,
+        StartTime: new Date(end.getTime() - talkSec * 1000).toISOString(),
+        EndTime: end.toISOString(),
+        CallType: direction === 'inbound' ? 'InboundExternal' : 'OutboundExternal',
+        FromDn: from.dn,
+        FromDnType: from.type,
+        FromCallerNumber: from.number,
+        FromDisplayName: from.name,
+        FromDidNumber: from.did,
+        FromIdParticipant: from.participant,
+        ToDn: to.dn,
+        ToDnType: to.type,
+        ToCallerNumber: to.number,
+        ToDisplayName: to.name,
+        ToDidNumber: to.did,
+        ToIdParticipant: to.participant,
+        RefParticipantId: p.id,
+        RecordingUrl: driver.recordingUrl(id),
+        IsArchived: false,
+        ArchivedUrl: null,
+        CanBeTranscribed: false,
+        IsTranscribed: false,
+      };
+      recordings.push(recording);
+      return recording;
+    },
+    recordingUrl: (id) => `${baseUrlRef.value}/xapi/v1/Recordings/Pbx.DownloadRecording(recId=${id})`,
+    forms: opts.bus ? new BusForms(opts.bus, deliveries) : null,
+    step: () => (opts.stepDelayMs ? new Promise((r) => setTimeout(r, opts.stepDelayMs)) : Promise.resolve()),
+  };
+
+  // ---- HTTP ----
+  const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+    res.end(JSON.stringify(body));
+  };
+  const odataError = (res: ServerResponse, status: number, code: string, message: string) => json(res, status, { error: { code, message } });
+
+  async function readBody(req: IncomingMessage): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async function handleToken(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const contentType = req.headers['content-type'] ?? '';
+    if (!/^(multipart\/form-data|application\/x-www-form-urlencoded)/i.test(contentType)) {
+      return json(res, 400, { error: 'invalid_request', error_description: 'The request body must be form data.' });
+    }
+    let form: FormData;
+    try {
+      form = await new Request('http://sim/connect/token', { method: 'POST', headers: { 'content-type': contentType }, body: await readBody(req) }).formData();
+    } catch {
+      return json(res, 400, { error: 'invalid_request', error_description: 'Malformed form body.' });
+    }
+    if (form.get('grant_type') !== 'client_credentials') {
+      return json(res, 400, { error: 'unsupported_grant_type', error_description: 'Only client_credentials is supported here.' });
+    }
+    const client = clients.find((c) => c.clientId === form.get('client_id'));
+    if (!client || client.secret !== form.get('client_secret')) {
+      return json(res, 400, { error: 'invalid_client', error_description: 'Unknown client or wrong secret.' });
+    }
+    // One active token per client: a new one invalidates the previous (NOTES 1.2).
+    const previous = activeToken.get(client.clientId);
+    if (previous) tokens.delete(previous);
+    const accessToken = randomBytes(24).toString('base64url');
+    tokens.set(accessToken, { clientId: client.clientId, expiresAt: Date.now() + tokenTtlSec * 1000 });
+    activeToken.set(client.clientId, accessToken);
+    issued.set(client.clientId, (issued.get(client.clientId) ?? 0) + 1);
+    const body: TokenResponse = {
+      token_type: 'Bearer',
+      expires_in: opts.expiresInUnit === 'minutes' ? Math.round(tokenTtlSec / 60) : tokenTtlSec,
+      access_token: accessToken,
+    };
+    json(res, 200, body);
+  }
+
+  async function handleMakeCall(req: IncomingMessage, res: ServerResponse, dn: string, deviceId: string | null): Promise<void> {
+    let destination: unknown;
+    try {
+      destination = (JSON.parse((await readBody(req)).toString('utf8')) as { destination?: unknown }).destination;
+    } catch {
+      return json(res, 400, { error: 'Malformed JSON body' });
+    }
+    if (typeof destination !== 'string' || destination.length === 0) return json(res, 400, { error: 'destination is required' });
+    if (deviceId !== null && !devices.get(dn)?.some((d) => d.device_id === deviceId)) return json(res, 404, { error: 'Device not found' });
+    makeCallRequests.push({ dn, deviceId, destination });
+    const status = (n: -1 | 0 | 1) => (opts.finalStatusAsString ? (['Failed', 'Rejected', 'Success'][n + 1] as unknown as -1 | 0 | 1) : n);
+    if (refusals.remaining > 0) {
+      refusals.remaining--;
+      const refused: CallControlResultResponse = { finalstatus: status(0), reason: 'Rejected', reasontext: refusals.reasontext, result: null };
+      return json(res, 200, refused);
+    }
+    const leg: CallParticipant = {
+      id: driver.nextId('participant'),
+      status: 'Dialing',
+      dn,
+      party_caller_name: '',
+      party_dn: TRUNK_DN,
+      party_caller_id: destination,
+      party_did: '',
+      device_id: deviceId ?? driver.deviceOf(dn),
+      party_dn_type: 'Wexternalline',
+      direct_control: true,
+      originated_by_dn: dn,
+      originated_by_type: 'Wextension',
+      referred_by_dn: '',
+      referred_by_type: '',
+      on_behalf_of_dn: '',
+      on_behalf_of_type: '',
+      callid: driver.nextId('call'),
+      legid: driver.nextId('leg'),
+    };
+    const ok: CallControlResultResponse = { finalstatus: status(1), reason: 'None', reasontext: '', result: leg };
+    json(res, 200, ok);
+    void driver.upsert(leg);
+  }
+
+  function handleRecordings(res: ServerResponse, query: URLSearchParams): void {
+    let rows = recordings.slice();
+    const filter = query.get('$filter');
+    if (filter) {
+      const predicate = parseODataFilter(filter);
+      if (!predicate) return odataError(res, 400, 'BadRequest', `Unsupported $filter: ${filter}`);
+      rows = rows.filter(predicate);
+    }
+    const orderBy = query.get('$orderby');
+    if (orderBy) {
+      const [field, dir] = orderBy.trim().split(/\s+/) as [keyof XapiRecording, string | undefined];
+      const sign = dir?.toLowerCase() === 'desc' ? -1 : 1;
+      rows.sort((a, b) => (a[field]! < b[field]! ? -sign : a[field]! > b[field]! ? sign : 0));
+    }
+    const skip = Number(query.get('$skip') ?? 0);
+    const top = query.get('$top');
+    rows = rows.slice(skip, top === null ? undefined : skip + Number(top));
+    json(res, 200, { '@odata.context': `${baseUrlRef.value}/xapi/v1/$metadata#Recordings`, value: rows });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs));
+    if (failures.remaining > 0) {
+      failures.remaining--;
+      return json(res, failures.status, { error: 'server_error', error_description: 'Injected failure' });
+    }
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const path = url.pathname;
+    if (req.method === 'POST' && path === '/connect/token') return handleToken(req, res);
+
+    const clientId = clientOf(req);
+    if (!clientId) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+      return void res.end();
+    }
+    const visible = monitored.get(clientId)!;
+
+    if (path.startsWith('/xapi/v1/')) {
+      if (req.method === 'GET' && path === '/xapi/v1/Recordings') return handleRecordings(res, url.searchParams);
+      const download = /^\/xapi\/v1\/Recordings\/Pbx\.DownloadRecording\(recId=(-?\d+)\)$/.exec(decodeURIComponent(path));
+      if (req.method === 'GET' && download) {
+        if (!recordings.some((r) => r.Id === Number(download[1]))) return odataError(res, 404, 'NotFound', 'Recording not found');
+        res.writeHead(200, { 'content-type': 'audio/x-wav', 'content-length': String(wavSize(recordingBytes)) });
+        wavStream(recordingBytes).pipe(res);
+        return;
+      }
+      return odataError(res, 404, 'NotFound', `No route for ${path}`);
+    }
+
+    if (req.method === 'GET' && path === '/callcontrol') return json(res, 200, [...visible].map(dnInfo).concat(dnInfo(clientId)));
+    const m = /^\/callcontrol\/([^/]+)(?:\/(participants|devices)(?:\/([^/]+))?)?(?:\/(makecall))?$/.exec(path);
+    if (!m) return json(res, 404, { error: 'Not found' });
+    const [, dn, collection, rawId, makecall] = m as unknown as [string, string, string | undefined, string | undefined, string | undefined];
+    if (!visible.has(dn) && dn !== clientId) return json(res, 403, { error: 'DN is not monitored by this application' });
+
+    if (req.method === 'POST' && makecall) {
+      if (!collection) return handleMakeCall(req, res, dn, null);
+      if (collection === 'devices' && rawId) return handleMakeCall(req, res, dn, decodeURIComponent(rawId));
+    }
+    if (req.method !== 'GET' || makecall) return json(res, 405, { error: 'Method not allowed' });
+    if (!collection) return json(res, 200, dnInfo(dn));
+    if (collection === 'devices') {
+      const list = devices.get(dn) ?? [];
+      if (!rawId) return json(res, 200, list);
+      const device = list.find((d) => d.device_id === decodeURIComponent(rawId));
+      return device ? json(res, 200, device) : json(res, 404, { error: 'Device not found' });
+    }
+    if (!rawId) return json(res, 200, [...dnParticipants(dn).values()]);
+    const participant = dnParticipants(dn).get(Number(rawId));
+    markRead(clientId, path);
+    return participant ? json(res, 200, participant) : json(res, 404, { error: 'Participant not found' });
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: Error) => {
+      if (!res.headersSent) json(res, 500, { error: err.message });
+      else res.destroy();
+    });
+  });
+  server.on('connection', (socket) => {
+    rawSockets.add(socket);
+    socket.on('close', () => rawSockets.delete(socket));
+  });
+
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const clientId = clientOf(req);
+    if (new URL(req.url ?? '/', 'http://sim').pathname !== '/callcontrol/ws' || !clientId) {
+      socket.end(`HTTP/1.1 ${clientId ? '404 Not Found' : '401 Unauthorized'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.set(ws, clientId);
+      ws.on('close', () => sockets.delete(ws));
+      ws.on('error', () => sockets.delete(ws));
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrlRef.value = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    baseUrl: baseUrlRef.value,
+    faults,
+    async placeCall(script) {
+      const run = await runScript(driver, script);
+      return { callid: run.callid, recordingIds: [...run.recordingIds] };
+    },
+    participants: (dn) => [...dnParticipants(dn).values()].map((p) => ({ ...p })),
+    recordings: () => recordings.slice(),
+    makeCallRequests,
+    deliveries,
+    tokensIssued: (clientId) => issued.get(clientId) ?? 0,
+    openSockets: () => sockets.size,
+    async close() {
+      for (const ws of sockets.keys()) ws.terminate();
+      wss.close();
+      for (const socket of rawSockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** `Field op value [and Field op value]...` with eq/ne/ge/gt/le/lt, numbers and 'quoted' strings. */
+export function parseODataFilter(filter: string): ((row: XapiRecording) => boolean) | null {
+  const clauses = filter.split(/\s+and\s+/i).map((clause) => /^\s*(\w+)\s+(eq|ne|ge|gt|le|lt)\s+('(?:[^']|'')*'|-?\d+(?:\.\d+)?|[\d:T.+\-Z]+)\s*$/i.exec(clause));
+  if (clauses.some((c) => c === null)) return null;
+  const tests = (clauses as RegExpExecArray[]).map(([, field, op, literal]) => {
+    const value: string | number = literal!.startsWith("'") ? literal!.slice(1, -1).replace(/''/g, "'") : /^-?\d+(\.\d+)?$/.test(literal!) ? Number(literal) : literal!;
+    return (row: XapiRecording) => {
+      const actual = row[field as keyof XapiRecording] as unknown;
+      if (actual === undefined) return false;
+      // Date-times compare as instants, so offsets and fractional seconds do not matter.
+      const [a, b] = typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value) ? [Date.parse(String(actual)), Date.parse(value)] : [actual as string | number, value];
+      switch (op!.toLowerCase()) {
+        case 'eq': return a === b;
+        case 'ne': return a !== b;
+        case 'ge': return a >= b;
+        case 'gt': return a > b;
+        case 'le': return a <= b;
+        default: return a < b;
+      }
+    };
+  });
+  return (row) => tests.every((t) => t(row));
+}
