@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryEventLog } from '../log/memory/index.js';
+import type { EventLog } from '../log/port.js';
+import { createSqliteTenantStore, type SqliteTenantStore } from '../tenants/sqlite/store.js';
+import { END_WINDOW_MS, IngestError, RINGING_WINDOW_MS, createIngestor } from './normalise.js';
+import type { CallObservation, Ingestor } from './observation.js';
+
+let clock: Date;
+let log: EventLog;
+let tenants: SqliteTenantStore;
+let ingestor: Ingestor;
+let tenantId: string;
+let pbxId: string;
+
+const advance = (ms: number) => (clock = new Date(clock.getTime() + ms));
+
+function obs(overrides: Partial<CallObservation> = {}): CallObservation {
+  return {
+    tenantId, pbxId, source: 'call-control', type: 'ringing', direction: 'inbound', pbxCallId: 'c1',
+    caller: { raw: '(02) 9876 5432', name: 'Jane Citizen' }, callee: { raw: '101', name: null },
+    extensions: ['101'], queue: null, agents: ['101'], pbxTime: clock, durationSec: null, recording: null,
+    ...overrides,
+  };
+}
+/** What the CRM template form knows about the same call: no call id, maybe no agent. */
+const template = (overrides: Partial<CallObservation> = {}) =>
+  obs({ source: 'crm-template', pbxCallId: null, caller: { raw: '+61298765432', name: null }, ...overrides });
+
+async function logged() {
+  return (await log.read(tenantId, { since: 0, limit: 100 })).events.map((e) => e.event);
+}
+
+beforeEach(async () => {
+  clock = new Date('2026-05-01T10:00:00Z');
+  log = createMemoryEventLog();
+  tenants = createSqliteTenantStore({ path: ':memory:', masterKey: randomBytes(32) });
+  const tenant = await tenants.createTenant({ name: 'Acme' });
+  const { pbx } = await tenants.addPbx({ tenantId: tenant.id, name: 'Main', baseUrl: 'https://pbx.test', defaultCountry: 'AU', apiClientId: null, connectorMode: 'bus' });
+  tenantId = tenant.id;
+  pbxId = pbx.id;
+  ingestor = createIngestor({ log, tenants, now: () => clock });
+});
+afterEach(async () => {
+  await log.close();
+  await tenants.close();
+});
+
+describe('normaliser', () => {
+  it('turns an observation into a CallEvent with E.164 numbers in the PBX country and extensions marked', async () => {
+    const result = await ingestor.ingest(obs());
+    expect(result).toMatchObject({ offset: 1, duplicate: false });
+    const [event] = await logged();
+    expect(event).toMatchObject({
+      id: result.eventId, tenantId, pbxId, pbxCallId: 'c1', type: 'ringing', direction: 'inbound',
+      caller: { raw: '(02) 9876 5432', e164: '+61298765432', name: 'Jane Citizen', extension: null },
+      callee: { raw: '101', e164: null, name: null, extension: '101' },
+      agents: ['101'], pbxTime: clock.toISOString(), receivedAt: clock.toISOString(), source: 'call-control',
+    });
+  });
+
+  it('gives a retried transition the same id and stores it once', async () => {
+    const first = await ingestor.ingest(obs());
+    advance(RINGING_WINDOW_MS * 10);
+    const again = await ingestor.ingest(obs({ source: 'webhook' }));
+    expect(again).toMatchObject({ duplicate: true, offset: first.offset, eventId: first.eventId });
+    expect(await logged()).toHaveLength(1);
+  });
+
+  it('Call Control then CRM template for the same ring and end: one event per transition', async () => {
+    await ingestor.ingest(obs());
+    advance(1_000);
+    const lookup = await ingestor.ingest(template({ agents: [], extensions: [] }));
+    expect(lookup.duplicate).toBe(true);
+    advance(1_000);
+    await ingestor.ingest(obs({ type: 'answered' }));
+    advance(60_000);
+    const ended = await ingestor.ingest(obs({ type: 'ended', durationSec: 60 }));
+    advance(2_000);
+    const journal = await ingestor.ingest(template({ type: 'ended', durationSec: 60 }));
+    expect(journal).toMatchObject({ duplicate: true, eventId: ended.eventId });
+    expect((await logged()).map((e) => e.type)).toEqual(['ringing', 'answered', 'ended']);
+  });
+
+  it('CRM template first: the later Call Control event for that transition is the duplicate, later ones carry the PBX call id', async () => {
+    const lookup = await ingestor.ingest(template({ agents: ['101'] }));
+    advance(500);
+    const ring = await ingestor.ingest(obs({ pbxCallId: 'real-7' }));
+    expect(ring).toMatchObject({ duplicate: true, eventId: lookup.eventId });
+    advance(500);
+    await ingestor.ingest(obs({ pbxCallId: 'real-7', type: 'answered' }));
+    advance(30_000);
+    const journal = await ingestor.ingest(template({ type: 'ended', durationSec: 30 }));
+    const end = await ingestor.ingest(obs({ pbxCallId: 'real-7', type: 'ended', durationSec: 30 }));
+    expect(end).toMatchObject({ duplicate: true, eventId: journal.eventId });
+    const events = await logged();
+    expect(events.map((e) => [e.type, e.pbxCallId])).toEqual([
+      ['ringing', expect.stringMatching(/^tpl_/)],
+      ['answered', 'real-7'],
+      ['ended', 'real-7'],
+    ]);
+  });
+
+  it('a template-only call keeps one call id from ring to end', async () => {
+    await ingestor.ingest(template({ agents: ['101'] }));
+    advance(3 * 60_000);
+    await ingestor.ingest(template({ type: 'ended', durationSec: 170 }));
+    const [ring, end] = await logged();
+    expect(end!.pbxCallId).toBe(ring!.pbxCallId);
+  });
+
+  it('a new call from the same number after the last one ended is a new event', async () => {
+    await ingestor.ingest(template());
+    advance(10_000);
+    await ingestor.ingest(template({ type: 'missed' }));
+    advance(10_000);
+    const second = await ingestor.ingest(template());
+    expect(second.duplicate).toBe(false);
+    expect(await logged()).toHaveLength(3);
+  });
+
+  it('does not merge transitions outside the window or for other agents', async () => {
+    await ingestor.ingest(obs());
+    advance(RINGING_WINDOW_MS + 1);
+    expect((await ingestor.ingest(template({ agents: ['101'] }))).duplicate).toBe(false);
+    expect((await ingestor.ingest(obs({ pbxCallId: 'c9', caller: { raw: '0298765499', name: null }, agents: ['102'] }))).duplicate).toBe(false);
+    advance(END_WINDOW_MS);
+    expect(await logged()).toHaveLength(3);
+  });
+
+  it('queue ringing at different agents are different transitions', async () => {
+    await ingestor.ingest(obs({ agents: ['101'], queue: '800' }));
+    await ingestor.ingest(obs({ agents: ['102'], queue: '800' }));
+    await ingestor.ingest(obs({ agents: ['101'], queue: '800' }));
+    expect((await logged()).map((e) => e.agents)).toEqual([['101'], ['102']]);
+  });
+
+  it('an ended call that was never answered is missed', async () => {
+    await ingestor.ingest(obs());
+    await ingestor.ingest(obs({ type: 'ended', durationSec: null }));
+    await ingestor.ingest(obs({ pbxCallId: 'c2', caller: { raw: '0298765401', name: null }, type: 'ended', durationSec: 0 }));
+    await ingestor.ingest(obs({ pbxCallId: 'c3', caller: { raw: '0298765402', name: null } }));
+    await ingestor.ingest(obs({ pbxCallId: 'c3', caller: { raw: '0298765402', name: null }, type: 'answered' }));
+    await ingestor.ingest(obs({ pbxCallId: 'c3', caller: { raw: '0298765402', name: null }, type: 'ended', durationSec: null }));
+    expect((await logged()).map((e) => `${e.pbxCallId}:${e.type}`)).toEqual(['c1:ringing', 'c1:missed', 'c2:missed', 'c3:ringing', 'c3:answered', 'c3:ended']);
+  });
+
+  it('refuses an unknown PBX or a PBX of another tenant, storing nothing', async () => {
+    const other = await tenants.createTenant({ name: 'Other' });
+    await expect(ingestor.ingest(obs({ pbxId: 'pbx_nope' }))).rejects.toMatchObject({ code: 'unknown-pbx' });
+    await expect(ingestor.ingest(obs({ tenantId: other.id }))).rejects.toBeInstanceOf(IngestError);
+    expect(await logged()).toHaveLength(0);
+    expect((await log.position(other.id)).offset).toBe(0);
+  });
+
+  it('refuses what CallEvent v1 cannot hold, storing nothing', async () => {
+    await expect(ingestor.ingest(obs({ caller: { raw: '1'.repeat(65), name: null } }))).rejects.toMatchObject({ code: 'invalid' });
+    await expect(ingestor.ingest(obs({ agents: ['1'.repeat(17)] }))).rejects.toMatchObject({ code: 'invalid' });
+    expect(await logged()).toHaveLength(0);
+    // The refused observation left nothing behind that could swallow the real one.
+    expect((await ingestor.ingest(obs())).duplicate).toBe(false);
+  });
+
+  it('refuses a replayed delivery id, but accepts the retry of a delivery that failed to store', async () => {
+    await ingestor.ingest(obs({ deliveryId: 'msg_1' }));
+    await expect(ingestor.ingest(obs({ deliveryId: 'msg_1' }))).rejects.toMatchObject({ code: 'replayed' });
+
+    const failing: EventLog = { ...log, append: async () => Promise.reject(new Error('disk full')) };
+    const flaky = createIngestor({ log: failing, tenants, now: () => clock });
+    await expect(flaky.ingest(obs({ deliveryId: 'msg_2', pbxCallId: 'c2' }))).rejects.toThrow('disk full');
+    await expect(flaky.ingest(obs({ deliveryId: 'msg_2', pbxCallId: 'c2' }))).rejects.toThrow('disk full');
+    expect(await logged()).toHaveLength(1);
+  });
+});
