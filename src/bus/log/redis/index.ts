@@ -1,0 +1,174 @@
+// Scale-out EventLog on Redis: every bus node appends through one Lua script (idempotency check,
+// offset bump, XADD, PUBLISH) and hears every node's appends on a pub/sub channel. Durability is
+// Redis's: run it with appendonly yes (appendfsync everysec or always) in production.
+import { Redis } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { CallEvent } from '../../../shared/call-event.js';
+import type { Position } from '../../../shared/agent-protocol.js';
+import type { AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
+import { ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+import { APPEND, FIND, READ, TRIM } from './scripts.js';
+
+export interface RedisEventLogOptions {
+  url: string;
+  /** Prefix of every key and of the pub/sub channel, so several buses can share one Redis. */
+  keyPrefix?: string;
+  onListenerError?: (err: unknown) => void;
+}
+
+type StreamEntry = [id: string, fields: string[]];
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    rbAppend(...args: string[]): Result<[number, string, number], Context>;
+    rbRead(...args: string[]): Result<[string, number, number, StreamEntry[]], Context>;
+    rbFind(...args: string[]): Result<StreamEntry | null, Context>;
+    rbTrim(...args: string[]): Result<number, Context>;
+  }
+}
+
+const TRIM_BATCH = 500;
+
+function entryToLogged([id, fields]: StreamEntry): LoggedEvent {
+  let payload = '';
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'e') payload = fields[i + 1]!;
+  return { offset: Number.parseInt(id, 10), event: JSON.parse(payload) as CallEvent };
+}
+
+interface Delivered {
+  epoch: string;
+  offset: number;
+  /** Messages held while a gap is being filled from the stream. */
+  held: Array<{ offset: number; event: CallEvent }> | null;
+}
+
+/** Connects and subscribes before resolving, so no append made after it is missed by listeners. */
+export async function openRedisEventLog(options: RedisEventLogOptions): Promise<EventLog> {
+  const prefix = options.keyPrefix ?? 'rb';
+  const channel = `${prefix}:events`;
+  const tenantsKey = `${prefix}:tenants`;
+  const redis = new Redis(options.url, { lazyConnect: true });
+  const subscriber = redis.duplicate();
+  for (const [name, lua] of [['rbAppend', APPEND], ['rbRead', READ], ['rbFind', FIND], ['rbTrim', TRIM]] as const) {
+    redis.defineCommand(name, { numberOfKeys: 5, lua });
+  }
+  await Promise.all([redis.connect(), subscriber.connect()]);
+  await subscriber.subscribe(channel);
+
+  const listeners = new ListenerSet(options.onListenerError);
+  const delivered = new Map<string, Delivered>();
+
+  function keys(tenantId: string): string[] {
+    // The hash tag keeps one tenant's keys in one slot should this ever run on Redis Cluster.
+    const base = `${prefix}:{${tenantId}}`;
+    return [`${base}:meta`, `${base}:stream`, `${base}:idem`, `${base}:byid`, tenantsKey];
+  }
+
+  async function read(tenantId: string, since: number, limit: number): Promise<ReadResult> {
+    const [epoch, top, firstRetained, entries] = await redis.rbRead(...keys(tenantId), tenantId, newEpoch(), `${since + 1}-0`, String(limit));
+    return { events: entries.map(entryToLogged), position: { offset: top, epoch }, firstRetained };
+  }
+
+  // Pub/sub drops messages while the subscriber reconnects. Per tenant, deliver in offset order;
+  // on a gap, hold newer messages, fetch the missing ones from the stream, then go on.
+  function onMessage(tenantId: string, offset: number, epoch: string, event: CallEvent): void {
+    const state = delivered.get(tenantId);
+    if (!state || state.epoch !== epoch) {
+      delivered.set(tenantId, { epoch, offset, held: null });
+      listeners.emit(tenantId, { offset, event }, epoch);
+    } else if (state.held) {
+      state.held.push({ offset, event });
+    } else if (offset === state.offset + 1) {
+      state.offset = offset;
+      listeners.emit(tenantId, { offset, event }, epoch);
+    } else if (offset > state.offset + 1) {
+      state.held = [{ offset, event }];
+      void fillGap(tenantId, state);
+    }
+  }
+
+  async function fillGap(tenantId: string, state: Delivered): Promise<void> {
+    const held = state.held!;
+    try {
+      const missing = await read(tenantId, state.offset, held[0]!.offset - state.offset - 1);
+      if (missing.position.epoch === state.epoch) {
+        for (const logged of missing.events) {
+          if (logged.offset <= state.offset) continue;
+          state.offset = logged.offset;
+          listeners.emit(tenantId, logged, state.epoch);
+        }
+      }
+    } catch (err) {
+      options.onListenerError?.(err);
+    }
+    state.held = null;
+    for (const m of held) {
+      // A gap the stream could not fill (trimmed meanwhile) is skipped; agents resync on resume.
+      if (m.offset <= state.offset) continue;
+      state.offset = m.offset;
+      listeners.emit(tenantId, { offset: m.offset, event: m.event }, state.epoch);
+    }
+  }
+
+  subscriber.on('message', (_channel: string, message: string) => {
+    // "<offset> <epoch> <tenant length> <tenant><payload>"
+    const s1 = message.indexOf(' ');
+    const s2 = message.indexOf(' ', s1 + 1);
+    const s3 = message.indexOf(' ', s2 + 1);
+    const tenantEnd = s3 + 1 + Number.parseInt(message.slice(s2 + 1, s3), 10);
+    try {
+      const event = JSON.parse(message.slice(tenantEnd)) as CallEvent;
+      onMessage(message.slice(s3 + 1, tenantEnd), Number.parseInt(message.slice(0, s1), 10), message.slice(s1 + 1, s2), event);
+    } catch (err) {
+      options.onListenerError?.(err);
+    }
+  });
+
+  return {
+    async append(tenantId: string, event: CallEvent, idempotencyKey: string): Promise<AppendResult> {
+      const [offset, epoch, duplicate] = await redis.rbAppend(
+        ...keys(tenantId),
+        tenantId,
+        newEpoch(),
+        idempotencyKey,
+        event.id,
+        String(receivedAtMs(event)),
+        JSON.stringify(event),
+        channel,
+      );
+      return { offset, epoch, duplicate: duplicate === 1 };
+    },
+
+    read: (tenantId, { since, limit }) => read(tenantId, since, limit),
+
+    async position(tenantId: string): Promise<Position> {
+      return (await read(tenantId, 0, 0)).position;
+    },
+
+    async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {
+      const entry = await redis.rbFind(...keys(tenantId), tenantId, eventId);
+      return entry ? entryToLogged(entry) : null;
+    },
+
+    subscribe(listener: LogListener): () => void {
+      return listeners.add(listener);
+    },
+
+    async trim(olderThan: Date): Promise<number> {
+      let removed = 0;
+      for (const tenantId of await redis.smembers(tenantsKey)) {
+        for (;;) {
+          const n = await redis.rbTrim(...keys(tenantId), tenantId, String(olderThan.getTime()), String(TRIM_BATCH));
+          removed += n;
+          if (n < TRIM_BATCH) break;
+        }
+      }
+      return removed;
+    },
+
+    async close(): Promise<void> {
+      listeners.clear();
+      await Promise.allSettled([subscriber.quit(), redis.quit()]);
+    },
+  };
+}

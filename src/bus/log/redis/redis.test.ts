@@ -1,0 +1,80 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../../../../test/support/redis-server.js';
+import { describeEventLogContract, until } from '../contract.js';
+import { makeCallEvent } from '../testing.js';
+import { openRedisEventLog } from './index.js';
+
+let server: RedisServer;
+
+async function waitForSubscribers(admin: Redis, channel: string, count: number): Promise<void> {
+  for (;;) {
+    const [, n] = (await admin.pubsub('NUMSUB', channel)) as [string, number];
+    if (n >= count) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+let run = 0;
+beforeAll(async () => {
+  server = await startRedis();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describeEventLogContract('redis', { persistent: true }, async () => {
+  const keyPrefix = `rb_test_${++run}`;
+  const admin = new Redis(server.url);
+  const wipe = async () => {
+    const keys = await admin.keys(`${keyPrefix}:*`);
+    if (keys.length > 0) await admin.del(...keys);
+  };
+  return {
+    open: () => openRedisEventLog({ url: server.url, keyPrefix }),
+    wipe,
+    dispose: async () => {
+      await wipe();
+      await admin.quit();
+    },
+  };
+});
+
+it('lets every node hear every node’s appends, each in offset order', async () => {
+  const keyPrefix = `rb_nodes_${++run}`;
+  const [a, b] = await Promise.all([openRedisEventLog({ url: server.url, keyPrefix }), openRedisEventLog({ url: server.url, keyPrefix })]);
+  try {
+    const heardByA: number[] = [];
+    const heardByB: number[] = [];
+    a.subscribe((_t, logged) => heardByA.push(logged.offset));
+    b.subscribe((_t, logged) => heardByB.push(logged.offset));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${i}`)));
+    const all = Array.from({ length: 200 }, (_, i) => i + 1);
+    await until(() => heardByA.length >= 200 && heardByB.length >= 200);
+    expect(heardByA).toEqual(all);
+    expect(heardByB).toEqual(all);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+});
+
+it('fills events missed while the subscriber connection was down, in order', async () => {
+  const keyPrefix = `rb_gap_${++run}`;
+  const log = await openRedisEventLog({ url: server.url, keyPrefix });
+  const writer = await openRedisEventLog({ url: server.url, keyPrefix });
+  const admin = new Redis(server.url);
+  try {
+    const heard: number[] = [];
+    log.subscribe((_t, logged) => heard.push(logged.offset));
+    await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k0');
+    await until(() => heard.length === 1);
+    // Drop every subscriber connection, append while they are gone, then once more after they are back.
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    for (let i = 1; i <= 5; i++) await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${i}`);
+    await waitForSubscribers(admin, `${keyPrefix}:events`, 2);
+    await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k6');
+    await until(() => heard.length >= 7);
+    expect(heard).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  } finally {
+    await Promise.all([log.close(), writer.close(), admin.quit()]);
+  }
+});
