@@ -1,0 +1,225 @@
+// Zoho CRM v8 adapter: contact lookup by phone, Calls records, attachments, incremental sync.
+// Every call goes to the data centre the token belongs to (session.context.api_domain).
+import { crmFetch, multipartForm, type CrmErrorDetail, type CrmRequest } from '../http.js';
+import {
+  CrmError,
+  type CallLogInput,
+  type ContactPage,
+  type CrmAdapter,
+  type CrmCallRecord,
+  type CrmContact,
+  type CrmSession,
+  type RecordingFile,
+} from '../port.js';
+import {
+  PERSON_FIELDS,
+  callKeyTag,
+  criteriaValue,
+  phoneSearchVariants,
+  resolveApiBase,
+  toCallRecord,
+  toContact,
+  webBaseFor,
+  type ZohoPersonModule,
+} from './mapping.js';
+import { AttachmentPage, IdPage, PersonPage, WriteResponse, type WriteResult } from './wire.js';
+
+/** Default API name of the Calls custom field holding the call key (see README: org setup). */
+export const DEFAULT_CALL_KEY_FIELD = 'Ringbridge_Call_Key';
+const SYNC_PAGE_SIZE = 200;
+
+interface SyncCursor {
+  /** If-Modified-Since of the pass in progress; null = full sync. */
+  since: string | null;
+  pageToken: string | null;
+  /** Highest Modified_Time seen in this pass: the next pass starts there. */
+  high: string | null;
+}
+
+export interface ZohoAdapterOptions {
+  origin?: string;
+  fetch?: typeof fetch;
+}
+
+export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions = {}): CrmAdapter {
+  const apiBase = resolveApiBase(session.context, opts.origin);
+  const webBase = webBaseFor(apiBase);
+  const orgPath = session.context.org_id ? `org${session.context.org_id}/` : '';
+  const keyField = session.context.call_key_field ?? DEFAULT_CALL_KEY_FIELD;
+  const baseFetch = opts.fetch ?? globalThis.fetch;
+
+  const call = <T>(req: Omit<CrmRequest<T>, 'url'> & { path: string }, headers: Record<string, string> = {}): Promise<T> =>
+    crmFetch(session, { ...req, url: `${apiBase}/crm/v8${req.path}` }, {
+      fetch: zohoFetch(baseFetch, headers),
+      classify: classifyZohoError,
+    });
+
+  const recordUrl = (module: string, id: string): string => `${webBase}/crm/${orgPath}tab/${module}/${id}`;
+
+  async function searchModule(module: ZohoPersonModule, e164: string): Promise<CrmContact[]> {
+    for (const phone of phoneSearchVariants(e164)) {
+      const page = await call({ path: `/${module}/search`, query: { phone, fields: PERSON_FIELDS[module] }, schema: PersonPage });
+      if (page && page.data.length > 0) return page.data.map((r) => toContact(r, module, recordUrl(module, r.id)));
+    }
+    return [];
+  }
+
+  async function findCallByKey(callKey: string): Promise<string | null> {
+    const criteria = `(${keyField}:equals:${criteriaValue(callKeyTag(callKey))})`;
+    const page = await call({ path: '/Calls/search', query: { criteria, fields: 'id' }, schema: IdPage });
+    return page?.data[0]?.id ?? null;
+  }
+
+  const callRecord = (id: string): CrmCallRecord => ({ id, url: recordUrl('Calls', id) });
+
+  return {
+    id: 'zoho',
+
+    async findContactsByPhone(e164) {
+      const [contacts, leads] = await Promise.all([searchModule('Contacts', e164), searchModule('Leads', e164)]);
+      return [...contacts, ...leads];
+    },
+
+    contactUrl: (contact) => recordUrl(contact.kind, contact.id),
+
+    // Zoho's create form takes no prefill parameters we could confirm; the agent types the number.
+    newContactUrl: () => `${webBase}/crm/${orgPath}tab/Contacts/create`,
+
+    async logCall(input) {
+      // Calls has no upsert (the v8 upsert page does not list it): search the key first, then
+      // insert. With the key field set to "no duplicates", a racing insert answers DUPLICATE_DATA.
+      const existing = await findCallByKey(input.callKey);
+      if (existing) return callRecord(existing);
+      const response = await call({
+        method: 'POST',
+        path: '/Calls',
+        json: { data: [toCallRecord(input, keyField)] },
+        schema: WriteResponse,
+      });
+      const result = response.data[0]!;
+      if (result.status === 'success') return callRecord(requireId(result));
+      if (result.code === 'DUPLICATE_DATA') {
+        const id = duplicateRecordId(result) ?? (await findCallByKey(input.callKey));
+        if (id) return callRecord(id);
+      }
+      throw rejectedFrom(result);
+    },
+
+    async updateCall(recordId, input) {
+      const response = await call({
+        method: 'PUT',
+        path: `/Calls/${encodeURIComponent(recordId)}`,
+        json: { data: [toCallRecord(input, keyField)] },
+        schema: WriteResponse,
+      });
+      const result = response.data[0]!;
+      if (result.status !== 'success') throw rejectedFrom(result);
+      return callRecord(recordId);
+    },
+
+    async attachRecording(record, file: RecordingFile) {
+      const path = `/Calls/${encodeURIComponent(record.id)}/Attachments`;
+      if (await hasAttachment(path, file.fileName)) return;
+      const form = multipartForm({}, { field: 'file', fileName: file.fileName, contentType: file.contentType, data: file.data });
+      const response = await call({ method: 'POST', path, form, schema: WriteResponse });
+      const result = response.data[0]!;
+      if (result.status !== 'success') throw rejectedFrom(result);
+    },
+
+    async syncContacts(cursorText) {
+      const cursor = parseCursor(cursorText);
+      const headers: Record<string, string> = cursor.since ? { 'if-modified-since': cursor.since } : {};
+      const page = await call(
+        {
+          path: '/Contacts',
+          query: {
+            fields: PERSON_FIELDS.Contacts,
+            sort_by: 'Modified_Time',
+            sort_order: 'asc',
+            per_page: SYNC_PAGE_SIZE,
+            page_token: cursor.pageToken ?? undefined,
+          },
+          schema: PersonPage,
+        },
+        headers,
+      );
+      const records = page?.data ?? [];
+      const high = records.reduce<string | null>(
+        (max, r) => (r.Modified_Time && (!max || Date.parse(r.Modified_Time) > Date.parse(max)) ? r.Modified_Time : max),
+        cursor.high,
+      );
+      const nextToken = page?.info?.more_records ? (page.info.next_page_token ?? null) : null;
+      const next: SyncCursor = nextToken
+        ? { since: cursor.since, pageToken: nextToken, high }
+        : { since: high ?? cursor.since, pageToken: null, high: null };
+      return {
+        contacts: records.map((r) => toContact(r, 'Contacts', recordUrl('Contacts', r.id))),
+        cursor: JSON.stringify(next),
+        hasMore: nextToken !== null,
+      } satisfies ContactPage;
+    },
+  };
+
+  async function hasAttachment(path: string, fileName: string): Promise<boolean> {
+    let pageToken: string | undefined;
+    do {
+      const page = await call({ path, query: { fields: 'id,File_Name', per_page: 200, page_token: pageToken }, schema: AttachmentPage });
+      if (page?.data.some((a) => a.File_Name === fileName)) return true;
+      pageToken = page?.info?.more_records ? (page.info.next_page_token ?? undefined) : undefined;
+    } while (pageToken);
+    return false;
+  }
+}
+
+/** Zoho wants `Zoho-oauthtoken`, not `Bearer`; some calls add headers (If-Modified-Since). */
+function zohoFetch(base: typeof fetch, extra: Record<string, string>): typeof fetch {
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    const auth = headers.get('authorization');
+    if (auth?.startsWith('Bearer ')) headers.set('authorization', `Zoho-oauthtoken ${auth.slice('Bearer '.length)}`);
+    for (const [name, value] of Object.entries(extra)) headers.set(name, value);
+    return base(input, { ...init, headers });
+  };
+}
+
+/** Zoho codes that the status code alone does not classify. */
+function classifyZohoError(status: number, detail: CrmErrorDetail): CrmError | undefined {
+  const text = `${detail.message} (${detail.code ?? status})`;
+  switch (detail.code) {
+    case 'TOO_MANY_REQUESTS':
+    case 'LIMIT_EXCEEDED': // the rolling 24 h credit pool is spent: back off, the outbox keeps the write
+      return status === 429 ? undefined : new CrmError('rate_limited', text, status, null);
+    case 'OAUTH_SCOPE_MISMATCH': // consent lacks a scope: only signing in again fixes it
+      return new CrmError('auth', text, status);
+    default:
+      return undefined;
+  }
+}
+
+function requireId(result: WriteResult): string {
+  const id = result.details?.id;
+  if (typeof id !== 'string') throw new CrmError('rejected', `Zoho reported success without a record id (${result.code})`);
+  return id;
+}
+
+/** DUPLICATE_DATA names the record already holding the value (details.duplicate_record.id, or details.id). */
+function duplicateRecordId(result: WriteResult): string | null {
+  const dup = result.details?.duplicate_record as { id?: unknown } | undefined;
+  const id = dup?.id ?? result.details?.id;
+  return typeof id === 'string' ? id : null;
+}
+
+function rejectedFrom(result: WriteResult): CrmError {
+  const field = typeof result.details?.api_name === 'string' ? ` [${result.details.api_name}]` : '';
+  return new CrmError('rejected', `${result.message ?? 'Zoho refused the record'} (${result.code})${field}`);
+}
+
+function parseCursor(text: string | null): SyncCursor {
+  if (!text) return { since: null, pageToken: null, high: null };
+  try {
+    const c = JSON.parse(text) as Partial<SyncCursor>;
+    return { since: c.since ?? null, pageToken: c.pageToken ?? null, high: c.high ?? null };
+  } catch {
+    return { since: null, pageToken: null, high: null }; // an unreadable cursor costs one full sync, nothing else
+  }
+}

@@ -1,0 +1,146 @@
+// Pure Zoho mapping: data centres, record <-> port shapes, criteria escaping. No I/O here.
+import { createHash } from 'node:crypto';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import type { CallLogInput, CrmContact } from '../port.js';
+import type { PersonRecord } from './wire.js';
+
+export type ZohoPersonModule = 'Contacts' | 'Leads';
+
+/** Phone-type fields of the standard layouts (custom phone fields are still covered by `phone=` search). */
+export const PHONE_FIELDS: Record<ZohoPersonModule, readonly (keyof PersonRecord)[]> = {
+  Contacts: ['Phone', 'Mobile', 'Home_Phone', 'Other_Phone', 'Asst_Phone'],
+  Leads: ['Phone', 'Mobile'],
+};
+
+export const PERSON_FIELDS: Record<ZohoPersonModule, string> = {
+  Contacts: 'Full_Name,First_Name,Last_Name,Phone,Mobile,Home_Phone,Other_Phone,Asst_Phone,Account_Name,Owner,Last_Activity_Time,Modified_Time',
+  Leads: 'Full_Name,First_Name,Last_Name,Phone,Mobile,Company,Owner,Last_Activity_Time,Modified_Time',
+};
+
+/** The API domain of each data centre, keyed by the `location` Zoho puts on the OAuth redirect. */
+export const API_DOMAIN_BY_LOCATION: Readonly<Record<string, string>> = {
+  us: 'https://www.zohoapis.com',
+  eu: 'https://www.zohoapis.eu',
+  in: 'https://www.zohoapis.in',
+  au: 'https://www.zohoapis.com.au',
+  jp: 'https://www.zohoapis.jp',
+  cn: 'https://www.zohoapis.com.cn',
+  ca: 'https://www.zohoapis.ca',
+  sa: 'https://www.zohoapis.sa',
+  uk: 'https://www.zohoapis.uk',
+};
+
+const ZOHO_API_HOST = /^(?:www\.)?zohoapis\.(com|eu|in|com\.au|jp|com\.cn|ca|sa|uk)$/;
+
+/**
+ * The API base every call goes to: the DC the token came from. A token is only ever sent to a
+ * Zoho API host, or, when `origin` is set (simulators), to that origin's host.
+ */
+export function resolveApiBase(context: Readonly<Record<string, string>>, origin?: string): string {
+  const location = context.location?.toLowerCase();
+  const candidate =
+    context.api_domain ?? (location ? API_DOMAIN_BY_LOCATION[location] : undefined) ?? origin ?? API_DOMAIN_BY_LOCATION.us!;
+  const url = new URL(candidate);
+  const trusted =
+    (url.protocol === 'https:' && ZOHO_API_HOST.test(url.hostname)) ||
+    (origin !== undefined && url.hostname === new URL(origin).hostname);
+  if (!trusted) throw new Error(`Zoho api_domain ${url.origin} is not a Zoho API host`);
+  return url.origin;
+}
+
+/** Browser host of the CRM web UI for an API domain (www.zohoapis.eu -> crm.zoho.eu); simulators serve both. */
+export function webBaseFor(apiBase: string): string {
+  const match = ZOHO_API_HOST.exec(new URL(apiBase).hostname);
+  if (!match) return apiBase;
+  return match[1] === 'ca' ? 'https://crm.zohocloud.ca' : `https://crm.zoho.${match[1]}`;
+}
+
+/** What we store in the Calls custom field: fixed length and free of criteria metacharacters. */
+export function callKeyTag(callKey: string): string {
+  return `rb-${createHash('sha256').update(callKey).digest('hex').slice(0, 40)}`;
+}
+
+/** Escapes a criteria value: `(`, `)` and `,` take a backslash (URL encoding is done by URLSearchParams). */
+export function criteriaValue(value: string): string {
+  return value.replace(/[(),\\]/g, (c) => `\\${c}`);
+}
+
+/** Call_Duration is "mm:ss" with minutes unbounded (a 75-minute call is "75:00"). */
+export function formatCallDuration(totalSec: number): string {
+  const sec = Math.max(0, Math.round(totalSec));
+  return `${String(Math.floor(sec / 60)).padStart(2, '0')}:${String(sec % 60).padStart(2, '0')}`;
+}
+
+/** Zoho datetimes: ISO 8601 to the second with a numeric offset. */
+export function zohoDateTime(iso: string): string {
+  return `${new Date(iso).toISOString().slice(0, 19)}+00:00`;
+}
+
+export type ZohoCallType = 'Inbound' | 'Outbound' | 'Missed';
+
+export function callType(input: Pick<CallLogInput, 'direction' | 'outcome'>): ZohoCallType {
+  if (input.direction !== 'inbound') return 'Outbound';
+  return input.outcome === 'answered' ? 'Inbound' : 'Missed';
+}
+
+const OUTCOME_TEXT: Record<CallLogInput['outcome'], string> = {
+  answered: 'Answered',
+  missed: 'Missed',
+  no_answer: 'No answer',
+  busy: 'Busy',
+  failed: 'Failed',
+};
+
+/** The Calls record for a call; `keyField` is the custom field holding the callKey tag. */
+export function toCallRecord(input: CallLogInput, keyField: string): Record<string, unknown> {
+  const type = callType(input);
+  const description = [`Outcome: ${OUTCOME_TEXT[input.outcome]}`, `From ${input.from} to ${input.to}`, input.notes]
+    .filter((line) => line.length > 0)
+    .join('\n');
+  const record: Record<string, unknown> = {
+    Subject: input.subject,
+    Call_Type: type,
+    Call_Start_Time: zohoDateTime(input.startedAt),
+    Description: description,
+    [keyField]: callKeyTag(input.callKey),
+  };
+  // A missed call has no talk time; Zoho asks for a duration only on calls that happened.
+  if (type !== 'Missed') record.Call_Duration = formatCallDuration(input.durationSec);
+  if (input.ownerId) record.Owner = { id: input.ownerId };
+  if (input.contact?.kind === 'Leads') {
+    record.What_Id = { id: input.contact.id };
+    record.$se_module = 'Leads';
+  } else if (input.contact) {
+    record.Who_Id = { id: input.contact.id };
+  }
+  return record;
+}
+
+export function toContact(record: PersonRecord, module: ZohoPersonModule, url: string): CrmContact {
+  const name =
+    record.Full_Name?.trim() || [record.First_Name, record.Last_Name].filter(Boolean).join(' ').trim() || '(no name)';
+  const phones = PHONE_FIELDS[module].map((f) => record[f]).filter((v): v is string => typeof v === 'string' && v.trim() !== '');
+  return {
+    id: record.id,
+    kind: module,
+    name,
+    company: record.Company ?? record.Account_Name?.name ?? null,
+    phones,
+    ownerId: record.Owner?.id ?? null,
+    lastActivityAt: record.Last_Activity_Time ?? null,
+    url,
+    updatedAt: record.Modified_Time ?? null,
+  };
+}
+
+/**
+ * The forms we search a number in: E.164 first, then the national digits, because Zoho matches a
+ * phone search against the stored text and many orgs store numbers without the country code.
+ */
+export function phoneSearchVariants(e164: string): string[] {
+  const parsed = parsePhoneNumberFromString(e164);
+  if (!parsed) return [e164];
+  // National significant number, and the national dialling form where it adds a trunk prefix (UK 020…).
+  const nationalDialled = parsed.formatNational().replace(/\D/g, '');
+  return [...new Set([e164, parsed.nationalNumber, nationalDialled])];
+}

@@ -1,0 +1,243 @@
+// The Zoho adapter against the Zoho simulator on loopback; every exchange is checked against the
+// v8 OpenAPI files (plus the documented overlay in src/sim/crm/zoho/spec.ts).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { startZohoSimulator, type ZohoSimulator } from '../../../sim/crm/zoho/index.js';
+import { CrmError, type CallLogInput, type CrmAdapter } from '../port.js';
+import { callKeyTag } from './mapping.js';
+import { zohoProvider } from './index.js';
+
+let sim: ZohoSimulator;
+let session: SimSession;
+let zoho: CrmAdapter;
+
+beforeEach(async () => {
+  sim = await startZohoSimulator();
+  session = simSession(sim, { api_domain: sim.url });
+  zoho = zohoProvider.create(session, { origin: sim.url });
+});
+
+afterEach(async () => {
+  try {
+    sim.assertNoSpecViolations();
+  } finally {
+    await sim.close();
+  }
+});
+
+const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
+  callKey: 'tenant-1:pbx-1:call-42:101',
+  direction: 'inbound',
+  from: '+14155550132',
+  to: '+14155550100',
+  startedAt: '2026-03-02T09:15:04.250Z',
+  answeredAt: '2026-03-02T09:15:10.000Z',
+  durationSec: 95,
+  outcome: 'answered',
+  subject: 'Inbound call from +1 415-555-0132',
+  notes: 'Asked about the renewal.',
+  contact: null,
+  ownerId: null,
+  ...over,
+});
+
+async function rejection(p: Promise<unknown>): Promise<CrmError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CrmError);
+  return err as CrmError;
+}
+
+describe('Zoho adapter', () => {
+  it('finds contacts and leads by phone whatever format the number was stored in', async () => {
+    const ada = sim.addRecord('Contacts', { Full_Name: 'Ada Lovelace', Phone: '+1 (415) 555-0132', Account_Name: { id: '9', name: 'Analytical Ltd' } });
+    const bob = sim.addRecord('Contacts', { First_Name: 'Bob', Last_Name: 'Byte', Mobile: '415.555.0132' });
+    const lead = sim.addRecord('Leads', { Full_Name: 'Lee Lead', Phone: '415 555 0132', Company: 'Prospects Inc' });
+    sim.addRecord('Contacts', { Full_Name: 'Someone Else', Phone: '+1 415 555 0199' });
+
+    const found = await zoho.findContactsByPhone('+14155550132');
+
+    expect(found.map((c) => [c.id, c.kind, c.name, c.company])).toEqual([
+      [ada.id, 'Contacts', 'Ada Lovelace', 'Analytical Ltd'],
+      [lead.id, 'Leads', 'Lee Lead', 'Prospects Inc'],
+    ]);
+    // The national-digits search runs only for a module where E.164 found nobody (one request in
+    // the common case), so Bob, stored without country code, shows up once Ada is gone.
+    expect(found.some((c) => c.id === bob.id)).toBe(false);
+    sim.records.Contacts.splice(sim.records.Contacts.indexOf(ada), 1);
+    const national = await zoho.findContactsByPhone('+14155550132');
+    expect(national.map((c) => c.name)).toEqual(['Bob Byte', 'Lee Lead']);
+    expect(national[0]!.url).toBe(`${sim.url}/crm/tab/Contacts/${bob.id}`);
+    expect(national[0]!.phones).toEqual(['415.555.0132']);
+  });
+
+  it('logs a call with Zoho fields, linked to the contact and owned by the agent', async () => {
+    const ada = sim.addRecord('Contacts', { Full_Name: 'Ada Lovelace', Phone: '+14155550132' });
+    const record = await zoho.logCall(call({ contact: { id: ada.id, kind: 'Contacts' }, ownerId: '5000000000001' }));
+
+    const stored = sim.records.Calls.find((c) => c.id === record.id)!;
+    expect(stored).toMatchObject({
+      Call_Type: 'Inbound',
+      Call_Duration: '01:35',
+      Call_Start_Time: '2026-03-02T09:15:04+00:00',
+      Who_Id: { id: ada.id },
+      Owner: { id: '5000000000001' },
+      Ringbridge_Call_Key: callKeyTag('tenant-1:pbx-1:call-42:101'),
+    });
+    expect(stored.Description).toContain('Asked about the renewal.');
+    expect(record.url).toBe(`${sim.url}/crm/tab/Calls/${record.id}`);
+  });
+
+  it('logs a missed call to a lead as Missed, without a duration', async () => {
+    const lead = sim.addRecord('Leads', { Full_Name: 'Lee Lead', Phone: '+14155550132' });
+    const record = await zoho.logCall(call({ outcome: 'missed', durationSec: 0, answeredAt: null, contact: { id: lead.id, kind: 'Leads' } }));
+    const stored = sim.records.Calls.find((c) => c.id === record.id)!;
+    expect(stored).toMatchObject({ Call_Type: 'Missed', What_Id: { id: lead.id }, $se_module: 'Leads' });
+    expect(stored.Call_Duration).toBeUndefined();
+  });
+
+  it('logs a call once when the response to the create is lost after Zoho applied it', async () => {
+    sim.faults.next({ match: { method: 'POST', path: '/crm/v8/Calls' }, timeoutAfterApply: true, mode: 'close' });
+    const first = await rejection(zoho.logCall(call()));
+    expect(first.kind).toBe('transient');
+    expect(sim.records.Calls).toHaveLength(1);
+
+    const retried = await zoho.logCall(call());
+    expect(retried.id).toBe(sim.records.Calls[0]!.id);
+    expect(sim.records.Calls).toHaveLength(1);
+    expect(sim.requestsTo('POST', '/crm/v8/Calls')).toHaveLength(1);
+  });
+
+  it('takes the existing record when the unique key field reports DUPLICATE_DATA (search not yet indexed)', async () => {
+    const first = await zoho.logCall(call());
+    // The search index lags: the next search for the key answers with nothing.
+    sim.faults.next({ match: { method: 'GET', path: '/crm/v8/Calls/search' }, status: 200, body: { data: [], info: { count: 0, more_records: false } } });
+    const again = await zoho.logCall(call());
+    expect(again.id).toBe(first.id);
+    expect(sim.records.Calls).toHaveLength(1);
+  });
+
+  it('updates the call record in place', async () => {
+    const record = await zoho.logCall(call({ outcome: 'answered', durationSec: 10 }));
+    await zoho.updateCall(record.id, call({ durationSec: 4530, notes: 'Long call.' }));
+    expect(sim.records.Calls).toHaveLength(1);
+    expect(sim.records.Calls[0]).toMatchObject({ Call_Duration: '75:30' });
+    expect(sim.records.Calls[0]!.Description).toContain('Long call.');
+  });
+
+  it('uploads the recording and attaches it once, also when the upload answer is lost', async () => {
+    const record = await zoho.logCall(call());
+    const file = { fileName: 'call-42.wav', contentType: 'audio/wav', data: new Uint8Array([82, 73, 70, 70, 1, 2, 3]) };
+    sim.faults.next({ match: { method: 'POST', path: /Attachments$/ }, timeoutAfterApply: true, mode: 'close' });
+    expect((await rejection(zoho.attachRecording(record, file, 'k'))).kind).toBe('transient');
+
+    await zoho.attachRecording(record, file, 'k');
+    await zoho.attachRecording(record, file, 'k');
+
+    const stored = sim.attachments.get(record.id)!;
+    expect(stored.map((a) => [a.fileName, [...a.data]])).toEqual([['call-42.wav', [82, 73, 70, 70, 1, 2, 3]]]);
+    expect(sim.requestsTo('POST', `/crm/v8/Calls/${record.id}/Attachments`)).toHaveLength(1);
+  });
+
+  it('maps 429 with Retry-After to rate_limited with the delay', async () => {
+    sim.faults.next({ status: 429, retryAfterSec: 7 });
+    const err = await rejection(zoho.findContactsByPhone('+14155550132'));
+    expect(err).toMatchObject({ kind: 'rate_limited', retryAfterMs: 7000 });
+    expect(err.message).toContain('TOO_MANY_REQUESTS');
+  });
+
+  it('maps 5xx to transient', async () => {
+    sim.faults.next({ status: 503 });
+    expect((await rejection(zoho.logCall(call()))).kind).toBe('transient');
+    expect(sim.records.Calls).toHaveLength(0);
+  });
+
+  it('refreshes an expired token once and carries on', async () => {
+    sim.faults.expireTokens();
+    await zoho.logCall(call());
+    expect(session.refreshCount).toBe(1);
+    expect(sim.records.Calls).toHaveLength(1);
+  });
+
+  it('turns a revoked grant into one auth error', async () => {
+    sim.faults.revokeGrant();
+    const err = await rejection(zoho.logCall(call()));
+    expect(err.kind).toBe('auth');
+    expect(session.refreshCount).toBe(1);
+  });
+
+  it('rejects a record Zoho refuses, with Zoho’s message and field', async () => {
+    const err = await rejection(zoho.logCall(call({ contact: { id: '999', kind: 'Contacts' } })));
+    expect(err.kind).toBe('rejected');
+    expect(err.message).toBe('Please check whether the input values are correct (INVALID_DATA) [Who_Id]');
+    expect(sim.records.Calls).toHaveLength(0);
+  });
+
+  it('syncs contacts page by page, then only what changed since', async () => {
+    for (let i = 0; i < 450; i++) {
+      sim.addRecord('Contacts', { Full_Name: `Person ${i}`, Phone: `+1415555${String(1000 + i)}` }, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString());
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page = await zoho.syncContacts(cursor);
+      seen.push(...page.contacts.map((c) => c.id));
+      cursor = page.cursor;
+      pages++;
+      if (!page.hasMore) break;
+    } while (pages < 10);
+    expect(pages).toBe(3);
+    expect(new Set(seen).size).toBe(450);
+
+    const changed = sim.records.Contacts[7]!;
+    Object.assign(changed, { Full_Name: 'Renamed', Modified_Time: '2026-02-01T00:00:00+00:00' });
+    const delta = await zoho.syncContacts(cursor);
+    expect(delta.contacts.map((c) => c.name)).toEqual(['Renamed']);
+    expect(delta.hasMore).toBe(false);
+    expect(sim.requestsTo('GET', '/crm/v8/Contacts').at(-1)!.query).toMatchObject({ sort_by: 'Modified_Time' });
+  });
+});
+
+describe('Zoho data centres', () => {
+  it('sends every call to the api_domain of the token’s DC, not the default host', async () => {
+    const eu = await startZohoSimulator({ location: 'eu' });
+    try {
+      const euSession = simSession(eu, { api_domain: eu.url, location: 'eu' });
+      const adapter = zohoProvider.create(euSession, { origin: sim.url }); // origin = the US/default host
+      eu.addRecord('Contacts', { Full_Name: 'Émile Européen', Phone: '+33 1 42 68 53 00' });
+      const found = await adapter.findContactsByPhone('+33142685300');
+      expect(found.map((c) => c.name)).toEqual(['Émile Européen']);
+      expect(eu.requests.length).toBeGreaterThan(0);
+      expect(sim.requests).toHaveLength(0);
+      eu.assertNoSpecViolations();
+    } finally {
+      await eu.close();
+    }
+  });
+
+  it('puts location and accounts-server on the redirect and api_domain in the token response', async () => {
+    const eu = await startZohoSimulator({ location: 'eu' });
+    try {
+      const oauth = zohoProvider.oauth(eu.url);
+      const verifier = 'v'.repeat(50);
+      const { s256 } = await import('../../../sim/crm/common/index.js');
+      const authorize = new URL(oauth.authorizeUrl);
+      const redirectUri = 'http://127.0.0.1:53123/callback';
+      Object.entries({ client_id: eu.oauth.clientId, redirect_uri: redirectUri, response_type: 'code', scope: oauth.scopes.join(','), code_challenge: s256(verifier), code_challenge_method: 'S256', state: 's1' }).forEach(([k, v]) => authorize.searchParams.set(k, v));
+      const res = await fetch(authorize, { redirect: 'manual' });
+      const back = new URL(res.headers.get('location')!);
+      expect(back.searchParams.get('location')).toBe('eu');
+      const accounts = back.searchParams.get('accounts-server')!;
+      const token = await fetch(`${accounts}/oauth/v2/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'authorization_code', client_id: eu.oauth.clientId, code: back.searchParams.get('code')!, redirect_uri: redirectUri, code_verifier: verifier }),
+      }).then((r) => r.json() as Promise<Record<string, unknown>>);
+      expect(token.api_domain).toBe(eu.url);
+    } finally {
+      await eu.close();
+    }
+  });
+});

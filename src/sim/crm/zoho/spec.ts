@@ -1,0 +1,68 @@
+// The saved Zoho v8 OpenAPI files plus an overlay of what Zoho documents but the files do not
+// model. Each patch names its source; everything else is validated against the files verbatim.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SPEC_DIR = resolve(fileURLToPath(import.meta.url), '../../../../../../shared/specs/crm/zoho/openapi/v8.0');
+export const ZOHO_SPEC_FILES = ['record.json', 'module_search.json', 'attachments.json', 'common.json'] as const;
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const API_EXCEPTION_401 = {
+  description: 'invalid or expired token',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/API_Exception' } } },
+};
+
+/** Patches, each with the documentation that justifies it. */
+function overlay(file: string, doc: Json): void {
+  for (const pathItem of Object.values(doc.paths ?? {}) as Json[]) {
+    for (const op of Object.values(pathItem) as Json[]) {
+      // Zoho answers 401 INVALID_TOKEN to an expired or revoked token (status codes page; the files
+      // document only 200/4xx bodies per operation). record.json carries API_Exception for it.
+      if (op?.responses && file === 'record.json') op.responses['401'] ??= API_EXCEPTION_401;
+      if (op?.responses && file !== 'record.json') op.responses['401'] ??= { description: 'invalid or expired token' };
+    }
+  }
+  if (file === 'record.json') {
+    // Response_Wrapper and API_Exception are both open objects with nothing required, so every body
+    // matches both and `oneOf` rejects every response. Zoho's error bodies always carry status, code
+    // and message (status-codes page, and the examples in record.json): requiring them makes the
+    // branches disjoint without loosening anything else.
+    doc.components.schemas.API_Exception.required = ['status', 'code', 'message'];
+  }
+  if (file === 'attachments.json') {
+    // Success.details is oneOf [full details, {id}]: the second is a subset of the first, so the
+    // documented full response matches both and fails `oneOf`. Intended meaning: at least an id.
+    const details = doc.components.schemas.Success.properties.details;
+    details.anyOf = details.oneOf;
+    delete details.oneOf;
+    const post = doc.paths['/crm/v8/{module}/{record_id}/Attachments'].post;
+    // Upload a file: multipart/form-data with part `file` (v8 upload-attachment page); the file
+    // models only the link variant, whose attachmentUrl is therefore not required for a file upload.
+    post.parameters = post.parameters.map((p: Json) =>
+      p.$ref === '#/components/parameters/attachmentUrl' ? { name: 'attachmentUrl', in: 'query', required: false, schema: { type: 'string' } } : p,
+    );
+    post.requestBody = {
+      content: { 'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } }, required: ['file'] } } },
+    };
+    // Listing a record's attachments needs no `ids` (v8 get-attachments; SDK samples list by page).
+    const get = doc.paths['/crm/v8/{module}/{record_id}/Attachments'].get;
+    get.parameters = get.parameters.map((p: Json) =>
+      p.$ref === '#/components/parameters/ids' ? { name: 'ids', in: 'query', required: false, schema: { type: 'string' } } : p,
+    );
+  }
+}
+
+/** Writes the patched files to a temp dir; returns their paths and a cleanup. */
+export function zohoSpecWithOverlay(): { files: string[]; dispose: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'zoho-oas-'));
+  cpSync(SPEC_DIR, dir, { recursive: true });
+  for (const file of ZOHO_SPEC_FILES) {
+    const doc = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Json;
+    overlay(file, doc);
+    writeFileSync(join(dir, file), JSON.stringify(doc));
+  }
+  return { files: ZOHO_SPEC_FILES.filter((f) => f !== 'common.json').map((f) => join(dir, f)), dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
