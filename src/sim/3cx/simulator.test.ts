@@ -1,0 +1,252 @@
+// The simulator must speak the wire 3CX V20 speaks (specs/3cx/NOTES.md), or every test built on it lies.
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { request } from 'undici';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
+import { JournalBodySchema, LookupQuerySchema } from '../../bus/ingest/crm-template/wire.js';
+import { WebhookCallPayloadSchema } from '../../bus/ingest/webhook/payload.js';
+import { startPbxSimulator, type PbxSimulator } from './simulator.js';
+
+let sim: PbxSimulator | undefined;
+const closers: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+  await sim?.close();
+  sim = undefined;
+});
+
+async function token(base: string, encoding: 'multipart' | 'urlencoded' = 'multipart', secret = 'sim-api-key') {
+  const fields = { client_id: '900', client_secret: secret, grant_type: 'client_credentials' };
+  let body: FormData | string;
+  const headers: Record<string, string> = {};
+  if (encoding === 'multipart') {
+    body = new FormData();
+    for (const [k, v] of Object.entries(fields)) body.set(k, v);
+  } else {
+    body = new URLSearchParams(fields).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  const res = await fetch(`${base}/connect/token`, { method: 'POST', body, headers });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+async function get(base: string, path: string, bearer?: string) {
+  const res = await request(`${base}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, body: text ? (JSON.parse(text) as unknown) : null };
+}
+
+/** A minimal official-style watcher: connects with the bearer, re-GETs every Upsert entity. */
+async function watch(base: string, bearer: string) {
+  const frames: Array<{ sequence: number; event: { event_type: number; entity: string; attached_data: unknown } }> = [];
+  const reads: Array<Record<string, unknown> | null> = [];
+  const ws = new WebSocket(`${base.replace('http', 'ws')}/callcontrol/ws`, { headers: { authorization: `Bearer ${bearer}` } });
+  ws.on('message', (data) => {
+    const frame = JSON.parse(String(data)) as (typeof frames)[number];
+    frames.push(frame);
+    if (frame.event.event_type === 0) void get(base, frame.event.entity, bearer).then((r) => reads.push(r.status === 200 ? (r.body as Record<string, unknown>) : null));
+  });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  closers.push(() => ws.close());
+  return { ws, frames, reads };
+}
+
+describe('3CX simulator: OAuth client credentials (NOTES 1.2)', () => {
+  it('issues bearer tokens to multipart and urlencoded requests, in seconds', async () => {
+    sim = await startPbxSimulator({ tokenTtlSec: 1800 });
+    for (const encoding of ['multipart', 'urlencoded'] as const) {
+      const { status, body } = await token(sim.baseUrl, encoding);
+      expect(status).toBe(200);
+      expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 1800 });
+      expect(typeof body.access_token).toBe('string');
+    }
+  });
+
+  it('reports minutes like 3CX before 20.0.9 when asked to', async () => {
+    sim = await startPbxSimulator({ tokenTtlSec: 3600, expiresInUnit: 'minutes' });
+    expect((await token(sim.baseUrl)).body.expires_in).toBe(60);
+  });
+
+  it('answers a wrong secret with an OAuth error body', async () => {
+    sim = await startPbxSimulator();
+    const { status, body } = await token(sim.baseUrl, 'multipart', 'wrong');
+    expect(status).toBe(400);
+    expect(body).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+  });
+
+  it('keeps one active token per client: a new one kills the old', async () => {
+    sim = await startPbxSimulator();
+    const first = (await token(sim.baseUrl)).body.access_token as string;
+    expect((await get(sim.baseUrl, '/callcontrol', first)).status).toBe(200);
+    const second = (await token(sim.baseUrl)).body.access_token as string;
+    expect((await get(sim.baseUrl, '/callcontrol', first)).status).toBe(401);
+    expect((await get(sim.baseUrl, '/callcontrol', second)).status).toBe(200);
+    sim.faults.expireTokens();
+    expect((await get(sim.baseUrl, '/callcontrol', second)).status).toBe(401);
+  });
+});
+
+describe('3CX simulator: Call Control REST (NOTES 2.1-2.3)', () => {
+  it('needs a bearer and shows only monitored DNs', async () => {
+    sim = await startPbxSimulator({ clients: [{ clientId: '900', secret: 'sim-api-key', monitored: ['101'] }] });
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    expect((await get(sim.baseUrl, '/callcontrol')).status).toBe(401);
+    const all = await get(sim.baseUrl, '/callcontrol', bearer);
+    expect((all.body as Array<{ dn: string }>).map((d) => d.dn).sort()).toEqual(['101', '900']);
+    expect((await get(sim.baseUrl, '/callcontrol/102', bearer)).status).toBe(403);
+    const one = await get(sim.baseUrl, '/callcontrol/101', bearer);
+    expect(one.body).toEqual({ dn: '101', type: 'Wextension', devices: [expect.objectContaining({ dn: '101', device_id: expect.any(String), user_agent: expect.any(String) })], participants: [] });
+  });
+
+  it('places calls from a device or the DN and answers CallControlResultResponse', async () => {
+    sim = await startPbxSimulator();
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    const [device] = (await get(sim.baseUrl, '/callcontrol/101/devices', bearer)).body as Array<{ device_id: string }>;
+    const post = (path: string) =>
+      request(`${sim!.baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify({ destination: '+4930123456' }) }).then(async (r) => ({ status: r.statusCode, body: (await r.body.json()) as Record<string, unknown> }));
+    const viaDevice = await post(`/callcontrol/101/devices/${encodeURIComponent(device!.device_id)}/makecall`);
+    expect(viaDevice.body).toMatchObject({ finalstatus: 1, reason: expect.any(String), reasontext: expect.any(String), result: { dn: '101', status: 'Dialing', party_caller_id: '+4930123456', callid: expect.any(Number) } });
+    sim.faults.refuseMakeCall('Destination barred');
+    const refused = await post('/callcontrol/101/makecall');
+    expect(refused.body).toMatchObject({ finalstatus: 0, reasontext: 'Destination barred', result: null });
+    expect(sim.makeCallRequests).toEqual([
+      { dn: '101', deviceId: device!.device_id, destination: '+4930123456' },
+      { dn: '101', deviceId: null, destination: '+4930123456' },
+    ]);
+  });
+
+  it('injects 5xx on the next N requests, then recovers', async () => {
+    sim = await startPbxSimulator();
+    sim.faults.failNextRest(2, 503);
+    expect((await token(sim.baseUrl)).status).toBe(503);
+    expect((await token(sim.baseUrl)).status).toBe(503);
+    expect((await token(sim.baseUrl)).status).toBe(200);
+  });
+});
+
+describe('3CX simulator: WebSocket events (NOTES 2.4)', () => {
+  it('refuses the upgrade without a valid bearer', async () => {
+    sim = await startPbxSimulator();
+    const ws = new WebSocket(`${sim.baseUrl.replace('http', 'ws')}/callcontrol/ws`);
+    const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(401);
+  });
+
+  it('announces entity paths (Upsert/Remove) whose re-read shows the participant states', async () => {
+    sim = await startPbxSimulator();
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    const watcher = await watch(sim.baseUrl, bearer);
+    const call = await sim.placeCall({ kind: 'inbound', from: '+4930123456', fromName: 'Ada Lovelace', did: '+4930999', to: '101', talkSec: 12 });
+
+    const entity = expect.stringMatching(/^\/callcontrol\/101\/participants\/\d+$/);
+    // Upserts are re-read before the script moves on; the final Remove arrives on its own.
+    await vi.waitFor(() => expect(watcher.frames.map((f) => f.event.event_type)).toEqual([0, 0, 1]));
+    expect(watcher.frames[0]).toEqual({ sequence: expect.any(Number), event: { event_type: 0, entity, attached_data: {} } });
+    expect(watcher.frames[1]!.sequence).toBeGreaterThan(watcher.frames[0]!.sequence);
+    expect(watcher.reads.map((p) => p?.status)).toEqual(['Ringing', 'Connected']);
+    expect(watcher.reads[0]).toEqual({
+      id: expect.any(Number), status: 'Ringing', dn: '101', party_caller_name: 'Ada Lovelace', party_dn: expect.any(String),
+      party_caller_id: '+4930123456', party_did: '+4930999', device_id: expect.any(String), party_dn_type: expect.any(String),
+      direct_control: expect.any(Boolean), originated_by_dn: expect.any(String), originated_by_type: expect.any(String),
+      referred_by_dn: '', referred_by_type: '', on_behalf_of_dn: '', on_behalf_of_type: '', callid: call.callid, legid: expect.any(Number),
+    });
+    // After a Remove the entity cannot be fetched any more.
+    expect((await get(sim.baseUrl, watcher.frames[2]!.event.entity, bearer)).status).toBe(404);
+  });
+
+  it('rings every queue agent and removes the ones that lost', async () => {
+    sim = await startPbxSimulator();
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    const watcher = await watch(sim.baseUrl, bearer);
+    await sim.placeCall({ kind: 'queue', from: '+4930123456', queue: '800', agents: ['101', '102', '103'], answeredBy: '102' });
+    const byType = (t: number) => watcher.frames.filter((f) => f.event.event_type === t).map((f) => f.event.entity.split('/')[2]);
+    expect(byType(0).sort()).toEqual(['101', '102', '102', '103']);
+    await vi.waitFor(() => expect(byType(1).sort()).toEqual(['101', '102', '103']));
+    expect(watcher.reads.filter((p) => p?.status === 'Ringing').every((p) => p!.on_behalf_of_dn === '800')).toBe(true);
+  });
+
+  it('drops sockets on demand', async () => {
+    sim = await startPbxSimulator();
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    const { ws } = await watch(sim.baseUrl, bearer);
+    const closed = new Promise((resolve) => ws.once('close', resolve));
+    sim.faults.dropWebSockets();
+    await closed;
+    expect(sim.openSockets()).toBe(0);
+  });
+});
+
+describe('3CX simulator: XAPI recordings (NOTES 3.2)', () => {
+  it('lists an answered call\'s recording by Id filter and streams it as WAV', async () => {
+    sim = await startPbxSimulator({ recordingBytes: 100_000 });
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    const missed = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', answer: false });
+    expect(missed.recordingIds).toEqual([]);
+    const { recordingIds: [recId] } = await sim.placeCall({ kind: 'outbound', from: '102', to: '+4930555' });
+    const list = await get(sim.baseUrl, `/xapi/v1/Recordings?$filter=${encodeURIComponent(`Id eq ${recId}`)}&$top=1`, bearer);
+    expect((list.body as { value: unknown[] }).value).toEqual([
+      expect.objectContaining({ Id: recId, CallType: 'OutboundExternal', FromDn: '102', ToCallerNumber: '+4930555', StartTime: expect.any(String), EndTime: expect.any(String) }),
+    ]);
+    expect((await get(sim.baseUrl, '/xapi/v1/Recordings?$filter=Nonsense', bearer)).body).toEqual({ error: { code: 'BadRequest', message: expect.any(String) } });
+
+    const res = await request(`${sim.baseUrl}/xapi/v1/Recordings/Pbx.DownloadRecording(recId=${recId})`, { headers: { authorization: `Bearer ${bearer}` } });
+    expect(res.headers['content-type']).toBe('audio/x-wav');
+    const audio = Buffer.from(await res.body.arrayBuffer());
+    expect(audio.length).toBe(Number(res.headers['content-length']));
+    expect(audio.length).toBe(100_000);
+    expect(audio.toString('ascii', 0, 4)).toBe('RIFF');
+    expect(audio.toString('ascii', 8, 12)).toBe('WAVE');
+    expect(audio.readUInt32LE(40)).toBe(100_000 - 44);
+  });
+});
+
+describe('3CX simulator: the forms the PBX sends to the bus', () => {
+  it('sends the CRM-template lookup and journal and signed webhooks in the bus wire shapes', async () => {
+    const received: Array<{ req: IncomingMessage; body: string }> = [];
+    const bus = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c)).on('end', () => {
+        received.push({ req, body });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => bus.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise<void>((r) => bus.close(() => r())));
+    const secret = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
+    sim = await startPbxSimulator({ bus: { url: `http://127.0.0.1:${(bus.address() as AddressInfo).port}`, pbxId: 'pbx_1', templateKey: 'tk_1', webhookSecret: secret } });
+    const call = await sim.placeCall({ kind: 'inbound', from: '+4930123456', fromName: 'Ada', to: '101', talkSec: 65 });
+
+    const lookups = received.filter((r) => r.req.url!.startsWith('/v1/pbx/pbx_1/3cx/lookup'));
+    expect(lookups).toHaveLength(1);
+    expect(lookups[0]!.req.headers['x-api-key']).toBe('tk_1');
+    expect(LookupQuerySchema.parse(Object.fromEntries(new URL(lookups[0]!.req.url!, 'http://x').searchParams))).toEqual({ number: '+4930123456', direction: 'Inbound', agent: '101' });
+
+    const journal = received.find((r) => r.req.url === '/v1/pbx/pbx_1/3cx/journal')!;
+    expect(JournalBodySchema.parse(JSON.parse(journal.body))).toMatchObject({ callType: 'Inbound', agent: '101', number: '+4930123456', duration: '00:01:05', recordingUrl: expect.stringContaining(`recId=${call.recordingIds[0]}`) });
+
+    const hooks = received.filter((r) => r.req.url === '/v1/pbx/pbx_1/webhook');
+    const verifier = new Webhook(secret);
+    const payloads = hooks.map((h) => WebhookCallPayloadSchema.parse(verifier.verify(h.body, h.req.headers as Record<string, string>)));
+    expect(payloads.map((p) => p.type)).toEqual(['call.ringing', 'call.answered', 'call.ended', 'call.recording_ready']);
+    expect(payloads[2]!.data).toMatchObject({ callId: String(call.callid), extensions: ['101'], durationSec: 65 });
+    expect(payloads[3]!.data.recordingId).toBe(String(call.recordingIds[0]));
+    expect(new Set(hooks.map((h) => h.req.headers['webhook-id'])).size).toBe(4);
+    expect(sim.deliveries.every((d) => d.status === 200)).toBe(true);
+  });
+
+  it('leaves a form out when the call switches it off', async () => {
+    const urls: string[] = [];
+    const bus = createServer((req, res) => {
+      urls.push(req.url!);
+      req.resume().on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => bus.listen(0, '127.0.0.1', r));
+    closers.push(() => new Promise<void>((r) => bus.close(() => r())));
+    sim = await startPbxSimulator({ bus: { url: `http://127.0.0.1:${(bus.address() as AddressInfo).port}`, pbxId: 'p', templateKey: 'k', webhookSecret: 'whsec_' + Buffer.alloc(32, 1).toString('base64') } });
+    await sim.placeCall({ kind: 'outbound', from: '101', to: '+4930555', forms: { template: false } });
+    expect(urls.length).toBeGreaterThan(0);
+    expect(urls.every((u) => u === '/v1/pbx/p/webhook')).toBe(true);
+  });
+});
