@@ -26,6 +26,8 @@ export interface OAuthSimOptions {
   tokenExtras?: () => Record<string, unknown>;
   /** Vendor fields added to the redirect (Zoho: location, accounts-server). */
   redirectExtras?: () => Record<string, string>;
+  /** Vendor shape of token-endpoint errors; default RFC 6749 `{error, error_description}`. */
+  errorBody?: (error: string, description: string, status: number) => unknown;
   /** Redirect URIs the app registered; default: any http loopback URI. */
   allowRedirect?: (uri: string) => boolean;
 }
@@ -124,7 +126,7 @@ export class OAuthServer {
     app.post(o.tokenPath, { config: outsideSpec }, async (req, reply) => {
       const form = (req.body ?? {}) as Record<string, string | undefined>;
       const fail = (status: number, error: string, description: string) =>
-        reply.code(status).send({ error, error_description: description });
+        reply.code(status).send(o.errorBody?.(error, description, status) ?? { error, error_description: description });
       if (form.client_id !== this.clientId) return fail(401, 'invalid_client', 'unknown client_id');
       if (o.clientSecret !== undefined && form.client_secret !== o.clientSecret) {
         return fail(401, 'invalid_client', 'client_secret missing or wrong');

@@ -1,0 +1,233 @@
+// HubSpot CRM adapter: contacts search, calls engagement objects, Files API. Facts and their
+// confirmation status are in README.md; endpoint shapes are validated against the official
+// OpenAPI files by the simulator tests.
+import { countryOf, toE164 } from '../../../shared/phone.js';
+import { crmFetch, multipartForm, type CrmFetchOptions, type CrmRequest } from '../http.js';
+import type {
+  CallLogInput,
+  CallOutcome,
+  ContactPage,
+  CrmAdapter,
+  CrmCallRecord,
+  CrmContact,
+  CrmSession,
+  RecordingFile,
+} from '../port.js';
+import { phoneSpellings } from './phone.js';
+import { FileSearchResponse, HubSpotFile, SearchResponse, SimplePublicObject, type SearchRequest } from './wire.js';
+
+/** Custom call property holding our callKey; created once per portal (README.md, "Portal setup"). */
+export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
+/** HUBSPOT_DEFINED association type call -> contact. */
+export const CALL_TO_CONTACT_TYPE_ID = 194;
+export const RECORDINGS_FOLDER = '/ringbridge/recordings';
+
+const CONTACT_PROPERTIES = ['firstname', 'lastname', 'company', 'phone', 'mobilephone', 'hubspot_owner_id', 'notes_last_updated', 'lastmodifieddate'];
+const SYNC_PAGE_SIZE = 100;
+/** The search API stops paging at 10,000 results; restart from the newest timestamp before that. */
+const SEARCH_PAGING_CEILING = 9_900;
+
+const STATUS: Record<CallOutcome, string> = {
+  answered: 'COMPLETED',
+  missed: 'MISSED',
+  no_answer: 'NO_ANSWER',
+  busy: 'BUSY',
+  failed: 'FAILED',
+};
+
+export interface HubSpotAdapterOptions {
+  /** API origin; default https://api.hubapi.com (simulator URL in tests). */
+  apiOrigin: string;
+  /** Browser origin for record links; default https://app.hubspot.com (EU portals: app-eu1). */
+  appOrigin: string;
+  http: CrmFetchOptions;
+}
+
+interface SyncCursor {
+  /** lastmodifieddate (epoch ms) the current sweep started from. */
+  since: string;
+  after: string;
+}
+
+export class HubSpotAdapter implements CrmAdapter {
+  readonly id = 'hubspot' as const;
+
+  constructor(
+    private readonly session: CrmSession,
+    private readonly options: HubSpotAdapterOptions,
+  ) {}
+
+  private get portalId(): string {
+    return this.session.context.portalId ?? this.session.context.hubId ?? '';
+  }
+
+  private call<T>(req: Omit<CrmRequest<T>, 'url'> & { path: string }): Promise<T> {
+    const { path, ...rest } = req;
+    return crmFetch(this.session, { ...rest, url: `${this.options.apiOrigin}${path}` }, this.options.http);
+  }
+
+  async findContactsByPhone(e164: string): Promise<CrmContact[]> {
+    const values = phoneSpellings(e164);
+    const body: SearchRequest = {
+      filterGroups: ['phone', 'mobilephone'].map((propertyName) => ({ filters: [{ propertyName, operator: 'IN', values }] })),
+      properties: CONTACT_PROPERTIES,
+      sorts: [],
+      limit: 20,
+      after: '0',
+    };
+    const page = await this.call({ method: 'POST', path: '/crm/v3/objects/contacts/search', json: body, schema: SearchResponse });
+    const country = countryOf(e164) ?? 'US';
+    return page.results
+      .map((o) => this.toContact(o))
+      .filter((c) => c.phones.some((p) => toE164(p, country) === e164));
+  }
+
+  contactUrl(contact: Pick<CrmContact, 'id' | 'kind'>): string {
+    return `${this.options.appOrigin}/contacts/${this.portalId}/record/0-1/${encodeURIComponent(contact.id)}`;
+  }
+
+  /** HubSpot documents no prefilled create form; this opens the contacts index where "Create contact" lives. */
+  newContactUrl(_e164: string | null): string {
+    return `${this.options.appOrigin}/contacts/${this.portalId}/objects/0-1/views/all/list`;
+  }
+
+  async logCall(input: CallLogInput): Promise<CrmCallRecord> {
+    const existing = await this.findCallByKey(input.callKey);
+    if (existing) return this.record(existing.id);
+    const associations = input.contact
+      ? [{ to: { id: input.contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT_TYPE_ID }] }]
+      : [];
+    const created = await this.call({
+      method: 'POST',
+      path: '/crm/v3/objects/calls',
+      json: { properties: callProperties(input), associations },
+      schema: SimplePublicObject,
+    });
+    return this.record(created.id);
+  }
+
+  async updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord> {
+    await this.call({
+      method: 'PATCH',
+      path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}`,
+      json: { properties: callProperties(input) },
+      schema: SimplePublicObject,
+    });
+    return this.record(recordId);
+  }
+
+  async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string): Promise<void> {
+    const callPath = `/crm/v3/objects/calls/${encodeURIComponent(record.id)}`;
+    const call = await this.call({ path: callPath, query: { properties: 'hs_attachment_ids' }, schema: SimplePublicObject });
+    const attached = (call.properties.hs_attachment_ids ?? '').split(';').filter(Boolean);
+    // The stored name is derived from the call, so a retry after a lost upload finds the first copy.
+    const storedName = fileBaseName(`${callKey}-${file.fileName}`);
+    const fileId = (await this.findUploadedFile(storedName)) ?? (await this.upload(storedName, file));
+    if (attached.includes(fileId)) return;
+    await this.call({
+      method: 'PATCH',
+      path: callPath,
+      json: { properties: { hs_attachment_ids: [...attached, fileId].join(';') } },
+      schema: SimplePublicObject,
+    });
+  }
+
+  async syncContacts(cursor: string | null): Promise<ContactPage> {
+    const position: SyncCursor = cursor ? (JSON.parse(cursor) as SyncCursor) : { since: '0', after: '0' };
+    const body: SearchRequest = {
+      filterGroups: [{ filters: [{ propertyName: 'lastmodifieddate', operator: 'GTE', value: position.since }] }],
+      properties: CONTACT_PROPERTIES,
+      sorts: ['lastmodifieddate'],
+      limit: SYNC_PAGE_SIZE,
+      after: position.after,
+    };
+    const page = await this.call({ method: 'POST', path: '/crm/v3/objects/contacts/search', json: body, schema: SearchResponse });
+    const contacts = page.results.map((o) => this.toContact(o));
+    const newest = contacts.reduce((max, c) => Math.max(max, Date.parse(c.updatedAt ?? '') || 0), Number(position.since));
+    const next = page.paging?.next?.after;
+    if (next && Number(next) < SEARCH_PAGING_CEILING) {
+      return { contacts, cursor: JSON.stringify({ since: position.since, after: next }), hasMore: true };
+    }
+    // Sweep done (or at the paging ceiling): the next sweep starts at the newest change seen. GTE
+    // re-delivers records sharing that millisecond, which the index upserts harmlessly.
+    return { contacts, cursor: JSON.stringify({ since: String(newest), after: '0' }), hasMore: next !== undefined };
+  }
+
+  private async findCallByKey(callKey: string) {
+    const body: SearchRequest = {
+      filterGroups: [{ filters: [{ propertyName: CALL_KEY_PROPERTY, operator: 'EQ', value: callKey }] }],
+      properties: [CALL_KEY_PROPERTY],
+      sorts: [],
+      limit: 1,
+      after: '0',
+    };
+    const found = await this.call({ method: 'POST', path: '/crm/v3/objects/calls/search', json: body, schema: SearchResponse });
+    return found.results[0];
+  }
+
+  private async findUploadedFile(storedName: string): Promise<string | undefined> {
+    const found = await this.call({
+      path: '/files/v3/files/search',
+      query: { name: storedName, path: RECORDINGS_FOLDER },
+      schema: FileSearchResponse,
+    });
+    return found.results.find((f) => f.name === storedName)?.id;
+  }
+
+  private async upload(storedName: string, file: RecordingFile): Promise<string> {
+    const extension = /\.[A-Za-z0-9]+$/.exec(file.fileName)?.[0] ?? '';
+    const form = multipartForm(
+      {
+        fileName: `${storedName}${extension}`,
+        folderPath: RECORDINGS_FOLDER,
+        options: JSON.stringify({ access: 'PRIVATE', overwrite: false, duplicateValidationStrategy: 'NONE', duplicateValidationScope: 'EXACT_FOLDER' }),
+      },
+      { field: 'file', fileName: `${storedName}${extension}`, contentType: file.contentType, data: file.data },
+    );
+    const uploaded = await this.call({ method: 'POST', path: '/files/v3/files', form, schema: HubSpotFile });
+    return uploaded.id;
+  }
+
+  private record(id: string): CrmCallRecord {
+    // No documented browser URL for a call record; the call shows on the contact timeline.
+    return { id, url: null };
+  }
+
+  private toContact(o: SimplePublicObject): CrmContact {
+    const p = o.properties;
+    const name = [p.firstname, p.lastname].filter(Boolean).join(' ');
+    return {
+      id: o.id,
+      kind: 'contact',
+      name: name || p.phone || p.mobilephone || o.id,
+      company: p.company ?? null,
+      phones: [p.phone, p.mobilephone].filter((v): v is string => !!v),
+      ownerId: p.hubspot_owner_id ?? null,
+      lastActivityAt: p.notes_last_updated ?? null,
+      url: this.contactUrl({ id: o.id, kind: 'contact' }),
+      updatedAt: p.lastmodifieddate ?? o.updatedAt,
+    };
+  }
+}
+
+function callProperties(input: CallLogInput): Record<string, string> {
+  const props: Record<string, string> = {
+    [CALL_KEY_PROPERTY]: input.callKey,
+    hs_timestamp: new Date(input.startedAt).toISOString(),
+    // HubSpot knows INBOUND/OUTBOUND only; an internal call is outbound from the agent's view.
+    hs_call_direction: input.direction === 'inbound' ? 'INBOUND' : 'OUTBOUND',
+    hs_call_duration: String(Math.round(input.durationSec * 1000)),
+    hs_call_status: STATUS[input.outcome],
+    hs_call_from_number: input.from,
+    hs_call_to_number: input.to,
+    hs_call_title: input.subject,
+    hs_call_body: input.notes,
+  };
+  if (input.ownerId) props.hubspot_owner_id = input.ownerId;
+  return props;
+}
+
+/** A file name HubSpot keeps as-is: our callKey has ':' separators. */
+function fileBaseName(name: string): string {
+  return name.replace(/\.[A-Za-z0-9]+$/, '').replace(/[^A-Za-z0-9_-]+/g, '-');
+}

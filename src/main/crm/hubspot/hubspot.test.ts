@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { HUBSPOT_SIM_PORTAL_ID, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../../sim/crm/hubspot/index.js';
+import { CrmError, type CallLogInput, type CrmAdapter } from '../port.js';
+import { CALL_KEY_PROPERTY, hubspotProvider } from './index.js';
+
+let sim: HubSpotSim;
+let session: SimSession;
+let crm: CrmAdapter;
+
+beforeEach(async () => {
+  sim = await startHubSpotSim();
+  session = simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID });
+  crm = hubspotProvider.create(session, { origin: sim.url });
+});
+afterEach(async () => {
+  sim.assertNoSpecViolations();
+  await sim.close();
+});
+
+const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
+  callKey: 'acme:pbx1:call-77:101',
+  direction: 'inbound',
+  from: '+14155550123',
+  to: '+14155550999',
+  startedAt: '2026-03-01T10:00:00.000Z',
+  answeredAt: '2026-03-01T10:00:05.000Z',
+  durationSec: 95,
+  outcome: 'answered',
+  subject: 'Inbound call from +1 415-555-0123',
+  notes: 'asked about invoice',
+  contact: null,
+  ownerId: '77',
+  ...over,
+});
+const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a CrmError'); }, (e: unknown) => e as CrmError);
+
+describe('HubSpot adapter against the simulator', () => {
+  it('finds contacts whose numbers are stored formatted, and ignores other numbers', async () => {
+    const ada = sim.addContact({ firstname: 'Ada', lastname: 'Lovelace', phone: '(415) 555-0123', hubspot_owner_id: '77' });
+    const bob = sim.addContact({ firstname: 'Bob', mobilephone: '+1 415 555 0123' });
+    sim.addContact({ firstname: 'Other', phone: '(415) 555-0124' });
+    const found = await crm.findContactsByPhone('+14155550123');
+    expect(found.map((c) => c.id).sort()).toEqual([ada, bob].sort());
+    const adaContact = found.find((c) => c.id === ada)!;
+    expect(adaContact).toMatchObject({ name: 'Ada Lovelace', ownerId: '77', phones: ['(415) 555-0123'] });
+    expect(adaContact.url).toBe(`${sim.url}/contacts/${HUBSPOT_SIM_PORTAL_ID}/record/0-1/${ada}`);
+  });
+
+  it('logs a call with HubSpot properties and the contact association', async () => {
+    const contact = sim.addContact({ firstname: 'Ada', phone: '+14155550123' });
+    const record = await crm.logCall(call({ contact: { id: contact, kind: 'contact' } }));
+    const stored = sim.calls.get(record.id)!;
+    expect(stored.properties).toMatchObject({
+      hs_timestamp: '2026-03-01T10:00:00.000Z',
+      hs_call_direction: 'INBOUND',
+      hs_call_duration: '95000',
+      hs_call_status: 'COMPLETED',
+      hs_call_from_number: '+14155550123',
+      hubspot_owner_id: '77',
+      [CALL_KEY_PROPERTY]: 'acme:pbx1:call-77:101',
+    });
+    expect(stored.associations).toEqual([{ toId: contact, typeId: 194 }]);
+    await crm.updateCall(record.id, call({ outcome: 'missed', durationSec: 0 }));
+    expect(sim.calls.get(record.id)!.properties.hs_call_status).toBe('MISSED');
+  });
+
+  it('creates exactly one call when the first response is lost after HubSpot applied the write', async () => {
+    sim.faults.next({ match: { method: 'POST', path: '/crm/v3/objects/calls' }, timeoutAfterApply: true, mode: 'close' });
+    expect((await failure(crm.logCall(call()))).kind).toBe('transient');
+    expect(sim.calls.size).toBe(1);
+    const retried = await crm.logCall(call());
+    expect(sim.calls.size).toBe(1);
+    expect(retried.id).toBe([...sim.calls.keys()][0]);
+  });
+
+  it('surfaces 429 as rate_limited with the Retry-After delay, or HubSpot\'s window without one', async () => {
+    sim.faults.next(hubspotRateLimitFault(3));
+    const limited = await failure(crm.findContactsByPhone('+14155550123'));
+    expect([limited.kind, limited.retryAfterMs]).toEqual(['rate_limited', 3000]);
+    sim.faults.next(hubspotRateLimitFault());
+    expect((await failure(crm.findContactsByPhone('+14155550123'))).retryAfterMs).toBe(10_000);
+  });
+
+  it('treats 5xx as transient and writes nothing', async () => {
+    sim.faults.next({ status: 502 });
+    expect((await failure(crm.logCall(call()))).kind).toBe('transient');
+    expect(sim.calls.size).toBe(0);
+  });
+
+  it('refreshes an expired token transparently, and turns a revoked grant into auth', async () => {
+    sim.faults.expireTokens();
+    await crm.logCall(call());
+    expect(session.refreshCount).toBe(1);
+    sim.faults.expireTokens();
+    sim.faults.revokeGrant();
+    expect((await failure(crm.logCall(call({ callKey: 'other' })))).kind).toBe('auth');
+  });
+
+  it('carries HubSpot\'s message on a rejected write', async () => {
+    const err = await failure(crm.logCall(call({ contact: { id: '999999', kind: 'contact' } })));
+    expect(err.kind).toBe('rejected');
+    expect(err.status).toBe(400);
+    expect(err.message).toContain('Could not find contact with id 999999');
+  });
+
+  it('uploads the recording once and attaches it once, even when the attach response is lost', async () => {
+    const record = await crm.logCall(call());
+    const file = { fileName: 'call-77.mp3', contentType: 'audio/mpeg', data: new Uint8Array([1, 2, 3, 4]) };
+    sim.faults.next({ match: { method: 'PATCH' }, timeoutAfterApply: true, mode: 'close' });
+    expect((await failure(crm.attachRecording(record, file, call().callKey))).kind).toBe('transient');
+    await crm.attachRecording(record, file, call().callKey);
+    await crm.attachRecording(record, file, call().callKey);
+    expect(sim.files.size).toBe(1);
+    const [stored] = [...sim.files.values()];
+    expect(stored!.data).toEqual(Buffer.from([1, 2, 3, 4]));
+    expect(sim.calls.get(record.id)!.properties.hs_attachment_ids).toBe(stored!.id);
+    expect(sim.requestsTo('POST', '/files/v3/files')).toHaveLength(1);
+  });
+
+  it('re-uses an uploaded file when the upload response was lost', async () => {
+    const record = await crm.logCall(call());
+    const file = { fileName: 'call-77.wav', contentType: 'audio/wav', data: new Uint8Array(2048) };
+    sim.faults.next({ match: { method: 'POST', path: '/files/v3/files' }, timeoutAfterApply: true, mode: 'close' });
+    await failure(crm.attachRecording(record, file, call().callKey));
+    await crm.attachRecording(record, file, call().callKey);
+    expect(sim.files.size).toBe(1);
+    expect(sim.calls.get(record.id)!.properties.hs_attachment_ids).toBe([...sim.files.keys()][0]);
+  });
+
+  it('syncs contacts in pages and then only what changed since', async () => {
+    for (let i = 0; i < 250; i++) {
+      sim.addContact({ firstname: `C${i}`, phone: `+1415555${String(1000 + i)}`, lastmodifieddate: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
+    }
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const page = await crm.syncContacts(cursor);
+      page.contacts.forEach((c) => seen.add(c.id));
+      cursor = page.cursor;
+      pages++;
+      if (!page.hasMore) break;
+    }
+    expect([seen.size, pages]).toEqual([250, 3]);
+    const changed = sim.addContact({ firstname: 'New', phone: '+14155559999', lastmodifieddate: '2026-02-01T00:00:00.000Z' });
+    const delta = await crm.syncContacts(cursor);
+    expect(delta.contacts.map((c) => c.id)).toContain(changed);
+    expect(delta.contacts.length).toBeLessThanOrEqual(2); // the new one, plus the boundary record re-delivered
+  });
+});

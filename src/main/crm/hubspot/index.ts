@@ -1,0 +1,34 @@
+// HubSpot provider: one registration line in registry.ts lists `hubspotProvider`.
+import type { CrmProvider } from '../port.js';
+import { HubSpotAdapter } from './adapter.js';
+
+export const HUBSPOT_API_ORIGIN = 'https://api.hubapi.com';
+export const HUBSPOT_APP_ORIGIN = 'https://app.hubspot.com';
+
+export const hubspotProvider: CrmProvider = {
+  id: 'hubspot',
+  displayName: 'HubSpot',
+  oauth: (origin) => ({
+    authorizeUrl: `${origin ?? HUBSPOT_APP_ORIGIN}/oauth/authorize`,
+    tokenUrl: `${origin ?? HUBSPOT_API_ORIGIN}/oauth/v1/token`,
+    scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'files'],
+    // The token endpoint accepts code_verifier (spec); we always send S256, but HubSpot still
+    // requires the client secret, so the bus broker does the exchange and refresh.
+    pkce: true,
+    needsBroker: true,
+    // HubSpot allows http only for host `localhost` (documented as for development).
+    redirect: 'loopback',
+  }),
+  create: (session, opts = {}) =>
+    new HubSpotAdapter(session, {
+      apiOrigin: opts.origin ?? HUBSPOT_API_ORIGIN,
+      appOrigin: session.context.appOrigin ?? opts.origin ?? HUBSPOT_APP_ORIGIN,
+      http: {
+        fetch: opts.fetch,
+        // HubSpot's 429 carries no Retry-After in the docs; its rolling window is the delay.
+        rateLimitDelayMs: (h) => Number(h.get('x-hubspot-ratelimit-interval-milliseconds')) || null,
+      },
+    }),
+};
+
+export { HubSpotAdapter, CALL_KEY_PROPERTY, CALL_TO_CONTACT_TYPE_ID, RECORDINGS_FOLDER } from './adapter.js';

@@ -1,0 +1,30 @@
+// HubSpot wire shapes we read, from the official OpenAPI files (specs/crm/hubspot/openapi).
+import { z } from 'zod';
+
+export const SimplePublicObject = z.object({
+  id: z.string(),
+  properties: z.record(z.string(), z.string().nullable()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  archived: z.boolean().optional(),
+});
+export type SimplePublicObject = z.infer<typeof SimplePublicObject>;
+
+export const SearchResponse = z.object({
+  total: z.number(),
+  results: z.array(SimplePublicObject),
+  paging: z.object({ next: z.object({ after: z.string() }).optional() }).optional(),
+});
+
+export const HubSpotFile = z.object({ id: z.string(), name: z.string().optional(), path: z.string().optional() });
+
+export const FileSearchResponse = z.object({ results: z.array(HubSpotFile) });
+
+/** The search request (PublicObjectSearchRequest); `after`, `sorts`, `properties` are required by the spec. */
+export interface SearchRequest {
+  filterGroups: Array<{ filters: Array<{ propertyName: string; operator: string; value?: string; values?: string[] }> }>;
+  properties: string[];
+  sorts: string[];
+  limit: number;
+  after: string;
+}

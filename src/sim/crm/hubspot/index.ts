@@ -1,0 +1,246 @@
+// HubSpot simulator: contacts search, calls, Files v3 and OAuth v1, validated against HubSpot's
+// official OpenAPI files. State is in memory; tests seed contacts and inspect calls and files.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { crmSpec, isSimFile, simError, startCrmSimulator, type CrmSimulator, type Fault, type SimFile } from '../common/index.js';
+
+export const HUBSPOT_SIM_CLIENT = { clientId: 'hubspot-sim-client', clientSecret: 'hubspot-sim-secret' };
+export const HUBSPOT_SIM_PORTAL_ID = '62515';
+
+interface StoredObject {
+  id: string;
+  properties: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  associations: Array<{ toId: string; typeId: number }>;
+}
+
+export interface StoredFile {
+  id: string;
+  name: string;
+  extension: string;
+  path: string;
+  data: Buffer;
+  contentType: string;
+}
+
+export interface HubSpotSimOptions {
+  /** Whether the portal has the custom `ringbridge_call_key` call property (README "Portal setup"). */
+  callKeyProperty?: boolean;
+  /** Access token lifetime in seconds. */
+  accessTtlSec?: number;
+}
+
+export interface HubSpotSim extends CrmSimulator {
+  readonly contacts: Map<string, StoredObject>;
+  readonly calls: Map<string, StoredObject>;
+  readonly files: Map<string, StoredFile>;
+  /** Adds a contact with these properties; `lastmodifieddate` defaults to now. Returns its id. */
+  addContact(properties: Record<string, string>): string;
+}
+
+/** HubSpot's error body (components/schemas/Error in every spec). */
+export function hubspotError(status: number, message: string, category?: string): Record<string, unknown> {
+  const byStatus: Record<number, string> = { 400: 'VALIDATION_ERROR', 401: 'INVALID_AUTHENTICATION', 404: 'OBJECT_NOT_FOUND', 429: 'RATE_LIMITS' };
+  return { status: 'error', message, correlationId: randomUUID(), category: category ?? byStatus[status] ?? 'INTERNAL_ERROR' };
+}
+
+/** A 429 as HubSpot's usage guidelines show it (body per NOTES.md; Retry-After optional). */
+export function hubspotRateLimitFault(retryAfterSec?: number): Fault {
+  return {
+    status: 429,
+    retryAfterSec,
+    headers: { 'x-hubspot-ratelimit-interval-milliseconds': '10000', 'x-hubspot-ratelimit-max': '110', 'x-hubspot-ratelimit-remaining': '0' },
+    body: { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', correlationId: randomUUID(), policyName: 'TEN_SECONDLY_ROLLING' },
+  };
+}
+
+const OPENAPI = ['crm-contacts-v3.json', 'crm-calls-v3.json', 'files-v3.json', 'auth-oauth-v1.json'].map((f) => crmSpec(`hubspot/openapi/${f}`));
+
+export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<HubSpotSim> {
+  const contacts = new Map<string, StoredObject>();
+  const calls = new Map<string, StoredObject>();
+  const files = new Map<string, StoredFile>();
+  let nextId = 1000;
+  const newId = () => String(++nextId);
+
+  const sim = await startCrmSimulator({
+    openapi: OPENAPI,
+    errorBody: (status, message) => hubspotError(status, message),
+    oauth: {
+      authorizePath: '/oauth/authorize',
+      tokenPath: '/oauth/v1/token',
+      ...HUBSPOT_SIM_CLIENT,
+      accessTtlSec: options.accessTtlSec ?? 1800,
+      tokenExtras: () => ({ token_use: 'access_token', hub_id: Number(HUBSPOT_SIM_PORTAL_ID) }),
+      errorBody: (error, description, status) => ({ ...hubspotError(status, description, error.toUpperCase()), error, error_description: description }),
+    },
+    routes: (app) => registerRoutes(app, { contacts, calls, files, newId, callKeyProperty: options.callKeyProperty ?? true }),
+  });
+
+  return Object.assign(sim, {
+    contacts,
+    calls,
+    files,
+    addContact(properties: Record<string, string>) {
+      const id = newId();
+      const now = new Date().toISOString();
+      contacts.set(id, { id, properties: { lastmodifieddate: now, ...properties }, createdAt: now, updatedAt: properties.lastmodifieddate ?? now, associations: [] });
+      return id;
+    },
+  });
+}
+
+interface State {
+  contacts: Map<string, StoredObject>;
+  calls: Map<string, StoredObject>;
+  files: Map<string, StoredFile>;
+  newId: () => string;
+  callKeyProperty: boolean;
+}
+
+interface Filter {
+  propertyName: string;
+  operator: string;
+  value?: string;
+  values?: string[];
+}
+
+interface SearchBody {
+  filterGroups: Array<{ filters: Filter[] }>;
+  properties: string[];
+  sorts: string[];
+  limit: number;
+  after: string;
+}
+
+function registerRoutes(app: FastifyInstance, state: State): void {
+  app.post('/crm/v3/objects/contacts/search', async (req) => search(state.contacts, req.body as SearchBody));
+  app.post('/crm/v3/objects/calls/search', async (req) => search(state.calls, req.body as SearchBody));
+
+  app.post('/crm/v3/objects/calls', async (req, reply) => {
+    const body = req.body as { properties: Record<string, string>; associations: Array<{ to: { id: string }; types: Array<{ associationTypeId: number }> }> };
+    checkCallProperties(state, body.properties);
+    for (const a of body.associations) {
+      if (!state.contacts.has(a.to.id)) throw simError(400, hubspotError(400, `Could not find contact with id ${a.to.id} to associate`));
+      if (a.types.some((t) => t.associationTypeId !== 194)) throw simError(400, hubspotError(400, 'invalid association type for call -> contact'));
+    }
+    const now = new Date().toISOString();
+    const call: StoredObject = {
+      id: state.newId(),
+      properties: { ...body.properties, hs_createdate: now, hs_lastmodifieddate: now },
+      createdAt: now,
+      updatedAt: now,
+      associations: body.associations.map((a) => ({ toId: a.to.id, typeId: 194 })),
+    };
+    state.calls.set(call.id, call);
+    return reply.code(201).send(publicObject(call));
+  });
+
+  app.get('/crm/v3/objects/calls/:callId', async (req) => {
+    const call = state.calls.get((req.params as { callId: string }).callId);
+    if (!call) throw simError(404, hubspotError(404, 'Object not found'));
+    const wanted = (req.query as { properties?: string }).properties?.split(',');
+    return publicObject(call, wanted);
+  });
+
+  app.patch('/crm/v3/objects/calls/:callId', async (req) => {
+    const call = state.calls.get((req.params as { callId: string }).callId);
+    if (!call) throw simError(404, hubspotError(404, 'Object not found'));
+    const { properties } = req.body as { properties: Record<string, string> };
+    checkCallProperties(state, properties);
+    const attachments = properties.hs_attachment_ids?.split(';').filter(Boolean) ?? [];
+    const missing = attachments.find((id) => !state.files.has(id));
+    if (missing) throw simError(400, hubspotError(400, `File ${missing} does not exist`));
+    Object.assign(call.properties, properties);
+    call.updatedAt = new Date().toISOString();
+    return publicObject(call);
+  });
+
+  app.post('/files/v3/files', async (req, reply) => {
+    const form = req.body as Record<string, string | SimFile>;
+    const file = form.file;
+    if (!isSimFile(file)) throw simError(400, hubspotError(400, 'file is required'));
+    if (!form.folderPath && !form.folderId) throw simError(400, hubspotError(400, "Either 'folderId' or 'folderPath' is required"));
+    const fileName = typeof form.fileName === 'string' ? form.fileName : file.fileName;
+    const dot = fileName.lastIndexOf('.');
+    const stored: StoredFile = {
+      id: state.newId(),
+      name: dot > 0 ? fileName.slice(0, dot) : fileName,
+      extension: dot > 0 ? fileName.slice(dot + 1) : '',
+      path: String(form.folderPath ?? ''),
+      data: file.data,
+      contentType: file.contentType,
+    };
+    state.files.set(stored.id, stored);
+    return reply.code(201).send(fileObject(stored));
+  });
+
+  app.get('/files/v3/files/search', async (req) => {
+    const q = req.query as { name?: string; path?: string };
+    const results = [...state.files.values()].filter(
+      (f) => (!q.name || f.name.includes(q.name)) && (!q.path || f.path === q.path),
+    );
+    return { results: results.map(fileObject) };
+  });
+}
+
+function checkCallProperties(state: State, properties: Record<string, string>): void {
+  if (!state.callKeyProperty && 'ringbridge_call_key' in properties) {
+    throw simError(400, hubspotError(400, 'Property values were not valid: Property "ringbridge_call_key" does not exist'));
+  }
+}
+
+function search(store: Map<string, StoredObject>, body: SearchBody) {
+  const matches = [...store.values()].filter(
+    (o) => body.filterGroups.length === 0 || body.filterGroups.some((g) => g.filters.every((f) => matchesFilter(o.properties[f.propertyName], f))),
+  );
+  for (const sort of [...body.sorts].reverse()) {
+    const [prop, dir] = sort.startsWith('-') ? [sort.slice(1), -1] : [sort, 1];
+    matches.sort((a, b) => dir * compare(a.properties[prop], b.properties[prop]));
+  }
+  const offset = Number(body.after) || 0;
+  const page = matches.slice(offset, offset + body.limit);
+  const next = offset + body.limit < matches.length ? { next: { after: String(offset + body.limit) } } : undefined;
+  return { total: matches.length, results: page.map((o) => publicObject(o, body.properties)), ...(next ? { paging: next } : {}) };
+}
+
+function matchesFilter(value: string | undefined, f: Filter): boolean {
+  switch (f.operator) {
+    case 'EQ':
+      return value !== undefined && value === f.value;
+    case 'IN':
+      return value !== undefined && (f.values ?? []).includes(value);
+    case 'GTE':
+      return value !== undefined && compare(value, f.value) >= 0;
+    case 'GT':
+      return value !== undefined && compare(value, f.value) > 0;
+    case 'LTE':
+      return value !== undefined && compare(value, f.value) <= 0;
+    case 'LT':
+      return value !== undefined && compare(value, f.value) < 0;
+    case 'HAS_PROPERTY':
+      return value !== undefined && value !== '';
+    default:
+      throw simError(400, hubspotError(400, `operator ${f.operator} not simulated`));
+  }
+}
+
+/** Dates compare as instants whether given as ISO or epoch ms (HubSpot accepts both in filters). */
+function compare(a: string | undefined, b: string | undefined): number {
+  const asTime = (v: string | undefined) => (v === undefined ? NaN : /^\d+$/.test(v) ? Number(v) : Date.parse(v));
+  const [ta, tb] = [asTime(a), asTime(b)];
+  if (!Number.isNaN(ta) && !Number.isNaN(tb)) return ta - tb;
+  return String(a ?? '').localeCompare(String(b ?? ''));
+}
+
+function publicObject(o: StoredObject, wanted?: string[]) {
+  // The spec types every property value as a string, so unset properties are left out.
+  const properties = wanted ? Object.fromEntries(wanted.filter((p) => o.properties[p] !== undefined).map((p) => [p, o.properties[p]!])) : o.properties;
+  return { id: o.id, properties, createdAt: o.createdAt, updatedAt: o.updatedAt, archived: false };
+}
+
+function fileObject(f: StoredFile) {
+  const now = new Date().toISOString();
+  return { id: f.id, name: f.name, extension: f.extension, path: `${f.path}/${f.name}.${f.extension}`, size: f.data.length, type: 'AUDIO', access: 'PRIVATE', archived: false, createdAt: now, updatedAt: now };
+}
