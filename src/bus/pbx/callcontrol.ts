@@ -22,6 +22,11 @@ export class CallControlClient {
     return this.http.tokens.get();
   }
 
+  /** The PBX refused `stale` (e.g. on the WebSocket upgrade). */
+  refreshBearer(stale: string): Promise<string> {
+    return this.http.tokens.refresh(stale);
+  }
+
   async fullState(signal?: AbortSignal): Promise<DnInfo[]> {
     return z.array(DnInfoSchema).parse(await this.http.json({ method: 'GET', path: '/callcontrol', signal }));
   }

@@ -23,6 +23,7 @@ export const CallParticipantSchema = z.looseObject({
   party_did: text,
   device_id: text,
   party_dn_type: text,
+  originated_by_dn: text,
   referred_by_dn: text,
   on_behalf_of_dn: text,
   on_behalf_of_type: text,

@@ -1,0 +1,211 @@
+// The 3CX V20 Call Control connector for one PBX: holds the event WebSocket open, keeps a local copy
+// of the agents' participants (WS events carry only entity paths: re-GET on Upsert, cache for Remove),
+// hands CallObservations to a sink, and reconnects with capped, jittered exponential backoff,
+// re-reading the full state after every connect because 3CX replays nothing (NOTES 2.4).
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import WebSocket from 'ws';
+import type { PbxApi } from '../../pbx/api.js';
+import { WS_REMOVE, WS_UPSERT, WsEventSchema, parseEntity } from '../../pbx/wire.js';
+import type { CallObservation } from '../observation.js';
+import { findRecording } from './recordings.js';
+import { ParticipantTracker, type EndedLeg } from './tracker.js';
+
+export type ObservationSink = (observation: CallObservation) => Promise<void>;
+
+export interface CallControlConnectorOptions {
+  api: PbxApi;
+  sink: ObservationSink;
+  logger?: Logger;
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** WS ping interval; the official example pings every 5 s. A missed pong ends the session. */
+  pingIntervalMs?: number;
+  /** Polls XAPI after a talked leg ends to announce recording_ready; false turns it off. */
+  recordingPoll?: { attempts?: number; intervalMs?: number } | false;
+  now?: () => Date;
+}
+
+/** Events: 'ready' (connected and state read), 'disconnected', 'error' is never emitted (logged). */
+export class CallControlConnector extends EventEmitter {
+  private readonly tracker: ParticipantTracker;
+  private readonly now: () => Date;
+  private readonly stopController = new AbortController();
+  private chain: Promise<void> = Promise.resolve();
+  private socket: WebSocket | null = null;
+  private agentDns = new Set<string>();
+  private running: Promise<void> | null = null;
+  private readonly polls = new Set<Promise<void>>();
+  private readonly claimedRecordings = new Set<number>();
+
+  constructor(private readonly opts: CallControlConnectorOptions) {
+    super();
+    this.tracker = new ParticipantTracker({ tenantId: opts.api.tenantId, pbxId: opts.api.pbxId });
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  get pbxId(): string {
+    return this.opts.api.pbxId;
+  }
+
+  start(): void {
+    this.running ??= this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    this.socket?.terminate();
+    await this.running;
+    await Promise.allSettled([this.chain, ...this.polls]);
+  }
+
+  private get stopped(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  private async loop(): Promise<void> {
+    const initialMs = this.opts.backoff?.initialMs ?? 500;
+    const maxMs = this.opts.backoff?.maxMs ?? 30_000;
+    let failures = 0;
+    while (!this.stopped) {
+      const reachedReady = await this.session().catch((err: Error) => {
+        this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'call-control session failed');
+        return false;
+      });
+      if (this.stopped) break;
+      this.emit('disconnected');
+      failures = reachedReady ? 0 : failures + 1;
+      // Full jitter: spreads reconnects of many connectors after a PBX restart.
+      const ceiling = Math.min(maxMs, initialMs * 2 ** failures);
+      await sleep(Math.random() * ceiling, this.stopController.signal);
+    }
+  }
+
+  /** One WebSocket lifetime; resolves true when it got as far as reading the full state. */
+  private async session(): Promise<boolean> {
+    const { callControl } = this.opts.api;
+    const token = await callControl.bearer();
+    const ws = new WebSocket(callControl.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    this.socket = ws;
+    let ready = false;
+    let alive = true;
+    const ping = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, this.opts.pingIntervalMs ?? 5000);
+    ws.on('pong', () => (alive = true));
+    ws.on('message', (data) => this.enqueue(() => this.onFrame(String(data))));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => {
+          // Official order: socket first, then the full state, so no change falls between the two.
+          this.enqueue(async () => {
+            await this.bootstrap();
+            ready = true;
+            this.emit('ready');
+          });
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          // 401 on the upgrade: the token died (expired, or taken by a new one). Fetch anew next time.
+          if (res.statusCode === 401) void callControl.refreshBearer(token).catch(() => undefined);
+          reject(new Error(`WebSocket upgrade refused with HTTP ${res.statusCode}`));
+        });
+        ws.once('error', reject);
+        ws.once('close', () => resolve());
+      });
+    } finally {
+      clearInterval(ping);
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      ws.terminate();
+      this.socket = null;
+    }
+    await this.chain;
+    return ready;
+  }
+
+  /** Frames are handled strictly in arrival order, each after the previous one's re-read. */
+  private enqueue(task: () => Promise<void>): void {
+    this.chain = this.chain.then(task).catch((err: Error) => {
+      this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'call-control event handling failed');
+    });
+  }
+
+  private async bootstrap(): Promise<void> {
+    const state = await this.opts.api.callControl.fullState(this.stopController.signal);
+    this.agentDns = new Set(state.filter((d) => d.type === 'Wextension').map((d) => d.dn));
+    const participants = state.filter((d) => this.agentDns.has(d.dn)).flatMap((d) => d.participants);
+    const { observations, ended } = this.tracker.reconcile(participants, this.now());
+    await this.deliver(observations);
+    for (const leg of ended) this.pollRecording(leg);
+  }
+
+  private async onFrame(raw: string): Promise<void> {
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    const frame = WsEventSchema.safeParse(json);
+    if (!frame.success) return;
+    const entity = parseEntity(frame.data.event.entity);
+    if (!entity || entity.collection !== 'participants' || !this.agentDns.has(entity.dn)) return;
+    if (frame.data.event.event_type === WS_UPSERT) {
+      const participant = await this.opts.api.callControl.participant(frame.data.event.entity, this.stopController.signal);
+      // Gone already: its Remove follows and finds it unknown (or known, if an earlier read saw it).
+      if (participant) await this.deliver(this.tracker.upsert(participant, this.now()));
+    } else if (frame.data.event.event_type === WS_REMOVE) {
+      const { observations, ended } = this.tracker.remove(entity.dn, entity.id, this.now());
+      await this.deliver(observations);
+      if (ended) this.pollRecording(ended);
+    }
+  }
+
+  private async deliver(observations: CallObservation[]): Promise<void> {
+    for (const observation of observations) {
+      try {
+        await this.opts.sink(observation);
+      } catch (err) {
+        this.opts.logger?.error({ pbxId: this.pbxId, deliveryId: observation.deliveryId, err: (err as Error).message }, 'observation sink failed');
+      }
+    }
+  }
+
+  /** 3CX has no recording event: look the talked leg's recording up in XAPI a bounded number of times. */
+  private pollRecording(leg: EndedLeg): void {
+    if (this.opts.recordingPoll === false) return;
+    const attempts = this.opts.recordingPoll?.attempts ?? 10;
+    const intervalMs = this.opts.recordingPoll?.intervalMs ?? 3000;
+    const poll = (async () => {
+      for (let i = 0; i < attempts && !this.stopped; i++) {
+        await sleep(intervalMs, this.stopController.signal);
+        if (this.stopped) return;
+        const found = await findRecording(this.opts.api.xapi, leg, this.claimedRecordings, this.stopController.signal).catch((err: Error) => {
+          this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'XAPI recording lookup failed');
+          return null;
+        });
+        if (found) {
+          this.claimedRecordings.add(found.Id);
+          await this.deliver([this.tracker.recordingReady(leg, { pbxRecordingId: String(found.Id), contentType: null }, this.now())]);
+          return;
+        }
+      }
+    })();
+    this.polls.add(poll);
+    void poll.finally(() => this.polls.delete(poll));
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

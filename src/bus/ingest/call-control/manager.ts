@@ -1,0 +1,71 @@
+// Runs one Call Control connector per PBX whose socket the bus holds (connectorMode 'bus' with an
+// API client configured), feeding the in-bus Ingestor.
+import type { Logger } from 'pino';
+import { createPbxApiRegistry, type PbxApiRegistry } from '../../pbx/api.js';
+import type { TenantStore } from '../../tenants/port.js';
+import { IngestError } from '../normalise.js';
+import type { Ingestor } from '../observation.js';
+import { CallControlConnector, type CallControlConnectorOptions, type ObservationSink } from './connector.js';
+
+export interface ConnectorManager {
+  connectors: ReadonlyMap<string, CallControlConnector>;
+  /** Starts connectors for PBXs added since; stops those no longer eligible. */
+  refresh(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartConnectorsOptions extends Pick<CallControlConnectorOptions, 'backoff' | 'recordingPoll' | 'pingIntervalMs'> {
+  tenants: TenantStore;
+  ingestor: Ingestor;
+  /** Share the gateway's registry so one token owner per client id serves both. */
+  registry?: PbxApiRegistry;
+  logger?: Logger;
+}
+
+/** The in-bus sink: a transition the log already holds (deliveryId seen) is not an error. */
+export function ingestorSink(ingestor: Ingestor): ObservationSink {
+  return async (observation) => {
+    try {
+      await ingestor.ingest(observation);
+    } catch (err) {
+      if (!(err instanceof IngestError && err.code === 'replayed')) throw err;
+    }
+  };
+}
+
+export async function startConnectors(opts: StartConnectorsOptions): Promise<ConnectorManager> {
+  const registry = opts.registry ?? createPbxApiRegistry({ tenants: opts.tenants });
+  const connectors = new Map<string, CallControlConnector>();
+  const sink = ingestorSink(opts.ingestor);
+
+  async function refresh(): Promise<void> {
+    const eligible = (await opts.tenants.listPbxs()).filter((p) => p.connectorMode === 'bus' && p.apiClientId);
+    const wanted = new Set(eligible.map((p) => p.id));
+    for (const [id, connector] of connectors) {
+      if (wanted.has(id)) continue;
+      connectors.delete(id);
+      await connector.stop();
+    }
+    for (const pbx of eligible) {
+      if (connectors.has(pbx.id)) continue;
+      try {
+        const api = await registry.forPbx(pbx.id);
+        const connector = new CallControlConnector({ api, sink, logger: opts.logger, backoff: opts.backoff, recordingPoll: opts.recordingPoll, pingIntervalMs: opts.pingIntervalMs });
+        connectors.set(pbx.id, connector);
+        connector.start();
+      } catch (err) {
+        opts.logger?.error({ pbxId: pbx.id, err: (err as Error).message }, 'call-control connector not started');
+      }
+    }
+  }
+
+  await refresh();
+  return {
+    connectors,
+    refresh,
+    async stop() {
+      await Promise.all([...connectors.values()].map((c) => c.stop()));
+      connectors.clear();
+    },
+  };
+}
