@@ -1,0 +1,176 @@
+// The agent fan-out: one log subscription routed to sessions by tenant -> PBX -> extension, one
+// heartbeat sweep for every connection, and the handle the app uses to revoke or shut down.
+import type { WebSocket } from 'ws';
+import { pino, type Logger } from 'pino';
+import { CloseCode } from '../../shared/agent-protocol.js';
+import type { DialService } from '../dial/port.js';
+import type { EventLog, LoggedEvent } from '../log/port.js';
+import type { RecordingService } from '../recordings/port.js';
+import type { TenantStore } from '../tenants/port.js';
+import { eventFrame } from './frames.js';
+import { AgentSession, type SessionHost } from './session.js';
+
+export interface GatewayOptions {
+  log: EventLog;
+  tenants: Pick<TenantStore, 'authenticateDevice'>;
+  dial: DialService;
+  recordings: RecordingService;
+  logger?: Logger;
+  /** WebSocket ping interval; a connection without a pong by the next one is dropped. */
+  heartbeatMs?: number;
+  /** Time a new connection has to send its hello. */
+  authTimeoutMs?: number;
+  /** Outbound bytes a connection may have queued before it is closed as a slow consumer. */
+  maxBufferedBytes?: number;
+  /** Most tenant events a resume may replay; further behind means resync. */
+  maxReplay?: number;
+}
+
+export type GatewayDeps = Required<Omit<GatewayOptions, 'logger'>>;
+
+export interface GatewayStats {
+  /** Open connections, authenticated or not. */
+  sessions: number;
+  /** Connections past hello, receiving events. */
+  agents: number;
+}
+
+/** Sessions visited per slice of a heartbeat sweep, so a sweep never blocks fan-out for long. */
+const SWEEP_SLICE = 500;
+
+type Routes = Map<string, Map<string, Map<string, Set<AgentSession>>>>;
+
+export class Gateway implements SessionHost {
+  readonly deps: GatewayDeps;
+  readonly logger: Logger;
+  private readonly sessions = new Set<AgentSession>();
+  /** tenant -> PBX -> extension -> sessions. */
+  private readonly routes: Routes = new Map();
+  private readonly unsubscribe: () => void;
+  private readonly heartbeat: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(options: GatewayOptions) {
+    this.deps = {
+      log: options.log,
+      tenants: options.tenants,
+      dial: options.dial,
+      recordings: options.recordings,
+      heartbeatMs: options.heartbeatMs ?? 25_000,
+      authTimeoutMs: options.authTimeoutMs ?? 10_000,
+      maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
+      maxReplay: options.maxReplay ?? 10_000,
+    };
+    this.logger = options.logger ?? pino({ enabled: false });
+    this.unsubscribe = options.log.subscribe((tenantId, logged, epoch) => this.publish(tenantId, logged, epoch));
+    this.heartbeat = setInterval(() => void this.sweep(), this.deps.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** Takes a freshly upgraded agent socket; must be called synchronously in the upgrade handler. */
+  accept(ws: WebSocket): void {
+    if (this.closed) {
+      ws.close(CloseCode.shutdown, 'shutting down');
+      return;
+    }
+    this.sessions.add(new AgentSession(ws, this));
+  }
+
+  /** Closes every connection of one agent (e.g. right after revoking it); returns how many. */
+  disconnectAgent(agentId: string, code: number = CloseCode.revoked): number {
+    let n = 0;
+    for (const session of this.sessions) {
+      if (session.agent?.id !== agentId) continue;
+      session.close(code, 'disconnected by the bus');
+      n++;
+    }
+    return n;
+  }
+
+  stats(): GatewayStats {
+    let agents = 0;
+    for (const s of this.sessions) if (s.agent) agents++;
+    return { sessions: this.sessions.size, agents };
+  }
+
+  /** Stops accepting, tells every agent to reconnect later (they resume from their offset). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    this.unsubscribe();
+    for (const session of this.sessions) session.close(CloseCode.shutdown, 'server shutdown');
+  }
+
+  route(session: AgentSession): void {
+    const { tenantId, pbxId, extension } = session.agent!;
+    let byPbx = this.routes.get(tenantId);
+    if (!byPbx) this.routes.set(tenantId, (byPbx = new Map()));
+    let byExtension = byPbx.get(pbxId);
+    if (!byExtension) byPbx.set(pbxId, (byExtension = new Map()));
+    let set = byExtension.get(extension);
+    if (!set) byExtension.set(extension, (set = new Set()));
+    set.add(session);
+  }
+
+  forget(session: AgentSession): void {
+    this.sessions.delete(session);
+    const agent = session.agent;
+    if (!agent) return;
+    const byPbx = this.routes.get(agent.tenantId);
+    const byExtension = byPbx?.get(agent.pbxId);
+    const set = byExtension?.get(agent.extension);
+    if (!set?.delete(session) || set.size > 0) return;
+    byExtension!.delete(agent.extension);
+    if (byExtension!.size > 0) return;
+    byPbx!.delete(agent.pbxId);
+    if (byPbx!.size === 0) this.routes.delete(agent.tenantId);
+  }
+
+  /** Hot path: one frame string per event, sent to each session of each agent it concerns. */
+  private publish(tenantId: string, logged: LoggedEvent, epoch: string): void {
+    const byExtension = this.routes.get(tenantId)?.get(logged.event.pbxId);
+    if (!byExtension) return;
+    const agents = logged.event.agents;
+    let data: string | null = null;
+    for (let i = 0; i < agents.length; i++) {
+      const extension = agents[i]!;
+      if (agents.indexOf(extension) !== i) continue; // listed twice
+      const sessions = byExtension.get(extension);
+      if (!sessions) continue;
+      data ??= eventFrame(logged, epoch, false);
+      for (const session of sessions) session.deliver(logged.offset, data);
+    }
+  }
+
+  /** Heartbeat: drop connections that missed a pong, ping the rest, re-check agents' credentials. */
+  private async sweep(): Promise<void> {
+    const batch = [...this.sessions];
+    for (let i = 0; i < batch.length; i += SWEEP_SLICE) {
+      if (this.closed) return;
+      for (const session of batch.slice(i, i + SWEEP_SLICE)) this.beat(session);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private beat(session: AgentSession): void {
+    if (session.state === 'closed') return;
+    if (!session.alive) {
+      this.logger.info({ agentId: session.agent?.id, code: CloseCode.heartbeatTimeout }, 'agent missed heartbeat');
+      session.terminate();
+      return;
+    }
+    session.alive = false;
+    session.ws.ping();
+    const agent = session.agent;
+    if (!agent) return;
+    this.deps.tenants.authenticateDevice(session.token).then(
+      (current) => {
+        if (current?.id === agent.id) return;
+        this.logger.info({ agentId: agent.id }, 'device credential revoked; closing');
+        session.close(CloseCode.revoked, 'credential revoked');
+      },
+      (err: unknown) => this.logger.warn({ err, agentId: agent.id }, 'credential re-check failed; keeping connection'),
+    );
+  }
+}

@@ -1,0 +1,311 @@
+// One agent connection: authentication, resume/replay, inbound frames, bounded outbound sending.
+import type { WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import {
+  AGENT_PROTOCOL_VERSION,
+  ClientFrameSchema,
+  CloseCode,
+  MAX_FRAME_BYTES,
+  parseFrame,
+  type ClientFrame,
+  type ErrorCode,
+  type Position,
+} from '../../shared/agent-protocol.js';
+import type { Agent } from '../tenants/port.js';
+import type { LoggedEvent } from '../log/port.js';
+import { eventFrame, frame, PONG } from './frames.js';
+import type { GatewayDeps } from './gateway.js';
+
+/** History page size while replaying. */
+const REPLAY_PAGE = 500;
+/** Dial and recording requests one connection may have outstanding. */
+const MAX_IN_FLIGHT = 4;
+
+type State = 'hello' | 'authenticating' | 'syncing' | 'live' | 'closed';
+
+export interface SessionHost {
+  readonly deps: GatewayDeps;
+  readonly logger: Logger;
+  /** Adds the session to the live routing index; live events start arriving (held while syncing). */
+  route(session: AgentSession): void;
+  forget(session: AgentSession): void;
+}
+
+export class AgentSession {
+  state: State = 'hello';
+  agent: Agent | null = null;
+  /** Kept to re-validate on heartbeats, so a revocation reaches a live connection. */
+  token = '';
+  /** Pong seen since the last heartbeat. */
+  alive = true;
+  /** Highest tenant offset already sent or deliberately passed over: later copies are dropped. */
+  covered = 0;
+  lastAcked = 0;
+  private held: Array<{ offset: number; frame: string }> = [];
+  private heldBytes = 0;
+  private inFlight = 0;
+  private readonly authTimer: NodeJS.Timeout;
+
+  /** A getter, so TypeScript does not carry narrowing of `state` across awaits. */
+  get closed(): boolean {
+    return this.state === 'closed';
+  }
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly host: SessionHost,
+  ) {
+    this.authTimer = setTimeout(() => this.close(CloseCode.authTimeout, 'no hello in time'), host.deps.authTimeoutMs);
+    // Listeners are attached synchronously so no early frame is lost.
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('pong', () => {
+      this.alive = true;
+    });
+    ws.on('close', () => this.onClosed());
+    ws.on('error', (err) => host.logger.debug({ err }, 'agent socket error'));
+  }
+
+  /** Live delivery from the routing index. Never waits on the socket. */
+  deliver(offset: number, data: string): void {
+    if (offset <= this.covered) return;
+    if (this.state === 'syncing') {
+      this.held.push({ offset, frame: data });
+      this.heldBytes += data.length;
+      if (this.heldBytes > this.host.deps.maxBufferedBytes) this.close(CloseCode.slowConsumer, 'too far behind');
+      return;
+    }
+    this.covered = offset;
+    this.send(data);
+  }
+
+  send(data: string): void {
+    const ws = this.ws;
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount + data.length > this.host.deps.maxBufferedBytes) {
+      this.close(CloseCode.slowConsumer, 'slow consumer');
+      return;
+    }
+    ws.send(data);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.onClosed();
+    this.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.onClosed();
+    this.ws.terminate();
+  }
+
+  private onClosed(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.authTimer);
+    this.held = [];
+    this.host.forget(this);
+  }
+
+  private sendError(code: ErrorCode, message: string, reqId?: string): void {
+    this.send(frame(reqId === undefined ? { t: 'error', code, message } : { t: 'error', code, message, reqId }));
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.state === 'closed') return;
+    if (isBinary || data.length > MAX_FRAME_BYTES) {
+      this.sendError('bad_frame', isBinary ? 'binary frames are not accepted' : 'frame too large');
+      return;
+    }
+    const parsed = parseFrame(ClientFrameSchema, data);
+    if (!parsed.ok) {
+      if (this.state === 'hello' && isOtherProtocolHello(data)) {
+        this.sendError('bad_frame', `protocol version ${AGENT_PROTOCOL_VERSION} required`);
+        this.close(CloseCode.protocolVersion, 'protocol version');
+        return;
+      }
+      this.sendError('bad_frame', parsed.message);
+      return;
+    }
+    this.handle(parsed.frame);
+  }
+
+  private handle(f: ClientFrame): void {
+    if (this.state === 'hello') {
+      if (f.t !== 'hello') {
+        this.sendError('unauthenticated', 'the first frame must be hello');
+        this.close(CloseCode.unauthenticated, 'unauthenticated');
+        return;
+      }
+      void this.authenticate(f.token, f.resume);
+      return;
+    }
+    const agent = this.agent;
+    if (!agent) {
+      this.sendError('unauthenticated', 'wait for welcome');
+      return;
+    }
+    switch (f.t) {
+      case 'hello':
+        this.sendError('bad_frame', 'already authenticated');
+        return;
+      case 'ping':
+        this.send(PONG);
+        return;
+      case 'ack':
+        if (f.offset > this.lastAcked) this.lastAcked = Math.min(f.offset, this.covered);
+        return;
+      case 'dial':
+        this.request(f.reqId, async () => {
+          const outcome = await this.host.deps.dial.dial(agent, f.number);
+          return frame(
+            outcome.ok
+              ? { t: 'dial_result', reqId: f.reqId, ok: true, e164: outcome.e164, pbxCallId: outcome.pbxCallId, error: null }
+              : { t: 'dial_result', reqId: f.reqId, ok: false, e164: outcome.e164, pbxCallId: null, error: { code: outcome.code, message: outcome.message } },
+          );
+        });
+        return;
+      case 'recording':
+        this.request(f.reqId, async () => {
+          const grant = await this.host.deps.recordings.grant(agent, f.eventId);
+          return frame(
+            grant.ok
+              ? { t: 'recording_url', reqId: f.reqId, url: grant.url, expiresAt: grant.expiresAt }
+              : { t: 'error', code: grant.code, message: grant.message, reqId: f.reqId },
+          );
+        });
+        return;
+    }
+  }
+
+  /** Runs a dial/recording request without blocking the frame loop; bounded per connection. */
+  private request(reqId: string, run: () => Promise<string>): void {
+    if (this.inFlight >= MAX_IN_FLIGHT) {
+      this.sendError('rate_limited', `at most ${MAX_IN_FLIGHT} requests at a time`, reqId);
+      return;
+    }
+    this.inFlight++;
+    run()
+      .then((reply) => this.send(reply))
+      .catch((err: unknown) => {
+        this.host.logger.error({ err, agentId: this.agent?.id }, 'agent request failed');
+        this.sendError('internal', 'request failed', reqId);
+      })
+      .finally(() => {
+        this.inFlight--;
+      });
+  }
+
+  private async authenticate(token: string, resume: Position | undefined): Promise<void> {
+    this.state = 'authenticating';
+    clearTimeout(this.authTimer);
+    let agent: Agent | null;
+    try {
+      agent = await this.host.deps.tenants.authenticateDevice(token);
+    } catch (err) {
+      this.host.logger.error({ err }, 'device authentication failed');
+      this.sendError('internal', 'authentication unavailable');
+      this.close(CloseCode.shutdown, 'try again');
+      return;
+    }
+    if (this.closed) return;
+    if (!agent) {
+      this.sendError('unauthenticated', 'unknown or revoked device credential');
+      this.close(CloseCode.unauthenticated, 'unauthenticated');
+      return;
+    }
+    this.agent = agent;
+    this.token = token;
+    this.state = 'syncing';
+    this.host.route(this); // before reading history, so nothing between the two is missed
+    try {
+      await this.sync(agent, resume);
+    } catch (err) {
+      this.host.logger.error({ err, agentId: agent.id }, 'agent sync failed');
+      this.close(CloseCode.shutdown, 'sync failed');
+    }
+  }
+
+  private async sync(agent: Agent, resume: Position | undefined): Promise<void> {
+    const { log, maxReplay } = this.host.deps;
+    const head = await log.read(agent.tenantId, { since: 0, limit: 0 });
+    const top = head.position;
+    const welcome = (recovered: boolean) =>
+      frame({ t: 'welcome', agentId: agent.id, tenantId: agent.tenantId, extension: agent.extension, position: top, recovered });
+    if (this.closed) return;
+
+    if (!resume) {
+      this.send(welcome(false));
+      this.goLive(top.offset);
+      return;
+    }
+    const reason =
+      resume.epoch !== top.epoch || resume.offset > top.offset
+        ? 'epoch'
+        : resume.offset < head.firstRetained - 1 || top.offset - resume.offset > maxReplay
+          ? 'retention'
+          : null;
+    if (reason) {
+      this.send(frame({ t: 'resync', reason, position: top }));
+      this.send(welcome(false));
+      this.goLive(top.offset);
+      return;
+    }
+    this.send(welcome(true));
+    await this.replay(agent, resume.offset, top.epoch);
+  }
+
+  /** Sends history after `since` that concerns this agent, then whatever was held meanwhile. */
+  private async replay(agent: Agent, since: number, epoch: string): Promise<void> {
+    let cursor = since;
+    for (;;) {
+      const page = await this.host.deps.log.read(agent.tenantId, { since: cursor, limit: REPLAY_PAGE });
+      if (this.closed) return;
+      const first = page.events[0];
+      if (page.position.epoch !== epoch || (first && first.offset !== cursor + 1)) {
+        // Log recreated or trimmed under us: reconnecting resumes and is told to resync.
+        this.close(CloseCode.shutdown, 'history changed during replay');
+        return;
+      }
+      for (const logged of page.events) {
+        if (!concerns(logged, agent)) continue;
+        const data = eventFrame(logged, epoch, true);
+        if (this.ws.bufferedAmount > this.host.deps.maxBufferedBytes / 2) {
+          // Replay is per connection, so waiting here slows only this agent; live fan-out never waits.
+          await new Promise<void>((resolve) => this.ws.send(data, () => resolve()));
+          if (this.closed) return;
+        } else {
+          this.ws.send(data);
+        }
+      }
+      cursor = page.events.at(-1)?.offset ?? cursor;
+      this.covered = cursor;
+      if (page.events.length < REPLAY_PAGE) break;
+    }
+    this.goLive(cursor);
+  }
+
+  private goLive(coveredUpTo: number): void {
+    if (this.state !== 'syncing') return;
+    this.covered = Math.max(this.covered, coveredUpTo);
+    const held = this.held;
+    this.held = [];
+    this.heldBytes = 0;
+    this.state = 'live';
+    for (const h of held) this.deliver(h.offset, h.frame);
+  }
+}
+
+/** Whether an event is for this agent: its own extension on its own PBX. */
+export function concerns(logged: LoggedEvent, agent: Agent): boolean {
+  return logged.event.pbxId === agent.pbxId && logged.event.agents.includes(agent.extension);
+}
+
+function isOtherProtocolHello(data: Buffer): boolean {
+  try {
+    const json = JSON.parse(data.toString('utf8')) as { t?: unknown; v?: unknown };
+    return json.t === 'hello' && json.v !== AGENT_PROTOCOL_VERSION;
+  } catch {
+    return false;
+  }
+}
