@@ -1,0 +1,64 @@
+// The one place the call-log subject and notes are written, so every CRM reads the same.
+// Adapters map the structured fields (direction, duration, outcome, owner) to their own fields;
+// these texts are what a person reads on the activity. The trailing marker carries the callKey
+// for CRMs whose only idempotency hook is a search over the note text.
+import type { CallOutcome } from './port.js';
+import type { CallDirection } from '../../shared/call-event.js';
+
+export interface CallSummary {
+  callKey: string;
+  direction: CallDirection;
+  /** Remote party as the CRM user should read it (E.164 or raw). */
+  remoteNumber: string;
+  remoteName: string | null;
+  agentExtension: string;
+  startedAt: string;
+  answeredAt: string | null;
+  durationSec: number;
+  outcome: CallOutcome;
+  queue: string | null;
+}
+
+const OUTCOME_TEXT: Record<CallOutcome, string> = {
+  answered: 'answered',
+  missed: 'missed',
+  no_answer: 'not answered',
+  busy: 'busy',
+  failed: 'failed',
+};
+
+export function composeSubject(call: CallSummary): string {
+  const who = call.remoteName ? `${call.remoteName} (${call.remoteNumber})` : call.remoteNumber;
+  if (call.outcome === 'missed') return `Missed call from ${who}`;
+  if (call.direction === 'inbound') return `Inbound call from ${who}`;
+  if (call.direction === 'outbound') return `Outbound call to ${who}${call.outcome === 'answered' ? '' : ` (${OUTCOME_TEXT[call.outcome]})`}`;
+  return `Internal call with ${who}`;
+}
+
+export function composeNotes(call: CallSummary): string {
+  const lines = [
+    `Direction: ${call.direction}`,
+    `${call.direction === 'inbound' ? 'Caller' : 'Called'}: ${call.remoteName ? `${call.remoteName}, ` : ''}${call.remoteNumber}`,
+    `Agent extension: ${call.agentExtension}`,
+    ...(call.queue ? [`Queue: ${call.queue}`] : []),
+    `Started: ${call.startedAt}`,
+    `Outcome: ${OUTCOME_TEXT[call.outcome]}`,
+    ...(call.answeredAt ? [`Answered: ${call.answeredAt}`, `Duration: ${formatDuration(call.durationSec)}`] : []),
+    '',
+    callKeyMarker(call.callKey),
+  ];
+  return lines.join('\n');
+}
+
+/** `[ringbridge:<callKey>]`, the searchable idempotency marker. */
+export function callKeyMarker(callKey: string): string {
+  return `[ringbridge:${callKey}]`;
+}
+
+export function formatDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  const mmss = `${m}m ${String(s).padStart(2, '0')}s`;
+  return h > 0 ? `${h}h ${mmss}` : mmss;
+}

@@ -1,0 +1,305 @@
+// The durable outbox: call events in, CRM writes out, each call exactly once and in order.
+//
+// Per call leg: log (create, or update when facts moved on) once the call has ended, then attach
+// the recording when it is ready. One step runs at a time per outbox, oldest call first, so logs
+// land in the CRM in call order. CRM trouble pauses the whole queue (rate limit: until
+// Retry-After; 5xx/network: capped exponential backoff with full jitter; auth: until signed in
+// again); a refusal that retrying cannot fix parks that one call as "needs attention" with the
+// CRM's message until `retry(callKey)`. A crash anywhere resumes from the stored mapping, and
+// adapters are idempotent per callKey (log) and per record+file name (attach), so nothing doubles.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { CallEvent } from '../../shared/call-event.js';
+import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
+import { Signal } from '../signal.js';
+import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
+import { OUTBOX_EVENT_TYPES, callKeyOf, callLogInput } from './call-facts.js';
+import { RecordingUnavailable, type RecordingSource, fetchRecording } from './recording.js';
+import { type CrmCallState, type OutboxRow, OutboxStore } from './store.js';
+
+/** The call-history side (recent-calls screen) that shows each call's CRM state. */
+export interface CrmStateSink {
+  setCrmState(callKey: string, state: CrmCallState, reason: string | null): void | Promise<void>;
+}
+
+/** The contact a call is logged against: the contacts index, preferring the agent's own match. */
+export type ResolveContact = (e164: string) => Promise<Pick<CrmContact, 'id' | 'kind' | 'name'> | null>;
+
+export interface OutboxOptions {
+  /** The agent's data directory; the database is `outbox.sqlite` in it. */
+  dataDir: string;
+  /** This agent's extension: only events naming it are taken, and it is part of every callKey. */
+  agentExtension: string;
+  /** The signed-in CRM, or null while none is (events still queue). */
+  adapter: CrmAdapter | null;
+  bus: RecordingSource;
+  history: CrmStateSink;
+  resolveContact: ResolveContact;
+  /** The agent's CRM user id, owner of the logged activities. */
+  ownerId?: () => string | null;
+  logger: Logger;
+  backoff?: BackoffPolicy;
+  random?: () => number;
+  now?: () => number;
+}
+
+export interface CrmStateChange {
+  callKey: string;
+  state: CrmCallState;
+  reason: string | null;
+}
+
+type Pause = { kind: 'none' } | { kind: 'until'; at: number } | { kind: 'auth' };
+
+export class Outbox {
+  /** Every state change, for the UI (history gets the same through its port). */
+  readonly stateChanged = new Signal<CrmStateChange>();
+  private readonly store: OutboxStore;
+  private readonly now: () => number;
+  private adapter: CrmAdapter | null;
+  private pause: Pause = { kind: 'none' };
+  private failures = 0;
+  private running: Promise<void> | null = null;
+  private rerun = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly opts: OutboxOptions) {
+    this.store = new OutboxStore(join(opts.dataDir, 'outbox.sqlite'));
+    this.now = opts.now ?? Date.now;
+    this.adapter = opts.adapter;
+    this.kick(); // work left by a previous run (crash, quit) resumes at once
+  }
+
+  /**
+   * Durably takes an event concerning this agent (answered, ended, missed, recording_ready).
+   * Returns once it is on disk, so the bus client may ack after it. Redeliveries are no-ops.
+   */
+  enqueue(event: CallEvent): boolean {
+    if (!OUTBOX_EVENT_TYPES.has(event.type) || !event.agents.includes(this.opts.agentExtension)) return false;
+    // Extension-to-extension calls have no customer to log against.
+    if (event.direction === 'internal') return false;
+    const callKey = callKeyOf(event, this.opts.agentExtension);
+    const isNew = this.store.get(callKey) === null;
+    const taken = this.store.record(callKey, event, this.now());
+    if (taken && isNew) this.announce(callKey, 'pending', null);
+    if (taken) this.kick();
+    return taken;
+  }
+
+  /** Switches CRM (sign-in to another one) or sets the first one; queued calls follow. */
+  setAdapter(adapter: CrmAdapter | null): void {
+    this.adapter = adapter;
+    this.pause = { kind: 'none' };
+    this.kick();
+  }
+
+  /** The user signed in again: resume a queue paused on auth. */
+  resume(): void {
+    if (this.pause.kind === 'auth') this.pause = { kind: 'none' };
+    this.kick();
+  }
+
+  /** The retry button of a call that needs attention. False when it did not need any. */
+  retry(callKey: string): boolean {
+    const state = this.store.retry(callKey, this.now());
+    if (!state) return false;
+    this.announce(callKey, state, null);
+    this.kick();
+    return true;
+  }
+
+  /** Current rows, newest first, for the history screen on start-up. */
+  calls(limit?: number): Array<Pick<OutboxRow, 'callKey' | 'state' | 'reason' | 'record'>> {
+    return this.store.list(limit).map(({ callKey, state, reason, record }) => ({ callKey, state, reason, record }));
+  }
+
+  call(callKey: string): OutboxRow | null {
+    return this.store.get(callKey);
+  }
+
+  /** Why the queue is not moving, if it is not ('auth' = waiting for sign-in). */
+  get paused(): 'auth' | 'backoff' | null {
+    if (this.pause.kind === 'auth') return 'auth';
+    return this.pause.kind === 'until' && this.pause.at > this.now() ? 'backoff' : null;
+  }
+
+  /** Resolves when no call has CRM work left that could run (parked calls do not count). */
+  whenIdle(): Promise<void> {
+    if (!this.running && !this.hasRunnableWork()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Stops after the step in flight; the database stays consistent for the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+    this.store.close();
+  }
+
+  private hasRunnableWork(): boolean {
+    return this.adapter !== null && this.pause.kind !== 'auth' && this.store.hasOpenWork(this.adapter.id);
+  }
+
+  private kick(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.rerun = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.running = this.drain()
+      .catch((error: Error) => this.opts.logger.error({ err: error.message }, 'outbox stopped on a storage error'))
+      .finally(() => {
+        this.running = null;
+        if (this.rerun && !this.closed) {
+          this.rerun = false;
+          this.kick();
+        } else {
+          this.scheduleWake();
+        }
+      });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.closed && this.adapter && this.pause.kind !== 'auth') {
+      const now = this.now();
+      if (this.pause.kind === 'until' && this.pause.at > now) return;
+      const row = this.store.nextDue(this.adapter.id, now);
+      if (!row) return;
+      this.rerun = false;
+      await this.step(this.adapter, row);
+    }
+  }
+
+  private scheduleWake(): void {
+    if (this.closed || !this.adapter || this.pause.kind === 'auth') return this.settleIdle();
+    const now = this.now();
+    const wakeAt = this.pause.kind === 'until' && this.pause.at > now ? this.pause.at : this.store.nextWakeAt(this.adapter.id);
+    if (wakeAt === null) return this.settleIdle();
+    this.timer = setTimeout(() => this.kick(), Math.max(0, wakeAt - now));
+  }
+
+  private settleIdle(): void {
+    if (this.hasRunnableWork()) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private async step(adapter: CrmAdapter, row: OutboxRow): Promise<void> {
+    try {
+      if (row.ended && row.factsVersion > row.loggedVersion) await this.logCall(adapter, row);
+      else await this.attachRecording(adapter, row);
+      this.failures = 0;
+    } catch (error) {
+      this.onFailure(row, error);
+    }
+  }
+
+  private async logCall(adapter: CrmAdapter, row: OutboxRow): Promise<void> {
+    let contact = row.contact;
+    if (contact === undefined) {
+      contact = await this.contactFor(row);
+      this.store.saveContact(row.callKey, contact);
+    }
+    const input = callLogInput(row.callKey, this.opts.agentExtension, row.facts, contact, this.opts.ownerId?.() ?? null);
+    let record = row.record;
+    if (record) {
+      record = await adapter.updateCall(record.id, input);
+    } else {
+      const retrying = row.logAttempted;
+      this.store.setLogAttempted(row.callKey, adapter.id, true);
+      try {
+        record = await adapter.logCall(input);
+      } catch (error) {
+        // Only a timeout, 5xx or network error leaves it open whether the CRM made the record.
+        const certainlyNotMade = error instanceof CrmError && error.kind !== 'transient';
+        if (certainlyNotMade && !retrying) this.store.setLogAttempted(row.callKey, null, false);
+        throw error;
+      }
+      // A create that may have landed before a crash or timeout comes back as the existing record,
+      // which may hold older facts: bring it up to date.
+      if (retrying) record = await adapter.updateCall(record.id, input);
+    }
+    const state = this.store.markLogged(row.callKey, adapter.id, record, row.factsVersion, this.now());
+    if (state !== row.state) this.announce(row.callKey, state, null);
+  }
+
+  private async attachRecording(adapter: CrmAdapter, row: OutboxRow): Promise<void> {
+    const recording = row.recording!;
+    const { data, contentType } = await fetchRecording(this.opts.bus, recording.eventId);
+    const type = recording.contentType ?? contentType ?? 'audio/wav';
+    const fileName = recordingFileName(recording.pbxRecordingId, type);
+    await adapter.attachRecording(row.record!, { fileName, contentType: type, data }, row.callKey);
+    this.store.markAttached(row.callKey, this.now());
+    this.announce(row.callKey, 'recording_attached', null);
+  }
+
+  private async contactFor(row: OutboxRow): Promise<Pick<CrmContact, 'id' | 'kind' | 'name'> | null> {
+    const remote = row.facts.direction === 'inbound' ? row.facts.caller : row.facts.callee;
+    if (!remote.e164) return null;
+    try {
+      return await this.opts.resolveContact(remote.e164);
+    } catch (error) {
+      // The log still lands (unattached) rather than waiting on the index.
+      this.opts.logger.warn({ callKey: row.callKey, err: (error as Error).message }, 'contact lookup for call log failed');
+      return null;
+    }
+  }
+
+  private onFailure(row: OutboxRow, error: unknown): void {
+    const now = this.now();
+    const policy = this.opts.backoff ?? DEFAULT_BACKOFF;
+    const { callKey } = row;
+    if (error instanceof RecordingUnavailable) {
+      if (!error.retryable) return this.park(callKey, error.message);
+      const delay = backoffDelay(row.attempts, policy, this.opts.random);
+      this.opts.logger.warn({ callKey, delayMs: delay, err: error.message }, 'recording not fetched; will retry');
+      this.store.deferCall(callKey, now + delay, now);
+      return;
+    }
+    const crmError = error instanceof CrmError ? error : new CrmError('transient', (error as Error)?.message ?? String(error));
+    switch (crmError.kind) {
+      case 'rejected':
+        return this.park(callKey, crmError.message);
+      case 'auth':
+        // The session already raised the one "sign in again" prompt; calls keep queueing.
+        this.opts.logger.warn({ callKey }, 'CRM sign-in needed; outbox paused');
+        this.pause = { kind: 'auth' };
+        return;
+      case 'rate_limited':
+      case 'transient': {
+        const delay =
+          crmError.kind === 'rate_limited' && crmError.retryAfterMs !== null
+            ? crmError.retryAfterMs
+            : backoffDelay(this.failures, policy, this.opts.random);
+        this.failures++;
+        this.pause = { kind: 'until', at: now + delay };
+        this.opts.logger.warn({ callKey, kind: crmError.kind, status: crmError.status, delayMs: delay, err: crmError.message }, 'CRM write failed; queue paused');
+      }
+    }
+  }
+
+  private park(callKey: string, reason: string): void {
+    this.opts.logger.warn({ callKey, reason }, 'call needs attention');
+    this.store.needsAttention(callKey, reason, this.now());
+    this.announce(callKey, 'needs_attention', reason);
+  }
+
+  private announce(callKey: string, state: CrmCallState, reason: string | null): void {
+    this.stateChanged.emit({ callKey, state, reason });
+    Promise.resolve()
+      .then(() => this.opts.history.setCrmState(callKey, state, reason))
+      .catch((error: Error) => this.opts.logger.error({ callKey, err: error.message }, 'history update failed'));
+  }
+}
+
+const EXTENSIONS: Record<string, string> = { 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/wave': 'wav', 'audio/mpeg': 'mp3', 'audio/mp3': 'mp3', 'audio/ogg': 'ogg', 'audio/opus': 'opus' };
+
+/** Stable per recording, so a re-upload after a crash is recognised by the adapter. */
+export function recordingFileName(pbxRecordingId: string, contentType: string): string {
+  const safeId = pbxRecordingId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
+  return `call-recording-${safeId}.${EXTENSIONS[contentType] ?? 'wav'}`;
+}

@@ -1,0 +1,54 @@
+// Getting the recording bytes: a short-lived URL from the bus (which checks the call is ours),
+// then a plain HTTP GET with undici. Failures say whether retrying can help.
+import { request } from 'undici';
+
+/** The bus client's side of recording mediation. */
+export interface RecordingSource {
+  /** A short-lived URL for the recording of this recording_ready event. */
+  requestRecording(eventId: string): Promise<string>;
+}
+
+export class RecordingUnavailable extends Error {
+  constructor(
+    message: string,
+    /** False when retrying cannot help (forbidden, gone, too large). */
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'RecordingUnavailable';
+  }
+}
+
+const MAX_RECORDING_BYTES = 200 * 1024 * 1024;
+const FINAL_BUS_CODES = new Set(['forbidden', 'not_found']);
+
+export async function fetchRecording(source: RecordingSource, eventId: string, timeoutMs = 60_000): Promise<{ data: Uint8Array; contentType: string | null }> {
+  let url: string;
+  try {
+    url = await source.requestRecording(eventId);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const final = typeof code === 'string' && FINAL_BUS_CODES.has(code);
+    throw new RecordingUnavailable(`the bus did not hand out the recording: ${(error as Error).message}`, !final);
+  }
+  let response;
+  try {
+    response = await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+  } catch (error) {
+    throw new RecordingUnavailable(`recording download failed: ${(error as Error).message}`, true);
+  }
+  if (response.statusCode !== 200) {
+    await response.body.dump();
+    // 403/404 from the bus are final; an expired URL (410/401) or a 5xx is simply fetched anew.
+    const final = response.statusCode === 403 || response.statusCode === 404;
+    throw new RecordingUnavailable(`recording download answered HTTP ${response.statusCode}`, !final);
+  }
+  const length = Number(response.headers['content-length'] ?? 0);
+  if (length > MAX_RECORDING_BYTES) {
+    await response.body.dump();
+    throw new RecordingUnavailable(`recording is larger than ${MAX_RECORDING_BYTES} bytes`, false);
+  }
+  const data = new Uint8Array(await response.body.arrayBuffer());
+  const type = response.headers['content-type'];
+  return { data, contentType: typeof type === 'string' ? type.split(';')[0]!.trim() : null };
+}

@@ -1,0 +1,246 @@
+// The outbox's durable state in SQLite (better-sqlite3, synchronous: an enqueue is on disk before
+// the bus client acks the event). The packaged app rebuilds better-sqlite3 for Electron's ABI with
+// `electron-builder install-app-deps`; tests and the bench use the Node build.
+//
+// One row per call leg, created on its first event under UNIQUE(call_key): the claim exists
+// before any CRM call, and the CRM record id stored on it is the mapping every retry reuses.
+import Database from 'better-sqlite3';
+import type { CallEvent } from '../../shared/call-event.js';
+import type { CrmCallRecord, CrmContact, CrmId } from '../crm/port.js';
+import { type CallFacts, foldEvent } from './call-facts.js';
+
+export type CrmCallState = 'pending' | 'logged' | 'recording_attached' | 'needs_attention';
+export type OutboxStep = 'log' | 'attach';
+
+export interface OutboxRow {
+  seq: number;
+  callKey: string;
+  facts: CallFacts;
+  factsVersion: number;
+  /** The facts version the CRM record reflects (0 = never logged). */
+  loggedVersion: number;
+  ended: boolean;
+  /** Set once a logCall was sent: a retry may meet a record the CRM already made. */
+  logAttempted: boolean;
+  /** undefined = not resolved yet; null = resolved to no contact. */
+  contact: Pick<CrmContact, 'id' | 'kind' | 'name'> | null | undefined;
+  crm: CrmId | null;
+  record: CrmCallRecord | null;
+  recording: { eventId: string; pbxRecordingId: string; contentType: string | null } | null;
+  recordingAttached: boolean;
+  state: CrmCallState;
+  reason: string | null;
+  attempts: number;
+  notBefore: number;
+}
+
+interface RawRow {
+  seq: number;
+  call_key: string;
+  facts_json: string;
+  facts_version: number;
+  logged_version: number;
+  ended: number;
+  log_attempted: number;
+  contact_json: string | null;
+  crm: string | null;
+  record_id: string | null;
+  record_url: string | null;
+  recording_event_id: string | null;
+  recording_id: string | null;
+  recording_content_type: string | null;
+  recording_attached: number;
+  state: string;
+  reason: string | null;
+  attempts: number;
+  not_before: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS calls (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  call_key TEXT NOT NULL UNIQUE,
+  facts_json TEXT NOT NULL,
+  facts_version INTEGER NOT NULL DEFAULT 1,
+  logged_version INTEGER NOT NULL DEFAULT 0,
+  ended INTEGER NOT NULL DEFAULT 0,
+  log_attempted INTEGER NOT NULL DEFAULT 0,
+  contact_json TEXT,
+  crm TEXT,
+  record_id TEXT,
+  record_url TEXT,
+  recording_event_id TEXT,
+  recording_id TEXT,
+  recording_content_type TEXT,
+  recording_attached INTEGER NOT NULL DEFAULT 0,
+  state TEXT NOT NULL DEFAULT 'pending',
+  reason TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  not_before INTEGER NOT NULL DEFAULT 0,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS seen_events (
+  event_id TEXT PRIMARY KEY,
+  call_key TEXT NOT NULL
+);
+`;
+
+/** Rows with CRM work to do: a log whose facts moved on, or a recording not yet attached. */
+const OPEN_WORK = `state != 'needs_attention' AND (
+  (ended = 1 AND facts_version > logged_version) OR
+  (record_id IS NOT NULL AND recording_event_id IS NOT NULL AND recording_attached = 0))`;
+
+export class OutboxStore {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // FULL: an acked event must survive a power cut too, not only a process crash.
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+  }
+
+  /** Folds the event into its call row. False when the event was seen before (redelivery). */
+  record(callKey: string, event: CallEvent, now: number): boolean {
+    return this.db.transaction(() => {
+      const fresh = this.db.prepare('INSERT OR IGNORE INTO seen_events (event_id, call_key) VALUES (?, ?)').run(event.id, callKey);
+      if (fresh.changes === 0) return false;
+      const existing = this.db.prepare('SELECT facts_json, ended FROM calls WHERE call_key = ?').get(callKey) as
+        | { facts_json: string; ended: number }
+        | undefined;
+      const facts = foldEvent(existing ? (JSON.parse(existing.facts_json) as CallFacts) : null, event);
+      const ended = facts.endedAt !== null ? 1 : 0;
+      const recording = event.type === 'recording_ready' && event.recording ? event.recording : null;
+      if (!existing) {
+        this.db
+          .prepare(
+            `INSERT INTO calls (call_key, facts_json, ended, recording_event_id, recording_id, recording_content_type, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(callKey, JSON.stringify(facts), ended, recording ? event.id : null, recording?.pbxRecordingId ?? null, recording?.contentType ?? null, now);
+        return true;
+      }
+      const factsJson = JSON.stringify(facts);
+      const changed = factsJson !== existing.facts_json;
+      this.db
+        .prepare(
+          `UPDATE calls SET facts_json = ?, facts_version = facts_version + ?, ended = ?,
+             recording_event_id = COALESCE(recording_event_id, ?), recording_id = COALESCE(recording_id, ?),
+             recording_content_type = COALESCE(recording_content_type, ?), not_before = 0, updated_at = ?
+           WHERE call_key = ?`,
+        )
+        .run(factsJson, changed ? 1 : 0, ended, recording ? event.id : null, recording?.pbxRecordingId ?? null, recording?.contentType ?? null, now, callKey);
+      return true;
+    })();
+  }
+
+  /** The oldest call with work due for this CRM (calls land in the CRM in the order they happened). */
+  nextDue(crm: CrmId, now: number): OutboxRow | null {
+    const raw = this.db
+      .prepare(`SELECT * FROM calls WHERE ${OPEN_WORK} AND not_before <= ? AND (crm IS NULL OR crm = ?) ORDER BY seq LIMIT 1`)
+      .get(now, crm) as RawRow | undefined;
+    return raw ? toRow(raw) : null;
+  }
+
+  /** Earliest not_before among rows with work, for the wake-up timer. */
+  nextWakeAt(crm: CrmId): number | null {
+    const raw = this.db
+      .prepare(`SELECT MIN(not_before) AS at FROM calls WHERE ${OPEN_WORK} AND (crm IS NULL OR crm = ?)`)
+      .get(crm) as { at: number | null };
+    return raw.at;
+  }
+
+  hasOpenWork(crm: CrmId): boolean {
+    return this.db.prepare(`SELECT 1 FROM calls WHERE ${OPEN_WORK} AND (crm IS NULL OR crm = ?) LIMIT 1`).get(crm) !== undefined;
+  }
+
+  get(callKey: string): OutboxRow | null {
+    const raw = this.db.prepare('SELECT * FROM calls WHERE call_key = ?').get(callKey) as RawRow | undefined;
+    return raw ? toRow(raw) : null;
+  }
+
+  list(limit = 200): OutboxRow[] {
+    return (this.db.prepare('SELECT * FROM calls ORDER BY seq DESC LIMIT ?').all(limit) as RawRow[]).map(toRow);
+  }
+
+  saveContact(callKey: string, contact: OutboxRow['contact']): void {
+    this.db.prepare('UPDATE calls SET contact_json = ? WHERE call_key = ?').run(JSON.stringify(contact ?? null), callKey);
+  }
+
+  /** Set before a create is sent (a crash may follow); cleared when the CRM said for sure it made nothing. */
+  setLogAttempted(callKey: string, crm: CrmId | null, attempted: boolean): void {
+    this.db.prepare('UPDATE calls SET log_attempted = ?, crm = COALESCE(?, crm) WHERE call_key = ?').run(attempted ? 1 : 0, crm, callKey);
+  }
+
+  /** The mapping callKey -> CRM record, and the facts version it now shows. */
+  markLogged(callKey: string, crm: CrmId, record: CrmCallRecord, factsVersion: number, now: number): CrmCallState {
+    return this.db.transaction(() => {
+      this.db
+        .prepare(
+          `UPDATE calls SET crm = ?, record_id = ?, record_url = ?, logged_version = MAX(logged_version, ?),
+             state = CASE WHEN recording_attached = 1 THEN 'recording_attached' ELSE 'logged' END,
+             reason = NULL, attempts = 0, not_before = 0, updated_at = ?
+           WHERE call_key = ?`,
+        )
+        .run(crm, record.id, record.url, factsVersion, now, callKey);
+      return (this.db.prepare('SELECT state FROM calls WHERE call_key = ?').get(callKey) as { state: CrmCallState }).state;
+    })();
+  }
+
+  markAttached(callKey: string, now: number): void {
+    this.db
+      .prepare(`UPDATE calls SET recording_attached = 1, state = 'recording_attached', reason = NULL, attempts = 0, not_before = 0, updated_at = ? WHERE call_key = ?`)
+      .run(now, callKey);
+  }
+
+  needsAttention(callKey: string, reason: string, now: number): void {
+    this.db.prepare(`UPDATE calls SET state = 'needs_attention', reason = ?, updated_at = ? WHERE call_key = ?`).run(reason, now, callKey);
+  }
+
+  /** Backs off this one call (its recording could not be fetched), without holding up the others. */
+  deferCall(callKey: string, notBefore: number, now: number): void {
+    this.db.prepare('UPDATE calls SET attempts = attempts + 1, not_before = ?, updated_at = ? WHERE call_key = ?').run(notBefore, now, callKey);
+  }
+
+  /** Back to work after "needs attention": the state returns to what the CRM already shows. */
+  retry(callKey: string, now: number): CrmCallState | null {
+    return this.db.transaction(() => {
+      const changed = this.db
+        .prepare(
+          `UPDATE calls SET state = CASE WHEN recording_attached = 1 THEN 'recording_attached' WHEN record_id IS NOT NULL THEN 'logged' ELSE 'pending' END,
+             reason = NULL, attempts = 0, not_before = 0, updated_at = ?
+           WHERE call_key = ? AND state = 'needs_attention'`,
+        )
+        .run(now, callKey);
+      if (changed.changes === 0) return null;
+      return (this.db.prepare('SELECT state FROM calls WHERE call_key = ?').get(callKey) as { state: CrmCallState }).state;
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toRow(r: RawRow): OutboxRow {
+  return {
+    seq: r.seq,
+    callKey: r.call_key,
+    facts: JSON.parse(r.facts_json) as CallFacts,
+    factsVersion: r.facts_version,
+    loggedVersion: r.logged_version,
+    ended: r.ended === 1,
+    logAttempted: r.log_attempted === 1,
+    contact: r.contact_json === null ? undefined : (JSON.parse(r.contact_json) as OutboxRow['contact']),
+    crm: r.crm as CrmId | null,
+    record: r.record_id ? { id: r.record_id, url: r.record_url } : null,
+    recording: r.recording_event_id ? { eventId: r.recording_event_id, pbxRecordingId: r.recording_id ?? r.recording_event_id, contentType: r.recording_content_type } : null,
+    recordingAttached: r.recording_attached === 1,
+    state: r.state as CrmCallState,
+    reason: r.reason,
+    attempts: r.attempts,
+    notBefore: r.not_before,
+  };
+}

@@ -1,0 +1,288 @@
+// The outbox against an in-memory CRM that keeps the adapter promises: what lands, in which
+// order, how often, and what the agent sees when the CRM misbehaves.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CrmError } from '../../src/main/crm/port.js';
+import { Outbox, type OutboxOptions } from '../../src/main/outbox/outbox.js';
+import { AGENT_EXT, FakeCrm, RecordingHistory, callEvent, eventually, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from './fixtures.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+interface Harness {
+  dir: string;
+  crm: FakeCrm;
+  bus: FakeBus;
+  history: RecordingHistory;
+  open(overrides?: Partial<OutboxOptions>): Outbox;
+}
+
+async function harness(): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'rb-outbox-'));
+  const bus = await startFakeBus();
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => bus.close());
+  const crm = new FakeCrm();
+  const history = new RecordingHistory();
+  const open = (overrides: Partial<OutboxOptions> = {}) => {
+    const outbox = new Outbox({
+      dataDir: dir,
+      agentExtension: AGENT_EXT,
+      adapter: crm,
+      bus,
+      history,
+      resolveContact: async (e164) => (e164 === '+61298765432' ? { id: 'c-jane', kind: 'contact', name: 'Jane Citizen' } : null),
+      ownerId: () => 'owner-ann',
+      logger: silentLogger,
+      backoff: { baseMs: 5, capMs: 40 },
+      ...overrides,
+    });
+    cleanups.push(() => outbox.close());
+    return outbox;
+  };
+  return { dir, crm, bus, history, open };
+}
+
+const call = (n: number, extra: Partial<Parameters<typeof callEvent>[0]> = {}) => ({
+  pbxCallId: `c${n}`,
+  at: Date.parse('2026-03-02T09:00:00Z') + n * 60_000,
+  ...extra,
+});
+
+describe('outbox: logging', () => {
+  it('logs an answered call once it ends, against the resolved contact, then attaches the recording', async () => {
+    const { crm, bus, history, open } = await harness();
+    const outbox = open();
+    const c = call(1);
+    outbox.enqueue(callEvent(c, 'answered'));
+    await outbox.whenIdle();
+    expect(crm.records.size).toBe(0); // not before the call ends
+
+    outbox.enqueue(callEvent(c, 'ended'));
+    await outbox.whenIdle();
+    const logged = crm.records.get(keyOf('c1'))!;
+    expect(logged.input).toMatchObject({
+      direction: 'inbound',
+      from: '+61298765432',
+      to: AGENT_EXT,
+      startedAt: '2026-03-02T09:01:00.000Z',
+      answeredAt: '2026-03-02T09:01:00.000Z',
+      durationSec: 65,
+      outcome: 'answered',
+      subject: 'Inbound call from Jane Citizen (+61298765432)',
+      contact: { id: 'c-jane', kind: 'contact' },
+      ownerId: 'owner-ann',
+    });
+    expect(logged.input.notes).toContain(`[ringbridge:${keyOf('c1')}]`);
+    expect(history.last(keyOf('c1'))).toEqual({ state: 'logged', reason: null });
+
+    outbox.enqueue(callEvent(c, 'recording_ready'));
+    await outbox.whenIdle();
+    const file = [...logged.attachments.values()][0]!;
+    expect(file).toMatchObject({ fileName: 'call-recording-rec-c1.wav', contentType: 'audio/wav' });
+    expect(Buffer.from(file.data)).toEqual(recordingBytes('evt-c1-recording_ready'));
+    expect(bus.requests).toEqual(['evt-c1-recording_ready']);
+    expect(history.states.get(keyOf('c1'))!.map((s) => s.state)).toEqual(['pending', 'logged', 'recording_attached']);
+    expect(outbox.call(keyOf('c1'))).toMatchObject({ state: 'recording_attached', record: { id: 'call-1' } });
+  });
+
+  it('logs a missed call as missed, and ignores redeliveries, internal calls and other agents', async () => {
+    const { crm, open } = await harness();
+    const outbox = open();
+    const missed = call(2, { remote: '+14155550100' });
+    expect(outbox.enqueue(callEvent(missed, 'missed'))).toBe(true);
+    expect(outbox.enqueue(callEvent(missed, 'missed'))).toBe(false);
+    expect(outbox.enqueue(callEvent(call(3, { direction: 'internal' }), 'ended'))).toBe(false);
+    expect(outbox.enqueue(callEvent(call(4, { agents: ['102'] }), 'ended'))).toBe(false);
+    expect(outbox.enqueue(callEvent(call(5), 'ringing'))).toBe(false);
+    await outbox.whenIdle();
+    expect(crm.created).toEqual([keyOf('c2')]);
+    expect(crm.records.get(keyOf('c2'))!.input).toMatchObject({
+      outcome: 'missed',
+      answeredAt: null,
+      durationSec: 0,
+      contact: null,
+      subject: 'Missed call from +14155550100',
+    });
+    expect(crm.attempts).toHaveLength(1);
+  });
+
+  it('updates the same record when a late event changes what is known', async () => {
+    const { crm, open } = await harness();
+    const outbox = open();
+    const c = call(6, { direction: 'outbound' });
+    outbox.enqueue(callEvent(c, 'ended', { durationSec: 0 }));
+    await outbox.whenIdle();
+    expect(crm.records.get(keyOf('c6'))!.input.outcome).toBe('no_answer');
+    outbox.enqueue(callEvent(c, 'answered'));
+    await outbox.whenIdle();
+    const entry = crm.records.get(keyOf('c6'))!;
+    expect(crm.created).toHaveLength(1);
+    expect(entry.updates).toBe(1);
+    expect(entry.input).toMatchObject({ outcome: 'answered', subject: 'Outbound call to Jane Citizen (+61298765432)' });
+  });
+});
+
+describe('outbox: when the CRM misbehaves', () => {
+  it('holds every call while the CRM is down and lands each exactly once, in call order, afterwards', async () => {
+    const { crm, history, open } = await harness();
+    const outbox = open();
+    crm.down = new CrmError('transient', 'HTTP 503', 503);
+    for (let n = 1; n <= 6; n++) outbox.enqueue(callEvent(call(n), n % 3 === 0 ? 'missed' : 'ended'));
+    await eventually(() => crm.attempts.length >= 4);
+    expect(outbox.paused).toBe('backoff');
+    expect(crm.records.size).toBe(0);
+    // While down only the oldest call is tried: the queue waits as one.
+    expect(new Set(crm.attempts.map((a) => a.callKey))).toEqual(new Set([keyOf('c1')]));
+    crm.down = null;
+    await outbox.whenIdle();
+    expect(crm.created).toEqual([1, 2, 3, 4, 5, 6].map((n) => keyOf(`c${n}`)));
+    for (let n = 1; n <= 6; n++) expect(history.last(keyOf(`c${n}`))!.state).toBe('logged');
+  });
+
+  it('honours Retry-After on 429 and pauses the whole queue until then', async () => {
+    const { crm, open } = await harness();
+    const outbox = open();
+    crm.failNext(new CrmError('rate_limited', 'ten_secondly_rolling limit', 429, 400));
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    outbox.enqueue(callEvent(call(2), 'ended'));
+    await outbox.whenIdle();
+    const [limited, ...rest] = crm.attempts;
+    expect(limited).toMatchObject({ callKey: keyOf('c1'), failed: true });
+    expect(rest.map((a) => a.callKey)).toEqual([keyOf('c1'), keyOf('c2')]);
+    for (const attempt of rest) expect(attempt.at - limited!.at).toBeGreaterThanOrEqual(400);
+    expect(crm.created).toEqual([keyOf('c1'), keyOf('c2')]);
+  });
+
+  it('parks a call the CRM refuses as needs-attention with its message, lets others pass, and retries on demand', async () => {
+    const { crm, history, open } = await harness();
+    const outbox = open();
+    crm.failNext(new CrmError('rejected', 'Property "hs_call_duration" is not writable', 400), 'logCall');
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    outbox.enqueue(callEvent(call(2), 'ended'));
+    await outbox.whenIdle();
+    expect(crm.created).toEqual([keyOf('c2')]);
+    expect(history.last(keyOf('c1'))).toEqual({ state: 'needs_attention', reason: 'Property "hs_call_duration" is not writable' });
+    expect(outbox.calls().find((c) => c.callKey === keyOf('c1'))).toMatchObject({ state: 'needs_attention' });
+
+    expect(outbox.retry(keyOf('c2'))).toBe(false); // nothing to retry
+    expect(outbox.retry(keyOf('c1'))).toBe(true);
+    await outbox.whenIdle();
+    expect(crm.created).toEqual([keyOf('c2'), keyOf('c1')]);
+    expect(history.states.get(keyOf('c1'))!.map((s) => s.state)).toEqual(['pending', 'needs_attention', 'pending', 'logged']);
+  });
+
+  it('parks a recording the bus refuses, and keeps the call logged', async () => {
+    const { crm, bus, history, open } = await harness();
+    const outbox = open();
+    bus.failNext.push(Object.assign(new Error('not your call'), { code: 'forbidden' }));
+    const c = call(1);
+    outbox.enqueue(callEvent(c, 'ended'));
+    outbox.enqueue(callEvent(c, 'recording_ready'));
+    await outbox.whenIdle();
+    expect(history.last(keyOf('c1'))).toMatchObject({ state: 'needs_attention', reason: expect.stringContaining('not your call') });
+    expect(crm.records.get(keyOf('c1'))!.attachments.size).toBe(0);
+    outbox.retry(keyOf('c1'));
+    await outbox.whenIdle();
+    expect(history.last(keyOf('c1'))!.state).toBe('recording_attached');
+    expect(crm.created).toHaveLength(1);
+  });
+
+  it('retries a recording the bus could not hand out yet without holding up other calls', async () => {
+    const { crm, bus, open } = await harness();
+    const outbox = open();
+    bus.failNext.push(new Error('bus reconnecting'), new Error('bus reconnecting'));
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    outbox.enqueue(callEvent(call(1), 'recording_ready'));
+    outbox.enqueue(callEvent(call(2), 'ended'));
+    await outbox.whenIdle();
+    expect(crm.created).toEqual([keyOf('c1'), keyOf('c2')]);
+    expect(crm.records.get(keyOf('c1'))!.attachments.size).toBe(1);
+    expect(bus.requests).toHaveLength(3);
+  });
+
+  it('stops on a lost grant without hammering the CRM, and resumes when signed in again', async () => {
+    const { crm, open } = await harness();
+    const outbox = open();
+    crm.down = new CrmError('auth', 'sign in to hubspot again');
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    outbox.enqueue(callEvent(call(2), 'ended'));
+    await outbox.whenIdle();
+    expect(outbox.paused).toBe('auth');
+    expect(crm.attempts).toHaveLength(1);
+    outbox.enqueue(callEvent(call(3), 'ended')); // calls keep queueing
+    await outbox.whenIdle();
+    expect(crm.attempts).toHaveLength(1);
+    crm.down = null;
+    outbox.resume();
+    await outbox.whenIdle();
+    expect(crm.created).toEqual([1, 2, 3].map((n) => keyOf(`c${n}`)));
+  });
+
+  it('queues while no CRM is signed in and logs once one is', async () => {
+    const { crm, open } = await harness();
+    const outbox = open({ adapter: null });
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    await outbox.whenIdle();
+    outbox.setAdapter(crm);
+    await outbox.whenIdle();
+    expect(crm.created).toEqual([keyOf('c1')]);
+  });
+});
+
+describe('outbox: durability', () => {
+  it('keeps queued calls across a restart and resumes without a second record', async () => {
+    const { crm, open } = await harness();
+    crm.down = new CrmError('transient', 'HTTP 502', 502);
+    const first = open();
+    first.enqueue(callEvent(call(1), 'ended'));
+    first.enqueue(callEvent(call(1), 'recording_ready'));
+    await eventually(() => crm.attempts.length >= 1);
+    await first.close();
+
+    crm.down = null;
+    const second = open();
+    expect(second.enqueue(callEvent(call(1), 'ended'))).toBe(false); // already taken before the restart
+    await second.whenIdle();
+    expect(crm.created).toEqual([keyOf('c1')]);
+    expect(crm.records.get(keyOf('c1'))!.attachments.size).toBe(1);
+  });
+
+  it('after a create whose answer was lost, reuses the CRM record and brings it up to date', async () => {
+    const { crm, open } = await harness();
+    const outbox = open();
+    // The create lands in the CRM, then the answer is lost (timeout after apply).
+    const realLog = crm.logCall.bind(crm);
+    let lose = true;
+    crm.logCall = async (input) => {
+      const record = await realLog(input);
+      if (lose) {
+        lose = false;
+        throw new CrmError('transient', 'POST /calls timed out');
+      }
+      return record;
+    };
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    await outbox.whenIdle();
+    expect(crm.created).toEqual([keyOf('c1')]);
+    expect(crm.records.get(keyOf('c1'))!.updates).toBe(1);
+    expect(outbox.call(keyOf('c1'))).toMatchObject({ state: 'logged', record: { id: 'call-1' } });
+  });
+
+  it('attaches a recording that is ready long after the call was logged, even across a restart', async () => {
+    const { crm, open } = await harness();
+    const first = open();
+    first.enqueue(callEvent(call(1), 'ended'));
+    await first.whenIdle();
+    await first.close();
+    const second = open();
+    second.enqueue(callEvent(call(1), 'recording_ready', { pbxTime: '2026-03-02T09:31:00Z', receivedAt: '2026-03-02T09:31:00Z' }));
+    await second.whenIdle();
+    expect(crm.created).toEqual([keyOf('c1')]);
+    expect(crm.records.get(keyOf('c1'))!.attachments.size).toBe(1);
+    expect(second.call(keyOf('c1'))!.state).toBe('recording_attached');
+  });
+});
