@@ -1,0 +1,200 @@
+// Salesforce adapter: SOSL phone search over Contact and Lead, call Tasks keyed by CallObject,
+// recordings as ContentVersion published to the Task, SOQL LastModifiedDate sync.
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { z } from 'zod';
+import { countryOf, toE164 } from '../../../shared/phone.js';
+import { crmFetch, IgnoredBody, type CrmFetchOptions, type CrmRequest } from '../http.js';
+import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmSession, RecordingFile } from '../port.js';
+import { API_VERSION, ContactRecord, CreateResponse, IdRecord, QueryResponse, SearchResponse } from './wire.js';
+
+export type SalesforceKind = 'Contact' | 'Lead';
+const KINDS: SalesforceKind[] = ['Contact', 'Lead'];
+
+const FIELDS: Record<SalesforceKind, string[]> = {
+  Contact: ['Id', 'Name', 'Phone', 'MobilePhone', 'HomePhone', 'OtherPhone', 'OwnerId', 'LastActivityDate', 'LastModifiedDate'],
+  Lead: ['Id', 'Name', 'Company', 'Phone', 'MobilePhone', 'OwnerId', 'LastActivityDate', 'LastModifiedDate'],
+};
+const PHONE_FIELDS = ['Phone', 'MobilePhone', 'HomePhone', 'OtherPhone'] as const;
+
+const DISPOSITION: Record<CallOutcome, string> = {
+  answered: 'Connected',
+  missed: 'Missed',
+  no_answer: 'No answer',
+  busy: 'Busy',
+  failed: 'Failed',
+};
+
+export interface SalesforceAdapterOptions {
+  /** The org's API host: the token response's instance_url. */
+  instanceUrl: string;
+  http: CrmFetchOptions;
+}
+
+interface SyncCursor {
+  kind: SalesforceKind;
+  /** Newest LastModifiedDate seen per object; the next sweep starts there. */
+  since: Record<SalesforceKind, string | null>;
+  /** Locator of the next page of the running query. */
+  next: string | null;
+}
+
+export class SalesforceAdapter implements CrmAdapter {
+  readonly id = 'salesforce' as const;
+
+  constructor(
+    private readonly session: CrmSession,
+    private readonly options: SalesforceAdapterOptions,
+  ) {}
+
+  private call<T>(req: Omit<CrmRequest<T>, 'url'> & { path: string }): Promise<T> {
+    const { path, ...rest } = req;
+    const url = path.startsWith('/services/') ? `${this.options.instanceUrl}${path}` : `${this.options.instanceUrl}/services/data/${API_VERSION}${path}`;
+    return crmFetch(this.session, { ...rest, url }, this.options.http);
+  }
+
+  private query<T extends z.ZodType>(soql: string, record: T) {
+    return this.call({ path: '/query', query: { q: soql }, schema: QueryResponse(record) });
+  }
+
+  async findContactsByPhone(e164: string): Promise<CrmContact[]> {
+    const parsed = parsePhoneNumberFromString(e164);
+    if (!parsed) return [];
+    // Digits only, as Salesforce's own sample does: nothing left to escape inside FIND {…}.
+    const returning = KINDS.map((k) => `${k}(${FIELDS[k].join(', ')})`).join(', ');
+    const sosl = `FIND {${parsed.nationalNumber}} IN PHONE FIELDS RETURNING ${returning}`;
+    const result = await this.call({ path: '/search', query: { q: sosl }, schema: SearchResponse });
+    const country = countryOf(e164) ?? 'US';
+    return result.searchRecords
+      .map((r) => this.toContact(r))
+      .filter((c) => c.phones.some((p) => toE164(p, country) === e164));
+  }
+
+  contactUrl(contact: Pick<CrmContact, 'id' | 'kind'>): string {
+    return `${this.options.instanceUrl}/lightning/r/${contact.kind}/${encodeURIComponent(contact.id)}/view`;
+  }
+
+  newContactUrl(e164: string | null): string {
+    const defaults = e164 ? `?defaultFieldValues=${encodeURIComponent(`Phone=${e164}`)}` : '';
+    return `${this.options.instanceUrl}/lightning/o/Contact/new${defaults}`;
+  }
+
+  async logCall(input: CallLogInput): Promise<CrmCallRecord> {
+    const existing = await this.query(`SELECT Id FROM Task WHERE CallObject = ${soqlString(input.callKey)} LIMIT 1`, IdRecord);
+    if (existing.records[0]) return this.record(existing.records[0].Id);
+    const created = await this.call({
+      method: 'POST',
+      path: '/sobjects/Task',
+      json: { ...taskFields(input), TaskSubtype: 'Call' },
+      schema: CreateResponse,
+    });
+    return this.record(created.id);
+  }
+
+  async updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord> {
+    await this.call({ method: 'PATCH', path: `/sobjects/Task/${encodeURIComponent(recordId)}`, json: taskFields(input), schema: IgnoredBody });
+    return this.record(recordId);
+  }
+
+  async attachRecording(record: CrmCallRecord, file: RecordingFile, _callKey: string): Promise<void> {
+    // ContentVersion has no external id: the (Task, file name) pair is the dedupe key.
+    const existing = await this.query(
+      `SELECT Id FROM ContentVersion WHERE FirstPublishLocationId = ${soqlString(record.id)} AND Title = ${soqlString(file.fileName)} LIMIT 1`,
+      IdRecord,
+    );
+    if (existing.records[0]) return;
+    await this.call({
+      method: 'POST',
+      path: '/sobjects/ContentVersion',
+      json: {
+        Title: file.fileName,
+        PathOnClient: file.fileName,
+        VersionData: Buffer.from(file.data).toString('base64'),
+        FirstPublishLocationId: record.id,
+      },
+      schema: CreateResponse,
+    });
+  }
+
+  async syncContacts(cursor: string | null): Promise<ContactPage> {
+    const position: SyncCursor = cursor ? (JSON.parse(cursor) as SyncCursor) : { kind: 'Contact', since: { Contact: null, Lead: null }, next: null };
+    const { kind } = position;
+    const page = position.next
+      ? await this.call({ path: position.next, schema: QueryResponse(ContactRecord) })
+      : await this.query(
+          // No LIMIT: Salesforce pages the result itself (nextRecordsUrl), which the cursor follows.
+          `SELECT ${FIELDS[kind].join(', ')} FROM ${kind}${position.since[kind] ? ` WHERE LastModifiedDate >= ${position.since[kind]}` : ''} ORDER BY LastModifiedDate ASC`,
+          ContactRecord,
+        );
+    const contacts = page.records.map((r) => this.toContact(r));
+    const since = { ...position.since };
+    for (const c of contacts) {
+      if (c.updatedAt && (!since[kind] || instant(c.updatedAt) > instant(since[kind]!))) since[kind] = soqlDateTime(c.updatedAt);
+    }
+    if (!page.done && page.nextRecordsUrl) {
+      return { contacts, cursor: JSON.stringify({ kind, since, next: page.nextRecordsUrl }), hasMore: true };
+    }
+    // Contacts done: continue with leads; leads done: the sweep is complete.
+    const nextKind = KINDS[(KINDS.indexOf(kind) + 1) % KINDS.length]!;
+    return { contacts, cursor: JSON.stringify({ kind: nextKind, since, next: null }), hasMore: nextKind !== 'Contact' };
+  }
+
+  private record(id: string): CrmCallRecord {
+    return { id, url: `${this.options.instanceUrl}/lightning/r/Task/${encodeURIComponent(id)}/view` };
+  }
+
+  private toContact(r: ContactRecord): CrmContact {
+    const kind = r.attributes.type;
+    return {
+      id: r.Id,
+      kind,
+      name: r.Name ?? r.Phone ?? r.Id,
+      company: r.Company ?? null,
+      phones: PHONE_FIELDS.map((f) => r[f]).filter((p): p is string => !!p),
+      ownerId: r.OwnerId ?? null,
+      lastActivityAt: r.LastActivityDate ?? null,
+      url: this.contactUrl({ id: r.Id, kind }),
+      updatedAt: r.LastModifiedDate ?? null,
+    };
+  }
+}
+
+function taskFields(input: CallLogInput) {
+  const when = new Date(input.startedAt);
+  const lines = [
+    input.notes,
+    '',
+    `From: ${input.from}`,
+    `To: ${input.to}`,
+    `Started: ${when.toISOString()}`,
+    input.answeredAt ? `Answered: ${new Date(input.answeredAt).toISOString()}` : 'Not answered',
+  ];
+  return {
+    Subject: input.subject.slice(0, 255),
+    Type: 'Call',
+    Status: 'Completed',
+    CallType: input.direction === 'inbound' ? 'Inbound' : input.direction === 'outbound' ? 'Outbound' : 'Internal',
+    CallDurationInSeconds: Math.round(input.durationSec),
+    CallObject: input.callKey,
+    CallDisposition: DISPOSITION[input.outcome],
+    // Task has no from/to or start-time fields: they go in the description.
+    Description: lines.join('\n').trim(),
+    ActivityDate: when.toISOString().slice(0, 10),
+    ...(input.contact ? { WhoId: input.contact.id } : {}),
+    ...(input.ownerId ? { OwnerId: input.ownerId } : {}),
+  };
+}
+
+/** A SOQL string literal; `'` and `\` are the reserved characters (documented). */
+export function soqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** Salesforce writes datetimes as 2026-01-01T00:00:00.000+0000; make the offset ISO so Date.parse reads it. */
+function instant(value: string): number {
+  return Date.parse(value.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+}
+
+/** SOQL datetime literals are unquoted ISO 8601 in UTC, e.g. 2026-01-01T00:00:00.000Z. */
+function soqlDateTime(value: string): string {
+  return new Date(instant(value)).toISOString();
+}

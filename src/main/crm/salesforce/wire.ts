@@ -1,0 +1,62 @@
+// Salesforce REST wire shapes. No official OpenAPI exists for the sObject REST API, so these zod
+// schemas are the contract: the adapter parses responses with them and the simulator checks
+// requests with the request schemas (see README.md for which facts are documented).
+import { z } from 'zod';
+
+export const API_VERSION = 'v62.0';
+
+/** Every record carries `attributes`; fields we did not SELECT are absent, unset ones null. */
+const SObject = z.object({ attributes: z.object({ type: z.string(), url: z.string().optional() }), Id: z.string() }).loose();
+
+export const ContactRecord = SObject.extend({
+  Name: z.string().nullable().optional(),
+  Phone: z.string().nullable().optional(),
+  MobilePhone: z.string().nullable().optional(),
+  OtherPhone: z.string().nullable().optional(),
+  HomePhone: z.string().nullable().optional(),
+  Company: z.string().nullable().optional(),
+  OwnerId: z.string().nullable().optional(),
+  LastActivityDate: z.string().nullable().optional(),
+  LastModifiedDate: z.string().nullable().optional(),
+});
+export type ContactRecord = z.infer<typeof ContactRecord>;
+
+export const SearchResponse = z.object({ searchRecords: z.array(ContactRecord) });
+
+export const QueryResponse = <T extends z.ZodType>(record: T) =>
+  z.object({ totalSize: z.number(), done: z.boolean(), records: z.array(record), nextRecordsUrl: z.string().optional() });
+
+export const IdRecord = SObject;
+
+/** POST /sobjects/{type} answer. */
+export const CreateResponse = z.object({ id: z.string(), success: z.literal(true), errors: z.array(z.unknown()) });
+
+/** Error bodies are arrays: [{message, errorCode, fields?}]. */
+export const ErrorBody = z.array(z.object({ message: z.string(), errorCode: z.string(), fields: z.array(z.string()).optional() }));
+
+export const CallType = z.enum(['Inbound', 'Outbound', 'Internal']);
+
+/** The Task fields we write for a call (request contract, checked by the simulator). */
+export const TaskInput = z.strictObject({
+  Subject: z.string().max(255),
+  TaskSubtype: z.literal('Call'),
+  Type: z.literal('Call'),
+  Status: z.string(),
+  CallType: CallType,
+  CallDurationInSeconds: z.number().int().min(0),
+  CallObject: z.string().max(255),
+  CallDisposition: z.string().max(255),
+  Description: z.string().max(32_000),
+  ActivityDate: z.iso.date(),
+  WhoId: z.string().regex(/^(003|00Q)[A-Za-z0-9]{12,15}$/, 'a Contact (003) or Lead (00Q) id').nullable().optional(),
+  OwnerId: z.string().regex(/^005[A-Za-z0-9]{12,15}$/, 'a User id (005)').optional(),
+});
+/** TaskSubtype is create-only; updates send the rest. */
+export const TaskUpdate = TaskInput.omit({ TaskSubtype: true }).partial();
+
+export const ContentVersionInput = z.strictObject({
+  Title: z.string().min(1).max(255),
+  PathOnClient: z.string().min(1),
+  VersionData: z.base64(),
+  FirstPublishLocationId: z.string().regex(/^00T[A-Za-z0-9]{12,15}$/, 'a Task id (00T)'),
+});

@@ -1,0 +1,213 @@
+// Salesforce simulator. Salesforce publishes no OpenAPI for the sObject REST API, so the wire is
+// checked with the zod request schemas in src/main/crm/salesforce/wire.ts (built from the notes)
+// and a small SOQL/SOSL reader that accepts only the statement shapes the docs describe.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { ContentVersionInput, TaskInput, TaskUpdate, API_VERSION } from '../../../main/crm/salesforce/wire.js';
+import { simError, startCrmSimulator, type CrmSimulator, type Fault } from '../common/index.js';
+
+export type SfRecord = Record<string, unknown> & { Id: string };
+type SObjectType = 'Contact' | 'Lead' | 'Task' | 'ContentVersion';
+
+export interface SalesforceSim extends CrmSimulator {
+  readonly records: Record<SObjectType, Map<string, SfRecord>>;
+  /** Adds a Contact or Lead; LastModifiedDate defaults to now. Returns its id. */
+  add(type: 'Contact' | 'Lead', fields: Record<string, unknown>): string;
+}
+
+export interface SalesforceSimOptions {
+  /** Records per query page before nextRecordsUrl (Salesforce's default batch is 2000). */
+  queryBatchSize?: number;
+}
+
+const ERROR_CODES: Record<number, string> = { 400: 'INVALID_FIELD', 401: 'INVALID_SESSION_ID', 403: 'REQUEST_LIMIT_EXCEEDED', 404: 'NOT_FOUND', 500: 'UNKNOWN_EXCEPTION', 503: 'SERVER_UNAVAILABLE' };
+const ID_PREFIX: Record<SObjectType, string> = { Contact: '003', Lead: '00Q', Task: '00T', ContentVersion: '068' };
+
+/** Salesforce's REST error body: an array of {message, errorCode}. */
+export function salesforceError(status: number, message: string, errorCode?: string, fields?: string[]) {
+  return [{ message, errorCode: errorCode ?? ERROR_CODES[status] ?? 'UNKNOWN_EXCEPTION', ...(fields ? { fields } : {}) }];
+}
+
+/** The org's daily API allocation is used up (403 REQUEST_LIMIT_EXCEEDED per NOTES.md). */
+export const requestLimitExceeded: Fault = {
+  status: 403,
+  body: salesforceError(403, 'TotalRequests Limit exceeded.', 'REQUEST_LIMIT_EXCEEDED'),
+};
+
+export async function startSalesforceSim(options: SalesforceSimOptions = {}): Promise<SalesforceSim> {
+  const records: Record<SObjectType, Map<string, SfRecord>> = { Contact: new Map(), Lead: new Map(), Task: new Map(), ContentVersion: new Map() };
+  let counter = 0;
+  const newId = (type: SObjectType) => `${ID_PREFIX[type]}SIM${String(++counter).padStart(9, '0')}AAA`;
+  let instanceUrl = '';
+
+  const sim = await startCrmSimulator({
+    errorBody: (status, message) => salesforceError(status, message),
+    oauth: {
+      authorizePath: '/services/oauth2/authorize',
+      tokenPath: '/services/oauth2/token',
+      revokePath: '/services/oauth2/revoke',
+      clientId: 'salesforce-sim-consumer-key',
+      sendExpiresIn: false,
+      tokenExtras: () => ({
+        instance_url: instanceUrl,
+        id: `${instanceUrl}/id/00DSIM000000001AAA/005SIM000000001AAA`,
+        issued_at: String(Date.now()),
+        signature: 'sim',
+        scope: 'api refresh_token',
+      }),
+    },
+    routes: (app, s) => registerRoutes(app, s, records, newId, options.queryBatchSize ?? 2000),
+  });
+  instanceUrl = sim.url;
+
+  return Object.assign(sim, {
+    records,
+    add(type: 'Contact' | 'Lead', fields: Record<string, unknown>) {
+      const Id = newId(type);
+      records[type].set(Id, { LastModifiedDate: sfDateTime(new Date()), ...fields, Id });
+      return Id;
+    },
+  });
+}
+
+function registerRoutes(
+  app: FastifyInstance,
+  sim: CrmSimulator,
+  records: Record<SObjectType, Map<string, SfRecord>>,
+  newId: (type: SObjectType) => string,
+  batchSize: number,
+): void {
+  const base = `/services/data/${API_VERSION}`;
+  const cfg = { config: { outsideSpec: true } };
+  const locators = new Map<string, { type: string; rows: SfRecord[] }>();
+  let locatorCount = 0;
+
+  const page = (type: string, rows: SfRecord[], offset: number) => {
+    const slice = rows.slice(offset, offset + batchSize);
+    const done = offset + batchSize >= rows.length;
+    let nextRecordsUrl: string | undefined;
+    if (!done) {
+      const locator = `01gSIM${++locatorCount}-${offset + batchSize}`;
+      locators.set(locator, { type, rows });
+      nextRecordsUrl = `${base}/query/${locator}`;
+    }
+    return { totalSize: rows.length, done, records: slice.map((r) => withAttributes(type, r)), ...(nextRecordsUrl ? { nextRecordsUrl } : {}) };
+  };
+
+  app.get(`${base}/query`, cfg, async (req) => {
+    const { q } = sim.parse(z.object({ q: z.string().min(1) }), req.query, 'GET /query');
+    const parsed = parseSoql(q);
+    if (!parsed) return badQuery(sim, q);
+    const store = records[parsed.from as SObjectType];
+    if (!store) throw simError(400, salesforceError(400, `sObject type '${parsed.from}' is not supported.`, 'INVALID_TYPE'));
+    let rows = [...store.values()].filter((r) => parsed.where.every((c) => compareField(r[c.field], c.op, c.value)));
+    if (parsed.orderBy) rows.sort((a, b) => String(a[parsed.orderBy!] ?? '').localeCompare(String(b[parsed.orderBy!] ?? '')));
+    if (parsed.limit !== null) rows = rows.slice(0, parsed.limit);
+    return page(parsed.from, rows.map((r) => pick(r, parsed.fields)), 0);
+  });
+
+  app.get(`${base}/query/:locator`, cfg, async (req) => {
+    const locator = (req.params as { locator: string }).locator;
+    const cursor = locators.get(locator);
+    if (!cursor) throw simError(400, salesforceError(400, 'invalid query locator', 'INVALID_QUERY_LOCATOR'));
+    return page(cursor.type, cursor.rows, Number(locator.split('-')[1]));
+  });
+
+  app.get(`${base}/search`, cfg, async (req) => {
+    const { q } = sim.parse(z.object({ q: z.string().min(1) }), req.query, 'GET /search');
+    const m = /^FIND \{(\d+)\} IN PHONE FIELDS RETURNING (.+)$/i.exec(q);
+    if (!m) return badQuery(sim, q);
+    const digits = m[1]!;
+    const searchRecords: Array<Record<string, unknown>> = [];
+    for (const [, type, fieldList] of m[2]!.matchAll(/(\w+)\(([^)]*)\)/g)) {
+      const store = records[type as SObjectType];
+      if (!store) return badQuery(sim, q);
+      const fields = fieldList!.split(',').map((f) => f.trim());
+      for (const r of store.values()) {
+        const phones = ['Phone', 'MobilePhone', 'HomePhone', 'OtherPhone'].map((f) => String(r[f] ?? '').replace(/\D/g, ''));
+        if (phones.some((p) => p && p.endsWith(digits))) searchRecords.push(withAttributes(type!, pick(r, fields)));
+      }
+    }
+    return { searchRecords };
+  });
+
+  app.post(`${base}/sobjects/Task`, cfg, async (req, reply) => {
+    const task = sim.parse(TaskInput, req.body, 'POST /sobjects/Task body');
+    if (task.WhoId && !records.Contact.has(task.WhoId) && !records.Lead.has(task.WhoId)) {
+      throw simError(400, salesforceError(400, `Name ID: id value of incorrect type: ${task.WhoId}`, 'FIELD_INTEGRITY_EXCEPTION', ['WhoId']));
+    }
+    const Id = newId('Task');
+    records.Task.set(Id, { ...task, Id, LastModifiedDate: sfDateTime(new Date()) });
+    return reply.code(201).send({ id: Id, success: true, errors: [] });
+  });
+
+  app.patch(`${base}/sobjects/Task/:id`, cfg, async (req, reply) => {
+    const update = sim.parse(TaskUpdate, req.body, 'PATCH /sobjects/Task body');
+    const task = records.Task.get((req.params as { id: string }).id);
+    if (!task) throw simError(404, salesforceError(404, 'The requested resource does not exist', 'NOT_FOUND'));
+    Object.assign(task, update, { LastModifiedDate: sfDateTime(new Date()) });
+    return reply.code(204).send();
+  });
+
+  app.post(`${base}/sobjects/ContentVersion`, cfg, async (req, reply) => {
+    const version = sim.parse(ContentVersionInput, req.body, 'POST /sobjects/ContentVersion body');
+    if (!records.Task.has(version.FirstPublishLocationId)) {
+      throw simError(400, salesforceError(400, 'invalid cross reference id', 'INVALID_CROSS_REFERENCE_KEY', ['FirstPublishLocationId']));
+    }
+    const Id = newId('ContentVersion');
+    records.ContentVersion.set(Id, { ...version, Id, ContentDocumentId: `069${Id.slice(3)}` });
+    return reply.code(201).send({ id: Id, success: true, errors: [] });
+  });
+}
+
+interface Soql {
+  fields: string[];
+  from: string;
+  where: Array<{ field: string; op: string; value: string }>;
+  orderBy: string | null;
+  limit: number | null;
+}
+
+/** SELECT f, … FROM Obj [WHERE f op v [AND …]] [ORDER BY f ASC] [LIMIT n]: the shapes the adapter may send. */
+function parseSoql(q: string): Soql | null {
+  const m = /^SELECT (.+?) FROM (\w+)(?: WHERE (.+?))?(?: ORDER BY (\w+)(?: ASC)?)?(?: LIMIT (\d+))?$/i.exec(q.trim());
+  if (!m) return null;
+  const where: Soql['where'] = [];
+  for (const cond of m[3] ? m[3].split(/ AND (?=(?:[^']*'[^']*')*[^']*$)/) : []) {
+    const c = /^(\w+) (=|>=|<=|>|<) ('(?:[^'\\]|\\.)*'|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d))$/.exec(cond.trim());
+    if (!c) return null;
+    const raw = c[3]!;
+    where.push({ field: c[1]!, op: c[2]!, value: raw.startsWith("'") ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw });
+  }
+  return { fields: m[1]!.split(',').map((f) => f.trim()), from: m[2]!, where, orderBy: m[4] ?? null, limit: m[5] ? Number(m[5]) : null };
+}
+
+function badQuery(sim: CrmSimulator, q: string): never {
+  sim.recordViolation(`unsupported or malformed query: ${q}`);
+  throw simError(400, salesforceError(400, `unexpected token in: ${q}`, 'MALFORMED_QUERY'));
+}
+
+function compareField(actual: unknown, op: string, expected: string): boolean {
+  if (actual === undefined || actual === null) return false;
+  const a = String(actual);
+  const isDate = /^\d{4}-\d\d-\d\dT/.test(expected);
+  const diff = isDate ? instant(a) - instant(expected) : a.localeCompare(expected);
+  return op === '=' ? diff === 0 : op === '>=' ? diff >= 0 : op === '>' ? diff > 0 : op === '<=' ? diff <= 0 : diff < 0;
+}
+
+function instant(value: string): number {
+  return Date.parse(value.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+}
+
+function pick(r: SfRecord, fields: string[]): SfRecord {
+  return Object.fromEntries(fields.map((f) => [f, r[f] ?? null])) as SfRecord;
+}
+
+function withAttributes(type: string, r: SfRecord) {
+  return { attributes: { type, url: `/services/data/${API_VERSION}/sobjects/${type}/${r.Id}` }, ...r };
+}
+
+/** Salesforce's datetime format: 2026-01-01T00:00:00.000+0000. */
+export function sfDateTime(d: Date): string {
+  return d.toISOString().replace('Z', '+0000');
+}
