@@ -1,0 +1,241 @@
+// HighLevel API v2 adapter. Calls are "Call" messages of the app's Call conversation provider in
+// the contact's conversation; a Call message has no duration or notes, so a contact note carries
+// them together with our marker (call key tag + message id), which is also how a retry finds the
+// call it already logged.
+import { z } from 'zod';
+import { crmFetch, multipartForm, type CrmRequest } from '../http.js';
+import { CrmError, type CallLogInput, type CrmAdapter, type CrmCallRecord, type CrmSession, type RecordingFile } from '../port.js';
+import { callKeyTag, callStatus, callSummary, noteBody, readCallNote, toContact, withRecording } from './mapping.js';
+import {
+  ContactSearchPage,
+  ConversationSearch,
+  CreatedConversation,
+  DuplicateContact,
+  Message,
+  MessagesPage,
+  NoteResponse,
+  NotesList,
+  ProcessedMessage,
+  UploadedFiles,
+  UpsertContact,
+  VERSION,
+  type Note,
+} from './wire.js';
+
+const API_BASE = 'https://services.leadconnectorhq.com';
+const APP_BASE = 'https://app.gohighlevel.com';
+const SYNC_PAGE_SIZE = 100;
+const MESSAGE_PAGE_SIZE = 50;
+
+interface SyncCursor {
+  /** dateUpdated (ms) the pass started after; null = full sync. */
+  since: number | null;
+  searchAfter: (string | number)[] | null;
+  high: number | null;
+}
+
+export interface HighLevelAdapterOptions {
+  origin?: string;
+  fetch?: typeof fetch;
+}
+
+export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapterOptions = {}): CrmAdapter {
+  const locationId = session.context.locationId;
+  if (!locationId) throw new Error('HighLevel session has no locationId');
+  const apiBase = opts.origin ?? API_BASE;
+  const appBase = session.context.app_base ?? (opts.origin ?? APP_BASE);
+  const baseFetch = opts.fetch ?? globalThis.fetch;
+
+  const call = <T>(family: keyof typeof VERSION, req: Omit<CrmRequest<T>, 'url'> & { path: string }): Promise<T> =>
+    crmFetch(session, { ...req, url: `${apiBase}${req.path}` }, { fetch: withVersion(baseFetch, VERSION[family]) });
+
+  const contactUrl = (id: string) => `${appBase}/v2/location/${encodeURIComponent(locationId)}/contacts/detail/${encodeURIComponent(id)}`;
+
+  function providerId(): string {
+    const id = session.context.conversationProviderId;
+    // Without the app's Call provider HighLevel cannot take a call log: nothing a retry would fix.
+    if (!id) throw new CrmError('rejected', 'HighLevel: no Call conversation provider configured for this app (conversationProviderId)');
+    return id;
+  }
+
+  async function contactForCall(input: CallLogInput): Promise<string> {
+    if (input.contact) return input.contact.id;
+    // HighLevel logs calls only in a contact's conversation: upsert one for the remote number.
+    const phone = input.direction === 'inbound' ? input.from : input.to;
+    const res = await call('contacts', { method: 'POST', path: '/contacts/upsert', json: { locationId, phone }, schema: UpsertContact });
+    return res.contact.id;
+  }
+
+  async function callNote(contactId: string, callKey: string): Promise<Note | null> {
+    const tag = callKeyTag(callKey);
+    const { notes } = await call('contacts', { path: `/contacts/${encodeURIComponent(contactId)}/notes`, schema: NotesList });
+    return notes.find((n) => readCallNote(n.body)?.tag === tag) ?? null;
+  }
+
+  async function conversationFor(contactId: string): Promise<string> {
+    const found = await call('conversations', { path: '/conversations/search', query: { locationId, contactId }, schema: ConversationSearch });
+    const existing = found.conversations.find((c) => c.contactId === contactId);
+    if (existing) return existing.id;
+    const created = await call('conversations', { method: 'POST', path: '/conversations/', json: { locationId, contactId }, schema: CreatedConversation });
+    return created.conversation.id;
+  }
+
+  /** A Call message this provider already wrote for this call (same direction and date): the write whose answer was lost. */
+  async function findCallMessage(conversationId: string, input: CallLogInput): Promise<string | null> {
+    const at = Date.parse(input.startedAt);
+    const direction = input.direction === 'inbound' ? 'inbound' : 'outbound';
+    let lastMessageId: string | undefined;
+    for (;;) {
+      const page = await call('conversations', {
+        path: `/conversations/${encodeURIComponent(conversationId)}/messages`,
+        query: { type: 'TYPE_CALL', limit: MESSAGE_PAGE_SIZE, lastMessageId },
+        schema: MessagesPage,
+      });
+      const match = page.messages.find(
+        (m) => m.direction === direction && m.conversationProviderId === providerId() && Date.parse(m.dateAdded) === at,
+      );
+      if (match) return match.id;
+      // Newest first: stop once the page reaches messages older than the call.
+      const oldest = page.messages.at(-1);
+      if (!page.nextPage || !page.lastMessageId || !oldest || Date.parse(oldest.dateAdded) < at) return null;
+      lastMessageId = page.lastMessageId;
+    }
+  }
+
+  async function createCallMessage(conversationId: string, contactId: string, input: CallLogInput): Promise<string> {
+    const common = {
+      type: 'Call',
+      conversationId,
+      conversationProviderId: providerId(),
+      date: new Date(input.startedAt).toISOString(),
+      call: { from: input.from, to: input.to, status: callStatus(input.outcome) },
+    };
+    // No `direction` on inbound: the endpoint implies it, and the spec types that field as an object.
+    const res =
+      input.direction === 'inbound'
+        ? await call('conversations', {
+            method: 'POST',
+            path: '/conversations/messages/inbound',
+            json: { ...common, contactId, message: callSummary(input) },
+            schema: ProcessedMessage,
+          })
+        : await call('conversations', { method: 'POST', path: '/conversations/messages/outbound', json: common, schema: ProcessedMessage });
+    return res.messageId;
+  }
+
+  async function getMessage(messageId: string) {
+    return call('conversations', { path: `/conversations/messages/${encodeURIComponent(messageId)}`, schema: Message });
+  }
+
+  async function writeNote(contactId: string, existing: Note | null, body: string, ownerId: string | null): Promise<void> {
+    const json = { body, ...(ownerId ? { userId: ownerId } : {}) };
+    const path = `/contacts/${encodeURIComponent(contactId)}/notes`;
+    await (existing
+      ? call('contacts', { method: 'PUT', path: `${path}/${encodeURIComponent(existing.id)}`, json, schema: NoteResponse })
+      : call('contacts', { method: 'POST', path, json, schema: NoteResponse }));
+  }
+
+  const record = (messageId: string, contactId: string): CrmCallRecord => ({ id: messageId, url: contactUrl(contactId) });
+
+  return {
+    id: 'highlevel',
+
+    async findContactsByPhone(e164) {
+      const res = await call('contacts', { path: '/contacts/search/duplicate', query: { locationId, number: e164 }, schema: DuplicateContact });
+      return res.contact ? [toContact(res.contact, contactUrl(res.contact.id))] : [];
+    },
+
+    contactUrl: (contact) => contactUrl(contact.id),
+
+    newContactUrl: () => `${appBase}/v2/location/${encodeURIComponent(locationId)}/contacts/smart_list/All`,
+
+    async logCall(input) {
+      const contactId = await contactForCall(input);
+      const note = await callNote(contactId, input.callKey);
+      const logged = readCallNote(note?.body);
+      if (logged) return record(logged.messageId, contactId);
+      const conversationId = await conversationFor(contactId);
+      const messageId = (await findCallMessage(conversationId, input)) ?? (await createCallMessage(conversationId, contactId, input));
+      await writeNote(contactId, null, noteBody(input, messageId, null), input.ownerId);
+      return record(messageId, contactId);
+    },
+
+    async updateCall(messageId, input) {
+      const { contactId } = await getMessage(messageId);
+      const note = await callNote(contactId, input.callKey);
+      const recordingUrl = readCallNote(note?.body)?.recordingUrl ?? null;
+      await writeNote(contactId, note, noteBody(input, messageId, recordingUrl), input.ownerId);
+      return record(messageId, contactId);
+    },
+
+    async attachRecording(rec, file: RecordingFile, callKey) {
+      const { contactId, conversationId } = await getMessage(rec.id);
+      const note = await callNote(contactId, callKey);
+      if (!note?.body) throw new CrmError('rejected', `HighLevel: no call note for message ${rec.id}; log the call first`);
+      // The uploaded URL is kept in the note before attaching, so a retry re-attaches it instead of uploading again.
+      let url = readCallNote(note.body)?.recordingUrl ?? null;
+      if (!url) {
+        const form = multipartForm(
+          { conversationId, contactId, locationId },
+          { field: 'fileAttachment', fileName: file.fileName, contentType: file.contentType, data: file.data },
+        );
+        const uploaded = await call('conversations', { method: 'POST', path: '/conversations/messages/upload', form, schema: UploadedFiles });
+        url = uploaded.uploadedFiles[file.fileName] ?? Object.values(uploaded.uploadedFiles)[0] ?? null;
+        if (!url) throw new CrmError('rejected', 'HighLevel accepted the upload but returned no file URL');
+        await writeNote(contactId, note, withRecording(note.body, url), null);
+      }
+      // PUT replaces the message's attachments: repeating it never adds a second copy.
+      await call('conversations', {
+        method: 'PUT',
+        path: `/conversations/messages/${encodeURIComponent(rec.id)}/attachments`,
+        json: { attachments: [url] },
+        schema: z.unknown(),
+      });
+    },
+
+    async syncContacts(cursorText) {
+      const cursor = parseCursor(cursorText);
+      const page = await call('contacts', {
+        method: 'POST',
+        path: '/contacts/search',
+        json: {
+          locationId,
+          pageLimit: SYNC_PAGE_SIZE,
+          ...(cursor.searchAfter ? { searchAfter: cursor.searchAfter } : {}),
+          ...(cursor.since !== null ? { filters: [{ field: 'dateUpdated', operator: 'range', value: { gt: new Date(cursor.since).toISOString() } }] } : {}),
+          sort: [{ field: 'dateUpdated', direction: 'asc' }],
+        },
+        schema: ContactSearchPage,
+      });
+      const high = page.contacts.reduce<number | null>((max, c) => {
+        const t = c.dateUpdated ? Date.parse(c.dateUpdated) : NaN;
+        return Number.isNaN(t) || (max !== null && max >= t) ? max : t;
+      }, cursor.high);
+      const last = page.contacts.at(-1);
+      const more = page.contacts.length === SYNC_PAGE_SIZE && !!last?.searchAfter;
+      const next: SyncCursor = more
+        ? { since: cursor.since, searchAfter: last!.searchAfter!, high }
+        : { since: high ?? cursor.since, searchAfter: null, high: null };
+      return { contacts: page.contacts.map((c) => toContact(c, contactUrl(c.id))), cursor: JSON.stringify(next), hasMore: more };
+    },
+  };
+}
+
+/** HighLevel requires a `Version` header naming the endpoint family's API version. */
+function withVersion(base: typeof fetch, version: string): typeof fetch {
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('version', version);
+    return base(input, { ...init, headers });
+  };
+}
+
+function parseCursor(text: string | null): SyncCursor {
+  if (!text) return { since: null, searchAfter: null, high: null };
+  try {
+    const c = JSON.parse(text) as Partial<SyncCursor>;
+    return { since: c.since ?? null, searchAfter: c.searchAfter ?? null, high: c.high ?? null };
+  } catch {
+    return { since: null, searchAfter: null, high: null }; // an unreadable cursor costs one full sync
+  }
+}

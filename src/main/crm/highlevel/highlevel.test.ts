@@ -1,0 +1,202 @@
+// The HighLevel adapter against the HighLevel simulator on loopback; every exchange is checked
+// against apps/contacts.json and apps/conversations.json (plus the overlay in src/sim/crm/highlevel/spec.ts).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { startHighLevelSimulator, type HighLevelSimulator } from '../../../sim/crm/highlevel/index.js';
+import { CrmError, type CallLogInput, type CrmAdapter } from '../port.js';
+import { highLevelProvider } from './index.js';
+
+let sim: HighLevelSimulator;
+let session: SimSession;
+let hl: CrmAdapter;
+
+beforeEach(async () => {
+  sim = await startHighLevelSimulator();
+  session = simSession(sim, { locationId: sim.locationId, conversationProviderId: sim.conversationProviderId });
+  hl = highLevelProvider.create(session, { origin: sim.url });
+});
+
+afterEach(async () => {
+  try {
+    sim.assertNoSpecViolations();
+  } finally {
+    await sim.close();
+  }
+});
+
+const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
+  callKey: 'tenant-1:pbx-1:call-7:101',
+  direction: 'inbound',
+  from: '+14155550132',
+  to: '+14155550100',
+  startedAt: '2026-03-02T09:15:04.250Z',
+  answeredAt: '2026-03-02T09:15:10.000Z',
+  durationSec: 95,
+  outcome: 'answered',
+  subject: 'Inbound call',
+  notes: 'Wants a callback on Friday.',
+  contact: null,
+  ownerId: null,
+  ...over,
+});
+
+async function rejection(p: Promise<unknown>): Promise<CrmError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(CrmError);
+  return err as CrmError;
+}
+
+const recording = { fileName: 'call-7.mp3', contentType: 'audio/mpeg', data: new Uint8Array([73, 68, 51, 4, 0]) };
+
+describe('HighLevel adapter', () => {
+  it('finds a contact by phone stored in another format, with the location’s record URL', async () => {
+    const ada = sim.addContact({ firstName: 'Ada', lastName: 'Lovelace', companyName: 'Analytical Ltd', phone: '(415) 555-0132', assignedTo: 'user-9' });
+    sim.addContact({ firstName: 'Other', phone: '+1 415 555 0199' });
+
+    const found = await hl.findContactsByPhone('+14155550132');
+
+    expect(found).toEqual([
+      expect.objectContaining({ id: ada.id, name: 'Ada Lovelace', company: 'Analytical Ltd', ownerId: 'user-9', phones: ['(415) 555-0132'] }),
+    ]);
+    expect(found[0]!.url).toBe(`${sim.url}/v2/location/${sim.locationId}/contacts/detail/${ada.id}`);
+    expect(await hl.findContactsByPhone('+14155550111')).toEqual([]);
+    expect(sim.requestsTo('GET', '/contacts/search/duplicate')[0]!.query).toMatchObject({ locationId: sim.locationId, number: '+14155550132' });
+  });
+
+  it('logs an inbound call as a Call message of the provider, with a note carrying duration and notes', async () => {
+    const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    const record = await hl.logCall(call({ contact: { id: ada.id, kind: 'contact' }, ownerId: 'user-9' }));
+
+    expect(sim.messages).toEqual([
+      expect.objectContaining({ id: record.id, contactId: ada.id, direction: 'inbound', callStatus: 'completed', dateAdded: '2026-03-02T09:15:04.250Z', body: 'Inbound call, answered, 1:35' }),
+    ]);
+    expect(sim.conversations).toEqual([{ id: sim.messages[0]!.conversationId, contactId: ada.id }]);
+    expect(sim.notes).toHaveLength(1);
+    expect(sim.notes[0]).toMatchObject({ contactId: ada.id, userId: 'user-9' });
+    expect(sim.notes[0]!.body).toContain('Wants a callback on Friday.');
+    expect(sim.notes[0]!.body).toContain(`message ${record.id}`);
+  });
+
+  it('logs an outbound unanswered call to a number with no contact by upserting the contact', async () => {
+    const record = await hl.logCall(call({ direction: 'outbound', from: '+14155550100', to: '+14155550177', outcome: 'no_answer', durationSec: 0 }));
+    expect(sim.contacts.map((c) => c.phone)).toEqual(['+14155550177']);
+    expect(sim.messages).toEqual([expect.objectContaining({ id: record.id, direction: 'outbound', callStatus: 'no-answer' })]);
+    expect(sim.notes[0]!.body).toMatch(/^Outbound call, not answered$/m);
+  });
+
+  it('logs a call once when the message answer is lost after HighLevel stored it', async () => {
+    const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    const input = call({ contact: { id: ada.id, kind: 'contact' } });
+    sim.faults.next({ match: { method: 'POST', path: '/conversations/messages/inbound' }, timeoutAfterApply: true, mode: 'close' });
+    expect((await rejection(hl.logCall(input))).kind).toBe('transient');
+    expect(sim.messages).toHaveLength(1);
+
+    const retried = await hl.logCall(input);
+    const again = await hl.logCall(input);
+    expect(retried.id).toBe(sim.messages[0]!.id);
+    expect(again.id).toBe(retried.id);
+    expect(sim.messages).toHaveLength(1);
+    expect(sim.notes).toHaveLength(1);
+  });
+
+  it('logs a call once when the note answer is lost', async () => {
+    const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    const input = call({ contact: { id: ada.id, kind: 'contact' } });
+    sim.faults.next({ match: { method: 'POST', path: `/contacts/${ada.id}/notes` }, timeoutAfterApply: true, mode: 'close' });
+    await rejection(hl.logCall(input));
+    await hl.logCall(input);
+    expect(sim.messages).toHaveLength(1);
+    expect(sim.notes).toHaveLength(1);
+  });
+
+  it('updates the call note, keeping one note', async () => {
+    const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    const record = await hl.logCall(call({ contact: { id: ada.id, kind: 'contact' }, durationSec: 5 }));
+    await hl.updateCall(record.id, call({ contact: { id: ada.id, kind: 'contact' }, durationSec: 3725, notes: 'Escalated.' }));
+    expect(sim.notes).toHaveLength(1);
+    expect(sim.notes[0]!.body).toMatch(/^Inbound call, answered, 1:02:05$/m);
+    expect(sim.notes[0]!.body).toContain('Escalated.');
+  });
+
+  it('uploads the recording once and attaches it to the call message, also when the attach answer is lost', async () => {
+    const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    const input = call({ contact: { id: ada.id, kind: 'contact' } });
+    const record = await hl.logCall(input);
+    sim.faults.next({ match: { method: 'PUT', path: `/conversations/messages/${record.id}/attachments` }, timeoutAfterApply: true, mode: 'close' });
+    expect((await rejection(hl.attachRecording(record, recording, input.callKey))).kind).toBe('transient');
+
+    await hl.attachRecording(record, recording, input.callKey);
+
+    expect(sim.uploads.map((u) => [u.fileName, [...u.data]])).toEqual([['call-7.mp3', [73, 68, 51, 4, 0]]]);
+    expect(sim.messages[0]!.attachments).toEqual([sim.uploads[0]!.url]);
+    expect(sim.notes[0]!.body).toContain(`Recording: ${sim.uploads[0]!.url}`);
+  });
+
+  it('sends the Version header of each endpoint family', async () => {
+    sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    await hl.findContactsByPhone('+14155550132');
+    await hl.logCall(call());
+    expect(sim.specViolations).toEqual([]);
+    expect(sim.requests.length).toBeGreaterThan(3);
+  });
+
+  it('maps 429 with Retry-After to rate_limited with the delay', async () => {
+    sim.faults.next({ status: 429, retryAfterSec: 10 });
+    expect(await rejection(hl.findContactsByPhone('+14155550132'))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 10_000 });
+  });
+
+  it('maps 5xx to transient and writes nothing', async () => {
+    sim.faults.next({ status: 502 });
+    expect((await rejection(hl.logCall(call()))).kind).toBe('transient');
+    expect(sim.messages).toHaveLength(0);
+  });
+
+  it('refreshes an expired token (rotating the refresh token) and carries on', async () => {
+    sim.faults.expireTokens();
+    await hl.logCall(call());
+    expect(session.refreshCount).toBe(1);
+    expect(sim.messages).toHaveLength(1);
+  });
+
+  it('turns a revoked grant into an auth error', async () => {
+    sim.faults.revokeGrant();
+    expect((await rejection(hl.findContactsByPhone('+14155550132'))).kind).toBe('auth');
+  });
+
+  it('rejects what HighLevel refuses with its message', async () => {
+    const noProvider = highLevelProvider.create(simSession(sim, { locationId: sim.locationId, conversationProviderId: 'not-ours' }), { origin: sim.url });
+    const err = await rejection(noProvider.logCall(call()));
+    expect(err).toMatchObject({ kind: 'rejected', status: 400, message: 'Conversation provider not found' });
+    expect(sim.messages).toHaveLength(0);
+  });
+
+  it('syncs contacts page by page, then only what changed since', async () => {
+    for (let i = 0; i < 230; i++) {
+      sim.addContact({ firstName: `P${i}`, phone: `+1415555${1000 + i}` }, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString());
+    }
+    const seen = new Set<string>();
+    let cursor: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const page = await hl.syncContacts(cursor);
+      page.contacts.forEach((c) => seen.add(c.id));
+      cursor = page.cursor;
+      pages++;
+      if (!page.hasMore || pages > 10) break;
+    }
+    expect(pages).toBe(3);
+    expect(seen.size).toBe(230);
+
+    Object.assign(sim.contacts[3]!, { firstName: 'Renamed', dateUpdated: '2026-02-01T00:00:00.000Z' });
+    const delta = await hl.syncContacts(cursor);
+    expect(delta.contacts.map((c) => c.name)).toEqual(['Renamed']);
+    expect(delta.hasMore).toBe(false);
+  });
+
+  it('needs the bus broker: no PKCE, client secret at the token endpoint', () => {
+    expect(highLevelProvider.oauth()).toMatchObject({ pkce: false, needsBroker: true, tokenUrl: 'https://services.leadconnectorhq.com/oauth/token' });
+  });
+});

@@ -1,0 +1,30 @@
+// HighLevel provider: OAuth client settings and the adapter factory (registered in ../registry.ts).
+import type { CrmProvider } from '../port.js';
+import { createHighLevelAdapter } from './adapter.js';
+
+export const highLevelProvider: CrmProvider = {
+  id: 'highlevel',
+  displayName: 'HighLevel',
+  oauth(origin) {
+    return {
+      authorizeUrl: `${origin ?? 'https://marketplace.gohighlevel.com'}/oauth/chooselocation`,
+      tokenUrl: `${origin ?? 'https://services.leadconnectorhq.com'}/oauth/token`,
+      scopes: [
+        'contacts.readonly',
+        'contacts.write',
+        'conversations.readonly',
+        'conversations.write',
+        'conversations/message.readonly',
+        'conversations/message.write',
+      ],
+      // The token endpoint requires client_secret and documents no PKCE: the bus brokers code
+      // exchange and refresh so the secret never ships in the app.
+      pkce: false,
+      needsBroker: true,
+      redirect: 'loopback',
+    };
+  },
+  create: (session, opts) => createHighLevelAdapter(session, opts),
+};
+
+export { createHighLevelAdapter } from './adapter.js';

@@ -1,0 +1,99 @@
+// Pure HighLevel mapping: contacts, the call message body, and the call note that carries what a
+// Call message cannot (duration, outcome, notes, recording) plus our idempotency marker.
+import { createHash } from 'node:crypto';
+import type { CallLogInput, CrmContact } from '../port.js';
+import type { Contact } from './wire.js';
+
+export type HlCallStatus = 'completed' | 'answered' | 'busy' | 'no-answer' | 'failed' | 'canceled' | 'voicemail' | 'pending';
+
+/** call.status (CallDataDTO enum) for our outcome. */
+export function callStatus(outcome: CallLogInput['outcome']): HlCallStatus {
+  switch (outcome) {
+    case 'answered':
+      return 'completed';
+    case 'missed':
+    case 'no_answer':
+      return 'no-answer';
+    case 'busy':
+      return 'busy';
+    case 'failed':
+      return 'failed';
+  }
+}
+
+export function formatDuration(totalSec: number): string {
+  const sec = Math.max(0, Math.round(totalSec));
+  const h = Math.floor(sec / 3600);
+  const mm = String(Math.floor((sec % 3600) / 60)).padStart(h > 0 ? 2 : 1, '0');
+  const ss = String(sec % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+const OUTCOME_TEXT: Record<CallLogInput['outcome'], string> = {
+  answered: 'answered',
+  missed: 'missed',
+  no_answer: 'not answered',
+  busy: 'busy',
+  failed: 'failed',
+};
+
+/** One line a person reads: "Inbound call, answered, 1:35". Goes into inbound message bodies and notes. */
+export function callSummary(input: CallLogInput): string {
+  const dir = input.direction === 'inbound' ? 'Inbound' : 'Outbound';
+  const talk = input.outcome === 'answered' ? `, ${formatDuration(input.durationSec)}` : '';
+  return `${dir} call, ${OUTCOME_TEXT[input.outcome]}${talk}`;
+}
+
+/** Our key for a call as it appears in the note: fixed length, no internal ids. */
+export function callKeyTag(callKey: string): string {
+  return `rb-${createHash('sha256').update(callKey).digest('hex').slice(0, 40)}`;
+}
+
+const MARKER = /^ringbridge (rb-[0-9a-f]{40}) message (\S+)$/m;
+const RECORDING = /^Recording: (\S+)$/m;
+
+export interface CallNote {
+  tag: string;
+  messageId: string;
+  recordingUrl: string | null;
+}
+
+export function noteBody(input: CallLogInput, messageId: string, recordingUrl: string | null): string {
+  return [
+    callSummary(input),
+    `From ${input.from} to ${input.to}`,
+    input.notes,
+    recordingUrl ? `Recording: ${recordingUrl}` : '',
+    `ringbridge ${callKeyTag(input.callKey)} message ${messageId}`,
+  ]
+    .filter((line) => line.length > 0)
+    .join('\n');
+}
+
+export function readCallNote(body: string | null | undefined): CallNote | null {
+  const marker = body ? MARKER.exec(body) : null;
+  if (!marker) return null;
+  return { tag: marker[1]!, messageId: marker[2]!, recordingUrl: RECORDING.exec(body!)?.[1] ?? null };
+}
+
+/** The note body with a recording line added (before the marker line). */
+export function withRecording(body: string, url: string): string {
+  const lines = body.split('\n').filter((line) => !RECORDING.test(line));
+  lines.splice(lines.length - 1, 0, `Recording: ${url}`);
+  return lines.join('\n');
+}
+
+export function toContact(c: Contact, url: string): CrmContact {
+  const name = c.name?.trim() || c.contactName?.trim() || [c.firstName, c.lastName].filter(Boolean).join(' ').trim() || '(no name)';
+  return {
+    id: c.id,
+    kind: 'contact',
+    name,
+    company: c.companyName ?? null,
+    phones: c.phone ? [c.phone] : [],
+    ownerId: c.assignedTo ?? null,
+    lastActivityAt: typeof c.lastActivity === 'number' ? new Date(c.lastActivity).toISOString() : (c.lastActivity ?? null),
+    url,
+    updatedAt: c.dateUpdated ?? null,
+  };
+}
