@@ -68,6 +68,8 @@ export interface PbxFaults {
   expireTokens(): void;
   /** The next `count` makecalls are rejected with this reason text. */
   refuseMakeCall(reasontext?: string, count?: number): void;
+  /** While true, WebSocket upgrades are answered 503 (PBX restarting). */
+  blockWebSockets: boolean;
 }
 
 export interface MakeCallRequest {
@@ -80,6 +82,8 @@ export interface PbxSimulator {
   baseUrl: string;
   faults: PbxFaults;
   placeCall(script: CallScript): Promise<PlacedCall>;
+  /** Ends every leg of a call (e.g. one placed with makecall): participants removed, Remove events sent. */
+  hangup(callid: number): Promise<void>;
   /** Current participants of a DN. */
   participants(dn: string): CallParticipant[];
   recordings(): XapiRecording[];
@@ -159,6 +163,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
       refusals.remaining = count;
       refusals.reasontext = reasontext;
     },
+    blockWebSockets: false,
   };
 
   function clientOf(req: IncomingMessage): string | null {
@@ -438,6 +443,10 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
     const clientId = clientOf(req);
+    if (faults.blockWebSockets) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
     if (new URL(req.url ?? '/', 'http://sim').pathname !== '/callcontrol/ws' || !clientId) {
       socket.end(`HTTP/1.1 ${clientId ? '404 Not Found' : '401 Unauthorized'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
@@ -458,6 +467,10 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     async placeCall(script) {
       const run = await runScript(driver, script);
       return { callid: run.callid, recordingIds: [...run.recordingIds] };
+    },
+    async hangup(callid) {
+      const legs = [...participants.values()].flatMap((m) => [...m.values()]).filter((p) => p.callid === callid);
+      await Promise.all(legs.map((p) => driver.remove(p)));
     },
     participants: (dn) => [...dnParticipants(dn).values()].map((p) => ({ ...p })),
     recordings: () => recordings.slice(),
