@@ -27,20 +27,21 @@ export const AppStateSchema = z.object({
 });
 export type AppState = z.infer<typeof AppStateSchema>;
 
-export const NotificationStyleSchema = z.enum(['sound', 'silent']);
-
+/** Window-facing settings; src/main/settings stores the same shape with defaults. */
 export const SettingsSchema = z.object({
   defaultCountry: CountryCodeSchema,
   confirmBeforeDial: z.boolean(),
   doNotDisturb: z.boolean(),
   startAtLogin: z.boolean(),
-  /** Whether a screen-pop plays the system sound. */
-  notificationStyle: NotificationStyleSchema,
-  /** Keep pops on screen until the call is answered or ends, instead of the OS timeout. */
-  keepPopUntilAnswered: z.boolean(),
+  /** How screen-pops behave: the system sound, and whether the caller's company is shown. */
+  notification: z.object({ sound: z.boolean(), showCompany: z.boolean() }),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
-export const SettingsPatchSchema = SettingsSchema.partial().strict();
+export const SettingsPatchSchema = SettingsSchema.extend({
+  notification: SettingsSchema.shape.notification.partial().strict(),
+})
+  .partial()
+  .strict();
 export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
 
 /** Where the call's CRM log stands: what the Recent calls list shows per call. */

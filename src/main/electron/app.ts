@@ -1,0 +1,158 @@
+// The Electron lifecycle around the agent: sandbox and single-instance lock before anything
+// else, protocol links queued until ready, then window, tray, IPC and notifications wired to
+// the capabilities index.ts builds. Everything electron-specific stays in this folder.
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { app } from 'electron';
+import type { AppState, CrmStatus, Settings } from '../../shared/ipc.js';
+import type { SecretStore } from '../storage/secret-store.js';
+import { confirmDialDialog } from './dialogs.js';
+import { handleAll, send, type InvokeHandlers } from './ipc.js';
+import type { ShellLogger } from './logger.js';
+import { ElectronNotifier } from './notifications.js';
+import { createExternalOpener, type OpenExternal } from './open-external.js';
+import { createAppUrlMatcher } from './policy/app-origin.js';
+import type { DeepLink } from './policy/deep-link.js';
+import { registerProtocolHandling } from './protocol.js';
+import { createSecretStore } from './secret-store.js';
+import { createTray, type AppTray } from './tray.js';
+import { createMainWindow, lockDownSession } from './window.js';
+
+/** Must equal the installer's appId, or Windows toasts lose their title and icon. */
+export const APP_USER_MODEL_ID = 'com.ringbridge.agent';
+
+/** What the Electron shell hands the capabilities. */
+export interface ShellPorts {
+  notifier: ElectronNotifier;
+  secrets: SecretStore;
+  confirmDial(display: string): Promise<boolean>;
+  openExternal: OpenExternal;
+  userDataDir: string;
+  /** The OS locale's region, a sensible first default country. */
+  systemCountry: string | null;
+}
+
+/** What the capabilities hand back to the shell. */
+export interface ShellAgent {
+  handlers: InvokeHandlers;
+  state(): AppState;
+  settings(): Settings;
+  onState(listener: (state: AppState) => void): () => void;
+  onSettings(listener: (settings: Settings) => void): () => void;
+  onHistory(listener: () => void): () => void;
+  onCrmStatus(listener: (status: CrmStatus) => void): () => void;
+  /** A tel:/callto: link or typed number; the dial capability parses, confirms and reports. */
+  dial(raw: string): void;
+  setDoNotDisturb(on: boolean): void;
+  /** https origin of the paired bus, for the openExternal allow-list. */
+  busOrigin(): string | null;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ShellOptions {
+  log: ShellLogger;
+  build(ports: ShellPorts): Promise<ShellAgent>;
+}
+
+export function runShell({ log, build }: ShellOptions): void {
+  // First: a second copy only forwards its argv (the tel: link) to us and leaves.
+  if (!app.requestSingleInstanceLock()) {
+    app.exit(0);
+    return;
+  }
+  // The global switch: every renderer, including any a bug might open, is sandboxed.
+  app.enableSandbox();
+  app.setAppUserModelId(APP_USER_MODEL_ID);
+
+  const devServerUrl = !app.isPackaged ? process.env['ELECTRON_RENDERER_URL'] : undefined;
+  const rendererFile = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
+  const isAppUrl = createAppUrlMatcher({ rendererFileUrl: pathToFileURL(rendererFile).href, devServerUrl });
+
+  let agent: ShellAgent | null = null;
+  const openExternal = createExternalOpener(() => {
+    const bus = agent?.busOrigin();
+    return { extraOrigins: bus ? [bus] : [] };
+  }, log);
+  const window = createMainWindow({
+    preloadPath: fileURLToPath(new URL('../preload/index.cjs', import.meta.url)),
+    load: devServerUrl ? { url: devServerUrl } : { file: rendererFile },
+    isAppUrl,
+    dev: Boolean(devServerUrl),
+    openExternal,
+    log,
+  });
+
+  const onLink = (link: DeepLink) => {
+    if (link.kind === 'dial') agent?.dial(link.raw);
+    else window.show(); // ringbridge:// app links open the window (OAuth callbacks arrive in the CRM issue)
+  };
+  const protocol = registerProtocolHandling(onLink, () => window.show(), log);
+
+  let tray: AppTray | null = null;
+  app.on('window-all-closed', () => {
+    /* a tray app keeps running with no window */
+  });
+  app.on('before-quit', () => {
+    window.allowClose();
+    tray?.destroy();
+    tray = null;
+  });
+  app.on('will-quit', (event) => {
+    if (!agent) return;
+    const stopping = agent;
+    agent = null;
+    event.preventDefault();
+    void stopping.stop().finally(() => app.quit());
+  });
+
+  void app.whenReady().then(async () => {
+    lockDownSession(Boolean(devServerUrl));
+    const notifier = new ElectronNotifier(openExternal, log);
+    const built = await build({
+      notifier,
+      secrets: createSecretStore(log),
+      confirmDial: confirmDialDialog,
+      openExternal,
+      userDataDir: app.getPath('userData'),
+      systemCountry: app.getLocaleCountryCode() || null,
+    });
+    agent = built;
+    handleAll(built.handlers, { isAppUrl, isOwnWebContents: window.isOwnWebContents }, log);
+
+    const push = <T>(fn: (contents: Electron.WebContents, value: T) => void) => (value: T) => {
+      const contents = window.contents();
+      if (contents) fn(contents, value);
+    };
+    tray = createTray(join(app.getAppPath(), 'resources'), built.state(), (action) => {
+      if (action === 'open') window.show();
+      else if (action === 'dial') {
+        window.show();
+        push((c) => send(c, 'dialBoxRequested', null, log))(null);
+      } else if (action === 'toggleDnd') built.setDoNotDisturb(!built.state().doNotDisturb);
+      else app.quit();
+    });
+    built.onState((state) => {
+      tray?.update(state);
+      push((c, s: AppState) => send(c, 'stateChanged', s, log))(state);
+    });
+    built.onSettings((settings) => {
+      app.setLoginItemSettings({ openAtLogin: settings.startAtLogin });
+      push((c, s: Settings) => send(c, 'settingsChanged', s, log))(settings);
+    });
+    built.onHistory(() => push((c) => send(c, 'historyChanged', null, log))(null));
+    built.onCrmStatus((status) => push((c, s: CrmStatus) => send(c, 'crmStatusChanged', s, log))(status));
+
+    if (process.env['NODE_ENV'] === 'test') {
+      // Read by test/electron/app.e2e.test.ts through electronApp.evaluate; absent in real runs.
+      Object.assign(globalThis, { __ringbridgeTest: { hasTray: () => tray !== null, livePops: () => notifier.liveCount } });
+    }
+
+    await built.start();
+    if (built.state().bus === 'unpaired' || !process.argv.includes('--hidden')) window.show();
+    protocol.ready();
+  }).catch((err: unknown) => {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'agent failed to start');
+    app.exit(1);
+  });
+}

@@ -1,0 +1,65 @@
+// Screen-pops as native notifications. Each live pop is kept in a Map (so it is not garbage
+// collected and can be withdrawn) until it is clicked, closed or withdrawn. A click opens the
+// pop's CRM link through the openExternal gate, never directly.
+import { Notification } from 'electron';
+import type { OpenExternal } from './open-external.js';
+import type { ShellLogger } from './logger.js';
+
+/** What the screen-pop capability asks the OS to show. */
+export interface PopView {
+  popId: string;
+  title: string;
+  body: string;
+  /** The CRM record or new-contact page to open on click. */
+  targetUrl: string | null;
+  silent: boolean;
+}
+
+export type ShowResult = { status: 'shown' } | { status: 'unsupported'; reason: string };
+
+export class ElectronNotifier {
+  private readonly live = new Map<string, Notification>();
+
+  constructor(
+    private readonly openExternal: OpenExternal,
+    private readonly log: ShellLogger,
+  ) {}
+
+  show(pop: PopView): ShowResult {
+    if (!Notification.isSupported()) return { status: 'unsupported', reason: 'this system has no notification service' };
+    this.withdraw(pop.popId); // one pop per call: a re-pop replaces the old one
+    const notification = new Notification({ title: pop.title, body: pop.body, silent: pop.silent, timeoutType: 'never', urgency: 'critical' });
+    const forget = () => {
+      if (this.live.get(pop.popId) === notification) this.live.delete(pop.popId);
+    };
+    notification.on('click', () => {
+      forget();
+      if (pop.targetUrl) void this.openExternal(pop.targetUrl);
+    });
+    notification.on('close', forget);
+    notification.on('failed', (_event, error) => {
+      forget();
+      this.log.warn({ error }, 'notification failed');
+    });
+    this.live.set(pop.popId, notification);
+    notification.show();
+    return { status: 'shown' };
+  }
+
+  withdraw(popId: string): void {
+    const notification = this.live.get(popId);
+    if (!notification) return;
+    this.live.delete(popId);
+    notification.close();
+  }
+
+  /** A plain informational notice (dial results, refused links); not tracked. */
+  notice(title: string, body: string): void {
+    if (Notification.isSupported()) new Notification({ title, body, silent: true }).show();
+  }
+
+  /** Number of pops on screen (for the e2e hook). */
+  get liveCount(): number {
+    return this.live.size;
+  }
+}

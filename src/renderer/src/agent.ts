@@ -1,0 +1,87 @@
+// React hooks over window.agent. Queries hold what main last said; main's pushes (on*) update
+// them, so the window never polls.
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect } from 'react';
+import type { CrmIdValue, Settings, SettingsPatch } from '../../shared/ipc.js';
+
+const agent = () => window.agent;
+
+export const keys = {
+  state: ['state'] as const,
+  settings: ['settings'] as const,
+  history: ['history'] as const,
+  crm: ['crm'] as const,
+};
+
+/** Subscribes once to main's pushes and feeds them into the query cache. */
+export function useAgentEvents(onDialBoxRequested: () => void): void {
+  const client = useQueryClient();
+  useEffect(() => {
+    const offs = [
+      agent().onStateChanged((state) => client.setQueryData(keys.state, state)),
+      agent().onSettingsChanged((settings) => client.setQueryData(keys.settings, settings)),
+      agent().onCrmStatusChanged((status) => client.setQueryData(keys.crm, status)),
+      agent().onHistoryChanged(() => void client.invalidateQueries({ queryKey: keys.history })),
+      agent().onDialBoxRequested(onDialBoxRequested),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [client, onDialBoxRequested]);
+}
+
+export const useAppState = () => useQuery({ queryKey: keys.state, queryFn: () => agent().getState() });
+export const useSettings = () => useQuery({ queryKey: keys.settings, queryFn: () => agent().getSettings() });
+export const useHistory = () => useQuery({ queryKey: keys.history, queryFn: () => agent().listHistory() });
+export const useCrmStatus = () => useQuery({ queryKey: keys.crm, queryFn: () => agent().crmStatus() });
+
+export function usePair() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ busUrl, code }: { busUrl: string; code: string }) => agent().pair(busUrl, code),
+    onSuccess: (state) => client.setQueryData(keys.state, state),
+  });
+}
+
+export function useSignOut() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: () => agent().signOut(),
+    onSuccess: (state) => client.setQueryData(keys.state, state),
+  });
+}
+
+/** Shows the change at once (controls stay responsive); main's answer, or the old value on error, wins. */
+export function useSaveSettings() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (patch: SettingsPatch) => agent().setSettings(patch),
+    onMutate: (patch) => {
+      const before = client.getQueryData<Settings>(keys.settings);
+      if (before) client.setQueryData<Settings>(keys.settings, { ...before, ...patch, notification: { ...before.notification, ...patch.notification } });
+      return { before };
+    },
+    onError: (_err, _patch, context) => {
+      if (context?.before) client.setQueryData(keys.settings, context.before);
+    },
+    onSuccess: (settings) => client.setQueryData(keys.settings, settings),
+  });
+}
+
+export function useRetry() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (callKey: string) => agent().retryHistory(callKey),
+    onSuccess: () => client.invalidateQueries({ queryKey: keys.history }),
+  });
+}
+
+export const useOpenRecord = () => useMutation({ mutationFn: (callKey: string) => agent().openCallRecord(callKey) });
+export const useDial = () => useMutation({ mutationFn: (number: string) => agent().dial(number) });
+
+export function useCrmSignIn() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: ({ crmId, signIn }: { crmId: CrmIdValue; signIn: boolean }) =>
+      signIn ? agent().crmSignIn(crmId) : agent().crmSignOut(crmId),
+    onSuccess: (status) => client.setQueryData(keys.crm, status),
+  });
+}

@@ -1,0 +1,62 @@
+import type { ReactNode } from 'react';
+import type { SettingsPatch } from '../../../shared/ipc.js';
+import { useSaveSettings, useSettings } from '../agent.js';
+
+// Where most 3CX customers are; any other country already saved still shows.
+const COUNTRIES = ['AU', 'NZ', 'GB', 'IE', 'US', 'CA', 'ZA', 'DE', 'AT', 'CH', 'FR', 'BE', 'NL', 'IT', 'ES', 'PT', 'SE', 'DK', 'NO', 'FI', 'PL', 'CY', 'GR', 'MT', 'AE', 'IN', 'SG', 'MY', 'PH', 'MX', 'BR'];
+const regionName = new Intl.DisplayNames(['en'], { type: 'region' });
+
+function Toggle(props: { label: string; hint?: string; checked: boolean; onChange: (on: boolean) => void }): ReactNode {
+  return (
+    <label className="toggle">
+      <input type="checkbox" checked={props.checked} onChange={(e) => props.onChange(e.target.checked)} />
+      <span>
+        {props.label}
+        {props.hint && <small>{props.hint}</small>}
+      </span>
+    </label>
+  );
+}
+
+export function SettingsScreen() {
+  const settings = useSettings();
+  const save = useSaveSettings();
+  if (settings.isPending) return <p className="loading">Loading…</p>;
+  if (settings.isError) return <p role="alert">Could not load settings: {settings.error.message}</p>;
+  const s = settings.data;
+  const set = (patch: SettingsPatch) => save.mutate(patch);
+  const countries = COUNTRIES.includes(s.defaultCountry) ? COUNTRIES : [s.defaultCountry, ...COUNTRIES];
+
+  return (
+    <form className="card settings" onSubmit={(e) => e.preventDefault()} aria-label="Settings">
+      <fieldset>
+        <legend>Calling</legend>
+        <label className="field">
+          Default country
+          <select value={s.defaultCountry} onChange={(e) => set({ defaultCountry: e.target.value as typeof s.defaultCountry })}>
+            {countries.map((code) => (
+              <option key={code} value={code}>
+                {regionName.of(code) ?? code} ({code})
+              </option>
+            ))}
+          </select>
+          <small>Numbers without a country code are dialled and matched as numbers in this country.</small>
+        </label>
+        <Toggle label="Confirm before dialling" hint="Ask before a clicked number is called." checked={s.confirmBeforeDial} onChange={(on) => set({ confirmBeforeDial: on })} />
+      </fieldset>
+      <fieldset>
+        <legend>Screen-pops</legend>
+        <Toggle label="Do not disturb" hint="No pops; calls are still logged." checked={s.doNotDisturb} onChange={(on) => set({ doNotDisturb: on })} />
+        <Toggle label="Play a sound" checked={s.notification.sound} onChange={(on) => set({ notification: { sound: on } })} />
+        <Toggle label="Show the caller's company" checked={s.notification.showCompany} onChange={(on) => set({ notification: { showCompany: on } })} />
+      </fieldset>
+      <fieldset>
+        <legend>System</legend>
+        <Toggle label="Start at login" checked={s.startAtLogin} onChange={(on) => set({ startAtLogin: on })} />
+      </fieldset>
+      <p className="save-state" role="status" aria-live="polite">
+        {save.isError ? <span className="error">{save.error.message}</span> : save.isSuccess ? 'Saved' : ''}
+      </p>
+    </form>
+  );
+}

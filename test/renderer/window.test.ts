@@ -1,0 +1,228 @@
+// The React window in Debian's Chromium, driven like an agent would, against a fake main.
+// Screenshots of every screen land in test-artifacts/screens/.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { FakeAgent, PAIRED } from './fake-agent.js';
+import { emit, openWindow, startRenderer, type RendererHarness } from './harness.js';
+
+const SCREENS = join(process.cwd(), 'test-artifacts', 'screens');
+let harness: RendererHarness;
+let page: Page | undefined;
+
+beforeAll(async () => {
+  mkdirSync(SCREENS, { recursive: true });
+  harness = await startRenderer();
+}, 120_000);
+afterAll(async () => harness?.close());
+afterEach(async () => {
+  await page?.close();
+  page = undefined;
+});
+
+const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
+
+async function open(fake: FakeAgent): Promise<Page> {
+  page = await openWindow(harness, fake);
+  return page;
+}
+
+describe('pairing', () => {
+  it('pairs with the bus address and code the admin gave, then shows the paired window', async () => {
+    const fake = new FakeAgent({ bus: 'unpaired', busUrl: null, agent: null, doNotDisturb: false, detail: null });
+    const p = await open(fake);
+    await expect.poll(() => p.getByRole('heading', { name: 'Pair this computer' }).isVisible()).toBe(true);
+    await shot(p, 'pairing');
+
+    await p.getByLabel('Bus address').fill('https://bus.example.net');
+    await p.getByLabel('Pairing code').fill('WRONG-CODE');
+    await p.getByRole('button', { name: 'Pair' }).click();
+    await expect.poll(() => p.getByRole('alert').textContent()).toContain('did not accept this pairing code');
+    await shot(p, 'pairing-error');
+
+    await p.getByLabel('Pairing code').fill('  RB-7Q4K-2M ');
+    await p.getByRole('button', { name: 'Pair' }).click();
+    await expect.poll(() => p.getByRole('status', { name: 'Connection' }).textContent()).toBe('Connected');
+    expect(fake.callsTo('pair').at(-1)).toEqual(['https://bus.example.net', 'RB-7Q4K-2M']);
+    expect(await p.getByText('Ana Reyes · ext. 101').isVisible()).toBe(true);
+  });
+
+  it('refuses a non-https bus address in main, whatever the form allowed', async () => {
+    const fake = new FakeAgent({ bus: 'unpaired', busUrl: null, agent: null, doNotDisturb: false, detail: null });
+    const p = await open(fake);
+    await p.getByLabel('Bus address').fill('http://bus.example.net');
+    await p.getByLabel('Pairing code').fill('RB-7Q4K-2M');
+    await p.getByRole('button', { name: 'Pair' }).click();
+    await expect.poll(() => p.getByRole('alert').textContent()).toContain('https://');
+    expect(fake.callsTo('pair')).toEqual([]);
+  });
+});
+
+describe('recent calls', () => {
+  it('shows each call with its CRM-log state, and Retry reaches main and refreshes the row', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    const calls = p.getByRole('list', { name: 'Recent calls' });
+    await expect.poll(() => calls.getByRole('listitem').count()).toBe(4);
+    const row = (name: string) => calls.getByRole('listitem', { name });
+    expect(await row('Incoming call, Jane Citizen — Acme Pty Ltd').textContent()).toContain('Logged · recording attached');
+    expect(await row('Outgoing call, Tom Nguyen').textContent()).toContain('Needs attention');
+    expect(await row('Outgoing call, Tom Nguyen').textContent()).toContain('the contact was deleted (404)');
+    expect(await row('Incoming call, +44 20 7123 4567').textContent()).toContain('Logged');
+    expect(await row('Incoming call, +44 20 7123 4567').textContent()).toContain('missed');
+    expect(await row('Incoming call, Priya Shah').textContent()).toContain('Logging…');
+    // Only the call that needs attention offers Retry.
+    expect(await calls.getByRole('button', { name: /^Retry/ }).count()).toBe(1);
+    await shot(p, 'recent-calls');
+
+    await p.getByRole('button', { name: 'Retry logging the call with Tom Nguyen' }).click();
+    await expect.poll(() => fake.callsTo('retryHistory')).toEqual([['acme:pbx1:c-3:101']]);
+    await expect.poll(() => row('Outgoing call, Tom Nguyen').textContent()).not.toContain('Needs attention');
+    expect(await row('Outgoing call, Tom Nguyen').textContent()).toContain('Logged');
+  });
+
+  it('opens a logged call in the CRM through main', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await p.getByRole('button', { name: 'Open the call with Jane Citizen — Acme Pty Ltd in the CRM' }).click();
+    await expect.poll(() => fake.callsTo('openCallRecord')).toEqual([['acme:pbx1:c-4:101']]);
+  });
+
+  it('refreshes when main says the history changed', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    const calls = p.getByRole('list', { name: 'Recent calls' });
+    await expect.poll(() => calls.getByRole('listitem').count()).toBe(4);
+    fake.history = fake.history.slice(1);
+    await emit(fake, 'historyChanged', null);
+    await expect.poll(() => calls.getByRole('listitem').count()).toBe(3);
+  });
+});
+
+describe('settings', () => {
+  it('saves each change through the bridge and shows it again after a reload', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await p.getByRole('tab', { name: 'Settings' }).click();
+    await shot(p, 'settings');
+
+    await p.getByLabel('Default country').selectOption('GB');
+    await expect.poll(() => fake.settings.defaultCountry).toBe('GB');
+    await p.getByLabel('Confirm before dialling').check();
+    await expect.poll(() => fake.settings.confirmBeforeDial).toBe(true);
+    await p.getByLabel('Play a sound').uncheck();
+    await expect.poll(() => fake.settings.notification).toEqual({ sound: false, showCompany: true });
+    await p.getByLabel('Start at login').uncheck();
+    await expect.poll(() => fake.settings.startAtLogin).toBe(false);
+    expect(fake.callsTo('setSettings')).toEqual([
+      [{ defaultCountry: 'GB' }],
+      [{ confirmBeforeDial: true }],
+      [{ notification: { sound: false } }],
+      [{ startAtLogin: false }],
+    ]);
+
+    await p.reload();
+    await p.getByRole('tab', { name: 'Settings' }).click();
+    expect(await p.getByLabel('Default country').inputValue()).toBe('GB');
+    expect(await p.getByLabel('Confirm before dialling').isChecked()).toBe(true);
+    expect(await p.getByLabel('Play a sound').isChecked()).toBe(false);
+    expect(await p.getByLabel('Start at login').isChecked()).toBe(false);
+  });
+
+  it('follows do-not-disturb turned on from the tray', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await p.getByRole('tab', { name: 'Settings' }).click();
+    expect(await p.getByLabel('Do not disturb').isChecked()).toBe(false);
+    fake.settings = { ...fake.settings, doNotDisturb: true };
+    await emit(fake, 'settingsChanged', fake.settings);
+    await emit(fake, 'stateChanged', { ...PAIRED, doNotDisturb: true });
+    await expect.poll(() => p.getByLabel('Do not disturb').isChecked()).toBe(true);
+    expect(await p.getByRole('status', { name: 'Connection' }).textContent()).toBe('Connected · Do not disturb');
+  });
+});
+
+describe('dial box', () => {
+  it('sends the typed number to main and says what happened', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await p.getByLabel('Number to dial').fill('02 9876 5432');
+    await p.getByRole('button', { name: 'Call', exact: true }).click();
+    await expect.poll(() => fake.callsTo('dial')).toEqual([['02 9876 5432']]);
+    await expect.poll(() => p.getByText('Calling +61298765432').isVisible()).toBe(true);
+    await shot(p, 'dial');
+  });
+
+  it('shows main\'s refusal of something that is not a number', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await p.getByLabel('Number to dial').fill('javascript:alert(1)');
+    await p.getByRole('button', { name: 'Call', exact: true }).click();
+    await expect.poll(() => p.getByText('That is not a phone number, so nothing was dialled.').isVisible()).toBe(true);
+  });
+
+  it('takes focus when the tray asks for the dial box', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await p.getByRole('tab', { name: 'CRM' }).click();
+    await emit(fake, 'dialBoxRequested', null);
+    await expect.poll(() => p.evaluate(() => document.activeElement?.id)).toBe('dial-number');
+  });
+});
+
+describe('CRM sign-in', () => {
+  it('lists the four CRMs and shows main\'s answer to a sign-in', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await p.getByRole('tab', { name: 'CRM' }).click();
+    const crms = p.getByRole('list', { name: 'CRMs' });
+    await expect.poll(() => crms.getByRole('listitem').count()).toBe(4);
+    for (const name of ['HubSpot', 'Salesforce', 'Zoho CRM', 'HighLevel']) {
+      expect(await crms.getByRole('listitem', { name }).textContent()).toContain('Not signed in');
+    }
+    await p.getByRole('button', { name: 'Sign in to HubSpot' }).click();
+    await expect.poll(() => p.getByRole('alert').textContent()).toContain('not configured');
+    expect(fake.callsTo('crmSignIn')).toEqual([['hubspot']]);
+    await shot(p, 'crm');
+  });
+});
+
+describe('connection state and lock-down', () => {
+  it('shows reconnecting when main says so', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await expect.poll(() => p.getByRole('status', { name: 'Connection' }).textContent()).toBe('Connected');
+    await emit(fake, 'stateChanged', { ...PAIRED, bus: 'reconnecting', detail: 'The bus is restarting; resuming where we stopped.' });
+    await expect.poll(() => p.getByRole('status', { name: 'Connection' }).textContent()).toBe('Reconnecting…');
+    await shot(p, 'reconnecting');
+  });
+
+  it('runs under the CSP: no inline or foreign script, no network from the page', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await expect.poll(() => p.getByRole('status', { name: 'Connection' }).isVisible()).toBe(true);
+    // Playwright's evaluate itself bypasses CSP, so each probe is something the page would have to run.
+    const verdict = await p.evaluate(async () => {
+      const violations: string[] = [];
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.effectiveDirective));
+      const w = window as unknown as Record<string, unknown>;
+      const inline = document.createElement('script');
+      inline.textContent = 'window.__inlineRan = true;';
+      document.head.append(inline);
+      const foreign = document.createElement('script');
+      foreign.src = 'https://cdn.example.com/x.js';
+      document.head.append(foreign);
+      let fetched = true;
+      try {
+        await fetch('/index.html');
+      } catch {
+        fetched = false;
+      }
+      // Violation reports are dispatched asynchronously: wait for both (the test timeout bounds this).
+      while (new Set(violations).size < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      return { inlineRan: w['__inlineRan'] === true, fetched, violations: [...new Set(violations)].sort() };
+    });
+    expect(verdict).toEqual({ inlineRan: false, fetched: false, violations: ['connect-src', 'script-src-elem'] });
+  });
+});
