@@ -243,7 +243,9 @@ export class Outbox {
     try {
       return await this.opts.resolveContact(remote.e164);
     } catch (error) {
-      // The log still lands (unattached) rather than waiting on the index.
+      // A CRM that is down or limiting will refuse the log too: wait with the queue, and get the contact right.
+      if (error instanceof CrmError && error.kind !== 'rejected') throw error;
+      // Anything else will not improve by waiting: log the call unattached rather than not at all.
       this.opts.logger.warn({ callKey: row.callKey, err: (error as Error).message }, 'contact lookup for call log failed');
       return null;
     }

@@ -1,0 +1,118 @@
+// The outbox with the real HubSpot adapter against the HubSpot simulator: an outage, a 429 with
+// Retry-After, and an agent process killed in the middle of a CRM write.
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { hubspotProvider } from '../../src/main/crm/hubspot/index.js';
+import type { CrmSession } from '../../src/main/crm/port.js';
+import { Outbox } from '../../src/main/outbox/outbox.js';
+import { simSession } from '../../src/sim/crm/common/index.js';
+import { hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../src/sim/crm/hubspot/index.js';
+import { AGENT_EXT, RecordingHistory, callEvent, eventually, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from './fixtures.js';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function setup() {
+  const sim = await startHubSpotSim();
+  const bus = await startFakeBus();
+  const dir = mkdtempSync(join(tmpdir(), 'rb-outbox-hs-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => bus.close(), () => sim.close());
+  const janeId = sim.addContact({ firstname: 'Jane', lastname: 'Citizen', phone: '+61 2 9876 5432' });
+  const session = simSession(sim, { hubId: '62515' });
+  return { sim, bus, dir, janeId, session };
+}
+
+function openOutbox(dir: string, sim: HubSpotSim, bus: FakeBus, session: CrmSession, history = new RecordingHistory()) {
+  const adapter = hubspotProvider.create(session, { origin: sim.url });
+  const outbox = new Outbox({
+    dataDir: dir,
+    agentExtension: AGENT_EXT,
+    adapter,
+    bus,
+    history,
+    resolveContact: async (e164) => (await adapter.findContactsByPhone(e164))[0] ?? null,
+    logger: silentLogger,
+    backoff: { baseMs: 10, capMs: 50 },
+  });
+  cleanups.push(() => outbox.close());
+  return outbox;
+}
+
+const call = (n: number) => ({ pbxCallId: `hs${n}`, at: Date.parse('2026-03-02T09:00:00Z') + n * 60_000 });
+const callKeysInCrm = (sim: HubSpotSim) => [...sim.calls.values()].map((c) => c.properties.ringbridge_call_key);
+
+describe('outbox + HubSpot adapter + simulator', () => {
+  it('lands every call once, in order, with its recording, after the CRM was down for a stretch', async () => {
+    const { sim, bus, dir, janeId, session } = await setup();
+    sim.faults.outage({ status: 503 });
+    const outbox = openOutbox(dir, sim, bus, session);
+    for (let n = 1; n <= 5; n++) {
+      outbox.enqueue(callEvent(call(n), 'ended'));
+      outbox.enqueue(callEvent(call(n), 'recording_ready'));
+    }
+    await eventually(() => sim.requests.filter((r) => r.fault === 'status').length >= 5);
+    expect(sim.calls.size).toBe(0);
+    sim.faults.restore();
+    await outbox.whenIdle();
+
+    expect(callKeysInCrm(sim)).toEqual([1, 2, 3, 4, 5].map((n) => keyOf(`hs${n}`)));
+    for (const stored of sim.calls.values()) {
+      expect(stored.associations).toEqual([{ toId: janeId, typeId: 194 }]);
+      expect(stored.properties.hs_attachment_ids!.split(';')).toHaveLength(1);
+    }
+    expect(sim.files.size).toBe(5);
+    sim.assertNoSpecViolations();
+  });
+
+  it('waits out a 429 for its Retry-After before the next write', async () => {
+    const { sim, bus, dir, session } = await setup();
+    sim.faults.next({ ...hubspotRateLimitFault(1), match: { method: 'POST', path: '/crm/v3/objects/calls' } });
+    const outbox = openOutbox(dir, sim, bus, session);
+    const started = Date.now();
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    await outbox.whenIdle();
+    const creates = sim.requestsTo('POST', '/crm/v3/objects/calls');
+    expect(creates.map((r) => r.status)).toEqual([429, 201]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(callKeysInCrm(sim)).toEqual([keyOf('hs1')]);
+  });
+
+  for (const stage of [
+    { name: 'creating the call', method: 'POST', path: '/crm/v3/objects/calls', applied: (sim: HubSpotSim) => sim.calls.size === 1 },
+    { name: 'uploading the recording', method: 'POST', path: '/files/v3/files', applied: (sim: HubSpotSim) => sim.files.size === 1 },
+  ]) {
+    it(`resumes after the agent process is killed while ${stage.name}, without a duplicate`, async () => {
+      const { sim, bus, dir, session } = await setup();
+      // The CRM applies the write, and the process dies before hearing back.
+      sim.faults.next({ timeoutAfterApply: true, match: { method: stage.method, path: stage.path } });
+      const events = [callEvent(call(1), 'ended'), callEvent(call(1), 'recording_ready')];
+      const child = fork(fileURLToPath(new URL('./outbox-child.ts', import.meta.url)), {
+        execArgv: ['--import', 'tsx'],
+        env: { ...process.env, OUTBOX_DIR: dir, SIM_URL: sim.url, ACCESS_TOKEN: await session.accessToken(), BUS_URL: bus.url, EVENTS: JSON.stringify(events) },
+        stdio: 'pipe',
+      });
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      cleanups.push(() => child.kill('SIGKILL'));
+      await eventually(() => stage.applied(sim), 20_000);
+      child.kill('SIGKILL');
+      await exited;
+
+      const history = new RecordingHistory();
+      const outbox = openOutbox(dir, sim, bus, session, history);
+      await outbox.whenIdle();
+      expect(sim.calls.size).toBe(1);
+      expect(sim.files.size).toBe(1);
+      const [stored] = [...sim.calls.values()];
+      const [file] = [...sim.files.values()];
+      expect(stored!.properties.hs_attachment_ids).toBe(file!.id);
+      expect(file!.data).toEqual(recordingBytes('evt-hs1-recording_ready'));
+      expect(history.last(keyOf('hs1'))!.state).toBe('recording_attached');
+    });
+  }
+});
