@@ -1,0 +1,174 @@
+/**
+ * AgentCore: the agent's capabilities wired together, free of Electron. The Electron glue and the
+ * terminal demo build one with their ports and drive the UI from it.
+ *
+ *   const core = await createAgentCore({ dataDir, secretStore, notifier, confirm, feedback,
+ *                                        contactSource, crmUrls, logger });
+ *   core.state / core.onState(fn)          'unpaired'|'connecting'|'connected'|'reconnecting'|'signed_out'
+ *   core.agent                             PairedAgent | null (name, extension, tenant; no secret)
+ *   core.pair(busUrl, code)                throws PairingError with a sentence for the window
+ *   core.signOut()                         forgets the credential and resume position
+ *   core.settings.get()/update(patch)/onChange(fn)   (doNotDisturb lives here; the tray shows it)
+ *   core.history.list()/onChange(fn)/setCrmState(...)
+ *   core.dial(rawLinkOrNumber)             -> DialFeedback (also reported through `feedback`)
+ *   core.contacts                          the ContactIndex the CRM sync fills
+ *   core.onBusEvent(fn)                    every event after pop + history; the ack waits for fn (outbox)
+ *   core.requestRecording(eventId)         short-lived URL from the bus
+ *   core.close()                           on quit: stops the client, writes the history
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { BusClient, forgetPairing, loadPairing, pair, type BusClientOptions, type BusEvent, type ConnectionState, type PairedAgent, type RecordingUrl } from './bus-client/index.js';
+import { ContactIndex, ContactResolver, type ContactSource } from './contacts/index.js';
+import { DialController, type ConfirmPort, type DialFeedback, type FeedbackPort } from './dial/index.js';
+import { CallHistory } from './history/index.js';
+import { ScreenPop, type CrmUrls, type Notifier } from './screenpop/index.js';
+import { SettingsStore, type Settings } from './settings/index.js';
+import { Signal } from './signal.js';
+import { FileKeyValueStore, type KeyValueStore, type SecretStore } from './storage/index.js';
+
+export interface AgentCoreDeps {
+  /** Directory for non-secret state (settings, history, pairing identity, resume position). */
+  dataDir: string;
+  secretStore: SecretStore;
+  notifier: Notifier;
+  confirm: ConfirmPort;
+  feedback: FeedbackPort;
+  contactSource: ContactSource;
+  crmUrls: CrmUrls;
+  logger: Logger;
+  /** Initial default country (e.g. from the OS locale) until the agent picks one. */
+  defaultCountry?: Settings['defaultCountry'];
+  /** Tuning for tests and the bench. */
+  bus?: Pick<BusClientOptions, 'backoff' | 'heartbeatMs' | 'requestTimeoutMs'>;
+  fetch?: typeof fetch;
+  /** Replaces the file store (tests, bench). */
+  store?: KeyValueStore;
+}
+
+export interface AgentCore {
+  readonly state: ConnectionState;
+  onState(listener: (state: ConnectionState) => void): () => void;
+  readonly agent: PairedAgent | null;
+  pair(busUrl: string, code: string): Promise<PairedAgent>;
+  signOut(): Promise<void>;
+  readonly settings: SettingsStore;
+  readonly history: CallHistory;
+  readonly contacts: ContactIndex;
+  dial(raw: unknown): Promise<DialFeedback>;
+  onBusEvent(listener: (event: BusEvent) => void | Promise<void>): () => void;
+  requestRecording(eventId: string): Promise<RecordingUrl>;
+  close(): Promise<void>;
+}
+
+export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
+  const { logger, secretStore: secrets } = deps;
+  const store = deps.store ?? new FileKeyValueStore(join(deps.dataDir, 'state'));
+  const settings = new SettingsStore(store, deps.defaultCountry ? { defaultCountry: deps.defaultCountry } : {});
+  const contacts = new ContactIndex({ defaultCountry: () => settings.get().defaultCountry });
+  const resolver = new ContactResolver(contacts, deps.contactSource, logger.child({ capability: 'contacts' }));
+  const history = new CallHistory({ store, contactNameOf: (e164) => contacts.lookup(e164)[0]?.name ?? null });
+  const busEvents = new Signal<BusEvent>();
+  const states = new Signal<ConnectionState>();
+
+  let agent: PairedAgent | null = null;
+  let extension: string | null = null;
+  let client: BusClient | null = null;
+  let state: ConnectionState = 'unpaired';
+  const setState = (next: ConnectionState): void => {
+    if (next === state) return;
+    state = next;
+    states.emit(next);
+  };
+
+  const screenPop = new ScreenPop({
+    notifier: deps.notifier,
+    crmUrls: deps.crmUrls,
+    resolver,
+    extension: () => extension,
+    settings: () => settings.get(),
+    lastCallWith: (e164, except) => history.lastCallWith(e164, except),
+    onContactResolved: (callKey, contact) => history.setContactName(callKey, contact.name),
+    logger: logger.child({ capability: 'screenpop' }),
+  });
+
+  const dialer = new DialController({
+    transport: {
+      dial: (e164) => {
+        if (!client) return Promise.reject(new Error('This device is not paired with a Ringbridge bus yet.'));
+        return client.dial(e164);
+      },
+    },
+    confirm: deps.confirm,
+    feedback: deps.feedback,
+    policy: () => settings.get(),
+    logger: logger.child({ capability: 'dial' }),
+  });
+
+  function connect(paired: PairedAgent, token: string): void {
+    agent = paired;
+    extension = paired.extension;
+    contacts.setPreferredOwner(paired.crmUser);
+    const next = new BusClient({ wsUrl: paired.wsUrl, token, store, logger: logger.child({ capability: 'bus' }), ...deps.bus });
+    next.onState(setState);
+    next.onWelcome((welcome) => (extension = welcome.extension));
+    next.onResync(() => screenPop.withdrawAll());
+    next.onEvent(async ({ event, replay, ...rest }) => {
+      if (extension === null) return;
+      screenPop.handle(event, replay); // first: the pop is the latency budget
+      history.record(event, extension);
+      await Promise.all(busEvents.emit({ event, replay, ...rest }));
+    });
+    client = next;
+    setState('connecting');
+    next.start();
+  }
+
+  async function disconnect(): Promise<void> {
+    const current = client;
+    client = null;
+    await current?.stop();
+    screenPop.withdrawAll();
+  }
+
+  const saved = await loadPairing({ secrets, store });
+  if (saved) connect(saved.agent, saved.token);
+
+  return {
+    get state() {
+      return state;
+    },
+    onState: (listener) => states.on(listener),
+    get agent() {
+      return agent;
+    },
+    async pair(busUrl, code) {
+      const paired = await pair(busUrl, code, { secrets, store, fetch: deps.fetch });
+      await disconnect();
+      const stored = await loadPairing({ secrets, store });
+      if (!stored) throw new Error('The device credential could not be read back from secure storage.');
+      connect(stored.agent, stored.token);
+      return paired;
+    },
+    async signOut() {
+      await disconnect();
+      await forgetPairing({ secrets, store });
+      agent = null;
+      extension = null;
+      setState('unpaired');
+    },
+    settings,
+    history,
+    contacts,
+    dial: (raw) => dialer.dial(raw),
+    onBusEvent: (listener) => busEvents.on(listener),
+    requestRecording(eventId) {
+      if (!client) return Promise.reject(new Error('This device is not paired with a Ringbridge bus yet.'));
+      return client.requestRecording(eventId);
+    },
+    async close() {
+      await disconnect();
+      history.flush();
+    },
+  };
+}

@@ -1,0 +1,197 @@
+// Recent calls as the agent saw them, one entry per call leg (call + this agent), built from
+// CallEvents in log order, with the CRM-log state the outbox keeps up to date.
+import { z } from 'zod';
+import { CallDirection, remoteParty, type CallEvent } from '../../shared/call-event.js';
+import { Signal } from '../signal.js';
+import type { KeyValueStore } from '../storage/index.js';
+
+export const CrmLogState = z.enum(['pending', 'logged', 'recording_attached', 'needs_attention', 'not_applicable']);
+export type CrmLogState = z.infer<typeof CrmLogState>;
+
+export const CallOutcome = z.enum(['ringing', 'answered', 'answered_elsewhere', 'missed', 'not_answered']);
+export type CallOutcome = z.infer<typeof CallOutcome>;
+
+export const CallRecordSchema = z.object({
+  /** tenant:pbx:callId:extension — the same key the outbox gives the CRM for idempotency. */
+  callKey: z.string(),
+  pbxCallId: z.string(),
+  direction: CallDirection,
+  remote: z.object({ raw: z.string(), e164: z.string().nullable(), name: z.string().nullable() }),
+  contactName: z.string().nullable(),
+  queue: z.string().nullable(),
+  startedAt: z.string(),
+  answeredAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+  durationSec: z.number().nullable(),
+  outcome: CallOutcome,
+  hasRecording: z.boolean(),
+  crm: z.object({ state: CrmLogState, reason: z.string().nullable(), updatedAt: z.string() }),
+});
+export type CallRecord = z.infer<typeof CallRecordSchema>;
+
+const STORE_KEY = 'history';
+const FINAL: ReadonlySet<CallOutcome> = new Set(['missed', 'answered', 'answered_elsewhere', 'not_answered']);
+
+export function callKeyOf(event: Pick<CallEvent, 'tenantId' | 'pbxId' | 'pbxCallId'>, extension: string): string {
+  return `${event.tenantId}:${event.pbxId}:${event.pbxCallId}:${extension}`;
+}
+
+export interface CallHistoryOptions {
+  store: KeyValueStore;
+  /** Contact name for a number from the local index, when the history learns of a call. */
+  contactNameOf?: (e164: string) => string | null;
+  maxEntries?: number;
+  maxAgeDays?: number;
+  /** Writes are coalesced: the bus log, not this file, is the source of truth after a crash. */
+  persistDelayMs?: number;
+  now?: () => number;
+}
+
+export class CallHistory {
+  private readonly entries = new Map<string, CallRecord>();
+  private readonly changed = new Signal<CallRecord>();
+  private persistTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: CallHistoryOptions) {
+    const saved = options.store.get(STORE_KEY, z.array(CallRecordSchema)) ?? [];
+    for (const record of saved) this.entries.set(record.callKey, record);
+    this.prune();
+  }
+
+  /** Newest first. */
+  list(): CallRecord[] {
+    return [...this.entries.values()].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  }
+
+  get(callKey: string): CallRecord | undefined {
+    return this.entries.get(callKey);
+  }
+
+  onChange(listener: (record: CallRecord) => void): () => void {
+    return this.changed.on(listener);
+  }
+
+  /** Folds one event (live or replayed) into the call it belongs to. */
+  record(event: CallEvent, extension: string): CallRecord {
+    const callKey = callKeyOf(event, extension);
+    const entry = this.entries.get(callKey) ?? this.create(callKey, event);
+    if (entry.contactName === null && entry.remote.e164) entry.contactName = this.options.contactNameOf?.(entry.remote.e164) ?? null;
+    switch (event.type) {
+      case 'ringing':
+        break;
+      case 'answered': {
+        entry.answeredAt ??= event.pbxTime;
+        const answeredBy = event.direction === 'inbound' ? event.callee.extension : null;
+        if (!FINAL.has(entry.outcome) || entry.outcome === 'missed') {
+          entry.outcome = answeredBy !== null && answeredBy !== extension ? 'answered_elsewhere' : 'answered';
+        }
+        break;
+      }
+      case 'ended':
+        entry.endedAt ??= event.pbxTime;
+        entry.durationSec = event.durationSec ?? entry.durationSec;
+        if (!FINAL.has(entry.outcome)) {
+          if ((event.durationSec ?? 0) > 0) entry.outcome = 'answered';
+          else entry.outcome = entry.direction === 'inbound' ? 'missed' : 'not_answered';
+        }
+        break;
+      case 'missed':
+        entry.endedAt ??= event.pbxTime;
+        if (entry.answeredAt === null) entry.outcome = 'missed';
+        break;
+      case 'recording_ready':
+        entry.hasRecording = true;
+        break;
+    }
+    return this.commit(entry);
+  }
+
+  /** The outbox reports how the CRM write went. Returns false for a call the history does not know. */
+  setCrmState(callKey: string, state: CrmLogState, reason: string | null = null): boolean {
+    const entry = this.entries.get(callKey);
+    if (!entry) return false;
+    entry.crm = { state, reason, updatedAt: this.nowIso() };
+    this.commit(entry);
+    return true;
+  }
+
+  /** A remote lookup found the caller after the call was recorded. */
+  setContactName(callKey: string, name: string): void {
+    const entry = this.entries.get(callKey);
+    if (!entry || entry.contactName === name) return;
+    entry.contactName = name;
+    this.commit(entry);
+  }
+
+  /** When this number last called or was called (ms), other than `exceptCallKey`. */
+  lastCallWith(e164: string, exceptCallKey: string): number | null {
+    let latest: number | null = null;
+    for (const entry of this.entries.values()) {
+      if (entry.remote.e164 !== e164 || entry.callKey === exceptCallKey) continue;
+      const at = Date.parse(entry.startedAt);
+      if (latest === null || at > latest) latest = at;
+    }
+    return latest;
+  }
+
+  /** Writes pending changes now (on quit). */
+  flush(): void {
+    if (this.persistTimer) clearTimeout(this.persistTimer);
+    this.persistTimer = null;
+    this.prune();
+    this.options.store.set(STORE_KEY, [...this.entries.values()]);
+  }
+
+  private create(callKey: string, event: CallEvent): CallRecord {
+    const remote = remoteParty(event);
+    const internal = event.direction === 'internal';
+    const entry: CallRecord = {
+      callKey,
+      pbxCallId: event.pbxCallId,
+      direction: event.direction,
+      remote: { raw: remote.raw, e164: remote.e164, name: remote.name },
+      contactName: null,
+      queue: event.queue,
+      startedAt: event.pbxTime,
+      answeredAt: null,
+      endedAt: null,
+      durationSec: null,
+      outcome: 'ringing',
+      hasRecording: false,
+      crm: { state: internal ? 'not_applicable' : 'pending', reason: internal ? 'Internal calls are not logged to the CRM.' : null, updatedAt: this.nowIso() },
+    };
+    this.entries.set(callKey, entry);
+    return entry;
+  }
+
+  private commit(entry: CallRecord): CallRecord {
+    if (this.entries.size > (this.options.maxEntries ?? 500)) this.prune();
+    this.schedulePersist();
+    const snapshot = structuredClone(entry);
+    this.changed.emit(snapshot);
+    return snapshot;
+  }
+
+  private prune(): void {
+    const { maxEntries = 500, maxAgeDays = 30 } = this.options;
+    const oldest = new Date(this.now() - maxAgeDays * 86_400_000).toISOString();
+    const keep = this.list().filter((e) => e.startedAt >= oldest).slice(0, maxEntries);
+    if (keep.length === this.entries.size) return;
+    const kept = new Set(keep.map((e) => e.callKey));
+    for (const key of this.entries.keys()) if (!kept.has(key)) this.entries.delete(key);
+  }
+
+  private schedulePersist(): void {
+    if (this.persistTimer) return;
+    this.persistTimer = setTimeout(() => this.flush(), this.options.persistDelayMs ?? 250);
+    this.persistTimer.unref();
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private nowIso(): string {
+    return new Date(this.now()).toISOString();
+  }
+}
