@@ -101,12 +101,17 @@ export class ParticipantTracker {
       queue: p.on_behalf_of_dn || null,
       agents: [p.dn],
       pbxTime: at,
-      durationSec: talkEnds && leg.connectedAt ? Math.max(0, Math.round((endedAt.getTime() - leg.connectedAt.getTime()) / 1000)) : null,
+      durationSec: talkEnds && leg.connectedAt ? talkSeconds(leg.connectedAt, endedAt) : null,
       recording: extra.recording ?? null,
       // Stable per transition of this leg, so a resend (reconnect, remote retry) is recognised.
       deliveryId: `cc:${this.ids.pbxId}:${p.callid}:${p.dn}:${p.id}:${type}`,
     };
   }
+}
+
+/** An answered leg talked for at least a second: every form reads duration 0 as "not answered". */
+function talkSeconds(from: Date, to: Date): number {
+  return Math.max(1, Math.ceil((to.getTime() - from.getTime()) / 1000));
 }
 
 /** Ringing = presented to the agent, Dialing = placed by the agent (official dialer's reading). */
