@@ -1,0 +1,76 @@
+// Dial authorisation against the simulated PBX: own extension only, policy refusals, PBX failures.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startPbxSimulator, type PbxSimulator } from '../../sim/3cx/index.js';
+import { createPbxGateway } from '../pbx/gateway.js';
+import { agent, fakeTenants, memoryAudit } from '../pbx/testing.js';
+import { createDialService } from './service.js';
+
+let sim: PbxSimulator | undefined;
+afterEach(async () => {
+  await sim?.close();
+  sim = undefined;
+});
+
+async function setup(policy: { allowedCountries?: Array<'DE' | 'AT' | 'GB'>; blockedTypes?: string[] } = {}, opts: { maxPerMinute?: number } = {}) {
+  sim = await startPbxSimulator();
+  const tenants = fakeTenants();
+  tenants.put({ tenant: { dialPolicy: { allowedCountries: policy.allowedCountries ?? [], blockedTypes: policy.blockedTypes ?? [] } }, pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: sim.baseUrl, defaultCountry: 'DE' } });
+  tenants.put({ pbx: { id: 'pbx_other', tenantId: 't_2', baseUrl: sim.baseUrl } });
+  const audit = memoryAudit();
+  const service = createDialService({ tenants, gateway: createPbxGateway({ tenants }), audit, ...opts });
+  return { service, audit, sim };
+}
+
+const alice = agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '101' });
+
+describe('DialService', () => {
+  it('dials a national number as E.164 from the agent\'s own extension and audits it', async () => {
+    const { service, audit, sim } = await setup();
+    const outcome = await service.dial(alice, '030 1234567');
+    expect(outcome).toEqual({ ok: true, e164: '+49301234567', pbxCallId: expect.stringMatching(/^\d+$/) });
+    expect(sim.makeCallRequests).toEqual([{ dn: '101', deviceId: expect.stringContaining('sip:101@'), destination: '+49301234567' }]);
+    expect(audit.entries).toEqual([expect.objectContaining({ tenantId: 't_1', agentId: alice.id, action: 'dial', target: '+49301234567', result: 'ok' })]);
+  });
+
+  it('never dials from an extension other than the agent\'s, whatever the input says', async () => {
+    const { service, sim } = await setup();
+    await service.dial(agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '102' }), '+49 30 1234567');
+    expect(await service.dial(alice, '102')).toMatchObject({ ok: false, code: 'invalid_number' });
+    expect(sim.makeCallRequests.map((r) => r.dn)).toEqual(['102']);
+  });
+
+  it('refuses junk, and agents whose PBX belongs to another tenant', async () => {
+    const { service, audit, sim } = await setup();
+    expect(await service.dial(alice, 'javascript:alert(1)')).toMatchObject({ ok: false, code: 'invalid_number', e164: null });
+    expect(await service.dial(agent({ tenantId: 't_1', pbxId: 'pbx_other', extension: '101' }), '+49301234567')).toMatchObject({ ok: false, code: 'pbx_error' });
+    expect(sim.makeCallRequests).toEqual([]);
+    expect(audit.entries.map((e) => [e.target, e.result])).toEqual([['javascript:alert(1)', 'denied'], ['+49301234567', 'error']]);
+  });
+
+  it('applies the tenant\'s allowed countries and blocked number types', async () => {
+    const { service, audit, sim } = await setup({ allowedCountries: ['DE', 'AT'], blockedTypes: ['PREMIUM_RATE'] });
+    expect(await service.dial(alice, '+44 20 7946 0958')).toMatchObject({ ok: false, code: 'dial_policy', e164: '+442079460958' });
+    expect(await service.dial(alice, '0900 1234567')).toMatchObject({ ok: false, code: 'dial_policy', message: expect.stringContaining('premium rate') });
+    expect(await service.dial(alice, '+43 1 5321234')).toMatchObject({ ok: true });
+    expect(sim.makeCallRequests.map((r) => r.destination)).toEqual(['+4315321234']);
+    expect(audit.entries.map((e) => e.result)).toEqual(['denied', 'denied', 'ok']);
+  });
+
+  it('surfaces the PBX\'s refusal and an unreachable PBX as pbx_error', async () => {
+    const { service, audit, sim } = await setup();
+    sim.faults.refuseMakeCall('Outbound rule denies this destination');
+    expect(await service.dial(alice, '+49301234567')).toEqual({ ok: false, e164: '+49301234567', code: 'pbx_error', message: 'Outbound rule denies this destination' });
+    sim.faults.failNextRest(5, 503);
+    expect(await service.dial(alice, '+49301234567')).toMatchObject({ ok: false, code: 'pbx_error', message: expect.not.stringContaining('503') });
+    expect(audit.entries.map((e) => e.result)).toEqual(['error', 'error']);
+    expect(audit.entries[1]!.detail).toContain('503');
+  });
+
+  it('limits how fast one agent can dial', async () => {
+    const { service } = await setup({}, { maxPerMinute: 2 });
+    expect((await service.dial(alice, '+49301234567')).ok).toBe(true);
+    expect((await service.dial(alice, '+49301234567')).ok).toBe(true);
+    expect(await service.dial(alice, '+49301234567')).toMatchObject({ ok: false, code: 'rate_limited' });
+    expect((await service.dial(agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '102' }), '+49301234567')).ok).toBe(true);
+  });
+});
