@@ -1,8 +1,8 @@
 // The durable outbox: call events in, CRM writes out, each call exactly once and in order.
 //
 // Per call leg: log (create, or update when facts moved on) once the call has ended, then attach
-// the recording when it is ready. One step runs at a time per outbox, oldest call first, so logs
-// land in the CRM in call order. CRM trouble pauses the whole queue (rate limit: until
+// the recording when it is ready. Logs run one at a time, oldest call first, so they land in the
+// CRM in call order; recording uploads run beside them so a large file never delays a log. CRM trouble pauses the whole queue (rate limit: until
 // Retry-After; 5xx/network: capped exponential backoff with full jitter; auth: until signed in
 // again); a refusal that retrying cannot fix parks that one call as "needs attention" with the
 // CRM's message until `retry(callKey)`. A crash anywhere resumes from the stored mapping, and
@@ -15,7 +15,7 @@ import { Signal } from '../signal.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { OUTBOX_EVENT_TYPES, callKeyOf, callLogInput } from './call-facts.js';
 import { RecordingUnavailable, type RecordingSource, fetchRecording } from './recording.js';
-import { type CrmCallState, type OutboxRow, OutboxStore } from './store.js';
+import { type CrmCallState, type OutboxRow, type OutboxStep, OutboxStore } from './store.js';
 
 /** The call-history side (recent-calls screen) that shows each call's CRM state. */
 export interface CrmStateSink {
@@ -49,6 +49,11 @@ export interface CrmStateChange {
   reason: string | null;
 }
 
+/** One log at a time keeps calls in order in the CRM; uploads overlap them. */
+const LANE_SLOTS: Record<OutboxStep, number> = { log: 1, attach: 2 };
+/** Floor for the wake-up timer, so a clock oddity can never spin it. */
+const MIN_WAKE_MS = 5;
+
 type Pause = { kind: 'none' } | { kind: 'until'; at: number } | { kind: 'auth' };
 
 export class Outbox {
@@ -59,8 +64,9 @@ export class Outbox {
   private adapter: CrmAdapter | null;
   private pause: Pause = { kind: 'none' };
   private failures = 0;
-  private running: Promise<void> | null = null;
-  private rerun = false;
+  /** Steps in flight by callKey (one per call at a time). */
+  private readonly busy = new Map<string, Promise<void>>();
+  private readonly active: Record<OutboxStep, number> = { log: 0, attach: 0 };
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
@@ -127,15 +133,15 @@ export class Outbox {
 
   /** Resolves when no call has CRM work left that could run (parked calls do not count). */
   whenIdle(): Promise<void> {
-    if (!this.running && !this.hasRunnableWork()) return Promise.resolve();
+    if (this.busy.size === 0 && !this.hasRunnableWork()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops after the step in flight; the database stays consistent for the next start. */
+  /** Stops after the steps in flight; the database stays consistent for the next start. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await Promise.all(this.busy.values());
     this.store.close();
   }
 
@@ -143,44 +149,46 @@ export class Outbox {
     return this.adapter !== null && this.pause.kind !== 'auth' && this.store.hasOpenWork(this.adapter.id);
   }
 
+  /** Starts every step that may run now: logs one at a time in call order, recordings beside them. */
   private kick(): void {
     if (this.closed) return;
-    if (this.running) {
-      this.rerun = true;
-      return;
-    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.running = this.drain()
-      .catch((error: Error) => this.opts.logger.error({ err: error.message }, 'outbox stopped on a storage error'))
-      .finally(() => {
-        this.running = null;
-        if (this.rerun && !this.closed) {
-          this.rerun = false;
-          this.kick();
-        } else {
-          this.scheduleWake();
+    const adapter = this.adapter;
+    const now = this.now();
+    const blocked = !adapter || this.pause.kind === 'auth' || (this.pause.kind === 'until' && this.pause.at > now);
+    try {
+      if (!blocked) {
+        for (const step of ['log', 'attach'] as const) {
+          while (this.active[step] < LANE_SLOTS[step]) {
+            const row = this.store.nextDue(step, adapter.id, now, new Set(this.busy.keys()));
+            if (!row) break;
+            this.start(step, adapter, row);
+          }
         }
-      });
+      }
+    } catch (error) {
+      this.opts.logger.error({ err: (error as Error).message }, 'outbox storage error');
+    }
+    if (this.busy.size === 0) this.scheduleWake();
   }
 
-  private async drain(): Promise<void> {
-    while (!this.closed && this.adapter && this.pause.kind !== 'auth') {
-      const now = this.now();
-      if (this.pause.kind === 'until' && this.pause.at > now) return;
-      const row = this.store.nextDue(this.adapter.id, now);
-      if (!row) return;
-      this.rerun = false;
-      await this.step(this.adapter, row);
-    }
+  private start(step: OutboxStep, adapter: CrmAdapter, row: OutboxRow): void {
+    this.active[step]++;
+    const run = this.step(step, adapter, row).finally(() => {
+      this.active[step]--;
+      this.busy.delete(row.callKey);
+      this.kick();
+    });
+    this.busy.set(row.callKey, run);
   }
 
   private scheduleWake(): void {
-    if (this.closed || !this.adapter || this.pause.kind === 'auth') return this.settleIdle();
+    if (!this.adapter || this.pause.kind === 'auth') return this.settleIdle();
     const now = this.now();
     const wakeAt = this.pause.kind === 'until' && this.pause.at > now ? this.pause.at : this.store.nextWakeAt(this.adapter.id);
     if (wakeAt === null) return this.settleIdle();
-    this.timer = setTimeout(() => this.kick(), Math.max(0, wakeAt - now));
+    this.timer = setTimeout(() => this.kick(), Math.max(MIN_WAKE_MS, wakeAt - now));
   }
 
   private settleIdle(): void {
@@ -188,9 +196,9 @@ export class Outbox {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private async step(adapter: CrmAdapter, row: OutboxRow): Promise<void> {
+  private async step(step: OutboxStep, adapter: CrmAdapter, row: OutboxRow): Promise<void> {
     try {
-      if (row.ended && row.factsVersion > row.loggedVersion) await this.logCall(adapter, row);
+      if (step === 'log') await this.logCall(adapter, row);
       else await this.attachRecording(adapter, row);
       this.failures = 0;
     } catch (error) {

@@ -85,10 +85,12 @@ CREATE TABLE IF NOT EXISTS seen_events (
 );
 `;
 
-/** Rows with CRM work to do: a log whose facts moved on, or a recording not yet attached. */
-const OPEN_WORK = `state != 'needs_attention' AND (
-  (ended = 1 AND facts_version > logged_version) OR
-  (record_id IS NOT NULL AND recording_event_id IS NOT NULL AND recording_attached = 0))`;
+/** What each step still has to do: a log whose facts moved on, or a recording not yet attached. */
+const WORK: Record<OutboxStep, string> = {
+  log: 'ended = 1 AND facts_version > logged_version',
+  attach: 'record_id IS NOT NULL AND recording_event_id IS NOT NULL AND recording_attached = 0',
+};
+const OPEN_WORK = `state != 'needs_attention' AND ((${WORK.log}) OR (${WORK.attach}))`;
 
 export class OutboxStore {
   private readonly db: Database.Database;
@@ -136,12 +138,19 @@ export class OutboxStore {
     })();
   }
 
-  /** The oldest call with work due for this CRM (calls land in the CRM in the order they happened). */
-  nextDue(crm: CrmId, now: number): OutboxRow | null {
-    const raw = this.db
-      .prepare(`SELECT * FROM calls WHERE ${OPEN_WORK} AND not_before <= ? AND (crm IS NULL OR crm = ?) ORDER BY seq LIMIT 1`)
-      .get(now, crm) as RawRow | undefined;
-    return raw ? toRow(raw) : null;
+  /**
+   * The oldest call with this step due for this CRM, skipping calls already being worked on.
+   * Logs ignore `not_before`, which only defers a recording the bus could not hand out.
+   */
+  nextDue(step: OutboxStep, crm: CrmId, now: number, busy: ReadonlySet<string>): OutboxRow | null {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM calls WHERE state != 'needs_attention' AND (${WORK[step]}) AND not_before <= ? AND (crm IS NULL OR crm = ?)
+         ORDER BY seq LIMIT ?`,
+      )
+      .all(step === 'log' ? Number.MAX_SAFE_INTEGER : now, crm, busy.size + 1) as RawRow[];
+    const free = rows.find((r) => !busy.has(r.call_key));
+    return free ? toRow(free) : null;
   }
 
   /** Earliest not_before among rows with work, for the wake-up timer. */
