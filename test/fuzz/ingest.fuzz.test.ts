@@ -115,7 +115,7 @@ function generate(h: IngestHarness): FuzzRequest[] {
     },
     // Template lookups with a bad or missing key.
     (i) => {
-      const headers: Record<string, string> = pick([{}, { 'x-api-key': '' }, { 'x-api-key': key.slice(0, -1) }, { 'x-api-key': `${key} ` }, { 'x-api-key': h.secrets.webhookSecrets[0]! }, { 'x-api-key': 'x'.repeat(8000) }]);
+      const headers = pick<Record<string, string>>([{}, { 'x-api-key': '' }, { 'x-api-key': key.slice(0, -1) }, { 'x-api-key': `${key} ` }, { 'x-api-key': h.secrets.webhookSecrets[0]! }, { 'x-api-key': 'x'.repeat(8000) }]);
       return { name: `lookup bad key ${i}`, method: 'GET', url: `${lookup}?number=0298765432&direction=Inbound`, headers };
     },
     // Template lookups with the right key and broken queries.

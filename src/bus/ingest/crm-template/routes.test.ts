@@ -56,7 +56,8 @@ describe('CRM template lookup', () => {
 
   it('refuses a missing or wrong key, and another PBX\'s key', async () => {
     const other = await h.tenants.addPbx({ tenantId: h.tenantId, name: 'B', baseUrl: 'https://b.test', defaultCountry: 'AU', apiClientId: null, connectorMode: 'bus' });
-    for (const headers of [{}, { 'x-api-key': `${key}x` }, { 'x-api-key': other.secrets.templateKeys[0]! }]) {
+    const attempts: Array<Record<string, string>> = [{}, { 'x-api-key': `${key}x` }, { 'x-api-key': other.secrets.templateKeys[0]! }];
+    for (const headers of attempts) {
       const res = await lookup('number=0298765432', headers);
       expect(res.statusCode).toBe(401);
       expect(res.headers['content-type']).toMatch(PROBLEM_CONTENT_TYPE);
