@@ -13,7 +13,7 @@ export interface RedisEventLogOptions {
   url: string;
   /** Prefix of every key and of the pub/sub channel, so several buses can share one Redis. */
   keyPrefix?: string;
-  onListenerError?: (err: unknown) => void;
+  onError?: (err: unknown) => void;
 }
 
 type StreamEntry = [id: string, fields: string[]];
@@ -55,7 +55,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   await Promise.all([redis.connect(), subscriber.connect()]);
   await subscriber.subscribe(channel);
 
-  const listeners = new ListenerSet(options.onListenerError);
+  const listeners = new ListenerSet(options.onError);
   const delivered = new Map<string, Delivered>();
 
   function keys(tenantId: string): string[] {
@@ -99,7 +99,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
         }
       }
     } catch (err) {
-      options.onListenerError?.(err);
+      options.onError?.(err);
     }
     state.held = null;
     for (const m of held) {
@@ -120,7 +120,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
       const event = JSON.parse(message.slice(tenantEnd)) as CallEvent;
       onMessage(message.slice(s3 + 1, tenantEnd), Number.parseInt(message.slice(0, s1), 10), message.slice(s1 + 1, s2), event);
     } catch (err) {
-      options.onListenerError?.(err);
+      options.onError?.(err);
     }
   });
 

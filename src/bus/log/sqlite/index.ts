@@ -7,13 +7,17 @@ import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
 import type { AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
 import { ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+import { startCheckpointer } from './checkpointer.js';
 
 export const SQLITE_LOG_FILE = 'events.sqlite';
 
 export interface SqliteEventLogOptions {
   /** Directory holding the log file; created when missing. */
   dataDir: string;
-  onListenerError?: (err: unknown) => void;
+  /** How often the WAL is checkpointed into the database file. */
+  checkpointIntervalMs?: number;
+  /** Errors that cannot fail an append: a listener throwing, a background checkpoint failing. */
+  onError?: (err: unknown) => void;
 }
 
 interface PendingAppend {
@@ -52,13 +56,22 @@ CREATE INDEX IF NOT EXISTS events_received_at ON events (tenant_id, received_at)
 
 export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   mkdirSync(options.dataDir, { recursive: true });
-  const db = new Database(join(options.dataDir, SQLITE_LOG_FILE));
+  const file = join(options.dataDir, SQLITE_LOG_FILE);
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  // FULL, not NORMAL: in WAL mode NORMAL already survives SIGKILL (the commit is in the OS page
-  // cache), but a host crash or power cut could then drop transactions the PBX was answered 2xx
-  // for. FULL fsyncs the WAL on every commit; group commit below keeps that to one fsync per batch.
-  db.pragma('synchronous = FULL');
+  // NORMAL: with WAL, a commit is in the OS page cache when it returns, so an acknowledged append
+  // survives SIGKILL or any crash of the bus process (the SIGKILL test proves it); only a kernel
+  // crash or power cut could lose the last commits. FULL would fsync every commit: measured on
+  // this VM at p50 2 ms / p99 25 ms per append, which alone breaks the 20 ms ingest-to-agent p99.
+  db.pragma('synchronous = NORMAL');
+  // Checkpoints do fsync; a worker thread runs them so they never block the event loop (and with
+  // it every agent's delivery). Measured at 50 appends/s: append p99 1.4-2.5 ms with the worker,
+  // 1.3-8.2 ms with autocheckpoint.
+  db.pragma('wal_autocheckpoint = 0');
   db.exec(SCHEMA);
+  const checkpointer = startCheckpointer(file, options.checkpointIntervalMs ?? 1_000, (message) =>
+    options.onError?.(new Error(`WAL checkpoint failed: ${message}`)),
+  );
 
   const sql = {
     stream: db.prepare<[string], { epoch: string; top: number }>('SELECT epoch, top FROM streams WHERE tenant_id = ?'),
@@ -85,7 +98,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     deleteAll: db.prepare<[string]>('DELETE FROM events WHERE tenant_id = ?'),
   };
 
-  const listeners = new ListenerSet(options.onListenerError);
+  const listeners = new ListenerSet(options.onError);
   let queue: PendingAppend[] = [];
   let closed = false;
 
@@ -125,6 +138,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   function flush(): void {
     const batch = queue;
     queue = [];
+    if (batch.length === 0) return;
     let outcome: ReturnType<typeof writeBatch>;
     try {
       outcome = writeBatch.immediate(batch);
@@ -201,7 +215,8 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
       if (queue.length > 0) flush();
       closed = true;
       listeners.clear();
-      db.close();
+      await checkpointer.stop();
+      db.close(); // the last connection to close checkpoints the WAL fully
     },
   };
 }
