@@ -57,7 +57,7 @@ export function recordingBytes(eventId: string): Buffer {
 
 export interface FakeBus {
   url: string;
-  requestRecording(eventId: string): Promise<string>;
+  requestRecording(eventId: string): Promise<{ url: string; expiresAt: string }>;
   requests: string[];
   /** Next requestRecording calls throw this (once each). */
   failNext: Error[];
@@ -84,7 +84,7 @@ export async function startFakeBus(opts: { delayMs?: number } = {}): Promise<Fak
       await delay();
       const failure = bus.failNext.shift();
       if (failure) throw failure;
-      return `${url}/recordings/${encodeURIComponent(eventId)}`;
+      return { url: `${url}/recordings/${encodeURIComponent(eventId)}`, expiresAt: new Date(Date.now() + 60_000).toISOString() };
     },
     close: () =>
       new Promise<void>((resolve) => {

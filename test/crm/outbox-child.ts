@@ -16,7 +16,7 @@ const outbox = new Outbox({
   dataDir: env('OUTBOX_DIR'),
   agentExtension: AGENT_EXT,
   adapter: hubspotProvider.create(session, { origin: env('SIM_URL') }),
-  bus: { requestRecording: async (eventId) => `${env('BUS_URL')}/recordings/${encodeURIComponent(eventId)}` },
+  bus: { requestRecording: async (eventId) => ({ url: `${env('BUS_URL')}/recordings/${encodeURIComponent(eventId)}` }) },
   history: { setCrmState: () => undefined },
   resolveContact: async () => null,
   logger: silentLogger,

@@ -21,11 +21,6 @@ export interface CallFacts {
 export type OutboxEventType = Extract<CallEvent['type'], 'answered' | 'ended' | 'missed' | 'recording_ready'>;
 export const OUTBOX_EVENT_TYPES: ReadonlySet<string> = new Set<OutboxEventType>(['answered', 'ended', 'missed', 'recording_ready']);
 
-/** One CRM record per call leg: the same call seen by two agents makes two keys. */
-export function callKeyOf(event: Pick<CallEvent, 'tenantId' | 'pbxId' | 'pbxCallId'>, agentExtension: string): string {
-  return `${event.tenantId}:${event.pbxId}:${event.pbxCallId}:${agentExtension}`;
-}
-
 const earlier = (a: string, b: string) => (Date.parse(a) <= Date.parse(b) ? a : b);
 
 export function foldEvent(facts: CallFacts | null, event: CallEvent): CallFacts {

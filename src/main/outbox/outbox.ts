@@ -13,7 +13,8 @@ import type { CallEvent } from '../../shared/call-event.js';
 import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
 import { Signal } from '../signal.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
-import { OUTBOX_EVENT_TYPES, callKeyOf, callLogInput } from './call-facts.js';
+import { callKeyOf } from '../history/index.js';
+import { OUTBOX_EVENT_TYPES, callLogInput } from './call-facts.js';
 import { RecordingUnavailable, type RecordingSource, fetchRecording } from './recording.js';
 import { type CrmCallState, type OutboxRow, type OutboxStep, OutboxStore } from './store.js';
 

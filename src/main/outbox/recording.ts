@@ -4,8 +4,8 @@ import { request } from 'undici';
 
 /** The bus client's side of recording mediation. */
 export interface RecordingSource {
-  /** A short-lived URL for the recording of this recording_ready event. */
-  requestRecording(eventId: string): Promise<string>;
+  /** A short-lived URL for the recording of this recording_ready event (BusClient.requestRecording). */
+  requestRecording(eventId: string): Promise<{ url: string }>;
 }
 
 export class RecordingUnavailable extends Error {
@@ -25,7 +25,7 @@ const FINAL_BUS_CODES = new Set(['forbidden', 'not_found']);
 export async function fetchRecording(source: RecordingSource, eventId: string, timeoutMs = 60_000): Promise<{ data: Uint8Array; contentType: string | null }> {
   let url: string;
   try {
-    url = await source.requestRecording(eventId);
+    ({ url } = await source.requestRecording(eventId));
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     const final = typeof code === 'string' && FINAL_BUS_CODES.has(code);
