@@ -160,6 +160,19 @@ describe('CrmSession', () => {
     expect((await vault.load('hubspot'))!.accessToken).toBe(concurrent401s[0]);
   });
 
+  it('refreshes short-lived tokens at half-life rather than on every call', async () => {
+    const { sim, vault, status, endpoint } = await setup();
+    const issued = sim.oauth.issueTokens();
+    const now = Date.now();
+    await vault.save('hubspot', { accessToken: issued.accessToken, refreshToken: issued.refreshToken, expiresAt: now + 60_000, obtainedAt: now, context: {} });
+    const session = await createCrmSession({ crm: 'hubspot', vault, endpoint, status });
+    cleanups.push(() => session.close());
+    expect(await session.accessToken()).toBe(issued.accessToken);
+    await vault.save('hubspot', { accessToken: issued.accessToken, refreshToken: issued.refreshToken, expiresAt: now + 20_000, obtainedAt: now - 40_000, context: {} });
+    expect(await session.accessToken()).not.toBe(issued.accessToken);
+    expect(sim.oauth.tokenCalls.refresh_token).toBe(1);
+  });
+
   it('does not refresh a token with time left', async () => {
     const { sim, vault, status, endpoint } = await setup();
     const issued = await storeSoonExpiring(sim, vault, 30 * 60_000);

@@ -35,7 +35,12 @@ export async function createCrmSession(opts: CrmSessionOptions): Promise<Managed
     if (changed === crm && !inflight) tokens = null;
   });
 
-  const isFresh = (t: TokenSet) => t.expiresAt === null || t.expiresAt - now() > ahead;
+  // Short-lived tokens (shorter than twice the margin) are refreshed at half-life, not on every call.
+  const isFresh = (t: TokenSet) => {
+    if (t.expiresAt === null) return true;
+    const margin = t.obtainedAt === undefined ? ahead : Math.min(ahead, (t.expiresAt - t.obtainedAt) / 2);
+    return t.expiresAt - now() > margin;
+  };
 
   async function current(): Promise<TokenSet> {
     if (status.needsSignIn(crm)) throw new CrmError('auth', `sign in to ${crm} again`);

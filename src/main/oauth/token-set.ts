@@ -8,6 +8,8 @@ export interface TokenSet {
   refreshToken: string | null;
   /** Epoch ms; null when the CRM does not say (Salesforce): then we only refresh after a 401. */
   expiresAt: number | null;
+  /** Epoch ms the token was issued (with expiresAt: its lifetime, which bounds the refresh margin). */
+  obtainedAt?: number;
   /** Non-secret account facts from the token response and callback (instance_url, api_domain, locationId...). */
   context: Record<string, string>;
 }
@@ -16,6 +18,7 @@ export const TokenSetSchema = z.object({
   accessToken: z.string().min(1),
   refreshToken: z.string().min(1).nullable(),
   expiresAt: z.number().nullable(),
+  obtainedAt: z.number().optional(),
   context: z.record(z.string(), z.string()),
 });
 
@@ -62,6 +65,7 @@ export function tokenSetFromResponse(
       // Non-rotating CRMs omit refresh_token on refresh: keep the one we had.
       refreshToken: refresh_token ?? previous?.refreshToken ?? null,
       expiresAt: expires_in === undefined ? null : now + Number(expires_in) * 1000,
+      obtainedAt: now,
       context,
     };
   }
