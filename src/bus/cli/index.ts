@@ -12,6 +12,7 @@ import type { CallEvent } from '../../shared/call-event.js';
 import { createSqliteAuditLog } from '../audit/sqlite.js';
 import { loadConfig, type BusConfig } from '../config.js';
 import { renderTemplate, templateBaseUrl } from '../ingest/crm-template/template.js';
+import { openRedisEventLog } from '../log/redis/index.js';
 import { openSqliteEventLog } from '../log/sqlite/index.js';
 import { parseContactsCsv } from '../tenants/contacts.js';
 import type { Pbx } from '../tenants/port.js';
@@ -34,7 +35,8 @@ const USAGE = `ringbridge-admin <command> [options]   (global: --data-dir DIR, d
   agents list [--tenant T]
   contacts import --tenant T --csv FILE [--country AU]   (CSV header: id,phone,firstName,lastName,company,url)
   audit --tenant T [--limit N]
-  watch --tenant T [--from OFFSET] [--interval MS]     (prints the tenant's new call events until Ctrl-C)
+  watch --tenant T [--from OFFSET] [--interval MS]     (prints the tenant's new call events until Ctrl-C;
+                                                        reads the Redis log when RINGBRIDGE_REDIS_URL is set)
 `;
 
 const OPTIONS = {
@@ -185,7 +187,11 @@ async function run(command: string, values: Values, io: CliIo, config: BusConfig
   if (command === 'watch') {
     const tenantId = need(values, 'tenant');
     const interval = positiveInt(opt(values, 'interval'), 'interval', 500);
-    const log = openSqliteEventLog({ dataDir: resolve(io.cwd, config.dataDir), onError: (e) => io.err(`warning: ${(e as Error).message}`) });
+    const onError = (e: unknown) => io.err(`warning: ${(e as Error).message}`);
+    // The same log the bus uses: Redis when configured, else the SQLite file in the data directory.
+    const log = config.redisUrl
+      ? await openRedisEventLog({ url: config.redisUrl, onError })
+      : openSqliteEventLog({ dataDir: resolve(io.cwd, config.dataDir), onError });
     try {
       let since = opt(values, 'from') !== undefined ? positiveInt(opt(values, 'from'), 'from', 0) : (await log.position(tenantId)).offset;
       io.err(`watching tenant ${tenantId} from offset ${since} (Ctrl-C to stop)`);
