@@ -1,5 +1,6 @@
 // Test support for the bus's PBX-facing areas (pbx, call-control, dial, recordings): a TenantStore
 // holding tenants and PBXs in memory, an AuditLog in memory. Only what those tests exercise works.
+import { vi } from 'vitest';
 import type { AuditEntry, AuditLog } from '../audit/port.js';
 import type { Agent, DialPolicy, Pbx, PbxSecrets, Tenant, TenantStore } from '../tenants/port.js';
 
@@ -56,4 +57,9 @@ export function memoryAudit(): AuditLog & { entries: AuditEntry[] } {
       return entries.filter((e) => e.tenantId === tenantId).slice(-(opts?.limit ?? 100));
     },
   };
+}
+
+/** Waits for asynchronous effects (socket frames, polls) with room for a loaded CI machine. */
+export function eventually<T>(check: () => T | Promise<T>): Promise<T> {
+  return vi.waitFor(check, { timeout: 15_000, interval: 10 });
 }

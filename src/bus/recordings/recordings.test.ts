@@ -9,7 +9,7 @@ import { createMemoryEventLog } from '../log/memory/index.js';
 import { makeCallEvent } from '../log/testing.js';
 import { createPbxGateway } from '../pbx/gateway.js';
 import type { PbxGateway } from '../pbx/port.js';
-import { agent, fakeTenants, memoryAudit } from '../pbx/testing.js';
+import { agent, eventually, fakeTenants, memoryAudit } from '../pbx/testing.js';
 import { recordingRoutes } from './routes.js';
 import { createRecordingService } from './service.js';
 
@@ -65,7 +65,7 @@ describe('RecordingService grants', () => {
     const audio = Buffer.from(await res.body.arrayBuffer());
     expect(audio.length).toBe(300_000);
     expect(audio.toString('ascii', 0, 4)).toBe('RIFF');
-    await vi.waitFor(() => expect(audit.entries).toEqual([expect.objectContaining({ agentId: alice.id, action: 'recording', target: event.id, result: 'ok' })]));
+    await eventually(() => expect(audit.entries).toEqual([expect.objectContaining({ agentId: alice.id, action: 'recording', target: event.id, result: 'ok' })]));
   });
 
   it('refuses another agent\'s call, another tenant\'s call, a call on another PBX and calls without a recording', async () => {
@@ -127,7 +127,7 @@ describe('GET /v1/recordings/:token', () => {
     let total = (first.value as Buffer).length;
     for (let next = await reader.next(); !next.done; next = await reader.next()) total += (next.value as Buffer).length;
     expect(total).toBe(128 * 1024);
-    await vi.waitFor(() => expect(audit.entries.at(-1)).toMatchObject({ result: 'ok' }));
+    await eventually(() => expect(audit.entries.at(-1)).toMatchObject({ result: 'ok' }));
   });
 
   it('answers 502 and audits when the PBX cannot deliver', async () => {

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { request } from 'undici';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../bus/pbx/testing.js';
 import WebSocket from 'ws';
 import { JournalBodySchema, LookupQuerySchema } from '../../bus/ingest/crm-template/wire.js';
 import { WebhookCallPayloadSchema } from '../../bus/ingest/webhook/payload.js';
@@ -142,7 +143,7 @@ describe('3CX simulator: WebSocket events (NOTES 2.4)', () => {
 
     const entity = expect.stringMatching(/^\/callcontrol\/101\/participants\/\d+$/);
     // Upserts are re-read before the script moves on; the final Remove arrives on its own.
-    await vi.waitFor(() => expect(watcher.frames.map((f) => f.event.event_type)).toEqual([0, 0, 1]));
+    await eventually(() => expect(watcher.frames.map((f) => f.event.event_type)).toEqual([0, 0, 1]));
     expect(watcher.frames[0]).toEqual({ sequence: expect.any(Number), event: { event_type: 0, entity, attached_data: {} } });
     expect(watcher.frames[1]!.sequence).toBeGreaterThan(watcher.frames[0]!.sequence);
     expect(watcher.reads.map((p) => p?.status)).toEqual(['Ringing', 'Connected']);
@@ -163,7 +164,7 @@ describe('3CX simulator: WebSocket events (NOTES 2.4)', () => {
     await sim.placeCall({ kind: 'queue', from: '+4930123456', queue: '800', agents: ['101', '102', '103'], answeredBy: '102' });
     const byType = (t: number) => watcher.frames.filter((f) => f.event.event_type === t).map((f) => f.event.entity.split('/')[2]);
     expect(byType(0).sort()).toEqual(['101', '102', '102', '103']);
-    await vi.waitFor(() => expect(byType(1).sort()).toEqual(['101', '102', '103']));
+    await eventually(() => expect(byType(1).sort()).toEqual(['101', '102', '103']));
     expect(watcher.reads.filter((p) => p?.status === 'Ringing').every((p) => p!.on_behalf_of_dn === '800')).toBe(true);
   });
 

@@ -51,7 +51,7 @@ export interface PbxSimulatorOptions {
   bus?: BusTarget;
   /** Pause between the steps of a scripted call (demo realism). Default 0. */
   stepDelayMs?: number;
-  /** How long a step waits for WebSocket watchers to re-read an announced participant. Default 2000. */
+  /** How long a step waits for WebSocket watchers to re-read an announced participant. Default 5000. */
   syncReadTimeoutMs?: number;
   /** Answer makecall with finalstatus as a string, as the XAPI swagger types it. Default false. */
   finalStatusAsString?: boolean;
@@ -93,6 +93,11 @@ export interface PbxSimulator {
   tokensIssued(clientId: string): number;
   /** Currently open Call Control WebSockets. */
   openSockets(): number;
+  /**
+   * Points the CRM-template and webhook forms at a bus (replacing `opts.bus`). A bus must know the
+   * PBX's URL before it issues the secrets the PBX sends, so the PBX usually starts first.
+   */
+  attachBus(target: BusTarget): void;
   close(): Promise<void>;
 }
 
@@ -113,7 +118,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
   const clients = opts.clients ?? [{ clientId: '900', secret: 'sim-api-key' }];
   const tokenTtlSec = opts.tokenTtlSec ?? 3600;
   const recordingBytes = opts.recordingBytes ?? 64 * 1024;
-  const syncReadTimeoutMs = opts.syncReadTimeoutMs ?? 2000;
+  const syncReadTimeoutMs = opts.syncReadTimeoutMs ?? 5000;
 
   const dnTypes = new Map<string, DnType>();
   for (const e of extensions) dnTypes.set(e.dn, 'Wextension');
@@ -478,6 +483,9 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     deliveries,
     tokensIssued: (clientId) => issued.get(clientId) ?? 0,
     openSockets: () => sockets.size,
+    attachBus(target) {
+      driver.forms = new BusForms(target, deliveries);
+    },
     async close() {
       for (const ws of sockets.keys()) ws.terminate();
       wss.close();

@@ -1,6 +1,7 @@
 // The connector turns what the simulated PBX shows on its Call Control socket into observations.
 import { once } from 'node:events';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../../pbx/testing.js';
 import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js';
 import { pbxApiFor } from '../../pbx/api.js';
 import type { CallObservation } from '../observation.js';
@@ -32,7 +33,7 @@ describe('CallControlConnector', () => {
   it('reports an answered inbound call: ringing, answered, ended with duration, then its recording', async () => {
     const { sim, seen } = await setup();
     const call = await sim.placeCall({ kind: 'inbound', from: '+4930123456', fromName: 'Ada Lovelace', to: '101' });
-    await vi.waitFor(() => expect(summary(seen)).toEqual(['ringing:101', 'answered:101', 'ended:101', 'recording_ready:101']));
+    await eventually(() => expect(summary(seen)).toEqual(['ringing:101', 'answered:101', 'ended:101', 'recording_ready:101']));
     expect(seen[0]).toMatchObject({
       tenantId: 't_1', pbxId: 'pbx_1', source: 'call-control', direction: 'inbound', pbxCallId: String(call.callid),
       caller: { raw: '+4930123456', name: 'Ada Lovelace' }, callee: { raw: '101', name: null }, extensions: ['101'], queue: null, durationSec: null,
@@ -45,13 +46,13 @@ describe('CallControlConnector', () => {
   it('reports an unanswered call as missed, with no recording', async () => {
     const { sim, seen } = await setup();
     await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '102', answer: false });
-    await vi.waitFor(() => expect(summary(seen)).toEqual(['ringing:102', 'missed:102']));
+    await eventually(() => expect(summary(seen)).toEqual(['ringing:102', 'missed:102']));
   });
 
   it('rings each queue agent separately; the losers miss it, the winner talks', async () => {
     const { sim, seen } = await setup();
     await sim.placeCall({ kind: 'queue', from: '+4930123456', queue: '800', agents: ['101', '102', '103'], answeredBy: '102' });
-    await vi.waitFor(() => expect(seen.filter((o) => o.type === 'recording_ready')).toHaveLength(1));
+    await eventually(() => expect(seen.filter((o) => o.type === 'recording_ready')).toHaveLength(1));
     expect(summary(seen.filter((o) => o.type === 'ringing')).sort()).toEqual(['ringing:101', 'ringing:102', 'ringing:103']);
     expect(summary(seen.filter((o) => o.type !== 'ringing'))).toEqual(['answered:102', 'missed:101', 'missed:103', 'ended:102', 'recording_ready:102']);
     expect(seen.every((o) => o.queue === '800')).toBe(true);
@@ -61,14 +62,14 @@ describe('CallControlConnector', () => {
   it('reports an outbound call from the agent as placed by it', async () => {
     const { sim, seen } = await setup();
     await sim.placeCall({ kind: 'outbound', from: '103', to: '+4930555111' });
-    await vi.waitFor(() => expect(summary(seen)).toEqual(['ringing:103', 'answered:103', 'ended:103', 'recording_ready:103']));
+    await eventually(() => expect(summary(seen)).toEqual(['ringing:103', 'answered:103', 'ended:103', 'recording_ready:103']));
     expect(seen[0]).toMatchObject({ direction: 'outbound', caller: { raw: '103' }, callee: { raw: '+4930555111' } });
   });
 
   it('follows a transfer from one agent to another on the same call id', async () => {
     const { sim, seen } = await setup();
     const call = await sim.placeCall({ kind: 'transfer', from: '+4930123456', to: '101', transferTo: '102' });
-    await vi.waitFor(() => expect(seen.filter((o) => o.type === 'recording_ready')).toHaveLength(2));
+    await eventually(() => expect(seen.filter((o) => o.type === 'recording_ready')).toHaveLength(2));
     expect(summary(seen.filter((o) => o.type !== 'recording_ready'))).toEqual(['ringing:101', 'answered:101', 'ringing:102', 'ended:101', 'answered:102', 'ended:102']);
     expect(seen.every((o) => o.pbxCallId === String(call.callid))).toBe(true);
     const recordings = seen.filter((o) => o.type === 'recording_ready').map((o) => [o.agents[0], o.recording!.pbxRecordingId]);
@@ -78,7 +79,7 @@ describe('CallControlConnector', () => {
   it('reconnects after the socket drops and re-reads the state it missed', async () => {
     const { sim, connector, seen, api } = await setup();
     const before = await api.callControl.makeCall('101', '+4930555111', null);
-    await vi.waitFor(() => expect(summary(seen)).toEqual(['ringing:101']));
+    await eventually(() => expect(summary(seen)).toEqual(['ringing:101']));
 
     sim.faults.blockWebSockets = true;
     const disconnected = once(connector, 'disconnected');
@@ -91,13 +92,13 @@ describe('CallControlConnector', () => {
     const ready = once(connector, 'ready');
     sim.faults.blockWebSockets = false;
     await ready;
-    await vi.waitFor(() => expect(summary(seen)).toEqual(['ringing:101', 'missed:101', 'ringing:102']));
+    await eventually(() => expect(summary(seen)).toEqual(['ringing:101', 'missed:101', 'ringing:102']));
     expect(seen[2]).toMatchObject({ direction: 'outbound', pbxCallId: during.pbxCallId, callee: { raw: '+4930555222' } });
     expect(sim.openSockets()).toBe(1);
 
     // And it is live again.
     await sim.hangup(Number(during.pbxCallId));
-    await vi.waitFor(() => expect(summary(seen)).toContain('missed:102'));
+    await eventually(() => expect(summary(seen)).toContain('missed:102'));
   });
 
   it('gets a fresh token when the PBX refuses the old one on reconnect', async () => {
@@ -108,7 +109,7 @@ describe('CallControlConnector', () => {
     await ready;
     expect(sim.tokensIssued('900')).toBe(2);
     await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', answer: false });
-    await vi.waitFor(() => expect(summary(seen)).toEqual(['ringing:101', 'missed:101']));
+    await eventually(() => expect(summary(seen)).toEqual(['ringing:101', 'missed:101']));
   });
 
   it('keeps going when the sink fails for one observation', async () => {
@@ -127,6 +128,6 @@ describe('CallControlConnector', () => {
     connector.start();
     await ready;
     await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101' });
-    await vi.waitFor(() => expect(seen).toEqual(['answered', 'ended']));
+    await eventually(() => expect(seen).toEqual(['answered', 'ended']));
   });
 });

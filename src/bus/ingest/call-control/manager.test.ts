@@ -1,8 +1,8 @@
 // The bus runs a connector for each PBX whose socket it holds, and none for remote-mode PBXs.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js';
 import { createMemoryEventLog } from '../../log/memory/index.js';
-import { fakeTenants } from '../../pbx/testing.js';
+import { eventually, fakeTenants } from '../../pbx/testing.js';
 import { createIngestor } from '../normalise.js';
 import { startConnectors, type ConnectorManager } from './manager.js';
 import { readConfig } from './remote.js';
@@ -26,11 +26,11 @@ describe('startConnectors', () => {
     const log = createMemoryEventLog();
     manager = await startConnectors({ tenants, ingestor: createIngestor({ log, tenants }), recordingPoll: false });
     expect([...manager.connectors.keys()].sort()).toEqual(['pbx_a', 'pbx_b']);
-    await vi.waitFor(() => expect(a!.openSockets() + b!.openSockets()).toBe(2));
+    await eventually(() => expect(a!.openSockets() + b!.openSockets()).toBe(2));
     expect(remote!.openSockets()).toBe(0);
 
     await b!.placeCall({ kind: 'inbound', from: '+4930123456', to: '102', answer: false });
-    await vi.waitFor(async () => expect((await log.read('t_b', { since: 0, limit: 10 })).events.map((e) => e.event.type)).toEqual(['ringing', 'missed']));
+    await eventually(async () => expect((await log.read('t_b', { since: 0, limit: 10 })).events.map((e) => e.event.type)).toEqual(['ringing', 'missed']));
     expect((await log.read('t_a', { since: 0, limit: 10 })).events).toEqual([]);
   });
 });

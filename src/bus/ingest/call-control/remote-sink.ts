@@ -1,6 +1,7 @@
 // The sink a connector beside an on-prem PBX uses: observations go to the bus over outbound HTTPS,
 // in order, batched, retried with backoff and jitter until the bus answers 2xx. The queue is
 // bounded; the deliveryId on each observation lets the bus drop a resend.
+import { setTimeout } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import type { CallObservation } from '../observation.js';
@@ -67,7 +68,7 @@ export function createRemoteSink(opts: RemoteSinkOptions): RemoteSink {
       const outcome = await post(batch);
       if (outcome === 'retry') {
         failures++;
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(maxMs, initialMs * 2 ** failures)));
+        await setTimeout(Math.random() * Math.min(maxMs, initialMs * 2 ** failures), undefined, { signal: closing.signal }).catch(() => undefined);
         continue;
       }
       if (outcome === 'reject') opts.logger?.error({ pbxId: opts.pbxId, dropped: batch.map((o) => o.deliveryId) }, 'observations dropped');

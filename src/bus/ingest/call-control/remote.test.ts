@@ -3,12 +3,12 @@
 import { once } from 'node:events';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js';
 import { createMemoryEventLog } from '../../log/memory/index.js';
 import type { EventLog } from '../../log/port.js';
 import { pbxApiFor } from '../../pbx/api.js';
-import { fakeTenants } from '../../pbx/testing.js';
+import { eventually, fakeTenants } from '../../pbx/testing.js';
 import { createIngestor } from '../normalise.js';
 import type { CallObservation, Ingestor } from '../observation.js';
 import { CallControlConnector } from './connector.js';
@@ -61,7 +61,7 @@ describe('remote connector -> bus', () => {
     await ready;
 
     const call = await sim.placeCall({ kind: 'inbound', from: '+4930123456', fromName: 'Ada', to: '101' });
-    await vi.waitFor(async () => expect((await all(log, 't_1')).map((e) => e.type)).toEqual(['ringing', 'answered', 'ended', 'recording_ready']));
+    await eventually(async () => expect((await all(log, 't_1')).map((e) => e.type)).toEqual(['ringing', 'answered', 'ended', 'recording_ready']));
     const events = await all(log, 't_1');
     expect(events.every((e) => e.tenantId === 't_1' && e.pbxId === 'pbx_1' && e.source === 'call-control' && e.pbxCallId === String(call.callid))).toBe(true);
     expect(events[0]!.caller).toMatchObject({ raw: '+4930123456', e164: '+4930123456', name: 'Ada' });
