@@ -7,7 +7,7 @@ describe('parseContactsCsv', () => {
     const { contacts, rejected } = parseContactsCsv(csv, 'AU');
     expect(rejected).toEqual([]);
     expect(contacts).toEqual([
-      { id: 'c1', e164: '+12125550100', firstName: 'Ann', lastName: "O'Neil", company: 'Acme, Inc.', url: '' },
+      { id: 'c1', e164: '+12125550100', firstName: 'Ann', lastName: 'O"Neil', company: 'Acme, Inc.', url: '' },
       { id: 'c2', e164: '+61298765432', firstName: 'Bob', lastName: '', company: '', url: '' },
     ]);
   });
