@@ -156,6 +156,7 @@ describe('normaliser', () => {
   it('refuses what CallEvent v1 cannot hold, storing nothing', async () => {
     await expect(ingestor.ingest(obs({ caller: { raw: '1'.repeat(65), name: null } }))).rejects.toMatchObject({ code: 'invalid' });
     await expect(ingestor.ingest(obs({ agents: ['1'.repeat(17)] }))).rejects.toMatchObject({ code: 'invalid' });
+    await expect(ingestor.ingest(obs({ pbxTime: new Date('not a time') }))).rejects.toMatchObject({ code: 'invalid' });
     expect(await logged()).toHaveLength(0);
     // The refused observation left nothing behind that could swallow the real one.
     expect((await ingestor.ingest(obs())).duplicate).toBe(false);

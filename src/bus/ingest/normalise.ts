@@ -157,6 +157,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       const pbx = await opts.tenants.getPbx(obs.pbxId);
       if (!pbx || pbx.tenantId !== obs.tenantId) throw new IngestError('unknown-pbx', `no PBX ${obs.pbxId} in this tenant`);
 
+      if (Number.isNaN(obs.pbxTime.getTime())) throw new IngestError('invalid', 'pbxTime: not a valid time');
       const receivedAt = now();
       const nowMs = receivedAt.getTime();
       if (++sinceSweep >= SWEEP_EVERY) {
