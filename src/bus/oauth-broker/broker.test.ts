@@ -1,7 +1,7 @@
 // The bus token broker: a paired agent gets the CRM's token answer with the client secret added
 // by the bus; nobody else gets anything, and the secret never reaches a log line.
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCrmSimulator, type CrmSimulator } from '../../sim/crm/common/index.js';
@@ -32,7 +32,7 @@ async function setup() {
   cleanups.push(() => sim.close());
   const lines: string[] = [];
   const logStream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
-  const bus: FastifyInstance = Fastify({ loggerInstance: pino({ level: 'trace' }, logStream) });
+  const bus = Fastify({ loggerInstance: pino({ level: 'trace' }, logStream) });
   await bus.register(oauthBrokerRoutes, {
     clients: { highlevel: { clientId: sim.oauth.clientId, clientSecret: SECRET, tokenUrl: `${sim.url}/oauth/token` } },
     authenticate: async (token) => (token === DEVICE_TOKEN ? agent : null),
