@@ -130,4 +130,20 @@ describe('CallControlConnector', () => {
     await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101' });
     await eventually(() => expect(seen).toEqual(['answered', 'ended']));
   });
+
+  it('starts over when the state read after connecting fails', async () => {
+    sim = await startPbxSimulator();
+    const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 't_1' });
+    await api.callControl.bearer();
+    sim.faults.failNextRest(1, 503); // the GET /callcontrol right after the socket opens
+    const seen: CallObservation[] = [];
+    connector = new CallControlConnector({ api, sink: async (o) => void seen.push(o), backoff: { initialMs: 5, maxMs: 20 }, recordingPoll: false });
+    const disconnected = once(connector, 'disconnected');
+    const ready = once(connector, 'ready');
+    connector.start();
+    await disconnected;
+    await ready;
+    await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', answer: false });
+    await eventually(() => expect(summary(seen)).toEqual(['ringing:101', 'missed:101']));
+  });
 });

@@ -100,7 +100,13 @@ export class CallControlConnector extends EventEmitter {
         ws.once('open', () => {
           // Official order: socket first, then the full state, so no change falls between the two.
           this.enqueue(async () => {
-            await this.bootstrap();
+            try {
+              await this.bootstrap();
+            } catch (err) {
+              // Without the full state, events cannot be interpreted: start over.
+              ws.terminate();
+              throw err;
+            }
             ready = true;
             this.emit('ready');
           });
