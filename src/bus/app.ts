@@ -1,0 +1,91 @@
+// The bus as one Fastify instance, built from ports so tests can hand in memory adapters.
+// Registration order matters only for the root error and not-found handlers (first); each route
+// group is its own encapsulated plugin with its own problem+json handler. Nothing listens here:
+// server.ts is the only place that does.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { AuditLog } from './audit/port.js';
+import type { DialService } from './dial/port.js';
+import { agentGateway, type GatewayOptions } from './fanout/index.js';
+import { pairingRoutes } from './http/pairing.js';
+import { problemHandler } from './http/problem.js';
+import { connectorRoutes } from './ingest/call-control/index.js';
+import type { Ingestor } from './ingest/observation.js';
+import { ingestRoutes } from './ingest/routes.js';
+import type { EventLog } from './log/port.js';
+import { oauthBrokerRoutes, type OAuthBrokerOptions } from './oauth-broker/index.js';
+import type { PbxGateway } from './pbx/port.js';
+import { recordingRoutes, type RecordingLinks } from './recordings/index.js';
+import type { ContactCache } from './tenants/contacts.js';
+import type { TenantStore } from './tenants/port.js';
+
+export interface BusDeps {
+  log: EventLog;
+  tenants: Pick<TenantStore, 'getPbx' | 'pbxSecrets' | 'pair' | 'authenticateDevice'>;
+  contacts: Pick<ContactCache, 'findContact'>;
+  audit: AuditLog;
+  ingestor: Ingestor;
+  dial: DialService;
+  recordings: RecordingLinks;
+  /** The 3CX side of recording downloads. */
+  pbx: Pick<PbxGateway, 'openRecording'>;
+  /** How agents reach this bus (pairing answers with the ws URL derived from it). */
+  publicUrl: string;
+  /** CRMs whose OAuth code exchange goes through the bus; the broker route exists only when one is set. */
+  oauthClients?: OAuthBrokerOptions['clients'];
+  /** Fan-out tuning (heartbeat, auth timeout, slow-consumer bound, replay cap). */
+  fanout?: Pick<GatewayOptions, 'heartbeatMs' | 'authTimeoutMs' | 'maxBufferedBytes' | 'maxReplay'>;
+  logger?: Logger;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * First step of a graceful shutdown: /ready answers 503 so the load balancer stops routing
+     * here, and every agent is closed with CloseCode.shutdown (it reconnects and resumes).
+     */
+    drain(): void;
+  }
+}
+
+export async function buildApp(deps: BusDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // Pino instance from server.ts (redacting); silent for tests that pass none.
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    // Idle keep-alive sockets must not hold app.close() open during shutdown.
+    forceCloseConnections: 'idle',
+  }) as unknown as FastifyInstance;
+
+  await app.register(problemHandler);
+
+  let draining = false;
+  app.get('/health', async () => ({ status: 'ok' }));
+  app.get('/ready', async (_request, reply) => {
+    if (draining) return reply.code(503).header('retry-after', '5').send({ status: 'draining' });
+    return { status: 'ready', ...app.agentGateway.stats() };
+  });
+
+  await app.register(ingestRoutes, { ingestor: deps.ingestor, tenants: deps.tenants, contacts: deps.contacts });
+  await app.register(connectorRoutes, { ingestor: deps.ingestor, tenants: deps.tenants });
+  await app.register(pairingRoutes, { tenants: deps.tenants, publicUrl: deps.publicUrl });
+  await app.register(agentGateway, {
+    log: deps.log,
+    tenants: deps.tenants,
+    dial: deps.dial,
+    recordings: deps.recordings,
+    ...deps.fanout,
+  });
+  await app.register(recordingRoutes, { service: deps.recordings, gateway: deps.pbx, audit: deps.audit });
+  if (deps.oauthClients && Object.keys(deps.oauthClients).length > 0) {
+    await app.register(oauthBrokerRoutes, {
+      clients: deps.oauthClients,
+      authenticate: (deviceToken) => deps.tenants.authenticateDevice(deviceToken),
+    });
+  }
+
+  app.decorate('drain', () => {
+    draining = true;
+    app.agentGateway.close();
+  });
+  return app;
+}

@@ -1,0 +1,87 @@
+// Wiring from configuration to adapters: which storage engine backs the log, where the tenant
+// database lives, and the services built on top. Pure assembly, no listening, no timers.
+import { hkdfSync } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AuditLog } from './audit/port.js';
+import { createSqliteAuditLog } from './audit/sqlite.js';
+import type { BusConfig } from './config.js';
+import type { DialService } from './dial/port.js';
+import { createDialService } from './dial/service.js';
+import { createIngestor } from './ingest/normalise.js';
+import type { Ingestor } from './ingest/observation.js';
+import type { EventLog } from './log/port.js';
+import { openRedisEventLog } from './log/redis/index.js';
+import { openSqliteEventLog } from './log/sqlite/index.js';
+import { createPbxApiRegistry, createPbxGateway, type PbxApiRegistry } from './pbx/index.js';
+import type { PbxGateway } from './pbx/port.js';
+import { createRecordingService, type RecordingLinks } from './recordings/index.js';
+import { loadMasterKey } from './tenants/secrets.js';
+import { createSqliteTenantStore, type SqliteTenantStore } from './tenants/sqlite/store.js';
+
+/** Tenants, PBXs, agents, contacts and the audit trail share this file in the data directory. */
+export const TENANTS_DB_FILE = 'tenants.sqlite';
+
+export interface BusStorage {
+  log: EventLog;
+  tenants: SqliteTenantStore;
+  audit: AuditLog;
+  masterKey: Buffer;
+  /** Closes the log, then the tenant database (SQLite checkpoints its WAL on the last close). */
+  close(): Promise<void>;
+}
+
+/**
+ * The log on SQLite in the data directory, or on Redis when a URL is configured (several nodes).
+ * Tenants stay in SQLite either way: nodes sharing a Redis log must share the data directory
+ * (one host, or a shared volume with working POSIX locks); a networked tenant store is not built.
+ */
+export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl' | 'masterKey'>, logger: Logger): Promise<BusStorage> {
+  const onError = (err: unknown) => logger.error({ err }, 'event log background error');
+  const masterKey = loadMasterKey({ configured: config.masterKey, dataDir: config.dataDir });
+  const log = config.redisUrl ? await openRedisEventLog({ url: config.redisUrl, onError }) : openSqliteEventLog({ dataDir: config.dataDir, onError });
+  let tenants: SqliteTenantStore;
+  try {
+    tenants = createSqliteTenantStore({ path: join(config.dataDir, TENANTS_DB_FILE), masterKey });
+  } catch (err) {
+    await log.close();
+    throw err;
+  }
+  return {
+    log,
+    tenants,
+    audit: createSqliteAuditLog({ db: tenants.db }),
+    masterKey,
+    async close() {
+      await log.close();
+      await tenants.close();
+    },
+  };
+}
+
+export interface BusServices {
+  ingestor: Ingestor;
+  /** One token owner per 3CX API client, shared by the connectors, dialling and recordings. */
+  pbxApis: PbxApiRegistry;
+  pbx: PbxGateway;
+  dial: DialService;
+  recordings: RecordingLinks;
+}
+
+export function composeServices(storage: BusStorage, opts: { publicUrl: string }): BusServices {
+  const { log, tenants, audit } = storage;
+  const pbxApis = createPbxApiRegistry({ tenants });
+  const pbx = createPbxGateway({ tenants, registry: pbxApis });
+  return {
+    ingestor: createIngestor({ log, tenants }),
+    pbxApis,
+    pbx,
+    dial: createDialService({ tenants, gateway: pbx, audit }),
+    // Derived from the master key, so links stay valid across restarts and on every node.
+    recordings: createRecordingService({ log, audit, secret: recordingLinkKey(storage.masterKey), publicUrl: opts.publicUrl }),
+  };
+}
+
+function recordingLinkKey(masterKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'ringbridge recording links v1', 32));
+}

@@ -1,0 +1,214 @@
+// The bus process: the only place that listens. Opens storage from configuration, builds the app,
+// starts the in-bus Call Control connectors and the retention sweep, and shuts down in order:
+// readiness 503 -> agents told to reconnect (CloseCode.shutdown) -> grace -> connectors stop ->
+// app.close() -> log and tenant database closed.
+//   npm run bus            (tsx src/bus/server.ts; settings from RINGBRIDGE_* environment variables)
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApp, type BusDeps } from './app.js';
+import { openStorage, composeServices, type BusStorage } from './compose.js';
+import { ConfigError, loadConfig, type BusConfig } from './config.js';
+import { agentStreamUrl } from './http/pairing.js';
+import { startConnectors, type ConnectorManager, type StartConnectorsOptions } from './ingest/call-control/index.js';
+import type { EventLog } from './log/port.js';
+import { createBusLogger } from './logger.js';
+import { oauthClientsFromEnv } from './oauth-broker/index.js';
+import type { SqliteTenantStore } from './tenants/sqlite/store.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface StartBusOptions {
+  /** Default: JSON to stdout at config.logLevel, secrets redacted. */
+  logger?: Logger;
+  /** Between telling agents to reconnect and closing the server. Default 500 ms. */
+  shutdownGraceMs?: number;
+  fanout?: BusDeps['fanout'];
+  oauthClients?: BusDeps['oauthClients'];
+  /** Connector tuning (tests shorten backoff and the recording poll). */
+  connectors?: Pick<StartConnectorsOptions, 'backoff' | 'recordingPoll' | 'pingIntervalMs'>;
+  /** How often PBXs added by the admin CLI get their connector started. Default 30 s. */
+  connectorRefreshMs?: number;
+  /** How often events older than the retention are trimmed. Default 1 h. */
+  retentionSweepMs?: number;
+}
+
+export interface RunningBus {
+  /** Where this process listens, as a loopback-reachable http URL. */
+  url: string;
+  /** How agents and PBXs are told to reach the bus. */
+  publicUrl: string;
+  /** The agent WebSocket URL (public). */
+  wsUrl: string;
+  app: FastifyInstance;
+  log: EventLog;
+  tenants: SqliteTenantStore;
+  storage: BusStorage;
+  connectors: ConnectorManager;
+  /** Graceful shutdown; safe to call more than once. */
+  close(): Promise<void>;
+}
+
+export async function startBus(config: BusConfig, options: StartBusOptions = {}): Promise<RunningBus> {
+  const logger = options.logger ?? createBusLogger(config.logLevel);
+  // The public URL is baked into pairing answers and recording links, so a free port is chosen
+  // before the app is built when the configuration asks for "any port".
+  const port = config.port === 0 ? await freePort(config.host) : config.port;
+  const publicUrl = new URL(config.publicUrl).port === '0' ? withPort(config.publicUrl, port) : config.publicUrl;
+
+  const storage = await openStorage(config, logger);
+  let app: FastifyInstance | undefined;
+  let connectors: ConnectorManager | undefined;
+  try {
+    const services = composeServices(storage, { publicUrl });
+    app = await buildApp({
+      log: storage.log,
+      tenants: storage.tenants,
+      contacts: storage.tenants,
+      audit: storage.audit,
+      ingestor: services.ingestor,
+      dial: services.dial,
+      recordings: services.recordings,
+      pbx: services.pbx,
+      publicUrl,
+      oauthClients: options.oauthClients,
+      fanout: options.fanout,
+      logger,
+    });
+    await app.listen({ port, host: config.host });
+    connectors = await startConnectors({
+      tenants: storage.tenants,
+      ingestor: services.ingestor,
+      registry: services.pbxApis,
+      logger: logger.child({ component: 'call-control' }),
+      ...options.connectors,
+    });
+  } catch (err) {
+    await app?.close();
+    await storage.close();
+    throw err;
+  }
+  const running = { app, connectors };
+
+  const retentionDays = config.retentionDays;
+  const trim = serialised(async () => {
+    const removed = await storage.log.trim(new Date(Date.now() - retentionDays * DAY_MS));
+    if (removed > 0) logger.info({ removed, retentionDays }, 'trimmed events past retention');
+  }, (err) => logger.error({ err }, 'retention trim failed'));
+  const refresh = serialised(() => running.connectors.refresh(), (err) => logger.error({ err }, 'connector refresh failed'));
+  const timers = [
+    setInterval(trim, options.retentionSweepMs ?? 60 * 60_000),
+    setInterval(refresh, options.connectorRefreshMs ?? 30_000),
+  ];
+  for (const t of timers) t.unref();
+  trim();
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${loopbackHost(config.host)}:${port}`,
+    publicUrl,
+    wsUrl: agentStreamUrl(publicUrl),
+    app,
+    log: storage.log,
+    tenants: storage.tenants,
+    storage,
+    connectors,
+    close() {
+      closing ??= (async () => {
+        for (const t of timers) clearInterval(t);
+        running.app.drain();
+        await sleep(options.shutdownGraceMs ?? 500);
+        await running.connectors.stop();
+        await running.app.close();
+        await storage.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Runs `task` at most once at a time; a tick that finds it still running is skipped. */
+function serialised(task: () => Promise<void>, onError: (err: unknown) => void): () => void {
+  let running = false;
+  return () => {
+    if (running) return;
+    running = true;
+    task()
+      .catch(onError)
+      .finally(() => {
+        running = false;
+      });
+  };
+}
+
+function loopbackHost(host: string): string {
+  if (host === '0.0.0.0' || host === 'localhost') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function withPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.port = String(port);
+  return u.toString().replace(/\/+$/, '');
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  let config: BusConfig;
+  let oauthClients: BusDeps['oauthClients'];
+  try {
+    config = loadConfig();
+    oauthClients = oauthClientsFromEnv();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`ringbridge bus: ${err.message}\n`);
+    process.exit(2);
+  }
+  const logger = createBusLogger(config.logLevel);
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
+
+  const bus = await startBus(config, { logger, oauthClients });
+  logger.info({ url: bus.url, publicUrl: bus.publicUrl, log: config.redisUrl ? 'redis' : 'sqlite', dataDir: config.dataDir }, 'bus listening');
+
+  let signalled = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      logger.warn({ signal }, 'second signal; exiting without waiting');
+      process.exit(1);
+    }
+    signalled = true;
+    logger.info({ signal }, 'shutting down');
+    // A shutdown that hangs (a stuck socket, a dead Redis) must not keep the process forever.
+    setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, 10_000).unref();
+    bus.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
