@@ -13,7 +13,9 @@ import { createIngestor } from '../normalise.js';
 import type { CallObservation, Ingestor } from '../observation.js';
 import { CallControlConnector } from './connector.js';
 import { createRemoteSink, type RemoteSink } from './remote-sink.js';
+import { runRemoteConnector } from './remote.js';
 import { connectorRoutes } from './routes.js';
+import { pino } from 'pino';
 
 const TOKEN = 'ctok_' + 'a'.repeat(40);
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -119,5 +121,19 @@ describe('remote connector -> bus', () => {
     for (let i = 0; i < 3; i++) await sink(observation(i));
     await expect(sink(observation(3))).rejects.toThrow(/queue full/);
     expect(sink.pending()).toBe(3);
+  });
+
+  it('runs as the standalone remote process would: PBX on one side, bus on the other', async () => {
+    const { url, log } = await bus();
+    const sim = await startPbxSimulator();
+    cleanup.push(() => sim.close());
+    const running = await runRemoteConnector(
+      { pbxUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key', busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN },
+      pino({ level: 'silent' }),
+    );
+    cleanup.push(() => running.stop());
+    await eventually(() => expect(sim.openSockets()).toBe(1));
+    await sim.placeCall({ kind: 'outbound', from: '101', to: '+4930555111', answer: false });
+    await eventually(async () => expect((await all(log, 't_1')).map((e) => `${e.type}:${e.direction}`)).toEqual(['ringing:outbound', 'missed:outbound']));
   });
 });
