@@ -1,0 +1,533 @@
+// `npm run bench`: ingest-to-agent latency through the real bus against a bare-ws floor, memory
+// per idle agent connection, then the agent-side benches (screen-pop, CRM writes). Human tables
+// first; the last line is one JSON object with every figure. See bench/README.md.
+//   --agents N (or BENCH_AGENTS)  connected agents, default 10,000
+//   --seconds S                   measured window, default 60 (after a warm-up)
+//   --quick                       1,000 agents, 20 s
+//   --calls-per-min R             default 1,000
+//   --prof                        run the bus child with --cpu-prof (profile under bench/.prof/)
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Webhook } from 'standardwebhooks';
+import { Pool } from 'undici';
+import WebSocket from 'ws';
+import type { WebhookCallPayload } from '../src/bus/ingest/webhook/payload.js';
+import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH } from '../src/shared/agent-protocol.js';
+import { benchCrm } from './crm.js';
+import { benchScreenpop } from './screenpop.js';
+import type { SeededBus } from './bus.js';
+import { round, summarise, table, type ChildMessage, type MemorySnapshot, type Percentiles } from './stats.js';
+
+const { values: flags } = parseArgs({
+  options: {
+    agents: { type: 'string' },
+    seconds: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'calls-per-min': { type: 'string' },
+    prof: { type: 'boolean', default: false },
+  },
+});
+const AGENTS = Number(flags.agents ?? process.env.BENCH_AGENTS ?? (flags.quick ? 1_000 : 10_000));
+const SECONDS = Number(flags.seconds ?? (flags.quick ? 20 : 60));
+const WARMUP_SECONDS = flags.quick ? 5 : 10;
+const CALLS_PER_MIN = Number(flags['calls-per-min'] ?? 1_000);
+/** Share of calls that come through a queue and ring several agents at once. */
+const QUEUE_SHARE = 0.2;
+const QUEUE_RING = 3;
+/** Sockets opening at once while connecting agents. */
+const CONNECT_CONCURRENCY = 200;
+/** How long after the last send a missing delivery still counts as late rather than lost. */
+const DRAIN_MS = 5_000;
+
+if (!Number.isInteger(AGENTS) || AGENTS < 1 || !(SECONDS > 0) || !(CALLS_PER_MIN > 0)) {
+  throw new Error('--agents, --seconds and --calls-per-min must be positive numbers');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const mb = (bytes: number) => round(bytes / 1_048_576, 1);
+
+// ---------- children ----------
+
+interface Child {
+  port: number;
+  request<T extends ChildMessage['t']>(message: ChildMessage, reply: T): Promise<Extract<ChildMessage, { t: T }>>;
+  stop(): Promise<void>;
+}
+
+async function startChild(file: string, env: Record<string, string> = {}, profile = false): Promise<Child> {
+  const execArgv = ['--import', 'tsx', '--expose-gc'];
+  if (profile) {
+    const dir = fileURLToPath(new URL('./.prof/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+  }
+  const proc: ChildProcess = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
+    execArgv,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const next = <T extends ChildMessage['t']>(t: T) =>
+    new Promise<Extract<ChildMessage, { t: T }>>((resolve, reject) => {
+      const onMessage = (m: ChildMessage) => {
+        if (m.t !== t) return;
+        proc.off('message', onMessage);
+        resolve(m as Extract<ChildMessage, { t: T }>);
+      };
+      proc.on('message', onMessage);
+      void exited.then(() => reject(new Error(`${file} exited while the bench waited for '${t}'`)));
+    });
+  const { port } = await next('ready');
+  return {
+    port,
+    request(message, reply) {
+      const answer = next(reply);
+      proc.send(message);
+      return answer;
+    },
+    async stop() {
+      if (proc.exitCode !== null) return;
+      proc.send({ t: 'exit' } satisfies ChildMessage);
+      const timeout = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timeout);
+    },
+  };
+}
+
+// ---------- the call schedule ----------
+
+type WebhookType = WebhookCallPayload['type'];
+
+interface ScheduledEvent {
+  /** ms from the start of the drive. */
+  at: number;
+  measured: boolean;
+  pbx: number;
+  callId: string;
+  type: WebhookType;
+  extensions: string[];
+  queue: string | null;
+  from: string;
+  /** `${pbxCallId}|${CallEvent type}`: how a received frame is matched to its send. */
+  key: string;
+  /** `${pbx}:${extension}` of each agent the event must reach. */
+  targets: string[];
+}
+
+/** Deterministic, so bus and floor see the same calls in the same order. */
+function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/** Each call: ringing (one agent, or QUEUE_RING agents for a queue call), answered after 1 s, ended after 3 s. */
+function buildSchedule(extensionsByPbx: string[][], runId: string): ScheduledEvent[] {
+  const random = mulberry32(0x5eed);
+  const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
+  const spacing = 60_000 / CALLS_PER_MIN;
+  const warmupMs = WARMUP_SECONDS * 1000;
+  const calls = Math.round(((WARMUP_SECONDS + SECONDS) * CALLS_PER_MIN) / 60);
+  const events: ScheduledEvent[] = [];
+  for (let i = 0; i < calls; i++) {
+    const at = i * spacing;
+    const pbx = Math.floor(random() * extensionsByPbx.length);
+    const pool = extensionsByPbx[pbx]!;
+    const isQueue = random() < QUEUE_SHARE && pool.length >= QUEUE_RING;
+    const ringing = new Set<string>([pick(pool)]);
+    while (isQueue && ringing.size < QUEUE_RING) ringing.add(pick(pool));
+    const answeredBy = [...ringing][0]!;
+    const callId = `${runId}-${i}`;
+    const from = `029${String(Math.floor(random() * 10_000_000)).padStart(7, '0')}`;
+    const queue = isQueue ? '800' : null;
+    const add = (offset: number, type: WebhookType, extensions: string[]) =>
+      events.push({
+        at: at + offset, measured: at >= warmupMs, pbx, callId, type, extensions, queue, from,
+        key: `${callId}|${type.slice('call.'.length)}`,
+        targets: extensions.map((e) => `${pbx}:${e}`),
+      });
+    add(0, 'call.ringing', [...ringing]);
+    add(1_000, 'call.answered', [answeredBy]);
+    add(3_000, 'call.ended', [answeredBy]);
+  }
+  return events.sort((a, b) => a.at - b.at);
+}
+
+// ---------- delivery tracking ----------
+
+/** Matches frames received by agents to the request that caused them. One clock: performance.now(). */
+class Tracker {
+  private readonly pending = new Map<string, { t0: number; remaining: Set<string>; measured: boolean }>();
+  readonly samples: number[] = [];
+  /** The first copy of each event frame, replayed byte for byte by the floor. */
+  readonly frames = new Map<string, Buffer>();
+  duplicates = 0;
+  deliveries = 0;
+
+  /** Call right before the request is written. */
+  sent(event: ScheduledEvent): void {
+    this.pending.set(event.key, { t0: performance.now(), remaining: new Set(event.targets), measured: event.measured });
+  }
+
+  received(agentKey: string, eventKey: string, t1: number, frame: Buffer): void {
+    const entry = this.pending.get(eventKey);
+    if (!entry || !entry.remaining.delete(agentKey)) {
+      this.duplicates++; // a copy nobody expected: a repeat, or the wrong agent
+      return;
+    }
+    this.deliveries++;
+    if (!this.frames.has(eventKey)) this.frames.set(eventKey, frame);
+    if (entry.measured) this.samples.push(t1 - entry.t0);
+  }
+
+  outstanding(): number {
+    let n = 0;
+    for (const entry of this.pending.values()) n += entry.remaining.size;
+    return n;
+  }
+
+  async drain(): Promise<number> {
+    const until = performance.now() + DRAIN_MS;
+    while (this.outstanding() > 0 && performance.now() < until) await sleep(20);
+    return this.outstanding();
+  }
+}
+
+/** What the client needs from a frame to match an event to its send; the raw bytes are kept as they came. */
+function readFrame(data: Buffer): { t: string; key: string; offset: number } {
+  const f = JSON.parse(data.toString('utf8')) as { t: string; offset?: number; event?: { pbxCallId: string; type: string } };
+  return { t: f.t, key: f.event ? `${f.event.pbxCallId}|${f.event.type}` : '', offset: f.offset ?? 0 };
+}
+
+// ---------- load ----------
+
+async function connectAll(count: number, connect: (i: number) => Promise<WebSocket>): Promise<WebSocket[]> {
+  const sockets = new Array<WebSocket>(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      sockets[i] = await connect(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, count) }, worker));
+  return sockets;
+}
+
+/** Opens a socket and resolves once `ready` says so; rejects if it closes first. */
+function openSocket(url: string, onMessage: (ws: WebSocket, data: Buffer, t1: number) => boolean, onOpen?: (ws: WebSocket) => void): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { perMessageDeflate: false });
+    let ready = !onOpen;
+    ws.on('open', () => {
+      onOpen?.(ws);
+      if (ready) resolve(ws);
+    });
+    ws.on('message', (data: Buffer) => {
+      const t1 = performance.now();
+      if (onMessage(ws, data, t1) && !ready) {
+        ready = true;
+        resolve(ws);
+      }
+    });
+    ws.on('error', reject);
+    ws.on('close', (code) => reject(new Error(`socket closed (${code}) before it was ready`)));
+  });
+}
+
+interface DriveResult {
+  sent: number;
+  httpErrors: number;
+  firstError: string | null;
+  httpSamples: number[];
+}
+
+/** Open loop: each event goes out at its time whether or not earlier requests have answered. */
+async function drive(
+  schedule: ScheduledEvent[],
+  pool: Pool,
+  tracker: Tracker,
+  request: (event: ScheduledEvent) => { path: string; headers: Record<string, string>; body: string | Buffer } | null,
+): Promise<DriveResult> {
+  const result: DriveResult = { sent: 0, httpErrors: 0, firstError: null, httpSamples: [] };
+  const inFlight = new Set<Promise<void>>();
+  const start = performance.now();
+  for (const event of schedule) {
+    const wait = start + event.at - performance.now();
+    if (wait > 1) await sleep(wait);
+    const req = request(event);
+    if (!req) continue;
+    tracker.sent(event);
+    const t0 = performance.now();
+    result.sent++;
+    const p = pool
+      .request({ method: 'POST', path: req.path, headers: req.headers, body: req.body })
+      .then(async (res) => {
+        const text = await res.body.text();
+        if (event.measured) result.httpSamples.push(performance.now() - t0);
+        if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+      })
+      .catch((err: unknown) => {
+        result.httpErrors++;
+        result.firstError ??= String(err);
+      })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }
+  await Promise.all(inFlight);
+  return result;
+}
+
+interface PhaseResult {
+  latency: Percentiles;
+  http: Percentiles;
+  drive: DriveResult;
+  deliveries: number;
+  lost: number;
+  duplicates: number;
+  memoryBefore: MemorySnapshot;
+  memoryAfter: MemorySnapshot;
+  connectSeconds: number;
+}
+
+async function closeAll(sockets: WebSocket[]): Promise<void> {
+  await Promise.all(
+    sockets.map((ws) =>
+      ws.readyState === ws.CLOSED ? undefined : new Promise<void>((resolve) => {
+        ws.once('close', () => resolve());
+        ws.terminate();
+      }),
+    ),
+  );
+}
+
+async function busPhase(): Promise<PhaseResult & { agentKeys: string[]; frames: Map<string, Buffer>; schedule: ScheduledEvent[] }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rb-bench-bus-'));
+  const bus = await startChild('./bus.ts', { BENCH_DATA_DIR: dataDir }, flags.prof);
+  try {
+    const seeded: SeededBus = await bus.request({ t: 'seed', agents: AGENTS }, 'seeded');
+    const memoryBefore = await bus.request({ t: 'memory' }, 'mem');
+    const tracker = new Tracker();
+    const url = `ws://127.0.0.1:${bus.port}${AGENT_WS_PATH}`;
+    const connectStart = performance.now();
+    const sockets = await connectAll(AGENTS, (i) => {
+      const { token, pbx, extension } = seeded.agents[i]!;
+      const agentKey = `${pbx}:${extension}`;
+      return openSocket(
+        url,
+        (ws, data, t1) => {
+          const frame = readFrame(data);
+          if (frame.t !== 'event') return frame.t === 'welcome';
+          tracker.received(agentKey, frame.key, t1, data);
+          ws.send(`{"t":"ack","offset":${frame.offset}}`); // as a real agent does after handling
+          return true;
+        },
+        (ws) => ws.send(JSON.stringify({ t: 'hello', v: AGENT_PROTOCOL_VERSION, token })),
+      );
+    });
+    const connectSeconds = (performance.now() - connectStart) / 1000;
+    await sleep(2_000); // let every session settle into idle
+    const memoryAfter = await bus.request({ t: 'memory' }, 'mem');
+
+    const extensionsByPbx: string[][] = seeded.pbxs.map(() => []);
+    for (const a of seeded.agents) extensionsByPbx[a.pbx]!.push(a.extension);
+    const schedule = buildSchedule(extensionsByPbx, `bench${Date.now().toString(36)}`);
+    const signers = seeded.pbxs.map((p) => new Webhook(p.webhookSecret));
+    const pool = new Pool(`http://127.0.0.1:${bus.port}`, { connections: 8, pipelining: 1, keepAliveTimeout: 60_000 });
+    let seq = 0;
+    const drove = await drive(schedule, pool, tracker, (event) => {
+      const payload: WebhookCallPayload = {
+        type: event.type,
+        timestamp: new Date().toISOString(),
+        data: {
+          callId: event.callId, direction: 'inbound', from: { number: event.from, name: null },
+          to: { number: event.queue ?? event.extensions[0]!, name: null }, extensions: event.extensions, queue: event.queue,
+          durationSec: event.type === 'call.ended' ? 2 : null, recordingId: null,
+        },
+      };
+      const body = JSON.stringify(payload);
+      const id = `msg_${event.callId}_${seq++}`;
+      const at = new Date();
+      return {
+        path: `/v1/pbx/${seeded.pbxs[event.pbx]!.pbxId}/webhook`,
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': signers[event.pbx]!.sign(id, at, body),
+        },
+        body,
+      };
+    });
+    const lost = await tracker.drain();
+    await pool.close();
+    await bus.stop(); // the bus closes its side first, so TIME_WAIT sits on the server's ports
+    await closeAll(sockets);
+    return {
+      latency: summarise(tracker.samples), http: summarise(drove.httpSamples), drive: drove, deliveries: tracker.deliveries, lost,
+      duplicates: tracker.duplicates, memoryBefore, memoryAfter, connectSeconds,
+      agentKeys: seeded.agents.map((a) => `${a.pbx}:${a.extension}`), frames: tracker.frames, schedule,
+    };
+  } finally {
+    await bus.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function floorPhase(agentKeys: string[], schedule: ScheduledEvent[], frames: Map<string, Buffer>): Promise<PhaseResult> {
+  const floor = await startChild('./floor.ts');
+  try {
+    const memoryBefore = await floor.request({ t: 'memory' }, 'mem');
+    const tracker = new Tracker();
+    const connectStart = performance.now();
+    const sockets = await connectAll(AGENTS, (i) => {
+      const agentKey = agentKeys[i]!;
+      return openSocket(`ws://127.0.0.1:${floor.port}/?to=${agentKey}`, (_ws, data, t1) => {
+        const frame = readFrame(data);
+        if (frame.t === 'event') tracker.received(agentKey, frame.key, t1, data);
+        return true;
+      });
+    });
+    const connectSeconds = (performance.now() - connectStart) / 1000;
+    await sleep(2_000);
+    const memoryAfter = await floor.request({ t: 'memory' }, 'mem');
+    const pool = new Pool(`http://127.0.0.1:${floor.port}`, { connections: 8, pipelining: 1, keepAliveTimeout: 60_000 });
+    const drove = await drive(schedule, pool, tracker, (event) => {
+      const frame = frames.get(event.key);
+      return frame ? { path: `/send?to=${event.targets.join(',')}`, headers: { 'content-type': 'application/json' }, body: frame } : null;
+    });
+    const lost = await tracker.drain();
+    await pool.close();
+    await floor.stop();
+    await closeAll(sockets);
+    return {
+      latency: summarise(tracker.samples), http: summarise(drove.httpSamples), drive: drove, deliveries: tracker.deliveries, lost,
+      duplicates: tracker.duplicates, memoryBefore, memoryAfter, connectSeconds,
+    };
+  } finally {
+    await floor.stop();
+  }
+}
+
+// ---------- report ----------
+
+async function agentBench<T>(name: string, run: () => Promise<T>): Promise<T | null> {
+  try {
+    return await run();
+  } catch (err) {
+    console.error(`${name} bench failed:`, err);
+    return null;
+  }
+}
+
+const wallStart = performance.now();
+const loadAtStart = round(loadavg()[0]!, 2);
+console.log(`Ringbridge bench: ${AGENTS} agents, ${CALLS_PER_MIN} calls/min, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured (${Math.round(QUEUE_SHARE * 100)}% queue calls ringing ${QUEUE_RING})\n`);
+const bus = await busPhase();
+console.log(`bus: ${AGENTS} agents connected in ${bus.connectSeconds.toFixed(1)} s; ${bus.drive.sent} webhooks, ${bus.deliveries} deliveries`);
+const floor = await floorPhase(bus.agentKeys, bus.schedule, bus.frames);
+console.log(`floor: ${AGENTS} sockets connected in ${floor.connectSeconds.toFixed(1)} s; ${floor.drive.sent} triggers, ${floor.deliveries} deliveries\n`);
+const screenpop = await agentBench('screen-pop', () => benchScreenpop({ contacts: 1_000_000 }));
+const crm = await agentBench('CRM', () => benchCrm({ rttMs: 100 }));
+
+const perConnection = (p: PhaseResult, field: keyof MemorySnapshot) => Math.round((p.memoryAfter[field] - p.memoryBefore[field]) / AGENTS);
+const ratio = (a: number, b: number) => round(a / b, 2);
+const figures = {
+  agents: AGENTS,
+  calls_per_min: CALLS_PER_MIN,
+  measured_seconds: SECONDS,
+  queue_share: QUEUE_SHARE,
+  webhooks_sent: bus.drive.sent,
+  ingest_http_errors: bus.drive.httpErrors,
+  ingest_to_agent_samples: bus.latency.n,
+  ingest_to_agent_p50_ms: bus.latency.p50,
+  ingest_to_agent_p95_ms: bus.latency.p95,
+  ingest_to_agent_p99_ms: bus.latency.p99,
+  ingest_to_agent_max_ms: bus.latency.max,
+  ingest_http_response_p99_ms: bus.http.p99,
+  deliveries_lost: bus.lost,
+  deliveries_unexpected: bus.duplicates,
+  floor_samples: floor.latency.n,
+  floor_p50_ms: floor.latency.p50,
+  floor_p95_ms: floor.latency.p95,
+  floor_p99_ms: floor.latency.p99,
+  floor_max_ms: floor.latency.max,
+  ratio_to_floor_p50: ratio(bus.latency.p50, floor.latency.p50),
+  ratio_to_floor_p95: ratio(bus.latency.p95, floor.latency.p95),
+  ratio_to_floor_p99: ratio(bus.latency.p99, floor.latency.p99),
+  bytes_per_idle_connection: perConnection(bus, 'rss'),
+  heap_bytes_per_idle_connection: perConnection(bus, 'heapUsed'),
+  bus_rss_idle_mb: mb(bus.memoryAfter.rss),
+  floor_bytes_per_idle_connection: perConnection(floor, 'rss'),
+  agents_connect_seconds: round(bus.connectSeconds, 1),
+  event_to_notification_p50_ms: screenpop?.p50 ?? null,
+  event_to_notification_p95_ms: screenpop?.p95 ?? null,
+  event_to_notification_p99_ms: screenpop?.p99 ?? null,
+  screenpop_contacts: screenpop?.contacts ?? null,
+  call_end_to_logged_p50_ms: crm?.call_end_to_logged_p50_ms ?? null,
+  call_end_to_logged_p95_ms: crm?.call_end_to_logged_p95_ms ?? null,
+  call_end_to_logged_p99_ms: crm?.call_end_to_logged_p99_ms ?? null,
+  ready_to_attached_p50_ms: crm?.ready_to_attached_p50_ms ?? null,
+  ready_to_attached_p95_ms: crm?.ready_to_attached_p95_ms ?? null,
+  ready_to_attached_p99_ms: crm?.ready_to_attached_p99_ms ?? null,
+  crm_rtt_ms: crm?.rtt_ms ?? null,
+  /** Other work on this 2-core machine skews every figure; the 1-minute load average says how much. */
+  load_avg_1m_start: loadAtStart,
+  load_avg_1m_end: round(loadavg()[0]!, 2),
+  wall_seconds: 0,
+};
+
+const verdict = (value: number | null, target: number) => (value === null ? 'n/a' : value <= target ? 'ok' : 'MISSED');
+const latencyRow = (name: string, p: Percentiles) => [name, p.n, p.p50, p.p95, p.p99, p.max];
+console.log(
+  table(['latency (ms)', 'samples', 'p50', 'p95', 'p99', 'max'], [
+    latencyRow('ingest -> agent socket (bus)', bus.latency),
+    latencyRow('trigger -> agent socket (floor)', floor.latency),
+    '-',
+    latencyRow('webhook HTTP response (bus)', bus.http),
+    latencyRow('trigger HTTP response (floor)', floor.http),
+  ]),
+);
+console.log();
+console.log(table(['bus / floor', 'p50', 'p95', 'p99'], [['ratio', figures.ratio_to_floor_p50, figures.ratio_to_floor_p95, figures.ratio_to_floor_p99]]));
+console.log();
+console.log(
+  table(['memory', 'rss before MB', 'rss idle MB', 'bytes/conn (rss)', 'bytes/conn (heap)'], [
+    ['bus', mb(bus.memoryBefore.rss), mb(bus.memoryAfter.rss), perConnection(bus, 'rss'), perConnection(bus, 'heapUsed')],
+    ['floor', mb(floor.memoryBefore.rss), mb(floor.memoryAfter.rss), perConnection(floor, 'rss'), perConnection(floor, 'heapUsed')],
+  ]),
+);
+console.log();
+console.log(
+  table(['agent side (ms)', 'p50', 'p95', 'p99'], [
+    ['event -> notification (1M contacts)', screenpop?.p50 ?? 'n/a', screenpop?.p95 ?? 'n/a', screenpop?.p99 ?? 'n/a'],
+    ['call end -> logged (100 ms RTT)', crm?.call_end_to_logged_p50_ms ?? 'n/a', crm?.call_end_to_logged_p95_ms ?? 'n/a', crm?.call_end_to_logged_p99_ms ?? 'n/a'],
+    ['recording ready -> attached (100 ms RTT)', crm?.ready_to_attached_p50_ms ?? 'n/a', crm?.ready_to_attached_p95_ms ?? 'n/a', crm?.ready_to_attached_p99_ms ?? 'n/a'],
+  ]),
+);
+console.log();
+console.log(
+  table(['target', 'value', 'limit', ''], [
+    ['ingest_to_agent_p99_ms', figures.ingest_to_agent_p99_ms, 20, verdict(figures.ingest_to_agent_p99_ms, 20)],
+    ['ratio_to_floor_p99', figures.ratio_to_floor_p99, 2, verdict(figures.ratio_to_floor_p99, 2)],
+    ['event_to_notification_p99_ms', figures.event_to_notification_p99_ms ?? 'n/a', 5, verdict(figures.event_to_notification_p99_ms, 5)],
+    ['call_end_to_logged_p99_ms', figures.call_end_to_logged_p99_ms ?? 'n/a', 2000, verdict(figures.call_end_to_logged_p99_ms, 2000)],
+    ['ready_to_attached_p99_ms', figures.ready_to_attached_p99_ms ?? 'n/a', 10000, verdict(figures.ready_to_attached_p99_ms, 10000)],
+  ]),
+);
+if (bus.lost || bus.duplicates || bus.drive.httpErrors) {
+  console.log(`\nWARNING: ${bus.lost} deliveries lost, ${bus.duplicates} unexpected, ${bus.drive.httpErrors} webhook errors (first: ${bus.drive.firstError})`);
+}
+figures.wall_seconds = round((performance.now() - wallStart) / 1000, 1);
+console.log(`\nwall time ${figures.wall_seconds} s; load average (1 min) ${loadAtStart} at start, ${figures.load_avg_1m_end} at end (2 cores)`);
+console.log(JSON.stringify(figures));
+process.exit(0);

@@ -1,0 +1,59 @@
+// Percentiles and the plain-text tables the bench prints.
+
+export interface Percentiles {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentile of an ascending array. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export function summarise(samples: readonly number[]): Percentiles {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => round(percentile(sorted, p));
+  return { n: sorted.length, p50: at(50), p95: at(95), p99: at(99), max: at(100) };
+}
+
+export function round(value: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+/** Left-aligned first column, right-aligned rest; `-` rows become rules. */
+export function table(header: string[], rows: Array<Array<string | number> | '-'>): string {
+  const cells = [header, ...rows.filter((r): r is Array<string | number> => r !== '-')].map((r) => r.map(String));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [line(header.map(String)), rule, ...rows.map((r) => (r === '-' ? rule : line(r.map(String))))].join('\n');
+}
+
+/** IPC between the bench and its child servers (bench/bus.ts, bench/floor.ts). */
+export type ChildMessage =
+  | { t: 'ready'; port: number }
+  | { t: 'seed'; agents: number }
+  | ({ t: 'seeded' } & import('./bus.js').SeededBus)
+  | { t: 'memory' }
+  | ({ t: 'mem' } & MemorySnapshot)
+  | { t: 'exit' };
+
+export interface MemorySnapshot {
+  rss: number;
+  heapUsed: number;
+}
+
+/** Run inside a child started with --expose-gc: collect first, so only live memory is counted. */
+export function childMemory(): { t: 'mem' } & MemorySnapshot {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('child must run with --expose-gc');
+  gc();
+  gc();
+  const { rss, heapUsed } = process.memoryUsage();
+  return { t: 'mem', rss, heapUsed };
+}
