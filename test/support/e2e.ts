@@ -10,6 +10,7 @@ import type { EventFrame as EventFrameSchema, Position, WelcomeFrame } from '../
 import type { CallEvent } from '../../src/shared/call-event.js';
 import type { z } from 'zod';
 import { loadConfig } from '../../src/bus/config.js';
+import { signedHeaders } from '../../src/bus/ingest/testing.js';
 import { startBus, type RunningBus, type StartBusOptions } from '../../src/bus/server.js';
 import { TestAgent } from '../../src/bus/fanout/test-client.js';
 import type { Pbx, PbxSecrets, TenantStore } from '../../src/bus/tenants/port.js';
@@ -164,6 +165,20 @@ export class Agent {
     this.socket.close();
     return this.socket.closed;
   }
+}
+
+export interface HttpAnswer {
+  status: number;
+  contentType: string;
+  body: unknown;
+}
+
+/** Posts a webhook delivery to a PBX's ingest URL; `headers` defaults to a valid signature with the PBX's current secret. */
+export async function postWebhook(busUrl: string, site: Pick<Site, 'pbx' | 'secrets'>, payload: unknown, headers?: Record<string, string>): Promise<HttpAnswer> {
+  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
+  const res = await request(`${busUrl}/v1/pbx/${site.pbx.id}/webhook`, { method: 'POST', headers: headers ?? signedHeaders(site.secrets.webhookSecrets[0]!, body), body });
+  const text = await res.body.text();
+  return { status: res.statusCode, contentType: String(res.headers['content-type'] ?? ''), body: text ? (JSON.parse(text) as unknown) : null };
 }
 
 /** A distinct Australian caller per call, so a test can tell its calls apart in any form. */
