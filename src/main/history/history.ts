@@ -48,13 +48,16 @@ export interface CallHistoryOptions {
 }
 
 export class CallHistory {
+  /** Insertion order is arrival order, so the oldest call is always first. */
   private readonly entries = new Map<string, CallRecord>();
+  /** Latest two calls per number, newest first, so the pop's "last call" is O(1). */
+  private readonly lastCalls = new Map<string, Array<{ callKey: string; at: number }>>();
   private readonly changed = new Signal<CallRecord>();
   private persistTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: CallHistoryOptions) {
     const saved = options.store.get(STORE_KEY, z.array(CallRecordSchema)) ?? [];
-    for (const record of saved) this.entries.set(record.callKey, record);
+    for (const record of saved.sort((a, b) => a.startedAt.localeCompare(b.startedAt))) this.add(record);
     this.prune();
   }
 
@@ -125,13 +128,7 @@ export class CallHistory {
 
   /** When this number last called or was called (ms), other than `exceptCallKey`. */
   lastCallWith(e164: string, exceptCallKey: string): number | null {
-    let latest: number | null = null;
-    for (const entry of this.entries.values()) {
-      if (entry.remote.e164 !== e164 || entry.callKey === exceptCallKey) continue;
-      const at = Date.parse(entry.startedAt);
-      if (latest === null || at > latest) latest = at;
-    }
-    return latest;
+    return this.lastCalls.get(e164)?.find((call) => call.callKey !== exceptCallKey)?.at ?? null;
   }
 
   /** Writes pending changes now (on quit). */
@@ -160,12 +157,32 @@ export class CallHistory {
       hasRecording: false,
       crm: { state: internal ? 'not_applicable' : 'pending', reason: internal ? 'Internal calls are not logged to the CRM.' : null, updatedAt: this.nowIso() },
     };
-    this.entries.set(callKey, entry);
+    this.add(entry);
     return entry;
   }
 
+  private add(entry: CallRecord): void {
+    this.entries.set(entry.callKey, entry);
+    if (!entry.remote.e164) return;
+    const at = Date.parse(entry.startedAt);
+    const calls = (this.lastCalls.get(entry.remote.e164) ?? []).filter((c) => c.callKey !== entry.callKey);
+    calls.push({ callKey: entry.callKey, at });
+    calls.sort((a, b) => b.at - a.at);
+    this.lastCalls.set(entry.remote.e164, calls.slice(0, 2));
+  }
+
+  private drop(callKey: string): void {
+    const entry = this.entries.get(callKey);
+    this.entries.delete(callKey);
+    const e164 = entry?.remote.e164;
+    if (!e164) return;
+    const rest = (this.lastCalls.get(e164) ?? []).filter((c) => c.callKey !== callKey);
+    if (rest.length > 0) this.lastCalls.set(e164, rest);
+    else this.lastCalls.delete(e164);
+  }
+
   private commit(entry: CallRecord): CallRecord {
-    if (this.entries.size > (this.options.maxEntries ?? 500)) this.prune();
+    if (this.entries.size > (this.options.maxEntries ?? 500)) this.drop(this.entries.keys().next().value!);
     this.schedulePersist();
     const snapshot = structuredClone(entry);
     this.changed.emit(snapshot);
@@ -178,7 +195,7 @@ export class CallHistory {
     const keep = this.list().filter((e) => e.startedAt >= oldest).slice(0, maxEntries);
     if (keep.length === this.entries.size) return;
     const kept = new Set(keep.map((e) => e.callKey));
-    for (const key of this.entries.keys()) if (!kept.has(key)) this.entries.delete(key);
+    for (const key of [...this.entries.keys()]) if (!kept.has(key)) this.drop(key);
   }
 
   private schedulePersist(): void {
