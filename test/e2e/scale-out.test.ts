@@ -1,0 +1,64 @@
+// Two bus nodes sharing one Redis (the log) and one data directory (tenants): a call ingested on
+// node A reaches an agent connected to node B, live and on resume.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SQLITE_LOG_FILE } from '../../src/bus/log/sqlite/index.js';
+import type { RunningBus } from '../../src/bus/server.js';
+import type { PbxSimulator } from '../../src/sim/3cx/index.js';
+import { startRedis } from '../support/redis-server.js';
+import { Agent, callerNumber, fromCaller, provisionSite, Resources, startSim, startTestBus, type Site } from '../support/e2e.js';
+
+const res = new Resources();
+let nodeA: RunningBus;
+let nodeB: RunningBus;
+let sim: PbxSimulator;
+let site: Site;
+let dataDir: string;
+afterAll(() => res.cleanup());
+
+beforeAll(async () => {
+  const redis = res.add(await startRedis(), (r) => r.stop());
+  dataDir = res.tempDir();
+  const env = { RINGBRIDGE_REDIS_URL: redis.url };
+  nodeA = await startTestBus(res, { dataDir, env });
+  nodeB = await startTestBus(res, { dataDir, env });
+  sim = await startSim(res);
+  // The PBX is pointed at node A (its forms post there); the agent's app will connect to node B.
+  site = await provisionSite(nodeA, sim, { extensions: ['101', '102'], callControl: false });
+});
+
+describe('scale-out on Redis', () => {
+  it('an event ingested on node A reaches the agent connected to node B', async () => {
+    const agent = await Agent.connect(res, nodeB.wsUrl, site.tokens['101']!);
+    await sim.placeCall({ kind: 'inbound', from: callerNumber(41).raw, to: '101', talkSec: 3 });
+    const frames = await agent.eventsUntil((e) => fromCaller(41)(e) && e.type === 'recording_ready');
+    expect(frames.map((f) => [f.event.type, f.replay])).toEqual([
+      ['ringing', false],
+      ['answered', false],
+      ['ended', false],
+      ['recording_ready', false],
+    ]);
+    expect(existsSync(join(dataDir, SQLITE_LOG_FILE))).toBe(false);
+  });
+
+  it('an agent that drops from node A resumes on node B with exactly what it missed', async () => {
+    let agent = await Agent.connect(res, nodeA.wsUrl, site.tokens['102']!);
+    await sim.placeCall({ kind: 'inbound', from: callerNumber(42).raw, to: '102', answer: false });
+    await agent.eventsUntil((e) => fromCaller(42)(e) && e.type === 'missed');
+    const position = agent.last;
+    await agent.close();
+
+    await sim.placeCall({ kind: 'inbound', from: callerNumber(43).raw, to: '102', answer: false });
+    agent = await Agent.connect(res, nodeB.wsUrl, site.tokens['102']!, position);
+    expect(agent.welcome.recovered).toBe(true);
+    const missed = await agent.take(2);
+    expect(missed.map((f) => [f.event.caller.e164, f.event.type, f.replay])).toEqual([
+      [callerNumber(43).e164, 'ringing', true],
+      [callerNumber(43).e164, 'missed', true],
+    ]);
+    // Live on B again, for a delivery that lands on A.
+    await sim.placeCall({ kind: 'inbound', from: callerNumber(44).raw, to: '102', answer: false });
+    expect((await agent.nextEvent()).event.caller.e164).toBe(callerNumber(44).e164);
+  });
+});
