@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AGENT_WS_PATH, CloseCode } from '../../shared/agent-protocol.js';
 import type { CallEvent } from '../../shared/call-event.js';
 import type { DialOutcome, DialService } from '../dial/port.js';
-import type { EventLog } from '../log/port.js';
+import type { EventLog, LogListener } from '../log/port.js';
 import { createMemoryEventLog } from '../log/memory/index.js';
 import { makeCallEvent } from '../log/testing.js';
 import type { RecordingGrant, RecordingService } from '../recordings/port.js';
@@ -286,6 +286,28 @@ describe('resume', () => {
     const client = await openRaw(bus);
     client.hello(token(alice), { offset: 1, epoch });
     expect(await client.nextOf('resync')).toMatchObject({ reason: 'retention' });
+  });
+
+  it('sends an agent away when the log under it is recreated, and resyncs it on return', async () => {
+    const inner = createMemoryEventLog();
+    let emit: LogListener | null = null;
+    const log: EventLog = {
+      ...inner,
+      subscribe(listener) {
+        emit = listener;
+        return inner.subscribe(listener);
+      },
+    };
+    const bus = await startBus({ log });
+    const client = await bus.connect(alice);
+    const first = await bus.append(alice);
+    const { epoch } = await client.nextOf('event');
+    // What a node sees after Redis lost the stream: offsets start again under a new epoch.
+    emit!('t_one', { offset: 1, event: makeCallEvent({ tenantId: 't_one', pbxId: alice.pbxId, agents: ['101'] }) }, 'a-new-epoch');
+    expect(await client.closed).toBe(CloseCode.shutdown);
+    const back = await openRaw(bus);
+    back.hello(token(alice), { offset: first, epoch: 'a-new-epoch' });
+    expect(await back.nextOf('resync')).toMatchObject({ reason: 'epoch', position: { epoch } });
   });
 });
 

@@ -140,7 +140,7 @@ export class Gateway implements SessionHost {
       const sessions = byExtension.get(extension);
       if (!sessions) continue;
       data ??= eventFrame(logged, epoch, false);
-      for (const session of sessions) session.deliver(logged.offset, data);
+      for (const session of sessions) session.deliver(logged.offset, epoch, data);
     }
   }
 

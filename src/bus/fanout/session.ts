@@ -40,8 +40,10 @@ export class AgentSession {
   alive = true;
   /** Highest tenant offset already sent or deliberately passed over: later copies are dropped. */
   covered = 0;
+  /** Epoch of the log this session is positioned in; a live event from another means the log was recreated. */
+  private epoch = '';
   lastAcked = 0;
-  private held: Array<{ offset: number; frame: string }> = [];
+  private held: Array<{ offset: number; epoch: string; frame: string }> = [];
   private heldBytes = 0;
   private inFlight = 0;
   private readonly authTimer: NodeJS.Timeout;
@@ -66,14 +68,19 @@ export class AgentSession {
   }
 
   /** Live delivery from the routing index. Never waits on the socket. */
-  deliver(offset: number, data: string): void {
-    if (offset <= this.covered) return;
+  deliver(offset: number, epoch: string, data: string): void {
     if (this.state === 'syncing') {
-      this.held.push({ offset, frame: data });
+      this.held.push({ offset, epoch, frame: data });
       this.heldBytes += data.length;
       if (this.heldBytes > this.host.deps.maxBufferedBytes) this.close(CloseCode.slowConsumer, 'too far behind');
       return;
     }
+    if (epoch !== this.epoch) {
+      // Offsets restarted: reconnecting resumes with the old epoch and is told to resync.
+      this.close(CloseCode.shutdown, 'log recreated');
+      return;
+    }
+    if (offset <= this.covered) return;
     this.covered = offset;
     this.send(data);
   }
@@ -233,6 +240,7 @@ export class AgentSession {
     const welcome = (recovered: boolean) =>
       frame({ t: 'welcome', agentId: agent.id, tenantId: agent.tenantId, extension: agent.extension, position: top, recovered });
     if (this.closed) return;
+    this.epoch = top.epoch;
 
     if (!resume) {
       this.send(welcome(false));
@@ -292,7 +300,7 @@ export class AgentSession {
     this.held = [];
     this.heldBytes = 0;
     this.state = 'live';
-    for (const h of held) this.deliver(h.offset, h.frame);
+    for (const h of held) this.deliver(h.offset, h.epoch, h.frame);
   }
 }
 
