@@ -28,6 +28,8 @@ declare module 'ioredis' {
 }
 
 const TRIM_BATCH = 500;
+/** Most events per tenant fetched after a reconnect; agents further behind resync on resume. */
+const CATCH_UP_LIMIT = 1_000;
 
 function entryToLogged([id, fields]: StreamEntry): LoggedEvent {
   let payload = '';
@@ -70,7 +72,8 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   }
 
   // Pub/sub drops messages while the subscriber reconnects. Per tenant, deliver in offset order;
-  // on a gap, hold newer messages, fetch the missing ones from the stream, then go on.
+  // on a gap, hold newer messages, fetch the missing ones from the stream, then go on. After a
+  // reconnect, every known tenant catches up too, so a lost last message is not left hanging.
   function onMessage(tenantId: string, offset: number, epoch: string, event: CallEvent): void {
     const state = delivered.get(tenantId);
     if (!state || state.epoch !== epoch) {
@@ -83,14 +86,14 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
       listeners.emit(tenantId, { offset, event }, epoch);
     } else if (offset > state.offset + 1) {
       state.held = [{ offset, event }];
-      void fillGap(tenantId, state);
+      void fillGap(tenantId, state, offset - state.offset - 1);
     }
   }
 
-  async function fillGap(tenantId: string, state: Delivered): Promise<void> {
+  async function fillGap(tenantId: string, state: Delivered, count: number): Promise<void> {
     const held = state.held!;
     try {
-      const missing = await read(tenantId, state.offset, held[0]!.offset - state.offset - 1);
+      const missing = await read(tenantId, state.offset, count);
       if (missing.position.epoch === state.epoch) {
         for (const logged of missing.events) {
           if (logged.offset <= state.offset) continue;
@@ -109,6 +112,15 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
       listeners.emit(tenantId, { offset: m.offset, event: m.event }, state.epoch);
     }
   }
+
+  // Attached after the first connect, so every 'ready' seen here is a reconnect.
+  subscriber.on('ready', () => {
+    for (const [tenantId, state] of delivered) {
+      if (state.held) continue; // a fill in progress will deliver up to its newest message
+      state.held = [];
+      void fillGap(tenantId, state, CATCH_UP_LIMIT);
+    }
+  });
 
   subscriber.on('message', (_channel: string, message: string) => {
     // "<offset> <epoch> <tenant length> <tenant><payload>"

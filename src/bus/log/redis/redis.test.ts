@@ -57,6 +57,25 @@ it('lets every node hear every node’s appends, each in offset order', async ()
   }
 });
 
+it('catches up on events appended while the subscriber was down, with no later append', async () => {
+  const keyPrefix = `rb_tail_${++run}`;
+  const log = await openRedisEventLog({ url: server.url, keyPrefix });
+  const writer = await openRedisEventLog({ url: server.url, keyPrefix });
+  const admin = new Redis(server.url);
+  try {
+    const heard: number[] = [];
+    log.subscribe((_t, logged) => heard.push(logged.offset));
+    await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k0');
+    await until(() => heard.length === 1);
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    for (let i = 1; i <= 3; i++) await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${i}`);
+    await until(() => heard.length >= 4);
+    expect(heard).toEqual([1, 2, 3, 4]);
+  } finally {
+    await Promise.all([log.close(), writer.close(), admin.quit()]);
+  }
+});
+
 it('fills events missed while the subscriber connection was down, in order', async () => {
   const keyPrefix = `rb_gap_${++run}`;
   const log = await openRedisEventLog({ url: server.url, keyPrefix });
