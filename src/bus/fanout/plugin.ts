@@ -13,7 +13,7 @@ declare module 'fastify' {
 }
 
 async function agentGatewayPlugin(app: FastifyInstance, options: GatewayOptions): Promise<void> {
-  const gateway = new Gateway({ logger: app.log as GatewayOptions['logger'], ...options });
+  const gateway = new Gateway({ ...options, logger: options.logger ?? (app.log as GatewayOptions['logger']) });
   if (!app.hasDecorator('websocketServer')) {
     await app.register(websocket, {
       options: { maxPayload: MAX_FRAME_BYTES },
