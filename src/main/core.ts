@@ -12,6 +12,7 @@
  *   core.history.list()/onChange(fn)/setCrmState(...)
  *   core.dial(rawLinkOrNumber)             -> DialFeedback (also reported through `feedback`)
  *   core.contacts                          the ContactIndex the CRM sync fills
+ *   core.useCrm({ contactSource, crmUrls } | null)   the signed-in CRM's lookups and record URLs (crm-link)
  *   core.onBusEvent(fn)                    every event after pop + history; the ack waits for fn (outbox)
  *   core.requestRecording(eventId)         short-lived URL from the bus
  *   core.close()                           on quit: stops the client, writes the history
@@ -34,8 +35,9 @@ export interface AgentCoreDeps {
   notifier: Notifier;
   confirm: ConfirmPort;
   feedback: FeedbackPort;
-  contactSource: ContactSource;
-  crmUrls: CrmUrls;
+  /** Lookups and record URLs until a CRM is connected with `useCrm` (default: none). */
+  contactSource?: ContactSource;
+  crmUrls?: CrmUrls;
   logger: Logger;
   /** Initial default country (e.g. from the OS locale) until the agent picks one. */
   defaultCountry?: Settings['defaultCountry'];
@@ -46,6 +48,17 @@ export interface AgentCoreDeps {
   store?: KeyValueStore;
 }
 
+/** What a connected CRM lends the screen-pop: remote lookups on a miss and the record URLs. */
+export interface CrmPorts {
+  contactSource: ContactSource;
+  crmUrls: CrmUrls;
+}
+
+const NO_CRM: CrmPorts = {
+  contactSource: { lookupRemote: async () => [] },
+  crmUrls: { contactUrl: () => null, newContactUrl: () => null },
+};
+
 export interface AgentCore {
   readonly state: ConnectionState;
   onState(listener: (state: ConnectionState) => void): () => void;
@@ -55,6 +68,8 @@ export interface AgentCore {
   readonly settings: SettingsStore;
   readonly history: CallHistory;
   readonly contacts: ContactIndex;
+  /** Switches the pop's CRM (sign-in, sign-out); null falls back to the construction-time ports. */
+  useCrm(ports: CrmPorts | null): void;
   dial(raw: unknown): Promise<DialFeedback>;
   onBusEvent(listener: (event: BusEvent) => void | Promise<void>): () => void;
   requestRecording(eventId: string): Promise<RecordingUrl>;
@@ -66,7 +81,15 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
   const store = deps.store ?? new FileKeyValueStore(join(deps.dataDir, 'state'));
   const settings = new SettingsStore(store, deps.defaultCountry ? { defaultCountry: deps.defaultCountry } : {});
   const contacts = new ContactIndex({ defaultCountry: () => settings.get().defaultCountry });
-  const resolver = new ContactResolver(contacts, deps.contactSource, logger.child({ capability: 'contacts' }));
+  const initialCrm: CrmPorts = { contactSource: deps.contactSource ?? NO_CRM.contactSource, crmUrls: deps.crmUrls ?? NO_CRM.crmUrls };
+  let crm = initialCrm;
+  // Stable delegates: the resolver and the pop keep one reference while the CRM behind it changes.
+  const contactSource: ContactSource = { lookupRemote: (e164) => crm.contactSource.lookupRemote(e164) };
+  const crmUrls: CrmUrls = {
+    contactUrl: (contact) => crm.crmUrls.contactUrl(contact),
+    newContactUrl: (e164) => crm.crmUrls.newContactUrl(e164),
+  };
+  const resolver = new ContactResolver(contacts, contactSource, logger.child({ capability: 'contacts' }));
   const history = new CallHistory({ store, contactNameOf: (e164) => contacts.lookup(e164)[0]?.name ?? null });
   const busEvents = new Signal<BusEvent>();
   const states = new Signal<ConnectionState>();
@@ -83,7 +106,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
 
   const screenPop = new ScreenPop({
     notifier: deps.notifier,
-    crmUrls: deps.crmUrls,
+    crmUrls,
     resolver,
     extension: () => extension,
     settings: () => settings.get(),
@@ -160,6 +183,9 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     settings,
     history,
     contacts,
+    useCrm(ports) {
+      crm = ports ?? initialCrm;
+    },
     dial: (raw) => dialer.dial(raw),
     onBusEvent: (listener) => busEvents.on(listener),
     requestRecording(eventId) {

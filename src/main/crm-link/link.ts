@@ -1,0 +1,342 @@
+// The agent's CRM link: the one place that joins the agent core to the CRM the agent signed in to.
+//
+// - Sign-in (RFC 8252, system browser through the injected gate), one CRM at a time, remembered
+//   (which CRM, not its tokens: those stay in the TokenVault) and reconnected on start without a prompt.
+// - A dead grant turns into one 'sign_in_required' status; the outbox keeps queueing meanwhile and
+//   resumes when the agent signs in again.
+// - The outbox takes this agent's call events before the bus ack and writes them to the CRM.
+// - The screen-pop asks the CRM on a local miss and links to its records; the contact index is
+//   filled by the incremental sync, whose contacts and cursor survive restarts.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { DEVICE_TOKEN_SECRET } from '../bus-client/pairing.js';
+import type { AgentCore } from '../core.js';
+import type { CrmAdapter, CrmContact, CrmId } from '../crm/port.js';
+import { crmProvider } from '../crm/registry.js';
+import { AuthStatus } from '../oauth/auth-status.js';
+import { connectCrm, type CrmConnection } from '../oauth/connect.js';
+import { SchemeRedirects, SignInError } from '../oauth/redirect.js';
+import { signIn as browserSignIn } from '../oauth/sign-in.js';
+import { tokenEndpointFor } from '../oauth/token-endpoint.js';
+import { TokenVault } from '../oauth/token-vault.js';
+import { type BackoffPolicy, DEFAULT_BACKOFF } from '../outbox/backoff.js';
+import { Outbox } from '../outbox/outbox.js';
+import { Signal } from '../signal.js';
+import { FileKeyValueStore, type KeyValueStore, type SecretStore } from '../storage/index.js';
+import { ContactCache } from './contact-cache.js';
+import { ContactSync, type SweepOutcome } from './contact-sync.js';
+
+export type CrmLinkState = 'signed_out' | 'signed_in' | 'sign_in_required';
+
+export interface CrmLinkStatus {
+  /** The connected CRM (also while it needs a new sign-in), or null. */
+  crm: CrmId | null;
+  state: CrmLinkState;
+  /** Non-secret account label (portal, org, instance or location) when the CRM told us. */
+  account?: string;
+  /** Why a new sign-in is needed, in the CRM's words. */
+  reason?: string;
+}
+
+export class CrmLinkError extends Error {
+  constructor(
+    readonly code: 'not_configured' | 'in_progress' | 'sign_in_failed',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CrmLinkError';
+  }
+}
+
+export interface CrmLinkOptions {
+  core: AgentCore;
+  /** The agent's data directory (outbox.sqlite, crm-contacts.sqlite, state/). */
+  dataDir: string;
+  /** Where the CRM tokens live (safeStorage in the app). */
+  secretStore: SecretStore;
+  /** Opens the system browser; the Electron glue passes its checked openExternal. */
+  openBrowser: (url: string) => Promise<void>;
+  /** The app's public OAuth client id per CRM; a CRM without one cannot be signed in to. */
+  clientIds: Partial<Record<CrmId, string>>;
+  /** Vendor host overrides (simulators). */
+  origins?: Partial<Record<CrmId, string>>;
+  /** Bus base URL for the token broker; default: the bus this device is paired with. */
+  busUrl?: string;
+  /** The pairing's device credential for the broker; default: read from `secretStore`. */
+  deviceToken?: () => Promise<string> | string;
+  /** Redirect URI of the app's own scheme, for CRMs that use it (Zoho); the glue hands URLs to `handleAppUrl`. */
+  appRedirectUri?: string;
+  logger: Logger;
+  /** Pause between incremental contact syncs; default 10 minutes. */
+  contactSyncIntervalMs?: number;
+  /** Retry policy for the outbox and the contact sync. */
+  backoff?: BackoffPolicy;
+  signInTimeoutMs?: number;
+  /** Replaces the file store for the remembered CRM (tests). */
+  store?: KeyValueStore;
+  fetch?: typeof fetch;
+}
+
+export interface CrmLink {
+  status(): CrmLinkStatus;
+  /** Fires on every change of status (once per lost grant). */
+  onStatus(listener: (status: CrmLinkStatus) => void): () => void;
+  /** Browser sign-in; replaces a CRM connected before. Throws CrmLinkError with a sentence for the window. */
+  signIn(crm: CrmId): Promise<CrmLinkStatus>;
+  /** Forgets the CRM's tokens and synced contacts; queued calls wait for the next sign-in. */
+  signOut(): Promise<CrmLinkStatus>;
+  /** The retry button of a call that needs attention; false when it did not need any. */
+  retry(callKey: string): boolean;
+  /** The call's record in the CRM ("Open in CRM"), once logged. */
+  callRecordUrl(callKey: string): string | null;
+  /** ringbridge:// URLs from the shell: true when one completed a sign-in in progress. */
+  handleAppUrl(url: string): boolean;
+  /** Runs a contact sync now (or joins the one under way). */
+  syncContacts(): Promise<SweepOutcome>;
+  close(): Promise<void>;
+}
+
+const LINK_KEY = 'crm.link';
+const LinkSchema = z.object({ crm: z.enum(['hubspot', 'salesforce', 'zoho', 'highlevel']) });
+const DEFAULT_SYNC_INTERVAL_MS = 10 * 60_000;
+export const DEFAULT_APP_REDIRECT_URI = 'ringbridge://oauth/callback';
+
+/** Account facts CRMs put in the token response or callback, most telling first. */
+const ACCOUNT_KEYS = ['hub_domain', 'hub_id', 'hubId', 'portalId', 'instance_url', 'instanceUrl', 'locationId', 'org_id', 'api_domain'];
+
+function accountOf(context: Readonly<Record<string, string>>): string | undefined {
+  for (const key of ACCOUNT_KEYS) if (context[key]) return context[key];
+  return undefined;
+}
+
+interface Connected {
+  crm: CrmId;
+  connection: CrmConnection;
+  sync: ContactSync;
+}
+
+/**
+ * Create it right after `createAgentCore`, before any other await: it must be listening before
+ * the bus client delivers its first event, or that event is acked without reaching the outbox.
+ */
+export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
+  const { core, logger } = opts;
+  const log = logger.child({ capability: 'crm-link' });
+  const store = opts.store ?? new FileKeyValueStore(join(opts.dataDir, 'state'));
+  const vault = new TokenVault(opts.secretStore);
+  const auth = new AuthStatus();
+  const schemeRedirects = new SchemeRedirects(opts.appRedirectUri ?? DEFAULT_APP_REDIRECT_URI);
+  const cache = new ContactCache(join(opts.dataDir, 'crm-contacts.sqlite'));
+  const backoff = opts.backoff ?? DEFAULT_BACKOFF;
+  const statuses = new Signal<CrmLinkStatus>();
+  let connected: Connected | null = null;
+  let outbox: Outbox | null = null;
+  let outboxExtension: string | null = null;
+  let signingIn = false;
+  let closed = false;
+  let lastStatus = '';
+
+  const adapter = (): CrmAdapter | null => connected?.connection.adapter ?? null;
+
+  // --- Outbox: opened synchronously so it is listening before the first event (see above).
+  function syncOutboxToAgent(): void {
+    const extension = core.agent?.extension ?? null;
+    if (extension === outboxExtension) return;
+    const previous = outbox;
+    outbox = null;
+    outboxExtension = extension;
+    if (previous) void previous.close().catch((err: Error) => log.error({ err: err.message }, 'outbox close failed'));
+    if (extension === null) return;
+    outbox = new Outbox({
+      dataDir: opts.dataDir,
+      agentExtension: extension,
+      adapter: adapter(),
+      bus: { requestRecording: (eventId) => core.requestRecording(eventId) },
+      history: { setCrmState: (callKey, state, reason) => void core.history.setCrmState(callKey, state, reason) },
+      resolveContact,
+      ownerId: () => core.agent?.crmUser ?? null,
+      logger: logger.child({ capability: 'outbox' }),
+      backoff,
+    });
+  }
+
+  /** The call log's contact: the local index first (agent's own match first), else the CRM. */
+  async function resolveContact(e164: string): Promise<Pick<CrmContact, 'id' | 'kind' | 'name'> | null> {
+    const local = core.contacts.lookup(e164)[0];
+    if (local) return { id: local.id, kind: local.kind, name: local.name };
+    const crm = adapter();
+    if (!crm) return null;
+    for (const contact of await crm.findContactsByPhone(e164)) core.contacts.upsert(contact);
+    const found = core.contacts.lookup(e164)[0];
+    return found ? { id: found.id, kind: found.kind, name: found.name } : null;
+  }
+
+  syncOutboxToAgent();
+  const unsubscribers = [
+    core.onBusEvent(({ event }) => {
+      outbox?.enqueue(event); // on disk before this returns, so before the ack
+    }),
+    core.onState(() => syncOutboxToAgent()),
+    auth.signInRequired.on(({ crm, reason }) => {
+      if (crm !== connected?.crm) return;
+      log.warn({ crm, reason }, 'CRM grant lost: sign in again');
+      connected.sync.stop();
+      emitStatus();
+    }),
+    auth.signedIn.on((crm) => {
+      if (crm !== connected?.crm) return;
+      outbox?.resume();
+      connected.sync.start();
+      emitStatus();
+    }),
+  ];
+
+  // --- Status
+  function status(): CrmLinkStatus {
+    if (!connected) return { crm: null, state: 'signed_out' };
+    const account = accountOf(connected.connection.session.context);
+    const base = { crm: connected.crm, ...(account ? { account } : {}) };
+    if (auth.needsSignIn(connected.crm)) return { ...base, state: 'sign_in_required', reason: auth.reason(connected.crm) ?? 'sign-in expired' };
+    return { ...base, state: 'signed_in' };
+  }
+
+  function emitStatus(): void {
+    const next = status();
+    const key = JSON.stringify(next);
+    if (key === lastStatus) return;
+    lastStatus = key;
+    statuses.emit(next);
+  }
+
+  // --- Connection
+  function clientIdOf(crm: CrmId): string {
+    const clientId = opts.clientIds[crm];
+    if (!clientId) throw new CrmLinkError('not_configured', `${crmProvider(crm).displayName} sign-in is not configured in this build of Ringbridge.`);
+    return clientId;
+  }
+
+  const busUrl = (): string => opts.busUrl ?? core.agent?.busUrl ?? '';
+  const deviceToken =
+    opts.deviceToken ??
+    (async () => {
+      const token = await opts.secretStore.get(DEVICE_TOKEN_SECRET);
+      if (!token) throw new Error('This device is not paired with a Ringbridge bus.');
+      return token;
+    });
+
+  /** Builds the session and adapter from the tokens in the vault and plugs them in everywhere. */
+  async function connect(crm: CrmId): Promise<void> {
+    const connection = await connectCrm({
+      provider: crmProvider(crm),
+      clientId: clientIdOf(crm),
+      busUrl: busUrl(),
+      deviceToken,
+      vault,
+      status: auth,
+      origin: opts.origins?.[crm],
+      fetch: opts.fetch,
+    });
+    const { adapter: crmAdapter } = connection;
+    const owner = `${crm}:${accountOf(connection.session.context) ?? ''}`;
+    cache.claim(owner);
+    core.contacts.clear();
+    for (const contact of cache.contacts()) core.contacts.upsert(contact);
+    const sync = new ContactSync({
+      adapter: crmAdapter,
+      cache,
+      index: core.contacts,
+      intervalMs: opts.contactSyncIntervalMs ?? DEFAULT_SYNC_INTERVAL_MS,
+      backoff,
+      logger: log,
+    });
+    connected = { crm, connection, sync };
+    core.useCrm({
+      contactSource: { lookupRemote: (e164) => crmAdapter.findContactsByPhone(e164) },
+      crmUrls: { contactUrl: (c) => crmAdapter.contactUrl(c), newContactUrl: (e164) => crmAdapter.newContactUrl(e164) },
+    });
+    outbox?.setAdapter(crmAdapter);
+    store.set(LINK_KEY, { crm });
+    sync.start();
+    log.info({ crm, cachedContacts: core.contacts.size }, 'CRM connected');
+  }
+
+  /** Unplugs the CRM; `forget` also drops its tokens, the remembered choice and the synced contacts. */
+  async function disconnect(forget: boolean): Promise<void> {
+    const current = connected;
+    connected = null;
+    if (!current) return;
+    current.sync.stop();
+    current.connection.close();
+    core.useCrm(null);
+    outbox?.setAdapter(null);
+    if (forget) {
+      await current.connection.signOut();
+      store.delete(LINK_KEY);
+      cache.clear();
+      core.contacts.clear();
+    }
+  }
+
+  // --- Start: reconnect the remembered CRM from its stored tokens, without a prompt.
+  const remembered = store.get(LINK_KEY, LinkSchema);
+  if (remembered && opts.clientIds[remembered.crm] && (await vault.load(remembered.crm))) {
+    try {
+      await connect(remembered.crm);
+    } catch (error) {
+      log.warn({ crm: remembered.crm, err: (error as Error).message }, 'could not reconnect the CRM; sign in again');
+    }
+  }
+  lastStatus = JSON.stringify(status());
+
+  return {
+    status,
+    onStatus: (listener) => statuses.on(listener),
+
+    async signIn(crm) {
+      if (closed) throw new CrmLinkError('sign_in_failed', 'Ringbridge is shutting down.');
+      if (signingIn) throw new CrmLinkError('in_progress', 'A sign-in is already open in your browser. Finish or close it first.');
+      const provider = crmProvider(crm);
+      const clientId = clientIdOf(crm);
+      signingIn = true;
+      try {
+        const config = provider.oauth(opts.origins?.[crm]);
+        const endpoint = tokenEndpointFor(crm, config, { clientId, busUrl: busUrl(), deviceToken, fetch: opts.fetch });
+        try {
+          await browserSignIn({ crm, config, clientId, endpoint, vault, status: auth, openBrowser: opts.openBrowser, schemeRedirects, timeoutMs: opts.signInTimeoutMs });
+        } catch (error) {
+          const why = error instanceof SignInError ? error.message : `the CRM refused the sign-in (${(error as Error).message})`;
+          throw new CrmLinkError('sign_in_failed', `${provider.displayName} sign-in did not complete: ${why}.`);
+        }
+        // Another CRM was connected: one at a time, so it is signed out.
+        await disconnect(connected !== null && connected.crm !== crm);
+        await connect(crm);
+        emitStatus();
+        return status();
+      } finally {
+        signingIn = false;
+      }
+    },
+
+    async signOut() {
+      await disconnect(true);
+      emitStatus();
+      return status();
+    },
+
+    retry: (callKey) => outbox?.retry(callKey) ?? false,
+    callRecordUrl: (callKey) => outbox?.call(callKey)?.record?.url ?? null,
+    handleAppUrl: (url) => schemeRedirects.deliver(url),
+    syncContacts: () => connected?.sync.syncNow() ?? Promise.resolve('stopped'),
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const unsubscribe of unsubscribers) unsubscribe();
+      await disconnect(false);
+      await outbox?.close();
+      outbox = null;
+      cache.close();
+    },
+  };
+}
