@@ -18,7 +18,7 @@ import { ingestRoutes } from '../src/bus/ingest/routes.js';
 import { openSqliteEventLog } from '../src/bus/log/sqlite/index.js';
 import type { RecordingService } from '../src/bus/recordings/port.js';
 import { createSqliteTenantStore, type SqliteTenantStore } from '../src/bus/tenants/sqlite/store.js';
-import { childMemory, type ChildMessage } from './stats.js';
+import { childMemory, childUsage, type ChildMessage } from './stats.js';
 
 /** Agents per tenant (one PBX each); extensions 1000..1099. */
 const AGENTS_PER_TENANT = 100;
@@ -81,6 +81,7 @@ async function main(): Promise<void> {
   process.on('message', (m: ChildMessage) => {
     if (m.t === 'seed') void seed(tenants, m.agents).then((s) => send({ t: 'seeded', ...s }));
     else if (m.t === 'memory') send(childMemory());
+    else if (m.t === 'usage') send(childUsage(m.reset));
     else if (m.t === 'exit') process.exit(0);
   });
   process.on('disconnect', () => process.exit(0));

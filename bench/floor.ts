@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_FRAME_BYTES } from '../src/shared/agent-protocol.js';
-import { childMemory, type ChildMessage } from './stats.js';
+import { childMemory, childUsage, type ChildMessage } from './stats.js';
 
 const keysOf = (url: string | undefined) => new URL(url ?? '/', 'http://floor').searchParams.get('to')?.split(',') ?? [];
 
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   const send = (m: ChildMessage) => process.send!(m);
   process.on('message', (m: ChildMessage) => {
     if (m.t === 'memory') send(childMemory());
+    else if (m.t === 'usage') send(childUsage(m.reset));
     else if (m.t === 'exit') process.exit(0);
   });
   process.on('disconnect', () => process.exit(0));

@@ -5,7 +5,8 @@
 //   --seconds S                   measured window, default 60 (after a warm-up)
 //   --quick                       1,000 agents, 20 s
 //   --calls-per-min R             default 1,000
-//   --prof                        run the bus child with --cpu-prof (profile under bench/.prof/)
+//   --prof                        run the bus child with --cpu-prof (profile under $TMPDIR/ringbridge-bench-prof/)
+//   --bus-only                    skip the floor and the agent-side benches (for profiling)
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH } from '../src/shared/agent-proto
 import { benchCrm } from './crm.js';
 import { benchScreenpop } from './screenpop.js';
 import type { SeededBus } from './bus.js';
-import { round, summarise, table, type ChildMessage, type MemorySnapshot, type Percentiles } from './stats.js';
+import { round, summarise, table, type ChildMessage, type MemorySnapshot, type Percentiles, type UsageReport } from './stats.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,6 +30,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     'calls-per-min': { type: 'string' },
     prof: { type: 'boolean', default: false },
+    'bus-only': { type: 'boolean', default: false },
   },
 });
 const AGENTS = Number(flags.agents ?? process.env.BENCH_AGENTS ?? (flags.quick ? 1_000 : 10_000));
@@ -61,7 +63,7 @@ interface Child {
 async function startChild(file: string, env: Record<string, string> = {}, profile = false): Promise<Child> {
   const execArgv = ['--import', 'tsx', '--expose-gc'];
   if (profile) {
-    const dir = fileURLToPath(new URL('./.prof/', import.meta.url));
+    const dir = join(tmpdir(), 'ringbridge-bench-prof');
     mkdirSync(dir, { recursive: true });
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
@@ -296,6 +298,8 @@ interface PhaseResult {
   duplicates: number;
   memoryBefore: MemorySnapshot;
   memoryAfter: MemorySnapshot;
+  /** Over the drive and drain: CPU the server used, its event-loop delay. */
+  usage: UsageReport;
   connectSeconds: number;
 }
 
@@ -344,6 +348,7 @@ async function busPhase(): Promise<PhaseResult & { agentKeys: string[]; frames: 
     const signers = seeded.pbxs.map((p) => new Webhook(p.webhookSecret));
     const pool = new Pool(`http://127.0.0.1:${bus.port}`, { connections: 8, pipelining: 1, keepAliveTimeout: 60_000 });
     let seq = 0;
+    await bus.request({ t: 'usage', reset: true }, 'usage-report');
     const drove = await drive(schedule, pool, tracker, (event) => {
       const payload: WebhookCallPayload = {
         type: event.type,
@@ -369,12 +374,13 @@ async function busPhase(): Promise<PhaseResult & { agentKeys: string[]; frames: 
       };
     });
     const lost = await tracker.drain();
+    const usage = await bus.request({ t: 'usage', reset: false }, 'usage-report');
     await pool.close();
     await bus.stop(); // the bus closes its side first, so TIME_WAIT sits on the server's ports
     await closeAll(sockets);
     return {
       latency: summarise(tracker.samples), http: summarise(drove.httpSamples), drive: drove, deliveries: tracker.deliveries, lost,
-      duplicates: tracker.duplicates, memoryBefore, memoryAfter, connectSeconds,
+      duplicates: tracker.duplicates, memoryBefore, memoryAfter, usage, connectSeconds,
       agentKeys: seeded.agents.map((a) => `${a.pbx}:${a.extension}`), frames: tracker.frames, schedule,
     };
   } finally {
@@ -401,17 +407,19 @@ async function floorPhase(agentKeys: string[], schedule: ScheduledEvent[], frame
     await sleep(2_000);
     const memoryAfter = await floor.request({ t: 'memory' }, 'mem');
     const pool = new Pool(`http://127.0.0.1:${floor.port}`, { connections: 8, pipelining: 1, keepAliveTimeout: 60_000 });
+    await floor.request({ t: 'usage', reset: true }, 'usage-report');
     const drove = await drive(schedule, pool, tracker, (event) => {
       const frame = frames.get(event.key);
       return frame ? { path: `/send?to=${event.targets.join(',')}`, headers: { 'content-type': 'application/json' }, body: frame } : null;
     });
     const lost = await tracker.drain();
+    const usage = await floor.request({ t: 'usage', reset: false }, 'usage-report');
     await pool.close();
     await floor.stop();
     await closeAll(sockets);
     return {
       latency: summarise(tracker.samples), http: summarise(drove.httpSamples), drive: drove, deliveries: tracker.deliveries, lost,
-      duplicates: tracker.duplicates, memoryBefore, memoryAfter, connectSeconds,
+      duplicates: tracker.duplicates, memoryBefore, memoryAfter, usage, connectSeconds,
     };
   } finally {
     await floor.stop();
@@ -434,6 +442,11 @@ const loadAtStart = round(loadavg()[0]!, 2);
 console.log(`Ringbridge bench: ${AGENTS} agents, ${CALLS_PER_MIN} calls/min, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured (${Math.round(QUEUE_SHARE * 100)}% queue calls ringing ${QUEUE_RING})\n`);
 const bus = await busPhase();
 console.log(`bus: ${AGENTS} agents connected in ${bus.connectSeconds.toFixed(1)} s; ${bus.drive.sent} webhooks, ${bus.deliveries} deliveries`);
+if (flags['bus-only']) {
+  console.log(table(['latency (ms)', 'samples', 'p50', 'p95', 'p99', 'max'], [['ingest -> agent socket (bus)', bus.latency.n, bus.latency.p50, bus.latency.p95, bus.latency.p99, bus.latency.max]]));
+  console.log(JSON.stringify({ agents: AGENTS, ingest_to_agent_p50_ms: bus.latency.p50, ingest_to_agent_p95_ms: bus.latency.p95, ingest_to_agent_p99_ms: bus.latency.p99, deliveries_lost: bus.lost, bus_cpu_ms_per_webhook: round(bus.usage.cpuMs / bus.drive.sent, 3), bus_event_loop_delay_p99_ms: bus.usage.loopDelayP99Ms, bytes_per_idle_connection: Math.round((bus.memoryAfter.rss - bus.memoryBefore.rss) / AGENTS), load_avg_1m: round(loadavg()[0]!, 2) }));
+  process.exit(0);
+}
 const floor = await floorPhase(bus.agentKeys, bus.schedule, bus.frames);
 console.log(`floor: ${AGENTS} sockets connected in ${floor.connectSeconds.toFixed(1)} s; ${floor.drive.sent} triggers, ${floor.deliveries} deliveries\n`);
 const screenpop = await agentBench('screen-pop', () => benchScreenpop({ contacts: 1_000_000 }));
@@ -464,6 +477,10 @@ const figures = {
   ratio_to_floor_p50: ratio(bus.latency.p50, floor.latency.p50),
   ratio_to_floor_p95: ratio(bus.latency.p95, floor.latency.p95),
   ratio_to_floor_p99: ratio(bus.latency.p99, floor.latency.p99),
+  bus_cpu_ms_per_webhook: round(bus.usage.cpuMs / bus.drive.sent, 3),
+  floor_cpu_ms_per_trigger: round(floor.usage.cpuMs / floor.drive.sent, 3),
+  bus_event_loop_delay_p99_ms: bus.usage.loopDelayP99Ms,
+  floor_event_loop_delay_p99_ms: floor.usage.loopDelayP99Ms,
   bytes_per_idle_connection: perConnection(bus, 'rss'),
   heap_bytes_per_idle_connection: perConnection(bus, 'heapUsed'),
   bus_rss_idle_mb: mb(bus.memoryAfter.rss),
@@ -498,7 +515,14 @@ console.log(
   ]),
 );
 console.log();
-console.log(table(['bus / floor', 'p50', 'p95', 'p99'], [['ratio', figures.ratio_to_floor_p50, figures.ratio_to_floor_p95, figures.ratio_to_floor_p99]]));
+console.log(table(['bus / floor', 'p50', 'p95', 'p99'], [['latency ratio', figures.ratio_to_floor_p50, figures.ratio_to_floor_p95, figures.ratio_to_floor_p99]]));
+console.log();
+console.log(
+  table(['server work', 'CPU ms/request', 'event-loop delay p99 ms', 'max ms'], [
+    ['bus (per webhook)', figures.bus_cpu_ms_per_webhook, bus.usage.loopDelayP99Ms, bus.usage.loopDelayMaxMs],
+    ['floor (per trigger)', figures.floor_cpu_ms_per_trigger, floor.usage.loopDelayP99Ms, floor.usage.loopDelayMaxMs],
+  ]),
+);
 console.log();
 console.log(
   table(['memory', 'rss before MB', 'rss idle MB', 'bytes/conn (rss)', 'bytes/conn (heap)'], [

@@ -1,4 +1,6 @@
-// Percentiles and the plain-text tables the bench prints.
+// Percentiles, the plain-text tables the bench prints, and what the child servers report about
+// themselves (memory, CPU, event-loop delay).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 export interface Percentiles {
   n: number;
@@ -41,7 +43,37 @@ export type ChildMessage =
   | ({ t: 'seeded' } & import('./bus.js').SeededBus)
   | { t: 'memory' }
   | ({ t: 'mem' } & MemorySnapshot)
+  | { t: 'usage'; reset: boolean }
+  | ({ t: 'usage-report' } & UsageReport)
   | { t: 'exit' };
+
+/** CPU the child used and how late its event loop ran, since the last reset. */
+export interface UsageReport {
+  cpuMs: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+let cpuSince = process.cpuUsage();
+
+/** Child side of {t:'usage'}: reports since the last reset, then resets when asked. */
+export function childUsage(reset: boolean): { t: 'usage-report' } & UsageReport {
+  const cpu = process.cpuUsage(cpuSince);
+  const report = {
+    t: 'usage-report' as const,
+    cpuMs: round((cpu.user + cpu.system) / 1000, 1),
+    loopDelayP99Ms: round(loopDelay.percentile(99) / 1e6, 2),
+    loopDelayMaxMs: round(loopDelay.max / 1e6, 2),
+  };
+  if (reset) {
+    loopDelay.disable();
+    loopDelay.reset();
+    loopDelay.enable();
+    cpuSince = process.cpuUsage();
+  }
+  return report;
+}
 
 export interface MemorySnapshot {
   rss: number;
