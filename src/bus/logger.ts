@@ -36,7 +36,7 @@ export const REDACT_PATHS = [
 
 /** A recording link carries a bearer grant in its path; logs keep the route, not the grant. */
 export function redactUrl(url: string): string {
-  return url.replace(/^(\/v1\/recordings\/)[^/?#]+/, '$1[redacted]');
+  return url.replace(/^(\/v1\/recordings\/)[^?#]+/, '$1[redacted]');
 }
 
 interface RequestLike {

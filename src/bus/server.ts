@@ -183,7 +183,13 @@ async function main(): Promise<void> {
     process.exit(1);
   });
 
-  const bus = await startBus(config, { logger, oauthClients });
+  let bus: RunningBus;
+  try {
+    bus = await startBus(config, { logger, oauthClients });
+  } catch (err) {
+    logger.fatal({ err }, 'bus cannot start');
+    process.exit(1);
+  }
   logger.info({ url: bus.url, publicUrl: bus.publicUrl, log: config.redisUrl ? 'redis' : 'sqlite', dataDir: config.dataDir }, 'bus listening');
 
   let signalled = false;
