@@ -1,0 +1,175 @@
+// The scripted calls. Each scene starts the clock, makes the PBX (or an agent) do one thing, and
+// waits for what a newcomer should see; anything that does not show up is printed as a failed
+// check, so the demo doubles as a smoke test (`--once` exits non-zero when a check failed).
+import type { CallScript } from '../sim/3cx/index.js';
+import { AGENTS, DIAL_LINK, HOSTILE_LINK, KNOWN_CALLERS, PREMIUM_LINK, QUEUE, UNKNOWN_CALLER, fullName, type CastCaller } from './cast.js';
+import type { Printed, Printer } from './print.js';
+import type { Stage } from './stage.js';
+import type { TerminalAgent } from './terminal-agent.js';
+
+export interface SceneContext {
+  stage: Stage;
+  printer: Printer;
+  /** Terminal agents by extension. */
+  agents: Map<string, TerminalAgent>;
+  /** Whether the agents are signed in to the CRM (call logs and recordings are expected). */
+  crm: boolean;
+  /** How long to wait for an expected line. */
+  timeoutMs: number;
+}
+
+export interface SceneResult {
+  checks: number;
+  failed: string[];
+}
+
+class Checks {
+  readonly result: SceneResult = { checks: 0, failed: [] };
+  private readonly from: number;
+
+  constructor(private readonly ctx: SceneContext) {
+    this.from = ctx.printer.lines.length;
+  }
+
+  /** Waits for a line printed since the scene started; reports it as failed when none comes. */
+  async see(what: string, match: (line: Printed) => boolean): Promise<Printed | null> {
+    this.result.checks++;
+    const line = await this.ctx.printer.waitFor(match, this.ctx.timeoutMs, this.from);
+    if (!line) this.fail(what);
+    return line;
+  }
+
+  /** A condition that must hold now. */
+  hold(what: string, ok: boolean): void {
+    this.result.checks++;
+    if (!ok) this.fail(what);
+  }
+
+  private fail(what: string): void {
+    this.result.failed.push(what);
+    this.ctx.printer.say('demo', 'CHECK', `expected, not seen: ${what}`, 'bad');
+  }
+}
+
+const line = (who: string, tag: string, text?: string | RegExp) => (l: Printed) =>
+  l.who === who && l.tag === tag && (text === undefined || (typeof text === 'string' ? l.text.includes(text) : text.test(l.text)));
+
+const onScreen = AGENTS.filter((a) => a.onScreen).map((a) => a.extension);
+const [FIRST, SECOND] = onScreen as [string, string];
+const label = (ext: string) => `[${ext}]`;
+
+/** The CRM lines a logged call leaves on its agent's screen. */
+async function expectCrm(checks: Checks, ctx: SceneContext, ext: string, who: string, recording: boolean): Promise<void> {
+  if (!ctx.crm) return;
+  await checks.see(`${label(ext)} call logged in the CRM for ${who}`, line(label(ext), 'CRM', `call logged — ${who}`));
+  if (recording) await checks.see(`${label(ext)} recording attached for ${who}`, line(label(ext), 'CRM', `recording attached — ${who}`));
+}
+
+async function place(ctx: SceneContext, script: CallScript): Promise<number> {
+  return (await ctx.stage.pbxSim.placeCall(script)).callid;
+}
+
+export async function knownCaller(ctx: SceneContext): Promise<SceneResult> {
+  const jane = KNOWN_CALLERS.jane;
+  ctx.printer.startScene(`1. ${fullName(jane)} calls ${FIRST} (a contact in the CRM): pop, answer, hang up, log`);
+  const checks = new Checks(ctx);
+  const call = place(ctx, { kind: 'inbound', from: jane.e164, to: FIRST, talkSec: 42 });
+  await checks.see(`${label(FIRST)} pop naming ${fullName(jane)}`, line(label(FIRST), 'POP', `${fullName(jane)} — `));
+  await call;
+  const lookup = ctx.stage.pbxSim.deliveries.find((d) => d.form === 'template-lookup' && d.status === 200 && JSON.stringify(d.answer).includes(jane.lastName));
+  if (lookup) ctx.printer.say('[3CX]', 'lookup', `desk phone shows ${fullName(jane)} (bus contact cache answered the CRM template)`);
+  await checks.see(`${label(FIRST)} call ended`, line(label(FIRST), 'call', 'ended'));
+  await expectCrm(checks, ctx, FIRST, fullName(jane), true);
+  return checks.result;
+}
+
+export async function queueCall(ctx: SceneContext): Promise<SceneResult> {
+  const tom = KNOWN_CALLERS.tom;
+  ctx.printer.startScene(`2. ${fullName(tom)} calls queue ${QUEUE}: rings ${FIRST} and ${SECOND}, ${SECOND} answers`);
+  const checks = new Checks(ctx);
+  const call = place(ctx, { kind: 'queue', queue: QUEUE, agents: [FIRST, SECOND], answeredBy: SECOND, from: tom.e164, talkSec: 65 });
+  await checks.see(`${label(FIRST)} pop for the queue call`, line(label(FIRST), 'POP', `queue ${QUEUE}`));
+  await checks.see(`${label(SECOND)} pop for the queue call`, line(label(SECOND), 'POP', `queue ${QUEUE}`));
+  await checks.see(`${label(FIRST)} pop withdrawn once ${SECOND} answered`, line(label(FIRST), 'pop gone'));
+  await call;
+  await expectCrm(checks, ctx, SECOND, fullName(tom), true);
+  return checks.result;
+}
+
+export async function unknownCaller(ctx: SceneContext): Promise<SceneResult> {
+  ctx.printer.startScene(`3. A number nobody knows calls ${FIRST}`);
+  const checks = new Checks(ctx);
+  const call = place(ctx, { kind: 'inbound', from: UNKNOWN_CALLER, to: FIRST, talkSec: 20 });
+  await checks.see(`${label(FIRST)} pop saying new caller`, line(label(FIRST), 'POP', 'New caller'));
+  await call;
+  await checks.see(`${label(FIRST)} call ended`, line(label(FIRST), 'call', 'ended'));
+  return checks.result;
+}
+
+export async function missedCall(ctx: SceneContext): Promise<SceneResult> {
+  const priya = KNOWN_CALLERS.priya;
+  ctx.printer.startScene(`4. ${fullName(priya)} calls ${SECOND}, nobody picks up`);
+  const checks = new Checks(ctx);
+  const call = place(ctx, { kind: 'inbound', from: priya.e164, to: SECOND, answer: false });
+  await checks.see(`${label(SECOND)} pop naming ${fullName(priya)}`, line(label(SECOND), 'POP', fullName(priya)));
+  await call;
+  await checks.see(`${label(SECOND)} call shown as missed`, line(label(SECOND), 'call', 'missed'));
+  await expectCrm(checks, ctx, SECOND, fullName(priya), false);
+  return checks.result;
+}
+
+export async function clickToDial(ctx: SceneContext): Promise<SceneResult> {
+  const agent = ctx.agents.get(FIRST)!;
+  const sim = ctx.stage.pbxSim;
+  ctx.printer.startScene(`5. ${FIRST} clicks ${DIAL_LINK} in the CRM: the bus dials from ${FIRST}'s own extension`);
+  const checks = new Checks(ctx);
+  const before = sim.makeCallRequests.length;
+  await agent.core.dial(DIAL_LINK);
+  await checks.see(`${label(FIRST)} dial result ok`, line(label(FIRST), 'DIAL ok'));
+  const request = sim.makeCallRequests[before];
+  checks.hold(`PBX makecall from extension ${FIRST}`, request?.dn === FIRST);
+  if (request) ctx.printer.say('[3CX]', 'makecall', `from ext ${request.dn} (${request.deviceId?.includes('desk') ? 'desk phone' : request.deviceId}) to ${request.destination}`);
+  await checks.see(`${label(FIRST)} outbound call seen on the bus`, line(label(FIRST), 'call', 'dialling'));
+  const leg = sim.participants(FIRST).find((p) => p.party_caller_id === request?.destination);
+  if (leg) {
+    ctx.printer.say('[3CX]', 'hangup', 'nobody answers; the caller hangs up');
+    await sim.hangup(leg.callid);
+    await checks.see(`${label(FIRST)} outbound call ended`, line(label(FIRST), 'call', /ended|not answered/));
+  }
+  return checks.result;
+}
+
+export async function hostileLinks(ctx: SceneContext): Promise<SceneResult> {
+  const agent = ctx.agents.get(FIRST)!;
+  const sim = ctx.stage.pbxSim;
+  ctx.printer.startScene('6. Links that must not dial: a script hidden in a tel: link, a premium-rate number');
+  const checks = new Checks(ctx);
+  const before = sim.makeCallRequests.length;
+  ctx.printer.say(label(FIRST), 'click', HOSTILE_LINK);
+  await agent.core.dial(HOSTILE_LINK);
+  await checks.see('hostile tel: link refused with its reason', line(label(FIRST), 'DIAL no', 'refused on the agent'));
+  ctx.printer.say(label(FIRST), 'click', PREMIUM_LINK);
+  await agent.core.dial(PREMIUM_LINK);
+  await checks.see('premium-rate number refused by the bus dial policy', line(label(FIRST), 'DIAL no', 'refused by the bus'));
+  checks.hold('the PBX was never asked to dial', sim.makeCallRequests.length === before);
+  ctx.printer.say('[3CX]', 'makecall', `none (${sim.makeCallRequests.length - before} requests)`);
+  return checks.result;
+}
+
+export const SCRIPTED_SCENES = [knownCaller, queueCall, unknownCaller, missedCall, clickToDial, hostileLinks];
+
+/** After the script: one more call every few seconds, cycling through callers and kinds. */
+export function* endlessCalls(): Generator<{ title: string; script: CallScript }> {
+  const callers: CastCaller[] = Object.values(KNOWN_CALLERS);
+  for (let n = 0; ; n++) {
+    const caller = callers[n % callers.length]!;
+    const name = fullName(caller);
+    const kinds: Array<{ title: string; script: CallScript }> = [
+      { title: `${name} calls ${FIRST}`, script: { kind: 'inbound', from: caller.e164, to: FIRST, talkSec: 10 + n } },
+      { title: `${name} calls queue ${QUEUE}`, script: { kind: 'queue', queue: QUEUE, agents: [FIRST, SECOND], answeredBy: n % 2 ? FIRST : SECOND, from: caller.e164, talkSec: 30 } },
+      { title: `${name} calls ${SECOND}, missed`, script: { kind: 'inbound', from: caller.e164, to: SECOND, answer: false } },
+      { title: `${FIRST} calls ${name}`, script: { kind: 'outbound', from: FIRST, to: caller.e164, talkSec: 15 } },
+    ];
+    yield kinds[n % kinds.length]!;
+  }
+}

@@ -1,0 +1,105 @@
+// `npm start` as a newcomer runs it: the demo as a child process, its output read like a person
+// would read it. --once plays the scripted calls and exits; without it, Ctrl-C must stop it cleanly.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+
+interface Run {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves once the output matches. */
+  until(pattern: RegExp): Promise<void>;
+}
+
+function runDemo(args: string[]): Run {
+  const child = spawn(TSX, ['src/demo/index.ts', ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    output: () => out,
+    exited,
+    until: (pattern) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (pattern.test(out)) {
+            listeners.delete(check);
+            resolve();
+          }
+        };
+        listeners.add(check);
+        exited.then(() => (pattern.test(out) ? resolve() : reject(new Error(`demo exited before ${pattern}:\n${out}`))));
+        check();
+      }),
+  };
+}
+
+/** Lines of one agent with one tag, e.g. lines(out, '[101]', 'POP'). */
+const lines = (out: string, who: string, tag: string) =>
+  out.split('\n').filter((l) => new RegExp(`ms\\s+${who.replace(/[[\]]/g, '\\$&')}\\s+${tag.replace(/[()]/g, '\\$&')}\\s`).test(l));
+
+const dataDirOf = (out: string) => /storage: embedded SQLite in (\S+)/.exec(out)?.[1];
+
+describe('npm start (the demo)', () => {
+  it('--once plays the scripted calls end to end on loopback and exits 0', async () => {
+    const demo = runDemo(['--once']);
+    const { code } = await demo.exited;
+    const out = demo.output();
+    expect(code, out).toBe(0);
+
+    // Pops name the CRM contact, queue calls pop on both agents and the loser's pop is withdrawn.
+    expect(lines(out, '[101]', 'POP')).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('Jane Citizen — (02) 9876 5432 — Acme Pty Ltd — last activity 3 days ago'),
+        expect.stringMatching(/Tom Nguyen — .* — queue 800/),
+        expect.stringContaining('(08) 6000 5555 — New caller'),
+      ]),
+    );
+    expect(lines(out, '[102]', 'POP')).toEqual(expect.arrayContaining([expect.stringMatching(/Tom Nguyen — .* — queue 800/), expect.stringContaining('Priya Shah')]));
+    const queueScene = out.slice(out.indexOf('2. Tom Nguyen'), out.indexOf('3. A number'));
+    expect(lines(queueScene, '[101]', 'pop gone')).toHaveLength(1);
+    expect(lines(queueScene, '[102]', 'call')).toEqual(expect.arrayContaining([expect.stringContaining('answered by 102')]));
+
+    // Click-to-dial from the agent's own extension; hostile and premium links refused with reasons.
+    expect(lines(out, '[101]', 'DIAL ok')).toEqual([expect.stringContaining('+1 415 555 0123 from ext 101')]);
+    expect(out).toMatch(/\[3CX\]\s+makecall\s+from ext 101 \(desk phone\) to \+14155550123/);
+    expect(lines(out, '[101]', 'DIAL no')).toEqual([
+      expect.stringContaining('refused on the agent (embedded_url)'),
+      expect.stringContaining('refused by the bus (dial_policy)'),
+    ]);
+    expect(out).toMatch(/\[3CX\]\s+makecall\s+none \(0 requests\)/);
+
+    expect(out).toMatch(/all \d+ checks passed/);
+    expect(out).not.toMatch(/CHECK|demo failed/);
+    // Loopback only: every URL shown is on 127.0.0.1, and no JSON log line leaked into the show.
+    expect(out.match(/https?:\/\/[^\s/]+/g)?.filter((u) => !u.includes('127.0.0.1'))).toEqual([]);
+    expect(out).not.toMatch(/^\{"level"/m);
+    // The temp data directory is gone.
+    expect(dataDirOf(out)).toBeTruthy();
+    expect(existsSync(dataDirOf(out)!)).toBe(false);
+  }, 60_000);
+
+  it('keeps placing calls after the script and stops cleanly on Ctrl-C', async () => {
+    const demo = runDemo([]);
+    await demo.until(/Ctrl-C to stop[\s\S]*POP/);
+    demo.child.kill('SIGINT');
+    const { code } = await demo.exited;
+    const out = demo.output();
+    expect(code, out).toBe(0);
+    expect(out).toContain('Ctrl-C: stopping');
+    expect(out).not.toMatch(/demo failed|Error/);
+    expect(existsSync(dataDirOf(out)!)).toBe(false);
+  }, 90_000);
+});
