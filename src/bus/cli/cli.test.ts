@@ -47,7 +47,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('ringbridge-admin', () => {
+describe('ringbridge-admin', { timeout: 90_000 }, () => {
   it('adds a PBX: setup sheet with URLs and secrets shown once, template file written owner-only', async () => {
     const { tenantId, pbxId, sheet } = await tenantAndPbx();
     expect(sheet.code).toBe(0);
@@ -142,25 +142,27 @@ describe('ringbridge-admin', () => {
   });
 
   it('watch prints new events of the tenant as they are logged, and stops on Ctrl-C', async () => {
-    const { tenantId } = await tenantAndPbx();
+    const tenantId = 'ten_watched';
     const log = openSqliteEventLog({ dataDir: dir });
     await log.append(tenantId, makeCallEvent({ tenantId, pbxCallId: 'old-call' }), 'k-old');
     const child = spawn(process.execPath, [BIN, 'watch', '--tenant', tenantId, '--interval', '50'], { env: env(), cwd: dir });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
     try {
-      await new Promise<void>((ready) => child.stderr.on('data', (chunk: Buffer) => chunk.toString().includes('watching') && ready()));
+      await expect.poll(() => stderr, { timeout: 30_000 }).toContain('watching');
       await log.append(tenantId, makeCallEvent({ tenantId, pbxCallId: 'new-call', type: 'ringing', agents: ['101'] }), 'k-new');
       await log.append('ten_other', makeCallEvent({ tenantId: 'ten_other', pbxCallId: 'other-tenant-call' }), 'k-other');
       await log.append(tenantId, makeCallEvent({ tenantId, pbxCallId: 'new-call', type: 'ended', durationSec: 30 }), 'k-end');
-      await expect.poll(() => stdout, { timeout: 10_000 }).toMatch(/ended.*30s.*call=new-call/);
+      await expect.poll(() => stdout, { timeout: 30_000 }).toMatch(/ended.*30s.*call=new-call/);
       expect(stdout).toMatch(/ringing.*agents=101.*call=new-call/);
       expect(stdout).not.toContain('old-call');
       expect(stdout).not.toContain('other-tenant-call');
     } finally {
       child.kill('SIGINT');
-      expect(await exited).toBe(0);
+      expect({ code: await exited, stderr }).toMatchObject({ code: 0 });
       await log.close();
     }
   });

@@ -389,13 +389,20 @@ export async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => done());
     process.once('SIGTERM', () => done());
   });
-  return runCli(argv, {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-    env: process.env,
-    cwd: process.cwd(),
-    interrupted,
-  });
+  // The SQLite log's close() waits for its unref'd checkpoint worker to exit; without a ref'd
+  // handle the loop could drain first and Node would end the process with code 13 mid-close.
+  const keepAlive = setInterval(() => {}, 60_000);
+  try {
+    return await runCli(argv, {
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+      env: process.env,
+      cwd: process.cwd(),
+      interrupted,
+    });
+  } finally {
+    clearInterval(keepAlive);
+  }
 }
 
 // `npm run admin -- ...` runs this file directly; bin/ringbridge-admin.mjs imports main().
