@@ -112,6 +112,7 @@ function accountOf(context: Readonly<Record<string, string>>): string | undefine
 
 interface Connected {
   crm: CrmId;
+  account: string | undefined;
   connection: CrmConnection;
   sync: ContactSync;
 }
@@ -184,18 +185,16 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       connected.sync.stop();
       emitStatus();
     }),
+    // Only our own sign-in restores a grant, and it reconnects (new adapter, new sync) right after.
     auth.signedIn.on((crm) => {
-      if (crm !== connected?.crm) return;
-      outbox?.resume();
-      connected.sync.start();
-      emitStatus();
+      if (crm === connected?.crm) outbox?.resume();
     }),
   ];
 
   // --- Status
   function status(): CrmLinkStatus {
     if (!connected) return { crm: null, state: 'signed_out' };
-    const account = accountOf(connected.connection.session.context);
+    const { account } = connected;
     const base = { crm: connected.crm, ...(account ? { account } : {}) };
     if (auth.needsSignIn(connected.crm)) return { ...base, state: 'sign_in_required', reason: auth.reason(connected.crm) ?? 'sign-in expired' };
     return { ...base, state: 'signed_in' };
@@ -238,8 +237,8 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       fetch: opts.fetch,
     });
     const { adapter: crmAdapter } = connection;
-    const owner = `${crm}:${accountOf(connection.session.context) ?? ''}`;
-    cache.claim(owner);
+    const account = accountOf(connection.session.context);
+    cache.claim(`${crm}:${account ?? ''}`);
     core.contacts.clear();
     for (const contact of cache.contacts()) core.contacts.upsert(contact);
     const sync = new ContactSync({
@@ -250,7 +249,7 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       backoff,
       logger: log,
     });
-    connected = { crm, connection, sync };
+    connected = { crm, account, connection, sync };
     core.useCrm({
       contactSource: { lookupRemote: (e164) => crmAdapter.findContactsByPhone(e164) },
       crmUrls: { contactUrl: (c) => crmAdapter.contactUrl(c), newContactUrl: (e164) => crmAdapter.newContactUrl(e164) },
