@@ -1,23 +1,16 @@
 // The bus under test, run as a child process of the bench (so its memory is its own and the load
-// generator does not share its event loop). Embedded storage: SQLite log and tenant store in the
-// data directory the parent gives. Talks to the parent over IPC:
-//   parent -> {t:'seed', agents}  child -> {t:'seeded', pbxs, agents}  (tenants of 100 agents, paired)
-//   parent -> {t:'memory'}        child -> {t:'memory', rss, heapUsed}  (after gc())
-//   parent -> {t:'exit'}          child exits (flushing a --cpu-prof profile)
+// generator does not share its event loop): `startBus` from src/bus/server.ts, the same
+// composition `npm run bus` runs, on embedded storage (SQLite) in the data directory the parent
+// gives. Talks to the parent over IPC (types in stats.ts):
+//   parent -> {t:'seed', agents}   child -> {t:'seeded', pbxs, agents}  (tenants of 100 agents, paired)
+//   parent -> {t:'memory'}         child -> {t:'mem', rss, heapUsed}     (after gc())
+//   parent -> {t:'usage', reset}   child -> {t:'usage-report', cpuMs, loopDelay...}
+//   parent -> {t:'exit'}           child exits (flushing a --cpu-prof profile)
 // It announces {t:'ready', port} once listening on 127.0.0.1.
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import Fastify from 'fastify';
-import { pino } from 'pino';
-import type { DialService } from '../src/bus/dial/port.js';
-import { agentGateway } from '../src/bus/fanout/index.js';
-import { problemHandler } from '../src/bus/http/problem.js';
-import { createIngestor } from '../src/bus/ingest/normalise.js';
-import { ingestRoutes } from '../src/bus/ingest/routes.js';
-import { openSqliteEventLog } from '../src/bus/log/sqlite/index.js';
-import type { RecordingService } from '../src/bus/recordings/port.js';
-import { createSqliteTenantStore, type SqliteTenantStore } from '../src/bus/tenants/sqlite/store.js';
+import { loadConfig } from '../src/bus/config.js';
+import { startBus } from '../src/bus/server.js';
+import type { SqliteTenantStore } from '../src/bus/tenants/sqlite/store.js';
 import { childMemory, childUsage, type ChildMessage } from './stats.js';
 
 /** Agents per tenant (one PBX each); extensions 1000..1099. */
@@ -29,24 +22,6 @@ export interface SeededBus {
 }
 
 const extensionOf = (i: number) => String(1000 + (i % AGENTS_PER_TENANT));
-
-// Dial and recordings are not exercised by the bench; they refuse like an unconfigured PBX would.
-const noDial: DialService = { dial: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'not in bench' }) };
-const noRecordings: RecordingService = { grant: async () => ({ ok: false, code: 'not_found', message: 'not in bench' }) };
-
-async function startBus(dataDir: string) {
-  const logger = pino({ level: 'warn' });
-  const log = openSqliteEventLog({ dataDir, onError: (err) => logger.error({ err }, 'event log') });
-  const tenants = createSqliteTenantStore({ path: join(dataDir, 'tenants.sqlite'), masterKey: randomBytes(32) });
-  const app = Fastify({ loggerInstance: logger });
-  await app.register(problemHandler);
-  await app.register(ingestRoutes, { ingestor: createIngestor({ log, tenants }), tenants, contacts: tenants });
-  await app.register(agentGateway, { log, tenants, dial: noDial, recordings: noRecordings });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('bus has no TCP address');
-  return { port: address.port, tenants };
-}
 
 /** Creates tenants of AGENTS_PER_TENANT agents and pairs every agent, as an admin and the agents would. */
 async function seed(tenants: SqliteTenantStore, agentCount: number): Promise<SeededBus> {
@@ -76,7 +51,13 @@ async function seed(tenants: SqliteTenantStore, agentCount: number): Promise<See
 async function main(): Promise<void> {
   const dataDir = process.env.BENCH_DATA_DIR;
   if (!dataDir || !process.send) throw new Error('bench/bus.ts runs as a forked child with BENCH_DATA_DIR');
-  const { port, tenants } = await startBus(dataDir);
+  // The real composition, configured as `npm run bus` would be (default log level included; the
+  // parent discards stdout), on embedded storage in the temp dir, on a free loopback port.
+  const bus = await startBus(
+    loadConfig({ ...process.env, RINGBRIDGE_DATA_DIR: dataDir, RINGBRIDGE_PORT: '0', RINGBRIDGE_HOST: '127.0.0.1', RINGBRIDGE_REDIS_URL: '' }),
+  );
+  const { tenants } = bus;
+  const port = Number(new URL(bus.url).port);
   const send = (m: ChildMessage) => process.send!(m);
   process.on('message', (m: ChildMessage) => {
     if (m.t === 'seed') void seed(tenants, m.agents).then((s) => send({ t: 'seeded', ...s }));

@@ -60,7 +60,8 @@ interface Child {
   stop(): Promise<void>;
 }
 
-async function startChild(file: string, env: Record<string, string> = {}, profile = false): Promise<Child> {
+/** `quiet`: discard the child's stdout (the bus logs a JSON line per request at its default level). */
+async function startChild(file: string, env: Record<string, string> = {}, profile = false, quiet = false): Promise<Child> {
   const execArgv = ['--import', 'tsx', '--expose-gc'];
   if (profile) {
     const dir = join(tmpdir(), 'ringbridge-bench-prof');
@@ -70,7 +71,7 @@ async function startChild(file: string, env: Record<string, string> = {}, profil
   const proc: ChildProcess = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
     execArgv,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const next = <T extends ChildMessage['t']>(t: T) =>
@@ -316,7 +317,7 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
 
 async function busPhase(): Promise<PhaseResult & { agentKeys: string[]; frames: Map<string, Buffer>; schedule: ScheduledEvent[] }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rb-bench-bus-'));
-  const bus = await startChild('./bus.ts', { BENCH_DATA_DIR: dataDir }, flags.prof);
+  const bus = await startChild('./bus.ts', { BENCH_DATA_DIR: dataDir }, flags.prof, true);
   try {
     const seeded: SeededBus = await bus.request({ t: 'seed', agents: AGENTS }, 'seeded');
     const memoryBefore = await bus.request({ t: 'memory' }, 'mem');
