@@ -50,14 +50,15 @@ export const CrmLogStateSchema = z.discriminatedUnion('state', [
   z.object({ state: z.literal('logged') }),
   z.object({ state: z.literal('recording_attached') }),
   z.object({ state: z.literal('needs_attention'), reason: z.string().max(500) }),
-  z.object({ state: z.literal('not_logged'), reason: z.string().max(500) }),
+  /** Nothing to log (internal call, no CRM connected); `reason` says which. */
+  z.object({ state: z.literal('not_applicable'), reason: z.string().max(500).nullable() }),
 ]);
 export type CrmLogState = z.infer<typeof CrmLogStateSchema>;
 
 export const HistoryEntrySchema = z.object({
   callKey: z.string().min(1).max(300),
   direction: z.enum(['inbound', 'outbound', 'internal']),
-  outcome: z.enum(['ringing', 'answered', 'missed', 'no_answer', 'busy', 'failed']),
+  outcome: z.enum(['ringing', 'answered', 'answered_elsewhere', 'missed', 'not_answered']),
   /** Display form of the other party's number (or extension). */
   remoteNumber: z.string().max(64),
   remoteName: z.string().max(200).nullable(),
@@ -66,6 +67,7 @@ export const HistoryEntrySchema = z.object({
   crm: CrmLogStateSchema,
   /** True when the CRM record exists, so "Open in CRM" makes sense. */
   hasRecord: z.boolean(),
+  hasRecording: z.boolean(),
 });
 export type HistoryEntry = z.infer<typeof HistoryEntrySchema>;
 
@@ -140,7 +142,8 @@ export const eventContract = {
 
 export type InvokeName = keyof typeof invokeContract;
 export type EventName = keyof typeof eventContract;
-export type InvokeArgs<K extends InvokeName> = z.input<(typeof invokeContract)[K]['request']>;
+/** Argument tuple as the handler receives it (and as the window must send it). */
+export type InvokeArgs<K extends InvokeName> = z.output<(typeof invokeContract)[K]['request']>;
 export type InvokeResponse<K extends InvokeName> = z.output<(typeof invokeContract)[K]['response']>;
 export type EventPayload<K extends EventName> = z.output<(typeof eventContract)[K]['payload']>;
 

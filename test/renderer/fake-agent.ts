@@ -30,6 +30,7 @@ export const SAMPLE_CALLS: HistoryEntry[] = [
     durationSec: 312,
     crm: { state: 'recording_attached' },
     hasRecord: true,
+    hasRecording: false,
   },
   {
     callKey: 'acme:pbx1:c-3:101',
@@ -41,6 +42,7 @@ export const SAMPLE_CALLS: HistoryEntry[] = [
     durationSec: 95,
     crm: { state: 'needs_attention', reason: 'HubSpot: the contact was deleted (404). Retry logs it unattached.' },
     hasRecord: false,
+    hasRecording: false,
   },
   {
     callKey: 'acme:pbx1:c-2:101',
@@ -52,6 +54,7 @@ export const SAMPLE_CALLS: HistoryEntry[] = [
     durationSec: null,
     crm: { state: 'logged' },
     hasRecord: true,
+    hasRecording: false,
   },
   {
     callKey: 'acme:pbx1:c-1:101',
@@ -63,6 +66,7 @@ export const SAMPLE_CALLS: HistoryEntry[] = [
     durationSec: 41,
     crm: { state: 'pending' },
     hasRecord: false,
+    hasRecording: false,
   },
 ];
 

@@ -77,7 +77,7 @@ export async function openWindow(harness: RendererHarness, fake: FakeAgent): Pro
   );
   await page.addInitScript(
     ({ invokes, events }) => {
-      const w = window as unknown as Record<string, unknown> & { __rbInvoke(n: string, a: unknown[]): Promise<{ ok: boolean; value?: unknown; error?: { message: string } }> };
+      const w = globalThis as unknown as Record<string, unknown> & { __rbInvoke(n: string, a: unknown[]): Promise<{ ok: boolean; value?: unknown; error?: { message: string } }> };
       const listeners = new Map<string, Set<(p: unknown) => void>>();
       const api: Record<string, unknown> = {};
       for (const name of invokes) {
@@ -100,7 +100,7 @@ export async function openWindow(harness: RendererHarness, fake: FakeAgent): Pro
     { invokes: invokeNames, events: eventNames.map(eventMethodName) },
   );
   fake.emit = async (method, payload) => {
-    await page.evaluate(([m, p]) => (window as unknown as { __rbEmit(m: unknown, p: unknown): void }).__rbEmit(m, p), [method, payload] as const);
+    await page.evaluate(([m, p]) => (globalThis as unknown as { __rbEmit(m: unknown, p: unknown): void }).__rbEmit(m, p), [method, payload] as const);
   };
   await page.goto(harness.url);
   return page;

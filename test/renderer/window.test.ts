@@ -21,6 +21,21 @@ afterEach(async () => {
   page = undefined;
 });
 
+/** The few page globals the probes touch (the Node typecheck has no DOM lib). */
+interface ProbeElement {
+  id?: string;
+  textContent: string | null;
+  src?: string;
+}
+interface PageGlobals {
+  document: {
+    activeElement: ProbeElement | null;
+    head: { append(el: ProbeElement): void };
+    createElement(tag: 'script'): ProbeElement;
+    addEventListener(type: 'securitypolicyviolation', fn: (e: { effectiveDirective: string }) => void): void;
+  };
+}
+
 const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
 
 async function open(fake: FakeAgent): Promise<Page> {
@@ -167,7 +182,7 @@ describe('dial box', () => {
     const p = await open(fake);
     await p.getByRole('tab', { name: 'CRM' }).click();
     await emit(fake, 'dialBoxRequested', null);
-    await expect.poll(() => p.evaluate(() => document.activeElement?.id)).toBe('dial-number');
+    await expect.poll(() => p.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.id)).toBe('dial-number');
   });
 });
 
@@ -204,9 +219,10 @@ describe('connection state and lock-down', () => {
     await expect.poll(() => p.getByRole('status', { name: 'Connection' }).isVisible()).toBe(true);
     // Playwright's evaluate itself bypasses CSP, so each probe is something the page would have to run.
     const verdict = await p.evaluate(async () => {
+      const { document } = globalThis as unknown as PageGlobals;
       const violations: string[] = [];
       document.addEventListener('securitypolicyviolation', (e) => violations.push(e.effectiveDirective));
-      const w = window as unknown as Record<string, unknown>;
+      const w = globalThis as unknown as Record<string, unknown>;
       const inline = document.createElement('script');
       inline.textContent = 'window.__inlineRan = true;';
       document.head.append(inline);

@@ -46,7 +46,6 @@ export interface ShellAgent {
   setDoNotDisturb(on: boolean): void;
   /** https origin of the paired bus, for the openExternal allow-list. */
   busOrigin(): string | null;
-  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,7 +82,10 @@ export function runShell({ log, build }: ShellOptions): void {
     log,
   });
 
+  const testMode = process.env['NODE_ENV'] === 'test';
+  const linksSeen: string[] = [];
   const onLink = (link: DeepLink) => {
+    if (testMode) linksSeen.push(link.kind === 'dial' ? link.raw : link.url.href);
     if (link.kind === 'dial') agent?.dial(link.raw);
     else window.show(); // ringbridge:// app links open the window (OAuth callbacks arrive in the CRM issue)
   };
@@ -143,12 +145,19 @@ export function runShell({ log, build }: ShellOptions): void {
     built.onHistory(() => push((c) => send(c, 'historyChanged', null, log))(null));
     built.onCrmStatus((status) => push((c, s: CrmStatus) => send(c, 'crmStatusChanged', s, log))(status));
 
-    if (process.env['NODE_ENV'] === 'test') {
+    if (testMode) {
       // Read by test/electron/app.e2e.test.ts through electronApp.evaluate; absent in real runs.
-      Object.assign(globalThis, { __ringbridgeTest: { hasTray: () => tray !== null, livePops: () => notifier.liveCount } });
+      Object.assign(globalThis, {
+        __ringbridgeTest: {
+          hasTray: () => tray !== null,
+          livePops: () => notifier.liveCount,
+          links: () => [...linksSeen],
+          showPop: (popId: string) =>
+            notifier.show({ popId, title: 'Jane Citizen — Acme Pty Ltd', body: 'Last call 3 days ago', e164: '+61298765432', clickUrl: null, otherMatches: [], silent: true }),
+        },
+      });
     }
 
-    await built.start();
     if (built.state().bus === 'unpaired' || !process.argv.includes('--hidden')) window.show();
     protocol.ready();
   }).catch((err: unknown) => {

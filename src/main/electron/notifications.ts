@@ -2,22 +2,13 @@
 // collected and can be withdrawn) until it is clicked, closed or withdrawn. A click opens the
 // pop's CRM link through the openExternal gate, never directly.
 import { Notification } from 'electron';
+import type { Notifier, PopNotification } from '../screenpop/index.js';
 import type { OpenExternal } from './open-external.js';
 import type { ShellLogger } from './logger.js';
 
-/** What the screen-pop capability asks the OS to show. */
-export interface PopView {
-  popId: string;
-  title: string;
-  body: string;
-  /** The CRM record or new-contact page to open on click. */
-  targetUrl: string | null;
-  silent: boolean;
-}
-
 export type ShowResult = { status: 'shown' } | { status: 'unsupported'; reason: string };
 
-export class ElectronNotifier {
+export class ElectronNotifier implements Notifier {
   private readonly live = new Map<string, Notification>();
 
   constructor(
@@ -25,7 +16,7 @@ export class ElectronNotifier {
     private readonly log: ShellLogger,
   ) {}
 
-  show(pop: PopView): ShowResult {
+  show(pop: PopNotification): ShowResult {
     if (!Notification.isSupported()) return { status: 'unsupported', reason: 'this system has no notification service' };
     this.withdraw(pop.popId); // one pop per call: a re-pop replaces the old one
     const notification = new Notification({ title: pop.title, body: pop.body, silent: pop.silent, timeoutType: 'never', urgency: 'critical' });
@@ -34,7 +25,7 @@ export class ElectronNotifier {
     };
     notification.on('click', () => {
       forget();
-      if (pop.targetUrl) void this.openExternal(pop.targetUrl);
+      if (pop.clickUrl) void this.openExternal(pop.clickUrl);
     });
     notification.on('close', forget);
     notification.on('failed', (_event, error) => {

@@ -1,7 +1,7 @@
 // React hooks over window.agent. Queries hold what main last said; main's pushes (on*) update
 // them, so the window never polls.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import type { CrmIdValue, Settings, SettingsPatch } from '../../shared/ipc.js';
 
 const agent = () => window.agent;
@@ -49,21 +49,29 @@ export function useSignOut() {
   });
 }
 
-/** Shows the change at once (controls stay responsive); main's answer, or the old value on error, wins. */
+/**
+ * Saves a settings change. The cache is updated synchronously in the event handler, so a
+ * controlled checkbox never flickers back; main's answer, or the old value on error, settles it.
+ */
 export function useSaveSettings() {
   const client = useQueryClient();
-  return useMutation({
-    mutationFn: (patch: SettingsPatch) => agent().setSettings(patch),
-    onMutate: (patch) => {
-      const before = client.getQueryData<Settings>(keys.settings);
-      if (before) client.setQueryData<Settings>(keys.settings, { ...before, ...patch, notification: { ...before.notification, ...patch.notification } });
-      return { before };
+  // Saves can overlap; only the newest one's answer (or failure) may touch the cache.
+  const newest = useRef(0);
+  const mutation = useMutation({
+    mutationFn: ({ patch }: { patch: SettingsPatch; before: Settings | undefined; seq: number }) => agent().setSettings(patch),
+    onError: (_err, { before, seq }) => {
+      if (before && seq === newest.current) client.setQueryData(keys.settings, before);
     },
-    onError: (_err, _patch, context) => {
-      if (context?.before) client.setQueryData(keys.settings, context.before);
+    onSuccess: (settings, { seq }) => {
+      if (seq === newest.current) client.setQueryData(keys.settings, settings);
     },
-    onSuccess: (settings) => client.setQueryData(keys.settings, settings),
   });
+  const save = (patch: SettingsPatch) => {
+    const before = client.getQueryData<Settings>(keys.settings);
+    if (before) client.setQueryData<Settings>(keys.settings, { ...before, ...patch, notification: { ...before.notification, ...patch.notification } });
+    mutation.mutate({ patch, before, seq: ++newest.current });
+  };
+  return { save, isError: mutation.isError, isSuccess: mutation.isSuccess, error: mutation.error };
 }
 
 export function useRetry() {

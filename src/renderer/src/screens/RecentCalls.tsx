@@ -13,10 +13,9 @@ const DIRECTION: Record<HistoryEntry['direction'], string> = { inbound: 'Incomin
 const OUTCOME: Record<HistoryEntry['outcome'], string> = {
   ringing: 'ringing',
   answered: 'answered',
+  answered_elsewhere: 'answered by a colleague',
   missed: 'missed',
-  no_answer: 'no answer',
-  busy: 'busy',
-  failed: 'failed',
+  not_answered: 'not answered',
 };
 
 function CrmBadge({ crm }: { crm: CrmLogState }) {
@@ -29,7 +28,7 @@ function CrmBadge({ crm }: { crm: CrmLogState }) {
       return <span className="badge badge-ok">Logged · recording attached</span>;
     case 'needs_attention':
       return <span className="badge badge-bad">Needs attention</span>;
-    case 'not_logged':
+    case 'not_applicable':
       return <span className="badge badge-muted">Not logged</span>;
   }
 }
@@ -50,7 +49,7 @@ function CallRow({ call }: { call: HistoryEntry }) {
       </div>
       <div className="call-crm">
         <CrmBadge crm={call.crm} />
-        {(call.crm.state === 'needs_attention' || call.crm.state === 'not_logged') && <p className="reason">{call.crm.reason}</p>}
+        {(call.crm.state === 'needs_attention' || call.crm.state === 'not_applicable') && call.crm.reason && <p className="reason">{call.crm.reason}</p>}
         <div className="call-actions">
           {call.crm.state === 'needs_attention' && (
             <button type="button" onClick={() => retry.mutate(call.callKey)} disabled={retry.isPending} aria-label={`Retry logging the call with ${who}`}>

@@ -1,5 +1,5 @@
-import type { ReactNode } from 'react';
-import type { SettingsPatch } from '../../../shared/ipc.js';
+import { useEffect, useState, type ReactNode } from 'react';
+import type { Settings, SettingsPatch } from '../../../shared/ipc.js';
 import { useSaveSettings, useSettings } from '../agent.js';
 
 // Where most 3CX customers are; any other country already saved still shows.
@@ -21,10 +21,17 @@ function Toggle(props: { label: string; hint?: string; checked: boolean; onChang
 export function SettingsScreen() {
   const settings = useSettings();
   const save = useSaveSettings();
+  // The form's own copy, updated in the event handler itself: the query cache notifies on a later
+  // tick, and a controlled checkbox must not spring back in between.
+  const [draft, setDraft] = useState<Settings | null>(null);
+  useEffect(() => setDraft(null), [settings.data]);
   if (settings.isPending) return <p className="loading">Loading…</p>;
   if (settings.isError) return <p role="alert">Could not load settings: {settings.error.message}</p>;
-  const s = settings.data;
-  const set = (patch: SettingsPatch) => save.mutate(patch);
+  const s = draft ?? settings.data;
+  const set = (patch: SettingsPatch) => {
+    setDraft({ ...s, ...patch, notification: { ...s.notification, ...patch.notification } });
+    save.save(patch);
+  };
   const countries = COUNTRIES.includes(s.defaultCountry) ? COUNTRIES : [s.defaultCountry, ...COUNTRIES];
 
   return (
@@ -55,7 +62,7 @@ export function SettingsScreen() {
         <Toggle label="Start at login" checked={s.startAtLogin} onChange={(on) => set({ startAtLogin: on })} />
       </fieldset>
       <p className="save-state" role="status" aria-live="polite">
-        {save.isError ? <span className="error">{save.error.message}</span> : save.isSuccess ? 'Saved' : ''}
+        {save.error ? <span className="error">{save.error.message}</span> : save.isSuccess ? 'Saved' : ''}
       </p>
     </form>
   );

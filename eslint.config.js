@@ -1,0 +1,74 @@
+// Flat config. Beyond the recommended sets it enforces the agent's security boundaries:
+// only src/main/electron (and the preload) touch electron, only the validated wrapper calls
+// ipcMain.handle, only the gate calls shell.openExternal, and the renderer never reaches Node.
+import js from '@eslint/js';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+const ipcHandleOutsideWrapper = {
+  selector: "CallExpression[callee.object.name='ipcMain'][callee.property.name=/^(handle|handleOnce|on|once)$/]",
+  message: 'Register IPC only through handle() in src/main/electron/ipc.ts (it validates arguments and the sender).',
+};
+const openExternalOutsideGate = {
+  selector: "MemberExpression[property.name='openExternal'][object.name='shell']",
+  message: 'Open links only through the gate in src/main/electron/open-external.ts.',
+};
+const sandboxOff = {
+  selector: "Property[key.name='sandbox'][value.value=false]",
+  message: 'The renderer is always sandboxed.',
+};
+const electronImport = {
+  paths: [{ name: 'electron', message: 'Only src/main/electron/ (and the preload) may import electron; keep capabilities plain TypeScript.' }],
+  patterns: [{ group: ['electron/*'], message: 'Only src/main/electron/ may import electron.' }],
+};
+
+export default tseslint.config(
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-artifacts/**', '.test-results/**', '.data/**', '**/*.tsbuildinfo'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-syntax': ['error', ipcHandleOutsideWrapper, openExternalOutsideGate, sandboxOff],
+      'no-restricted-imports': ['error', electronImport],
+      'no-eval': 'error',
+      'no-implied-eval': 'error',
+      'no-new-func': 'error',
+    },
+  },
+  {
+    files: ['src/main/electron/**/*.ts', 'src/preload/index.ts'],
+    ignores: ['src/main/electron/policy/**'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
+    files: ['src/main/electron/ipc.ts'],
+    rules: { 'no-restricted-syntax': ['error', openExternalOutsideGate, sandboxOff] },
+  },
+  {
+    files: ['src/main/electron/open-external.ts'],
+    rules: { 'no-restricted-syntax': ['error', ipcHandleOutsideWrapper, sandboxOff] },
+  },
+  {
+    files: ['src/renderer/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: electronImport.paths,
+          patterns: [
+            { group: ['node:*', 'electron/*'], message: 'The renderer is a web page: no Node, no electron.' },
+            { group: ['**/main/**', '**/preload/api*', '**/bus/**'], message: 'The renderer talks to main only through window.agent.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Test bridges and probes need page globals.
+    files: ['test/renderer/**/*.ts', 'test/electron/**/*.ts'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
+  },
+);
