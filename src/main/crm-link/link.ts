@@ -309,7 +309,12 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
         }
         // Another CRM was connected: one at a time, so it is signed out.
         await disconnect(connected !== null && connected.crm !== crm);
-        await connect(crm);
+        try {
+          await connect(crm);
+        } catch (error) {
+          log.warn({ crm, err: (error as Error).message }, 'signed in, but the CRM connection could not be built');
+          throw new CrmLinkError('sign_in_failed', `${provider.displayName} sign-in did not complete: ${(error as Error).message}.`);
+        }
         emitStatus();
         return status();
       } finally {
