@@ -14,6 +14,7 @@ import { ConfigError, loadConfig, type BusConfig } from './config.js';
 import { agentStreamUrl } from './http/pairing.js';
 import { startConnectors, type ConnectorManager, type StartConnectorsOptions } from './ingest/call-control/index.js';
 import type { EventLog } from './log/port.js';
+import { acquireLease, type Lease } from './lease.js';
 import { createBusLogger } from './logger.js';
 import { oauthClientsFromEnv } from './oauth-broker/index.js';
 import type { SqliteTenantStore } from './tenants/sqlite/store.js';
@@ -31,8 +32,12 @@ export interface StartBusOptions {
   connectors?: Pick<StartConnectorsOptions, 'backoff' | 'recordingPoll' | 'pingIntervalMs'>;
   /** How often PBXs added by the admin CLI get their connector started. Default 30 s. */
   connectorRefreshMs?: number;
+  /** With Redis: TTL of the lease that lets one node hold the Call Control sockets. Default 15 s. */
+  connectorLeaseMs?: number;
   /** How often events older than the retention are trimmed. Default 1 h. */
   retentionSweepMs?: number;
+  /** The clock retention is measured against. */
+  now?: () => number;
 }
 
 export interface RunningBus {
@@ -59,9 +64,20 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
   const publicUrl = new URL(config.publicUrl).port === '0' ? withPort(config.publicUrl, port) : config.publicUrl;
 
   const storage = await openStorage(config, logger);
+  // Bound once the connectors exist; a lease change before that is seen by their first refresh.
+  let refresh: () => void = () => undefined;
   let app: FastifyInstance | undefined;
   let connectors: ConnectorManager | undefined;
+  let lease: Lease | null = null;
   try {
+    // Several nodes share a Redis log: only the lease holder runs connectors (see lease.ts).
+    lease = config.redisUrl
+      ? await acquireLease({ url: config.redisUrl, key: 'rb:call-control:lease', ttlMs: options.connectorLeaseMs ?? 15_000, onChange: () => refresh(), logger })
+      : null;
+    const holder = lease;
+    const connectorTenants = holder
+      ? { ...storage.tenants, listPbxs: (tenantId?: string) => (holder.held() ? storage.tenants.listPbxs(tenantId) : Promise.resolve([])) }
+      : storage.tenants;
     const services = composeServices(storage, { publicUrl });
     app = await buildApp({
       log: storage.log,
@@ -79,13 +95,15 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
     });
     await app.listen({ port, host: config.host });
     connectors = await startConnectors({
-      tenants: storage.tenants,
+      tenants: connectorTenants,
       ingestor: services.ingestor,
       registry: services.pbxApis,
       logger: logger.child({ component: 'call-control' }),
       ...options.connectors,
     });
   } catch (err) {
+    await connectors?.stop();
+    await lease?.release();
     await app?.close();
     await storage.close();
     throw err;
@@ -93,14 +111,16 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
   const running = { app, connectors };
 
   const retentionDays = config.retentionDays;
+  const now = options.now ?? Date.now;
   const trim = serialised(async () => {
-    const removed = await storage.log.trim(new Date(Date.now() - retentionDays * DAY_MS));
+    const removed = await storage.log.trim(new Date(now() - retentionDays * DAY_MS));
     if (removed > 0) logger.info({ removed, retentionDays }, 'trimmed events past retention');
   }, (err) => logger.error({ err }, 'retention trim failed'));
-  const refresh = serialised(() => running.connectors.refresh(), (err) => logger.error({ err }, 'connector refresh failed'));
+  const refreshConnectors = serialised(() => running.connectors.refresh(), (err) => logger.error({ err }, 'connector refresh failed'));
+  refresh = refreshConnectors;
   const timers = [
     setInterval(trim, options.retentionSweepMs ?? 60 * 60_000),
-    setInterval(refresh, options.connectorRefreshMs ?? 30_000),
+    setInterval(refreshConnectors, options.connectorRefreshMs ?? 30_000),
   ];
   for (const t of timers) t.unref();
   trim();
@@ -121,6 +141,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
         running.app.drain();
         await sleep(options.shutdownGraceMs ?? 500);
         await running.connectors.stop();
+        await lease?.release();
         await running.app.close();
         await storage.close();
       })();
@@ -129,18 +150,27 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
   };
 }
 
-/** Runs `task` at most once at a time; a tick that finds it still running is skipped. */
+/** Runs `task` at most once at a time; a call while it runs makes it run once more afterwards. */
 function serialised(task: () => Promise<void>, onError: (err: unknown) => void): () => void {
   let running = false;
-  return () => {
-    if (running) return;
+  let again = false;
+  const run = (): void => {
+    if (running) {
+      again = true;
+      return;
+    }
     running = true;
     task()
       .catch(onError)
       .finally(() => {
         running = false;
+        if (again) {
+          again = false;
+          run();
+        }
       });
   };
+  return run;
 }
 
 function loopbackHost(host: string): string {

@@ -84,7 +84,7 @@ describe('resume after disconnect', () => {
 
     agent = await Agent.connect(res, bus.wsUrl, acme.tokens['101']!, acked);
     expect(agent.welcome.recovered).toBe(true);
-    expect(agent.resynced).toBe(false);
+    expect(agent.resyncReason).toBe(null);
     const missed = await agent.eventsUntil((e) => fromCaller(24)(e) && e.type === 'recording_ready');
     expect(callers(missed)).toEqual([c(22, 'ringing'), c(22, 'missed'), c(24, 'ringing'), c(24, 'answered'), c(24, 'ended'), c(24, 'recording_ready')]);
     expect(missed.every((f) => f.replay)).toBe(true);
@@ -100,7 +100,7 @@ describe('resume after disconnect', () => {
 
   it('a position from another epoch is refused with resync instead of a silent gap', async () => {
     const agent = await Agent.connect(res, bus.wsUrl, acme.tokens['102']!, { offset: 1, epoch: 'another-log' });
-    expect(agent.resynced).toBe(true);
+    expect(agent.resyncReason).toBe('epoch');
     expect(agent.welcome.recovered).toBe(false);
     await ring(simA, 27, '102');
     expect(callers([await agent.nextEvent()])).toEqual([c(27, 'ringing')]);

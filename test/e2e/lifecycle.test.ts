@@ -7,7 +7,7 @@ import { webhookPayload } from '../../src/bus/ingest/testing.js';
 import { createBusLogger } from '../../src/bus/logger.js';
 import { CloseCode } from '../../src/shared/agent-protocol.js';
 import { TestAgent } from '../../src/bus/fanout/test-client.js';
-import { Agent, callerNumber, fromCaller, pair, postWebhook, provisionSite, Resources, startSim, startTestBus } from '../support/e2e.js';
+import { Agent, callerNumber, fromCaller, pair, postWebhook, provisionSite, Resources, startSim, startTestBus, waitFor } from '../support/e2e.js';
 
 const res = new Resources();
 afterAll(() => res.cleanup());
@@ -70,5 +70,20 @@ describe('logs', () => {
     }
     expect(sim.deliveries.some((d) => d.form === 'webhook' && d.status === 200)).toBe(true);
     expect(text).not.toMatch(/v1,[A-Za-z0-9+/=]{40,}/);
+  });
+});
+
+describe('retention', () => {
+  it('trims events past the retention window; an agent resuming from before it is told to resync', async () => {
+    const eightDaysOn = () => Date.now() + 8 * 24 * 60 * 60 * 1000;
+    const bus = await startTestBus(res, { env: { RINGBRIDGE_RETENTION_DAYS: '7' }, now: eightDaysOn, retentionSweepMs: 20 });
+    const site = await provisionSite(bus, await startSim(res), { extensions: ['101'], callControl: false });
+    const first = await Agent.connect(res, bus.wsUrl, site.tokens['101']!);
+    expect((await postWebhook(bus.url, site, webhookPayload({ callId: 'old-call' }))).status).toBe(200);
+    await first.nextEvent();
+    await waitFor(async () => (await bus.log.read(site.tenantId, { since: 0, limit: 1 })).events.length === 0, 'the retention sweep');
+
+    const resumed = await Agent.connect(res, bus.wsUrl, site.tokens['101']!, { offset: 0, epoch: first.welcome.position.epoch });
+    expect([resumed.resyncReason, resumed.welcome.recovered, resumed.welcome.position.offset]).toEqual(['retention', false, 1]);
   });
 });

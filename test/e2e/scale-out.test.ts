@@ -7,7 +7,7 @@ import { SQLITE_LOG_FILE } from '../../src/bus/log/sqlite/index.js';
 import type { RunningBus } from '../../src/bus/server.js';
 import type { PbxSimulator } from '../../src/sim/3cx/index.js';
 import { startRedis } from '../support/redis-server.js';
-import { Agent, callerNumber, fromCaller, provisionSite, Resources, startSim, startTestBus, type Site } from '../support/e2e.js';
+import { Agent, callerNumber, fromCaller, provisionSite, Resources, startSim, startTestBus, waitFor, type Site } from '../support/e2e.js';
 
 const res = new Resources();
 let nodeA: RunningBus;
@@ -60,5 +60,32 @@ describe('scale-out on Redis', () => {
     // Live on B again, for a delivery that lands on A.
     await sim.placeCall({ kind: 'inbound', from: callerNumber(44).raw, to: '102', answer: false });
     expect((await agent.nextEvent()).event.caller.e164).toBe(callerNumber(44).e164);
+  });
+});
+
+describe('Call Control with several nodes', () => {
+  it('one node holds the PBX socket; when it stops, another takes over and calls keep their true outcome', async () => {
+    const redis = res.add(await startRedis(), (r) => r.stop());
+    const shared = { dataDir: res.tempDir(), env: { RINGBRIDGE_REDIS_URL: redis.url }, connectorLeaseMs: 300 };
+    const nodes = [await startTestBus(res, shared), await startTestBus(res, shared)];
+    const pbx = await startSim(res);
+    const cc = await provisionSite(nodes[0]!, pbx, { extensions: ['101'] });
+    await Promise.all(nodes.map((n) => n.connectors.refresh()));
+    const [leader, follower] = nodes[0]!.connectors.connectors.size > 0 ? [nodes[0]!, nodes[1]!] : [nodes[1]!, nodes[0]!];
+    expect([leader.connectors.connectors.size, follower.connectors.connectors.size]).toEqual([1, 0]);
+    await new Promise<void>((resolve) => leader.connectors.connectors.get(cc.pbx.id)!.once('ready', () => resolve()));
+
+    const agent = await Agent.connect(res, follower.wsUrl, cc.tokens['101']!);
+    const callControlOnly = { template: false, webhook: false, callControl: true };
+    await pbx.placeCall({ kind: 'inbound', from: callerNumber(45).raw, to: '101', talkSec: 3, forms: callControlOnly });
+    const before = await agent.eventsUntil((e) => fromCaller(45)(e) && e.type === 'recording_ready');
+    expect(before.map((f) => f.event.type)).toEqual(['ringing', 'answered', 'ended', 'recording_ready']);
+    expect(pbx.openSockets()).toBe(1);
+
+    await leader.close();
+    await waitFor(() => follower.connectors.connectors.size === 1 && pbx.openSockets() === 1, 'the other node to take the Call Control socket over');
+    await pbx.placeCall({ kind: 'inbound', from: callerNumber(46).raw, to: '101', talkSec: 3, forms: callControlOnly });
+    const after = await agent.eventsUntil((e) => fromCaller(46)(e) && e.type === 'recording_ready');
+    expect(after.map((f) => f.event.type)).toEqual(['ringing', 'answered', 'ended', 'recording_ready']);
   });
 });

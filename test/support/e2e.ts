@@ -122,8 +122,8 @@ export class Agent {
   private constructor(
     readonly socket: TestAgent,
     readonly welcome: Welcome,
-    /** Resync frame received before the welcome, if any. */
-    readonly resynced: boolean,
+    /** Why the bus refused the resume position (resync frame before the welcome), if it did. */
+    readonly resyncReason: 'retention' | 'epoch' | null,
   ) {
     this.last = welcome.position;
   }
@@ -133,10 +133,10 @@ export class Agent {
     await socket.opened;
     socket.hello(token, resume);
     let first = await socket.next();
-    const resynced = first.t === 'resync';
-    if (resynced) first = await socket.next();
+    const resyncReason = first.t === 'resync' ? first.reason : null;
+    if (resyncReason) first = await socket.next();
     if (first.t !== 'welcome') throw new Error(`expected welcome, got ${JSON.stringify(first)}`);
-    return new Agent(socket, first, resynced);
+    return new Agent(socket, first, resyncReason);
   }
 
   async nextEvent(): Promise<EventFrame> {
