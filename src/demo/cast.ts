@@ -43,6 +43,7 @@ export const UNKNOWN_CALLER = '+61860005555';
 
 /** Where the click-to-dial scene calls (a fictional 555-01xx number). */
 export const DIAL_LINK = 'tel:+1-415-555-0123';
+export const DIAL_E164 = '+14155550123';
 /** A tel: link with a script smuggled into a parameter: refused on the agent, never sent. */
 export const HOSTILE_LINK = 'tel:+61298765432;phone-context=javascript:alert(1)';
 /** A premium-rate number: well formed, so it reaches the bus, whose dial policy refuses it. */

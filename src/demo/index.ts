@@ -9,7 +9,7 @@ import { Printer } from './print.js';
 import { SCRIPTED_SCENES, endlessCalls, type SceneContext } from './scenes.js';
 import { setupSummary, startStage, type Stage } from './stage.js';
 import { pairAgent, startTerminalAgent, type TerminalAgent } from './terminal-agent.js';
-import { seedContactIndex } from './crm.js';
+import { HUBSPOT_SIM_CLIENT } from '../sim/crm/hubspot/index.js';
 
 const once = process.argv.includes('--once');
 const printer = new Printer((line) => process.stdout.write(`${line}\n`), Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
@@ -46,15 +46,18 @@ async function main(): Promise<number> {
 
   printer.startScene('Agents start, pair with their one-time codes and connect');
   for (const a of AGENTS.filter((x) => x.onScreen)) {
-    const agent = await startTerminalAgent({ extension: a.extension, dataDir: stage.dataDir, printer });
+    const crm = { id: 'hubspot' as const, clientId: HUBSPOT_SIM_CLIENT.clientId, origin: stage.hubspot.url };
+    const agent = await startTerminalAgent({ extension: a.extension, dataDir: stage.dataDir, printer, crm });
     agents.set(a.extension, agent);
     await pairAgent(agent, stage.bus.url, stage.pairingCodes.get(a.extension)!);
     printer.say(agent.label, 'paired', `as ${agent.core.agent?.name}, extension ${a.extension}`);
-    seedContactIndex(agent);
+    const status = await agent.crm.signIn('hubspot');
+    await agent.crm.syncContacts();
+    printer.say(agent.label, 'CRM', `signed in to HubSpot (portal ${status.account ?? '?'}) in the browser; ${agent.core.contacts.size} contacts synced`, 'good');
   }
 
   printer.heading('Calls. Times are ms since the PBX started the call (or the agent clicked), so a POP line shows the screen-pop latency.');
-  const ctx: SceneContext = { stage, printer, agents, crm: false, timeoutMs: 15_000 };
+  const ctx: SceneContext = { stage, printer, agents, crm: true, timeoutMs: 15_000 };
   const failed: string[] = [];
   let checks = 0;
   for (const scene of SCRIPTED_SCENES) {

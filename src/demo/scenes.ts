@@ -1,8 +1,9 @@
 // The scripted calls. Each scene starts the clock, makes the PBX (or an agent) do one thing, and
 // waits for what a newcomer should see; anything that does not show up is printed as a failed
 // check, so the demo doubles as a smoke test (`--once` exits non-zero when a check failed).
+import { formatForDisplay } from '../shared/phone.js';
 import type { CallScript } from '../sim/3cx/index.js';
-import { AGENTS, DIAL_LINK, HOSTILE_LINK, KNOWN_CALLERS, PREMIUM_LINK, QUEUE, UNKNOWN_CALLER, fullName, type CastCaller } from './cast.js';
+import { AGENTS, DIAL_E164, DIAL_LINK, HOSTILE_LINK, KNOWN_CALLERS, PBX_COUNTRY, PREMIUM_LINK, QUEUE, UNKNOWN_CALLER, fullName, type CastCaller } from './cast.js';
 import type { Printed, Printer } from './print.js';
 import type { Stage } from './stage.js';
 import type { TerminalAgent } from './terminal-agent.js';
@@ -57,12 +58,31 @@ const line = (who: string, tag: string, text?: string | RegExp) => (l: Printed) 
 const onScreen = AGENTS.filter((a) => a.onScreen).map((a) => a.extension);
 const [FIRST, SECOND] = onScreen as [string, string];
 const label = (ext: string) => `[${ext}]`;
+const UNKNOWN_DISPLAY = formatForDisplay(UNKNOWN_CALLER, PBX_COUNTRY);
+const DIAL_DISPLAY = formatForDisplay(DIAL_E164, PBX_COUNTRY);
 
-/** The CRM lines a logged call leaves on its agent's screen. */
-async function expectCrm(checks: Checks, ctx: SceneContext, ext: string, who: string, recording: boolean): Promise<void> {
+/** The CRM lines a logged call leaves on its agent's screen, then what the CRM itself now holds. */
+async function expectCrm(checks: Checks, ctx: SceneContext, ext: string, callid: number, who: string, recording: boolean): Promise<void> {
   if (!ctx.crm) return;
   await checks.see(`${label(ext)} call logged in the CRM for ${who}`, line(label(ext), 'CRM', `call logged — ${who}`));
   if (recording) await checks.see(`${label(ext)} recording attached for ${who}`, line(label(ext), 'CRM', `recording attached — ${who}`));
+  const record = hubspotCall(ctx, ext, callid);
+  checks.hold(`one HubSpot call record for ${ext}'s leg of call ${callid}`, record !== null);
+  if (record) ctx.printer.say('[CRM]', 'HubSpot', record);
+}
+
+/** "call 1004: INBOUND COMPLETED, 42 s, on Jane Citizen, 1 file" — from the simulator's own store. */
+function hubspotCall(ctx: SceneContext, ext: string, callid: number): string | null {
+  const { hubspot } = ctx.stage;
+  const matches = [...hubspot.calls.values()].filter((c) => c.properties.ringbridge_call_key?.endsWith(`:${callid}:${ext}`));
+  if (matches.length !== 1) return null;
+  const call = matches[0]!;
+  const p = call.properties;
+  const contact = call.associations.map((a) => hubspot.contacts.get(a.toId)).find(Boolean);
+  const name = contact ? `${contact.properties.firstname} ${contact.properties.lastname}` : 'no contact (unknown number)';
+  const files = (p.hs_attachment_ids ?? '').split(';').filter(Boolean).length;
+  const seconds = Math.round(Number(p.hs_call_duration ?? 0) / 1000);
+  return `call ${call.id}: ${p.hs_call_direction} ${p.hs_call_status}, ${seconds} s, on ${name}, ${files} recording file${files === 1 ? '' : 's'}`;
 }
 
 async function place(ctx: SceneContext, script: CallScript): Promise<number> {
@@ -75,11 +95,11 @@ export async function knownCaller(ctx: SceneContext): Promise<SceneResult> {
   const checks = new Checks(ctx);
   const call = place(ctx, { kind: 'inbound', from: jane.e164, to: FIRST, talkSec: 42 });
   await checks.see(`${label(FIRST)} pop naming ${fullName(jane)}`, line(label(FIRST), 'POP', `${fullName(jane)} — `));
-  await call;
+  const callid = await call;
   const lookup = ctx.stage.pbxSim.deliveries.find((d) => d.form === 'template-lookup' && d.status === 200 && JSON.stringify(d.answer).includes(jane.lastName));
-  if (lookup) ctx.printer.say('[3CX]', 'lookup', `desk phone shows ${fullName(jane)} (bus contact cache answered the CRM template)`);
+  if (lookup) ctx.printer.say('[3CX]', 'lookup', `at ring the desk phone showed ${fullName(jane)} (CRM-template lookup, answered from the bus contact cache)`);
   await checks.see(`${label(FIRST)} call ended`, line(label(FIRST), 'call', 'ended'));
-  await expectCrm(checks, ctx, FIRST, fullName(jane), true);
+  await expectCrm(checks, ctx, FIRST, callid, fullName(jane), true);
   return checks.result;
 }
 
@@ -91,8 +111,7 @@ export async function queueCall(ctx: SceneContext): Promise<SceneResult> {
   await checks.see(`${label(FIRST)} pop for the queue call`, line(label(FIRST), 'POP', `queue ${QUEUE}`));
   await checks.see(`${label(SECOND)} pop for the queue call`, line(label(SECOND), 'POP', `queue ${QUEUE}`));
   await checks.see(`${label(FIRST)} pop withdrawn once ${SECOND} answered`, line(label(FIRST), 'pop gone'));
-  await call;
-  await expectCrm(checks, ctx, SECOND, fullName(tom), true);
+  await expectCrm(checks, ctx, SECOND, await call, fullName(tom), true);
   return checks.result;
 }
 
@@ -101,8 +120,9 @@ export async function unknownCaller(ctx: SceneContext): Promise<SceneResult> {
   const checks = new Checks(ctx);
   const call = place(ctx, { kind: 'inbound', from: UNKNOWN_CALLER, to: FIRST, talkSec: 20 });
   await checks.see(`${label(FIRST)} pop saying new caller`, line(label(FIRST), 'POP', 'New caller'));
-  await call;
+  const callid = await call;
   await checks.see(`${label(FIRST)} call ended`, line(label(FIRST), 'call', 'ended'));
+  await expectCrm(checks, ctx, FIRST, callid, UNKNOWN_DISPLAY, true);
   return checks.result;
 }
 
@@ -112,9 +132,9 @@ export async function missedCall(ctx: SceneContext): Promise<SceneResult> {
   const checks = new Checks(ctx);
   const call = place(ctx, { kind: 'inbound', from: priya.e164, to: SECOND, answer: false });
   await checks.see(`${label(SECOND)} pop naming ${fullName(priya)}`, line(label(SECOND), 'POP', fullName(priya)));
-  await call;
+  const callid = await call;
   await checks.see(`${label(SECOND)} call shown as missed`, line(label(SECOND), 'call', 'missed'));
-  await expectCrm(checks, ctx, SECOND, fullName(priya), false);
+  await expectCrm(checks, ctx, SECOND, callid, fullName(priya), false);
   return checks.result;
 }
 
@@ -135,6 +155,7 @@ export async function clickToDial(ctx: SceneContext): Promise<SceneResult> {
     ctx.printer.say('[3CX]', 'hangup', 'nobody answers; the caller hangs up');
     await sim.hangup(leg.callid);
     await checks.see(`${label(FIRST)} outbound call ended`, line(label(FIRST), 'call', /ended|not answered/));
+    await expectCrm(checks, ctx, FIRST, leg.callid, DIAL_DISPLAY, false);
   }
   return checks.result;
 }

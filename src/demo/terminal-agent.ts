@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { CallEvent } from '../shared/call-event.js';
 import { formatForDisplay } from '../shared/phone.js';
-import { MemoryContactSource, type ContactSource } from '../main/contacts/index.js';
 import { createAgentCore, type AgentCore } from '../main/core.js';
-import type { CrmUrls, Notifier, PopNotification } from '../main/screenpop/index.js';
+import { createCrmLink, type CrmLink } from '../main/crm-link/index.js';
+import type { CrmId } from '../main/crm/port.js';
+import type { Notifier, PopNotification } from '../main/screenpop/index.js';
 import { MemorySecretStore } from '../main/storage/index.js';
 import type { CrmLogState } from '../main/history/index.js';
 import type { Printer } from './print.js';
@@ -17,17 +18,16 @@ export interface TerminalAgentOptions {
   /** Parent directory; the agent keeps its state in `<dir>/agent-<ext>`. */
   dataDir: string;
   printer: Printer;
-  contactSource?: ContactSource;
-  crmUrls?: CrmUrls;
+  /** The CRM the agent can sign in to: its app client id and (simulated) vendor host. */
+  crm: { id: CrmId; clientId: string; origin: string };
 }
 
 export interface TerminalAgent {
   readonly label: string;
   readonly core: AgentCore;
+  readonly crm: CrmLink;
   close(): Promise<void>;
 }
-
-const NO_CRM: CrmUrls = { contactUrl: () => null, newContactUrl: () => null };
 
 /** "Jane Citizen — +61 2 9876 5432 — Acme Pty Ltd — last activity 3 days ago" */
 export function popLine(pop: PopNotification): string {
@@ -85,9 +85,11 @@ export async function startTerminalAgent(opts: TerminalAgentOptions): Promise<Te
   const label = `[${extension}]`;
   const dataDir = join(opts.dataDir, `agent-${extension}`);
   mkdirSync(dataDir, { recursive: true });
+  const logger = pino({ level: 'silent' });
+  const secretStore = new MemorySecretStore();
   const core = await createAgentCore({
     dataDir,
-    secretStore: new MemorySecretStore(),
+    secretStore,
     notifier: printingNotifier(label, printer),
     confirm: { confirmDial: async () => true },
     feedback: {
@@ -97,11 +99,19 @@ export async function startTerminalAgent(opts: TerminalAgentOptions): Promise<Te
         else if (f.kind === 'failed') printer.say(label, 'DIAL no', `refused by the bus (${f.code}): ${f.message}`, 'bad');
       },
     },
-    contactSource: opts.contactSource ?? new MemoryContactSource(),
-    crmUrls: opts.crmUrls ?? NO_CRM,
-    logger: pino({ level: 'silent' }),
+    logger,
     defaultCountry: 'AU',
     bus: { backoff: { initialMs: 100, maxMs: 1000 } },
+  });
+  // Before any other await: the outbox must be listening before the first bus event.
+  const crm = await createCrmLink({
+    core,
+    dataDir,
+    secretStore,
+    openBrowser: followAuthorizeRedirect,
+    clientIds: { [opts.crm.id]: opts.crm.clientId },
+    origins: { [opts.crm.id]: opts.crm.origin },
+    logger,
   });
 
   core.onState((state) => printer.say(label, 'tray', state, state === 'connected' ? 'good' : 'dim'));
@@ -115,16 +125,32 @@ export async function startTerminalAgent(opts: TerminalAgentOptions): Promise<Te
     const { state, reason } = record.crm;
     if (shownCrmState.get(record.callKey) === state || state === 'pending') return;
     shownCrmState.set(record.callKey, state);
-    const who = record.contactName ?? record.remote.e164 ?? record.remote.raw;
-    const text = `${CRM_STATE_TEXT[state]} — ${who}, ${record.outcome.replace('_', ' ')}${reason ? ` (${reason})` : ''}`;
+    const who = record.contactName ?? (record.remote.e164 ? formatForDisplay(record.remote.e164, core.settings.get().defaultCountry) : record.remote.raw);
+    const where = crm.callRecordUrl(record.callKey);
+    const text = `${CRM_STATE_TEXT[state]} — ${who}, ${record.outcome.replace('_', ' ')}${reason ? ` (${reason})` : ''}${where ? ` -> ${where}` : ''}`;
     printer.say(label, 'CRM', text, state === 'needs_attention' ? 'bad' : 'good');
   });
 
   return {
     label,
     core,
-    close: () => core.close(),
+    crm,
+    async close() {
+      await crm.close();
+      await core.close();
+    },
   };
+}
+
+/**
+ * Plays the agent in the system browser: the (simulated) CRM's consent page answers with a
+ * redirect to the app's loopback listener, which is followed as the browser would.
+ */
+async function followAuthorizeRedirect(url: string): Promise<void> {
+  const consent = await fetch(url, { redirect: 'manual' });
+  const callback = consent.headers.get('location');
+  if (consent.status !== 302 || !callback) throw new Error(`the CRM's authorize page answered ${consent.status}`);
+  await (await fetch(callback)).text();
 }
 
 /** Pairs with the one-time code and waits until the bus welcomed the agent. */

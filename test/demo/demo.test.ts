@@ -72,6 +72,15 @@ describe('npm start (the demo)', () => {
     expect(lines(queueScene, '[101]', 'pop gone')).toHaveLength(1);
     expect(lines(queueScene, '[102]', 'call')).toEqual(expect.arrayContaining([expect.stringContaining('answered by 102')]));
 
+    // Signed in to the CRM through the browser flow; each call logged there, recordings uploaded.
+    expect(lines(out, '[101]', 'CRM')[0]).toMatch(/signed in to HubSpot \(portal 62515\).*3 contacts synced/);
+    expect(lines(out, '[101]', 'CRM')).toEqual(
+      expect.arrayContaining([expect.stringContaining('call logged — Jane Citizen, answered'), expect.stringContaining('recording attached — Jane Citizen')]),
+    );
+    expect(lines(out, '[102]', 'CRM')).toEqual(expect.arrayContaining([expect.stringContaining('call logged — Priya Shah, missed')]));
+    expect(out).toMatch(/\[CRM\]\s+HubSpot\s+call \d+: INBOUND COMPLETED, \d+ s, on Jane Citizen, 1 recording file$/m);
+    expect(out).toMatch(/\[CRM\]\s+HubSpot\s+call \d+: INBOUND MISSED, 0 s, on Priya Shah, 0 recording files$/m);
+
     // Click-to-dial from the agent's own extension; hostile and premium links refused with reasons.
     expect(lines(out, '[101]', 'DIAL ok')).toEqual([expect.stringContaining('+1 415 555 0123 from ext 101')]);
     expect(out).toMatch(/\[3CX\]\s+makecall\s+from ext 101 \(desk phone\) to \+14155550123/);
