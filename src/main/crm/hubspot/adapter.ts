@@ -58,7 +58,8 @@ export class HubSpotAdapter implements CrmAdapter {
   ) {}
 
   private get portalId(): string {
-    return this.session.context.portalId ?? this.session.context.hubId ?? '';
+    // The token response carries `hub_id`; tests may pass `portalId` directly.
+    return this.session.context.portalId ?? this.session.context.hub_id ?? '';
   }
 
   private call<T>(req: Omit<CrmRequest<T>, 'url'> & { path: string }): Promise<T> {

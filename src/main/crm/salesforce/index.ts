@@ -17,7 +17,7 @@ export const salesforceProvider: CrmProvider = {
     redirect: 'loopback',
   }),
   create: (session, opts = {}) => {
-    const instanceUrl = session.context.instanceUrl ?? opts.origin;
+    const instanceUrl = session.context.instance_url ?? session.context.instanceUrl ?? opts.origin;
     if (!instanceUrl) throw new CrmError('auth', 'Salesforce session has no instance_url; sign in again');
     return new SalesforceAdapter(session, {
       instanceUrl,
