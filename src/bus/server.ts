@@ -138,6 +138,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
     close() {
       closing ??= (async () => {
         for (const t of timers) clearInterval(t);
+        refresh = () => undefined; // a lease change must not restart connectors mid-shutdown
         running.app.drain();
         await sleep(options.shutdownGraceMs ?? 500);
         await running.connectors.stop();
