@@ -130,11 +130,13 @@ export function isTerminalClose(code: number): boolean {
   return code >= 4100 && code < 4200;
 }
 
+const utf8 = new TextDecoder();
+
 /** Parses a raw frame; returns a result instead of throwing so socket loops never die on input. */
-export function parseFrame<T>(schema: z.ZodType<T>, raw: string | Buffer): { ok: true; frame: T } | { ok: false; message: string } {
+export function parseFrame<T>(schema: z.ZodType<T>, raw: string | Uint8Array): { ok: true; frame: T } | { ok: false; message: string } {
   let json: unknown;
   try {
-    json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
+    json = JSON.parse(typeof raw === 'string' ? raw : utf8.decode(raw));
   } catch {
     return { ok: false, message: 'frame is not JSON' };
   }

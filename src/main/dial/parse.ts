@@ -26,8 +26,8 @@ const MAX_NUMBER_CHARS = 40;
 const MAX_DIGITS = 15; // E.164
 const MAX_EXTENSION_DIGITS = 8;
 
-// C0, DEL, C1 controls.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// C0, DEL, C1 controls (the Unicode category Cc is exactly these).
+const CONTROL = /\p{Cc}/u;
 // Zero-width, bidi embeddings/overrides/isolates, marks, BOM, soft hyphen, Arabic letter mark.
 const INVISIBLE = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]/;
 // Spaces word processors and CRMs put between digit groups.
@@ -74,7 +74,7 @@ function decodePercent(text: string): string | null {
 function checkCharacters(text: string): ParsedDial | null {
   if (CONTROL.test(text)) return refuse('control_characters', 'The link contains control characters.');
   if (INVISIBLE.test(text)) return refuse('invisible_characters', 'The link contains invisible or text-direction characters.');
-  if (/[^\x00-\x7f]/.test(text.replace(WIDE_SPACES, ' '))) {
+  if (/\P{ASCII}/u.test(text.replace(WIDE_SPACES, ' '))) {
     return refuse('lookalike_characters', 'The number contains characters that only look like digits or symbols.');
   }
   return null;
@@ -92,7 +92,7 @@ function parseParameters(params: string[]): TelParameters | ParsedDial {
     const [rawName = '', value = '', ...rest] = param.split('=');
     const name = rawName.trim().toLowerCase();
     if (rest.length > 0) return refuse('bad_parameter', `The link parameter "${name}" is malformed.`);
-    const visualDigits = value.replace(/[\-.() ]/g, '');
+    const visualDigits = value.replace(/[-.() ]/g, '');
     if (name === 'ext') {
       if (!/^\d+$/.test(visualDigits) || visualDigits.length > MAX_EXTENSION_DIGITS) {
         return refuse('bad_parameter', 'The extension must be up to 8 digits.');

@@ -5,13 +5,7 @@
  * - `get(): Settings` — defaultCountry, confirmBeforeDial, doNotDisturb, startAtLogin, notification {sound, showCompany}
  * - `update(patch: unknown): Settings` — validates with `SettingsPatchSchema` (throws ZodError, nothing changes)
  * - `onChange(fn) => unsubscribe`
- * `SettingsSchema` / `SettingsPatchSchema` are for the IPC contract.
+ * The shape and the patch schema are the IPC contract's (src/shared/ipc.ts); `SettingsSchema` here
+ * parses a partial object into full settings with `DEFAULT_SETTINGS` for what is missing.
  */
-export {
-  SettingsSchema,
-  SettingsPatchSchema,
-  NotificationSettingsSchema,
-  SettingsStore,
-  type Settings,
-  type SettingsPatch,
-} from './settings.js';
+export { DEFAULT_SETTINGS, SettingsSchema, SettingsPatchSchema, SettingsStore, type Settings, type SettingsPatch } from './settings.js';

@@ -34,6 +34,20 @@ describe('SettingsStore', () => {
     expect(reloaded.notification).toEqual({ sound: false, showCompany: true });
   });
 
+  it('reads what an older version saved: missing fields take their defaults, a broken save does not stop the app', () => {
+    const { kv } = tempStore();
+    kv.set('settings', { defaultCountry: 'NZ', doNotDisturb: true, retiredOption: 1 });
+    expect(new SettingsStore(kv, { defaultCountry: 'AU' }).get()).toEqual({
+      defaultCountry: 'NZ',
+      confirmBeforeDial: false,
+      doNotDisturb: true,
+      startAtLogin: true,
+      notification: { sound: true, showCompany: true },
+    });
+    kv.set('settings', { defaultCountry: 'new zealand' });
+    expect(new SettingsStore(kv, { defaultCountry: 'AU' }).get().defaultCountry).toBe('AU');
+  });
+
   it('emits the new settings to listeners and stops after unsubscribe', () => {
     const store = new SettingsStore(tempStore().kv);
     const seen: boolean[] = [];

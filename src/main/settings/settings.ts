@@ -1,36 +1,32 @@
-// The agent's preferences: one zod schema with defaults, persisted in the KeyValueStore,
-// change events for the tray (do-not-disturb) and the window.
+// The agent's preferences, persisted in the KeyValueStore, with change events for the tray
+// (do-not-disturb) and the window. The shape is the IPC contract's (src/shared/ipc.ts): one
+// definition for what is stored, served and patched; this module only adds the defaults.
 import { z } from 'zod';
-import { CountryCodeSchema } from '../../shared/phone.js';
+import { SettingsPatchSchema, SettingsSchema as ContractSettingsSchema, type Settings, type SettingsPatch } from '../../shared/ipc.js';
 import { Signal } from '../signal.js';
 import type { KeyValueStore } from '../storage/index.js';
 
-export const NotificationSettingsSchema = z.object({
-  sound: z.boolean().default(true),
-  showCompany: z.boolean().default(true),
-});
+export { SettingsPatchSchema, type Settings, type SettingsPatch };
 
-export const SettingsSchema = z.object({
-  defaultCountry: CountryCodeSchema.default('US'),
-  confirmBeforeDial: z.boolean().default(false),
-  doNotDisturb: z.boolean().default(false),
-  startAtLogin: z.boolean().default(true),
-  notification: NotificationSettingsSchema.default({ sound: true, showCompany: true }),
-});
-export type Settings = z.infer<typeof SettingsSchema>;
+export const DEFAULT_SETTINGS: Settings = {
+  defaultCountry: 'US',
+  confirmBeforeDial: false,
+  doNotDisturb: false,
+  startAtLogin: true,
+  notification: { sound: true, showCompany: true },
+};
 
-/** What the window may send: any subset, notification fields included. Unknown keys are refused. */
-export const SettingsPatchSchema = z
-  .object({
-    defaultCountry: CountryCodeSchema,
-    confirmBeforeDial: z.boolean(),
-    doNotDisturb: z.boolean(),
-    startAtLogin: z.boolean(),
-    notification: z.object({ sound: z.boolean(), showCompany: z.boolean() }).partial().strict(),
-  })
+function withDefaults(partial: SettingsPatch, base: Settings): Settings {
+  return { ...base, ...partial, notification: { ...base.notification, ...partial.notification } };
+}
+
+/**
+ * The contract's settings with every missing field defaulted: reads what an older version saved
+ * (fields added since then take their defaults); unknown fields are dropped.
+ */
+export const SettingsSchema = ContractSettingsSchema.extend({ notification: ContractSettingsSchema.shape.notification.partial() })
   .partial()
-  .strict();
-export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
+  .transform((saved): Settings => withDefaults(saved, DEFAULT_SETTINGS));
 
 const STORE_KEY = 'settings';
 
@@ -40,12 +36,11 @@ export class SettingsStore {
 
   constructor(
     private readonly store: KeyValueStore,
-    /** Defaults that depend on the machine (e.g. the OS locale's country) override the schema's. */
+    /** Defaults that depend on the machine (e.g. the OS locale's country) override the built-in ones. */
     initial: Partial<Pick<Settings, 'defaultCountry'>> = {},
   ) {
-    const saved = store.get(STORE_KEY, z.unknown());
-    const parsed = SettingsSchema.safeParse(saved ?? initial);
-    this.current = parsed.success ? parsed.data : SettingsSchema.parse(initial);
+    const saved = SettingsSchema.safeParse(store.get(STORE_KEY, z.unknown()) ?? initial);
+    this.current = saved.success ? saved.data : withDefaults(initial, DEFAULT_SETTINGS);
   }
 
   get(): Settings {
@@ -54,12 +49,7 @@ export class SettingsStore {
 
   /** Applies a patch; throws a ZodError (and changes nothing) when it does not validate. */
   update(patch: unknown): Settings {
-    const valid = SettingsPatchSchema.parse(patch);
-    const next = SettingsSchema.parse({
-      ...this.current,
-      ...valid,
-      notification: { ...this.current.notification, ...valid.notification },
-    });
+    const next = ContractSettingsSchema.parse(withDefaults(SettingsPatchSchema.parse(patch), this.current));
     this.store.set(STORE_KEY, next);
     this.current = next;
     this.changed.emit(next);

@@ -3,7 +3,6 @@
 import { crmFetch, multipartForm, type CrmErrorDetail, type CrmRequest } from '../http.js';
 import {
   CrmError,
-  type CallLogInput,
   type ContactPage,
   type CrmAdapter,
   type CrmCallRecord,

@@ -20,9 +20,9 @@ export const CRM_RECORD_HOSTS = [
 ] as const;
 
 const MAX_URL_LENGTH = 4096;
-// Controls, whitespace and backslashes: the URL parser would silently drop or reinterpret them.
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const SUSPICIOUS_CHARS = /[\u0000-\u0020\u007f-\u009f\\\u2028\u2029]/;
+// Controls (Cc), spaces, backslashes and line separators: the URL parser would silently drop or
+// reinterpret them.
+const SUSPICIOUS_CHARS = /[\p{Cc} \\\u2028\u2029]/u;
 
 export type ExternalUrlVerdict = { ok: true; url: string } | { ok: false; reason: string };
 
