@@ -11,7 +11,7 @@ import { openSqliteEventLog } from '../log/sqlite/index.js';
 import { createSqliteAuditLog } from '../audit/sqlite.js';
 import { loadMasterKey } from '../tenants/secrets.js';
 import { createSqliteTenantStore, type SqliteTenantStore } from '../tenants/sqlite/store.js';
-import { TENANTS_DB_FILE } from './index.js';
+import { TENANTS_DB_FILE } from '../compose.js';
 
 const BIN = resolve(import.meta.dirname, '../../../bin/ringbridge-admin.mjs');
 const run = promisify(execFile);

@@ -17,9 +17,9 @@ import { openSqliteEventLog } from '../log/sqlite/index.js';
 import { parseContactsCsv } from '../tenants/contacts.js';
 import type { Pbx } from '../tenants/port.js';
 import { loadMasterKey } from '../tenants/secrets.js';
+import { TENANTS_DB_FILE } from '../compose.js';
 import { createSqliteTenantStore, type SecretKind, type SqliteTenantStore } from '../tenants/sqlite/store.js';
 
-export const TENANTS_DB_FILE = 'tenants.sqlite';
 
 const USAGE = `ringbridge-admin <command> [options]   (global: --data-dir DIR, default $RINGBRIDGE_DATA_DIR or ./.data)
 
