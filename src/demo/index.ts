@@ -1,7 +1,7 @@
 // `npm start`: Ringbridge end to end on this machine, loopback only. Starts the bus (embedded
 // SQLite in a temp directory), a simulated 3CX and HubSpot, provisions a tenant like an admin,
 // runs two terminal agents and plays scripted calls, then keeps placing calls until Ctrl-C.
-//   npm start                 (tsx src/demo/index.ts)
+//   npm start                 (tsx src/demo/index.ts; also serves the first agent's window to a browser)
 //   npm start -- --once       (the scripted calls only, then exit: 0 when every check passed)
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AGENTS } from './cast.js';
@@ -9,7 +9,9 @@ import { Printer } from './print.js';
 import { SCRIPTED_SCENES, endlessCalls, type SceneContext } from './scenes.js';
 import { setupSummary, startStage, type Stage } from './stage.js';
 import { pairAgent, startTerminalAgent, type TerminalAgent } from './terminal-agent.js';
+import { join } from 'node:path';
 import { HUBSPOT_SIM_CLIENT } from '../sim/crm/hubspot/index.js';
+import { serveAgentWindow, type AgentWindow } from './window.js';
 
 const once = process.argv.includes('--once');
 const printer = new Printer((line) => process.stdout.write(`${line}\n`), Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
@@ -18,6 +20,7 @@ const STEP_DELAY_MS = once ? 150 : 700;
 const CALL_EVERY_MS = 4000;
 
 let stage: Stage | null = null;
+let agentWindow: AgentWindow | null = null;
 const agents = new Map<string, TerminalAgent>();
 let stopping = false;
 
@@ -25,6 +28,7 @@ async function shutdown(code: number): Promise<never> {
   stopping = true;
   // A shutdown that hangs (a stuck socket) must not keep the terminal.
   setTimeout(() => process.exit(code || 1), 5000).unref();
+  await agentWindow?.close().catch(() => undefined);
   for (const agent of agents.values()) await agent.close().catch(() => undefined);
   await stage?.close().catch(() => undefined);
   process.exit(code);
@@ -54,6 +58,13 @@ async function main(): Promise<number> {
     const status = await agent.crm.signIn('hubspot');
     await agent.crm.syncContacts();
     printer.say(agent.label, 'CRM', `signed in to HubSpot (portal ${status.account ?? '?'}) in the browser; ${agent.core.contacts.size} contacts synced`, 'good');
+  }
+
+  if (!once) {
+    const first = agents.values().next().value!;
+    printer.note(`Building ${first.core.agent?.name}'s window for the browser…`, 'dim');
+    agentWindow = await serveAgentWindow(first, join(stage.dataDir, 'window'));
+    printer.heading(`${first.core.agent?.name}'s window (what the tray app shows): open ${agentWindow.url}`);
   }
 
   printer.heading('Calls. Times are ms since the PBX started the call (or the agent clicked), so a POP line shows the screen-pop latency.');

@@ -3,7 +3,9 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { CHROMIUM_ARGS } from '../renderer/harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -100,8 +102,26 @@ describe('npm start (the demo)', () => {
     expect(existsSync(dataDirOf(out)!)).toBe(false);
   }, 60_000);
 
-  it('keeps placing calls after the script and stops cleanly on Ctrl-C', async () => {
+  it("serves the first agent's window to a browser, keeps placing calls, and stops cleanly on Ctrl-C", async () => {
     const demo = runDemo([]);
+    await demo.until(/Ctrl-C to stop/);
+    const url = /window \(what the tray app shows\): open (http:\/\/127\.0\.0\.1:\d+\/[0-9a-f]{32}\/)/.exec(demo.output())?.[1];
+    expect(url, demo.output()).toBeTruthy();
+
+    // The real renderer in Chromium, its window.agent backed by the demo's agent 101.
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    try {
+      const page = await browser.newPage();
+      await page.goto(url!);
+      await page.getByText('Alice Agent · ext. 101').waitFor();
+      const jane = page.locator('li', { hasText: 'Jane Citizen' }).first();
+      await jane.getByText('Logged · recording attached').waitFor();
+    } finally {
+      await browser.close();
+    }
+    // Without the random path, nothing is served.
+    expect((await fetch(new URL('/index.html', url))).status).toBe(404);
+
     await demo.until(/Ctrl-C to stop[\s\S]*POP/);
     demo.child.kill('SIGINT');
     const { code } = await demo.exited;
