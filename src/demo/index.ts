@@ -3,14 +3,16 @@
 // runs two terminal agents and plays scripted calls, then keeps placing calls until Ctrl-C.
 //   npm start                 (tsx src/demo/index.ts; also serves the first agent's window to a browser)
 //   npm start -- --once       (the scripted calls only, then exit: 0 when every check passed)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HUBSPOT_SIM_CLIENT } from '../sim/crm/hubspot/index.js';
 import { AGENTS } from './cast.js';
 import { Printer } from './print.js';
 import { SCRIPTED_SCENES, endlessCalls, type SceneContext } from './scenes.js';
 import { setupSummary, startStage, type Stage } from './stage.js';
 import { pairAgent, startTerminalAgent, type TerminalAgent } from './terminal-agent.js';
-import { join } from 'node:path';
-import { HUBSPOT_SIM_CLIENT } from '../sim/crm/hubspot/index.js';
 import { serveAgentWindow, type AgentWindow } from './window.js';
 
 const once = process.argv.includes('--once');
@@ -19,6 +21,7 @@ const printer = new Printer((line) => process.stdout.write(`${line}\n`), Boolean
 const STEP_DELAY_MS = once ? 150 : 700;
 const CALL_EVERY_MS = 4000;
 
+const dataDir = mkdtempSync(join(tmpdir(), 'ringbridge-demo-'));
 let stage: Stage | null = null;
 let agentWindow: AgentWindow | null = null;
 const agents = new Map<string, TerminalAgent>();
@@ -27,10 +30,14 @@ let stopping = false;
 async function shutdown(code: number): Promise<never> {
   stopping = true;
   // A shutdown that hangs (a stuck socket) must not keep the terminal.
-  setTimeout(() => process.exit(code || 1), 5000).unref();
+  setTimeout(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(code || 1);
+  }, 5000).unref();
   await agentWindow?.close().catch(() => undefined);
   for (const agent of agents.values()) await agent.close().catch(() => undefined);
   await stage?.close().catch(() => undefined);
+  rmSync(dataDir, { recursive: true, force: true });
   process.exit(code);
 }
 
@@ -43,7 +50,7 @@ process.on('SIGTERM', () => void shutdown(0));
 
 async function main(): Promise<number> {
   printer.heading('Ringbridge demo: a simulated 3CX PBX -> the bus -> terminal agents -> a simulated HubSpot (all on 127.0.0.1)');
-  stage = await startStage({ stepDelayMs: STEP_DELAY_MS });
+  stage = await startStage({ dataDir, stepDelayMs: STEP_DELAY_MS });
 
   printer.heading('Setup (what the administrator did and saw; secrets shortened)');
   for (const row of setupSummary(stage)) printer.note(row);
@@ -63,7 +70,12 @@ async function main(): Promise<number> {
   if (!once) {
     const first = agents.values().next().value!;
     printer.note(`Building ${first.core.agent?.name}'s window for the browser…`, 'dim');
-    agentWindow = await serveAgentWindow(first, join(stage.dataDir, 'window'));
+    agentWindow = await serveAgentWindow({
+      agent: first,
+      outDir: join(dataDir, 'window'),
+      clientIds: { hubspot: HUBSPOT_SIM_CLIENT.clientId },
+      openExternal: async (url) => (printer.say(first.label, 'open', `the window asked to open ${url}`), true),
+    });
     printer.heading(`${first.core.agent?.name}'s window (what the tray app shows): open ${agentWindow.url}`);
   }
 

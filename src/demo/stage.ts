@@ -1,8 +1,6 @@
 // Everything the demo runs, on loopback: the bus on a temp data directory (embedded SQLite), a
 // simulated 3CX PBX sending all three forms, a simulated HubSpot seeded with contacts, and the
 // tenant provisioned the way an administrator would (tenant, PBX, agents with pairing codes).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../bus/config.js';
 import { startBus, type RunningBus } from '../bus/server.js';
@@ -30,13 +28,15 @@ export interface Stage {
 }
 
 export interface StageOptions {
+  /** An empty directory for the bus and the agents; the caller removes it. */
+  dataDir: string;
   /** Pause between a scripted call's steps, so a person can follow it. */
   stepDelayMs: number;
 }
 
 export async function startStage(opts: StageOptions): Promise<Stage> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ringbridge-demo-'));
-  const closers: Array<() => Promise<unknown> | unknown> = [() => rmSync(dataDir, { recursive: true, force: true })];
+  const { dataDir } = opts;
+  const closers: Array<() => Promise<unknown> | unknown> = [];
   const close = async () => {
     for (const c of closers.splice(0).reverse()) await c();
   };

@@ -11,11 +11,11 @@ import { extname, join, normalize } from 'node:path';
 import { build } from 'vite';
 import { rendererConfig } from '../../electron.vite.config.js';
 import { crmProviders } from '../main/crm/registry.js';
-import type { CrmLinkStatus } from '../main/crm-link/index.js';
+import type { CrmId } from '../main/crm/port.js';
 import { createShellAgent } from '../main/electron/agent-bridge.js';
 import { contentSecurityPolicy } from '../main/electron/policy/csp.js';
 import { guardHandler } from '../main/electron/policy/ipc-guard.js';
-import { eventMethodName, eventNames, invokeNames, type CrmStatus, type EventName, type InvokeName } from '../shared/ipc.js';
+import { eventMethodName, eventNames, invokeNames, type EventName, type InvokeName } from '../shared/ipc.js';
 import type { TerminalAgent } from './terminal-agent.js';
 
 export interface AgentWindow {
@@ -54,29 +54,19 @@ const BRIDGE_JS = `(() => {
 })();
 `;
 
-/** The window's CRM screen from the agent's CRM link (one CRM at a time). */
-function crmStatusOf(link: CrmLinkStatus): CrmStatus {
-  const state = { signed_in: 'signed_in', sign_in_required: 'needs_sign_in', signed_out: 'signed_out' } as const;
-  return {
-    crms: Object.values(crmProviders).map((p) => ({
-      id: p.id,
-      displayName: p.displayName,
-      state: p.id === link.crm ? state[link.state] : 'signed_out',
-      account: p.id === link.crm ? (link.account ?? null) : null,
-    })),
-  };
+export interface AgentWindowOptions {
+  agent: TerminalAgent;
+  /** Where the renderer is built. */
+  outDir: string;
+  clientIds: Partial<Record<CrmId, string>>;
+  /** "Open in CRM" and links: the demo has no browser to drive, so it shows the URL. */
+  openExternal: (url: string) => Promise<boolean>;
 }
 
-export async function serveAgentWindow(agent: TerminalAgent, outDir: string): Promise<AgentWindow> {
+export async function serveAgentWindow({ agent, outDir, clientIds, openExternal }: AgentWindowOptions): Promise<AgentWindow> {
   await build({ ...rendererConfig, configFile: false, logLevel: 'silent', base: './', build: { ...rendererConfig.build, outDir, emptyOutDir: true } });
-  const shell = createShellAgent({ core: agent.core, crmProviders: Object.values(crmProviders) });
-  const handlers = {
-    ...shell.handlers,
-    crmStatus: () => crmStatusOf(agent.crm.status()),
-    crmSignIn: async (crm: CrmStatus['crms'][number]['id']) => crmStatusOf(await agent.crm.signIn(crm)),
-    crmSignOut: async () => crmStatusOf(await agent.crm.signOut()),
-    retryHistory: (callKey: string) => (agent.crm.retry(callKey), null),
-  } as typeof shell.handlers;
+  const shell = createShellAgent({ core: agent.core, crm: agent.crm, crmProviders: Object.values(crmProviders), clientIds, openExternal });
+  const { handlers } = shell;
 
   const csp = contentSecurityPolicy({ dev: false, forMeta: false }).replace("connect-src 'none'", "connect-src 'self'");
   const index = readFileSync(join(outDir, 'index.html'), 'utf8')
@@ -93,7 +83,7 @@ export async function serveAgentWindow(agent: TerminalAgent, outDir: string): Pr
     shell.onState((s) => push('stateChanged', s)),
     shell.onSettings((s) => push('settingsChanged', s)),
     shell.onHistory(() => push('historyChanged', null)),
-    agent.crm.onStatus((s) => push('crmStatusChanged', crmStatusOf(s))),
+    shell.onCrmStatus((s) => push('crmStatusChanged', s)),
   ];
 
   async function invoke(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

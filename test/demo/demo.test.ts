@@ -116,6 +116,8 @@ describe('npm start (the demo)', () => {
       await page.getByText('Alice Agent · ext. 101').waitFor();
       const jane = page.locator('li', { hasText: 'Jane Citizen' }).first();
       await jane.getByText('Logged · recording attached').waitFor();
+      await page.getByText('CRM', { exact: true }).click();
+      await page.getByText(/62515/).waitFor(); // signed in to the simulated HubSpot portal
     } finally {
       await browser.close();
     }
