@@ -106,7 +106,7 @@ async function startChild(file: string, env: Record<string, string> = {}, profil
 
 type WebhookType = WebhookCallPayload['type'];
 
-interface ScheduledEvent {
+export interface ScheduledEvent {
   /** ms from the start of the drive. */
   at: number;
   measured: boolean;
@@ -247,7 +247,7 @@ function openSocket(url: string, onMessage: (ws: WebSocket, data: Buffer, t1: nu
   });
 }
 
-interface DriveResult {
+export interface DriveResult {
   sent: number;
   httpErrors: number;
   firstError: string | null;
@@ -315,18 +315,44 @@ async function closeAll(sockets: WebSocket[]): Promise<void> {
   );
 }
 
-async function busPhase(): Promise<PhaseResult & { agentKeys: string[]; frames: Map<string, Buffer>; schedule: ScheduledEvent[] }> {
+interface LoadResult {
+  bus: PhaseResult;
+  /** Null with --bus-only. */
+  floor: PhaseResult | null;
+}
+
+/** What the floor's load process measured (it runs in its own process: N more sockets would pass `ulimit -n`). */
+export interface FloorLoadReport {
+  samples: number[];
+  drive: DriveResult;
+  deliveries: number;
+  lost: number;
+  duplicates: number;
+}
+
+const agentKeyOf = (a: { pbx: number; extension: string }) => `${a.pbx}:${a.extension}`;
+
+/**
+ * Bus and floor are measured at the same time, so whatever else runs on the machine hits both
+ * alike: this process drives the bus; a second copy of this script (BENCH_ROLE=floor-load) holds
+ * the floor's N sockets and drives the same schedule, offset by half a call spacing.
+ */
+async function loadPhase(): Promise<LoadResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rb-bench-bus-'));
   const bus = await startChild('./bus.ts', { BENCH_DATA_DIR: dataDir }, flags.prof, true);
+  const withFloor = !flags['bus-only'];
+  const floor = withFloor ? await startChild('./floor.ts') : null;
+  const floorLoad = withFloor ? await startChild('./index.ts', { BENCH_ROLE: 'floor-load' }) : null;
   try {
     const seeded: SeededBus = await bus.request({ t: 'seed', agents: AGENTS }, 'seeded');
-    const memoryBefore = await bus.request({ t: 'memory' }, 'mem');
+    const busMemoryBefore = await bus.request({ t: 'memory' }, 'mem');
+    const floorMemoryBefore = await floor?.request({ t: 'memory' }, 'mem');
     const tracker = new Tracker();
     const url = `ws://127.0.0.1:${bus.port}${AGENT_WS_PATH}`;
     const connectStart = performance.now();
     const sockets = await connectAll(AGENTS, (i) => {
-      const { token, pbx, extension } = seeded.agents[i]!;
-      const agentKey = `${pbx}:${extension}`;
+      const { token } = seeded.agents[i]!;
+      const agentKey = agentKeyOf(seeded.agents[i]!);
       return openSocket(
         url,
         (ws, data, t1) => {
@@ -341,16 +367,19 @@ async function busPhase(): Promise<PhaseResult & { agentKeys: string[]; frames: 
     });
     const connectSeconds = (performance.now() - connectStart) / 1000;
     await sleep(2_000); // let every session settle into idle
-    const memoryAfter = await bus.request({ t: 'memory' }, 'mem');
+    const busMemoryAfter = await bus.request({ t: 'memory' }, 'mem');
+    const floorConnected = await floorLoad?.request({ t: 'floor-connect', port: floor!.port, agentKeys: seeded.agents.map(agentKeyOf) }, 'floor-connected');
+    if (floorLoad) await sleep(2_000);
+    const floorMemoryAfter = await floor?.request({ t: 'memory' }, 'mem');
 
     const extensionsByPbx: string[][] = seeded.pbxs.map(() => []);
     for (const a of seeded.agents) extensionsByPbx[a.pbx]!.push(a.extension);
-    const schedule = buildSchedule(extensionsByPbx, `bench${Date.now().toString(36)}`);
+    const runId = `bench${Date.now().toString(36)}`;
+    const schedule = buildSchedule(extensionsByPbx, runId);
     const signers = seeded.pbxs.map((p) => new Webhook(p.webhookSecret));
     const pool = new Pool(`http://127.0.0.1:${bus.port}`, { connections: 8, pipelining: 1, keepAliveTimeout: 60_000 });
     let seq = 0;
-    await bus.request({ t: 'usage', reset: true }, 'usage-report');
-    const drove = await drive(schedule, pool, tracker, (event) => {
+    const webhook = (event: ScheduledEvent) => {
       const payload: WebhookCallPayload = {
         type: event.type,
         timestamp: new Date().toISOString(),
@@ -373,58 +402,81 @@ async function busPhase(): Promise<PhaseResult & { agentKeys: string[]; frames: 
         },
         body,
       };
-    });
+    };
+    // One ringing call through the bus gives the frame the floor sends (call id and type swapped per event).
+    const probe = { ...schedule[0]!, at: 0, measured: false, callId: `${runId}-probe`, key: `${runId}-probe|ringing` };
+    await drive([probe], pool, tracker, webhook);
+    await tracker.drain();
+    const template = tracker.frames.get(probe.key)?.toString('utf8');
+    if (!template) throw new Error('the probe call never reached its agent');
+
+    await bus.request({ t: 'usage', reset: true }, 'usage-report');
+    await floor?.request({ t: 'usage', reset: true }, 'usage-report');
+    const floorDone = floorLoad?.request(
+      { t: 'floor-go', schedule, template, probeCallId: probe.callId, offsetMs: 30_000 / CALLS_PER_MIN },
+      'floor-done',
+    );
+    const drove = await drive(schedule, pool, tracker, webhook);
     const lost = await tracker.drain();
+    const floorReport = await floorDone;
     const usage = await bus.request({ t: 'usage', reset: false }, 'usage-report');
+    const floorUsage = await floor?.request({ t: 'usage', reset: false }, 'usage-report');
     await pool.close();
-    await bus.stop(); // the bus closes its side first, so TIME_WAIT sits on the server's ports
+    await Promise.all([bus.stop(), floor?.stop(), floorLoad?.stop()]); // servers close first: TIME_WAIT sits on their ports
     await closeAll(sockets);
     return {
-      latency: summarise(tracker.samples), http: summarise(drove.httpSamples), drive: drove, deliveries: tracker.deliveries, lost,
-      duplicates: tracker.duplicates, memoryBefore, memoryAfter, usage, connectSeconds,
-      agentKeys: seeded.agents.map((a) => `${a.pbx}:${a.extension}`), frames: tracker.frames, schedule,
+      bus: {
+        latency: summarise(tracker.samples), http: summarise(drove.httpSamples), drive: drove, deliveries: tracker.deliveries, lost,
+        duplicates: tracker.duplicates, memoryBefore: busMemoryBefore, memoryAfter: busMemoryAfter, usage, connectSeconds,
+      },
+      floor: floorReport
+        ? {
+            latency: summarise(floorReport.samples), http: summarise(floorReport.drive.httpSamples), drive: floorReport.drive,
+            deliveries: floorReport.deliveries, lost: floorReport.lost, duplicates: floorReport.duplicates,
+            memoryBefore: floorMemoryBefore!, memoryAfter: floorMemoryAfter!, usage: floorUsage!, connectSeconds: floorConnected!.seconds,
+          }
+        : null,
     };
   } finally {
-    await bus.stop();
+    await Promise.all([bus.stop(), floor?.stop(), floorLoad?.stop()]);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-async function floorPhase(agentKeys: string[], schedule: ScheduledEvent[], frames: Map<string, Buffer>): Promise<PhaseResult> {
-  const floor = await startChild('./floor.ts');
-  try {
-    const memoryBefore = await floor.request({ t: 'memory' }, 'mem');
-    const tracker = new Tracker();
-    const connectStart = performance.now();
-    const sockets = await connectAll(AGENTS, (i) => {
-      const agentKey = agentKeys[i]!;
-      return openSocket(`ws://127.0.0.1:${floor.port}/?to=${agentKey}`, (_ws, data, t1) => {
-        const frame = readFrame(data);
-        if (frame.t === 'event') tracker.received(agentKey, frame.key, t1, data);
-        return true;
-      });
-    });
-    const connectSeconds = (performance.now() - connectStart) / 1000;
-    await sleep(2_000);
-    const memoryAfter = await floor.request({ t: 'memory' }, 'mem');
-    const pool = new Pool(`http://127.0.0.1:${floor.port}`, { connections: 8, pipelining: 1, keepAliveTimeout: 60_000 });
-    await floor.request({ t: 'usage', reset: true }, 'usage-report');
-    const drove = await drive(schedule, pool, tracker, (event) => {
-      const frame = frames.get(event.key);
-      return frame ? { path: `/send?to=${event.targets.join(',')}`, headers: { 'content-type': 'application/json' }, body: frame } : null;
-    });
-    const lost = await tracker.drain();
-    const usage = await floor.request({ t: 'usage', reset: false }, 'usage-report');
-    await pool.close();
-    await floor.stop();
-    await closeAll(sockets);
-    return {
-      latency: summarise(tracker.samples), http: summarise(drove.httpSamples), drive: drove, deliveries: tracker.deliveries, lost,
-      duplicates: tracker.duplicates, memoryBefore, memoryAfter, usage, connectSeconds,
-    };
-  } finally {
-    await floor.stop();
-  }
+/** BENCH_ROLE=floor-load: the floor's agents and driver, in their own process. */
+async function floorLoad(): Promise<void> {
+  const send = (m: ChildMessage) => process.send!(m);
+  const tracker = new Tracker();
+  let port = 0;
+  process.on('message', (m: ChildMessage) => {
+    if (m.t === 'floor-connect') {
+      port = m.port;
+      const start = performance.now();
+      void connectAll(m.agentKeys.length, (i) => {
+        const agentKey = m.agentKeys[i]!;
+        return openSocket(`ws://127.0.0.1:${port}/?to=${agentKey}`, (_ws, data, t1) => {
+          const frame = readFrame(data);
+          if (frame.t === 'event') tracker.received(agentKey, frame.key, t1, data);
+          return true;
+        });
+      }).then(() => send({ t: 'floor-connected', seconds: (performance.now() - start) / 1000 }));
+    } else if (m.t === 'floor-go') {
+      void (async () => {
+        await sleep(m.offsetMs);
+        const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 8, pipelining: 1, keepAliveTimeout: 60_000 });
+        const drove = await drive(m.schedule, pool, tracker, (event) => ({
+          path: `/send?to=${event.targets.join(',')}`,
+          headers: { 'content-type': 'application/json' },
+          body: m.template.replaceAll(m.probeCallId, event.callId).replace('"type":"ringing"', `"type":"${event.type.slice('call.'.length)}"`),
+        }));
+        const lost = await tracker.drain();
+        await pool.close();
+        send({ t: 'floor-done', samples: tracker.samples, drive: drove, deliveries: tracker.deliveries, lost, duplicates: tracker.duplicates });
+      })();
+    } else if (m.t === 'exit') process.exit(0);
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ t: 'ready', port: 0 });
 }
 
 // ---------- report ----------
@@ -438,121 +490,129 @@ async function agentBench<T>(name: string, run: () => Promise<T>): Promise<T | n
   }
 }
 
-const wallStart = performance.now();
-const loadAtStart = round(loadavg()[0]!, 2);
-console.log(`Ringbridge bench: ${AGENTS} agents, ${CALLS_PER_MIN} calls/min, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured (${Math.round(QUEUE_SHARE * 100)}% queue calls ringing ${QUEUE_RING})\n`);
-const bus = await busPhase();
-console.log(`bus: ${AGENTS} agents connected in ${bus.connectSeconds.toFixed(1)} s; ${bus.drive.sent} webhooks, ${bus.deliveries} deliveries`);
-if (flags['bus-only']) {
-  console.log(table(['latency (ms)', 'samples', 'p50', 'p95', 'p99', 'max'], [['ingest -> agent socket (bus)', bus.latency.n, bus.latency.p50, bus.latency.p95, bus.latency.p99, bus.latency.max]]));
-  console.log(JSON.stringify({ agents: AGENTS, ingest_to_agent_p50_ms: bus.latency.p50, ingest_to_agent_p95_ms: bus.latency.p95, ingest_to_agent_p99_ms: bus.latency.p99, deliveries_lost: bus.lost, bus_cpu_ms_per_webhook: round(bus.usage.cpuMs / bus.drive.sent, 3), bus_event_loop_delay_p99_ms: bus.usage.loopDelayP99Ms, bytes_per_idle_connection: Math.round((bus.memoryAfter.rss - bus.memoryBefore.rss) / AGENTS), load_avg_1m: round(loadavg()[0]!, 2) }));
+if (process.env.BENCH_ROLE === 'floor-load') {
+  await floorLoad();
+} else {
+  await main();
+}
+
+async function main(): Promise<void> {
+  const wallStart = performance.now();
+  const loadAtStart = round(loadavg()[0]!, 2);
+  console.log(`Ringbridge bench: ${AGENTS} agents, ${CALLS_PER_MIN} calls/min, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured (${Math.round(QUEUE_SHARE * 100)}% queue calls ringing ${QUEUE_RING})\n`);
+  const { bus, floor: floorOrNull } = await loadPhase();
+  console.log(`bus: ${AGENTS} agents connected in ${bus.connectSeconds.toFixed(1)} s; ${bus.drive.sent} webhooks, ${bus.deliveries} deliveries`);
+  if (!floorOrNull) {
+    console.log(table(['latency (ms)', 'samples', 'p50', 'p95', 'p99', 'max'], [['ingest -> agent socket (bus)', bus.latency.n, bus.latency.p50, bus.latency.p95, bus.latency.p99, bus.latency.max]]));
+    console.log(JSON.stringify({ agents: AGENTS, ingest_to_agent_p50_ms: bus.latency.p50, ingest_to_agent_p95_ms: bus.latency.p95, ingest_to_agent_p99_ms: bus.latency.p99, deliveries_lost: bus.lost, bus_cpu_ms_per_webhook: round(bus.usage.cpuMs / bus.drive.sent, 3), bus_event_loop_delay_p99_ms: bus.usage.loopDelayP99Ms, bytes_per_idle_connection: Math.round((bus.memoryAfter.rss - bus.memoryBefore.rss) / AGENTS), load_avg_1m: round(loadavg()[0]!, 2) }));
+    process.exit(0);
+  }
+  const floor = floorOrNull;
+  console.log(`floor: ${AGENTS} sockets connected in ${floor.connectSeconds.toFixed(1)} s; ${floor.drive.sent} triggers, ${floor.deliveries} deliveries\n`);
+  const screenpop = await agentBench('screen-pop', () => benchScreenpop({ contacts: 1_000_000 }));
+  const crm = await agentBench('CRM', () => benchCrm({ rttMs: 100 }));
+
+  const perConnection = (p: PhaseResult, field: keyof MemorySnapshot) => Math.round((p.memoryAfter[field] - p.memoryBefore[field]) / AGENTS);
+  const ratio = (a: number, b: number) => round(a / b, 2);
+  const figures = {
+    agents: AGENTS,
+    calls_per_min: CALLS_PER_MIN,
+    measured_seconds: SECONDS,
+    queue_share: QUEUE_SHARE,
+    webhooks_sent: bus.drive.sent,
+    ingest_http_errors: bus.drive.httpErrors,
+    ingest_to_agent_samples: bus.latency.n,
+    ingest_to_agent_p50_ms: bus.latency.p50,
+    ingest_to_agent_p95_ms: bus.latency.p95,
+    ingest_to_agent_p99_ms: bus.latency.p99,
+    ingest_to_agent_max_ms: bus.latency.max,
+    ingest_http_response_p99_ms: bus.http.p99,
+    deliveries_lost: bus.lost,
+    deliveries_unexpected: bus.duplicates,
+    floor_samples: floor.latency.n,
+    floor_p50_ms: floor.latency.p50,
+    floor_p95_ms: floor.latency.p95,
+    floor_p99_ms: floor.latency.p99,
+    floor_max_ms: floor.latency.max,
+    ratio_to_floor_p50: ratio(bus.latency.p50, floor.latency.p50),
+    ratio_to_floor_p95: ratio(bus.latency.p95, floor.latency.p95),
+    ratio_to_floor_p99: ratio(bus.latency.p99, floor.latency.p99),
+    bus_cpu_ms_per_webhook: round(bus.usage.cpuMs / bus.drive.sent, 3),
+    floor_cpu_ms_per_trigger: round(floor.usage.cpuMs / floor.drive.sent, 3),
+    bus_event_loop_delay_p99_ms: bus.usage.loopDelayP99Ms,
+    floor_event_loop_delay_p99_ms: floor.usage.loopDelayP99Ms,
+    bytes_per_idle_connection: perConnection(bus, 'rss'),
+    heap_bytes_per_idle_connection: perConnection(bus, 'heapUsed'),
+    bus_rss_idle_mb: mb(bus.memoryAfter.rss),
+    floor_bytes_per_idle_connection: perConnection(floor, 'rss'),
+    agents_connect_seconds: round(bus.connectSeconds, 1),
+    event_to_notification_p50_ms: screenpop?.p50 ?? null,
+    event_to_notification_p95_ms: screenpop?.p95 ?? null,
+    event_to_notification_p99_ms: screenpop?.p99 ?? null,
+    screenpop_contacts: screenpop?.contacts ?? null,
+    call_end_to_logged_p50_ms: crm?.call_end_to_logged_p50_ms ?? null,
+    call_end_to_logged_p95_ms: crm?.call_end_to_logged_p95_ms ?? null,
+    call_end_to_logged_p99_ms: crm?.call_end_to_logged_p99_ms ?? null,
+    ready_to_attached_p50_ms: crm?.ready_to_attached_p50_ms ?? null,
+    ready_to_attached_p95_ms: crm?.ready_to_attached_p95_ms ?? null,
+    ready_to_attached_p99_ms: crm?.ready_to_attached_p99_ms ?? null,
+    crm_rtt_ms: crm?.rtt_ms ?? null,
+    /** Other work on this 2-core machine skews every figure; the 1-minute load average says how much. */
+    load_avg_1m_start: loadAtStart,
+    load_avg_1m_end: round(loadavg()[0]!, 2),
+    wall_seconds: 0,
+  };
+
+  const verdict = (value: number | null, target: number) => (value === null ? 'n/a' : value <= target ? 'ok' : 'MISSED');
+  const latencyRow = (name: string, p: Percentiles) => [name, p.n, p.p50, p.p95, p.p99, p.max];
+  console.log(
+    table(['latency (ms)', 'samples', 'p50', 'p95', 'p99', 'max'], [
+      latencyRow('ingest -> agent socket (bus)', bus.latency),
+      latencyRow('trigger -> agent socket (floor)', floor.latency),
+      '-',
+      latencyRow('webhook HTTP response (bus)', bus.http),
+      latencyRow('trigger HTTP response (floor)', floor.http),
+    ]),
+  );
+  console.log();
+  console.log(table(['bus / floor', 'p50', 'p95', 'p99'], [['latency ratio', figures.ratio_to_floor_p50, figures.ratio_to_floor_p95, figures.ratio_to_floor_p99]]));
+  console.log();
+  console.log(
+    table(['server work', 'CPU ms/request', 'event-loop delay p99 ms', 'max ms'], [
+      ['bus (per webhook)', figures.bus_cpu_ms_per_webhook, bus.usage.loopDelayP99Ms, bus.usage.loopDelayMaxMs],
+      ['floor (per trigger)', figures.floor_cpu_ms_per_trigger, floor.usage.loopDelayP99Ms, floor.usage.loopDelayMaxMs],
+    ]),
+  );
+  console.log();
+  console.log(
+    table(['memory', 'rss before MB', 'rss idle MB', 'bytes/conn (rss)', 'bytes/conn (heap)'], [
+      ['bus', mb(bus.memoryBefore.rss), mb(bus.memoryAfter.rss), perConnection(bus, 'rss'), perConnection(bus, 'heapUsed')],
+      ['floor', mb(floor.memoryBefore.rss), mb(floor.memoryAfter.rss), perConnection(floor, 'rss'), perConnection(floor, 'heapUsed')],
+    ]),
+  );
+  console.log();
+  console.log(
+    table(['agent side (ms)', 'p50', 'p95', 'p99'], [
+      ['event -> notification (1M contacts)', screenpop?.p50 ?? 'n/a', screenpop?.p95 ?? 'n/a', screenpop?.p99 ?? 'n/a'],
+      ['call end -> logged (100 ms RTT)', crm?.call_end_to_logged_p50_ms ?? 'n/a', crm?.call_end_to_logged_p95_ms ?? 'n/a', crm?.call_end_to_logged_p99_ms ?? 'n/a'],
+      ['recording ready -> attached (100 ms RTT)', crm?.ready_to_attached_p50_ms ?? 'n/a', crm?.ready_to_attached_p95_ms ?? 'n/a', crm?.ready_to_attached_p99_ms ?? 'n/a'],
+    ]),
+  );
+  console.log();
+  console.log(
+    table(['target', 'value', 'limit', ''], [
+      ['ingest_to_agent_p99_ms', figures.ingest_to_agent_p99_ms, 20, verdict(figures.ingest_to_agent_p99_ms, 20)],
+      ['ratio_to_floor_p99', figures.ratio_to_floor_p99, 2, verdict(figures.ratio_to_floor_p99, 2)],
+      ['event_to_notification_p99_ms', figures.event_to_notification_p99_ms ?? 'n/a', 5, verdict(figures.event_to_notification_p99_ms, 5)],
+      ['call_end_to_logged_p99_ms', figures.call_end_to_logged_p99_ms ?? 'n/a', 2000, verdict(figures.call_end_to_logged_p99_ms, 2000)],
+      ['ready_to_attached_p99_ms', figures.ready_to_attached_p99_ms ?? 'n/a', 10000, verdict(figures.ready_to_attached_p99_ms, 10000)],
+    ]),
+  );
+  if (bus.lost || bus.duplicates || bus.drive.httpErrors) {
+    console.log(`\nWARNING: ${bus.lost} deliveries lost, ${bus.duplicates} unexpected, ${bus.drive.httpErrors} webhook errors (first: ${bus.drive.firstError})`);
+  }
+  figures.wall_seconds = round((performance.now() - wallStart) / 1000, 1);
+  console.log(`\nwall time ${figures.wall_seconds} s; load average (1 min) ${loadAtStart} at start, ${figures.load_avg_1m_end} at end (2 cores)`);
+  console.log(JSON.stringify(figures));
   process.exit(0);
 }
-const floor = await floorPhase(bus.agentKeys, bus.schedule, bus.frames);
-console.log(`floor: ${AGENTS} sockets connected in ${floor.connectSeconds.toFixed(1)} s; ${floor.drive.sent} triggers, ${floor.deliveries} deliveries\n`);
-const screenpop = await agentBench('screen-pop', () => benchScreenpop({ contacts: 1_000_000 }));
-const crm = await agentBench('CRM', () => benchCrm({ rttMs: 100 }));
-
-const perConnection = (p: PhaseResult, field: keyof MemorySnapshot) => Math.round((p.memoryAfter[field] - p.memoryBefore[field]) / AGENTS);
-const ratio = (a: number, b: number) => round(a / b, 2);
-const figures = {
-  agents: AGENTS,
-  calls_per_min: CALLS_PER_MIN,
-  measured_seconds: SECONDS,
-  queue_share: QUEUE_SHARE,
-  webhooks_sent: bus.drive.sent,
-  ingest_http_errors: bus.drive.httpErrors,
-  ingest_to_agent_samples: bus.latency.n,
-  ingest_to_agent_p50_ms: bus.latency.p50,
-  ingest_to_agent_p95_ms: bus.latency.p95,
-  ingest_to_agent_p99_ms: bus.latency.p99,
-  ingest_to_agent_max_ms: bus.latency.max,
-  ingest_http_response_p99_ms: bus.http.p99,
-  deliveries_lost: bus.lost,
-  deliveries_unexpected: bus.duplicates,
-  floor_samples: floor.latency.n,
-  floor_p50_ms: floor.latency.p50,
-  floor_p95_ms: floor.latency.p95,
-  floor_p99_ms: floor.latency.p99,
-  floor_max_ms: floor.latency.max,
-  ratio_to_floor_p50: ratio(bus.latency.p50, floor.latency.p50),
-  ratio_to_floor_p95: ratio(bus.latency.p95, floor.latency.p95),
-  ratio_to_floor_p99: ratio(bus.latency.p99, floor.latency.p99),
-  bus_cpu_ms_per_webhook: round(bus.usage.cpuMs / bus.drive.sent, 3),
-  floor_cpu_ms_per_trigger: round(floor.usage.cpuMs / floor.drive.sent, 3),
-  bus_event_loop_delay_p99_ms: bus.usage.loopDelayP99Ms,
-  floor_event_loop_delay_p99_ms: floor.usage.loopDelayP99Ms,
-  bytes_per_idle_connection: perConnection(bus, 'rss'),
-  heap_bytes_per_idle_connection: perConnection(bus, 'heapUsed'),
-  bus_rss_idle_mb: mb(bus.memoryAfter.rss),
-  floor_bytes_per_idle_connection: perConnection(floor, 'rss'),
-  agents_connect_seconds: round(bus.connectSeconds, 1),
-  event_to_notification_p50_ms: screenpop?.p50 ?? null,
-  event_to_notification_p95_ms: screenpop?.p95 ?? null,
-  event_to_notification_p99_ms: screenpop?.p99 ?? null,
-  screenpop_contacts: screenpop?.contacts ?? null,
-  call_end_to_logged_p50_ms: crm?.call_end_to_logged_p50_ms ?? null,
-  call_end_to_logged_p95_ms: crm?.call_end_to_logged_p95_ms ?? null,
-  call_end_to_logged_p99_ms: crm?.call_end_to_logged_p99_ms ?? null,
-  ready_to_attached_p50_ms: crm?.ready_to_attached_p50_ms ?? null,
-  ready_to_attached_p95_ms: crm?.ready_to_attached_p95_ms ?? null,
-  ready_to_attached_p99_ms: crm?.ready_to_attached_p99_ms ?? null,
-  crm_rtt_ms: crm?.rtt_ms ?? null,
-  /** Other work on this 2-core machine skews every figure; the 1-minute load average says how much. */
-  load_avg_1m_start: loadAtStart,
-  load_avg_1m_end: round(loadavg()[0]!, 2),
-  wall_seconds: 0,
-};
-
-const verdict = (value: number | null, target: number) => (value === null ? 'n/a' : value <= target ? 'ok' : 'MISSED');
-const latencyRow = (name: string, p: Percentiles) => [name, p.n, p.p50, p.p95, p.p99, p.max];
-console.log(
-  table(['latency (ms)', 'samples', 'p50', 'p95', 'p99', 'max'], [
-    latencyRow('ingest -> agent socket (bus)', bus.latency),
-    latencyRow('trigger -> agent socket (floor)', floor.latency),
-    '-',
-    latencyRow('webhook HTTP response (bus)', bus.http),
-    latencyRow('trigger HTTP response (floor)', floor.http),
-  ]),
-);
-console.log();
-console.log(table(['bus / floor', 'p50', 'p95', 'p99'], [['latency ratio', figures.ratio_to_floor_p50, figures.ratio_to_floor_p95, figures.ratio_to_floor_p99]]));
-console.log();
-console.log(
-  table(['server work', 'CPU ms/request', 'event-loop delay p99 ms', 'max ms'], [
-    ['bus (per webhook)', figures.bus_cpu_ms_per_webhook, bus.usage.loopDelayP99Ms, bus.usage.loopDelayMaxMs],
-    ['floor (per trigger)', figures.floor_cpu_ms_per_trigger, floor.usage.loopDelayP99Ms, floor.usage.loopDelayMaxMs],
-  ]),
-);
-console.log();
-console.log(
-  table(['memory', 'rss before MB', 'rss idle MB', 'bytes/conn (rss)', 'bytes/conn (heap)'], [
-    ['bus', mb(bus.memoryBefore.rss), mb(bus.memoryAfter.rss), perConnection(bus, 'rss'), perConnection(bus, 'heapUsed')],
-    ['floor', mb(floor.memoryBefore.rss), mb(floor.memoryAfter.rss), perConnection(floor, 'rss'), perConnection(floor, 'heapUsed')],
-  ]),
-);
-console.log();
-console.log(
-  table(['agent side (ms)', 'p50', 'p95', 'p99'], [
-    ['event -> notification (1M contacts)', screenpop?.p50 ?? 'n/a', screenpop?.p95 ?? 'n/a', screenpop?.p99 ?? 'n/a'],
-    ['call end -> logged (100 ms RTT)', crm?.call_end_to_logged_p50_ms ?? 'n/a', crm?.call_end_to_logged_p95_ms ?? 'n/a', crm?.call_end_to_logged_p99_ms ?? 'n/a'],
-    ['recording ready -> attached (100 ms RTT)', crm?.ready_to_attached_p50_ms ?? 'n/a', crm?.ready_to_attached_p95_ms ?? 'n/a', crm?.ready_to_attached_p99_ms ?? 'n/a'],
-  ]),
-);
-console.log();
-console.log(
-  table(['target', 'value', 'limit', ''], [
-    ['ingest_to_agent_p99_ms', figures.ingest_to_agent_p99_ms, 20, verdict(figures.ingest_to_agent_p99_ms, 20)],
-    ['ratio_to_floor_p99', figures.ratio_to_floor_p99, 2, verdict(figures.ratio_to_floor_p99, 2)],
-    ['event_to_notification_p99_ms', figures.event_to_notification_p99_ms ?? 'n/a', 5, verdict(figures.event_to_notification_p99_ms, 5)],
-    ['call_end_to_logged_p99_ms', figures.call_end_to_logged_p99_ms ?? 'n/a', 2000, verdict(figures.call_end_to_logged_p99_ms, 2000)],
-    ['ready_to_attached_p99_ms', figures.ready_to_attached_p99_ms ?? 'n/a', 10000, verdict(figures.ready_to_attached_p99_ms, 10000)],
-  ]),
-);
-if (bus.lost || bus.duplicates || bus.drive.httpErrors) {
-  console.log(`\nWARNING: ${bus.lost} deliveries lost, ${bus.duplicates} unexpected, ${bus.drive.httpErrors} webhook errors (first: ${bus.drive.firstError})`);
-}
-figures.wall_seconds = round((performance.now() - wallStart) / 1000, 1);
-console.log(`\nwall time ${figures.wall_seconds} s; load average (1 min) ${loadAtStart} at start, ${figures.load_avg_1m_end} at end (2 cores)`);
-console.log(JSON.stringify(figures));
-process.exit(0);

@@ -45,6 +45,10 @@ export type ChildMessage =
   | ({ t: 'mem' } & MemorySnapshot)
   | { t: 'usage'; reset: boolean }
   | ({ t: 'usage-report' } & UsageReport)
+  | { t: 'floor-connect'; port: number; agentKeys: string[] }
+  | { t: 'floor-connected'; seconds: number }
+  | { t: 'floor-go'; schedule: Array<import('./index.js').ScheduledEvent>; template: string; probeCallId: string; offsetMs: number }
+  | ({ t: 'floor-done' } & import('./index.js').FloorLoadReport)
   | { t: 'exit' };
 
 /** CPU the child used and how late its event loop ran, since the last reset. */
