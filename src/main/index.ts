@@ -1,9 +1,11 @@
-// Composition root of the agent: builds the plain-TypeScript core with the Electron shell's ports
-// and hands the result back to the shell. No electron import here; the shell owns the lifecycle.
+// Composition root of the agent: builds the plain-TypeScript core and its CRM link with the
+// Electron shell's ports and hands the result back to the shell. No electron import here; the
+// shell owns the lifecycle.
 import pino from 'pino';
 import { CountryCodeSchema } from '../shared/phone.js';
-import { MemoryContactSource } from './contacts/index.js';
 import { createAgentCore } from './core.js';
+import { createCrmLink } from './crm-link/index.js';
+import type { CrmId } from './crm/port.js';
 import { crmProviders } from './crm/registry.js';
 import { createShellAgent, dialNotice } from './electron/agent-bridge.js';
 import { runShell } from './electron/app.js';
@@ -13,6 +15,15 @@ const log = pino({
   // Belt and braces: these never reach a log line even if a caller passes them by mistake.
   redact: { paths: ['token', 'deviceToken', 'code', 'accessToken', 'refreshToken', '*.token', '*.deviceToken', '*.code'], censor: '[redacted]' },
 });
+
+// The app's public OAuth client ids, fixed when electron-vite builds; a CRM left empty is shown
+// as "not configured" and cannot be signed in to.
+const crmClientIds: Partial<Record<CrmId, string>> = {
+  hubspot: import.meta.env.MAIN_VITE_HUBSPOT_CLIENT_ID,
+  salesforce: import.meta.env.MAIN_VITE_SALESFORCE_CLIENT_ID,
+  zoho: import.meta.env.MAIN_VITE_ZOHO_CLIENT_ID,
+  highlevel: import.meta.env.MAIN_VITE_HIGHLEVEL_CLIENT_ID,
+};
 
 runShell({
   log,
@@ -29,12 +40,22 @@ runShell({
           if (notice) ports.notifier.notice(notice.title, notice.body);
         },
       },
-      // The CRM adapters fill the contact index in the CRM issue; until then lookups find nobody.
-      contactSource: new MemoryContactSource(),
-      crmUrls: { contactUrl: () => null, newContactUrl: () => null },
       logger: log,
       ...(country.success ? { defaultCountry: country.data } : {}),
     });
-    return createShellAgent({ core, crmProviders: Object.values(crmProviders) });
+    // Straight after the core, no other await between: an event the bus client delivers before
+    // the link subscribes would be acknowledged without reaching the outbox.
+    const crm = await createCrmLink({
+      core,
+      dataDir: ports.userDataDir,
+      secretStore: ports.secrets,
+      logger: log,
+      // Sign-in pages open only through the checked gate; a refused page fails the sign-in at once.
+      openBrowser: async (url) => {
+        if (!(await ports.openExternal(url))) throw new Error('the sign-in page address was refused');
+      },
+      clientIds: crmClientIds,
+    });
+    return createShellAgent({ core, crm, crmProviders: Object.values(crmProviders), clientIds: crmClientIds, openExternal: ports.openExternal });
   },
 });

@@ -76,9 +76,12 @@ export const CrmStatusSchema = z.object({
     z.object({
       id: CrmIdSchema,
       displayName: z.string(),
-      state: z.enum(['signed_out', 'signed_in', 'needs_sign_in']),
+      /** not_configured: this build has no OAuth client id for the CRM, so it cannot be signed in to. */
+      state: z.enum(['signed_out', 'signed_in', 'needs_sign_in', 'not_configured']),
       /** The CRM account or user signed in, when known. */
       account: z.string().nullable(),
+      /** Why a new sign-in is needed, in the CRM's words. */
+      detail: z.string().max(500).optional(),
     }),
   ),
 });
@@ -169,7 +172,7 @@ export const IpcErrorCodeSchema = z.enum([
   'invalid_request',
   /** The caller is not our window's main frame. */
   'forbidden',
-  /** The capability exists in the contract but is not set up yet (e.g. CRM sign-in before the CRM issue). */
+  /** The capability exists in the contract but is not set up in this build (e.g. a CRM without a client id). */
   'not_configured',
   /** The action was refused or failed; `message` says why in words for the user. */
   'failed',

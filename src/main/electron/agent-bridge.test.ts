@@ -1,57 +1,181 @@
-// The IPC surface over a real AgentCore and a fake bus on loopback, each call going through the
-// same guarded wrapper main uses: what the window can do, and what it can never see.
+// The IPC surface over a real AgentCore and CRM link, with a fake bus and the HubSpot (through the
+// bus's token broker) and Salesforce (direct PKCE) simulators on loopback and a scripted system browser. Every call goes through
+// the same guarded wrapper main uses, and every answer and push is kept: what the window can do,
+// and what it can never see.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Fastify from 'fastify';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { invokeNames, type AppState, type InvokeName } from '../../shared/ipc.js';
+import { oauthBrokerRoutes } from '../../bus/oauth-broker/index.js';
+import type { CallEvent } from '../../shared/call-event.js';
+import { invokeNames, type InvokeName } from '../../shared/ipc.js';
+import { HUBSPOT_SIM_CLIENT, HUBSPOT_SIM_PORTAL_ID, startHubSpotSim, type HubSpotSim } from '../../sim/crm/hubspot/index.js';
+import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
+import { scriptedBrowser } from '../../../test/crm/oauth-harness.js';
 import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../bus-client/fake-bus.js';
-import { MemoryContactSource } from '../contacts/index.js';
 import { createAgentCore, type AgentCore } from '../core.js';
+import { createCrmLink, type CrmLink } from '../crm-link/index.js';
+import type { CrmId } from '../crm/port.js';
 import { crmProviders } from '../crm/registry.js';
-import { MemorySecretStore } from '../storage/index.js';
+import { PAIRING_KEY, PairedAgentSchema } from '../bus-client/pairing.js';
+import { FileKeyValueStore, MemorySecretStore } from '../storage/index.js';
 import { createShellAgent, dialNotice } from './agent-bridge.js';
 import { guardHandler } from './policy/ipc-guard.js';
 
 const silent = pino({ level: 'silent' });
 const trust = { isAppUrl: () => true, isOwnWebContents: () => true };
 const mainFrame = { sender: { id: 1 }, senderFrame: { url: 'file:///app/index.html', parent: null } };
+const JANE = '+61298765432';
+const key = (pbxCallId: string) => `tenant-1:pbx-1:${pbxCallId}:201`;
 
 let bus: FakeBus;
+let sim: HubSpotSim;
+let salesforce: Awaited<ReturnType<typeof startSalesforceSim>>;
+let clientIds: Partial<Record<CrmId, string>>;
+let brokerUrl: string;
 let dataDir: string;
+let secretStore: MemorySecretStore;
 let core: AgentCore;
+let link: CrmLink;
+let browser: ReturnType<typeof scriptedBrowser>;
+let cleanups: Array<() => unknown>;
 
 beforeEach(async () => {
+  cleanups = [];
   bus = await new FakeBus().listen();
+  cleanups.push(() => bus.close());
+  sim = await startHubSpotSim();
+  cleanups.push(() => sim.close());
+  salesforce = await startSalesforceSim();
+  cleanups.push(() => salesforce.close());
+  clientIds = { hubspot: HUBSPOT_SIM_CLIENT.clientId, salesforce: salesforce.oauth.clientId };
+  // HubSpot needs the client secret for the code exchange: the bus brokers it.
+  const broker = Fastify();
+  await broker.register(oauthBrokerRoutes, {
+    clients: { hubspot: { ...HUBSPOT_SIM_CLIENT, tokenUrl: `${sim.url}/oauth/v1/token` } },
+    authenticate: async (token) =>
+      token === FAKE_DEVICE_TOKEN ? { id: 'agent-1', tenantId: 'tenant-1', extension: '201', pbxId: 'pbx-1', name: 'Robin', crmUser: 'crm-user-1', revokedAt: null } : null,
+  });
+  brokerUrl = await broker.listen({ host: '127.0.0.1', port: 0 });
+  cleanups.push(() => broker.close());
   dataDir = mkdtempSync(join(tmpdir(), 'rb-bridge-'));
-  core = await createAgentCore({
+  cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+  secretStore = new MemorySecretStore();
+  await startAgent();
+});
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+/** The agent's core and CRM link as main builds them on start (from what is on disk). */
+async function startAgent(): Promise<void> {
+  const started = await createAgentCore({
     dataDir,
-    secretStore: new MemorySecretStore(),
+    secretStore,
     notifier: { show: () => {}, withdraw: () => {} },
     confirm: { confirmDial: async () => true },
     feedback: { dialFeedback: () => {} },
-    contactSource: new MemoryContactSource(),
-    crmUrls: { contactUrl: () => null, newContactUrl: () => null },
     logger: silent,
     defaultCountry: 'AU',
     bus: { backoff: { initialMs: 5, maxMs: 20 } },
   });
-});
-afterEach(async () => {
-  await core.close();
-  await bus.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-function ipc() {
-  const shell = createShellAgent({ core, crmProviders: Object.values(crmProviders) });
-  const call = <K extends InvokeName>(name: K, ...args: unknown[]) => guardHandler(name, shell.handlers[name] as never, trust, silent)(mainFrame, ...args);
-  return { shell, call };
+  cleanups.push(() => started.close());
+  browser = scriptedBrowser();
+  const linked = await createCrmLink({
+    core: started,
+    dataDir,
+    secretStore,
+    openBrowser: browser.openBrowser,
+    clientIds,
+    origins: { hubspot: sim.url, salesforce: salesforce.url },
+    busUrl: brokerUrl,
+    logger: silent,
+    backoff: { baseMs: 10, capMs: 50 },
+    contactSyncIntervalMs: 3_600_000,
+  });
+  cleanups.push(() => linked.close());
+  core = started;
+  link = linked;
 }
 
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 5));
+/** The shell agent as main builds it, and everything the window receives from it. */
+function ipc(opts: { gate?: (url: string) => boolean } = {}) {
+  const opened: string[] = [];
+  const shell = createShellAgent({
+    core,
+    crm: link,
+    crmProviders: Object.values(crmProviders),
+    clientIds,
+    openExternal: async (url) => {
+      if (!(opts.gate ?? (() => true))(url)) return false;
+      opened.push(url);
+      return true;
+    },
+  });
+  // Stopped before the afterEach closes the bus and the simulator underneath it.
+  cleanups.push(() => shell.stop());
+  const received: unknown[] = [];
+  shell.onState((s) => received.push(s));
+  shell.onSettings((s) => received.push(s));
+  shell.onCrmStatus((s) => received.push(s));
+  const call = async <K extends InvokeName>(name: K, ...args: unknown[]) => {
+    const answer = await guardHandler(name, shell.handlers[name] as never, trust, silent)(mainFrame, ...args);
+    received.push(answer);
+    return answer;
+  };
+  return { shell, call, opened, received };
+}
+
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Pairs, then restarts as the agent the admin mapped to `crmUser` (Salesforce owners must be real
+ * User ids; the fake bus pairs everyone as 'crm-user-1').
+ */
+async function pairedAs(crmUser: string): Promise<void> {
+  await core.pair(bus.url, FAKE_PAIRING_CODE);
+  await link.close();
+  await core.close();
+  const store = new FileKeyValueStore(join(dataDir, 'state'));
+  store.set(PAIRING_KEY, { ...store.get(PAIRING_KEY, PairedAgentSchema)!, crmUser });
+  await startAgent();
+  await until(() => core.state === 'connected');
+}
+
+async function paired(call: ReturnType<typeof ipc>['call']): Promise<void> {
+  await call('pair', bus.url, FAKE_PAIRING_CODE);
+  await until(() => core.state === 'connected');
+}
+
+/** Appends and waits until the agent acknowledged (so the outbox has it on disk). */
+async function deliver(...events: CallEvent[]): Promise<void> {
+  let offset = 0;
+  for (const e of events) offset = bus.append(e);
+  await bus.until(() => bus.acks().includes(offset));
+}
+
+function answeredCall(pbxCallId: string): CallEvent[] {
+  const caller = { raw: JANE, e164: JANE, name: null, extension: null };
+  return [
+    callEvent({ type: 'ringing', pbxCallId, caller }),
+    callEvent({ type: 'answered', pbxCallId, caller }),
+    callEvent({ type: 'ended', pbxCallId, caller, durationSec: 65 }),
+  ];
+}
+
+/** What the window has been told about a call, as the Recent calls screen asks for it. */
+async function historyRow(call: ReturnType<typeof ipc>['call'], callKey: string) {
+  const answer = await call('listHistory');
+  if (!answer.ok) throw new Error(answer.error.message);
+  return answer.value.find((row) => row.callKey === callKey);
 }
 
 describe('IPC over the agent core', () => {
@@ -60,12 +184,12 @@ describe('IPC over the agent core', () => {
   });
 
   it('pairs, and the device credential never reaches the window', async () => {
-    const { call } = ipc();
-    const paired = await call('pair', bus.url, FAKE_PAIRING_CODE);
-    expect(paired).toMatchObject({ ok: true, value: { busUrl: bus.url, agent: { name: 'Robin Reception', extension: '201' } } });
+    const { call, received } = ipc();
+    const answer = await call('pair', bus.url, FAKE_PAIRING_CODE);
+    expect(answer).toMatchObject({ ok: true, value: { busUrl: bus.url, agent: { name: 'Robin Reception', extension: '201' } } });
     await until(() => core.state === 'connected');
-    const answers = await Promise.all((['getState', 'getSettings', 'listHistory', 'crmStatus'] as const).map((n) => call(n)));
-    expect(JSON.stringify([paired, ...answers])).not.toContain(FAKE_DEVICE_TOKEN);
+    await Promise.all((['getState', 'getSettings', 'listHistory', 'crmStatus'] as const).map((n) => call(n)));
+    expect(JSON.stringify(received)).not.toContain(FAKE_DEVICE_TOKEN);
   });
 
   it('gives a sentence for a wrong pairing code and stays unpaired', async () => {
@@ -78,22 +202,19 @@ describe('IPC over the agent core', () => {
 
   it('dials a typed number through the bus and refuses a hostile one', async () => {
     const { call } = ipc();
-    await call('pair', bus.url, FAKE_PAIRING_CODE);
-    await until(() => core.state === 'connected');
+    await paired(call);
     expect(await call('dial', '(02) 9876 5432')).toEqual({ ok: true, value: { status: 'dialling', e164: '+61298765432' } });
     const refused = await call('dial', 'javascript:alert(1)//tel:+61298765432');
     expect(refused).toMatchObject({ ok: false, error: { code: 'failed' } });
   });
 
   it('saves settings and reports do-not-disturb as app state', async () => {
-    const { call, shell } = ipc();
-    const states: AppState[] = [];
-    shell.onState((s) => states.push(s));
+    const { call, received } = ipc();
     expect(await call('setSettings', { doNotDisturb: true, notification: { sound: false } })).toMatchObject({
       ok: true,
       value: { doNotDisturb: true, notification: { sound: false, showCompany: true } },
     });
-    expect(states.at(-1)?.doNotDisturb).toBe(true);
+    expect(received).toContainEqual(expect.objectContaining({ bus: 'unpaired', doNotDisturb: true }));
     expect(await call('getSettings')).toMatchObject({ ok: true, value: { doNotDisturb: true } });
   });
 
@@ -101,20 +222,121 @@ describe('IPC over the agent core', () => {
     const { call, shell } = ipc();
     let changed = 0;
     shell.onHistory(() => changed++);
-    await call('pair', bus.url, FAKE_PAIRING_CODE);
-    await until(() => core.state === 'connected');
-    const offset = [callEvent({ type: 'ringing', pbxCallId: 'c1' }), callEvent({ type: 'missed', pbxCallId: 'c1' })].map((e) => bus.append(e)).at(-1)!;
-    await bus.until(() => bus.acks().includes(offset));
-    const answer = await call('listHistory');
-    expect(answer).toMatchObject({ ok: true, value: [{ outcome: 'missed', direction: 'inbound', remoteNumber: '(02) 9876 5432' }] });
+    await paired(call);
+    await deliver(callEvent({ type: 'ringing', pbxCallId: 'c1' }), callEvent({ type: 'missed', pbxCallId: 'c1' }));
+    expect(await call('listHistory')).toMatchObject({ ok: true, value: [{ outcome: 'missed', direction: 'inbound', remoteNumber: '(02) 9876 5432' }] });
     expect(changed).toBeGreaterThan(0);
   });
+});
 
-  it('lists the four CRMs and says plainly that sign-in is not configured yet', async () => {
+describe('CRM over IPC', () => {
+  it('lists every CRM of the build; one without a client id is not configured and says so', async () => {
     const { call } = ipc();
     const status = await call('crmStatus');
-    expect(status.ok && status.value.crms.map((c) => c.displayName)).toEqual(['HubSpot', 'Salesforce', 'Zoho CRM', 'HighLevel']);
-    expect(await call('crmSignIn', 'hubspot')).toMatchObject({ ok: false, error: { code: 'not_configured', message: expect.stringContaining('HubSpot') } });
+    expect(status.ok && status.value.crms.map((c) => [c.displayName, c.state])).toEqual([
+      ['HubSpot', 'signed_out'],
+      ['Salesforce', 'signed_out'],
+      ['Zoho CRM', 'not_configured'],
+      ['HighLevel', 'not_configured'],
+    ]);
+    expect(await call('crmSignIn', 'zoho')).toMatchObject({ ok: false, error: { code: 'not_configured', message: expect.stringContaining('Zoho CRM') } });
+    expect(await call('crmSignIn', 'pipedrive')).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect(browser.visits).toHaveLength(0);
+  });
+
+  it('signs in to HubSpot through the browser and logs a call, and never hands the window a token', async () => {
+    const { call, received } = ipc();
+    await paired(call);
+    const janeId = sim.addContact({ firstname: 'Jane', lastname: 'Citizen', phone: '(02) 9876 5432' });
+
+    const signedIn = await call('crmSignIn', 'hubspot');
+    expect(signedIn).toMatchObject({ ok: true, value: { crms: [{ id: 'hubspot', state: 'signed_in', account: HUBSPOT_SIM_PORTAL_ID }, {}, {}, {}] } });
+    expect(browser.visits).toHaveLength(1);
+    // The window heard about it without asking again.
+    expect(received).toContainEqual({ crms: expect.arrayContaining([expect.objectContaining({ id: 'hubspot', state: 'signed_in' })]) });
+
+    await deliver(...answeredCall('c1'));
+    await until(() => core.history.get(key('c1'))?.crm.state === 'logged');
+    const [logged] = [...sim.calls.values()];
+    expect(logged!.associations).toEqual([{ toId: janeId, typeId: 194 }]);
+    // HubSpot has no page for a call record (it shows on the contact's timeline): nothing to open.
+    expect(await historyRow(call, key('c1'))).toMatchObject({ remoteName: 'Jane Citizen', crm: { state: 'logged' }, hasRecord: false });
+    expect(await call('openCallRecord', key('c1'))).toMatchObject({ ok: false, error: { code: 'failed', message: 'This call is not in the CRM yet.' } });
+
+    const tokens = JSON.parse((await secretStore.get('crm.hubspot.tokens'))!) as { accessToken: string; refreshToken: string };
+    const code = browser.visits[0]!.callbackUrl.searchParams.get('code')!;
+    const everything = JSON.stringify(received);
+    for (const secret of [tokens.accessToken, tokens.refreshToken, code, FAKE_DEVICE_TOKEN]) {
+      expect(secret.length).toBeGreaterThan(8);
+      expect(everything).not.toContain(secret);
+    }
+  });
+
+  it('opens a logged Salesforce call in the CRM through the gate, and says so when the gate refuses', async () => {
+    let gateOpen = true;
+    await pairedAs('005SIM000000001AAA');
+    const { call, opened, received } = ipc({ gate: () => gateOpen });
+    expect(await call('crmSignIn', 'salesforce')).toMatchObject({ ok: true, value: { crms: [{ state: 'signed_out' }, { id: 'salesforce', state: 'signed_in' }, {}, {}] } });
+    expect(await call('openCallRecord', key('s1'))).toMatchObject({ ok: false, error: { code: 'failed', message: 'This call is not in the CRM yet.' } });
+
+    await deliver(...answeredCall('s1'));
+    await until(() => core.history.get(key('s1'))?.crm.state === 'logged');
+    expect(await historyRow(call, key('s1'))).toMatchObject({ crm: { state: 'logged' }, hasRecord: true });
+    const [task] = [...salesforce.records.Task.values()];
+    expect(await call('openCallRecord', key('s1'))).toEqual({ ok: true, value: null });
+    expect(opened).toEqual([`${salesforce.url}/lightning/r/Task/${task!.Id}/view`]);
+
+    gateOpen = false;
+    expect(await call('openCallRecord', key('s1'))).toMatchObject({ ok: false, error: { code: 'failed', message: expect.stringContaining('refused') } });
+    expect(opened).toHaveLength(1);
+
+    const tokens = JSON.parse((await secretStore.get('crm.salesforce.tokens'))!) as { accessToken: string; refreshToken: string };
+    for (const secret of [tokens.accessToken, tokens.refreshToken]) expect(JSON.stringify(received)).not.toContain(secret);
+  });
+
+  it('shows a call the CRM refused as needing attention, and the retry logs it once', async () => {
+    const { call } = ipc();
+    await paired(call);
+    await call('crmSignIn', 'hubspot');
+    sim.faults.next({ status: 400, match: { method: 'POST', path: '/crm/v3/objects/calls' } });
+
+    await deliver(...answeredCall('r1'));
+    await until(() => core.history.get(key('r1'))?.crm.state === 'needs_attention');
+    const parked = await historyRow(call, key('r1'));
+    expect(parked).toMatchObject({ crm: { state: 'needs_attention', reason: expect.any(String) }, hasRecord: false });
+    expect(sim.calls.size).toBe(0);
+
+    expect(await call('retryHistory', key('r1'))).toEqual({ ok: true, value: null });
+    await until(() => core.history.get(key('r1'))?.crm.state === 'logged');
+    expect(await historyRow(call, key('r1'))).toMatchObject({ crm: { state: 'logged' } });
+    expect(sim.calls.size).toBe(1);
+    // Nothing left to retry: the button's call says so instead of silently doing nothing.
+    expect(await call('retryHistory', key('r1'))).toMatchObject({ ok: false, error: { code: 'failed' } });
+  });
+
+  it('turns a lost grant into "sign in again" with the reason, and signs out on request', async () => {
+    const { call, received } = ipc();
+    await paired(call);
+    await call('crmSignIn', 'hubspot');
+    sim.faults.expireTokens();
+    sim.faults.revokeGrant();
+
+    await deliver(...answeredCall('g1'));
+    await until(() => link.status().state === 'sign_in_required');
+    const status = await call('crmStatus');
+    expect(status).toMatchObject({ ok: true, value: { crms: [{ id: 'hubspot', state: 'needs_sign_in', detail: expect.stringContaining('invalid_grant') }, {}, {}, {}] } });
+    expect(received.filter((r) => JSON.stringify(r).includes('needs_sign_in') && !('ok' in (r as object)))).toHaveLength(1);
+
+    // Signing out of a CRM that is not the connected one changes nothing.
+    expect(await call('crmSignOut', 'salesforce')).toMatchObject({ ok: true, value: { crms: [{ id: 'hubspot', state: 'needs_sign_in' }, { state: 'signed_out' }, {}, {}] } });
+    expect(await call('crmSignOut', 'hubspot')).toMatchObject({ ok: true, value: { crms: [{ id: 'hubspot', state: 'signed_out' }, { state: 'signed_out' }, {}, {}] } });
+    expect(await secretStore.get('crm.hubspot.tokens')).toBeUndefined();
+  });
+
+  it('passes ringbridge:// links to the CRM link, which claims only a sign-in it is waiting for', () => {
+    const { shell } = ipc();
+    expect(shell.handleAppUrl('ringbridge://oauth/callback?code=abc&state=unknown')).toBe(false);
+    expect(shell.handleAppUrl('ringbridge://open')).toBe(false);
   });
 });
 

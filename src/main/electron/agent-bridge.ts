@@ -1,9 +1,10 @@
-// Turns the plain-TypeScript AgentCore into what the Electron shell serves over IPC: the window's
-// view of state, settings and history, and one handler per contract channel. Electron-free, so
-// it is tested in Node against a real core.
+// Turns the plain-TypeScript AgentCore and its CRM link into what the Electron shell serves over
+// IPC: the window's view of state, settings, history and CRM sign-in, and one handler per
+// contract channel. Electron-free, so it is tested in Node against a real core and link.
 import type { AgentCore } from '../core.js';
+import { CrmLinkError, type CrmLink, type CrmLinkStatus } from '../crm-link/index.js';
 import type { CallRecord } from '../history/index.js';
-import type { CrmProvider } from '../crm/port.js';
+import type { CrmId, CrmProvider } from '../crm/port.js';
 import type { DialFeedback } from '../dial/index.js';
 import { formatForDisplay } from '../../shared/phone.js';
 import { AgentIpcError, type AppState, type CrmStatus, type HistoryEntry } from '../../shared/ipc.js';
@@ -20,7 +21,8 @@ export function appStateOf(core: AgentCore): AppState {
   };
 }
 
-export function historyEntryOf(record: CallRecord, home: Parameters<typeof formatForDisplay>[1]): HistoryEntry {
+/** `hasRecord`: the call's record exists in the CRM, so "Open in CRM" has somewhere to go. */
+export function historyEntryOf(record: CallRecord, home: Parameters<typeof formatForDisplay>[1], hasRecord: boolean): HistoryEntry {
   const crm: HistoryEntry['crm'] =
     record.crm.state === 'needs_attention'
       ? { state: 'needs_attention', reason: record.crm.reason ?? 'The CRM refused this call log.' }
@@ -36,8 +38,7 @@ export function historyEntryOf(record: CallRecord, home: Parameters<typeof forma
     startedAt: record.startedAt,
     durationSec: record.durationSec === null ? null : Math.round(record.durationSec),
     crm,
-    // Record links come with the CRM outbox (next issue); until then there is nothing to open.
-    hasRecord: false,
+    hasRecord,
     hasRecording: record.hasRecording,
   };
 }
@@ -70,20 +71,45 @@ export function dialNotice(feedback: DialFeedback): { title: string; body: strin
   }
 }
 
-export function crmStatusOf(providers: readonly CrmProvider[]): CrmStatus {
-  return { crms: providers.map((p) => ({ id: p.id, displayName: p.displayName, state: 'signed_out' as const, account: null })) };
+/** Every CRM of the build with where this agent stands: the link connects at most one at a time. */
+export function crmStatusOf(providers: readonly CrmProvider[], link: CrmLinkStatus, clientIds: Partial<Record<CrmId, string>>): CrmStatus {
+  return {
+    crms: providers.map(({ id, displayName }) => {
+      if (link.crm === id) {
+        const account = link.account ?? null;
+        return link.state === 'sign_in_required'
+          ? { id, displayName, state: 'needs_sign_in' as const, account, ...(link.reason ? { detail: link.reason } : {}) }
+          : { id, displayName, state: link.state, account };
+      }
+      return { id, displayName, state: clientIds[id] ? ('signed_out' as const) : ('not_configured' as const), account: null };
+    }),
+  };
+}
+
+/** The link's refusals keep their sentence; only "not configured" keeps its own code for the window. */
+async function signInAnswer<T>(attempt: Promise<T>): Promise<T> {
+  try {
+    return await attempt;
+  } catch (error) {
+    if (error instanceof CrmLinkError) throw new AgentIpcError(error.code === 'not_configured' ? 'not_configured' : 'failed', error.message);
+    throw error;
+  }
 }
 
 export interface BridgeDeps {
   core: AgentCore;
+  crm: CrmLink;
   crmProviders: readonly CrmProvider[];
+  /** The build's public OAuth client ids; a CRM without one is shown as not configured. */
+  clientIds: Partial<Record<CrmId, string>>;
+  /** The checked openExternal gate ("Open in CRM"). */
+  openExternal: (url: string) => Promise<boolean>;
 }
 
-export function createShellAgent({ core, crmProviders }: BridgeDeps): ShellAgent {
-  const history = () => core.history.list().map((r) => historyEntryOf(r, core.settings.get().defaultCountry));
-  const notYet = (what: string): never => {
-    throw new AgentIpcError('not_configured', `${what} is not configured in this version yet.`);
-  };
+export function createShellAgent({ core, crm, crmProviders, clientIds, openExternal }: BridgeDeps): ShellAgent {
+  const history = () =>
+    core.history.list().map((r) => historyEntryOf(r, core.settings.get().defaultCountry, crm.callRecordUrl(r.callKey) !== null));
+  const crmStatus = () => crmStatusOf(crmProviders, crm.status(), clientIds);
   return {
     handlers: {
       getState: () => appStateOf(core),
@@ -98,12 +124,27 @@ export function createShellAgent({ core, crmProviders }: BridgeDeps): ShellAgent
       getSettings: () => core.settings.get(),
       setSettings: (patch) => core.settings.update(patch),
       listHistory: () => history(),
-      retryHistory: () => notYet('Retrying CRM call logs'),
-      openCallRecord: () => notYet('Opening calls in the CRM'),
+      retryHistory: (callKey) => {
+        if (!crm.retry(callKey)) throw new AgentIpcError('failed', 'This call is not waiting for a retry.');
+        return null;
+      },
+      openCallRecord: async (callKey) => {
+        const url = crm.callRecordUrl(callKey);
+        if (!url) throw new AgentIpcError('failed', 'This call is not in the CRM yet.');
+        if (!(await openExternal(url))) throw new AgentIpcError('failed', 'Ringbridge refused to open that CRM link.');
+        return null;
+      },
       dial: async (raw) => dialAnswer(await core.dial(raw)),
-      crmStatus: () => crmStatusOf(crmProviders),
-      crmSignIn: (crmId) => notYet(`${crmProviders.find((p) => p.id === crmId)?.displayName ?? 'CRM'} sign-in`),
-      crmSignOut: () => crmStatusOf(crmProviders),
+      crmStatus,
+      crmSignIn: async (crmId) => {
+        await signInAnswer(crm.signIn(crmId));
+        return crmStatus();
+      },
+      // One CRM at a time: signing out of one that is not connected has nothing to undo.
+      crmSignOut: async (crmId) => {
+        if (crm.status().crm === crmId) await crm.signOut();
+        return crmStatus();
+      },
     },
     state: () => appStateOf(core),
     settings: () => core.settings.get(),
@@ -114,13 +155,17 @@ export function createShellAgent({ core, crmProviders }: BridgeDeps): ShellAgent
     },
     onSettings: (listener) => core.settings.onChange(listener),
     onHistory: (listener) => core.history.onChange(() => listener()),
-    onCrmStatus: () => () => {},
+    onCrmStatus: (listener) => crm.onStatus(() => listener(crmStatus())),
+    handleAppUrl: (url) => crm.handleAppUrl(url),
     dial: (raw) => void core.dial(raw),
     setDoNotDisturb: (on) => void core.settings.update({ doNotDisturb: on }),
     busOrigin: () => {
       const url = core.agent?.busUrl;
       return url ? new URL(url).origin : null;
     },
-    stop: () => core.close(),
+    stop: async () => {
+      await crm.close(); // first: its outbox and sync use the core
+      await core.close();
+    },
   };
 }

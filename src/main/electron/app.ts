@@ -41,6 +41,8 @@ export interface ShellAgent {
   onSettings(listener: (settings: Settings) => void): () => void;
   onHistory(listener: () => void): () => void;
   onCrmStatus(listener: (status: CrmStatus) => void): () => void;
+  /** A ringbridge:// link; true when it completed a CRM sign-in (e.g. Zoho's redirect to the app). */
+  handleAppUrl(url: string): boolean;
   /** A tel:/callto: link or typed number; the dial capability parses, confirms and reports. */
   dial(raw: string): void;
   setDoNotDisturb(on: boolean): void;
@@ -87,7 +89,7 @@ export function runShell({ log, build }: ShellOptions): void {
   const onLink = (link: DeepLink) => {
     if (testMode) linksSeen.push(link.kind === 'dial' ? link.raw : link.url.href);
     if (link.kind === 'dial') agent?.dial(link.raw);
-    else window.show(); // ringbridge:// app links open the window (OAuth callbacks arrive in the CRM issue)
+    else if (!agent?.handleAppUrl(link.url.href)) window.show(); // any other app link opens the window
   };
   const protocol = registerProtocolHandling(onLink, () => window.show(), log);
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { crmProviders } from '../../crm/registry.js';
 import { checkExternalUrl } from './external-url.js';
 
 const policy = { extraOrigins: ['https://bus.example.net'] };
@@ -17,6 +18,34 @@ describe('openExternal gate policy', () => {
   ])('opens the CRM record %s', (url) => {
     expect(checkExternalUrl(url, policy)).toEqual({ ok: true, url: new URL(url).href });
   });
+
+  it.each([
+    'https://app.hubspot.com/oauth/authorize?client_id=c&redirect_uri=http%3A%2F%2Flocalhost%3A53123%2Fcallback&scope=oauth&state=s',
+    'https://login.salesforce.com/services/oauth2/authorize?response_type=code&client_id=c&code_challenge=x&code_challenge_method=S256',
+    'https://test.salesforce.com/services/oauth2/authorize?response_type=code',
+    'https://acme.my.salesforce.com/services/oauth2/authorize?response_type=code',
+    'https://accounts.zoho.com/oauth/v2/auth?scope=ZohoCRM.modules.contacts.READ&redirect_uri=ringbridge%3A%2F%2Foauth%2Fcallback',
+    'https://accounts.zoho.eu/oauth/v2/auth?client_id=c',
+    'https://accounts.zoho.com.au/oauth/v2/auth?client_id=c',
+    'https://accounts.zoho.com.cn/oauth/v2/auth?client_id=c',
+    'https://accounts.zoho.sa/oauth/v2/auth?client_id=c',
+    'https://accounts.zoho.uk/oauth/v2/auth?client_id=c',
+    'https://accounts.zohocloud.ca/oauth/v2/auth?client_id=c',
+    'https://marketplace.gohighlevel.com/oauth/chooselocation?response_type=code&client_id=c',
+    'https://marketplace.leadconnectorhq.com/oauth/chooselocation?response_type=code&client_id=c',
+  ])('opens the CRM sign-in page %s', (url) => {
+    expect(checkExternalUrl(url, policy)).toEqual({ ok: true, url: new URL(url).href });
+  });
+
+  it.each(Object.values(crmProviders).map((p) => [p.displayName, p.oauth().authorizeUrl]))(
+    "opens %s's sign-in page as its provider builds it",
+    (_name, authorizeUrl) => {
+      const url = new URL(authorizeUrl);
+      url.searchParams.set('redirect_uri', 'http://127.0.0.1:53123/callback');
+      url.searchParams.set('state', 'abc');
+      expect(checkExternalUrl(url.href, { extraOrigins: [] })).toEqual({ ok: true, url: url.href });
+    },
+  );
 
   it('opens the re-serialised URL, not the caller string', () => {
     const verdict = checkExternalUrl('HTTPS://APP.HUBSPOT.COM/contacts/%7e1?q=a b#x'.replace(' ', '%20'), policy);
@@ -56,6 +85,10 @@ describe('openExternal gate policy', () => {
     ' https://app.hubspot.com/',
     'https://app.hubspot.com/\u2028',
     'https://xn--hubspt-e0a.com/',
+    'https://accounts.zoho.com.evil.example/oauth/v2/auth',
+    'https://accounts-zoho.com/oauth/v2/auth',
+    'https://marketplace.gohighlevel.com.evil.example/oauth/chooselocation',
+    'http://login.salesforce.com/services/oauth2/authorize',
     'https://bus.example.net.evil.example/',
     'http://bus.example.net/',
     'https://127.0.0.1/',

@@ -1,10 +1,16 @@
-// The rule behind the single openExternal gate: only https links to CRM record hosts (and the
-// bus this agent is paired with) ever reach the OS. Everything else — file:, javascript:, data:,
-// ms-* handlers, search-ms:, lookalike hosts, credentials in the URL — is refused, and what is
-// opened is the re-serialised URL, never the caller's string.
+// The rule behind the single openExternal gate: only https links to the CRMs' own web hosts
+// (record pages and sign-in pages) and the bus this agent is paired with ever reach the OS.
+// Everything else — file:, javascript:, data:, ms-* handlers, search-ms:, lookalike hosts,
+// credentials in the URL — is refused, and what is opened is the re-serialised URL, never the
+// caller's string.
 
-/** Hosts CRM records live on; a URL matches a host exactly or as a subdomain of it. */
-export const CRM_RECORD_HOSTS = [
+/**
+ * Hosts the CRMs serve records and sign-in pages from; a URL matches a host exactly or as a
+ * subdomain of it. Sign-in: app.hubspot.com, login.salesforce.com (and My Domain / test.),
+ * accounts.zoho.<data centre>, marketplace.gohighlevel.com / marketplace.leadconnectorhq.com.
+ * Zoho lists every data centre its adapter accepts (src/main/crm/zoho/mapping.ts).
+ */
+export const CRM_WEB_HOSTS = [
   'hubspot.com',
   'hubspot.eu',
   'salesforce.com',
@@ -14,6 +20,9 @@ export const CRM_RECORD_HOSTS = [
   'zoho.in',
   'zoho.com.au',
   'zoho.jp',
+  'zoho.com.cn',
+  'zoho.sa',
+  'zoho.uk',
   'zohocloud.ca',
   'gohighlevel.com',
   'leadconnectorhq.com',
@@ -32,7 +41,7 @@ export interface ExternalUrlPolicy {
 }
 
 function hostAllowed(hostname: string): boolean {
-  return CRM_RECORD_HOSTS.some((h) => hostname === h || hostname.endsWith(`.${h}`));
+  return CRM_WEB_HOSTS.some((h) => hostname === h || hostname.endsWith(`.${h}`));
 }
 
 export function checkExternalUrl(raw: unknown, policy: ExternalUrlPolicy): ExternalUrlVerdict {

@@ -5,6 +5,7 @@ const STATE_TEXT: Record<CrmStatus['crms'][number]['state'], string> = {
   signed_out: 'Not signed in',
   signed_in: 'Signed in',
   needs_sign_in: 'Sign in again',
+  not_configured: 'Not available in this build',
 };
 
 export function CrmSignIn() {
@@ -25,12 +26,13 @@ export function CrmSignIn() {
                 {STATE_TEXT[crm.state]}
                 {crm.account ? ` · ${crm.account}` : ''}
               </span>
+              {crm.state === 'needs_sign_in' && crm.detail && <p className="reason">{crm.detail}</p>}
             </div>
             {crm.state === 'signed_in' ? (
               <button type="button" onClick={() => action.mutate({ crmId: crm.id, signIn: false })} disabled={action.isPending} aria-label={`Sign out of ${crm.displayName}`}>
                 Sign out
               </button>
-            ) : (
+            ) : crm.state === 'not_configured' ? null : (
               <button type="button" className="primary" onClick={() => action.mutate({ crmId: crm.id, signIn: true })} disabled={action.isPending} aria-label={`Sign in to ${crm.displayName}`}>
                 Sign in
               </button>
