@@ -227,6 +227,16 @@ describe('IPC over the agent core', () => {
     expect(await call('listHistory')).toMatchObject({ ok: true, value: [{ outcome: 'missed', direction: 'inbound', remoteNumber: '(02) 9876 5432' }] });
     expect(changed).toBeGreaterThan(0);
   });
+
+  it("still lists the calls when a CRM's error text is longer than the window shows", async () => {
+    const { call } = ipc();
+    await paired(call);
+    await deliver(callEvent({ type: 'ringing', pbxCallId: 'c1' }), callEvent({ type: 'missed', pbxCallId: 'c1' }));
+    core.history.setCrmState(key('c1'), 'needs_attention', `Unexpected CRM response: ${'x'.repeat(2000)}`);
+    const answer = await call('listHistory');
+    expect(answer).toMatchObject({ ok: true, value: [{ crm: { state: 'needs_attention', reason: expect.stringMatching(/^Unexpected CRM response: x+…$/) } }] });
+    expect(answer.ok && answer.value[0]!.crm.state === 'needs_attention' && answer.value[0]!.crm.reason.length).toBe(500);
+  });
 });
 
 describe('CRM over IPC', () => {

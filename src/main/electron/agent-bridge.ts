@@ -21,13 +21,19 @@ export function appStateOf(core: AgentCore): AppState {
   };
 }
 
+/** The contract bounds the CRM's words: a long error text must not make a whole answer unsendable. */
+const MAX_REASON = 500;
+function clip(text: string): string {
+  return text.length <= MAX_REASON ? text : `${text.slice(0, MAX_REASON - 1)}…`;
+}
+
 /** `hasRecord`: the call's record exists in the CRM, so "Open in CRM" has somewhere to go. */
 export function historyEntryOf(record: CallRecord, home: Parameters<typeof formatForDisplay>[1], hasRecord: boolean): HistoryEntry {
   const crm: HistoryEntry['crm'] =
     record.crm.state === 'needs_attention'
-      ? { state: 'needs_attention', reason: record.crm.reason ?? 'The CRM refused this call log.' }
+      ? { state: 'needs_attention', reason: clip(record.crm.reason ?? 'The CRM refused this call log.') }
       : record.crm.state === 'not_applicable'
-        ? { state: 'not_applicable', reason: record.crm.reason }
+        ? { state: 'not_applicable', reason: record.crm.reason === null ? null : clip(record.crm.reason) }
         : { state: record.crm.state };
   return {
     callKey: record.callKey,
@@ -78,7 +84,7 @@ export function crmStatusOf(providers: readonly CrmProvider[], link: CrmLinkStat
       if (link.crm === id) {
         const account = link.account ?? null;
         return link.state === 'sign_in_required'
-          ? { id, displayName, state: 'needs_sign_in' as const, account, ...(link.reason ? { detail: link.reason } : {}) }
+          ? { id, displayName, state: 'needs_sign_in' as const, account, ...(link.reason ? { detail: clip(link.reason) } : {}) }
           : { id, displayName, state: link.state, account };
       }
       return { id, displayName, state: clientIds[id] ? ('signed_out' as const) : ('not_configured' as const), account: null };
