@@ -1,16 +1,18 @@
 // The bus under test, run as a child process of the bench (so its memory is its own and the load
 // generator does not share its event loop): `startBus` from src/bus/server.ts, the same
 // composition `npm run bus` runs, on embedded storage (SQLite) in the data directory the parent
-// gives. Talks to the parent over IPC (types in stats.ts):
-//   parent -> {t:'seed', agents}   child -> {t:'seeded', pbxs, agents}  (tenants of 100 agents, paired)
+// gives, whose tenant store the parent has already filled with `seedTenants` (so seeding leaves
+// nothing behind in the bus's memory). Talks to the parent over IPC (types in stats.ts):
 //   parent -> {t:'memory'}         child -> {t:'mem', rss, heapUsed}     (after gc())
 //   parent -> {t:'usage', reset}   child -> {t:'usage-report', cpuMs, loopDelay...}
 //   parent -> {t:'exit'}           child exits (flushing a --cpu-prof profile)
 // It announces {t:'ready', port} once listening on 127.0.0.1.
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { TENANTS_DB_FILE } from '../src/bus/compose.js';
 import { loadConfig } from '../src/bus/config.js';
 import { startBus } from '../src/bus/server.js';
-import type { SqliteTenantStore } from '../src/bus/tenants/sqlite/store.js';
+import { createSqliteTenantStore } from '../src/bus/tenants/sqlite/store.js';
 import { childMemory, childUsage, type ChildMessage } from './stats.js';
 
 /** Agents per tenant (one PBX each); extensions 1000..1099. */
@@ -23,8 +25,12 @@ export interface SeededBus {
 
 const extensionOf = (i: number) => String(1000 + (i % AGENTS_PER_TENANT));
 
-/** Creates tenants of AGENTS_PER_TENANT agents and pairs every agent, as an admin and the agents would. */
-async function seed(tenants: SqliteTenantStore, agentCount: number): Promise<SeededBus> {
+/**
+ * Creates tenants of AGENTS_PER_TENANT agents in the bus's tenant database and pairs every agent,
+ * as an admin and the agents would. The bus must then run with the same master key.
+ */
+export async function seedTenants(dataDir: string, masterKey: Buffer, agentCount: number): Promise<SeededBus> {
+  const tenants = createSqliteTenantStore({ path: join(dataDir, TENANTS_DB_FILE), masterKey });
   // Setup only: 2 transactions per agent need not each wait for fsync.
   tenants.db.pragma('synchronous = OFF');
   const out: SeededBus = { pbxs: [], agents: [] };
@@ -44,7 +50,7 @@ async function seed(tenants: SqliteTenantStore, agentCount: number): Promise<See
     if (!paired) throw new Error('pairing failed');
     out.agents.push({ token: paired.deviceToken, pbx: pbxIndex, extension });
   }
-  tenants.db.pragma('synchronous = FULL');
+  await tenants.close();
   return out;
 }
 
@@ -56,12 +62,10 @@ async function main(): Promise<void> {
   const bus = await startBus(
     loadConfig({ ...process.env, RINGBRIDGE_DATA_DIR: dataDir, RINGBRIDGE_PORT: '0', RINGBRIDGE_HOST: '127.0.0.1', RINGBRIDGE_REDIS_URL: '' }),
   );
-  const { tenants } = bus;
   const port = Number(new URL(bus.url).port);
   const send = (m: ChildMessage) => process.send!(m);
   process.on('message', (m: ChildMessage) => {
-    if (m.t === 'seed') void seed(tenants, m.agents).then((s) => send({ t: 'seeded', ...s }));
-    else if (m.t === 'memory') send(childMemory());
+    if (m.t === 'memory') send(childMemory());
     else if (m.t === 'usage') send(childUsage(m.reset));
     else if (m.t === 'exit') process.exit(0);
   });

@@ -8,6 +8,7 @@
 //   --prof                        run the bus child with --cpu-prof (profile under $TMPDIR/ringbridge-bench-prof/)
 //   --bus-only                    skip the floor and the agent-side benches (for profiling)
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import type { WebhookCallPayload } from '../src/bus/ingest/webhook/payload.js';
 import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH } from '../src/shared/agent-protocol.js';
 import { benchCrm } from './crm.js';
 import { benchScreenpop } from './screenpop.js';
-import type { SeededBus } from './bus.js';
+import { seedTenants } from './bus.js';
 import { round, summarise, table, type ChildMessage, type MemorySnapshot, type Percentiles, type UsageReport } from './stats.js';
 
 const { values: flags } = parseArgs({
@@ -339,12 +340,13 @@ const agentKeyOf = (a: { pbx: number; extension: string }) => `${a.pbx}:${a.exte
  */
 async function loadPhase(): Promise<LoadResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rb-bench-bus-'));
-  const bus = await startChild('./bus.ts', { BENCH_DATA_DIR: dataDir }, flags.prof, true);
+  const masterKey = randomBytes(32);
+  const seeded = await seedTenants(dataDir, masterKey, AGENTS);
+  const bus = await startChild('./bus.ts', { BENCH_DATA_DIR: dataDir, RINGBRIDGE_MASTER_KEY: masterKey.toString('base64') }, flags.prof, true);
   const withFloor = !flags['bus-only'];
   const floor = withFloor ? await startChild('./floor.ts') : null;
   const floorLoad = withFloor ? await startChild('./index.ts', { BENCH_ROLE: 'floor-load' }) : null;
   try {
-    const seeded: SeededBus = await bus.request({ t: 'seed', agents: AGENTS }, 'seeded');
     const busMemoryBefore = await bus.request({ t: 'memory' }, 'mem');
     const floorMemoryBefore = await floor?.request({ t: 'memory' }, 'mem');
     const tracker = new Tracker();

@@ -39,8 +39,6 @@ export function table(header: string[], rows: Array<Array<string | number> | '-'
 /** IPC between the bench and its child servers (bench/bus.ts, bench/floor.ts). */
 export type ChildMessage =
   | { t: 'ready'; port: number }
-  | { t: 'seed'; agents: number }
-  | ({ t: 'seeded' } & import('./bus.js').SeededBus)
   | { t: 'memory' }
   | ({ t: 'mem' } & MemorySnapshot)
   | { t: 'usage'; reset: boolean }
