@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CallEventSchema, remoteParty } from './call-event.js';
+import { CallEventSchema, answeringExtension, remoteParty } from './call-event.js';
 
 const fixtures: unknown[] = JSON.parse(readFileSync(new URL('../../test/fixtures/call-event.v1.json', import.meta.url), 'utf8'));
 
@@ -25,5 +25,20 @@ describe('CallEvent v1', () => {
     const [inbound, outbound] = fixtures.map((f) => CallEventSchema.parse(f));
     expect(remoteParty(inbound!).e164).toBe('+61298765432');
     expect(remoteParty(outbound!).e164).toBe('+14155550123');
+  });
+});
+
+describe('answeredBy (added within v1)', () => {
+  const [ringing] = fixtures as [Record<string, unknown>];
+  const answered = (extra: Record<string, unknown>) => CallEventSchema.parse({ ...ringing, type: 'answered', ...extra });
+
+  it('names the answering extension, and events without it still parse', () => {
+    expect(answeringExtension(answered({ agents: ['101', '102'], answeredBy: '102' }))).toBe('102');
+    expect(CallEventSchema.safeParse({ ...ringing, answeredBy: '1'.repeat(17) }).success).toBe(false);
+  });
+
+  it('reads an answer logged before the field existed as answered by the agent side of an inbound call', () => {
+    expect(answeringExtension(answered({}))).toBe('101');
+    expect(answeringExtension(CallEventSchema.parse(ringing))).toBeNull();
   });
 });

@@ -5,6 +5,10 @@ import { z } from 'zod';
 
 export const CALL_EVENT_VERSION = 1 as const;
 
+/**
+ * `missed` = the call ended without being answered: a caller nobody picked up for (inbound), or a
+ * callee who did not pick up (outbound; agents show it as "not answered", never as missed).
+ */
 export const CallEventType = z.enum(['ringing', 'answered', 'ended', 'missed', 'recording_ready']);
 export type CallEventType = z.infer<typeof CallEventType>;
 
@@ -62,10 +66,26 @@ export const CallEventSchema = z.object({
   durationSec: z.number().int().nonnegative().nullable(),
   recording: RecordingRefSchema.nullable(),
   source: IngestSource,
+  /**
+   * On `answered`: the extension that took the call. A queue or ring-group call's `answered`
+   * concerns every agent it was ringing (`agents`), so the others see it answered elsewhere.
+   * Added within v1: absent on events logged before it (see `answeringExtension`).
+   */
+  answeredBy: z.string().max(16).nullish(),
 });
 export type CallEvent = z.infer<typeof CallEventSchema>;
 
 /** The remote party from the agent's point of view: the caller on inbound, the callee otherwise. */
 export function remoteParty(event: CallEvent): Party {
   return event.direction === 'inbound' ? event.caller : event.callee;
+}
+
+/**
+ * The extension that answered, on an `answered` event. Events logged before `answeredBy` existed
+ * were per agent: the answering party is the agent side of an inbound call.
+ */
+export function answeringExtension(event: CallEvent): string | null {
+  if (event.type !== 'answered') return null;
+  if (event.answeredBy !== undefined) return event.answeredBy;
+  return event.direction === 'inbound' ? event.callee.extension : null;
 }

@@ -135,6 +135,28 @@ describe('normaliser', () => {
     expect((await logged()).map((e) => e.agents)).toEqual([['101'], ['102']]);
   });
 
+  it('names who answered: the form says so, or the one agent the answer concerns', async () => {
+    await ingestor.ingest(obs({ type: 'answered' }));
+    // A queue call's answer reaches everyone it rang; the answering extension is always among them.
+    await ingestor.ingest(obs({ pbxCallId: 'q1', caller: { raw: '0298765401', name: null }, type: 'answered', queue: '800', agents: ['103', '101'], extensions: ['103', '101'], answeredBy: '102' }));
+    const [single, queue] = await logged();
+    expect(single).toMatchObject({ type: 'answered', agents: ['101'], answeredBy: '101' });
+    expect(queue).toMatchObject({ type: 'answered', agents: ['101', '102', '103'], answeredBy: '102', extensions: ['103', '101', '102'] });
+  });
+
+  it('a later form naming only the winner is the same answer, not a second one', async () => {
+    await ingestor.ingest(obs({ type: 'answered', queue: '800', agents: ['102', '101'], answeredBy: '102' }));
+    const second = await ingestor.ingest(obs({ source: 'webhook', type: 'answered', queue: '800', agents: ['102'] }));
+    expect(second.duplicate).toBe(true);
+    expect((await logged()).map((e) => `${e.type}:${e.agents.join()}:${e.answeredBy}`)).toEqual(['answered:101,102:102']);
+  });
+
+  it('only answers carry answeredBy', async () => {
+    await ingestor.ingest(obs({ answeredBy: '101' }));
+    await ingestor.ingest(obs({ type: 'missed', agents: ['101', '102'] }));
+    expect((await logged()).map((e) => 'answeredBy' in e)).toEqual([false, false]);
+  });
+
   it('an ended call that was never answered is missed', async () => {
     await ingestor.ingest(obs());
     await ingestor.ingest(obs({ type: 'ended', durationSec: null }));

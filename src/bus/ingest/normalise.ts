@@ -27,6 +27,10 @@
 //
 // An `ended` that was never answered becomes `missed`: duration 0, or no duration and this
 // normaliser saw the call ring but never saw it answered.
+//
+// Every `answered` names who answered (`answeredBy`): the form's own word for it, else the one
+// agent it concerns. A queue call's `answered` may concern several agents (everyone it rang):
+// the answering extension is always one of them.
 import { createHash } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
 import { CALL_EVENT_VERSION, CallEventSchema, type CallEvent, type CallEventType, type Party } from '../../shared/call-event.js';
@@ -170,8 +174,9 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
         throw new IngestError('replayed', `delivery ${obs.deliveryId} was already received`);
       }
 
-      const extensions = [...new Set(obs.extensions)];
-      const agents = [...new Set(obs.agents)].sort();
+      const answeredBy = obs.type === 'answered' ? (obs.answeredBy ?? (new Set(obs.agents).size === 1 ? obs.agents[0]! : null)) : null;
+      const extensions = [...new Set(answeredBy === null ? obs.extensions : [...obs.extensions, answeredBy])];
+      const agents = [...new Set(answeredBy === null ? obs.agents : [...obs.agents, answeredBy])].sort();
       const caller = party(obs.caller.raw, obs.caller.name, pbx.defaultCountry, extensions);
       const callee = party(obs.callee.raw, obs.callee.name, pbx.defaultCountry, extensions);
       const remote = obs.direction === 'inbound' ? caller : callee;
@@ -225,6 +230,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
         durationSec: type === 'ended' || type === 'missed' ? obs.durationSec : null,
         recording: obs.recording,
         source: obs.source,
+        ...(type === 'answered' ? { answeredBy } : {}),
       } satisfies CallEvent);
       if (!parsed.success) {
         throw new IngestError('invalid', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));

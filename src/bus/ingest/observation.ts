@@ -15,6 +15,8 @@ export interface CallObservation {
   extensions: string[];
   queue: string | null;
   agents: string[];
+  /** On `answered`: the extension that took the call, when the form says (one of `agents`). */
+  answeredBy?: string | null;
   pbxTime: Date;
   durationSec: number | null;
   recording: RecordingRef | null;

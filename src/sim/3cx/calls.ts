@@ -119,14 +119,15 @@ class CallRun {
     await this.pbx.step();
   }
 
-  async answer(leg: CallParticipant): Promise<void> {
+  /** `leg` picks up; `othersRinging` (queue) lose it, and the webhook names them with the winner. */
+  async answer(leg: CallParticipant, othersRinging: CallParticipant[] = []): Promise<void> {
     leg.status = 'Connected';
     if (this.cc) await this.pbx.upsert(leg);
-    await this.sendWebhook('call.answered', [leg.dn]);
+    await this.sendWebhook('call.answered', [leg.dn, ...othersRinging.map((p) => p.dn)], { answeredBy: leg.dn });
     await this.pbx.step();
   }
 
-  /** A leg that lost to another agent (queue): it disappears, nobody journals it. */
+  /** A leg that lost to another agent (queue): it disappears after the answer, nobody journals it. */
   async withdraw(leg: CallParticipant): Promise<void> {
     if (this.cc) await this.pbx.remove(leg);
   }
@@ -137,8 +138,8 @@ class CallRun {
     const recording = answered ? this.pbx.createRecording(leg, this.direction, talkSec) : null;
     if (recording) this.recordingIds.push(recording.Id);
     if (this.cc) await this.pbx.remove(leg);
-    await this.sendWebhook(answered ? 'call.ended' : 'call.missed', [leg.dn], answered ? talkSec : 0);
-    if (recording) await this.sendWebhook('call.recording_ready', [leg.dn], talkSec, String(recording.Id));
+    await this.sendWebhook(answered ? 'call.ended' : 'call.missed', [leg.dn], { durationSec: answered ? talkSec : 0 });
+    if (recording) await this.sendWebhook('call.recording_ready', [leg.dn], { durationSec: talkSec, recordingId: String(recording.Id) });
     if (this.template) await this.pbx.forms!.journal(this.journalBody(leg.dn, answered, talkSec, recording?.Id ?? null));
     await this.pbx.step();
   }
@@ -146,12 +147,16 @@ class CallRun {
   /** An unanswered queue call: one webhook for the call, a Missed journal per agent offered it. */
   async missAll(legs: CallParticipant[]): Promise<void> {
     if (this.cc) await Promise.all(legs.map((p) => this.pbx.remove(p)));
-    await this.sendWebhook('call.missed', legs.map((p) => p.dn), 0);
+    await this.sendWebhook('call.missed', legs.map((p) => p.dn), { durationSec: 0 });
     if (this.template) for (const p of legs) await this.pbx.forms!.journal(this.journalBody(p.dn, false, 0, null));
     await this.pbx.step();
   }
 
-  private async sendWebhook(type: WebhookCallPayload['type'], extensions: string[], durationSec?: number, recordingId?: string): Promise<void> {
+  private async sendWebhook(
+    type: WebhookCallPayload['type'],
+    extensions: string[],
+    { durationSec, recordingId, answeredBy }: { durationSec?: number; recordingId?: string; answeredBy?: string } = {},
+  ): Promise<void> {
     if (!this.webhook) return;
     const agentParty = { number: extensions[0] ?? '', name: extensions[0] ? this.pbx.nameOf(extensions[0]) : null };
     const remoteParty = { number: this.remote.number, name: this.remote.name || null };
@@ -164,6 +169,7 @@ class CallRun {
         from: this.direction === 'inbound' ? remoteParty : agentParty,
         to: this.direction === 'inbound' ? agentParty : remoteParty,
         extensions,
+        ...(answeredBy ? { answeredBy } : {}),
         queue: this.queue,
         durationSec: durationSec ?? null,
         recordingId: recordingId ?? null,
@@ -222,8 +228,9 @@ export async function runScript(pbx: CallDriver, script: CallScript): Promise<Pl
         await call.missAll(legs);
         return call;
       }
-      await call.answer(winner);
-      for (const loser of legs) if (loser !== winner) await call.withdraw(loser);
+      const losers = legs.filter((p) => p !== winner);
+      await call.answer(winner, losers);
+      for (const loser of losers) await call.withdraw(loser);
       await call.finish(winner, talkSec);
       return call;
     }

@@ -66,7 +66,7 @@ describe('one call, three forms, one event per transition', () => {
     expect(await events()).toHaveLength(2);
   });
 
-  it('queue call: each agent offered it sees one ringing; the winner one answer, end and recording; the others one missed', async () => {
+  it('queue call: each agent offered it sees one ringing and the one answer naming the winner; the winner one end and recording; nobody a missed', async () => {
     const { sim, events, settle } = await busWithAllForms();
     await sim.placeCall({ kind: 'queue', from: '+4930123456', queue: '800', agents: ['101', '102', '103'], answeredBy: '102' });
     await eventually(async () => expect((await events()).some((e) => e.type === 'recording_ready')).toBe(true));
@@ -75,8 +75,19 @@ describe('one call, three forms, one event per transition', () => {
     // Which form is logged first varies (the webhook groups the agents, Call Control does not); the count per agent does not.
     const count = (type: string, agent: string) => logged.filter((e) => e.type === type && e.agents.includes(agent)).length;
     for (const agent of ['101', '102', '103']) expect(count('ringing', agent)).toBe(1);
-    expect([count('answered', '102'), count('ended', '102'), count('recording_ready', '102')]).toEqual([1, 1, 1]);
-    expect([count('missed', '101'), count('missed', '103'), count('missed', '102')]).toEqual([1, 1, 0]);
+    for (const agent of ['101', '102', '103']) expect(count('answered', agent)).toBe(1);
+    expect(logged.filter((e) => e.type === 'answered').map((e) => e.answeredBy)).toEqual(['102']);
+    expect([count('ended', '102'), count('recording_ready', '102')]).toEqual([1, 1]);
+    for (const agent of ['101', '102', '103']) expect(count('missed', agent)).toBe(0);
     expect(logged.every((e) => e.queue === '800')).toBe(true);
+  });
+
+  it('queue call nobody answers: one missed naming every agent it rang, whichever form came first', async () => {
+    const { sim, events, settle } = await busWithAllForms();
+    await sim.placeCall({ kind: 'queue', from: '+4930123456', queue: '800', agents: ['101', '102'], answeredBy: null });
+    await eventually(async () => expect((await events()).filter((e) => e.type === 'missed')).toHaveLength(1));
+    await settle();
+    const missed = (await events()).filter((e) => e.type === 'missed' || e.type === 'ended');
+    expect(missed.map((e) => `${e.type}:${e.agents.join()}`)).toEqual(['missed:101,102']);
   });
 });

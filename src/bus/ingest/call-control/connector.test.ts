@@ -49,14 +49,22 @@ describe('CallControlConnector', () => {
     await eventually(() => expect(summary(seen)).toEqual(['ringing:102', 'missed:102']));
   });
 
-  it('rings each queue agent separately; the losers miss it, the winner talks', async () => {
+  it('rings each queue agent separately; the answer concerns them all and nobody misses it', async () => {
     const { sim, seen } = await setup();
     await sim.placeCall({ kind: 'queue', from: '+4930123456', queue: '800', agents: ['101', '102', '103'], answeredBy: '102' });
     await eventually(() => expect(seen.filter((o) => o.type === 'recording_ready')).toHaveLength(1));
     expect(summary(seen.filter((o) => o.type === 'ringing')).sort()).toEqual(['ringing:101', 'ringing:102', 'ringing:103']);
-    expect(summary(seen.filter((o) => o.type !== 'ringing'))).toEqual(['answered:102', 'missed:101', 'missed:103', 'ended:102', 'recording_ready:102']);
+    expect(summary(seen.filter((o) => o.type !== 'ringing'))).toEqual(['answered:102,101,103', 'ended:102', 'recording_ready:102']);
+    expect(seen.find((o) => o.type === 'answered')?.answeredBy).toBe('102');
     expect(seen.every((o) => o.queue === '800')).toBe(true);
     expect(new Set(seen.map((o) => o.pbxCallId)).size).toBe(1);
+  });
+
+  it('reports a queue call nobody answered as one missed for every agent it rang', async () => {
+    const { sim, seen } = await setup();
+    await sim.placeCall({ kind: 'queue', from: '+4930123456', queue: '800', agents: ['101', '102'], answeredBy: null });
+    await eventually(() => expect(seen.filter((o) => o.type === 'missed')).toHaveLength(1));
+    expect(summary(seen.filter((o) => o.type === 'missed'))).toEqual([expect.stringMatching(/^missed:(101,102|102,101)$/)]);
   });
 
   it('reports an outbound call from the agent as placed by it', async () => {

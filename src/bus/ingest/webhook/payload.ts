@@ -11,8 +11,13 @@ export const WebhookCallPayloadSchema = z.object({
     direction: z.enum(['inbound', 'outbound', 'internal']),
     from: z.object({ number: z.string().min(1).max(64), name: z.string().max(200).nullish() }),
     to: z.object({ number: z.string().min(1).max(64), name: z.string().max(200).nullish() }),
-    /** Extensions the call rings at / was answered by / was placed from. */
+    /**
+     * Extensions the call rings at / was answered by / was placed from. On `call.answered` of a
+     * queue or ring-group call: every extension it was ringing, with `answeredBy` naming the one
+     * that took it (the others' agents then show it answered elsewhere).
+     */
     extensions: z.array(z.string().regex(/^\d{1,16}$/)).max(256),
+    answeredBy: z.string().regex(/^\d{1,16}$/).nullish(),
     queue: z.string().regex(/^\d{1,16}$/).nullish(),
     durationSec: z.number().int().nonnegative().nullish(),
     recordingId: z.string().min(1).max(64).nullish(),

@@ -85,6 +85,7 @@ export const webhookRoutes: FastifyPluginAsync<IngestRoutesOptions> = async (app
       extensions: data.extensions,
       queue: data.queue ?? null,
       agents: data.extensions,
+      answeredBy: data.answeredBy,
       pbxTime: new Date(payload.data.timestamp),
       durationSec: data.durationSec ?? null,
       recording: data.recordingId ? { pbxRecordingId: data.recordingId, contentType: null } : null,

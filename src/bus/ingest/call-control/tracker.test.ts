@@ -1,0 +1,100 @@
+// The tracker decides, from participants alone, what each agent's leg of a call was: a queue
+// call answered by one agent is answered elsewhere for the others (never missed), and a call
+// nobody answered is one missed naming everyone it rang.
+import { describe, expect, it } from 'vitest';
+import type { CallParticipant } from '../../pbx/wire.js';
+import type { CallObservation } from '../observation.js';
+import { ParticipantTracker } from './tracker.js';
+
+const at = new Date('2026-05-01T10:00:00Z');
+let nextId = 1;
+
+function leg(dn: string, callid: string, extra: Partial<CallParticipant> = {}): CallParticipant {
+  return {
+    id: nextId++,
+    status: 'Ringing',
+    dn,
+    party_caller_name: 'Ada',
+    party_dn: '10000',
+    party_caller_id: '+4930123456',
+    party_did: '',
+    device_id: `sip:${dn}`,
+    party_dn_type: 'Wexternalline',
+    originated_by_dn: '10000',
+    referred_by_dn: '',
+    on_behalf_of_dn: '800',
+    on_behalf_of_type: 'Wqueue',
+    callid,
+    ...extra,
+  };
+}
+
+const connected = (p: CallParticipant): CallParticipant => ({ ...p, status: 'Connected' });
+const summary = (list: CallObservation[]) => list.map((o) => `${o.type}:${o.agents.join(',')}${o.answeredBy ? ` by ${o.answeredBy}` : ''}`);
+
+function ringAll(tracker: ParticipantTracker, legs: CallParticipant[]): void {
+  for (const p of legs) tracker.upsert(p, at);
+}
+
+describe('ParticipantTracker', () => {
+  it('a queue call answered by one agent is one answered for everyone it rang, and the others never miss it', () => {
+    const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
+    const [a, b, c] = [leg('101', '7'), leg('102', '7'), leg('103', '7')];
+    ringAll(tracker, [a!, b!, c!]);
+
+    const answered = tracker.upsert(connected(b!), at);
+    expect(summary(answered)).toEqual(['answered:102,101,103 by 102']);
+    expect(answered[0]).toMatchObject({ queue: '800', callee: { raw: '102' }, extensions: ['102', '101', '103'] });
+
+    expect(tracker.remove('101', a!.id, at).observations).toEqual([]);
+    expect(tracker.remove('103', c!.id, at).observations).toEqual([]);
+    const ended = tracker.remove('102', b!.id, at);
+    expect(summary(ended.observations)).toEqual(['ended:102']);
+    expect(ended.ended?.participant.dn).toBe('102');
+    expect(tracker.size).toBe(0);
+  });
+
+  it('a leg that stops ringing while others still ring waits for the call: answered elsewhere when one answers', () => {
+    const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
+    const [a, b] = [leg('101', '8'), leg('102', '8')];
+    ringAll(tracker, [a!, b!]);
+    // 3CX may drop the losing leg before it shows the winner connected.
+    expect(tracker.remove('101', a!.id, at).observations).toEqual([]);
+    expect(summary(tracker.upsert(connected(b!), at))).toEqual(['answered:102,101 by 102']);
+  });
+
+  it('a queue call nobody answers is one missed naming every agent it rang', () => {
+    const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
+    const [a, b, c] = [leg('101', '9'), leg('102', '9'), leg('103', '9')];
+    ringAll(tracker, [a!, b!, c!]);
+    expect(tracker.remove('101', a!.id, at).observations).toEqual([]);
+    expect(tracker.remove('102', b!.id, at).observations).toEqual([]);
+    const last = tracker.remove('103', c!.id, at).observations;
+    expect(summary(last)).toEqual(['missed:101,102,103']);
+    expect(last[0]!.answeredBy).toBeUndefined();
+  });
+
+  it('after a reconnect, legs that vanished unanswered while the winner now talks are answered elsewhere', () => {
+    const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
+    const [a, b] = [leg('101', '10'), leg('102', '10')];
+    ringAll(tracker, [a!, b!]);
+    expect(summary(tracker.reconcile([connected(b!)], at).observations)).toEqual(['answered:102,101 by 102']);
+  });
+
+  it('a transfer target that does not pick up has missed it: the earlier answer was not offered to it', () => {
+    const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
+    const first = leg('101', '11', { on_behalf_of_dn: '', on_behalf_of_type: '' });
+    tracker.upsert(first, at);
+    expect(summary(tracker.upsert(connected(first), at))).toEqual(['answered:101 by 101']);
+    const second = leg('102', '11', { on_behalf_of_dn: '', on_behalf_of_type: '', referred_by_dn: '101' });
+    expect(summary(tracker.upsert(second, at))).toEqual(['ringing:102']);
+    expect(summary(tracker.remove('102', second.id, at).observations)).toEqual(['missed:102']);
+  });
+
+  it('keeps calls apart: another call ringing at the same time does not hold back a missed', () => {
+    const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
+    const [a, other] = [leg('101', '12'), leg('102', '13')];
+    ringAll(tracker, [a!, other!]);
+    expect(summary(tracker.remove('101', a!.id, at).observations)).toEqual(['missed:101']);
+  });
+});
