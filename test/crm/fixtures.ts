@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { CallEvent, CallEventType } from '../../src/shared/call-event.js';
 import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, RecordingFile } from '../../src/main/crm/port.js';
-import type { CrmCallState } from '../../src/main/outbox/store.js';
+import type { CrmStateReport } from '../../src/main/outbox/outbox.js';
 
 export const AGENT_EXT = '101';
 export const silentLogger = pino({ level: 'silent' });
@@ -161,8 +161,8 @@ export class FakeCrm implements CrmAdapter {
 }
 
 export class RecordingHistory {
-  readonly states = new Map<string, Array<{ state: CrmCallState; reason: string | null }>>();
-  setCrmState(callKey: string, state: CrmCallState, reason: string | null): void {
+  readonly states = new Map<string, Array<{ state: CrmStateReport; reason: string | null }>>();
+  setCrmState(callKey: string, state: CrmStateReport, reason: string | null): void {
     const list = this.states.get(callKey) ?? [];
     list.push({ state, reason });
     this.states.set(callKey, list);

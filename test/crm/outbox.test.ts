@@ -126,6 +126,52 @@ describe('outbox: logging', () => {
   });
 });
 
+describe('outbox: who logs a call', () => {
+  it('logs an unanswered outbound call as no answer, never as missed', async () => {
+    const { crm, history, open } = await harness();
+    const outbox = open();
+    outbox.enqueue(callEvent(call(7, { direction: 'outbound' }), 'missed'));
+    await outbox.whenIdle();
+    expect(crm.records.get(keyOf('c7'))!.input).toMatchObject({
+      outcome: 'no_answer',
+      durationSec: 0,
+      subject: 'Outbound call to Jane Citizen (+61298765432) (not answered)',
+    });
+    expect(crm.records.get(keyOf('c7'))!.input.notes).toContain('Outcome: not answered');
+    expect(history.last(keyOf('c7'))).toEqual({ state: 'logged', reason: null });
+  });
+
+  it('does not log a queue call a colleague answered, even when a missed for this leg comes later', async () => {
+    const { crm, history, open } = await harness();
+    const outbox = open();
+    const q = call(8, { agents: [AGENT_EXT, '102'] });
+    const colleague = { raw: '102', e164: null, name: 'Bea', extension: '102' };
+    expect(outbox.enqueue(callEvent(q, 'answered', { answeredBy: '102', callee: colleague, queue: '800' }))).toBe(true);
+    outbox.enqueue(callEvent(q, 'missed', { agents: [AGENT_EXT] }));
+    await outbox.whenIdle();
+    expect(crm.attempts).toEqual([]);
+    expect(history.states.get(keyOf('c8'))).toEqual([{ state: 'not_applicable', reason: 'Answered by extension 102, who logs it to the CRM.' }]);
+  });
+
+  it('logs a queue call nobody answered once: the first agent it rang logs it, the others do not', async () => {
+    const { crm, history, open } = await harness();
+    const missed = callEvent(call(9, { agents: ['102', AGENT_EXT] }), 'missed', { queue: '800' });
+    const first = open();
+    const otherDir = mkdtempSync(join(tmpdir(), 'rb-outbox-102-'));
+    cleanups.push(() => rmSync(otherDir, { recursive: true, force: true }));
+    const second = open({ dataDir: otherDir, agentExtension: '102' });
+    first.enqueue(missed);
+    second.enqueue(missed);
+    await Promise.all([first.whenIdle(), second.whenIdle()]);
+    expect(crm.created).toEqual([keyOf('c9')]);
+    expect(crm.records.get(keyOf('c9'))!.input).toMatchObject({ outcome: 'missed', subject: 'Missed call from Jane Citizen (+61298765432)' });
+    expect(history.last('t1:pbx1:c9:102')).toEqual({
+      state: 'not_applicable',
+      reason: 'Rang several agents and nobody answered; extension 101 logs it to the CRM once.',
+    });
+  });
+});
+
 describe('outbox: when the CRM misbehaves', () => {
   it('holds every call while the CRM is down and lands each exactly once, in call order, afterwards', async () => {
     const { crm, history, open } = await harness();

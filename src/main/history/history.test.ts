@@ -44,6 +44,22 @@ describe('CallHistory', () => {
     expect(history.get('tenant-1:pbx-1:o1:201')?.remote.e164).toBe('+61412345678');
   });
 
+  it('shows a queue call a colleague answered as answered elsewhere, for good, and an unanswered outbound call as not answered', () => {
+    const history = new CallHistory({ store: new MemoryKeyValueStore() });
+    const queue = { pbxCallId: 'q2', queue: '800', agents: ['201', '202'] };
+    history.record(callEvent({ type: 'ringing', ...queue }), '201');
+    history.record(callEvent({ type: 'answered', ...queue, answeredBy: '202' }), '201');
+    history.record(callEvent({ type: 'missed', ...queue, agents: ['201'] }), '201'); // a late form's word for this leg
+    history.record(callEvent({ type: 'answered', ...queue, answeredBy: '202' }), '202');
+    expect(history.get('tenant-1:pbx-1:q2:201')?.outcome).toBe('answered_elsewhere');
+    expect(history.get('tenant-1:pbx-1:q2:202')?.outcome).toBe('answered');
+
+    const outbound = { pbxCallId: 'o2', direction: 'outbound' as const };
+    history.record(callEvent({ type: 'ringing', ...outbound }), '201');
+    history.record(callEvent({ type: 'missed', ...outbound }), '201');
+    expect(history.get('tenant-1:pbx-1:o2:201')?.outcome).toBe('not_answered');
+  });
+
   it('lets the outbox set the CRM state, marks internal calls not applicable, and emits changes', () => {
     const history = new CallHistory({ store: new MemoryKeyValueStore() });
     const seen: string[] = [];

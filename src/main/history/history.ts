@@ -1,7 +1,7 @@
 // Recent calls as the agent saw them, one entry per call leg (call + this agent), built from
 // CallEvents in log order, with the CRM-log state the outbox keeps up to date.
 import { z } from 'zod';
-import { CallDirection, remoteParty, type CallEvent } from '../../shared/call-event.js';
+import { CallDirection, answeringExtension, remoteParty, type CallEvent } from '../../shared/call-event.js';
 import { Signal } from '../signal.js';
 import type { KeyValueStore } from '../storage/index.js';
 
@@ -84,7 +84,7 @@ export class CallHistory {
         break;
       case 'answered': {
         entry.answeredAt ??= event.pbxTime;
-        const answeredBy = event.direction === 'inbound' ? event.callee.extension : null;
+        const answeredBy = answeringExtension(event);
         if (!FINAL.has(entry.outcome) || entry.outcome === 'missed') {
           entry.outcome = answeredBy !== null && answeredBy !== extension ? 'answered_elsewhere' : 'answered';
         }
@@ -100,7 +100,8 @@ export class CallHistory {
         break;
       case 'missed':
         entry.endedAt ??= event.pbxTime;
-        if (entry.answeredAt === null) entry.outcome = 'missed';
+        // Nobody picked up: the agent missed an inbound call, or the callee did not answer theirs.
+        if (entry.answeredAt === null) entry.outcome = entry.direction === 'outbound' ? 'not_answered' : 'missed';
         break;
       case 'recording_ready':
         entry.hasRecording = true;

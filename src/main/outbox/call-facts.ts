@@ -1,7 +1,14 @@
 // What the outbox knows about one call leg, folded from its events (in any order, each at most
 // once), and the CRM call-log input derived from it. Pure: no I/O.
+//
+// Who logs a call that rang several agents (queue, ring group) — the call is in the CRM once:
+// - answered: the agent who answered it. The others' legs are "answered elsewhere", not logged.
+// - nobody answered: the one `missed` event names every agent it rang; the first of them (lowest
+//   extension, as the bus sorts `agents`) logs it, the others show it missed but do not log it.
+//   Deterministic on every agent without talking to each other; if that agent never runs the
+//   app, the missed call is not logged (the bus's `agents` are the PBX's monitored extensions).
 import type { CallEvent, Party } from '../../shared/call-event.js';
-import { remoteParty } from '../../shared/call-event.js';
+import { answeringExtension, remoteParty } from '../../shared/call-event.js';
 import { composeNotes, composeSubject } from '../crm/compose.js';
 import type { CallLogInput, CallOutcome, CrmContact } from '../crm/port.js';
 
@@ -16,6 +23,8 @@ export interface CallFacts {
   endedAt: string | null;
   durationSec: number | null;
   missed: boolean;
+  /** Another extension logs this call (see the rule above); this agent does not. */
+  loggedBy: string | null;
 }
 
 export type OutboxEventType = Extract<CallEvent['type'], 'answered' | 'ended' | 'missed' | 'recording_ready'>;
@@ -23,7 +32,8 @@ export const OUTBOX_EVENT_TYPES: ReadonlySet<string> = new Set<OutboxEventType>(
 
 const earlier = (a: string, b: string) => (Date.parse(a) <= Date.parse(b) ? a : b);
 
-export function foldEvent(facts: CallFacts | null, event: CallEvent): CallFacts {
+/** Folds one event into this agent's (`agentExtension`) view of the call. */
+export function foldEvent(facts: CallFacts | null, event: CallEvent, agentExtension: string): CallFacts {
   const base: CallFacts = facts ?? {
     direction: event.direction,
     caller: event.caller,
@@ -34,23 +44,35 @@ export function foldEvent(facts: CallFacts | null, event: CallEvent): CallFacts 
     endedAt: null,
     durationSec: null,
     missed: false,
+    loggedBy: null,
   };
-  const next: CallFacts = { ...base, firstSeenAt: earlier(base.firstSeenAt, event.pbxTime) };
+  // `loggedBy` is absent from facts stored before it existed.
+  const next: CallFacts = { ...base, loggedBy: base.loggedBy ?? null, firstSeenAt: earlier(base.firstSeenAt, event.pbxTime) };
   // Later events may know the parties better (a name resolved, a number normalised).
   if (!next.caller.name && event.caller.name) next.caller = event.caller;
   if (!next.callee.name && event.callee.name) next.callee = event.callee;
   switch (event.type) {
-    case 'answered':
+    case 'answered': {
+      const by = answeringExtension(event);
+      if (by !== null && by !== agentExtension) {
+        if (!next.answeredAt) next.loggedBy = by;
+        break;
+      }
       next.answeredAt = next.answeredAt ? earlier(next.answeredAt, event.pbxTime) : event.pbxTime;
+      next.loggedBy = null;
       break;
+    }
     case 'ended':
       next.endedAt = event.pbxTime;
       next.durationSec = event.durationSec ?? next.durationSec;
       break;
-    case 'missed':
+    case 'missed': {
       next.missed = true;
       next.endedAt ??= event.pbxTime;
+      const first = [...event.agents].sort()[0];
+      if (!next.answeredAt && next.loggedBy === null && first !== undefined && first !== agentExtension) next.loggedBy = first;
       break;
+    }
     case 'recording_ready':
       // A recording exists only for a finished call: if its `ended` was lost, log the call anyway.
       next.endedAt ??= event.pbxTime;
@@ -60,8 +82,23 @@ export function foldEvent(facts: CallFacts | null, event: CallEvent): CallFacts 
   return next;
 }
 
+/** The CRM logs a leg once it ended, unless another extension logs the call. */
+export function dueForLog(facts: CallFacts): boolean {
+  return facts.endedAt !== null && !facts.loggedBy;
+}
+
+/** Why this agent does not log the call, for its history; null when it does. */
+export function loggedElsewhereReason(facts: CallFacts): string | null {
+  if (!facts.loggedBy) return null;
+  return facts.missed && !facts.answeredAt
+    ? `Rang several agents and nobody answered; extension ${facts.loggedBy} logs it to the CRM once.`
+    : `Answered by extension ${facts.loggedBy}, who logs it to the CRM.`;
+}
+
+/** An unanswered outbound call is the callee's no-answer, never a missed call. */
 export function outcomeOf(facts: CallFacts): CallOutcome {
   if (facts.answeredAt || (facts.durationSec ?? 0) > 0) return 'answered';
+  if (facts.direction === 'outbound') return 'no_answer';
   if (facts.missed || facts.direction === 'inbound') return 'missed';
   return 'no_answer';
 }

@@ -14,13 +14,16 @@ import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
 import { Signal } from '../signal.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { callKeyOf } from '../history/index.js';
-import { OUTBOX_EVENT_TYPES, callLogInput } from './call-facts.js';
+import { OUTBOX_EVENT_TYPES, callLogInput, loggedElsewhereReason } from './call-facts.js';
 import { RecordingUnavailable, type RecordingSource, fetchRecording } from './recording.js';
 import { type CrmCallState, type OutboxRow, type OutboxStep, OutboxStore } from './store.js';
 
+/** A call's CRM state as the history shows it: 'not_applicable' = another extension logs it. */
+export type CrmStateReport = CrmCallState | 'not_applicable';
+
 /** The call-history side (recent-calls screen) that shows each call's CRM state. */
 export interface CrmStateSink {
-  setCrmState(callKey: string, state: CrmCallState, reason: string | null): void | Promise<void>;
+  setCrmState(callKey: string, state: CrmStateReport, reason: string | null): void | Promise<void>;
 }
 
 /** The contact a call is logged against: the contacts index, preferring the agent's own match. */
@@ -46,7 +49,7 @@ export interface OutboxOptions {
 
 export interface CrmStateChange {
   callKey: string;
-  state: CrmCallState;
+  state: CrmStateReport;
   reason: string | null;
 }
 
@@ -88,11 +91,20 @@ export class Outbox {
     // Extension-to-extension calls have no customer to log against.
     if (event.direction === 'internal') return false;
     const callKey = callKeyOf(event, this.opts.agentExtension);
-    const isNew = this.store.get(callKey) === null;
-    const taken = this.store.record(callKey, event, this.now());
-    if (taken && isNew) this.announce(callKey, 'pending', null);
-    if (taken) this.kick();
-    return taken;
+    const before = this.store.get(callKey);
+    const taken = this.store.record(callKey, event, this.now(), this.opts.agentExtension);
+    if (!taken) return false;
+    const after = this.store.get(callKey)!;
+    // A colleague answered (or logs the unanswered queue call): kept on disk so a late event for
+    // this leg cannot log it after all, but shown as not this agent's to log.
+    const elsewhere = loggedElsewhereReason(after.facts);
+    if (elsewhere !== null && after.record === null && (before === null || loggedElsewhereReason(before.facts) === null)) {
+      this.announce(callKey, 'not_applicable', elsewhere);
+    } else if (before === null) {
+      this.announce(callKey, 'pending', null);
+    }
+    this.kick();
+    return true;
   }
 
   /** Switches CRM (sign-in to another one) or sets the first one; queued calls follow. */
@@ -299,7 +311,7 @@ export class Outbox {
     this.announce(callKey, 'needs_attention', reason);
   }
 
-  private announce(callKey: string, state: CrmCallState, reason: string | null): void {
+  private announce(callKey: string, state: CrmStateReport, reason: string | null): void {
     this.stateChanged.emit({ callKey, state, reason });
     Promise.resolve()
       .then(() => this.opts.history.setCrmState(callKey, state, reason))

@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import type { CallEvent } from '../../shared/call-event.js';
 import type { CrmCallRecord, CrmContact, CrmId } from '../crm/port.js';
-import { type CallFacts, foldEvent } from './call-facts.js';
+import { type CallFacts, dueForLog, foldEvent } from './call-facts.js';
 
 export type CrmCallState = 'pending' | 'logged' | 'recording_attached' | 'needs_attention';
 export type OutboxStep = 'log' | 'attach';
@@ -19,6 +19,7 @@ export interface OutboxRow {
   factsVersion: number;
   /** The facts version the CRM record reflects (0 = never logged). */
   loggedVersion: number;
+  /** The call ended and this agent logs it (`dueForLog`). */
   ended: boolean;
   /** Set once a logCall was sent: a retry may meet a record the CRM already made. */
   logAttempted: boolean;
@@ -104,16 +105,16 @@ export class OutboxStore {
     this.db.exec(SCHEMA);
   }
 
-  /** Folds the event into its call row. False when the event was seen before (redelivery). */
-  record(callKey: string, event: CallEvent, now: number): boolean {
+  /** Folds the event into its call row (the leg of `agentExtension`). False when the event was seen before (redelivery). */
+  record(callKey: string, event: CallEvent, now: number, agentExtension: string): boolean {
     return this.db.transaction(() => {
       const fresh = this.db.prepare('INSERT OR IGNORE INTO seen_events (event_id, call_key) VALUES (?, ?)').run(event.id, callKey);
       if (fresh.changes === 0) return false;
       const existing = this.db.prepare('SELECT facts_json, ended FROM calls WHERE call_key = ?').get(callKey) as
         | { facts_json: string; ended: number }
         | undefined;
-      const facts = foldEvent(existing ? (JSON.parse(existing.facts_json) as CallFacts) : null, event);
-      const ended = facts.endedAt !== null ? 1 : 0;
+      const facts = foldEvent(existing ? (JSON.parse(existing.facts_json) as CallFacts) : null, event, agentExtension);
+      const ended = dueForLog(facts) ? 1 : 0;
       const recording = event.type === 'recording_ready' && event.recording ? event.recording : null;
       if (!existing) {
         this.db
