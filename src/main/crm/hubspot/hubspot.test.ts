@@ -65,6 +65,11 @@ describe('HubSpot adapter against the simulator', () => {
     expect(sim.calls.get(record.id)!.properties.hs_call_status).toBe('MISSED');
   });
 
+  it('logs an outbound call nobody picked up as NO_ANSWER, not MISSED', async () => {
+    const record = await crm.logCall(call({ direction: 'outbound', from: '101', to: '+14155550123', answeredAt: null, durationSec: 0, outcome: 'no_answer' }));
+    expect(sim.calls.get(record.id)!.properties).toMatchObject({ hs_call_direction: 'OUTBOUND', hs_call_status: 'NO_ANSWER', hs_call_duration: '0' });
+  });
+
   it('creates exactly one call when the first response is lost after HubSpot applied the write', async () => {
     sim.faults.next({ match: { method: 'POST', path: '/crm/v3/objects/calls' }, timeoutAfterApply: true, mode: 'close' });
     expect((await failure(crm.logCall(call()))).kind).toBe('transient');
