@@ -71,10 +71,27 @@ async function expectCrm(checks: Checks, ctx: SceneContext, ext: string, callid:
   if (record) ctx.printer.say('[CRM]', 'HubSpot', record);
 }
 
+/** The HubSpot call records of one agent's leg of a call, from the simulator's own store. */
+function hubspotCallsOf(ctx: SceneContext, ext: string, callid: number) {
+  return [...ctx.stage.hubspot.calls.values()].filter((c) => c.properties.ringbridge_call_key?.endsWith(`:${callid}:${ext}`));
+}
+
+/** The agent's leg of a call is not this agent's to log: it says why, and HubSpot has no record of it. */
+async function expectNotLogged(checks: Checks, ctx: SceneContext, ext: string, callid: number, who: string, outcome: string): Promise<void> {
+  if (!ctx.crm) return;
+  await checks.see(`${label(ext)} not logging ${who} (${outcome})`, line(label(ext), 'CRM', `not logged by this agent — ${who}, ${outcome}`));
+  checks.hold(`no HubSpot call record for ${ext}'s leg of call ${callid}`, hubspotCallsOf(ctx, ext, callid).length === 0);
+}
+
+/** What the agent's own call history says about a call. */
+function historyOutcome(ctx: SceneContext, ext: string, callid: number): string | undefined {
+  return ctx.agents.get(ext)?.core.history.list().find((r) => r.pbxCallId === String(callid))?.outcome;
+}
+
 /** "call 1004: INBOUND COMPLETED, 42 s, on Jane Citizen, 1 file" — from the simulator's own store. */
 function hubspotCall(ctx: SceneContext, ext: string, callid: number): string | null {
   const { hubspot } = ctx.stage;
-  const matches = [...hubspot.calls.values()].filter((c) => c.properties.ringbridge_call_key?.endsWith(`:${callid}:${ext}`));
+  const matches = hubspotCallsOf(ctx, ext, callid);
   if (matches.length !== 1) return null;
   const call = matches[0]!;
   const p = call.properties;
@@ -111,7 +128,12 @@ export async function queueCall(ctx: SceneContext): Promise<SceneResult> {
   await checks.see(`${label(FIRST)} pop for the queue call`, line(label(FIRST), 'POP', `queue ${QUEUE}`));
   await checks.see(`${label(SECOND)} pop for the queue call`, line(label(SECOND), 'POP', `queue ${QUEUE}`));
   await checks.see(`${label(FIRST)} pop withdrawn once ${SECOND} answered`, line(label(FIRST), 'pop gone'));
-  await expectCrm(checks, ctx, SECOND, await call, fullName(tom), true);
+  await checks.see(`${label(FIRST)} told ${SECOND} answered`, line(label(FIRST), 'call', `answered by ${SECOND}`));
+  const callid = await call;
+  // The caller was served: the colleague who lost the race did not miss it, and only the one who answered logs it.
+  await expectCrm(checks, ctx, SECOND, callid, fullName(tom), true);
+  await expectNotLogged(checks, ctx, FIRST, callid, fullName(tom), 'answered elsewhere');
+  checks.hold(`${label(FIRST)} history shows the call answered elsewhere`, historyOutcome(ctx, FIRST, callid) === 'answered_elsewhere');
   return checks.result;
 }
 
@@ -138,10 +160,26 @@ export async function missedCall(ctx: SceneContext): Promise<SceneResult> {
   return checks.result;
 }
 
+export async function queueMissed(ctx: SceneContext): Promise<SceneResult> {
+  const jane = KNOWN_CALLERS.jane;
+  ctx.printer.startScene(`5. ${fullName(jane)} calls queue ${QUEUE}, nobody answers: missed on both, logged once (by ${FIRST}, the first it rang)`);
+  const checks = new Checks(ctx);
+  const call = place(ctx, { kind: 'queue', queue: QUEUE, agents: [FIRST, SECOND], answeredBy: null, from: jane.e164 });
+  for (const ext of [FIRST, SECOND]) await checks.see(`${label(ext)} pop for the queue call`, line(label(ext), 'POP', `queue ${QUEUE}`));
+  const callid = await call;
+  for (const ext of [FIRST, SECOND]) {
+    await checks.see(`${label(ext)} call shown as missed`, line(label(ext), 'call', `missed (queue ${QUEUE}`));
+  }
+  await expectCrm(checks, ctx, FIRST, callid, fullName(jane), false);
+  await expectNotLogged(checks, ctx, SECOND, callid, fullName(jane), 'missed');
+  for (const ext of [FIRST, SECOND]) checks.hold(`${label(ext)} history shows the call missed`, historyOutcome(ctx, ext, callid) === 'missed');
+  return checks.result;
+}
+
 export async function clickToDial(ctx: SceneContext): Promise<SceneResult> {
   const agent = ctx.agents.get(FIRST)!;
   const sim = ctx.stage.pbxSim;
-  ctx.printer.startScene(`5. ${FIRST} clicks ${DIAL_LINK} in the CRM: the bus dials from ${FIRST}'s own extension`);
+  ctx.printer.startScene(`6. ${FIRST} clicks ${DIAL_LINK} in the CRM: the bus dials from ${FIRST}'s own extension`);
   const checks = new Checks(ctx);
   const before = sim.makeCallRequests.length;
   await agent.core.dial(DIAL_LINK);
@@ -163,7 +201,7 @@ export async function clickToDial(ctx: SceneContext): Promise<SceneResult> {
 export async function hostileLinks(ctx: SceneContext): Promise<SceneResult> {
   const agent = ctx.agents.get(FIRST)!;
   const sim = ctx.stage.pbxSim;
-  ctx.printer.startScene('6. Links that must not dial: a script hidden in a tel: link, a premium-rate number');
+  ctx.printer.startScene('7. Links that must not dial: a script hidden in a tel: link, a premium-rate number');
   const checks = new Checks(ctx);
   const before = sim.makeCallRequests.length;
   ctx.printer.say(label(FIRST), 'click', HOSTILE_LINK);
@@ -177,7 +215,7 @@ export async function hostileLinks(ctx: SceneContext): Promise<SceneResult> {
   return checks.result;
 }
 
-export const SCRIPTED_SCENES = [knownCaller, queueCall, unknownCaller, missedCall, clickToDial, hostileLinks];
+export const SCRIPTED_SCENES = [knownCaller, queueCall, unknownCaller, missedCall, queueMissed, clickToDial, hostileLinks];
 
 /** After the script: one more call every few seconds, cycling through callers and kinds. */
 export function* endlessCalls(): Generator<{ title: string; script: CallScript }> {

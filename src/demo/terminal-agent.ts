@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { CallEvent } from '../shared/call-event.js';
+import { answeringExtension, type CallEvent } from '../shared/call-event.js';
 import { formatForDisplay } from '../shared/phone.js';
 import { createAgentCore, type AgentCore } from '../main/core.js';
 import { createCrmLink, type CrmLink } from '../main/crm-link/index.js';
@@ -60,13 +60,15 @@ function describeCall(event: CallEvent, country: Parameters<typeof formatForDisp
   switch (event.type) {
     case 'ringing':
       return event.direction === 'outbound' ? `dialling ${number}` : null; // inbound rings are the pop
-    case 'answered':
-      return event.direction === 'inbound' && event.callee.extension ? `answered by ${event.callee.extension}` : 'answered';
+    case 'answered': {
+      const by = answeringExtension(event);
+      return by ? `answered by ${by}` : 'answered';
+    }
     case 'ended':
       return `ended after ${event.durationSec ?? 0} s`;
     case 'missed':
-      if (event.direction !== 'inbound') return 'not answered';
-      return event.queue ? `not answered here (queue ${event.queue})` : 'missed';
+      if (event.direction === 'outbound') return 'not answered';
+      return event.queue ? `missed (queue ${event.queue}: nobody answered)` : 'missed';
     case 'recording_ready':
       return 'recording ready on the PBX';
   }
@@ -77,7 +79,7 @@ const CRM_STATE_TEXT: Record<CrmLogState, string> = {
   logged: 'call logged',
   recording_attached: 'recording attached',
   needs_attention: 'needs attention',
-  not_applicable: 'not logged (not for this agent)',
+  not_applicable: 'not logged by this agent',
 };
 
 export async function startTerminalAgent(opts: TerminalAgentOptions): Promise<TerminalAgent> {

@@ -73,6 +73,18 @@ describe('npm start (the demo)', () => {
     const queueScene = out.slice(out.indexOf('2. Tom Nguyen'), out.indexOf('3. A number'));
     expect(lines(queueScene, '[101]', 'pop gone')).toHaveLength(1);
     expect(lines(queueScene, '[102]', 'call')).toEqual(expect.arrayContaining([expect.stringContaining('answered by 102')]));
+    // The colleague who lost the race did not miss the call: answered elsewhere, and only 102 logs it.
+    expect(lines(queueScene, '[101]', 'call')).toEqual([expect.stringContaining('answered by 102')]);
+    expect(lines(queueScene, '[101]', 'CRM')).toEqual([expect.stringContaining('not logged by this agent — Tom Nguyen, answered elsewhere (Answered by extension 102')]);
+    expect(lines(queueScene, '[102]', 'CRM')).toEqual(expect.arrayContaining([expect.stringContaining('call logged — Tom Nguyen, answered')]));
+    expect(queueScene.match(/\[CRM\]\s+HubSpot\s+call \d+: INBOUND COMPLETED, \d+ s, on Tom Nguyen, 1 recording file$/gm)).toHaveLength(1);
+
+    // A queue call nobody answered: missed for both, logged once, by the first agent it rang.
+    const missedQueue = out.slice(out.indexOf('5. Jane Citizen calls queue'), out.indexOf('6. 101 clicks'));
+    for (const agent of ['[101]', '[102]']) expect(lines(missedQueue, agent, 'call')).toEqual([expect.stringContaining('missed (queue 800: nobody answered)')]);
+    expect(lines(missedQueue, '[101]', 'CRM')).toEqual([expect.stringContaining('call logged — Jane Citizen, missed')]);
+    expect(lines(missedQueue, '[102]', 'CRM')).toEqual([expect.stringContaining('not logged by this agent — Jane Citizen, missed')]);
+    expect(missedQueue.match(/\[CRM\]\s+HubSpot\s+call \d+: INBOUND MISSED/gm)).toHaveLength(1);
 
     // Signed in to the CRM through the browser flow; each call logged there, recordings uploaded.
     expect(lines(out, '[101]', 'CRM')[0]).toMatch(/signed in to HubSpot \(portal 62515\).*3 contacts synced/);
@@ -86,6 +98,8 @@ describe('npm start (the demo)', () => {
     // Click-to-dial from the agent's own extension; hostile and premium links refused with reasons.
     expect(lines(out, '[101]', 'DIAL ok')).toEqual([expect.stringContaining('+1 415 555 0123 from ext 101')]);
     expect(out).toMatch(/\[3CX\]\s+makecall\s+from ext 101 \(desk phone\) to \+14155550123/);
+    // Nobody picked up the dialled number: not answered, never "missed".
+    expect(out).toMatch(/\[CRM\]\s+HubSpot\s+call \d+: OUTBOUND NO_ANSWER, 0 s, on no contact \(unknown number\), 0 recording files$/m);
     expect(lines(out, '[101]', 'DIAL no')).toEqual([
       expect.stringContaining('refused on the agent (embedded_url)'),
       expect.stringContaining('refused by the bus (dial_policy)'),
