@@ -10,6 +10,10 @@ import {
   type SettingsPatch,
 } from '../../src/shared/ipc.js';
 import type { InvokeHandlers } from '../../src/main/electron/ipc.js';
+import { crmStatusOf } from '../../src/main/electron/agent-bridge.js';
+import type { CrmLinkStatus } from '../../src/main/crm-link/index.js';
+import type { CrmId } from '../../src/main/crm/port.js';
+import { crmProviders } from '../../src/main/crm/registry.js';
 
 export const PAIRED: AppState = {
   bus: 'connected',
@@ -70,13 +74,133 @@ export const SAMPLE_CALLS: HistoryEntry[] = [
   },
 ];
 
-const CRMS: CrmStatus = {
-  crms: [
-    { id: 'hubspot', displayName: 'HubSpot', state: 'signed_out', account: null },
-    { id: 'salesforce', displayName: 'Salesforce', state: 'signed_out', account: null },
-    { id: 'zoho', displayName: 'Zoho CRM', state: 'signed_out', account: null },
-    { id: 'highlevel', displayName: 'HighLevel', state: 'signed_out', account: null },
-  ],
+/**
+ * Every CRM-log state the contract has, as main's agent-bridge would send them (reasons worded
+ * like the outbox and history do). Names are distinct so each row is addressable by its label.
+ */
+export const CRM_LOG_CALLS: HistoryEntry[] = [
+  {
+    callKey: 'acme:pbx1:s-1:101',
+    direction: 'inbound',
+    outcome: 'answered',
+    remoteNumber: '(02) 9876 5432',
+    remoteName: 'Jane Citizen — Acme Pty Ltd',
+    startedAt: '2026-11-25T00:40:00.000Z',
+    durationSec: 312,
+    crm: { state: 'recording_attached' },
+    hasRecord: true,
+    hasRecording: true,
+  },
+  {
+    callKey: 'acme:pbx1:s-2:101',
+    direction: 'inbound',
+    outcome: 'answered_elsewhere',
+    remoteNumber: '(07) 3000 1234',
+    remoteName: 'Oliver Grant',
+    startedAt: '2026-11-25T00:35:00.000Z',
+    durationSec: null,
+    crm: { state: 'not_applicable', reason: 'Answered by extension 102, who logs it to the CRM.' },
+    hasRecord: false,
+    hasRecording: false,
+  },
+  {
+    callKey: 'acme:pbx1:s-3:101',
+    direction: 'inbound',
+    outcome: 'missed',
+    remoteNumber: '+1 415 555 0100',
+    remoteName: null,
+    startedAt: '2026-11-25T00:30:00.000Z',
+    durationSec: null,
+    crm: { state: 'not_applicable', reason: 'Rang several agents and nobody answered; extension 102 logs it to the CRM once.' },
+    hasRecord: false,
+    hasRecording: false,
+  },
+  {
+    callKey: 'acme:pbx1:s-4:101',
+    direction: 'internal',
+    outcome: 'answered',
+    remoteNumber: '104',
+    remoteName: 'Sam Lee',
+    startedAt: '2026-11-25T00:25:00.000Z',
+    durationSec: 64,
+    crm: { state: 'not_applicable', reason: 'Internal calls are not logged to the CRM.' },
+    hasRecord: false,
+    hasRecording: false,
+  },
+  {
+    callKey: 'acme:pbx1:s-5:101',
+    direction: 'outbound',
+    outcome: 'answered',
+    remoteNumber: '0412 345 678',
+    remoteName: 'Tom Nguyen',
+    startedAt: '2026-11-25T00:20:00.000Z',
+    durationSec: 95,
+    crm: { state: 'needs_attention', reason: 'HubSpot: the contact was deleted (404). Retry logs it unattached.' },
+    hasRecord: false,
+    hasRecording: false,
+  },
+  {
+    // Logged, but the recording could not be attached: both Retry and Open in CRM make sense.
+    callKey: 'acme:pbx1:s-6:101',
+    direction: 'inbound',
+    outcome: 'answered',
+    remoteNumber: '(03) 9555 0199',
+    remoteName: 'Mei-Ling Featherstonehaugh-Cholmondeley — Southern Cross Freight & Logistics Holdings Pty Ltd',
+    startedAt: '2026-11-25T00:15:00.000Z',
+    durationSec: 1804,
+    crm: {
+      state: 'needs_attention',
+      reason:
+        'Salesforce refused the recording (413 REQUEST_ENTITY_TOO_LARGE): ContentVersion VersionData exceeds the maximum size allowed by this org; ask your Salesforce administrator to raise the file upload limit, then retry. https://acme.my.salesforce.com/lightning/r/Task/00T5g00000ABCDEFGHIJKLMNOPQRS/view',
+    },
+    hasRecord: true,
+    hasRecording: true,
+  },
+  {
+    callKey: 'acme:pbx1:s-7:101',
+    direction: 'outbound',
+    outcome: 'not_answered',
+    remoteNumber: '+44 20 7123 4567',
+    remoteName: null,
+    startedAt: '2026-11-25T00:10:00.000Z',
+    durationSec: null,
+    crm: { state: 'logged' },
+    hasRecord: true,
+    hasRecording: false,
+  },
+  {
+    callKey: 'acme:pbx1:s-8:101',
+    direction: 'inbound',
+    outcome: 'answered',
+    remoteNumber: '(03) 9123 4567',
+    remoteName: 'Priya Shah',
+    startedAt: '2026-11-25T00:05:00.000Z',
+    durationSec: 41,
+    crm: { state: 'pending' },
+    hasRecord: false,
+    hasRecording: false,
+  },
+  {
+    // No CRM connected: nothing to say beyond "not logged".
+    callKey: 'acme:pbx1:s-9:101',
+    direction: 'inbound',
+    outcome: 'answered',
+    remoteNumber: '(08) 9200 1000',
+    remoteName: 'Ravi Patel',
+    startedAt: '2026-11-25T00:00:00.000Z',
+    durationSec: 12,
+    crm: { state: 'not_applicable', reason: null },
+    hasRecord: false,
+    hasRecording: false,
+  },
+];
+
+/** What each CRM's token response names the account as (non-secret labels, as the link keeps them). */
+export const CRM_ACCOUNTS: Record<CrmId, string> = {
+  hubspot: 'portal 62515',
+  salesforce: 'acme.my.salesforce.com',
+  zoho: 'zoho.com.au',
+  highlevel: 'Acme Plumbing (location 9fQ2)',
 };
 
 export interface Call {
@@ -94,13 +218,40 @@ export class FakeAgent {
     notification: { sound: true, showCompany: true },
   };
   history: HistoryEntry[] = structuredClone(SAMPLE_CALLS);
-  crm: CrmStatus = structuredClone(CRMS);
+  /**
+   * The build's public OAuth client ids: a CRM without one is `not_configured` (main's own
+   * mapping, crmStatusOf, turns this and `link` into the window's CrmStatus).
+   */
+  clientIds: Partial<Record<CrmId, string>> = { hubspot: 'hs-public-client', salesforce: 'sf-public-client' };
+  /** The CRM link: one CRM at a time, as in main. */
+  link: CrmLinkStatus = { crm: null, state: 'signed_out' };
+  /** Set to make the next browser sign-in fail with this sentence (user closed the tab, CRM refused). */
+  signInFailure: string | null = null;
   readonly calls: Call[] = [];
+  /** Answers of this fake that broke the IPC contract (the guard turns them into a generic error). */
+  readonly contractBreaks: string[] = [];
   /** Set by the harness: pushes an event into the page like main's webContents.send. */
   emit: (method: string, payload: unknown) => Promise<void> = async () => {};
 
   constructor(initial: AppState) {
     this.state = structuredClone(initial);
+  }
+
+  get crm(): CrmStatus {
+    return crmStatusOf(Object.values(crmProviders), this.link, this.clientIds);
+  }
+
+  /** The CRM revoked or expired the grant: main flips to needs-sign-in once and pushes it. */
+  async loseGrant(reason: string): Promise<void> {
+    if (!this.link.crm) throw new Error('no CRM is connected');
+    this.link = { crm: this.link.crm, state: 'sign_in_required', ...(this.link.account ? { account: this.link.account } : {}), reason };
+    await this.emit('onCrmStatusChanged', this.crm);
+  }
+
+  /** The outbox moved a call on: main updates its history and pushes historyChanged. */
+  async settle(callKey: string, change: Pick<HistoryEntry, 'crm'> & Partial<Pick<HistoryEntry, 'hasRecord'>>): Promise<void> {
+    this.history = this.history.map((c) => (c.callKey === callKey ? { ...c, ...change } : c));
+    await this.emit('onHistoryChanged', null);
   }
 
   callsTo(name: InvokeName): unknown[][] {
@@ -131,13 +282,17 @@ export class FakeAgent {
       return this.settings;
     },
     listHistory: async () => this.history,
+    // As main: a retry re-queues the call (pending); the outbox's answer arrives later by push.
     retryHistory: async (callKey) => {
       this.record('retryHistory', [callKey]);
-      this.history = this.history.map((c) => (c.callKey === callKey ? { ...c, crm: { state: 'logged' as const }, hasRecord: true } : c));
+      const call = this.history.find((c) => c.callKey === callKey);
+      if (call?.crm.state !== 'needs_attention') throw new AgentIpcError('failed', 'This call is not waiting for a retry.');
+      this.history = this.history.map((c) => (c.callKey === callKey ? { ...c, crm: { state: 'pending' as const } } : c));
       return null;
     },
     openCallRecord: async (callKey) => {
       this.record('openCallRecord', [callKey]);
+      if (!this.history.find((c) => c.callKey === callKey)?.hasRecord) throw new AgentIpcError('failed', 'This call is not in the CRM yet.');
       return null;
     },
     dial: async (number) => {
@@ -146,12 +301,20 @@ export class FakeAgent {
       return { status: 'dialling', e164: '+61298765432' };
     },
     crmStatus: async () => this.crm,
+    // As main's link: refused without a client id; otherwise the browser flow replaces any CRM
+    // connected before (one at a time).
     crmSignIn: async (crmId) => {
       this.record('crmSignIn', [crmId]);
-      throw new AgentIpcError('not_configured', 'CRM sign-in is not configured in this build yet.');
+      if (!this.clientIds[crmId]) {
+        throw new AgentIpcError('not_configured', `${crmProviders[crmId].displayName} sign-in is not configured in this build of Ringbridge.`);
+      }
+      if (this.signInFailure) throw new AgentIpcError('failed', this.signInFailure);
+      this.link = { crm: crmId, state: 'signed_in', account: CRM_ACCOUNTS[crmId] };
+      return this.crm;
     },
     crmSignOut: async (crmId) => {
       this.record('crmSignOut', [crmId]);
+      if (this.link.crm === crmId) this.link = { crm: null, state: 'signed_out' };
       return this.crm;
     },
   };

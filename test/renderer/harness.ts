@@ -12,7 +12,7 @@ import { build } from 'vite';
 import { rendererConfig } from '../../electron.vite.config.js';
 import { contentSecurityPolicy } from '../../src/main/electron/policy/csp.js';
 import { guardHandler } from '../../src/main/electron/policy/ipc-guard.js';
-import { eventMethodName, eventNames, invokeNames, type EventName, type EventPayload, type InvokeName } from '../../src/shared/ipc.js';
+import { eventContract, eventMethodName, eventNames, invokeNames, type EventName, type EventPayload, type InvokeName } from '../../src/shared/ipc.js';
 import type { FakeAgent } from './fake-agent.js';
 
 export const CHROMIUM_ARGS = [
@@ -66,14 +66,15 @@ export async function startRenderer(): Promise<RendererHarness> {
 }
 
 const trustAll = { isAppUrl: () => true, isOwnWebContents: () => true };
-const quiet = { warn: () => {}, error: () => {} };
 
 /** A page whose window.agent is wired to `fake`; `emit` pushes main -> window events. */
 export async function openWindow(harness: RendererHarness, fake: FakeAgent): Promise<Page> {
   const page = await harness.browser.newPage({ viewport: { width: 460, height: 720 }, locale: 'en-AU', timezoneId: 'Australia/Sydney' });
   const frameEvent = () => ({ sender: { id: 1 }, senderFrame: { url: harness.url, parent: null } });
+  // Refused arguments are the window's business (warn); an answer breaking the contract is the fake's bug.
+  const log = { warn: () => {}, error: (obj: object, msg: string) => void fake.contractBreaks.push(`${msg} ${JSON.stringify(obj)}`) };
   await page.exposeFunction('__rbInvoke', (name: InvokeName, args: unknown[]) =>
-    guardHandler(name, fake.handlers[name] as never, trustAll, quiet)(frameEvent(), ...args),
+    guardHandler(name, fake.handlers[name] as never, trustAll, log)(frameEvent(), ...args),
   );
   await page.addInitScript(
     ({ invokes, events }) => {
@@ -99,7 +100,13 @@ export async function openWindow(harness: RendererHarness, fake: FakeAgent): Pro
     },
     { invokes: invokeNames, events: eventNames.map(eventMethodName) },
   );
+  // Pushes are checked against the contract like main's send(), so a fake push cannot be something main could never send.
+  const byMethod = new Map(eventNames.map((name) => [eventMethodName(name) as string, name]));
   fake.emit = async (method, payload) => {
+    const name = byMethod.get(method);
+    if (!name) throw new Error(`no such event method: ${method}`);
+    const checked = eventContract[name].payload.safeParse(payload);
+    if (!checked.success) throw new Error(`${name} payload breaks the IPC contract: ${checked.error.message}`);
     await page.evaluate(([m, p]) => (globalThis as unknown as { __rbEmit(m: unknown, p: unknown): void }).__rbEmit(m, p), [method, payload] as const);
   };
   await page.goto(harness.url);

@@ -4,12 +4,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { FakeAgent, PAIRED } from './fake-agent.js';
+import { CRM_LOG_CALLS, FakeAgent, PAIRED } from './fake-agent.js';
 import { emit, openWindow, startRenderer, type RendererHarness } from './harness.js';
 
 const SCREENS = join(process.cwd(), 'test-artifacts', 'screens');
 let harness: RendererHarness;
 let page: Page | undefined;
+let current: FakeAgent | undefined;
 
 beforeAll(async () => {
   mkdirSync(SCREENS, { recursive: true });
@@ -19,6 +20,10 @@ afterAll(async () => harness?.close());
 afterEach(async () => {
   await page?.close();
   page = undefined;
+  // Every answer the fake gave went through main's guard: none may have broken the contract.
+  const breaks = current?.contractBreaks ?? [];
+  current = undefined;
+  expect(breaks).toEqual([]);
 });
 
 /** The few page globals the probes touch (the Node typecheck has no DOM lib). */
@@ -39,6 +44,7 @@ interface PageGlobals {
 const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
 
 async function open(fake: FakeAgent): Promise<Page> {
+  current = fake;
   page = await openWindow(harness, fake);
   return page;
 }
@@ -91,10 +97,13 @@ describe('recent calls', () => {
     expect(await calls.getByRole('button', { name: /^Retry/ }).count()).toBe(1);
     await shot(p, 'recent-calls');
 
+    // Retry re-queues the call in main; the outbox's answer arrives later as a historyChanged push.
     await p.getByRole('button', { name: 'Retry logging the call with Tom Nguyen' }).click();
     await expect.poll(() => fake.callsTo('retryHistory')).toEqual([['acme:pbx1:c-3:101']]);
-    await expect.poll(() => row('Outgoing call, Tom Nguyen').textContent()).not.toContain('Needs attention');
-    expect(await row('Outgoing call, Tom Nguyen').textContent()).toContain('Logged');
+    await expect.poll(() => row('Outgoing call, Tom Nguyen').textContent()).toContain('Logging…');
+    expect(await row('Outgoing call, Tom Nguyen').textContent()).not.toContain('Needs attention');
+    await fake.settle('acme:pbx1:c-3:101', { crm: { state: 'logged' }, hasRecord: true });
+    await expect.poll(() => row('Outgoing call, Tom Nguyen').textContent()).toContain('Logged');
   });
 
   it('opens a logged call in the CRM through main', async () => {
@@ -187,19 +196,153 @@ describe('dial box', () => {
 });
 
 describe('CRM sign-in', () => {
-  it('lists the four CRMs and shows main\'s answer to a sign-in', async () => {
-    const fake = new FakeAgent(PAIRED);
+  const crmRow = (p: Page, name: string) => p.getByRole('list', { name: 'CRMs' }).getByRole('listitem', { name, exact: true });
+
+  it('shows a CRM this build has no client id for as unavailable, in plain words, with nothing to click', async () => {
+    const fake = new FakeAgent(PAIRED); // client ids for HubSpot and Salesforce only
     const p = await open(fake);
     await p.getByRole('tab', { name: 'CRM' }).click();
-    const crms = p.getByRole('list', { name: 'CRMs' });
-    await expect.poll(() => crms.getByRole('listitem').count()).toBe(4);
-    for (const name of ['HubSpot', 'Salesforce', 'Zoho CRM', 'HighLevel']) {
-      expect(await crms.getByRole('listitem', { name }).textContent()).toContain('Not signed in');
+    await expect.poll(() => p.getByRole('list', { name: 'CRMs' }).getByRole('listitem').count()).toBe(4);
+    for (const name of ['Zoho CRM', 'HighLevel']) {
+      const text = await crmRow(p, name).textContent();
+      expect(text).toContain('Not available in this build');
+      expect(text).toContain(`This copy of Ringbridge was built without a ${name} connection`);
+      expect(await crmRow(p, name).getByRole('button').count()).toBe(0);
     }
-    await p.getByRole('button', { name: 'Sign in to HubSpot' }).click();
-    await expect.poll(() => p.getByRole('alert').textContent()).toContain('not configured');
-    expect(fake.callsTo('crmSignIn')).toEqual([['hubspot']]);
-    await shot(p, 'crm');
+    for (const name of ['HubSpot', 'Salesforce']) {
+      expect(await crmRow(p, name).textContent()).toContain('Not signed in');
+      expect(await crmRow(p, name).getByRole('button', { name: `Sign in to ${name}` }).isEnabled()).toBe(true);
+    }
+    // Main refuses it anyway, should anything ask: the window never offered it.
+    expect(fake.callsTo('crmSignIn')).toEqual([]);
+  });
+
+  it('turns a lost grant into the CRM\'s reason and one "Sign in again" that signs in through main', async () => {
+    const fake = new FakeAgent(PAIRED);
+    fake.link = { crm: 'hubspot', state: 'signed_in', account: 'portal 62515' };
+    const p = await open(fake);
+    await p.getByRole('tab', { name: 'CRM' }).click();
+    await expect.poll(() => crmRow(p, 'HubSpot').textContent()).toContain('Signed in · portal 62515');
+    expect(await crmRow(p, 'HubSpot').getByRole('button').allTextContents()).toEqual(['Sign out']);
+    await shot(p, 'crm-signed-in');
+
+    const reason = 'HubSpot revoked access: the Ringbridge app was uninstalled from portal 62515 by a super admin.';
+    await fake.loseGrant(reason);
+    await expect.poll(() => crmRow(p, 'HubSpot').textContent()).toContain(reason);
+    const row = crmRow(p, 'HubSpot');
+    expect(await row.textContent()).toContain('portal 62515');
+    expect(await row.getByRole('button').allTextContents()).toEqual(['Sign in again']);
+    // The other CRMs are unchanged: one still offered, two unavailable in this build.
+    expect(await crmRow(p, 'Salesforce').getByRole('button').allTextContents()).toEqual(['Sign in']);
+    expect(await crmRow(p, 'Zoho CRM').getByRole('button').count()).toBe(0);
+    await shot(p, 'crm-states');
+
+    await row.getByRole('button', { name: 'Sign in to HubSpot again' }).click();
+    await expect.poll(() => fake.callsTo('crmSignIn')).toEqual([['hubspot']]);
+    await expect.poll(() => crmRow(p, 'HubSpot').textContent()).toContain('Signed in · portal 62515');
+    expect(await crmRow(p, 'HubSpot').textContent()).not.toContain(reason);
+
+    await crmRow(p, 'HubSpot').getByRole('button', { name: 'Sign out of HubSpot' }).click();
+    await expect.poll(() => fake.callsTo('crmSignOut')).toEqual([['hubspot']]);
+    await expect.poll(() => crmRow(p, 'HubSpot').textContent()).toContain('Not signed in');
+    expect(await crmRow(p, 'HubSpot').getByRole('button').allTextContents()).toEqual(['Sign in']);
+  });
+
+  it('still offers "Sign in again" when the CRM gave no reason', async () => {
+    const fake = new FakeAgent(PAIRED);
+    fake.link = { crm: 'salesforce', state: 'sign_in_required', account: 'acme.my.salesforce.com' };
+    const p = await open(fake);
+    await p.getByRole('tab', { name: 'CRM' }).click();
+    await expect.poll(() => crmRow(p, 'Salesforce').getByRole('button').allTextContents()).toEqual(['Sign in again']);
+    await crmRow(p, 'Salesforce').getByRole('button', { name: 'Sign in to Salesforce again' }).click();
+    await expect.poll(() => crmRow(p, 'Salesforce').textContent()).toContain('Signed in · acme.my.salesforce.com');
+    expect(fake.callsTo('crmSignIn')).toEqual([['salesforce']]);
+  });
+
+  it('shows main\'s sentence when a sign-in fails, and one CRM at a time when it works', async () => {
+    const fake = new FakeAgent(PAIRED);
+    fake.link = { crm: 'hubspot', state: 'signed_in', account: 'portal 62515' };
+    fake.signInFailure = 'The sign-in was not finished in the browser. Try again when you are ready.';
+    const p = await open(fake);
+    await p.getByRole('tab', { name: 'CRM' }).click();
+    await p.getByRole('button', { name: 'Sign in to Salesforce' }).click();
+    await expect.poll(() => p.getByRole('alert').textContent()).toContain('not finished in the browser');
+    expect(await crmRow(p, 'HubSpot').textContent()).toContain('Signed in');
+
+    fake.signInFailure = null;
+    await p.getByRole('button', { name: 'Sign in to Salesforce' }).click();
+    await expect.poll(() => crmRow(p, 'Salesforce').textContent()).toContain('Signed in · acme.my.salesforce.com');
+    expect(await crmRow(p, 'HubSpot').textContent()).toContain('Not signed in');
+    expect(await p.getByRole('alert').count()).toBe(0);
+    expect(fake.callsTo('crmSignIn')).toEqual([['salesforce'], ['salesforce']]);
+  });
+});
+
+describe('recent calls: every CRM-log state', () => {
+  const tom = 'acme:pbx1:s-5:101';
+
+  it('explains calls that are not this agent\'s to log, offers Retry only on needs-attention and Open in CRM only with a record', async () => {
+    const fake = new FakeAgent(PAIRED);
+    fake.history = structuredClone(CRM_LOG_CALLS);
+    const p = await open(fake);
+    const calls = p.getByRole('list', { name: 'Recent calls' });
+    await expect.poll(() => calls.getByRole('listitem').count()).toBe(CRM_LOG_CALLS.length);
+    const row = (name: string) => calls.getByRole('listitem', { name, exact: true });
+    const buttons = (name: string) => row(name).getByRole('button').allTextContents();
+
+    const elsewhere = row('Incoming call, Oliver Grant');
+    expect(await elsewhere.textContent()).toContain('answered by a colleague');
+    expect(await elsewhere.textContent()).toContain('Answered by extension 102, who logs it to the CRM.');
+    expect(await elsewhere.textContent()).not.toContain('Needs attention');
+    expect(await buttons('Incoming call, Oliver Grant')).toEqual([]);
+
+    expect(await row('Incoming call, +1 415 555 0100').textContent()).toContain('extension 102 logs it to the CRM once');
+    expect(await row('Internal call, Sam Lee').textContent()).toContain('Internal calls are not logged to the CRM.');
+    expect(await buttons('Internal call, Sam Lee')).toEqual([]);
+    expect(await buttons('Incoming call, Ravi Patel')).toEqual([]);
+
+    expect(await row('Outgoing call, Tom Nguyen').textContent()).toContain('the contact was deleted (404)');
+    expect(await buttons('Outgoing call, Tom Nguyen')).toEqual(['Retry']);
+    const meiLing = row(`Incoming call, ${CRM_LOG_CALLS[5]!.remoteName}`);
+    expect(await meiLing.textContent()).toContain('413 REQUEST_ENTITY_TOO_LARGE');
+    expect(await meiLing.getByRole('button').allTextContents()).toEqual(['Retry', 'Open in CRM']);
+    expect(await buttons('Incoming call, Jane Citizen — Acme Pty Ltd')).toEqual(['Open in CRM']);
+    expect(await buttons('Outgoing call, +44 20 7123 4567')).toEqual(['Open in CRM']);
+    expect(await buttons('Incoming call, Priya Shah')).toEqual([]);
+
+    // Exactly the rows main says have a record, and exactly the ones needing attention.
+    expect(await calls.getByRole('button', { name: /in the CRM$/ }).count()).toBe(CRM_LOG_CALLS.filter((c) => c.hasRecord).length);
+    expect(await calls.getByRole('button', { name: /^Retry/ }).count()).toBe(CRM_LOG_CALLS.filter((c) => c.crm.state === 'needs_attention').length);
+    await shot(p, 'recent-calls-states');
+  });
+
+  it('walks a retried call from needs attention through logging to Open in CRM', async () => {
+    const fake = new FakeAgent(PAIRED);
+    fake.history = structuredClone(CRM_LOG_CALLS);
+    const p = await open(fake);
+    const row = p.getByRole('list', { name: 'Recent calls' }).getByRole('listitem', { name: 'Outgoing call, Tom Nguyen', exact: true });
+    await row.getByRole('button', { name: 'Retry logging the call with Tom Nguyen' }).click();
+    await expect.poll(() => row.textContent()).toContain('Logging…');
+    expect(fake.callsTo('retryHistory')).toEqual([[tom]]);
+    expect(await row.getByRole('button').count()).toBe(0);
+
+    await fake.settle(tom, { crm: { state: 'logged' }, hasRecord: true });
+    await expect.poll(() => row.getByRole('button').allTextContents()).toEqual(['Open in CRM']);
+    expect(await row.textContent()).not.toContain('the contact was deleted');
+    await row.getByRole('button', { name: 'Open the call with Tom Nguyen in the CRM' }).click();
+    await expect.poll(() => fake.callsTo('openCallRecord')).toEqual([[tom]]);
+  });
+
+  it('shows main\'s refusal when the window retried a call that had already moved on', async () => {
+    const fake = new FakeAgent(PAIRED);
+    fake.history = structuredClone(CRM_LOG_CALLS);
+    const p = await open(fake);
+    const row = p.getByRole('list', { name: 'Recent calls' }).getByRole('listitem', { name: 'Outgoing call, Tom Nguyen', exact: true });
+    await expect.poll(() => row.getByRole('button').allTextContents()).toEqual(['Retry']);
+    // The outbox logged it in main, and the push has not reached the window yet.
+    fake.history = fake.history.map((c) => (c.callKey === tom ? { ...c, crm: { state: 'logged' as const }, hasRecord: true } : c));
+    await row.getByRole('button', { name: /^Retry/ }).click();
+    await expect.poll(() => row.getByRole('alert').textContent()).toBe('This call is not waiting for a retry.');
   });
 });
 

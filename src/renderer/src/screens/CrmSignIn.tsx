@@ -4,7 +4,7 @@ import { useCrmSignIn, useCrmStatus } from '../agent.js';
 const STATE_TEXT: Record<CrmStatus['crms'][number]['state'], string> = {
   signed_out: 'Not signed in',
   signed_in: 'Signed in',
-  needs_sign_in: 'Sign in again',
+  needs_sign_in: 'Signed out by the CRM',
   not_configured: 'Not available in this build',
 };
 
@@ -27,14 +27,26 @@ export function CrmSignIn() {
                 {crm.account ? ` · ${crm.account}` : ''}
               </span>
               {crm.state === 'needs_sign_in' && crm.detail && <p className="reason">{crm.detail}</p>}
+              {crm.state === 'not_configured' && (
+                <p className="reason">
+                  This copy of Ringbridge was built without a {crm.displayName} connection, so you cannot sign in to it here. Ask whoever set up Ringbridge for
+                  you if you need it.
+                </p>
+              )}
             </div>
             {crm.state === 'signed_in' ? (
               <button type="button" onClick={() => action.mutate({ crmId: crm.id, signIn: false })} disabled={action.isPending} aria-label={`Sign out of ${crm.displayName}`}>
                 Sign out
               </button>
             ) : crm.state === 'not_configured' ? null : (
-              <button type="button" className="primary" onClick={() => action.mutate({ crmId: crm.id, signIn: true })} disabled={action.isPending} aria-label={`Sign in to ${crm.displayName}`}>
-                Sign in
+              <button
+                type="button"
+                className="primary"
+                onClick={() => action.mutate({ crmId: crm.id, signIn: true })}
+                disabled={action.isPending}
+                aria-label={crm.state === 'needs_sign_in' ? `Sign in to ${crm.displayName} again` : `Sign in to ${crm.displayName}`}
+              >
+                {crm.state === 'needs_sign_in' ? 'Sign in again' : 'Sign in'}
               </button>
             )}
           </li>
