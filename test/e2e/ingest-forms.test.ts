@@ -116,7 +116,7 @@ describe('the same call through several forms', () => {
     expect(logged.events.filter((l) => fromCaller(5)(l.event)).map((l) => l.event.type)).toEqual(['ringing', 'answered', 'ended', 'recording_ready']);
   });
 
-  it('a queue call rings every offered agent; only the one who answers gets answered, ended and the recording', async () => {
+  it('a queue call rings every offered agent; all see who answered, only the one who answers gets ended and the recording', async () => {
     const [a101, a102, a103] = await Promise.all(['101', '102', '103'].map((ext) => Agent.connect(res, bus.wsUrl, site.tokens[ext]!)));
     const caller = callerNumber(7);
     await sim.placeCall({ kind: 'queue', queue: '800', from: caller.raw, agents: ['101', '102'], answeredBy: '102', forms: { template: false, webhook: true, callControl: false } });
@@ -125,10 +125,12 @@ describe('the same call through several forms', () => {
     const at102 = ofCall(await a102!.eventsUntil((e) => fromCaller(7)(e) && e.type === 'recording_ready'));
     expect(types(at102)).toEqual(['ringing', 'answered', 'ended', 'recording_ready']);
     expect(at102[0]!.event.queue).toBe('800');
-    // 101 sees the ring only; a later call of its own proves nothing else of the queue call came.
+    expect(at102[1]!.event).toMatchObject({ agents: ['101', '102'], answeredBy: '102' });
+    // 101 sees the ring and 102's answer (its pop goes), never a missed; a later call of its own
+    // proves nothing else of the queue call came.
     await sim.placeCall({ kind: 'inbound', from: callerNumber(8).raw, to: '101', answer: false, forms: { template: false, webhook: true, callControl: false } });
     const at101 = await a101!.eventsUntil((e) => fromCaller(8)(e) && e.type === 'missed');
-    expect(ofCall(at101).map((f) => f.event.type)).toEqual(['ringing']);
+    expect(ofCall(at101).map((f) => `${f.event.type}${f.event.answeredBy ? ` by ${f.event.answeredBy}` : ''}`)).toEqual(['ringing', 'answered by 102']);
     // 103 was not offered the call: its first event is its own.
     await sim.placeCall({ kind: 'inbound', from: callerNumber(9).raw, to: '103', answer: false, forms: { template: false, webhook: true, callControl: false } });
     expect(fromCaller(9)((await a103!.nextEvent()).event)).toBe(true);
