@@ -71,6 +71,24 @@ describe('remote connector -> bus', () => {
     expect(await all(log, 't_2')).toEqual([]);
   });
 
+  it('carries who answered a queue call across to the bus', async () => {
+    const { url, log } = await bus();
+    const sim: PbxSimulator = await startPbxSimulator();
+    cleanup.push(() => sim.close());
+    const sink = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, retry: { initialMs: 5, maxMs: 20 } });
+    const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 'assigned-by-bus' });
+    const connector = new CallControlConnector({ api, sink, recordingPoll: { attempts: 20, intervalMs: 5 } });
+    cleanup.push(() => sink.close(), () => connector.stop());
+    const ready = once(connector, 'ready');
+    connector.start();
+    await ready;
+
+    await sim.placeCall({ kind: 'queue', from: '+4930123456', queue: '800', agents: ['101', '102'], answeredBy: '102' });
+    await eventually(async () => expect((await all(log, 't_1')).some((e) => e.type === 'recording_ready')).toBe(true));
+    const answered = (await all(log, 't_1')).filter((e) => e.type === 'answered');
+    expect(answered).toEqual([expect.objectContaining({ agents: ['101', '102'], answeredBy: '102' })]);
+  });
+
   it('keeps observations while the bus fails and delivers each once when it recovers', async () => {
     let failuresLeft = 3;
     const { url, log } = await bus({
