@@ -94,7 +94,7 @@ export class HubSpotAdapter implements CrmAdapter {
 
   async logCall(input: CallLogInput): Promise<CrmCallRecord> {
     const existing = await this.findCallByKey(input.callKey);
-    if (existing) return this.record(existing.id);
+    if (existing) return this.record(existing.id, input);
     const associations = input.contact
       ? [{ to: { id: input.contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT_TYPE_ID }] }]
       : [];
@@ -104,7 +104,7 @@ export class HubSpotAdapter implements CrmAdapter {
       json: { properties: callProperties(input), associations },
       schema: SimplePublicObject,
     });
-    return this.record(created.id);
+    return this.record(created.id, input);
   }
 
   async updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord> {
@@ -114,7 +114,7 @@ export class HubSpotAdapter implements CrmAdapter {
       json: { properties: callProperties(input) },
       schema: SimplePublicObject,
     });
-    return this.record(recordId);
+    return this.record(recordId, input);
   }
 
   async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string): Promise<void> {
@@ -189,9 +189,12 @@ export class HubSpotAdapter implements CrmAdapter {
     return uploaded.id;
   }
 
-  private record(id: string): CrmCallRecord {
-    // No documented browser URL for a call record; the call shows on the contact timeline.
-    return { id, url: null };
+  /**
+   * HubSpot documents no browser URL for a call record (README.md, "Open in CRM"): "Open in CRM"
+   * opens the associated contact, whose timeline shows the call. A call without a contact has none.
+   */
+  private record(id: string, input: Pick<CallLogInput, 'contact'>): CrmCallRecord {
+    return { id, url: input.contact ? this.contactUrl(input.contact) : null };
   }
 
   private toContact(o: SimplePublicObject): CrmContact {

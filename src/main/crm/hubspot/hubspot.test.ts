@@ -65,6 +65,16 @@ describe('HubSpot adapter against the simulator', () => {
     expect(sim.calls.get(record.id)!.properties.hs_call_status).toBe('MISSED');
   });
 
+  it('gives "Open in CRM" the contact record page the call sits on, also for a retried log, and none without a contact', async () => {
+    const contact = sim.addContact({ firstname: 'Ada', phone: '+14155550123' });
+    const contactPage = `${sim.url}/contacts/${HUBSPOT_SIM_PORTAL_ID}/record/0-1/${contact}`;
+    const record = await crm.logCall(call({ contact: { id: contact, kind: 'contact' } }));
+    expect(record.url).toBe(contactPage);
+    expect((await crm.logCall(call({ contact: { id: contact, kind: 'contact' } }))).url).toBe(contactPage);
+    expect((await crm.updateCall(record.id, call({ contact: { id: contact, kind: 'contact' } }))).url).toBe(contactPage);
+    expect((await crm.logCall(call({ callKey: 'acme:pbx1:call-78:101' }))).url).toBeNull();
+  });
+
   it('logs an outbound call nobody picked up as NO_ANSWER, not MISSED', async () => {
     const record = await crm.logCall(call({ direction: 'outbound', from: '101', to: '+14155550123', answeredAt: null, durationSec: 0, outcome: 'no_answer' }));
     expect(sim.calls.get(record.id)!.properties).toMatchObject({ hs_call_direction: 'OUTBOUND', hs_call_status: 'NO_ANSWER', hs_call_duration: '0' });
