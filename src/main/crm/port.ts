@@ -120,6 +120,21 @@ export interface OAuthClientConfig {
   authorizeParams?: Record<string, string>;
   /** Scope separator when the CRM does not use a space (Zoho documents commas). */
   scopeSeparator?: string;
+  /** Multi-data-centre CRMs (Zoho): the token calls go to the accounts server the redirect names. */
+  regionalTokenServer?: RegionalTokenServer;
+}
+
+/**
+ * The redirect of a multi-data-centre CRM names the user's accounts server; the code exchange and
+ * every refresh must go there, and only to a server the CRM's folder knows as its own.
+ */
+export interface RegionalTokenServer {
+  /** Redirect parameter carrying the server's origin (Zoho: `accounts-server`). */
+  param: string;
+  /** Token endpoint path on that server. */
+  tokenPath: string;
+  /** True when the code and refresh token may be sent to this origin. */
+  allows(origin: URL): boolean;
 }
 
 /** One per CRM folder; registry.ts lists them. `origin` overrides the vendor hosts (simulators in tests). */

@@ -50,6 +50,7 @@ export async function signIn(opts: SignInOptions): Promise<{ context: Record<str
       code: callback.get('code') as string,
       redirectUri: catcher.redirectUri,
       codeVerifier: pkce?.verifier ?? null,
+      tokenServer: config.regionalTokenServer ? callback.get(config.regionalTokenServer.param) : null,
     });
     // Callback extras (Zoho's location/accounts-server, HighLevel's locationId...) are account context too.
     for (const [key, value] of callback) if (!NOT_CONTEXT.has(key) && !(key in tokens.context)) tokens.context[key] = value;

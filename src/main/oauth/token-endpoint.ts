@@ -1,6 +1,6 @@
 // Where the code exchange and refresh go: straight to the CRM for public PKCE clients, or
 // through the bus token broker when the CRM insists on a client secret (which never ships in the app).
-import type { CrmId, OAuthClientConfig } from '../crm/port.js';
+import type { CrmId, OAuthClientConfig, RegionalTokenServer } from '../crm/port.js';
 import { CrmError } from '../crm/port.js';
 import { type TokenSet, tokenSetFromResponse } from './token-set.js';
 
@@ -9,6 +9,8 @@ export interface CodeExchange {
   redirectUri: string;
   /** Null when the CRM does not take PKCE. */
   codeVerifier: string | null;
+  /** The accounts server a multi-data-centre CRM named on the redirect (Zoho's `accounts-server`), as sent. */
+  tokenServer?: string | null;
 }
 
 export interface TokenEndpoint {
@@ -23,22 +25,57 @@ const TOKEN_TIMEOUT_MS = 15_000;
 export interface DirectTokenEndpointOptions {
   tokenUrl: string;
   clientId: string;
+  /** Multi-data-centre CRMs: exchange and refresh go to the accounts server the redirect named. */
+  regional?: RegionalTokenServer;
   fetch?: Fetch;
   now?: () => number;
 }
 
 /** RFC 6749 form-encoded token requests from a public client (no secret; PKCE proves the caller). */
 export function directTokenEndpoint(opts: DirectTokenEndpointOptions): TokenEndpoint {
-  const post = (params: Record<string, string>, previous: TokenSet | null) =>
-    postForTokens(opts.fetch ?? fetch, opts.tokenUrl, {
+  const post = (url: string, params: Record<string, string>, previous: TokenSet | null) =>
+    postForTokens(opts.fetch ?? fetch, url, {
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({ ...params, client_id: opts.clientId }).toString(),
     }, opts.now ?? Date.now, previous);
+  const { regional } = opts;
   return {
-    exchangeCode: ({ code, redirectUri, codeVerifier }) =>
-      post({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, ...(codeVerifier ? { code_verifier: codeVerifier } : {}) }, null),
-    refresh: (current) => post({ grant_type: 'refresh_token', refresh_token: requireRefreshToken(current) }, current),
+    async exchangeCode({ code, redirectUri, codeVerifier, tokenServer }) {
+      // Checked before anything is sent: the code never goes to a server the CRM does not own.
+      const server = regional && tokenServer ? trustedTokenServer(regional, tokenServer, 'rejected') : null;
+      const tokens = await post(server ? `${server}${regional!.tokenPath}` : opts.tokenUrl, {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        ...(codeVerifier ? { code_verifier: codeVerifier } : {}),
+      }, null);
+      // Kept with the tokens: every refresh of this grant goes to the same server.
+      if (server) tokens.context[regional!.param] = server;
+      return tokens;
+    },
+    refresh(current) {
+      const stored = regional ? current.context[regional.param] : undefined;
+      // A stored server that is no longer trusted cannot be refreshed against: sign in again.
+      const url = stored ? `${trustedTokenServer(regional!, stored, 'auth')}${regional!.tokenPath}` : opts.tokenUrl;
+      return post(url, { grant_type: 'refresh_token', refresh_token: requireRefreshToken(current) }, current);
+    },
   };
+}
+
+/** The origin of a named accounts server, or CrmError(kind) when it is not a bare origin the CRM owns. */
+function trustedTokenServer(regional: RegionalTokenServer, named: string, kind: 'rejected' | 'auth'): string {
+  let url: URL | null = null;
+  try {
+    url = new URL(named);
+  } catch {
+    url = null;
+  }
+  const bareOrigin = url !== null && !url.username && !url.password && url.pathname === '/' && !url.search && !url.hash;
+  if (!url || !bareOrigin || !regional.allows(url)) {
+    const shown = named.slice(0, 80).replace(/[^\x20-\x7e]/g, '?');
+    throw new CrmError(kind, `the CRM named an accounts server Ringbridge does not know (${shown}); nothing was sent to it`);
+  }
+  return url.origin;
 }
 
 export interface BrokerTokenEndpointOptions {
@@ -77,7 +114,7 @@ export interface EndpointChoice {
 /** Direct only when the CRM takes PKCE from a public client; anything needing a secret goes via the bus. */
 export function tokenEndpointFor(crm: CrmId, config: OAuthClientConfig, choice: EndpointChoice): TokenEndpoint {
   if (config.pkce && !config.needsBroker) {
-    return directTokenEndpoint({ tokenUrl: config.tokenUrl, clientId: choice.clientId, fetch: choice.fetch, now: choice.now });
+    return directTokenEndpoint({ tokenUrl: config.tokenUrl, clientId: choice.clientId, regional: config.regionalTokenServer, fetch: choice.fetch, now: choice.now });
   }
   return brokerTokenEndpoint({ busUrl: choice.busUrl, crm, deviceToken: choice.deviceToken, fetch: choice.fetch, now: choice.now });
 }

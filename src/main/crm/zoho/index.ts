@@ -1,6 +1,7 @@
 // Zoho CRM provider: OAuth client settings and the adapter factory (registered in ../registry.ts).
 import type { CrmProvider } from '../port.js';
 import { createZohoAdapter } from './adapter.js';
+import { isZohoAccountsServer } from './mapping.js';
 
 const ACCOUNTS_US = 'https://accounts.zoho.com';
 
@@ -8,8 +9,8 @@ export const zohoProvider: CrmProvider = {
   id: 'zoho',
   displayName: 'Zoho CRM',
   oauth(origin) {
-    // Authorize always starts at the US accounts server; the token call must go to the
-    // `accounts-server` the redirect names (the oauth module reads it from the callback).
+    // Authorize always starts at the US accounts server; the code exchange and refreshes go to the
+    // `accounts-server` the redirect names (Zoho multi-DC docs), if it is one of Zoho's.
     const accounts = origin ?? ACCOUNTS_US;
     return {
       authorizeUrl: `${accounts}/oauth/v2/auth`,
@@ -26,6 +27,11 @@ export const zohoProvider: CrmProvider = {
       pkce: true,
       needsBroker: false,
       redirect: 'custom-scheme',
+      regionalTokenServer: {
+        param: 'accounts-server',
+        tokenPath: '/oauth/v2/token',
+        allows: (server) => isZohoAccountsServer(server, origin),
+      },
     };
   },
   create: (session, opts) => createZohoAdapter(session, opts),

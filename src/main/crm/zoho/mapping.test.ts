@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCallDuration, phoneSearchVariants, resolveApiBase, webBaseFor } from './mapping.js';
+import { formatCallDuration, isZohoAccountsServer, phoneSearchVariants, resolveApiBase, webBaseFor } from './mapping.js';
 
 describe('Zoho data centre resolution', () => {
   it('uses api_domain, else maps the redirect location to its DC', () => {
@@ -11,6 +11,18 @@ describe('Zoho data centre resolution', () => {
   it('never sends a token to a host that is not a Zoho API domain', () => {
     expect(() => resolveApiBase({ api_domain: 'https://zohoapis.eu.attacker.example' })).toThrow(/not a Zoho API host/);
     expect(() => resolveApiBase({ api_domain: 'http://www.zohoapis.com' })).toThrow(/not a Zoho API host/);
+  });
+
+  it('lets the code and refresh token go only to a Zoho accounts server over https', () => {
+    for (const host of ['accounts.zoho.com', 'accounts.zoho.eu', 'accounts.zoho.com.au', 'accounts.zoho.com.cn', 'accounts.zoho.uk']) {
+      expect(isZohoAccountsServer(new URL(`https://${host}`))).toBe(true);
+    }
+    for (const server of ['http://accounts.zoho.eu', 'https://accounts.zoho.eu:8443', 'https://accounts.zoho.eu.attacker.example', 'https://attacker.example', 'https://accounts.zoho.de']) {
+      expect(isZohoAccountsServer(new URL(server))).toBe(false);
+    }
+    // Simulators: any port on the simulator's host, nothing else.
+    expect(isZohoAccountsServer(new URL('http://127.0.0.1:4711'), 'http://127.0.0.1:4000')).toBe(true);
+    expect(isZohoAccountsServer(new URL('http://localhost:4711'), 'http://127.0.0.1:4000')).toBe(false);
   });
 
   it('derives the browser host of the same DC', () => {

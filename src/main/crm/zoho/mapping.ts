@@ -33,6 +33,34 @@ export const API_DOMAIN_BY_LOCATION: Readonly<Record<string, string>> = {
 const ZOHO_API_HOST = /^(?:www\.)?zohoapis\.(com|eu|in|com\.au|jp|com\.cn|ca|sa|uk)$/;
 
 /**
+ * Zoho's accounts servers, one per data centre (multi-DC pages cited in the notes). Canada is listed
+ * as accounts.zohocloud.ca by Zoho's OAuth multi-DC page; accounts.zoho.ca is kept for older links.
+ */
+export const ZOHO_ACCOUNTS_HOSTS: readonly string[] = [
+  'accounts.zoho.com',
+  'accounts.zoho.eu',
+  'accounts.zoho.in',
+  'accounts.zoho.com.au',
+  'accounts.zoho.jp',
+  'accounts.zoho.ca',
+  'accounts.zohocloud.ca',
+  'accounts.zoho.sa',
+  'accounts.zoho.uk',
+  'accounts.zoho.com.cn',
+];
+
+/**
+ * Whether the `accounts-server` on Zoho's redirect may receive the code and refresh token: an https
+ * Zoho accounts host, or, when `origin` is set (simulators), a server on that origin's host.
+ */
+export function isZohoAccountsServer(server: URL, origin?: string): boolean {
+  if (server.protocol === 'https:' && server.port === '' && ZOHO_ACCOUNTS_HOSTS.includes(server.hostname)) return true;
+  if (origin === undefined) return false;
+  const sim = new URL(origin);
+  return server.protocol === sim.protocol && server.hostname === sim.hostname;
+}
+
+/**
  * The API base every call goes to: the DC the token came from. A token is only ever sent to a
  * Zoho API host, or, when `origin` is set (simulators), to that origin's host.
  */

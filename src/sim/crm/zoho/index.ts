@@ -53,6 +53,8 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       revokePath: '/oauth/v2/token/revoke',
       requirePkce: true,
       accessTtlSec: 3600,
+      // A Mobile-based client registers the app's scheme as its redirect (Zoho mobile-applications page).
+      allowRedirect: (uri) => uri.startsWith('ringbridge://oauth/callback') || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(uri),
       redirectExtras: () => ({ location, 'accounts-server': self }),
       tokenExtras: () => ({ api_domain: self, token_type: 'Bearer' }),
     },
