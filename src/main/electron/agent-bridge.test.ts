@@ -255,7 +255,7 @@ describe('CRM over IPC', () => {
   });
 
   it('signs in to HubSpot through the browser and logs a call, and never hands the window a token', async () => {
-    const { call, received } = ipc();
+    const { call, received, opened } = ipc();
     await paired(call);
     const janeId = sim.addContact({ firstname: 'Jane', lastname: 'Citizen', phone: '(02) 9876 5432' });
 
@@ -269,9 +269,10 @@ describe('CRM over IPC', () => {
     await until(() => core.history.get(key('c1'))?.crm.state === 'logged');
     const [logged] = [...sim.calls.values()];
     expect(logged!.associations).toEqual([{ toId: janeId, typeId: 194 }]);
-    // HubSpot has no page for a call record (it shows on the contact's timeline): nothing to open.
-    expect(await historyRow(call, key('c1'))).toMatchObject({ remoteName: 'Jane Citizen', crm: { state: 'logged' }, hasRecord: false });
-    expect(await call('openCallRecord', key('c1'))).toMatchObject({ ok: false, error: { code: 'failed', message: 'This call is not in the CRM yet.' } });
+    // HubSpot documents no page for a call record: "Open in CRM" opens the contact, whose timeline shows the call.
+    expect(await historyRow(call, key('c1'))).toMatchObject({ remoteName: 'Jane Citizen', crm: { state: 'logged' }, hasRecord: true });
+    expect(await call('openCallRecord', key('c1'))).toEqual({ ok: true, value: null });
+    expect(opened).toEqual([`${sim.url}/contacts/${HUBSPOT_SIM_PORTAL_ID}/record/0-1/${janeId}`]);
 
     const tokens = JSON.parse((await secretStore.get('crm.hubspot.tokens'))!) as { accessToken: string; refreshToken: string };
     const code = browser.visits[0]!.callbackUrl.searchParams.get('code')!;
