@@ -1,12 +1,15 @@
 // buildApp from ports alone (memory log, in-memory SQLite tenants, fake PBX): the routes a bus
 // must expose, and the OAuth broker only when a CRM client is configured.
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import type { LevelWithSilent } from 'pino';
 import { buildApp, type BusDeps } from './app.js';
 import { createSqliteAuditLog } from './audit/sqlite.js';
 import { createIngestor } from './ingest/normalise.js';
 import { createMemoryEventLog } from './log/memory/index.js';
+import { createBusLogger } from './logger.js';
 import { createRecordingService } from './recordings/index.js';
 import { createSqliteTenantStore } from './tenants/sqlite/store.js';
 
@@ -66,3 +69,47 @@ describe('buildApp', () => {
     expect((await bus.inject({ url: '/health' })).statusCode).toBe(200);
   });
 });
+
+function capturingLogger(level: LevelWithSilent) {
+  const lines: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()));
+      done();
+    },
+  });
+  return { logger: createBusLogger(level, sink), lines };
+}
+
+const WARN = 40;
+
+describe('request logging', () => {
+  it('writes no line for a request that went well at info, and records every refusal at warn', async () => {
+    const { logger, lines } = capturingLogger('info');
+    const bus = await app({ logger });
+    expect((await bus.inject({ url: '/health' })).statusCode).toBe(200);
+    expect(lines).toEqual([]);
+
+    await bus.inject({ method: 'POST', url: '/v1/pbx/pbx_unknown/webhook', payload: '{}' });
+    await bus.inject({ method: 'POST', url: '/v1/pbx/pbx_unknown/connector/observations', payload: {} });
+    await bus.inject({ method: 'POST', url: '/v1/pair', payload: { code: 'AAAA-BBBB-CCCC' }, remoteAddress: '192.0.2.10' });
+    await bus.inject({ url: '/v1/recordings/not-a-grant' });
+    expect(lines.map((l) => [l.level, l.msg, l.status, l.reason])).toEqual([
+      [WARN, 'ingest refused', 404, 'unknown-pbx'],
+      [WARN, 'connector post refused', 404, 'unknown-pbx'],
+      [WARN, 'pairing refused', 404, 'pairing-code-not-found'],
+      [WARN, 'recording download refused', 403, 'invalid-recording-link'],
+    ]);
+    expect(lines[2]).toMatchObject({ ip: '192.0.2.10', route: '/v1/pair' });
+    expect(JSON.stringify(lines)).not.toContain('AAAA-BBBB-CCCC');
+  });
+
+  it('keeps one line per request at debug', async () => {
+    const { logger, lines } = capturingLogger('debug');
+    const bus = await app({ logger });
+    await bus.inject({ url: '/health' });
+    expect(lines.map((l) => l.msg)).toEqual(['request completed']);
+    expect(lines[0]).toMatchObject({ req: { method: 'GET', url: '/health' }, res: { statusCode: 200 } });
+  });
+});
+

@@ -47,7 +47,12 @@ interface RequestLike {
   socket?: { remotePort?: number };
 }
 
-export function createBusLogger(level: LevelWithSilent, destination?: pino.DestinationStream): Logger {
+/**
+ * Default destination: stdout written asynchronously (sonic-boom), so a log line never blocks the
+ * event loop on a write(2). pino flushes it synchronously on process exit; a bus flushes it when
+ * it closes (flushLogger).
+ */
+export function createBusLogger(level: LevelWithSilent, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: false })): Logger {
   return pino(
     {
       name: 'ringbridge-bus',
@@ -60,4 +65,9 @@ export function createBusLogger(level: LevelWithSilent, destination?: pino.Desti
     },
     destination,
   );
+}
+
+/** Waits until lines written so far have left the process (no-op for destinations without a buffer). */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
 }

@@ -15,14 +15,14 @@ import { agentStreamUrl } from './http/pairing.js';
 import { startConnectors, type ConnectorManager, type StartConnectorsOptions } from './ingest/call-control/index.js';
 import type { EventLog } from './log/port.js';
 import { acquireLease, type Lease } from './lease.js';
-import { createBusLogger } from './logger.js';
+import { createBusLogger, flushLogger } from './logger.js';
 import { oauthClientsFromEnv } from './oauth-broker/index.js';
 import type { SqliteTenantStore } from './tenants/sqlite/store.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface StartBusOptions {
-  /** Default: JSON to stdout at config.logLevel, secrets redacted. */
+  /** Default: JSON to stdout (asynchronous, flushed on close) at config.logLevel, secrets redacted. */
   logger?: Logger;
   /** Between telling agents to reconnect and closing the server. Default 500 ms. */
   shutdownGraceMs?: number;
@@ -145,6 +145,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
         await lease?.release();
         await running.app.close();
         await storage.close();
+        await flushLogger(logger);
       })();
       return closing;
     },
@@ -208,6 +209,7 @@ async function main(): Promise<void> {
     process.stderr.write(`ringbridge bus: ${err.message}\n`);
     process.exit(2);
   }
+  // Its asynchronous stdout is flushed by pino's exit hook on every process.exit below.
   const logger = createBusLogger(config.logLevel);
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception; exiting');

@@ -5,7 +5,7 @@ import { AGENT_WS_PATH } from '../../shared/agent-protocol.js';
 import { PAIR_PATH, PairRequestSchema, type PairResponse } from '../../shared/pairing.js';
 import { describeIssues } from '../ingest/routes-support.js';
 import type { TenantStore } from '../tenants/port.js';
-import { ProblemError, problemErrorHandler } from './problem.js';
+import { ProblemError, refusalLoggingHandler } from './problem.js';
 
 export interface PairingRoutesOptions {
   tenants: Pick<TenantStore, 'pair'>;
@@ -54,7 +54,8 @@ export function agentStreamUrl(publicUrl: string): string {
 }
 
 export const pairingRoutes: FastifyPluginAsync<PairingRoutesOptions> = async (app, opts) => {
-  app.setErrorHandler(problemErrorHandler);
+  // Wrong codes are recorded (address and reason, never the code) so guessing shows in the logs.
+  app.setErrorHandler(refusalLoggingHandler(app.log, 'pairing refused'));
   const limiter = new FailureLimiter(opts.maxFailures ?? 10, opts.windowMs ?? 15 * 60_000, opts.now ?? Date.now);
   const wsUrl = agentStreamUrl(opts.publicUrl);
 

@@ -1,7 +1,7 @@
 // RFC 9457 problem details: every 4xx/5xx the bus answers is application/problem+json with
 // {type, title, status, detail}. Handlers throw ProblemError; the error handler below also maps
 // Fastify's own errors (body too large, bad JSON, unknown media type) and hides 5xx internals.
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -59,6 +59,21 @@ export function problemErrorHandler(error: FastifyError, request: FastifyRequest
   const slug = known?.slug ?? 'bad-request';
   // Fastify's own 4xx messages describe the request, never server state, so they are safe to show.
   return sendProblem(reply, { type: problemType(slug), title: known?.title ?? 'Bad request', status, detail: error.message });
+}
+
+/**
+ * problemErrorHandler that also records each 4xx refusal at warn (route, sender address, reason;
+ * never bodies or headers), so forged or broken senders are visible with request logging off.
+ */
+export function refusalLoggingHandler(logger: FastifyBaseLogger, message: string) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const status = error instanceof ProblemError ? error.status : (error.statusCode ?? 500);
+    if (status < 500) {
+      const reason = error instanceof ProblemError ? error.slug : error.code;
+      logger.warn({ reqId: request.id, route: request.routeOptions.url, ip: request.ip, status, reason }, message);
+    }
+    return problemErrorHandler(error, request, reply);
+  };
 }
 
 export function notFoundProblem(request: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -2,7 +2,7 @@
 // agent chunk by chunk; the bus never holds a whole file. Every fetch is audited with its result.
 import type { FastifyPluginAsync } from 'fastify';
 import type { AuditLog } from '../audit/port.js';
-import { ProblemError, problemErrorHandler } from '../http/problem.js';
+import { ProblemError, refusalLoggingHandler } from '../http/problem.js';
 import type { PbxGateway } from '../pbx/port.js';
 import type { RecordingLinks } from './service.js';
 
@@ -13,7 +13,7 @@ export interface RecordingRoutesOptions {
 }
 
 export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async (app, opts) => {
-  app.setErrorHandler(problemErrorHandler);
+  app.setErrorHandler(refusalLoggingHandler(app.log, 'recording download refused'));
   // A wildcard, not `:token`: signed tokens are longer than Fastify's default maxParamLength (100).
   app.get<{ Params: { '*': string } }>('/v1/recordings/*', async (request, reply) => {
     const verified = opts.service.verify(request.params['*']);

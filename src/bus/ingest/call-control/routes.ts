@@ -3,7 +3,7 @@
 // observation of the batch is in the log. A resent delivery (same deliveryId) counts as accepted.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import { ProblemError, problemErrorHandler } from '../../http/problem.js';
+import { ProblemError, refusalLoggingHandler } from '../../http/problem.js';
 import type { TenantStore } from '../../tenants/port.js';
 import { IngestError } from '../normalise.js';
 import type { Ingestor } from '../observation.js';
@@ -25,7 +25,7 @@ function tokenMatches(presented: string, known: string[]): boolean {
 }
 
 export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async (app, opts) => {
-  app.setErrorHandler(problemErrorHandler);
+  app.setErrorHandler(refusalLoggingHandler(app.log, 'connector post refused'));
   app.post('/v1/pbx/:pbxId/connector/observations', { bodyLimit: MAX_BODY_BYTES }, async (request, reply) => {
     const pbx = await resolvePbx(opts.tenants, request.params);
     const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
