@@ -113,3 +113,33 @@ describe('request logging', () => {
   });
 });
 
+describe('trusted proxies', () => {
+  // Enough wrong pairing codes from one client address to be blocked (the route's default limit).
+  async function exhaustPairing(bus: FastifyInstance, forwardedFor: string): Promise<void> {
+    for (let i = 0; i < 10; i++) {
+      await bus.inject({ method: 'POST', url: '/v1/pair', payload: { code: 'AAAA-BBBB-CCCC' }, remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': forwardedFor } });
+    }
+  }
+  const pairFrom = (bus: FastifyInstance, forwardedFor: string) =>
+    bus.inject({ method: 'POST', url: '/v1/pair', payload: { code: 'AAAA-BBBB-CCCC' }, remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': forwardedFor } });
+
+  it('limits pairing per client behind a trusted proxy', async () => {
+    const bus = await app({ trustProxy: ['127.0.0.1'] });
+    await exhaustPairing(bus, '203.0.113.7');
+    expect((await pairFrom(bus, '203.0.113.7')).statusCode).toBe(429);
+    // Another client behind the same proxy is not blocked with it.
+    expect((await pairFrom(bus, '198.51.100.20')).statusCode).toBe(404);
+  });
+
+  it('ignores X-Forwarded-For by default, so a client cannot dodge the limit by inventing addresses', async () => {
+    const bus = await app();
+    await exhaustPairing(bus, '203.0.113.7');
+    expect((await pairFrom(bus, '198.51.100.20')).statusCode).toBe(429);
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not a trusted proxy', async () => {
+    const bus = await app({ trustProxy: ['10.0.0.0/8'] });
+    await exhaustPairing(bus, '203.0.113.7');
+    expect((await pairFrom(bus, '198.51.100.20')).statusCode).toBe(429);
+  });
+});

@@ -36,6 +36,8 @@ export interface BusDeps {
   /** Fan-out tuning (heartbeat, auth timeout, slow-consumer bound, replay cap). */
   fanout?: Pick<GatewayOptions, 'heartbeatMs' | 'authTimeoutMs' | 'maxBufferedBytes' | 'maxReplay'>;
   logger?: Logger;
+  /** Proxies (addresses, CIDRs, proxy-addr names) whose X-Forwarded-For is believed; none by default. */
+  trustProxy?: string[];
 }
 
 declare module 'fastify' {
@@ -67,6 +69,8 @@ export async function buildApp(deps: BusDeps): Promise<FastifyInstance> {
     // Pino instance from server.ts (redacting); silent for tests that pass none.
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     logController: new RequestLogAtDebug(),
+    // Behind a TLS proxy request.ip (the pairing rate limit's key) is the client's only if trusted.
+    trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     // Idle keep-alive sockets must not hold app.close() open during shutdown.
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;

@@ -6,7 +6,7 @@ describe('loadConfig', () => {
   it('has working defaults', () => {
     expect(loadConfig({})).toEqual({
       dataDir: './.data', port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080',
-      redisUrl: null, retentionDays: 7, masterKey: null, logLevel: 'info',
+      redisUrl: null, retentionDays: 7, masterKey: null, logLevel: 'info', trustProxy: [],
     });
   });
 
@@ -19,6 +19,13 @@ describe('loadConfig', () => {
     });
     expect(config).toMatchObject({ port: 9000, publicUrl: 'https://bus.example.com', redisUrl: 'redis://127.0.0.1:6379', retentionDays: 30, logLevel: 'warn' });
     expect(config.masterKey).toEqual(key);
+  });
+
+  it('reads trusted proxies as addresses, CIDRs or range names, and refuses a hop count', () => {
+    expect(loadConfig({ RINGBRIDGE_TRUST_PROXY: '10.0.0.0/8, loopback,2001:db8::1' }).trustProxy).toEqual(['10.0.0.0/8', 'loopback', '2001:db8::1']);
+    for (const bad of ['1', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/2']) {
+      expect(() => loadConfig({ RINGBRIDGE_TRUST_PROXY: bad }), bad).toThrow(/RINGBRIDGE_TRUST_PROXY/);
+    }
   });
 
   it('names bad variables without echoing secret values', () => {

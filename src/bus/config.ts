@@ -1,8 +1,21 @@
 // The bus's settings, read once from the environment and checked with zod so a typo fails at
 // start-up with a clear message instead of at the first request.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** proxy-addr's names for ranges (127/8 and ::1; 169.254/16 and fe80::/10; 10/8, 172.16/12, 192.168/16 and fc00::/7). */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** One trusted proxy: an IP address, a CIDR, or a proxy-addr range name. */
+function isProxyEntry(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
 
 const EnvSchema = z.object({
   RINGBRIDGE_DATA_DIR: z.string().min(1).default('./.data'),
@@ -19,6 +32,16 @@ const EnvSchema = z.object({
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes')
     .optional(),
   RINGBRIDGE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /**
+   * Proxies in front of the bus whose X-Forwarded-For is believed (comma-separated addresses,
+   * CIDRs or loopback/linklocal/uniquelocal), so request.ip is the client's. Unset = none.
+   * No hop count: it trusts whoever connects, so a client reaching the bus directly could spoof.
+   */
+  RINGBRIDGE_TRUST_PROXY: z
+    .string()
+    .transform((v) => v.split(',').map((entry) => entry.trim()).filter((entry) => entry !== ''))
+    .refine((list) => list.every(isProxyEntry), 'must be proxy addresses or CIDRs, comma-separated (or loopback, linklocal, uniquelocal)')
+    .default([]),
 });
 
 export interface BusConfig {
@@ -31,6 +54,8 @@ export interface BusConfig {
   retentionDays: number;
   masterKey: Buffer | null;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Empty: X-Forwarded-For is ignored and request.ip is the connecting peer. */
+  trustProxy: string[];
 }
 
 export class ConfigError extends Error {
@@ -56,5 +81,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
     retentionDays: e.RINGBRIDGE_RETENTION_DAYS,
     masterKey: e.RINGBRIDGE_MASTER_KEY ? Buffer.from(e.RINGBRIDGE_MASTER_KEY, 'base64') : null,
     logLevel: e.RINGBRIDGE_LOG_LEVEL,
+    trustProxy: e.RINGBRIDGE_TRUST_PROXY,
   };
 }

@@ -92,6 +92,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
       oauthClients: options.oauthClients,
       fanout: options.fanout,
       logger,
+      trustProxy: config.trustProxy,
     });
     await app.listen({ port, host: config.host });
     connectors = await startConnectors({
