@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { CallEvent, CallEventType } from '../../src/shared/call-event.js';
-import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, RecordingFile } from '../../src/main/crm/port.js';
+import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, FollowUpTaskInput, RecordingFile } from '../../src/main/crm/port.js';
 import type { CrmStateReport } from '../../src/main/outbox/outbox.js';
 
 export const AGENT_EXT = '101';
@@ -95,7 +95,7 @@ export async function startFakeBus(opts: { delayMs?: number } = {}): Promise<Fak
   return bus;
 }
 
-type Op = 'logCall' | 'updateCall' | 'attachRecording';
+type Op = 'logCall' | 'updateCall' | 'attachRecording' | 'createFollowUpTask';
 
 export interface FakeCrmRecord {
   record: CrmCallRecord;
@@ -104,12 +104,14 @@ export interface FakeCrmRecord {
   updates: number;
 }
 
-/** A CRM in memory that behaves like the adapters promise: logCall idempotent per callKey, attach per record+file. */
+/** A CRM in memory that behaves like the adapters promise: logCall and follow-up tasks idempotent per callKey, attach per record+file. */
 export class FakeCrm implements CrmAdapter {
   readonly id = 'hubspot' as const;
   readonly records = new Map<string, FakeCrmRecord>();
   /** Creation order of records (callKeys). */
   readonly created: string[] = [];
+  /** Follow-up tasks by callKey, with the call record they were created for. */
+  readonly tasks = new Map<string, { record: CrmCallRecord; input: FollowUpTaskInput }>();
   readonly attempts: Array<{ op: Op; callKey: string; at: number; failed: boolean }> = [];
   /** Failure for every attempt while set (the CRM is down). */
   down: Error | null = null;
@@ -154,6 +156,10 @@ export class FakeCrm implements CrmAdapter {
   async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string): Promise<void> {
     this.gate('attachRecording', callKey);
     this.records.get(callKey)!.attachments.set(file.fileName, file);
+  }
+  async createFollowUpTask(record: CrmCallRecord, input: FollowUpTaskInput): Promise<void> {
+    this.gate('createFollowUpTask', input.callKey);
+    if (!this.tasks.has(input.callKey)) this.tasks.set(input.callKey, { record, input });
   }
   async syncContacts() {
     return { contacts: [], cursor: null, hasMore: false };

@@ -107,7 +107,7 @@ describe('outbox: logging', () => {
       contact: null,
       subject: 'Missed call from +14155550100',
     });
-    expect(crm.attempts).toHaveLength(1);
+    expect(crm.attempts.filter((a) => a.op === 'logCall')).toHaveLength(1);
   });
 
   it('updates the same record when a late event changes what is known', async () => {
@@ -276,6 +276,68 @@ describe('outbox: when the CRM misbehaves', () => {
     outbox.setAdapter(crm);
     await outbox.whenIdle();
     expect(crm.created).toEqual([keyOf('c1')]);
+  });
+});
+
+describe('outbox: follow-up task for a missed call', () => {
+  it('creates one call-back task after the missed log, only by the agent that logs it, across a lost answer and a restart', async () => {
+    const { crm, history, open } = await harness();
+    // c1: missed by this agent alone. c2: answered. c3: outbound nobody picked up. c4: a queue call
+    // nobody answered that extension 100 (first rung) logs. c5: missed by all, this agent logs it.
+    const first = open();
+    const realTask = crm.createFollowUpTask.bind(crm);
+    let lostAnswers = 1;
+    crm.createFollowUpTask = async (record, input) => {
+      await realTask(record, input);
+      if (lostAnswers-- > 0) throw new CrmError('transient', 'POST /tasks timed out'); // applied, answer lost
+    };
+    first.enqueue(callEvent(call(1), 'missed'));
+    first.enqueue(callEvent(call(2), 'ended'));
+    first.enqueue(callEvent(call(3, { direction: 'outbound' }), 'missed'));
+    first.enqueue(callEvent(call(4, { agents: ['100', AGENT_EXT] }), 'missed'));
+    await first.whenIdle();
+    expect(crm.tasks.get(keyOf('c1'))).toEqual({
+      record: crm.records.get(keyOf('c1'))!.record,
+      input: {
+        callKey: keyOf('c1'),
+        contact: { id: 'c-jane', kind: 'contact' },
+        ownerId: 'owner-ann',
+        subject: 'Call back Jane Citizen (+61298765432)',
+        dueAt: '2026-03-02T10:01:20.000Z', // an hour after the call was missed
+      },
+    });
+    expect(crm.attempts.filter((a) => a.op === 'createFollowUpTask').map((a) => a.callKey)).toEqual([keyOf('c1'), keyOf('c1')]);
+    expect([...crm.tasks.keys()]).toEqual([keyOf('c1')]);
+    expect(history.last(keyOf('c1'))).toEqual({ state: 'logged', reason: null });
+
+    // The log lands, then the app dies before the task is made: the next start makes it, once.
+    crm.createFollowUpTask = async (_record, input) => {
+      crm.attempts.push({ op: 'createFollowUpTask', callKey: input.callKey, at: Date.now(), failed: true });
+      throw new CrmError('transient', 'HTTP 503', 503);
+    };
+    first.enqueue(callEvent(call(5, { agents: [AGENT_EXT, '102'] }), 'missed'));
+    await eventually(() => crm.attempts.some((a) => a.op === 'createFollowUpTask' && a.callKey === keyOf('c5')));
+    await first.close();
+    expect(crm.records.has(keyOf('c5'))).toBe(true);
+    crm.createFollowUpTask = realTask;
+    const second = open();
+    await second.whenIdle();
+    expect([...crm.tasks.keys()]).toEqual([keyOf('c1'), keyOf('c5')]);
+    expect(crm.created.filter((k) => k === keyOf('c5'))).toHaveLength(1);
+    expect(second.call(keyOf('c5'))).toMatchObject({ followUp: true, followUpCreated: true, state: 'logged' });
+  });
+
+  it('parks a task the CRM refuses as needs-attention naming the task, and makes it on retry', async () => {
+    const { crm, history, open } = await harness();
+    const outbox = open();
+    crm.failNext(new CrmError('rejected', 'Property "ringbridge_call_key" does not exist', 400), 'createFollowUpTask');
+    outbox.enqueue(callEvent(call(1), 'missed'));
+    await outbox.whenIdle();
+    expect(history.last(keyOf('c1'))).toEqual({ state: 'needs_attention', reason: 'Follow-up task: Property "ringbridge_call_key" does not exist' });
+    expect(outbox.retry(keyOf('c1'))).toBe(true);
+    await outbox.whenIdle();
+    expect([crm.tasks.size, crm.created.length]).toEqual([1, 1]);
+    expect(history.last(keyOf('c1'))).toEqual({ state: 'logged', reason: null });
   });
 });
 

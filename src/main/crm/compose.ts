@@ -35,6 +35,11 @@ export function composeSubject(call: CallSummary): string {
   return `Internal call with ${who}`;
 }
 
+/** The follow-up task of a missed call: who to call back. */
+export function composeFollowUpSubject(call: Pick<CallSummary, 'remoteNumber' | 'remoteName'>): string {
+  return `Call back ${call.remoteName ? `${call.remoteName} (${call.remoteNumber})` : call.remoteNumber}`;
+}
+
 export function composeNotes(call: CallSummary): string {
   const lines = [
     `Direction: ${call.direction}`,

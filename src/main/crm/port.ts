@@ -47,6 +47,19 @@ export interface CrmCallRecord {
   url: string | null;
 }
 
+/** A "call back" task for a missed call, where the CRM has tasks. */
+export interface FollowUpTaskInput {
+  /** The missed call's key: one task per call, whatever the retries. */
+  callKey: string;
+  /** The caller's record; the task is linked to it (and to the call record) where the CRM allows. */
+  contact: Pick<CrmContact, 'id' | 'kind'> | null;
+  /** CRM user id of the agent, who is assigned the task. */
+  ownerId: string | null;
+  subject: string;
+  /** When the call-back is due (ISO); date-only CRMs keep its UTC date. */
+  dueAt: string;
+}
+
 export interface RecordingFile {
   fileName: string;
   contentType: string;
@@ -94,6 +107,11 @@ export interface CrmAdapter {
   attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string): Promise<void>;
   /** Incremental contact sync for the local index; cursor null = from the beginning. */
   syncContacts(cursor: string | null): Promise<ContactPage>;
+  /**
+   * Where the CRM has tasks: creates the follow-up task for a missed call logged as `record`,
+   * linked to the contact and the call where the CRM can. Idempotent per callKey.
+   */
+  createFollowUpTask?(record: CrmCallRecord, input: FollowUpTaskInput): Promise<void>;
 }
 
 /** Per-user credentials the adapter calls the CRM with; the oauth/ module implements it. */

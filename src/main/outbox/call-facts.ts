@@ -9,8 +9,8 @@
 //   app, the missed call is not logged (the bus's `agents` are the PBX's monitored extensions).
 import type { CallEvent, Party } from '../../shared/call-event.js';
 import { answeringExtension, remoteParty } from '../../shared/call-event.js';
-import { composeNotes, composeSubject } from '../crm/compose.js';
-import type { CallLogInput, CallOutcome, CrmContact } from '../crm/port.js';
+import { composeFollowUpSubject, composeNotes, composeSubject } from '../crm/compose.js';
+import type { CallLogInput, CallOutcome, CrmContact, FollowUpTaskInput } from '../crm/port.js';
 
 export interface CallFacts {
   direction: CallEvent['direction'];
@@ -101,6 +101,31 @@ export function outcomeOf(facts: CallFacts): CallOutcome {
   if (facts.direction === 'outbound') return 'no_answer';
   if (facts.missed || facts.direction === 'inbound') return 'missed';
   return 'no_answer';
+}
+
+/** A missed inbound call this agent logs gets a "call back" task (user journeys: where the CRM has tasks). */
+export function followUpDue(facts: CallFacts): boolean {
+  return facts.direction === 'inbound' && !facts.loggedBy && outcomeOf(facts) === 'missed';
+}
+
+/** The call-back is due an hour after the call was missed: from the call, so every retry sends the same. */
+export const FOLLOW_UP_DUE_AFTER_MS = 60 * 60_000;
+
+export function followUpTaskInput(
+  callKey: string,
+  facts: CallFacts,
+  contact: Pick<CrmContact, 'id' | 'kind' | 'name'> | null,
+  ownerId: string | null,
+): FollowUpTaskInput {
+  const remote = remoteParty({ direction: facts.direction, caller: facts.caller, callee: facts.callee } as CallEvent);
+  const missedAt = Date.parse(facts.endedAt ?? facts.firstSeenAt);
+  return {
+    callKey,
+    contact: contact ? { id: contact.id, kind: contact.kind } : null,
+    ownerId,
+    subject: composeFollowUpSubject({ remoteNumber: remote.e164 ?? remote.raw, remoteName: contact?.name ?? remote.name }),
+    dueAt: new Date(missedAt + FOLLOW_UP_DUE_AFTER_MS).toISOString(),
+  };
 }
 
 export function startedAtOf(facts: CallFacts): string {

@@ -1,7 +1,9 @@
 // The durable outbox: call events in, CRM writes out, each call exactly once and in order.
 //
 // Per call leg: log (create, or update when facts moved on) once the call has ended, then attach
-// the recording when it is ready. Logs run one at a time, oldest call first, so they land in the
+// the recording when it is ready; a missed inbound call this agent logs also gets a follow-up task
+// where the CRM has tasks, as its own step after the log (its own flag on disk, so a crash between
+// the log and the task neither loses nor doubles it). Logs run one at a time, oldest call first, so they land in the
 // CRM in call order; recording uploads run beside them so a large file never delays a log. CRM trouble pauses the whole queue (rate limit: until
 // Retry-After; 5xx/network: capped exponential backoff with full jitter; auth: until signed in
 // again); a refusal that retrying cannot fix parks that one call as "needs attention" with the
@@ -14,7 +16,7 @@ import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
 import { Signal } from '../signal.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { callKeyOf } from '../history/index.js';
-import { OUTBOX_EVENT_TYPES, callLogInput, loggedElsewhereReason } from './call-facts.js';
+import { OUTBOX_EVENT_TYPES, callLogInput, followUpDue, followUpTaskInput, loggedElsewhereReason } from './call-facts.js';
 import { RecordingUnavailable, type RecordingSource, fetchRecording } from './recording.js';
 import { type CrmCallState, type OutboxRow, type OutboxStep, OutboxStore } from './store.js';
 
@@ -53,8 +55,9 @@ export interface CrmStateChange {
   reason: string | null;
 }
 
-/** One log at a time keeps calls in order in the CRM; uploads overlap them. */
-const LANE_SLOTS: Record<OutboxStep, number> = { log: 1, attach: 2 };
+/** One log at a time keeps calls in order in the CRM; uploads and follow-up tasks overlap them. */
+const LANE_SLOTS: Record<OutboxStep, number> = { log: 1, attach: 2, task: 1 };
+const STEPS: readonly OutboxStep[] = ['log', 'attach', 'task'];
 /** Floor for the wake-up timer, so a clock oddity can never spin it. */
 const MIN_WAKE_MS = 5;
 
@@ -70,7 +73,7 @@ export class Outbox {
   private failures = 0;
   /** Steps in flight by callKey (one per call at a time). */
   private readonly busy = new Map<string, Promise<void>>();
-  private readonly active: Record<OutboxStep, number> = { log: 0, attach: 0 };
+  private readonly active: Record<OutboxStep, number> = { log: 0, attach: 0, task: 0 };
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
@@ -172,7 +175,8 @@ export class Outbox {
     const blocked = !adapter || this.pause.kind === 'auth' || (this.pause.kind === 'until' && this.pause.at > now);
     try {
       if (!blocked) {
-        for (const step of ['log', 'attach'] as const) {
+        for (const step of STEPS) {
+          if (step === 'task' && !adapter.createFollowUpTask) continue;
           while (this.active[step] < LANE_SLOTS[step]) {
             const row = this.store.nextDue(step, adapter.id, now, new Set(this.busy.keys()));
             if (!row) break;
@@ -212,7 +216,8 @@ export class Outbox {
   private async step(step: OutboxStep, adapter: CrmAdapter, row: OutboxRow): Promise<void> {
     try {
       if (step === 'log') await this.logCall(adapter, row);
-      else await this.attachRecording(adapter, row);
+      else if (step === 'attach') await this.attachRecording(adapter, row);
+      else await this.createFollowUpTask(adapter, row);
       this.failures = 0;
     } catch (error) {
       this.onFailure(row, error);
@@ -244,7 +249,8 @@ export class Outbox {
       // which may hold older facts: bring it up to date.
       if (retrying) record = await adapter.updateCall(record.id, input);
     }
-    const state = this.store.markLogged(row.callKey, adapter.id, record, row.factsVersion, this.now());
+    const followUp = followUpDue(row.facts) && adapter.createFollowUpTask !== undefined;
+    const state = this.store.markLogged(row.callKey, adapter.id, record, row.factsVersion, followUp, this.now());
     if (state !== row.state) this.announce(row.callKey, state, null);
   }
 
@@ -256,6 +262,18 @@ export class Outbox {
     await adapter.attachRecording(row.record!, { fileName, contentType: type, data }, row.callKey);
     this.store.markAttached(row.callKey, this.now());
     this.announce(row.callKey, 'recording_attached', null);
+  }
+
+  private async createFollowUpTask(adapter: CrmAdapter, row: OutboxRow): Promise<void> {
+    const input = followUpTaskInput(row.callKey, row.facts, row.contact ?? null, this.opts.ownerId?.() ?? null);
+    try {
+      await adapter.createFollowUpTask!(row.record!, input);
+    } catch (error) {
+      // The call itself is logged: say that it is the task the CRM refused.
+      if (error instanceof CrmError && error.kind === 'rejected') throw new CrmError('rejected', `Follow-up task: ${error.message}`, error.status);
+      throw error;
+    }
+    this.store.markFollowUpCreated(row.callKey, this.now());
   }
 
   private async contactFor(row: OutboxRow): Promise<Pick<CrmContact, 'id' | 'kind' | 'name'> | null> {

@@ -10,7 +10,7 @@ import type { CrmCallRecord, CrmContact, CrmId } from '../crm/port.js';
 import { type CallFacts, dueForLog, foldEvent } from './call-facts.js';
 
 export type CrmCallState = 'pending' | 'logged' | 'recording_attached' | 'needs_attention';
-export type OutboxStep = 'log' | 'attach';
+export type OutboxStep = 'log' | 'attach' | 'task';
 
 export interface OutboxRow {
   seq: number;
@@ -29,6 +29,9 @@ export interface OutboxRow {
   record: CrmCallRecord | null;
   recording: { eventId: string; pbxRecordingId: string; contentType: string | null } | null;
   recordingAttached: boolean;
+  /** A follow-up task is owed for this call (missed, logged by this agent, CRM has tasks) / was created. */
+  followUp: boolean;
+  followUpCreated: boolean;
   state: CrmCallState;
   reason: string | null;
   attempts: number;
@@ -51,6 +54,8 @@ interface RawRow {
   recording_id: string | null;
   recording_content_type: string | null;
   recording_attached: number;
+  follow_up: number;
+  follow_up_created: number;
   state: string;
   reason: string | null;
   attempts: number;
@@ -74,6 +79,8 @@ CREATE TABLE IF NOT EXISTS calls (
   recording_id TEXT,
   recording_content_type TEXT,
   recording_attached INTEGER NOT NULL DEFAULT 0,
+  follow_up INTEGER NOT NULL DEFAULT 0,
+  follow_up_created INTEGER NOT NULL DEFAULT 0,
   state TEXT NOT NULL DEFAULT 'pending',
   reason TEXT,
   attempts INTEGER NOT NULL DEFAULT 0,
@@ -86,12 +93,22 @@ CREATE TABLE IF NOT EXISTS seen_events (
 );
 `;
 
-/** What each step still has to do: a log whose facts moved on, or a recording not yet attached. */
+/** Columns added after the first release, for databases created before them. */
+const ADDED_COLUMNS: Record<string, string> = {
+  follow_up: 'INTEGER NOT NULL DEFAULT 0',
+  follow_up_created: 'INTEGER NOT NULL DEFAULT 0',
+};
+
+/**
+ * What each step still has to do: a log whose facts moved on, a recording not yet attached, a
+ * follow-up task not yet created (once the CRM shows the latest facts, so it is still owed).
+ */
 const WORK: Record<OutboxStep, string> = {
   log: 'ended = 1 AND facts_version > logged_version',
   attach: 'record_id IS NOT NULL AND recording_event_id IS NOT NULL AND recording_attached = 0',
+  task: 'record_id IS NOT NULL AND follow_up = 1 AND follow_up_created = 0 AND logged_version = facts_version',
 };
-const OPEN_WORK = `state != 'needs_attention' AND ((${WORK.log}) OR (${WORK.attach}))`;
+const OPEN_WORK = `state != 'needs_attention' AND ((${WORK.log}) OR (${WORK.attach}) OR (${WORK.task}))`;
 
 export class OutboxStore {
   private readonly db: Database.Database;
@@ -103,6 +120,10 @@ export class OutboxStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    const existing = new Set((this.db.prepare('PRAGMA table_info(calls)').all() as Array<{ name: string }>).map((c) => c.name));
+    for (const [name, type] of Object.entries(ADDED_COLUMNS)) {
+      if (!existing.has(name)) this.db.exec(`ALTER TABLE calls ADD COLUMN ${name} ${type}`);
+    }
   }
 
   /** Folds the event into its call row (the leg of `agentExtension`). False when the event was seen before (redelivery). */
@@ -141,7 +162,7 @@ export class OutboxStore {
 
   /**
    * The oldest call with this step due for this CRM, skipping calls already being worked on.
-   * Logs ignore `not_before`, which only defers a recording the bus could not hand out.
+   * Logs and tasks ignore `not_before`, which only defers a recording the bus could not hand out.
    */
   nextDue(step: OutboxStep, crm: CrmId, now: number, busy: ReadonlySet<string>): OutboxRow | null {
     const rows = this.db
@@ -149,7 +170,7 @@ export class OutboxStore {
         `SELECT * FROM calls WHERE state != 'needs_attention' AND (${WORK[step]}) AND not_before <= ? AND (crm IS NULL OR crm = ?)
          ORDER BY seq LIMIT ?`,
       )
-      .all(step === 'log' ? Number.MAX_SAFE_INTEGER : now, crm, busy.size + 1) as RawRow[];
+      .all(step === 'attach' ? now : Number.MAX_SAFE_INTEGER, crm, busy.size + 1) as RawRow[];
     const free = rows.find((r) => !busy.has(r.call_key));
     return free ? toRow(free) : null;
   }
@@ -184,17 +205,21 @@ export class OutboxStore {
     this.db.prepare('UPDATE calls SET log_attempted = ?, crm = COALESCE(?, crm) WHERE call_key = ?').run(attempted ? 1 : 0, crm, callKey);
   }
 
-  /** The mapping callKey -> CRM record, and the facts version it now shows. */
-  markLogged(callKey: string, crm: CrmId, record: CrmCallRecord, factsVersion: number, now: number): CrmCallState {
+  /**
+   * The mapping callKey -> CRM record, the facts version it now shows, and whether those facts owe a
+   * follow-up task (a task already created stays created).
+   */
+  markLogged(callKey: string, crm: CrmId, record: CrmCallRecord, factsVersion: number, followUp: boolean, now: number): CrmCallState {
     return this.db.transaction(() => {
       this.db
         .prepare(
           `UPDATE calls SET crm = ?, record_id = ?, record_url = ?, logged_version = MAX(logged_version, ?),
+             follow_up = CASE WHEN follow_up_created = 1 THEN 1 ELSE ? END,
              state = CASE WHEN recording_attached = 1 THEN 'recording_attached' ELSE 'logged' END,
              reason = NULL, attempts = 0, not_before = 0, updated_at = ?
            WHERE call_key = ?`,
         )
-        .run(crm, record.id, record.url, factsVersion, now, callKey);
+        .run(crm, record.id, record.url, factsVersion, followUp ? 1 : 0, now, callKey);
       return (this.db.prepare('SELECT state FROM calls WHERE call_key = ?').get(callKey) as { state: CrmCallState }).state;
     })();
   }
@@ -203,6 +228,10 @@ export class OutboxStore {
     this.db
       .prepare(`UPDATE calls SET recording_attached = 1, state = 'recording_attached', reason = NULL, attempts = 0, not_before = 0, updated_at = ? WHERE call_key = ?`)
       .run(now, callKey);
+  }
+
+  markFollowUpCreated(callKey: string, now: number): void {
+    this.db.prepare('UPDATE calls SET follow_up_created = 1, updated_at = ? WHERE call_key = ?').run(now, callKey);
   }
 
   needsAttention(callKey: string, reason: string, now: number): void {
@@ -248,6 +277,8 @@ function toRow(r: RawRow): OutboxRow {
     record: r.record_id ? { id: r.record_id, url: r.record_url } : null,
     recording: r.recording_event_id ? { eventId: r.recording_event_id, pbxRecordingId: r.recording_id ?? r.recording_event_id, contentType: r.recording_content_type } : null,
     recordingAttached: r.recording_attached === 1,
+    followUp: r.follow_up === 1,
+    followUpCreated: r.follow_up_created === 1,
     state: r.state as CrmCallState,
     reason: r.reason,
     attempts: r.attempts,

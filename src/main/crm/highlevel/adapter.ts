@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { crmFetch, multipartForm, type CrmRequest } from '../http.js';
 import { CrmError, type CallLogInput, type CrmAdapter, type CrmCallRecord, type CrmSession, type RecordingFile } from '../port.js';
-import { callKeyTag, callStatus, callSummary, noteBody, readCallNote, toContact, withRecording } from './mapping.js';
+import { callKeyTag, callStatus, callSummary, followUpMarker, noteBody, readCallNote, toContact, withRecording } from './mapping.js';
 import {
   ContactSearchPage,
   ConversationSearch,
@@ -16,6 +16,8 @@ import {
   NoteResponse,
   NotesList,
   ProcessedMessage,
+  TaskResponse,
+  TasksList,
   UploadedFiles,
   UpsertContact,
   VERSION,
@@ -191,6 +193,24 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
         json: { attachments: [url] },
         schema: z.unknown(),
       });
+    },
+
+    // A contact task (contacts.json), on the contact the call was logged to (for a call logged
+    // without one, the contact the call message belongs to); found again by the marker in its body.
+    async createFollowUpTask(rec, input) {
+      const contactId = input.contact?.id ?? (await getMessage(rec.id)).contactId;
+      const path = `/contacts/${encodeURIComponent(contactId)}/tasks`;
+      const marker = followUpMarker(input.callKey);
+      const { tasks } = await call('contacts', { path, schema: TasksList });
+      if (tasks.some((t) => t.body?.includes(marker))) return;
+      const json = {
+        title: input.subject,
+        body: `Missed call (${rec.url ?? rec.id}).\n${marker}`,
+        dueDate: new Date(input.dueAt).toISOString(),
+        completed: false,
+        ...(input.ownerId ? { assignedTo: input.ownerId } : {}),
+      };
+      await call('contacts', { method: 'POST', path, json, schema: TaskResponse });
     },
 
     async syncContacts(cursorText) {

@@ -87,6 +87,20 @@ describe('HighLevel adapter', () => {
     expect(sim.notes[0]!.body).toMatch(/^Outbound call, not answered$/m);
   });
 
+  it('creates one follow-up task for a missed call on the caller’s contact (upserted when unknown), even when the create answer is lost', async () => {
+    const missed = call({ outcome: 'missed', durationSec: 0, answeredAt: null });
+    const record = await hl.logCall(missed); // no contact known: the number's contact is upserted
+    const contactId = sim.messages.find((m) => m.id === record.id)!.contactId;
+    const task = { callKey: missed.callKey, contact: null, ownerId: 'sim-user-1', subject: 'Call back +14155550132', dueAt: '2026-03-02T10:15:20.000Z' };
+    sim.faults.next({ match: { method: 'POST', path: `/contacts/${contactId}/tasks` }, timeoutAfterApply: true, mode: 'close' });
+    expect((await rejection(hl.createFollowUpTask!(record, task))).kind).toBe('transient');
+    await hl.createFollowUpTask!(record, task);
+    await hl.createFollowUpTask!(record, task);
+    expect(sim.tasks).toHaveLength(1);
+    expect(sim.requestsTo('POST', `/contacts/${contactId}/tasks`)).toHaveLength(1);
+    expect(sim.tasks[0]).toMatchObject({ contactId, title: 'Call back +14155550132', dueDate: '2026-03-02T10:15:20.000Z', completed: false, assignedTo: 'sim-user-1' });
+  });
+
   it('logs a call once when the message answer is lost after HighLevel stored it', async () => {
     const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
     const input = call({ contact: { id: ada.id, kind: 'contact' } });

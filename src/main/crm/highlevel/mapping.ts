@@ -76,6 +76,11 @@ export function readCallNote(body: string | null | undefined): CallNote | null {
   return { tag: marker[1]!, messageId: marker[2]!, recordingUrl: RECORDING.exec(body!)?.[1] ?? null };
 }
 
+/** The line in a follow-up task's body that says which call it is for (a retry looks for it). */
+export function followUpMarker(callKey: string): string {
+  return `ringbridge ${callKeyTag(callKey)} follow-up`;
+}
+
 /** The note body with a recording line added (before the marker line). */
 export function withRecording(body: string, url: string): string {
   const lines = body.split('\n').filter((line) => !RECORDING.test(line));

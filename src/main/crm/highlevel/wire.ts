@@ -53,3 +53,8 @@ export const NotesList = z.object({ notes: z.array(Note) });
 export const NoteResponse = z.object({ note: Note.optional() });
 
 export const UploadedFiles = z.object({ uploadedFiles: z.record(z.string(), z.string()) });
+
+/** GET/POST /contacts/{contactId}/tasks (contacts.json TaskSchema); `body` carries our marker. */
+export const Task = z.object({ id: z.string(), title: z.string().nullish(), body: z.string().nullish(), dueDate: z.string().nullish(), completed: z.boolean().nullish() });
+export const TasksList = z.object({ tasks: z.array(Task) });
+export const TaskResponse = z.object({ task: Task.optional() });

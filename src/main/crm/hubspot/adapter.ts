@@ -2,7 +2,7 @@
 // confirmation status are in README.md; endpoint shapes are validated against the official
 // OpenAPI files by the simulator tests.
 import { countryOf, toE164 } from '../../../shared/phone.js';
-import { crmFetch, multipartForm, type CrmFetchOptions, type CrmRequest } from '../http.js';
+import { crmFetch, IgnoredBody, multipartForm, type CrmFetchOptions, type CrmRequest } from '../http.js';
 import type {
   CallLogInput,
   CallOutcome,
@@ -11,10 +11,11 @@ import type {
   CrmCallRecord,
   CrmContact,
   CrmSession,
+  FollowUpTaskInput,
   RecordingFile,
 } from '../port.js';
 import { phoneSpellings } from './phone.js';
-import { FileSearchResponse, HubSpotFile, SearchResponse, SimplePublicObject, type SearchRequest } from './wire.js';
+import { FileSearchResponse, HubSpotFile, SearchResponse, SimplePublicObject, type SearchRequest, type TaskCreate } from './wire.js';
 
 /** Custom call property holding our callKey; created once per portal (README.md, "Portal setup"). */
 export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
@@ -93,7 +94,7 @@ export class HubSpotAdapter implements CrmAdapter {
   }
 
   async logCall(input: CallLogInput): Promise<CrmCallRecord> {
-    const existing = await this.findCallByKey(input.callKey);
+    const existing = await this.findByCallKey('calls', input.callKey);
     if (existing) return this.record(existing.id, input);
     const associations = input.contact
       ? [{ to: { id: input.contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT_TYPE_ID }] }]
@@ -154,7 +155,24 @@ export class HubSpotAdapter implements CrmAdapter {
     return { contacts, cursor: JSON.stringify({ since: String(newest), after: '0' }), hasMore: next !== undefined };
   }
 
-  private async findCallByKey(callKey: string) {
+  /**
+   * The call-back task: found by our key on tasks, else created; then linked to the call and the
+   * contact with default associations (v4, in the saved spec), which a retry may repeat harmlessly —
+   * so a task whose links were cut short by a crash is completed, not duplicated.
+   */
+  async createFollowUpTask(record: CrmCallRecord, input: FollowUpTaskInput): Promise<void> {
+    const existing = await this.findByCallKey('tasks', input.callKey);
+    const taskId = existing?.id ?? (await this.call({ method: 'POST', path: '/crm/v3/objects/tasks', json: taskBody(input), schema: SimplePublicObject })).id;
+    await this.associate('tasks', taskId, 'calls', record.id);
+    if (input.contact) await this.associate('tasks', taskId, 'contacts', input.contact.id);
+  }
+
+  private async associate(fromType: string, fromId: string, toType: string, toId: string): Promise<void> {
+    const path = `/crm/v4/objects/${fromType}/${encodeURIComponent(fromId)}/associations/default/${toType}/${encodeURIComponent(toId)}`;
+    await this.call({ method: 'PUT', path, schema: IgnoredBody });
+  }
+
+  private async findByCallKey(object: 'calls' | 'tasks', callKey: string) {
     const body: SearchRequest = {
       filterGroups: [{ filters: [{ propertyName: CALL_KEY_PROPERTY, operator: 'EQ', value: callKey }] }],
       properties: [CALL_KEY_PROPERTY],
@@ -162,7 +180,7 @@ export class HubSpotAdapter implements CrmAdapter {
       limit: 1,
       after: '0',
     };
-    const found = await this.call({ method: 'POST', path: '/crm/v3/objects/calls/search', json: body, schema: SearchResponse });
+    const found = await this.call({ method: 'POST', path: `/crm/v3/objects/${object}/search`, json: body, schema: SearchResponse });
     return found.results[0];
   }
 
@@ -229,6 +247,22 @@ function callProperties(input: CallLogInput): Record<string, string> {
   };
   if (input.ownerId) props.hubspot_owner_id = input.ownerId;
   return props;
+}
+
+function taskBody(input: FollowUpTaskInput): TaskCreate {
+  return {
+    properties: {
+      // The tasks guide: hs_timestamp is the task's due date.
+      hs_timestamp: new Date(input.dueAt).toISOString(),
+      hs_task_subject: input.subject,
+      hs_task_status: 'NOT_STARTED',
+      hs_task_type: 'CALL',
+      hs_task_priority: 'HIGH',
+      ...(input.ownerId ? { hubspot_owner_id: input.ownerId } : {}),
+      [CALL_KEY_PROPERTY]: input.callKey,
+    },
+    associations: [],
+  };
 }
 
 /** A file name HubSpot keeps as-is: our callKey has ':' separators. */

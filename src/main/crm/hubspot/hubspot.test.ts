@@ -80,6 +80,29 @@ describe('HubSpot adapter against the simulator', () => {
     expect(sim.calls.get(record.id)!.properties).toMatchObject({ hs_call_direction: 'OUTBOUND', hs_call_status: 'NO_ANSWER', hs_call_duration: '0' });
   });
 
+  it('creates one call-back task for a missed call, linked to the call and the contact, even when the create answer is lost', async () => {
+    const contact = sim.addContact({ firstname: 'Ada', phone: '+14155550123' });
+    const missed = call({ contact: { id: contact, kind: 'contact' }, outcome: 'missed', answeredAt: null, durationSec: 0 });
+    const record = await crm.logCall(missed);
+    const task = { callKey: missed.callKey, contact: missed.contact, ownerId: '77', subject: 'Call back Ada (+14155550123)', dueAt: '2026-03-01T11:00:20.000Z' };
+    sim.faults.next({ match: { method: 'POST', path: '/crm/v3/objects/tasks' }, timeoutAfterApply: true, mode: 'close' });
+    expect((await failure(crm.createFollowUpTask!(record, task))).kind).toBe('transient');
+    await crm.createFollowUpTask!(record, task);
+    await crm.createFollowUpTask!(record, task);
+    expect(sim.requestsTo('POST', '/crm/v3/objects/tasks')).toHaveLength(1);
+    const [stored] = [...sim.tasks.values()];
+    expect(sim.tasks.size).toBe(1);
+    expect(stored!.properties).toMatchObject({
+      hs_timestamp: '2026-03-01T11:00:20.000Z',
+      hs_task_subject: 'Call back Ada (+14155550123)',
+      hs_task_status: 'NOT_STARTED',
+      hs_task_type: 'CALL',
+      hubspot_owner_id: '77',
+      [CALL_KEY_PROPERTY]: missed.callKey,
+    });
+    expect(stored!.associations.map((a) => [a.toType, a.toId]).sort()).toEqual([['calls', record.id], ['contacts', contact]]);
+  });
+
   it('creates exactly one call when the first response is lost after HubSpot applied the write', async () => {
     sim.faults.next({ match: { method: 'POST', path: '/crm/v3/objects/calls' }, timeoutAfterApply: true, mode: 'close' });
     expect((await failure(crm.logCall(call()))).kind).toBe('transient');

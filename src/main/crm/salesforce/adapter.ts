@@ -4,8 +4,8 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { countryOf, toE164 } from '../../../shared/phone.js';
 import { crmFetch, IgnoredBody, type CrmFetchOptions, type CrmRequest } from '../http.js';
-import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmSession, RecordingFile } from '../port.js';
-import { API_VERSION, ContactRecord, CreateResponse, IdRecord, QueryResponse, SearchResponse } from './wire.js';
+import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmSession, FollowUpTaskInput, RecordingFile } from '../port.js';
+import { API_VERSION, ContactRecord, CreateResponse, IdRecord, QueryResponse, SearchResponse, type FollowUpTaskInput as FollowUpTaskFields } from './wire.js';
 
 export type SalesforceKind = 'Contact' | 'Lead';
 const KINDS: SalesforceKind[] = ['Contact', 'Lead'];
@@ -115,6 +115,27 @@ export class SalesforceAdapter implements CrmAdapter {
     });
   }
 
+  /** A "Not Started" to-do Task due on the call-back date, on the caller; found again by its marker. */
+  async createFollowUpTask(record: CrmCallRecord, input: FollowUpTaskInput): Promise<void> {
+    const marker = followUpMarker(input.callKey);
+    const existing = await this.query(`SELECT Id FROM Task WHERE CallObject = ${soqlString(marker)} LIMIT 1`, IdRecord);
+    if (existing.records[0]) return;
+    const fields: FollowUpTaskFields = {
+      Subject: input.subject.slice(0, 255),
+      TaskSubtype: 'Task',
+      Type: 'Call',
+      Status: 'Not Started',
+      Priority: 'High',
+      ActivityDate: input.dueAt.slice(0, 10),
+      CallObject: marker,
+      // A Task cannot point at another Task (WhatId): the logged call is named in the comments.
+      Description: `Missed call, logged as ${record.url ?? record.id}`,
+      ...(input.contact ? { WhoId: input.contact.id } : {}),
+      ...(input.ownerId ? { OwnerId: input.ownerId } : {}),
+    };
+    await this.call({ method: 'POST', path: '/sobjects/Task', json: fields, schema: CreateResponse });
+  }
+
   async syncContacts(cursor: string | null): Promise<ContactPage> {
     const position: SyncCursor = cursor ? (JSON.parse(cursor) as SyncCursor) : { kind: 'Contact', since: { Contact: null, Lead: null }, next: null };
     const { kind } = position;
@@ -182,6 +203,11 @@ function taskFields(input: CallLogInput) {
     ...(input.contact ? { WhoId: input.contact.id } : {}),
     ...(input.ownerId ? { OwnerId: input.ownerId } : {}),
   };
+}
+
+/** The follow-up Task's CallObject: distinct from the call's own (the callKey), within 255 characters. */
+function followUpMarker(callKey: string): string {
+  return `ringbridge-follow-up:${callKey}`.slice(0, 255);
 }
 
 /** A SOQL string literal; `'` and `\` are the reserved characters (documented). */

@@ -37,6 +37,29 @@ const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
 const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a CrmError'); }, (e: unknown) => e as CrmError);
 
 describe('Salesforce adapter against the simulator', () => {
+  it('creates one "Not Started" follow-up Task for a missed call, on the caller, even when the create answer is lost', async () => {
+    const who = sim.add('Contact', { Name: 'Ada Lovelace', Phone: '+14155550123' });
+    const missed = call({ direction: 'inbound', outcome: 'missed', answeredAt: null, durationSec: 0, contact: { id: who, kind: 'Contact' } });
+    const record = await crm.logCall(missed);
+    const task = { callKey: missed.callKey, contact: missed.contact, ownerId: OWNER, subject: 'Call back Ada Lovelace (+14155550123)', dueAt: '2026-03-01T23:30:00.000Z' };
+    sim.faults.next({ match: { method: 'POST', path: /\/sobjects\/Task$/ }, timeoutAfterApply: true, mode: 'close' });
+    expect((await failure(crm.createFollowUpTask!(record, task))).kind).toBe('transient');
+    await crm.createFollowUpTask!(record, task);
+    const followUps = [...sim.records.Task.values()].filter((t) => t.TaskSubtype === 'Task');
+    expect(followUps).toHaveLength(1);
+    expect(followUps[0]).toMatchObject({
+      Subject: 'Call back Ada Lovelace (+14155550123)',
+      Status: 'Not Started',
+      ActivityDate: '2026-03-01',
+      WhoId: who,
+      OwnerId: OWNER,
+      Description: expect.stringContaining(record.id),
+    });
+    // The call's own Task is still the one its callKey finds.
+    expect((await crm.logCall(missed)).id).toBe(record.id);
+    expect(sim.records.Task.size).toBe(2);
+  });
+
   it('finds Contacts and Leads whose numbers are stored formatted', async () => {
     const contact = sim.add('Contact', { Name: 'Ada Lovelace', Phone: '(415) 555-0123', OwnerId: OWNER });
     const lead = sim.add('Lead', { Name: 'Bob Lead', Company: 'Acme', MobilePhone: '+1.415.555.0123' });

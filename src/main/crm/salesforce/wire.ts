@@ -51,6 +51,29 @@ export const TaskInput = z.strictObject({
   WhoId: z.string().regex(/^(003|00Q)[A-Za-z0-9]{12,15}$/, 'a Contact (003) or Lead (00Q) id').nullable().optional(),
   OwnerId: z.string().regex(/^005[A-Za-z0-9]{12,15}$/, 'a User id (005)').optional(),
 });
+/**
+ * A follow-up (to-do) Task for a missed call: Subject, Status, Priority, ActivityDate = due date
+ * (Task field reference: "Due Date"), WhoId, OwnerId. `CallObject` carries our marker so a retry
+ * finds the task it already made (`Description` is a long text area, which SOQL cannot filter).
+ */
+export const FollowUpTaskInput = z.strictObject({
+  Subject: z.string().max(255),
+  TaskSubtype: z.literal('Task'),
+  Type: z.literal('Call'),
+  Status: z.literal('Not Started'),
+  Priority: z.enum(['High', 'Normal', 'Low']),
+  ActivityDate: z.iso.date(),
+  CallObject: z.string().max(255),
+  Description: z.string().max(32_000),
+  WhoId: TaskInput.shape.WhoId,
+  OwnerId: TaskInput.shape.OwnerId,
+});
+
+export type FollowUpTaskInput = z.infer<typeof FollowUpTaskInput>;
+
+/** Every Task we create: a logged call or a follow-up to-do, told apart by TaskSubtype. */
+export const TaskCreate = z.discriminatedUnion('TaskSubtype', [TaskInput, FollowUpTaskInput]);
+
 /** TaskSubtype is create-only; updates send the rest. */
 export const TaskUpdate = TaskInput.omit({ TaskSubtype: true }).partial();
 

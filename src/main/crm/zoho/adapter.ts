@@ -18,6 +18,7 @@ import {
   resolveApiBase,
   toCallRecord,
   toContact,
+  toFollowUpTask,
   webBaseFor,
   type ZohoPersonModule,
 } from './mapping.js';
@@ -63,9 +64,10 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
     return [];
   }
 
-  async function findCallByKey(callKey: string): Promise<string | null> {
+  /** The Calls or Tasks record carrying this call's key tag in the org's key field. */
+  async function findByKey(module: 'Calls' | 'Tasks', callKey: string): Promise<string | null> {
     const criteria = `(${keyField}:equals:${criteriaValue(callKeyTag(callKey))})`;
-    const page = await call({ path: '/Calls/search', query: { criteria, fields: 'id' }, schema: IdPage });
+    const page = await call({ path: `/${module}/search`, query: { criteria, fields: 'id' }, schema: IdPage });
     return page?.data[0]?.id ?? null;
   }
 
@@ -87,7 +89,7 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
     async logCall(input) {
       // Calls has no upsert (the v8 upsert page does not list it): search the key first, then
       // insert. With the key field set to "no duplicates", a racing insert answers DUPLICATE_DATA.
-      const existing = await findCallByKey(input.callKey);
+      const existing = await findByKey('Calls', input.callKey);
       if (existing) return callRecord(existing);
       const response = await call({
         method: 'POST',
@@ -98,7 +100,7 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
       const result = response.data[0]!;
       if (result.status === 'success') return callRecord(requireId(result));
       if (result.code === 'DUPLICATE_DATA') {
-        const id = duplicateRecordId(result) ?? (await findCallByKey(input.callKey));
+        const id = duplicateRecordId(result) ?? (await findByKey('Calls', input.callKey));
         if (id) return callRecord(id);
       }
       throw rejectedFrom(result);
@@ -123,6 +125,15 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
       const response = await call({ method: 'POST', path, form, schema: WriteResponse });
       const result = response.data[0]!;
       if (result.status !== 'success') throw rejectedFrom(result);
+    },
+
+    // Tasks module (insert-records v8 lists it), keyed like Calls: search the key, else insert; a
+    // racing insert answers DUPLICATE_DATA on the unique key field, which means it is there.
+    async createFollowUpTask(record, input) {
+      if (await findByKey('Tasks', input.callKey)) return;
+      const response = await call({ method: 'POST', path: '/Tasks', json: { data: [toFollowUpTask(input, record, keyField)] }, schema: WriteResponse });
+      const result = response.data[0]!;
+      if (result.status !== 'success' && result.code !== 'DUPLICATE_DATA') throw rejectedFrom(result);
     },
 
     async syncContacts(cursorText) {

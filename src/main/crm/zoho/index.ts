@@ -19,6 +19,7 @@ export const zohoProvider: CrmProvider = {
         'ZohoCRM.modules.contacts.READ',
         'ZohoCRM.modules.leads.READ',
         'ZohoCRM.modules.calls.ALL',
+        'ZohoCRM.modules.tasks.ALL',
         'ZohoCRM.modules.attachments.ALL',
         'ZohoCRM.users.READ',
         'ZohoCRM.org.READ',

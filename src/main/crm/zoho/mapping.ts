@@ -1,7 +1,7 @@
 // Pure Zoho mapping: data centres, record <-> port shapes, criteria escaping. No I/O here.
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import type { CallLogInput, CrmContact } from '../port.js';
+import type { CallLogInput, CrmCallRecord, CrmContact, FollowUpTaskInput } from '../port.js';
 import type { PersonRecord } from './wire.js';
 
 export type ZohoPersonModule = 'Contacts' | 'Leads';
@@ -134,6 +134,26 @@ export function toCallRecord(input: CallLogInput, keyField: string): Record<stri
   };
   // A missed call has no talk time; Zoho asks for a duration only on calls that happened.
   if (type !== 'Missed') record.Call_Duration = formatCallDuration(input.durationSec);
+  if (input.ownerId) record.Owner = { id: input.ownerId };
+  if (input.contact?.kind === 'Leads') {
+    record.What_Id = { id: input.contact.id };
+    record.$se_module = 'Leads';
+  } else if (input.contact) {
+    record.Who_Id = { id: input.contact.id };
+  }
+  return record;
+}
+
+/** The call-back Task: due date (date only), open, linked like the call (Who_Id, or What_Id for a Lead). */
+export function toFollowUpTask(input: FollowUpTaskInput, call: CrmCallRecord, keyField: string): Record<string, unknown> {
+  const record: Record<string, unknown> = {
+    Subject: input.subject,
+    Due_Date: input.dueAt.slice(0, 10),
+    Status: 'Not Started',
+    Priority: 'High',
+    Description: `Missed call, logged as ${call.url ?? call.id}`,
+    [keyField]: callKeyTag(input.callKey),
+  };
   if (input.ownerId) record.Owner = { id: input.ownerId };
   if (input.contact?.kind === 'Leads') {
     record.What_Id = { id: input.contact.id };

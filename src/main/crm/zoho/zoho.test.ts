@@ -98,6 +98,32 @@ describe('Zoho adapter', () => {
     expect(stored.Call_Duration).toBeUndefined();
   });
 
+  it('creates one follow-up Task for a missed call, on the lead, even when the create answer is lost', async () => {
+    const lead = sim.addRecord('Leads', { Full_Name: 'Lee Lead', Phone: '+14155550132' });
+    const missed = call({ outcome: 'missed', durationSec: 0, answeredAt: null, contact: { id: lead.id, kind: 'Leads' } });
+    const record = await zoho.logCall(missed);
+    const task = { callKey: missed.callKey, contact: missed.contact, ownerId: '5000000000001', subject: 'Call back Lee Lead (+14155550132)', dueAt: '2026-03-02T10:15:20.000Z' };
+    sim.faults.next({ match: { method: 'POST', path: '/crm/v8/Tasks' }, timeoutAfterApply: true, mode: 'close' });
+    expect((await rejection(zoho.createFollowUpTask!(record, task))).kind).toBe('transient');
+    await zoho.createFollowUpTask!(record, task);
+    expect(sim.records.Tasks).toHaveLength(1);
+    expect(sim.requestsTo('POST', '/crm/v8/Tasks')).toHaveLength(1);
+    expect(sim.records.Tasks[0]).toMatchObject({
+      Subject: 'Call back Lee Lead (+14155550132)',
+      Due_Date: '2026-03-02',
+      Status: 'Not Started',
+      What_Id: { id: lead.id },
+      $se_module: 'Leads',
+      Owner: { id: '5000000000001' },
+      Ringbridge_Call_Key: callKeyTag(missed.callKey),
+      Description: expect.stringContaining(record.id),
+    });
+    // A search index lagging behind the insert: the unique key field's DUPLICATE_DATA still means done.
+    sim.faults.next({ match: { method: 'GET', path: '/crm/v8/Tasks/search' }, status: 200, body: { data: [], info: { count: 0, more_records: false } } });
+    await zoho.createFollowUpTask!(record, task);
+    expect(sim.records.Tasks).toHaveLength(1);
+  });
+
   it('logs a call once when the response to the create is lost after Zoho applied it', async () => {
     sim.faults.next({ match: { method: 'POST', path: '/crm/v8/Calls' }, timeoutAfterApply: true, mode: 'close' });
     const first = await rejection(zoho.logCall(call()));

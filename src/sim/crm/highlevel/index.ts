@@ -38,6 +38,16 @@ export interface HlNote {
   dateAdded: string;
 }
 
+export interface HlTask {
+  id: string;
+  contactId: string;
+  title: string;
+  body?: string;
+  dueDate: string;
+  completed: boolean;
+  assignedTo?: string;
+}
+
 export interface HighLevelSimulator extends CrmSimulator {
   readonly locationId: string;
   readonly conversationProviderId: string;
@@ -45,6 +55,7 @@ export interface HighLevelSimulator extends CrmSimulator {
   readonly conversations: { id: string; contactId: string }[];
   readonly messages: HlMessage[];
   readonly notes: HlNote[];
+  readonly tasks: HlTask[];
   readonly uploads: { url: string; fileName: string; data: Buffer }[];
   addContact(fields: Omit<HlContact, 'id' | 'dateAdded' | 'dateUpdated'>, dateUpdated?: string): HlContact;
 }
@@ -67,6 +78,7 @@ export async function startHighLevelSimulator(): Promise<HighLevelSimulator> {
   const conversations: { id: string; contactId: string }[] = [];
   const messages: HlMessage[] = [];
   const notes: HlNote[] = [];
+  const tasks: HlTask[] = [];
   const uploads: HighLevelSimulator['uploads'] = [];
   let seq = 0;
   const newId = (prefix: string) => `${prefix}${String(++seq).padStart(16, '0')}`;
@@ -164,6 +176,23 @@ export async function startHighLevelSimulator(): Promise<HighLevelSimulator> {
       if (!note) throw simError(400, { statusCode: 400, message: 'Note not found' });
       Object.assign(note, req.body as Partial<HlNote>);
       return { note };
+    });
+
+    app.get('/contacts/:contactId/tasks', async (req) => {
+      const { contactId } = req.params as { contactId: string };
+      contactById(contactId);
+      return { tasks: tasks.filter((t) => t.contactId === contactId) };
+    });
+
+    // Body checked against CreateTaskParams (title, dueDate, completed required) by the spec validator.
+    app.post('/contacts/:contactId/tasks', async (req, reply) => {
+      const { contactId } = req.params as { contactId: string };
+      contactById(contactId);
+      const body = req.body as Omit<HlTask, 'id' | 'contactId'>;
+      if (Number.isNaN(Date.parse(body.dueDate))) throw simError(422, { statusCode: 422, message: ['dueDate must be a valid ISO 8601 date string'], error: 'Unprocessable Entity' });
+      const task: HlTask = { ...body, id: newId('task'), contactId };
+      tasks.push(task);
+      return reply.code(201).send({ task });
     });
 
     app.get('/conversations/search', async (req) => {
@@ -266,6 +295,7 @@ export async function startHighLevelSimulator(): Promise<HighLevelSimulator> {
     conversations,
     messages,
     notes,
+    tasks,
     uploads,
     addContact,
     close: async () => {

@@ -2,6 +2,7 @@
 // official OpenAPI files. State is in memory; tests seed contacts and inspect calls and files.
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { SearchRequestSchema, TaskCreate } from '../../../main/crm/hubspot/wire.js';
 import { crmSpec, isSimFile, simError, startCrmSimulator, type CrmSimulator, type Fault, type SimFile } from '../common/index.js';
 
 export const HUBSPOT_SIM_CLIENT = { clientId: 'hubspot-sim-client', clientSecret: 'hubspot-sim-secret' };
@@ -12,7 +13,7 @@ interface StoredObject {
   properties: Record<string, string>;
   createdAt: string;
   updatedAt: string;
-  associations: Array<{ toId: string; typeId: number }>;
+  associations: Array<{ toId: string; typeId: number; toType?: string }>;
 }
 
 export interface StoredFile {
@@ -35,6 +36,8 @@ export interface HubSpotSim extends CrmSimulator {
   readonly contacts: Map<string, StoredObject>;
   readonly calls: Map<string, StoredObject>;
   readonly files: Map<string, StoredFile>;
+  /** Tasks; `associations` holds the default associations made to calls and contacts (`toType`). */
+  readonly tasks: Map<string, StoredObject>;
   /** Adds a contact with these properties; `lastmodifieddate` defaults to now. Returns its id. */
   addContact(properties: Record<string, string>): string;
 }
@@ -55,12 +58,20 @@ export function hubspotRateLimitFault(retryAfterSec?: number): Fault {
   };
 }
 
-const OPENAPI = ['crm-contacts-v3.json', 'crm-calls-v3.json', 'files-v3.json', 'auth-oauth-v1.json'].map((f) => crmSpec(`hubspot/openapi/${f}`));
+const OPENAPI = ['crm-contacts-v3.json', 'crm-calls-v3.json', 'files-v3.json', 'auth-oauth-v1.json', 'crm-associations-v4.json'].map((f) => crmSpec(`hubspot/openapi/${f}`));
+
+/**
+ * HUBSPOT_DEFINED type ids the simulator reports for default task associations: task -> contact 204
+ * appears in public integration code, not on a HubSpot page; task -> call is a placeholder. The
+ * adapter never sends or reads them (it uses the default-association endpoint).
+ */
+const TASK_ASSOCIATION_TYPE: Record<string, number> = { contacts: 204, calls: 216_001 };
 
 export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<HubSpotSim> {
   const contacts = new Map<string, StoredObject>();
   const calls = new Map<string, StoredObject>();
   const files = new Map<string, StoredFile>();
+  const tasks = new Map<string, StoredObject>();
   let nextId = 1000;
   const newId = () => String(++nextId);
 
@@ -75,13 +86,14 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
       tokenExtras: () => ({ token_use: 'access_token', hub_id: Number(HUBSPOT_SIM_PORTAL_ID) }),
       errorBody: (error, description, status) => ({ ...hubspotError(status, description, error.toUpperCase()), error, error_description: description }),
     },
-    routes: (app) => registerRoutes(app, { contacts, calls, files, newId, callKeyProperty: options.callKeyProperty ?? true }),
+    routes: (app, harness) => registerRoutes(app, harness, { contacts, calls, files, tasks, newId, callKeyProperty: options.callKeyProperty ?? true }),
   });
 
   return Object.assign(sim, {
     contacts,
     calls,
     files,
+    tasks,
     addContact(properties: Record<string, string>) {
       const id = newId();
       const now = new Date().toISOString();
@@ -95,6 +107,7 @@ interface State {
   contacts: Map<string, StoredObject>;
   calls: Map<string, StoredObject>;
   files: Map<string, StoredFile>;
+  tasks: Map<string, StoredObject>;
   newId: () => string;
   callKeyProperty: boolean;
 }
@@ -114,9 +127,47 @@ interface SearchBody {
   after: string;
 }
 
-function registerRoutes(app: FastifyInstance, state: State): void {
+function registerRoutes(app: FastifyInstance, harness: CrmSimulator, state: State): void {
   app.post('/crm/v3/objects/contacts/search', async (req) => search(state.contacts, req.body as SearchBody));
   app.post('/crm/v3/objects/calls/search', async (req) => search(state.calls, req.body as SearchBody));
+
+  // Tasks: no tasks OpenAPI file is saved; requests are checked with the zod contract in wire.ts.
+  const zodChecked = { config: { outsideSpec: true } };
+  app.post('/crm/v3/objects/tasks/search', zodChecked, async (req) =>
+    search(state.tasks, harness.parse(SearchRequestSchema, req.body, 'POST /crm/v3/objects/tasks/search body')),
+  );
+
+  app.post('/crm/v3/objects/tasks', zodChecked, async (req, reply) => {
+    const body = harness.parse(TaskCreate, req.body, 'POST /crm/v3/objects/tasks body');
+    checkCallProperties(state, body.properties);
+    const now = new Date().toISOString();
+    const task: StoredObject = {
+      id: state.newId(),
+      properties: { ...(body.properties as Record<string, string>), hs_createdate: now, hs_lastmodifieddate: now },
+      createdAt: now,
+      updatedAt: now,
+      associations: [],
+    };
+    state.tasks.set(task.id, task);
+    return reply.code(201).send(publicObject(task));
+  });
+
+  // Default (unlabelled) association, validated against crm-associations-v4.json. Repeating one changes nothing.
+  app.put('/crm/v4/objects/:fromType/:fromId/associations/default/:toType/:toId', async (req) => {
+    const { fromType, fromId, toType, toId } = req.params as { fromType: string; fromId: string; toType: string; toId: string };
+    const from = fromType === 'tasks' ? state.tasks.get(fromId) : undefined;
+    const target = toType === 'calls' ? state.calls.get(toId) : toType === 'contacts' ? state.contacts.get(toId) : undefined;
+    if (!from || !target) throw simError(404, hubspotError(404, `No ${from ? toType : fromType} with id ${from ? toId : fromId}`));
+    const typeId = TASK_ASSOCIATION_TYPE[toType]!;
+    if (!from.associations.some((a) => a.toType === toType && a.toId === toId)) from.associations.push({ toId, typeId, toType });
+    const now = new Date().toISOString();
+    return {
+      status: 'COMPLETE',
+      results: [{ from: { id: fromId }, to: { id: toId }, associationSpec: { associationCategory: 'HUBSPOT_DEFINED', associationTypeId: typeId } }],
+      startedAt: now,
+      completedAt: now,
+    };
+  });
 
   app.post('/crm/v3/objects/calls', async (req, reply) => {
     const body = req.body as { properties: Record<string, string>; associations: Array<{ to: { id: string }; types: Array<{ associationTypeId: number }> }> };

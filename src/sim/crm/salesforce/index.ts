@@ -3,7 +3,7 @@
 // and a small SOQL/SOSL reader that accepts only the statement shapes the docs describe.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ContentVersionInput, TaskInput, TaskUpdate, API_VERSION } from '../../../main/crm/salesforce/wire.js';
+import { ContentVersionInput, TaskCreate, TaskUpdate, API_VERSION } from '../../../main/crm/salesforce/wire.js';
 import { simError, startCrmSimulator, type CrmSimulator, type Fault } from '../common/index.js';
 
 export type SfRecord = Record<string, unknown> & { Id: string };
@@ -132,7 +132,7 @@ function registerRoutes(
   });
 
   app.post(`${base}/sobjects/Task`, cfg, async (req, reply) => {
-    const task = sim.parse(TaskInput, req.body, 'POST /sobjects/Task body');
+    const task = sim.parse(TaskCreate, req.body, 'POST /sobjects/Task body');
     if (task.WhoId && !records.Contact.has(task.WhoId) && !records.Lead.has(task.WhoId)) {
       throw simError(400, salesforceError(400, `Name ID: id value of incorrect type: ${task.WhoId}`, 'FIELD_INTEGRITY_EXCEPTION', ['WhoId']));
     }

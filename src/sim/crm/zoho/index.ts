@@ -23,14 +23,14 @@ export interface ZohoSimOptions {
 }
 
 export interface ZohoSimulator extends CrmSimulator {
-  readonly records: { Contacts: ZohoRecord[]; Leads: ZohoRecord[]; Calls: ZohoRecord[] };
+  readonly records: { Contacts: ZohoRecord[]; Leads: ZohoRecord[]; Calls: ZohoRecord[]; Tasks: ZohoRecord[] };
   readonly attachments: Map<string, ZohoAttachment[]>;
   addRecord(module: 'Contacts' | 'Leads', fields: Record<string, unknown>, modifiedTime?: string): ZohoRecord;
 }
 
 const PHONE_FIELDS = ['Phone', 'Mobile', 'Home_Phone', 'Other_Phone', 'Asst_Phone'];
 const USER = { id: '5000000000001', name: 'Sim Agent', email: 'agent@example.com' };
-const MODULES = ['Contacts', 'Leads', 'Calls'] as const;
+const MODULES = ['Contacts', 'Leads', 'Calls', 'Tasks'] as const;
 type Module = (typeof MODULES)[number];
 
 const zohoError = (code: string, message: string, details: Record<string, unknown> = {}) => ({ code, details, message, status: 'error' });
@@ -39,7 +39,7 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
   const location = options.location ?? 'us';
   const keyField = options.callKeyField ?? 'Ringbridge_Call_Key';
   const spec = zohoSpecWithOverlay();
-  const records: ZohoSimulator['records'] = { Contacts: [], Leads: [], Calls: [] };
+  const records: ZohoSimulator['records'] = { Contacts: [], Leads: [], Calls: [], Tasks: [] };
   const attachments = new Map<string, ZohoAttachment[]>();
   let nextId = 4_000_000_000_000n;
   const newId = () => String(nextId++);
@@ -116,7 +116,7 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       const input = harness.parse(bodyData, req.body, 'Create Records body');
       const now = isoNow();
       const results = input.data.map((fields) => {
-        const problem = checkCall(module, fields, null);
+        const problem = checkCall(module, fields, null) ?? checkTask(module, fields);
         if (problem) return problem;
         const record: ZohoRecord = { ...fields, id: newId(), Created_Time: now, Modified_Time: now, Owner: fields.Owner ?? { id: USER.id } };
         records[module].push(record);
@@ -175,6 +175,24 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       throw Object.assign(new Error('module'), { statusCode: 400, vendorBody: zohoError('INVALID_MODULE', 'The module name given seems to be invalid') });
     }
     return module as Module;
+  }
+
+  /** Tasks validation: Subject mandatory, date-only Due_Date, standard Status/Priority picklists, lookups, the unique key field. */
+  function checkTask(module: Module, fields: Record<string, unknown>) {
+    if (module !== 'Tasks') return null;
+    const invalid = (api_name: string) => zohoError('INVALID_DATA', 'Please check whether the input values are correct', { api_name });
+    if (!fields.Subject) return zohoError('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'Subject' });
+    if (fields.Due_Date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(String(fields.Due_Date))) return invalid('Due_Date');
+    if (fields.Status !== undefined && !['Not Started', 'Deferred', 'In Progress', 'Completed', 'Waiting for input'].includes(String(fields.Status))) return invalid('Status');
+    if (fields.Priority !== undefined && !['High', 'Highest', 'Low', 'Lowest', 'Normal'].includes(String(fields.Priority))) return invalid('Priority');
+    const who = fields.Who_Id as { id?: string } | undefined;
+    if (who && !records.Contacts.some((c) => c.id === who.id)) return invalid('Who_Id');
+    const what = fields.What_Id as { id?: string } | undefined;
+    if (what && !(fields.$se_module === 'Leads' && records.Leads.some((l) => l.id === what.id))) return invalid('What_Id');
+    const key = fields[keyField];
+    const dup = key === undefined ? undefined : records.Tasks.find((t) => t[keyField] === key);
+    if (dup) return zohoError('DUPLICATE_DATA', 'duplicate data', { api_name: keyField, duplicate_record: { id: dup.id, module: { api_name: 'Tasks' } } });
+    return null;
   }
 
   /** Calls validation: mandatory fields, picklist, duration format, lookups, the unique key field. */
