@@ -21,7 +21,7 @@ import type { TenantStore } from './tenants/port.js';
 
 export interface BusDeps {
   log: EventLog;
-  tenants: Pick<TenantStore, 'getPbx' | 'pbxSecrets' | 'pair' | 'authenticateDevice'>;
+  tenants: Pick<TenantStore, 'getPbx' | 'pbxSecrets' | 'pair' | 'authenticateDevice' | 'revokedSince'>;
   contacts: Pick<ContactCache, 'findContact'>;
   audit: AuditLog;
   ingestor: Ingestor;
@@ -33,8 +33,8 @@ export interface BusDeps {
   publicUrl: string;
   /** CRMs whose OAuth code exchange goes through the bus; the broker route exists only when one is set. */
   oauthClients?: OAuthBrokerOptions['clients'];
-  /** Fan-out tuning (heartbeat, auth timeout, slow-consumer bound, replay cap). */
-  fanout?: Pick<GatewayOptions, 'heartbeatMs' | 'authTimeoutMs' | 'maxBufferedBytes' | 'maxReplay'>;
+  /** Fan-out tuning (heartbeat, auth timeout, slow-consumer bound, replay cap, revocation poll). */
+  fanout?: Pick<GatewayOptions, 'heartbeatMs' | 'authTimeoutMs' | 'maxBufferedBytes' | 'maxReplay' | 'revocationPollMs'>;
   logger?: Logger;
   /** Proxies (addresses, CIDRs, proxy-addr names) whose X-Forwarded-For is believed; none by default. */
   trustProxy?: string[];

@@ -1,9 +1,13 @@
 // Who sees what, and what an agent gets back after being away: two tenants whose PBXs use the
 // same extension numbers, and an agent that disconnects while calls happen.
+import { execFile } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBus } from '../../src/bus/server.js';
+import { CloseCode } from '../../src/shared/agent-protocol.js';
 import type { PbxSimulator } from '../../src/sim/3cx/index.js';
-import { Agent, callerNumber, fromCaller, provisionSite, Resources, startSim, startTestBus, type EventFrame, type Site } from '../support/e2e.js';
+import { Agent, callerNumber, fromCaller, pair, provisionSite, Resources, startSim, startTestBus, type EventFrame, type Site } from '../support/e2e.js';
 
 const res = new Resources();
 let bus: RunningBus;
@@ -64,6 +68,22 @@ describe('tenant and agent isolation', () => {
     const paired = await bus.tenants.pair(pairingCode);
     await bus.tenants.revokeAgent(agent.id);
     await expect(Agent.connect(res, bus.wsUrl, paired!.deviceToken)).rejects.toThrow(/unauthenticated/);
+  });
+});
+
+describe('revocation', () => {
+  it('signs a departing agent out at once when the admin CLI revokes it from its own process', async () => {
+    const { agent, pairingCode } = await bus.tenants.addAgent({ tenantId: acme.tenantId, pbxId: acme.pbx.id, extension: '104', name: 'Leaver' });
+    const leaver = await Agent.connect(res, bus.wsUrl, (await pair(bus.url, pairingCode)).deviceToken);
+    const colleague = await Agent.connect(res, bus.wsUrl, acme.tokens['101']!);
+
+    const admin = resolve(import.meta.dirname, '../../bin/ringbridge-admin.mjs');
+    const dataDir = dirname(bus.tenants.db.name);
+    await promisify(execFile)(process.execPath, [admin, 'agent', 'revoke', '--agent', agent.id], { env: { ...process.env, RINGBRIDGE_DATA_DIR: dataDir, RINGBRIDGE_MASTER_KEY: '' } });
+
+    expect(await leaver.socket.closed).toBe(CloseCode.revoked);
+    await ring(simA, 31, '101');
+    expect(callers([await colleague.nextEvent()])).toEqual([c(31, 'ringing')]);
   });
 });
 

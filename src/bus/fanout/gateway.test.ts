@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AGENT_WS_PATH, CloseCode } from '../../shared/agent-protocol.js';
 import type { CallEvent } from '../../shared/call-event.js';
 import type { DialOutcome, DialService } from '../dial/port.js';
@@ -26,8 +26,11 @@ interface Bus {
   app: FastifyInstance;
   log: EventLog;
   url: string;
-  devices: Map<string, Agent>;
   dialled: Array<[string, string]>;
+  /** Revokes as the admin CLI does: the token stops working and the store lists the agent as revoked. */
+  revoke(a: Agent): void;
+  /** Credential lookups made so far. */
+  lookups(): number;
   connect(a: Agent, options?: { autoPong?: boolean }): Promise<TestAgent>;
   /** Appends an event for agents of a tenant's first PBX (or the given one). */
   append(a: Agent, overrides?: Partial<CallEvent>): Promise<number>;
@@ -42,6 +45,8 @@ let keySeq = 0;
 async function startBus(options: Partial<GatewayOptions> & { dialOutcome?: DialOutcome; grant?: RecordingGrant | Error } = {}): Promise<Bus> {
   const log = options.log ?? createMemoryEventLog();
   const devices = new Map([alice, bob, otherTenant101, secondPbx101].map((a) => [token(a), a]));
+  const revocations: Array<{ agentId: string; at: number }> = [];
+  let lookups = 0;
   const dialled: Array<[string, string]> = [];
   const dial: DialService = {
     async dial(a, number) {
@@ -58,7 +63,13 @@ async function startBus(options: Partial<GatewayOptions> & { dialOutcome?: DialO
   const app = Fastify();
   await app.register(agentGateway, {
     log,
-    tenants: { authenticateDevice: async (t) => devices.get(t) ?? null },
+    tenants: {
+      authenticateDevice: async (t) => {
+        lookups++;
+        return devices.get(t) ?? null;
+      },
+      revokedSince: async (since) => revocations.filter((r) => r.at >= since.getTime()).map((r) => r.agentId),
+    },
     dial,
     recordings,
     ...options,
@@ -80,8 +91,12 @@ async function startBus(options: Partial<GatewayOptions> & { dialOutcome?: DialO
     app,
     log,
     url,
-    devices,
     dialled,
+    revoke(a) {
+      devices.delete(token(a));
+      revocations.push({ agentId: a.id, at: Date.now() });
+    },
+    lookups: () => lookups,
     async connect(a, o) {
       const client = await open(o);
       client.hello(token(a));
@@ -339,14 +354,27 @@ describe('backpressure and liveness', () => {
     await alive.nextOf('pong');
   });
 
-  it('closes a live connection when its device credential is revoked', async () => {
-    const bus = await startBus({ heartbeatMs: 30 });
+  it('closes a live connection when its agent is revoked, leaving the others', async () => {
+    const bus = await startBus({ revocationPollMs: 20 });
     const client = await bus.connect(alice);
     const other = await bus.connect(bob);
-    bus.devices.delete(token(alice));
+    bus.revoke(alice);
     expect(await client.closed).toBe(CloseCode.revoked);
     other.send({ t: 'ping' });
     await other.nextOf('pong');
+    // The revoked credential no longer opens a connection.
+    const again = await openRaw(bus);
+    again.hello(token(alice));
+    expect(await again.closed).toBe(CloseCode.unauthenticated);
+  });
+
+  it('checks credentials once per connection, not on every heartbeat', async () => {
+    const bus = await startBus({ heartbeatMs: 20 });
+    const client = await bus.connect(alice);
+    let pings = 0;
+    client.ws.on('ping', () => pings++);
+    await vi.waitFor(() => expect(pings).toBeGreaterThanOrEqual(3), { timeout: 15_000 });
+    expect(bus.lookups()).toBe(1);
   });
 
   it('disconnects one agent on demand and tells every agent to come back on shutdown', async () => {

@@ -1,5 +1,6 @@
 // The agent fan-out: one log subscription routed to sessions by tenant -> PBX -> extension, one
-// heartbeat sweep for every connection, and the handle the app uses to revoke or shut down.
+// heartbeat sweep for every connection, a revocation watcher, and the handle the app uses to
+// disconnect an agent or shut down.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import { pino, type Logger } from 'pino';
@@ -13,7 +14,7 @@ import { AgentSession, type SessionHost } from './session.js';
 
 export interface GatewayOptions {
   log: EventLog;
-  tenants: Pick<TenantStore, 'authenticateDevice'>;
+  tenants: Pick<TenantStore, 'authenticateDevice' | 'revokedSince'>;
   dial: DialService;
   recordings: RecordingService;
   logger?: Logger;
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   maxBufferedBytes?: number;
   /** Most tenant events a resume may replay; further behind means resync. */
   maxReplay?: number;
+  /** How often the tenant store is asked for revoked agents, whose connections are then closed. */
+  revocationPollMs?: number;
 }
 
 export type GatewayDeps = Required<Omit<GatewayOptions, 'logger'>>;
@@ -39,6 +42,13 @@ export interface GatewayStats {
 /** Sessions visited per slice of a heartbeat sweep, so a sweep never blocks fan-out for long. */
 const SWEEP_SLICE = 100;
 
+/**
+ * Each revocation check looks this far behind the previous one: a revoking transaction may commit
+ * after a check that its timestamp precedes, and the revoking host's clock may lag this one's.
+ * Seeing a revocation again is harmless (its agent has no connection left, and cannot reconnect).
+ */
+const REVOCATION_OVERLAP_MS = 60_000;
+
 type Routes = Map<string, Map<string, Map<string, Set<AgentSession>>>>;
 
 export class Gateway implements SessionHost {
@@ -49,6 +59,10 @@ export class Gateway implements SessionHost {
   private readonly routes: Routes = new Map();
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly revocationWatch: NodeJS.Timeout;
+  /** Start of the last revocation check that succeeded. */
+  private revocationsCheckedAt = Date.now();
+  private checkingRevocations = false;
   private closed = false;
 
   constructor(options: GatewayOptions) {
@@ -61,11 +75,14 @@ export class Gateway implements SessionHost {
       authTimeoutMs: options.authTimeoutMs ?? 10_000,
       maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
       maxReplay: options.maxReplay ?? 10_000,
+      revocationPollMs: options.revocationPollMs ?? 2_000,
     };
     this.logger = options.logger ?? pino({ enabled: false });
     this.unsubscribe = options.log.subscribe((tenantId, logged, epoch) => this.publish(tenantId, logged, epoch));
     this.heartbeat = setInterval(() => void this.sweep(), this.deps.heartbeatMs);
     this.heartbeat.unref();
+    this.revocationWatch = setInterval(() => void this.closeRevoked(), this.deps.revocationPollMs);
+    this.revocationWatch.unref();
   }
 
   /** Takes a freshly upgraded agent socket; must be called synchronously in the upgrade handler. */
@@ -77,15 +94,9 @@ export class Gateway implements SessionHost {
     this.sessions.add(new AgentSession(ws, this));
   }
 
-  /** Closes every connection of one agent (e.g. right after revoking it); returns how many. */
+  /** Closes every connection of one agent; returns how many. */
   disconnectAgent(agentId: string, code: number = CloseCode.revoked): number {
-    let n = 0;
-    for (const session of this.sessions) {
-      if (session.agent?.id !== agentId) continue;
-      session.close(code, 'disconnected by the bus');
-      n++;
-    }
-    return n;
+    return this.disconnectAgents(new Set([agentId]), code, 'disconnected by the bus');
   }
 
   stats(): GatewayStats {
@@ -99,6 +110,7 @@ export class Gateway implements SessionHost {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.heartbeat);
+    clearInterval(this.revocationWatch);
     this.unsubscribe();
     for (const session of this.sessions) session.close(CloseCode.shutdown, 'server shutdown');
   }
@@ -144,10 +156,43 @@ export class Gateway implements SessionHost {
     }
   }
 
+  private disconnectAgents(agentIds: ReadonlySet<string>, code: number, reason: string): number {
+    let n = 0;
+    for (const session of this.sessions) {
+      if (!session.agent || !agentIds.has(session.agent.id)) continue;
+      session.close(code, reason);
+      n++;
+    }
+    return n;
+  }
+
   /**
-   * Heartbeat: drop connections that missed a pong, ping the rest, re-check agents' credentials.
-   * Slices are spread over half the interval so 10,000 pings and credential checks never land
-   * on the event loop at once (that burst alone pushed delivery p95 past 100 ms).
+   * Revocation watcher: one query per interval for agents revoked since the last check (by this
+   * process or another, e.g. the admin CLI; every node of a scale-out asks the same store), and
+   * their connections closed with CloseCode.revoked, so a departing agent's app is signed out
+   * within the interval instead of each connection re-checking its credential on every heartbeat.
+   */
+  private async closeRevoked(): Promise<void> {
+    if (this.checkingRevocations || this.closed) return;
+    this.checkingRevocations = true;
+    const startedAt = Date.now();
+    try {
+      const revoked = await this.deps.tenants.revokedSince(new Date(this.revocationsCheckedAt - REVOCATION_OVERLAP_MS));
+      this.revocationsCheckedAt = startedAt;
+      if (revoked.length === 0 || this.closed) return;
+      const closed = this.disconnectAgents(new Set(revoked), CloseCode.revoked, 'credential revoked');
+      if (closed > 0) this.logger.info({ recentlyRevoked: revoked, connections: closed }, 'revoked agents disconnected');
+    } catch (err) {
+      this.logger.warn({ err }, 'revocation check failed; retrying at the next interval');
+    } finally {
+      this.checkingRevocations = false;
+    }
+  }
+
+  /**
+   * Heartbeat: drop connections that missed a pong, ping the rest. Slices are spread over half the
+   * interval so 10,000 pings never land on the event loop at once (that burst alone pushed
+   * delivery p95 past 100 ms).
    */
   private async sweep(): Promise<void> {
     const batch = [...this.sessions];
@@ -169,15 +214,5 @@ export class Gateway implements SessionHost {
     }
     session.alive = false;
     session.ws.ping();
-    const agent = session.agent;
-    if (!agent) return;
-    this.deps.tenants.authenticateDevice(session.token).then(
-      (current) => {
-        if (current?.id === agent.id) return;
-        this.logger.info({ agentId: agent.id }, 'device credential revoked; closing');
-        session.close(CloseCode.revoked, 'credential revoked');
-      },
-      (err: unknown) => this.logger.warn({ err, agentId: agent.id }, 'credential re-check failed; keeping connection'),
-    );
   }
 }

@@ -26,7 +26,7 @@ async function startNode(keyPrefix: string) {
   const app = Fastify();
   await app.register(agentGateway, {
     log,
-    tenants: { authenticateDevice: async (t) => (t === 'device-token-of-alice' ? alice : null) },
+    tenants: { authenticateDevice: async (t) => (t === 'device-token-of-alice' ? alice : null), revokedSince: async () => [] },
     dial: { dial: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'unused' }) },
     recordings: { grant: async () => ({ ok: false, code: 'not_found', message: 'unused' }) },
   });

@@ -34,8 +34,6 @@ export interface SessionHost {
 export class AgentSession {
   state: State = 'hello';
   agent: Agent | null = null;
-  /** Kept to re-validate on heartbeats, so a revocation reaches a live connection. */
-  token = '';
   /** Pong seen since the last heartbeat. */
   alive = true;
   /** Highest tenant offset already sent or deliberately passed over: later copies are dropped. */
@@ -222,7 +220,6 @@ export class AgentSession {
       return;
     }
     this.agent = agent;
-    this.token = token;
     this.state = 'syncing';
     this.host.route(this); // before reading history, so nothing between the two is missed
     try {

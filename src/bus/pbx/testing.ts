@@ -38,6 +38,7 @@ export function fakeTenants(): FakeTenants {
     pair: unsupported,
     authenticateDevice: unsupported,
     revokeAgent: unsupported,
+    revokedSince: unsupported,
     close: async () => undefined,
   };
 }

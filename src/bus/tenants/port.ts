@@ -72,5 +72,10 @@ export interface TenantStore {
   /** Resolves a device token to its agent; null when unknown or revoked. */
   authenticateDevice(deviceToken: string): Promise<Agent | null>;
   revokeAgent(agentId: string): Promise<void>;
+  /**
+   * Ids of agents revoked at or after `since`, by any process sharing the store (the admin CLI
+   * revokes from its own): how a bus finds live connections to close. One cheap query.
+   */
+  revokedSince(since: Date): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -112,6 +112,30 @@ describe('SQLite tenant store', () => {
     expect((await store.getAgent(a.agent.id))?.revokedAt).toBe(clock.toISOString());
   });
 
+  it('lists the agents revoked since a time, whichever connection revoked them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-tenants-'));
+    try {
+      const path = join(dir, 'tenants.db');
+      const bus = createSqliteTenantStore({ path, masterKey, now: () => clock });
+      // The admin CLI revokes through its own connection (its own process) to the same file.
+      const admin = createSqliteTenantStore({ path, masterKey, now: () => clock });
+      const { tenant, pbx } = await seed(bus);
+      const add = async (extension: string) => (await admin.addAgent({ tenantId: tenant.id, pbxId: pbx.id, extension, name: extension })).agent.id;
+      const [early, late, kept] = [await add('101'), await add('102'), await add('103')];
+      await admin.revokeAgent(early);
+      const checkedAt = clock = new Date(clock.getTime() + 5_000);
+      expect(await bus.revokedSince(checkedAt)).toEqual([]);
+      await admin.revokeAgent(late);
+      expect(await bus.revokedSince(checkedAt)).toEqual([late]);
+      expect((await bus.revokedSince(new Date(0))).sort()).toEqual([early, late].sort());
+      expect(await bus.revokedSince(new Date(0))).not.toContain(kept);
+      await admin.close();
+      await bus.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('allows one active agent per extension, and re-adding after revoke', async () => {
     const { tenant, pbx } = await seed(store);
     const a = await store.addAgent({ tenantId: tenant.id, pbxId: pbx.id, extension: '101', name: 'Ann' });

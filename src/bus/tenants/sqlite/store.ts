@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS agents (
   id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), pbx_id TEXT NOT NULL REFERENCES pbxs(id),
   extension TEXT NOT NULL, name TEXT NOT NULL, crm_user TEXT, created_at TEXT NOT NULL, revoked_at TEXT);
 CREATE UNIQUE INDEX IF NOT EXISTS agents_active_extension ON agents (pbx_id, extension) WHERE revoked_at IS NULL;
+CREATE INDEX IF NOT EXISTS agents_revoked ON agents (revoked_at) WHERE revoked_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS pairing_codes (
   code_hash TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id),
   expires_at TEXT NOT NULL, used_at TEXT);
@@ -129,6 +130,7 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
        WHERE t.token_hash = ? AND t.revoked_at IS NULL AND a.revoked_at IS NULL`,
     ),
     revokeAgent: db.prepare('UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+    revokedSince: db.prepare<[string], { id: string }>('SELECT id FROM agents WHERE revoked_at IS NOT NULL AND revoked_at >= ?'),
     revokeTokens: db.prepare('UPDATE device_tokens SET revoked_at = ? WHERE agent_id = ? AND revoked_at IS NULL'),
     burnCodes: db.prepare('UPDATE pairing_codes SET used_at = ? WHERE agent_id = ? AND used_at IS NULL'),
     upsertContact: db.prepare(
@@ -296,6 +298,9 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
     },
     async revokeAgent(agentId) {
       revokeTx(agentId);
+    },
+    async revokedSince(since) {
+      return q.revokedSince.all(since.toISOString()).map((r) => r.id);
     },
     async importContacts(tenantId, contacts) {
       return importTx(tenantId, contacts);
