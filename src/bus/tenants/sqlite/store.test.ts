@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteTenantStore, type SqliteTenantStore } from './store.js';
+import { createSqliteTenantStore, PBX_CACHE_MS, type SqliteTenantStore } from './store.js';
 import { PAIRING_CODE_TTL_MS, sha256Hex } from '../secrets.js';
 
 const masterKey = randomBytes(32);
@@ -70,6 +70,33 @@ describe('SQLite tenant store', () => {
     const after = await store.pbxSecrets(pbx.id);
     expect(after.webhookSecrets).toEqual([fresh]);
     expect(after.templateKeys).toEqual(secrets.templateKeys);
+  });
+
+  it('sees a rotation made here at once, and one made by another process within the cache time', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-tenants-'));
+    try {
+      const path = join(dir, 'tenants.db');
+      const bus = createSqliteTenantStore({ path, masterKey, now: () => clock });
+      const admin = createSqliteTenantStore({ path, masterKey, now: () => clock });
+      const { pbx, secrets } = await seed(bus);
+      const [first] = secrets.webhookSecrets;
+      expect((await bus.pbxSecrets(pbx.id)).webhookSecrets).toEqual([first]);
+
+      const second = await bus.rotatePbxSecret(pbx.id, 'webhook');
+      expect((await bus.pbxSecrets(pbx.id)).webhookSecrets).toEqual([second, first]);
+
+      // The admin CLI retires the old secret from its own process: the bus keeps accepting it
+      // for at most PBX_CACHE_MS, then only the new one.
+      await admin.retireOldPbxSecrets(pbx.id, 'webhook');
+      expect((await bus.pbxSecrets(pbx.id)).webhookSecrets).toEqual([second, first]);
+      clock = new Date(clock.getTime() + PBX_CACHE_MS);
+      expect((await bus.pbxSecrets(pbx.id)).webhookSecrets).toEqual([second]);
+      expect(await bus.getPbx(pbx.id)).toEqual(await admin.getPbx(pbx.id));
+      await admin.close();
+      await bus.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('pairs once with a typed code (any case, spacing), then the code is spent', async () => {

@@ -87,6 +87,15 @@ export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }
 
+/**
+ * How long a PBX and its decrypted secrets are served from memory: every ingest request reads
+ * both, and opening the secrets is an AES-GCM decryption each. Rotation and retirement through
+ * this store take effect at once; through another process (the admin CLI) within this time. That
+ * is safe: a rotation keeps old and new secrets valid together, so the only change that waits is
+ * retiring an old secret, which stops being accepted within PBX_CACHE_MS.
+ */
+export const PBX_CACHE_MS = 5_000;
+
 export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer; now?: () => Date }): SqliteTenantStore {
   const db = openSqlite(opts.path);
   db.exec(SCHEMA);
@@ -170,6 +179,23 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
     };
     for (const s of q.liveSecrets.all(row.id)) listOf[s.kind].push(box.open(s.sealed));
     return secrets;
+  };
+
+  /** One entry per PBX looked up (bounded by the PBXs that exist); secrets opened on first use. */
+  const pbxCache = new Map<string, { pbx: Pbx; row: PbxRow; secrets: PbxSecrets | null; expiresAt: number }>();
+  const cachedPbx = (pbxId: string) => {
+    const t = now().getTime();
+    const hit = pbxCache.get(pbxId);
+    if (hit && hit.expiresAt > t) return hit;
+    const row = q.pbx.get(pbxId);
+    if (!row) {
+      pbxCache.delete(pbxId);
+      return null;
+    }
+    // Frozen: every caller shares these objects until the entry expires.
+    const entry = { pbx: Object.freeze(toPbx(row)), row, secrets: null, expiresAt: t + PBX_CACHE_MS };
+    pbxCache.set(pbxId, entry);
+    return entry;
   };
 
   const addPbxTx = db.transaction((input: Parameters<TenantStore['addPbx']>[0]) => {
@@ -264,20 +290,25 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
       return addPbxTx(input);
     },
     async getPbx(id) {
-      const row = q.pbx.get(id);
-      return row ? toPbx(row) : null;
+      return cachedPbx(id)?.pbx ?? null;
     },
     async listPbxs(tenantId) {
       return (tenantId === undefined ? q.pbxs.all() : q.pbxsOfTenant.all(tenantId)).map(toPbx);
     },
     async pbxSecrets(pbxId) {
-      return readSecrets(requirePbx(pbxId));
+      const entry = cachedPbx(pbxId);
+      if (!entry) throw new NotFoundError(`no PBX ${pbxId}`);
+      entry.secrets ??= frozenSecrets(readSecrets(entry.row));
+      return entry.secrets;
     },
     async rotatePbxSecret(pbxId, kind) {
-      return rotateTx(pbxId, kind);
+      const secret = rotateTx(pbxId, kind);
+      pbxCache.delete(pbxId);
+      return secret;
     },
     async retireOldPbxSecrets(pbxId, kind) {
       retireTx(pbxId, kind);
+      pbxCache.delete(pbxId);
     },
     async addAgent(input) {
       return addAgentTx(input);
@@ -313,4 +344,11 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
       if (db.open) db.close();
     },
   };
+}
+
+function frozenSecrets(secrets: PbxSecrets): PbxSecrets {
+  Object.freeze(secrets.webhookSecrets);
+  Object.freeze(secrets.templateKeys);
+  Object.freeze(secrets.connectorTokens);
+  return Object.freeze(secrets);
 }
