@@ -19,6 +19,7 @@ import { Pool } from 'undici';
 import WebSocket from 'ws';
 import type { WebhookCallPayload } from '../src/bus/ingest/webhook/payload.js';
 import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH } from '../src/shared/agent-protocol.js';
+import { mulberry32 } from '../src/shared/prng.js';
 import { benchCrm } from './crm.js';
 import { benchScreenpop } from './screenpop.js';
 import { seedTenants } from './bus.js';
@@ -123,20 +124,9 @@ export interface ScheduledEvent {
   targets: string[];
 }
 
-/** Deterministic, so bus and floor see the same calls in the same order. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** Each call: ringing (one agent, or QUEUE_RING agents for a queue call), answered after 1 s, ended after 3 s. */
 function buildSchedule(extensionsByPbx: string[][], runId: string): ScheduledEvent[] {
-  const random = mulberry32(0x5eed);
+  const random = mulberry32(0x5eed); // deterministic: bus and floor see the same calls in the same order
   const pick = <T>(list: T[]) => list[Math.floor(random() * list.length)]!;
   const spacing = 60_000 / CALLS_PER_MIN;
   const warmupMs = WARMUP_SECONDS * 1000;

@@ -4,21 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIngestHarness, signedHeaders, webhookPayload, type IngestHarness } from '../../src/bus/ingest/testing.js';
 import { MAX_WEBHOOK_BODY_BYTES } from '../../src/bus/ingest/webhook/payload.js';
+import { mulberry32 } from '../../src/shared/prng.js';
 
 const SEED = 0x5eed_1234;
 const CASES_PER_GENERATOR = 40;
-
-/** mulberry32: small, deterministic. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface FuzzRequest {
   name: string;
@@ -29,7 +18,7 @@ interface FuzzRequest {
 }
 
 function generate(h: IngestHarness): FuzzRequest[] {
-  const rand = prng(SEED);
+  const rand = mulberry32(SEED);
   const int = (n: number) => Math.floor(rand() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));

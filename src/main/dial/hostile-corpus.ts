@@ -1,5 +1,7 @@
 // Generates the hostile tel:/callto: corpus the dial tests run (deterministic: seeded PRNG).
 // Every input is a mutation of a valid link that must be refused.
+import { mulberry32 } from '../../shared/prng.js';
+
 const VALID_LINKS = [
   'tel:+1-415-555-2671',
   'tel:+61298765432',
@@ -26,16 +28,6 @@ const FOREIGN_SCHEMES = ['javascript:alert(1)//', 'data:text/html,', 'file:///et
 const SCRIPTS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', "';alert(1)//", '$(calc)', '`calc`', '&& calc.exe', '| rm -rf /', '${7*7}', '{{7*7}}', '%3Cscript%3E'];
 const BAD_PERCENT = ['%', '%4', '%zz', '%G1', '%%20', '%E0%A4%A', '%C0%AF', '%ED%A0%80'];
 const BAD_PARAMETERS = [';ext=abc', ';ext=123456789012', ';foo=bar', ';ext=1=2', ';phone-context=<script>', ';phone-context=java script', ';tgrp=x', '?foo=bar', '#frag', '?call&x=1'];
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Inserts `text` strictly inside the number part (after the scheme, before the last digit). */
 function insideNumber(link: string, text: string, random: () => number): string {
