@@ -82,4 +82,35 @@ describe('crmFetch', () => {
     const body = await crmFetch(simSession(sim), { method: 'POST', url: `${sim.url}/upload`, form, schema: z.unknown() });
     expect(body).toEqual({ title: 'rec', fileName: 'a.mp3', bytes: 1000 });
   });
+
+  it('sends per-request headers and the configured auth scheme, on the 401 retry too', async () => {
+    const seen: Headers[] = [];
+    const fake: typeof fetch = async (_input, init) => {
+      seen.push(new Headers(init?.headers));
+      return seen.length === 1 ? new Response('', { status: 401 }) : Response.json({ name: 'thing' });
+    };
+    const session = simSession(sim);
+    const headers = { 'If-Modified-Since': 'Wed, 01 Jan 2030 00:00:00 GMT', version: '2021-07-28' };
+    const body = await crmFetch(session, { url: `${sim.url}/thing`, schema: Thing, headers }, { fetch: fake, authScheme: 'Zoho-oauthtoken' });
+    expect(body).toEqual({ name: 'thing' });
+    expect(session.refreshCount).toBe(1);
+    expect(seen).toHaveLength(2);
+    for (const h of seen) {
+      expect(h.get('if-modified-since')).toBe('Wed, 01 Jan 2030 00:00:00 GMT');
+      expect(h.get('version')).toBe('2021-07-28');
+      expect(h.get('accept')).toBe('application/json');
+      expect(h.get('authorization')).toMatch(/^Zoho-oauthtoken \S+$/);
+    }
+    expect(seen[0]!.get('authorization')).not.toBe(seen[1]!.get('authorization'));
+  });
+
+  it('defaults to a Bearer token', async () => {
+    let auth: string | null = null;
+    const fake: typeof fetch = async (_input, init) => {
+      auth = new Headers(init?.headers).get('authorization');
+      return Response.json({ name: 'thing' });
+    };
+    await crmFetch(simSession(sim), { url: `${sim.url}/thing`, schema: Thing }, { fetch: fake });
+    expect(auth).toMatch(/^Bearer \S+$/);
+  });
 });

@@ -18,6 +18,8 @@ export interface CrmRequest<T> {
   form?: FormData;
   /** Schema of the success body; a 204/empty body is parsed as `undefined`. */
   schema: z.ZodType<T>;
+  /** Extra headers for this request (e.g. If-Modified-Since, an API version); they override the defaults. */
+  headers?: Record<string, string>;
 }
 
 /** The CRM's own words for an error, pulled out of its error body. */
@@ -28,6 +30,8 @@ export interface CrmErrorDetail {
 
 export interface CrmFetchOptions {
   fetch?: typeof fetch;
+  /** Scheme of the Authorization header; default `Bearer` (Zoho wants `Zoho-oauthtoken`). */
+  authScheme?: string;
   /** Per-attempt timeout; default 15 s. */
   timeoutMs?: number;
   /** Vendor error body -> message; defaults to `extractCrmError`. */
@@ -78,7 +82,10 @@ async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptio
   for (const [key, value] of Object.entries(req.query ?? {})) {
     if (value !== undefined) url.searchParams.set(key, String(value));
   }
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+  const headers: Record<string, string> = {
+    authorization: `${opts.authScheme ?? 'Bearer'} ${token}`,
+    accept: 'application/json',
+  };
   let body: string | FormData | undefined;
   if (req.json !== undefined) {
     headers['content-type'] = 'application/json';
@@ -86,6 +93,7 @@ async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptio
   } else if (req.form) {
     body = req.form; // fetch sets the multipart boundary itself
   }
+  for (const [name, value] of Object.entries(req.headers ?? {})) headers[name.toLowerCase()] = value;
   const doFetch = opts.fetch ?? globalThis.fetch;
   try {
     return await doFetch(url, {

@@ -46,10 +46,10 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
   if (!locationId) throw new Error('HighLevel session has no locationId');
   const apiBase = opts.origin ?? API_BASE;
   const appBase = session.context.app_base ?? (opts.origin ?? APP_BASE);
-  const baseFetch = opts.fetch ?? globalThis.fetch;
 
+  // HighLevel requires a `Version` header naming the endpoint family's API version.
   const call = <T>(family: keyof typeof VERSION, req: Omit<CrmRequest<T>, 'url'> & { path: string }): Promise<T> =>
-    crmFetch(session, { ...req, url: `${apiBase}${req.path}` }, { fetch: withVersion(baseFetch, VERSION[family]) });
+    crmFetch(session, { ...req, url: `${apiBase}${req.path}`, headers: { version: VERSION[family] } }, { fetch: opts.fetch });
 
   const contactUrl = (id: string) => `${appBase}/v2/location/${encodeURIComponent(locationId)}/contacts/detail/${encodeURIComponent(id)}`;
 
@@ -238,15 +238,6 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
         : { since: high ?? cursor.since, searchAfter: null, high: null };
       return { contacts: page.contacts.map((c) => toContact(c, contactUrl(c.id))), cursor: JSON.stringify(next), hasMore: more };
     },
-  };
-}
-
-/** HighLevel requires a `Version` header naming the endpoint family's API version. */
-function withVersion(base: typeof fetch, version: string): typeof fetch {
-  return (input, init) => {
-    const headers = new Headers(init?.headers);
-    headers.set('version', version);
-    return base(input, { ...init, headers });
   };
 }
 

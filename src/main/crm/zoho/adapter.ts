@@ -46,11 +46,12 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
   const webBase = webBaseFor(apiBase);
   const orgPath = session.context.org_id ? `org${session.context.org_id}/` : '';
   const keyField = session.context.call_key_field ?? DEFAULT_CALL_KEY_FIELD;
-  const baseFetch = opts.fetch ?? globalThis.fetch;
 
-  const call = <T>(req: Omit<CrmRequest<T>, 'url'> & { path: string }, headers: Record<string, string> = {}): Promise<T> =>
+  // Zoho wants `Zoho-oauthtoken`, not `Bearer`.
+  const call = <T>(req: Omit<CrmRequest<T>, 'url'> & { path: string }): Promise<T> =>
     crmFetch(session, { ...req, url: `${apiBase}/crm/v8${req.path}` }, {
-      fetch: zohoFetch(baseFetch, headers),
+      fetch: opts.fetch,
+      authScheme: 'Zoho-oauthtoken',
       classify: classifyZohoError,
     });
 
@@ -138,21 +139,18 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
 
     async syncContacts(cursorText) {
       const cursor = parseCursor(cursorText);
-      const headers: Record<string, string> = cursor.since ? { 'if-modified-since': cursor.since } : {};
-      const page = await call(
-        {
-          path: '/Contacts',
-          query: {
-            fields: PERSON_FIELDS.Contacts,
-            sort_by: 'Modified_Time',
-            sort_order: 'asc',
-            per_page: SYNC_PAGE_SIZE,
-            page_token: cursor.pageToken ?? undefined,
-          },
-          schema: PersonPage,
+      const page = await call({
+        path: '/Contacts',
+        query: {
+          fields: PERSON_FIELDS.Contacts,
+          sort_by: 'Modified_Time',
+          sort_order: 'asc',
+          per_page: SYNC_PAGE_SIZE,
+          page_token: cursor.pageToken ?? undefined,
         },
-        headers,
-      );
+        headers: cursor.since ? { 'if-modified-since': cursor.since } : undefined,
+        schema: PersonPage,
+      });
       const records = page?.data ?? [];
       const high = records.reduce<string | null>(
         (max, r) => (r.Modified_Time && (!max || Date.parse(r.Modified_Time) > Date.parse(max)) ? r.Modified_Time : max),
@@ -179,17 +177,6 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
     } while (pageToken);
     return false;
   }
-}
-
-/** Zoho wants `Zoho-oauthtoken`, not `Bearer`; some calls add headers (If-Modified-Since). */
-function zohoFetch(base: typeof fetch, extra: Record<string, string>): typeof fetch {
-  return (input, init) => {
-    const headers = new Headers(init?.headers);
-    const auth = headers.get('authorization');
-    if (auth?.startsWith('Bearer ')) headers.set('authorization', `Zoho-oauthtoken ${auth.slice('Bearer '.length)}`);
-    for (const [name, value] of Object.entries(extra)) headers.set(name, value);
-    return base(input, { ...init, headers });
-  };
 }
 
 /** Zoho codes that the status code alone does not classify. */
