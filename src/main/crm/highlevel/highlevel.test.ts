@@ -1,9 +1,9 @@
 // The HighLevel adapter against the HighLevel simulator on loopback; every exchange is checked
 // against apps/contacts.json and apps/conversations.json (plus the overlay in src/sim/crm/highlevel/spec.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { closeCheckedSim, crmRejection as rejection, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
 import { startHighLevelSimulator, type HighLevelSimulator } from '../../../sim/crm/highlevel/index.js';
-import { CrmError, type CallLogInput, type CrmAdapter } from '../port.js';
+import type { CallLogInput, CrmAdapter } from '../port.js';
 import { highLevelProvider } from './index.js';
 
 let sim: HighLevelSimulator;
@@ -16,13 +16,7 @@ beforeEach(async () => {
   hl = highLevelProvider.create(session, { origin: sim.url });
 });
 
-afterEach(async () => {
-  try {
-    sim.assertNoSpecViolations();
-  } finally {
-    await sim.close();
-  }
-});
+afterEach(() => closeCheckedSim(sim));
 
 const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
   callKey: 'tenant-1:pbx-1:call-7:101',
@@ -39,15 +33,6 @@ const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
   ownerId: null,
   ...over,
 });
-
-async function rejection(p: Promise<unknown>): Promise<CrmError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CrmError);
-  return err as CrmError;
-}
 
 const recording = { fileName: 'call-7.mp3', contentType: 'audio/mpeg', data: new Uint8Array([73, 68, 51, 4, 0]) };
 
@@ -191,18 +176,9 @@ describe('HighLevel adapter', () => {
     for (let i = 0; i < 230; i++) {
       sim.addContact({ firstName: `P${i}`, phone: `+1415555${1000 + i}` }, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString());
     }
-    const seen = new Set<string>();
-    let cursor: string | null = null;
-    let pages = 0;
-    for (;;) {
-      const page = await hl.syncContacts(cursor);
-      page.contacts.forEach((c) => seen.add(c.id));
-      cursor = page.cursor;
-      pages++;
-      if (!page.hasMore || pages > 10) break;
-    }
+    const { ids, pages, cursor } = await syncAllContacts(hl);
     expect(pages).toBe(3);
-    expect(seen.size).toBe(230);
+    expect(new Set(ids).size).toBe(230);
 
     Object.assign(sim.contacts[3]!, { firstName: 'Renamed', dateUpdated: '2026-02-01T00:00:00.000Z' });
     const delta = await hl.syncContacts(cursor);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { closeCheckedSim, crmRejection as rejection, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
 import { HUBSPOT_SIM_PORTAL_ID, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../../sim/crm/hubspot/index.js';
-import { CrmError, type CallLogInput, type CrmAdapter } from '../port.js';
+import type { CallLogInput, CrmAdapter } from '../port.js';
 import { CALL_KEY_PROPERTY, hubspotProvider } from './index.js';
 
 let sim: HubSpotSim;
@@ -13,10 +13,7 @@ beforeEach(async () => {
   session = simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID });
   crm = hubspotProvider.create(session, { origin: sim.url });
 });
-afterEach(async () => {
-  sim.assertNoSpecViolations();
-  await sim.close();
-});
+afterEach(() => closeCheckedSim(sim));
 
 const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
   callKey: 'acme:pbx1:call-77:101',
@@ -33,7 +30,6 @@ const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
   ownerId: '77',
   ...over,
 });
-const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a CrmError'); }, (e: unknown) => e as CrmError);
 
 describe('HubSpot adapter against the simulator', () => {
   it('finds contacts whose numbers are stored formatted, and ignores other numbers', async () => {
@@ -86,7 +82,7 @@ describe('HubSpot adapter against the simulator', () => {
     const record = await crm.logCall(missed);
     const task = { callKey: missed.callKey, contact: missed.contact, ownerId: '77', subject: 'Call back Ada (+14155550123)', dueAt: '2026-03-01T11:00:20.000Z' };
     sim.faults.next({ match: { method: 'POST', path: '/crm/v3/objects/tasks' }, timeoutAfterApply: true, mode: 'close' });
-    expect((await failure(crm.createFollowUpTask!(record, task))).kind).toBe('transient');
+    expect((await rejection(crm.createFollowUpTask!(record, task))).kind).toBe('transient');
     await crm.createFollowUpTask!(record, task);
     await crm.createFollowUpTask!(record, task);
     expect(sim.requestsTo('POST', '/crm/v3/objects/tasks')).toHaveLength(1);
@@ -105,7 +101,7 @@ describe('HubSpot adapter against the simulator', () => {
 
   it('creates exactly one call when the first response is lost after HubSpot applied the write', async () => {
     sim.faults.next({ match: { method: 'POST', path: '/crm/v3/objects/calls' }, timeoutAfterApply: true, mode: 'close' });
-    expect((await failure(crm.logCall(call()))).kind).toBe('transient');
+    expect((await rejection(crm.logCall(call()))).kind).toBe('transient');
     expect(sim.calls.size).toBe(1);
     const retried = await crm.logCall(call());
     expect(sim.calls.size).toBe(1);
@@ -114,15 +110,15 @@ describe('HubSpot adapter against the simulator', () => {
 
   it('surfaces 429 as rate_limited with the Retry-After delay, or HubSpot\'s window without one', async () => {
     sim.faults.next(hubspotRateLimitFault(3));
-    const limited = await failure(crm.findContactsByPhone('+14155550123'));
+    const limited = await rejection(crm.findContactsByPhone('+14155550123'));
     expect([limited.kind, limited.retryAfterMs]).toEqual(['rate_limited', 3000]);
     sim.faults.next(hubspotRateLimitFault());
-    expect((await failure(crm.findContactsByPhone('+14155550123'))).retryAfterMs).toBe(10_000);
+    expect((await rejection(crm.findContactsByPhone('+14155550123'))).retryAfterMs).toBe(10_000);
   });
 
   it('treats 5xx as transient and writes nothing', async () => {
     sim.faults.next({ status: 502 });
-    expect((await failure(crm.logCall(call()))).kind).toBe('transient');
+    expect((await rejection(crm.logCall(call()))).kind).toBe('transient');
     expect(sim.calls.size).toBe(0);
   });
 
@@ -132,11 +128,11 @@ describe('HubSpot adapter against the simulator', () => {
     expect(session.refreshCount).toBe(1);
     sim.faults.expireTokens();
     sim.faults.revokeGrant();
-    expect((await failure(crm.logCall(call({ callKey: 'other' })))).kind).toBe('auth');
+    expect((await rejection(crm.logCall(call({ callKey: 'other' })))).kind).toBe('auth');
   });
 
   it('carries HubSpot\'s message on a rejected write', async () => {
-    const err = await failure(crm.logCall(call({ contact: { id: '999999', kind: 'contact' } })));
+    const err = await rejection(crm.logCall(call({ contact: { id: '999999', kind: 'contact' } })));
     expect(err.kind).toBe('rejected');
     expect(err.status).toBe(400);
     expect(err.message).toContain('Could not find contact with id 999999');
@@ -146,7 +142,7 @@ describe('HubSpot adapter against the simulator', () => {
     const record = await crm.logCall(call());
     const file = { fileName: 'call-77.mp3', contentType: 'audio/mpeg', data: new Uint8Array([1, 2, 3, 4]) };
     sim.faults.next({ match: { method: 'PATCH' }, timeoutAfterApply: true, mode: 'close' });
-    expect((await failure(crm.attachRecording(record, file, call().callKey))).kind).toBe('transient');
+    expect((await rejection(crm.attachRecording(record, file, call().callKey))).kind).toBe('transient');
     await crm.attachRecording(record, file, call().callKey);
     await crm.attachRecording(record, file, call().callKey);
     expect(sim.files.size).toBe(1);
@@ -160,7 +156,7 @@ describe('HubSpot adapter against the simulator', () => {
     const record = await crm.logCall(call());
     const file = { fileName: 'call-77.wav', contentType: 'audio/wav', data: new Uint8Array(2048) };
     sim.faults.next({ match: { method: 'POST', path: '/files/v3/files' }, timeoutAfterApply: true, mode: 'close' });
-    await failure(crm.attachRecording(record, file, call().callKey));
+    await rejection(crm.attachRecording(record, file, call().callKey));
     await crm.attachRecording(record, file, call().callKey);
     expect(sim.files.size).toBe(1);
     expect(sim.calls.get(record.id)!.properties.hs_attachment_ids).toBe([...sim.files.keys()][0]);
@@ -170,17 +166,8 @@ describe('HubSpot adapter against the simulator', () => {
     for (let i = 0; i < 250; i++) {
       sim.addContact({ firstname: `C${i}`, phone: `+1415555${String(1000 + i)}`, lastmodifieddate: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
     }
-    const seen = new Set<string>();
-    let cursor: string | null = null;
-    let pages = 0;
-    for (;;) {
-      const page = await crm.syncContacts(cursor);
-      page.contacts.forEach((c) => seen.add(c.id));
-      cursor = page.cursor;
-      pages++;
-      if (!page.hasMore) break;
-    }
-    expect([seen.size, pages]).toEqual([250, 3]);
+    const { ids, pages, cursor } = await syncAllContacts(crm);
+    expect([new Set(ids).size, pages]).toEqual([250, 3]);
     const changed = sim.addContact({ firstname: 'New', phone: '+14155559999', lastmodifieddate: '2026-02-01T00:00:00.000Z' });
     const delta = await crm.syncContacts(cursor);
     expect(delta.contacts.map((c) => c.id)).toContain(changed);

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { closeCheckedSim, crmRejection as rejection, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
 import { requestLimitExceeded, sfDateTime, startSalesforceSim, type SalesforceSim } from '../../../sim/crm/salesforce/index.js';
-import { CrmError, type CallLogInput, type CrmAdapter } from '../port.js';
+import type { CallLogInput, CrmAdapter } from '../port.js';
 import { salesforceProvider, soqlString } from './index.js';
 
 let sim: SalesforceSim;
@@ -13,10 +13,7 @@ beforeEach(async () => {
   session = simSession(sim, { instanceUrl: sim.url });
   crm = salesforceProvider.create(session);
 });
-afterEach(async () => {
-  sim.assertNoSpecViolations();
-  await sim.close();
-});
+afterEach(() => closeCheckedSim(sim));
 
 const OWNER = '005SIM000000777AAA';
 const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
@@ -34,7 +31,6 @@ const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
   ownerId: OWNER,
   ...over,
 });
-const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a CrmError'); }, (e: unknown) => e as CrmError);
 
 describe('Salesforce adapter against the simulator', () => {
   it('creates one "Not Started" follow-up Task for a missed call, on the caller, even when the create answer is lost', async () => {
@@ -43,7 +39,7 @@ describe('Salesforce adapter against the simulator', () => {
     const record = await crm.logCall(missed);
     const task = { callKey: missed.callKey, contact: missed.contact, ownerId: OWNER, subject: 'Call back Ada Lovelace (+14155550123)', dueAt: '2026-03-01T23:30:00.000Z' };
     sim.faults.next({ match: { method: 'POST', path: /\/sobjects\/Task$/ }, timeoutAfterApply: true, mode: 'close' });
-    expect((await failure(crm.createFollowUpTask!(record, task))).kind).toBe('transient');
+    expect((await rejection(crm.createFollowUpTask!(record, task))).kind).toBe('transient');
     await crm.createFollowUpTask!(record, task);
     const followUps = [...sim.records.Task.values()].filter((t) => t.TaskSubtype === 'Task');
     expect(followUps).toHaveLength(1);
@@ -89,7 +85,7 @@ describe('Salesforce adapter against the simulator', () => {
 
   it('creates exactly one Task when the insert response is lost after Salesforce applied it', async () => {
     sim.faults.next({ match: { method: 'POST', path: /\/sobjects\/Task$/ }, timeoutAfterApply: true, mode: 'close' });
-    expect((await failure(crm.logCall(call()))).kind).toBe('transient');
+    expect((await rejection(crm.logCall(call()))).kind).toBe('transient');
     const again = await crm.logCall(call());
     expect(sim.records.Task.size).toBe(1);
     expect(again.id).toBe([...sim.records.Task.keys()][0]);
@@ -97,16 +93,16 @@ describe('Salesforce adapter against the simulator', () => {
 
   it('maps REQUEST_LIMIT_EXCEEDED and 429 + Retry-After to rate_limited', async () => {
     sim.faults.next(requestLimitExceeded);
-    const daily = await failure(crm.findContactsByPhone('+14155550123'));
+    const daily = await rejection(crm.findContactsByPhone('+14155550123'));
     expect([daily.kind, daily.message]).toEqual(['rate_limited', 'TotalRequests Limit exceeded.']);
     sim.faults.next({ status: 429, retryAfterSec: 5 });
-    const limited = await failure(crm.findContactsByPhone('+14155550123'));
+    const limited = await rejection(crm.findContactsByPhone('+14155550123'));
     expect([limited.kind, limited.retryAfterMs]).toEqual(['rate_limited', 5000]);
   });
 
   it('treats 5xx as transient', async () => {
     sim.faults.next({ status: 503 });
-    expect((await failure(crm.logCall(call()))).kind).toBe('transient');
+    expect((await rejection(crm.logCall(call()))).kind).toBe('transient');
     expect(sim.records.Task.size).toBe(0);
   });
 
@@ -116,11 +112,11 @@ describe('Salesforce adapter against the simulator', () => {
     expect(session.refreshCount).toBe(1);
     sim.faults.expireTokens();
     sim.faults.revokeGrant();
-    expect((await failure(crm.findContactsByPhone('+14155550123'))).kind).toBe('auth');
+    expect((await rejection(crm.findContactsByPhone('+14155550123'))).kind).toBe('auth');
   });
 
   it('carries Salesforce\'s message when a write is rejected', async () => {
-    const err = await failure(crm.logCall(call({ contact: { id: '003000000000000AAA', kind: 'Contact' } })));
+    const err = await rejection(crm.logCall(call({ contact: { id: '003000000000000AAA', kind: 'Contact' } })));
     expect(err.kind).toBe('rejected');
     expect(err.message).toBe('Name ID: id value of incorrect type: 003000000000000AAA (FIELD_INTEGRITY_EXCEPTION)');
   });
@@ -129,7 +125,7 @@ describe('Salesforce adapter against the simulator', () => {
     const record = await crm.logCall(call());
     const file = { fileName: 'call-77.mp3', contentType: 'audio/mpeg', data: new Uint8Array([9, 8, 7]) };
     sim.faults.next({ match: { method: 'POST', path: /ContentVersion$/ }, timeoutAfterApply: true, mode: 'close' });
-    expect((await failure(crm.attachRecording(record, file, call().callKey))).kind).toBe('transient');
+    expect((await rejection(crm.attachRecording(record, file, call().callKey))).kind).toBe('transient');
     await crm.attachRecording(record, file, call().callKey);
     const versions = [...sim.records.ContentVersion.values()];
     expect(versions).toHaveLength(1);
@@ -139,17 +135,8 @@ describe('Salesforce adapter against the simulator', () => {
   it('syncs Contacts then Leads in pages, then only what changed', async () => {
     for (let i = 0; i < 150; i++) sim.add('Contact', { Name: `C${i}`, Phone: `+1415555${1000 + i}`, LastModifiedDate: sfDateTime(new Date(Date.UTC(2026, 0, 1, 0, 0, i))) });
     for (let i = 0; i < 30; i++) sim.add('Lead', { Name: `L${i}`, Phone: `+1415556${1000 + i}`, LastModifiedDate: sfDateTime(new Date(Date.UTC(2026, 0, 2, 0, 0, i))) });
-    const seen = new Set<string>();
-    let cursor: string | null = null;
-    let pages = 0;
-    for (;;) {
-      const page = await crm.syncContacts(cursor);
-      page.contacts.forEach((c) => seen.add(c.id));
-      cursor = page.cursor;
-      pages++;
-      if (!page.hasMore) break;
-    }
-    expect([seen.size, pages]).toEqual([180, 3]);
+    const { ids, pages, cursor } = await syncAllContacts(crm);
+    expect([new Set(ids).size, pages]).toEqual([180, 3]);
     const changed = sim.add('Contact', { Name: 'New', Phone: '+14155559999', LastModifiedDate: sfDateTime(new Date(Date.UTC(2026, 1, 1))) });
     const delta = await crm.syncContacts(cursor);
     expect(delta.contacts.map((c) => c.id)).toContain(changed);

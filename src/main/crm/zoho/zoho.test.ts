@@ -1,9 +1,9 @@
 // The Zoho adapter against the Zoho simulator on loopback; every exchange is checked against the
 // v8 OpenAPI files (plus the documented overlay in src/sim/crm/zoho/spec.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { closeCheckedSim, crmRejection as rejection, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
 import { startZohoSimulator, type ZohoSimulator } from '../../../sim/crm/zoho/index.js';
-import { CrmError, type CallLogInput, type CrmAdapter } from '../port.js';
+import type { CallLogInput, CrmAdapter } from '../port.js';
 import { callKeyTag } from './mapping.js';
 import { zohoProvider } from './index.js';
 
@@ -17,13 +17,7 @@ beforeEach(async () => {
   zoho = zohoProvider.create(session, { origin: sim.url });
 });
 
-afterEach(async () => {
-  try {
-    sim.assertNoSpecViolations();
-  } finally {
-    await sim.close();
-  }
-});
+afterEach(() => closeCheckedSim(sim));
 
 const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
   callKey: 'tenant-1:pbx-1:call-42:101',
@@ -40,15 +34,6 @@ const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
   ownerId: null,
   ...over,
 });
-
-async function rejection(p: Promise<unknown>): Promise<CrmError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CrmError);
-  return err as CrmError;
-}
 
 describe('Zoho adapter', () => {
   it('finds contacts and leads by phone whatever format the number was stored in', async () => {
@@ -205,18 +190,9 @@ describe('Zoho adapter', () => {
     for (let i = 0; i < 450; i++) {
       sim.addRecord('Contacts', { Full_Name: `Person ${i}`, Phone: `+1415555${String(1000 + i)}` }, new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString());
     }
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const page = await zoho.syncContacts(cursor);
-      seen.push(...page.contacts.map((c) => c.id));
-      cursor = page.cursor;
-      pages++;
-      if (!page.hasMore) break;
-    } while (pages < 10);
+    const { ids, pages, cursor } = await syncAllContacts(zoho);
     expect(pages).toBe(3);
-    expect(new Set(seen).size).toBe(450);
+    expect(new Set(ids).size).toBe(450);
 
     const changed = sim.records.Contacts[7]!;
     Object.assign(changed, { Full_Name: 'Renamed', Modified_Time: '2026-02-01T00:00:00+00:00' });
