@@ -13,7 +13,7 @@ import { TENANTS_DB_FILE } from '../src/bus/compose.js';
 import { loadConfig } from '../src/bus/config.js';
 import { startBus } from '../src/bus/server.js';
 import { createSqliteTenantStore } from '../src/bus/tenants/sqlite/store.js';
-import { childMemory, childUsage, type ChildMessage } from './stats.js';
+import { serveBenchChild } from './stats.js';
 
 /** Agents per tenant (one PBX each); extensions 1000..1099. */
 const AGENTS_PER_TENANT = 100;
@@ -62,15 +62,7 @@ async function main(): Promise<void> {
   const bus = await startBus(
     loadConfig({ ...process.env, RINGBRIDGE_DATA_DIR: dataDir, RINGBRIDGE_PORT: '0', RINGBRIDGE_HOST: '127.0.0.1', RINGBRIDGE_REDIS_URL: '' }),
   );
-  const port = Number(new URL(bus.url).port);
-  const send = (m: ChildMessage) => process.send!(m);
-  process.on('message', (m: ChildMessage) => {
-    if (m.t === 'memory') send(childMemory());
-    else if (m.t === 'usage') send(childUsage(m.reset));
-    else if (m.t === 'exit') process.exit(0);
-  });
-  process.on('disconnect', () => process.exit(0));
-  send({ t: 'ready', port });
+  serveBenchChild(Number(new URL(bus.url).port));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

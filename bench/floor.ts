@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_FRAME_BYTES } from '../src/shared/agent-protocol.js';
-import { childMemory, childUsage, type ChildMessage } from './stats.js';
+import { serveBenchChild } from './stats.js';
 
 const keysOf = (url: string | undefined) => new URL(url ?? '/', 'http://floor').searchParams.get('to')?.split(',') ?? [];
 
@@ -33,14 +33,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('floor has no TCP address');
-  const send = (m: ChildMessage) => process.send!(m);
-  process.on('message', (m: ChildMessage) => {
-    if (m.t === 'memory') send(childMemory());
-    else if (m.t === 'usage') send(childUsage(m.reset));
-    else if (m.t === 'exit') process.exit(0);
-  });
-  process.on('disconnect', () => process.exit(0));
-  send({ t: 'ready', port: address.port });
+  serveBenchChild(address.port);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -91,3 +91,18 @@ export function childMemory(): { t: 'mem' } & MemorySnapshot {
   const { rss, heapUsed } = process.memoryUsage();
   return { t: 'mem', rss, heapUsed };
 }
+
+/**
+ * Child side of a server child (bench/bus.ts, bench/floor.ts): answers {t:'memory'} and {t:'usage'},
+ * exits on {t:'exit'} or when the parent goes away, and reports {t:'ready', port}.
+ */
+export function serveBenchChild(port: number): void {
+  const send = (m: ChildMessage) => process.send!(m);
+  process.on('message', (m: ChildMessage) => {
+    if (m.t === 'memory') send(childMemory());
+    else if (m.t === 'usage') send(childUsage(m.reset));
+    else if (m.t === 'exit') process.exit(0);
+  });
+  process.on('disconnect', () => process.exit(0));
+  send({ t: 'ready', port });
+}
