@@ -134,14 +134,7 @@ export function toCallRecord(input: CallLogInput, keyField: string): Record<stri
   };
   // A missed call has no talk time; Zoho asks for a duration only on calls that happened.
   if (type !== 'Missed') record.Call_Duration = formatCallDuration(input.durationSec);
-  if (input.ownerId) record.Owner = { id: input.ownerId };
-  if (input.contact?.kind === 'Leads') {
-    record.What_Id = { id: input.contact.id };
-    record.$se_module = 'Leads';
-  } else if (input.contact) {
-    record.Who_Id = { id: input.contact.id };
-  }
-  return record;
+  return withOwnerAndContact(record, input);
 }
 
 /** The call-back Task: due date (date only), open, linked like the call (Who_Id, or What_Id for a Lead). */
@@ -154,6 +147,14 @@ export function toFollowUpTask(input: FollowUpTaskInput, call: CrmCallRecord, ke
     Description: `Missed call, logged as ${call.url ?? call.id}`,
     [keyField]: callKeyTag(input.callKey),
   };
+  return withOwnerAndContact(record, input);
+}
+
+/** Owner, and the link to the person: Who_Id for a Contact, What_Id + $se_module for a Lead. */
+function withOwnerAndContact(
+  record: Record<string, unknown>,
+  input: { ownerId?: string | null; contact?: { id: string; kind: string } | null },
+): Record<string, unknown> {
   if (input.ownerId) record.Owner = { id: input.ownerId };
   if (input.contact?.kind === 'Leads') {
     record.What_Id = { id: input.contact.id };
