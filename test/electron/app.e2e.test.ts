@@ -22,6 +22,8 @@ function electronBinary(): string | null {
 
 const binary = electronBinary();
 const skipped = binary ? '' : ' [skipped: the Electron binary is not installed on this machine]';
+// Said in the run's output too, not only in the test names, so nobody mistakes the skip for a pass.
+if (!binary) console.warn('test/electron/app.e2e.test.ts: SKIPPED: the Electron binary is not installed on this machine (ELECTRON_SKIP_BINARY_DOWNLOAD); the real-app tests run wherever it is.');
 
 interface TestHooks {
   hasTray(): boolean;
