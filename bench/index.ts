@@ -1,4 +1,5 @@
-// `npm run bench`: ingest-to-agent latency through the real bus against a bare-ws floor, memory
+// `npm run bench`: ingest-to-agent latency through the real bus against a bare-ws floor, ring to
+// pop end to end through real agent cores in the same load (bench/ring.ts), memory
 // per idle agent connection, then the agent-side benches (screen-pop, CRM writes). Human tables
 // first; the last line is one JSON object with every figure. See bench/README.md.
 //   --agents N (or BENCH_AGENTS)  connected agents, default 10,000
@@ -6,7 +7,7 @@
 //   --quick                       1,000 agents, 20 s
 //   --calls-per-min R             default 1,000
 //   --prof                        run the bus child with --cpu-prof (profile under $TMPDIR/ringbridge-bench-prof/)
-//   --bus-only                    skip the floor and the agent-side benches (for profiling)
+//   --bus-only                    skip the floor, the agent cores and the agent-side benches (for profiling)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -21,8 +22,9 @@ import type { WebhookCallPayload } from '../src/bus/ingest/webhook/payload.js';
 import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH } from '../src/shared/agent-protocol.js';
 import { mulberry32 } from '../src/shared/prng.js';
 import { benchCrm } from './crm.js';
+import type { RingReport } from './ring.js';
 import { benchScreenpop } from './screenpop.js';
-import { seedTenants } from './bus.js';
+import { seedTenants, webhookRequest } from './bus.js';
 import { round, summarise, table, type ChildMessage, type MemorySnapshot, type Percentiles, type UsageReport } from './stats.js';
 
 const { values: flags } = parseArgs({
@@ -44,6 +46,12 @@ const QUEUE_SHARE = 0.2;
 const QUEUE_RING = 3;
 /** Sockets opening at once while connecting agents. */
 const CONNECT_CONCURRENCY = 200;
+/** Real agent cores (bench/ring.ts) among the load: the first has RING_BIG_INDEX contacts, the rest RING_SMALL_INDEX. */
+const RING_CORES = 5;
+const RING_BIG_INDEX = 1_000_000;
+const RING_SMALL_INDEX = 10_000;
+/** Rings sent to those cores, on top of CALLS_PER_MIN, alternating webhook and template lookup. */
+const RINGS_PER_SECOND = 5;
 /** How long after the last send a missing delivery still counts as late rather than lost. */
 const DRAIN_MS = 5_000;
 
@@ -310,6 +318,8 @@ interface LoadResult {
   bus: PhaseResult;
   /** Null with --bus-only. */
   floor: PhaseResult | null;
+  /** Ring to pop through real agent cores; null with --bus-only. */
+  ring: (RingReport & { indexBuildMs: number; heapUsedMB: number }) | null;
 }
 
 /** What the floor's load process measured (it runs in its own process: N more sockets would pass `ulimit -n`). */
@@ -331,11 +341,12 @@ const agentKeyOf = (a: { pbx: number; extension: string }) => `${a.pbx}:${a.exte
 async function loadPhase(): Promise<LoadResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rb-bench-bus-'));
   const masterKey = randomBytes(32);
-  const seeded = await seedTenants(dataDir, masterKey, AGENTS);
-  const bus = await startChild('./bus.ts', { BENCH_DATA_DIR: dataDir, RINGBRIDGE_MASTER_KEY: masterKey.toString('base64') }, flags.prof, true);
   const withFloor = !flags['bus-only'];
+  const seeded = await seedTenants(dataDir, masterKey, AGENTS, withFloor ? RING_CORES : 0);
+  const bus = await startChild('./bus.ts', { BENCH_DATA_DIR: dataDir, RINGBRIDGE_MASTER_KEY: masterKey.toString('base64') }, flags.prof, true);
   const floor = withFloor ? await startChild('./floor.ts') : null;
   const floorLoad = withFloor ? await startChild('./index.ts', { BENCH_ROLE: 'floor-load' }) : null;
+  const ringChild = withFloor ? await startChild('./ring.ts') : null;
   try {
     const busMemoryBefore = await bus.request({ t: 'memory' }, 'mem');
     const floorMemoryBefore = await floor?.request({ t: 'memory' }, 'mem');
@@ -363,6 +374,15 @@ async function loadPhase(): Promise<LoadResult> {
     const floorConnected = await floorLoad?.request({ t: 'floor-connect', port: floor!.port, agentKeys: seeded.agents.map(agentKeyOf) }, 'floor-connected');
     if (floorLoad) await sleep(2_000);
     const floorMemoryAfter = await floor?.request({ t: 'memory' }, 'mem');
+    // After the memory figures, so the cores' pairing and sockets are not in them.
+    const coresReady = await ringChild?.request({
+      t: 'cores-setup',
+      setup: {
+        busUrl: `http://127.0.0.1:${bus.port}`, pbxId: seeded.pbxs[0]!.pbxId, webhookSecret: seeded.pbxs[0]!.webhookSecret,
+        templateKey: seeded.pbxs[0]!.templateKey, agents: seeded.unpaired,
+        indexSizes: seeded.unpaired.map((_, i) => (i === 0 ? RING_BIG_INDEX : RING_SMALL_INDEX)),
+      },
+    }, 'cores-ready');
 
     const extensionsByPbx: string[][] = seeded.pbxs.map(() => []);
     for (const a of seeded.agents) extensionsByPbx[a.pbx]!.push(a.extension);
@@ -381,19 +401,7 @@ async function loadPhase(): Promise<LoadResult> {
           durationSec: event.type === 'call.ended' ? 2 : null, recordingId: null,
         },
       };
-      const body = JSON.stringify(payload);
-      const id = `msg_${event.callId}_${seq++}`;
-      const at = new Date();
-      return {
-        path: `/v1/pbx/${seeded.pbxs[event.pbx]!.pbxId}/webhook`,
-        headers: {
-          'content-type': 'application/json',
-          'webhook-id': id,
-          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-          'webhook-signature': signers[event.pbx]!.sign(id, at, body),
-        },
-        body,
-      };
+      return webhookRequest(signers[event.pbx]!, seeded.pbxs[event.pbx]!.pbxId, payload, `msg_${event.callId}_${seq++}`);
     };
     // One ringing call through the bus gives the frame the floor sends (call id and type swapped per event).
     const probe = { ...schedule[0]!, at: 0, measured: false, callId: `${runId}-probe`, key: `${runId}-probe|ringing` };
@@ -408,13 +416,15 @@ async function loadPhase(): Promise<LoadResult> {
       { t: 'floor-go', schedule, template, probeCallId: probe.callId, offsetMs: 30_000 / CALLS_PER_MIN },
       'floor-done',
     );
+    const ringDone = ringChild?.request({ t: 'ring-go', go: { warmupMs: WARMUP_SECONDS * 1000, measureMs: SECONDS * 1000, ringsPerSecond: RINGS_PER_SECOND } }, 'ring-done');
     const drove = await drive(schedule, pool, tracker, webhook);
     const lost = await tracker.drain();
     const floorReport = await floorDone;
+    const ringReport = await ringDone;
     const usage = await bus.request({ t: 'usage', reset: false }, 'usage-report');
     const floorUsage = await floor?.request({ t: 'usage', reset: false }, 'usage-report');
     await pool.close();
-    await Promise.all([bus.stop(), floor?.stop(), floorLoad?.stop()]); // servers close first: TIME_WAIT sits on their ports
+    await Promise.all([bus.stop(), floor?.stop(), floorLoad?.stop(), ringChild?.stop()]); // servers close first: TIME_WAIT sits on their ports
     await closeAll(sockets);
     return {
       bus: {
@@ -428,9 +438,10 @@ async function loadPhase(): Promise<LoadResult> {
             memoryBefore: floorMemoryBefore!, memoryAfter: floorMemoryAfter!, usage: floorUsage!, connectSeconds: floorConnected!.seconds,
           }
         : null,
+      ring: ringReport && coresReady ? { ...ringReport, indexBuildMs: coresReady.indexBuildMs, heapUsedMB: coresReady.heapUsedMB } : null,
     };
   } finally {
-    await Promise.all([bus.stop(), floor?.stop(), floorLoad?.stop()]);
+    await Promise.all([bus.stop(), floor?.stop(), floorLoad?.stop(), ringChild?.stop()]);
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -492,7 +503,7 @@ async function main(): Promise<void> {
   const wallStart = performance.now();
   const loadAtStart = round(loadavg()[0]!, 2);
   console.log(`Ringbridge bench: ${AGENTS} agents, ${CALLS_PER_MIN} calls/min, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s measured (${Math.round(QUEUE_SHARE * 100)}% queue calls ringing ${QUEUE_RING})\n`);
-  const { bus, floor: floorOrNull } = await loadPhase();
+  const { bus, floor: floorOrNull, ring } = await loadPhase();
   console.log(`bus: ${AGENTS} agents connected in ${bus.connectSeconds.toFixed(1)} s; ${bus.drive.sent} webhooks, ${bus.deliveries} deliveries`);
   if (!floorOrNull) {
     console.log(table(['latency (ms)', 'samples', 'p50', 'p95', 'p99', 'max'], [['ingest -> agent socket (bus)', bus.latency.n, bus.latency.p50, bus.latency.p95, bus.latency.p99, bus.latency.max]]));
@@ -500,10 +511,16 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   const floor = floorOrNull;
+  if (ring) console.log(`ring: ${RING_CORES} real agent cores (contacts: ${RING_BIG_INDEX} in one, ${RING_SMALL_INDEX} in each other), index build ${ring.indexBuildMs} ms, heap ${ring.heapUsedMB} MB; ${ring.samples.webhook.length + ring.samples.template.length} measured rings`);
   console.log(`floor: ${AGENTS} sockets connected in ${floor.connectSeconds.toFixed(1)} s; ${floor.drive.sent} triggers, ${floor.deliveries} deliveries\n`);
   const screenpop = await agentBench('screen-pop', () => benchScreenpop({ contacts: 1_000_000 }));
   const crm = await agentBench('CRM', () => benchCrm({ rttMs: 100 }));
 
+  const rings = {
+    all: summarise(ring ? [...ring.samples.webhook, ...ring.samples.template] : []),
+    webhook: summarise(ring?.samples.webhook ?? []),
+    template: summarise(ring?.samples.template ?? []),
+  };
   const perConnection = (p: PhaseResult, field: keyof MemorySnapshot) => Math.round((p.memoryAfter[field] - p.memoryBefore[field]) / AGENTS);
   const ratio = (a: number, b: number) => round(a / b, 2);
   const figures = {
@@ -538,6 +555,23 @@ async function main(): Promise<void> {
     bus_rss_idle_mb: mb(bus.memoryAfter.rss),
     floor_bytes_per_idle_connection: perConnection(floor, 'rss'),
     agents_connect_seconds: round(bus.connectSeconds, 1),
+    ring_to_pop_samples: rings.all.n,
+    ring_to_pop_p50_ms: ring ? rings.all.p50 : null,
+    ring_to_pop_p95_ms: ring ? rings.all.p95 : null,
+    ring_to_pop_p99_ms: ring ? rings.all.p99 : null,
+    ring_to_pop_max_ms: ring ? rings.all.max : null,
+    ring_to_pop_webhook_p50_ms: ring ? rings.webhook.p50 : null,
+    ring_to_pop_webhook_p95_ms: ring ? rings.webhook.p95 : null,
+    ring_to_pop_webhook_p99_ms: ring ? rings.webhook.p99 : null,
+    ring_to_pop_template_p50_ms: ring ? rings.template.p50 : null,
+    ring_to_pop_template_p95_ms: ring ? rings.template.p95 : null,
+    ring_to_pop_template_p99_ms: ring ? rings.template.p99 : null,
+    ring_to_pop_unnamed: ring?.unnamed ?? null,
+    ring_to_pop_lost: ring?.lost ?? null,
+    ring_http_errors: ring?.httpErrors ?? null,
+    ring_cores: RING_CORES,
+    ring_big_index_contacts: RING_BIG_INDEX,
+    ring_small_index_contacts: RING_SMALL_INDEX,
     event_to_notification_p50_ms: screenpop?.p50 ?? null,
     event_to_notification_p95_ms: screenpop?.p95 ?? null,
     event_to_notification_p99_ms: screenpop?.p99 ?? null,
@@ -561,6 +595,10 @@ async function main(): Promise<void> {
     table(['latency (ms)', 'samples', 'p50', 'p95', 'p99', 'max'], [
       latencyRow('ingest -> agent socket (bus)', bus.latency),
       latencyRow('trigger -> agent socket (floor)', floor.latency),
+      '-',
+      latencyRow('ring -> pop, real agent cores (both forms)', rings.all),
+      latencyRow('  webhook POST -> pop', rings.webhook),
+      latencyRow('  template lookup GET -> pop', rings.template),
       '-',
       latencyRow('webhook HTTP response (bus)', bus.http),
       latencyRow('trigger HTTP response (floor)', floor.http),
@@ -593,6 +631,8 @@ async function main(): Promise<void> {
   console.log();
   console.log(
     table(['target', 'value', 'limit', ''], [
+      ['ring_to_pop_p99_ms', figures.ring_to_pop_p99_ms ?? 'n/a', 100, verdict(figures.ring_to_pop_p99_ms, 100)],
+      ['ring_to_pop_unnamed', figures.ring_to_pop_unnamed ?? 'n/a', 0, verdict(figures.ring_to_pop_unnamed, 0)],
       ['ingest_to_agent_p99_ms', figures.ingest_to_agent_p99_ms, 20, verdict(figures.ingest_to_agent_p99_ms, 20)],
       ['ratio_to_floor_p99', figures.ratio_to_floor_p99, 2, verdict(figures.ratio_to_floor_p99, 2)],
       ['event_to_notification_p99_ms', figures.event_to_notification_p99_ms ?? 'n/a', 5, verdict(figures.event_to_notification_p99_ms, 5)],
@@ -600,6 +640,9 @@ async function main(): Promise<void> {
       ['ready_to_attached_p99_ms', figures.ready_to_attached_p99_ms ?? 'n/a', 10000, verdict(figures.ready_to_attached_p99_ms, 10000)],
     ]),
   );
+  if (ring && (ring.lost || ring.httpErrors)) {
+    console.log(`\nWARNING: ring to pop: ${ring.lost} rings never popped, ${ring.httpErrors} ring request errors (first: ${ring.firstError})`);
+  }
   if (bus.lost || bus.duplicates || bus.drive.httpErrors) {
     console.log(`\nWARNING: ${bus.lost} deliveries lost, ${bus.duplicates} unexpected, ${bus.drive.httpErrors} webhook errors (first: ${bus.drive.firstError})`);
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { FAKE_PAIRING_CODE, FakeBus, callEvent } from '../src/main/bus-client/fake-bus.js';
-import { MemoryContactSource } from '../src/main/contacts/index.js';
+import { MemoryContactSource, type ContactIndex } from '../src/main/contacts/index.js';
 import { createAgentCore } from '../src/main/core.js';
 import { MemoryKeyValueStore, MemorySecretStore } from '../src/main/storage/index.js';
 
@@ -28,10 +28,29 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Australian mobile numbers +614xxxxxxxx: valid, distinct, and a tenth stored in national format. */
-function phoneOf(i: number): { e164: string; stored: string } {
+export function phoneOf(i: number): { e164: string; stored: string } {
   const subscriber = String(10_000_000 + i).slice(-8);
   const e164 = `+614${subscriber}`;
   return { e164, stored: i % 10 === 0 ? `04${subscriber.slice(0, 2)} ${subscriber.slice(2, 5)} ${subscriber.slice(5)}` : e164 };
+}
+
+export const contactName = (i: number) => `Contact ${i}`;
+
+/** Fills an agent's local index with `count` contacts: contact i has name contactName(i) and number phoneOf(i). */
+export function fillIndex(index: ContactIndex, count: number): void {
+  for (let i = 0; i < count; i++) {
+    index.upsert({
+      id: `c${i}`,
+      kind: 'contact',
+      name: contactName(i),
+      company: `Company ${i % 5_000}`,
+      phones: [phoneOf(i).stored],
+      ownerId: `owner-${i % 50}`,
+      lastActivityAt: new Date(1_700_000_000_000 + i * 1_000).toISOString(),
+      url: '',
+      updatedAt: null,
+    });
+  }
 }
 
 export async function benchScreenpop({ contacts = 1_000_000, events = 2_000 } = {}): Promise<ScreenpopBenchResult> {
@@ -59,19 +78,7 @@ export async function benchScreenpop({ contacts = 1_000_000, events = 2_000 } = 
   });
   try {
     const buildStart = performance.now();
-    for (let i = 0; i < contacts; i++) {
-      core.contacts.upsert({
-        id: `c${i}`,
-        kind: 'contact',
-        name: `Contact ${i}`,
-        company: `Company ${i % 5_000}`,
-        phones: [phoneOf(i).stored],
-        ownerId: `owner-${i % 50}`,
-        lastActivityAt: new Date(1_700_000_000_000 + i * 1_000).toISOString(),
-        url: '',
-        updatedAt: null,
-      });
-    }
+    fillIndex(core.contacts, contacts);
     const indexBuildMs = performance.now() - buildStart;
     globalThis.gc?.();
     const heapUsedMB = Math.round(process.memoryUsage().heapUsed / 1_048_576);

@@ -36,7 +36,7 @@ export function table(header: string[], rows: Array<Array<string | number> | '-'
   return [line(header.map(String)), rule, ...rows.map((r) => (r === '-' ? rule : line(r.map(String))))].join('\n');
 }
 
-/** IPC between the bench and its child servers (bench/bus.ts, bench/floor.ts). */
+/** IPC between the bench and its children (bench/bus.ts, bench/floor.ts, the floor-load copy of index.ts, bench/ring.ts). */
 export type ChildMessage =
   | { t: 'ready'; port: number }
   | { t: 'memory' }
@@ -47,6 +47,10 @@ export type ChildMessage =
   | { t: 'floor-connected'; seconds: number }
   | { t: 'floor-go'; schedule: Array<import('./index.js').ScheduledEvent>; template: string; probeCallId: string; offsetMs: number }
   | ({ t: 'floor-done' } & import('./index.js').FloorLoadReport)
+  | { t: 'cores-setup'; setup: import('./ring.js').CoresSetup }
+  | { t: 'cores-ready'; indexBuildMs: number; heapUsedMB: number }
+  | { t: 'ring-go'; go: import('./ring.js').RingGo }
+  | ({ t: 'ring-done' } & import('./ring.js').RingReport)
   | { t: 'exit' };
 
 /** CPU the child used and how late its event loop ran, since the last reset. */
