@@ -1,6 +1,7 @@
 // The scripted calls. Each scene starts the clock, makes the PBX (or an agent) do one thing, and
 // waits for what a newcomer should see; anything that does not show up is printed as a failed
 // check, so the demo doubles as a smoke test (`--once` exits non-zero when a check failed).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { formatForDisplay } from '../shared/phone.js';
 import type { CallScript } from '../sim/3cx/index.js';
 import { AGENTS, DIAL_E164, DIAL_LINK, HOSTILE_LINK, KNOWN_CALLERS, PBX_COUNTRY, PREMIUM_LINK, QUEUE, UNKNOWN_CALLER, fullName, type CastCaller } from './cast.js';
@@ -157,7 +158,20 @@ export async function missedCall(ctx: SceneContext): Promise<SceneResult> {
   const callid = await call;
   await checks.see(`${label(SECOND)} call shown as missed`, line(label(SECOND), 'call', 'missed'));
   await expectCrm(checks, ctx, SECOND, callid, fullName(priya), false);
+  await expectFollowUpTask(checks, ctx, SECOND, callid);
   return checks.result;
+}
+
+/** A missed inbound call leaves a "call back" task in the CRM, created after the call log. */
+async function expectFollowUpTask(checks: Checks, ctx: SceneContext, ext: string, callid: number): Promise<void> {
+  if (!ctx.crm) return;
+  const deadline = Date.now() + ctx.timeoutMs;
+  const taskOf = () => [...ctx.stage.hubspot.tasks.values()].filter((t) => t.properties.ringbridge_call_key?.endsWith(`:${callid}:${ext}`));
+  while (taskOf().length === 0 && Date.now() < deadline) await sleep(20);
+  const tasks = taskOf();
+  checks.hold(`one HubSpot follow-up task for ${ext}'s missed call ${callid}`, tasks.length === 1);
+  const task = tasks[0];
+  if (task) ctx.printer.say('[CRM]', 'HubSpot', `task ${task.id}: "${task.properties.hs_task_subject}", due ${task.properties.hs_timestamp}`);
 }
 
 export async function queueMissed(ctx: SceneContext): Promise<SceneResult> {

@@ -94,6 +94,7 @@ describe('npm start (the demo)', () => {
     expect(lines(out, '[102]', 'CRM')).toEqual(expect.arrayContaining([expect.stringContaining('call logged — Priya Shah, missed')]));
     expect(out).toMatch(/\[CRM\]\s+HubSpot\s+call \d+: INBOUND COMPLETED, \d+ s, on Jane Citizen, 1 recording file$/m);
     expect(out).toMatch(/\[CRM\]\s+HubSpot\s+call \d+: INBOUND MISSED, 0 s, on Priya Shah, 0 recording files$/m);
+    expect(out).toMatch(/\[CRM\]\s+HubSpot\s+task \d+: "Call back Priya Shah \(\+61730001234\)", due /);
 
     // Click-to-dial from the agent's own extension; hostile and premium links refused with reasons.
     expect(lines(out, '[101]', 'DIAL ok')).toEqual([expect.stringContaining('+1 415 555 0123 from ext 101')]);
