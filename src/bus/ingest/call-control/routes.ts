@@ -1,10 +1,10 @@
 // The bus side of a remote connector: POST /v1/pbx/:pbxId/connector/observations, authenticated
 // with one of the PBX's connector tokens (Authorization: Bearer), answered 2xx only once every
 // observation of the batch is in the log. A resent delivery (same deliveryId) counts as accepted.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { ProblemError, refusalLoggingHandler } from '../../http/problem.js';
 import type { TenantStore } from '../../tenants/port.js';
+import { matchesAnySecret } from '../../tenants/secrets.js';
 import { IngestError } from '../normalise.js';
 import type { Ingestor } from '../observation.js';
 import { invalidRequest, resolvePbx } from '../routes-support.js';
@@ -17,19 +17,12 @@ export interface ConnectorRoutesOptions {
 
 const MAX_BODY_BYTES = 256 * 1024;
 
-/** Compares digests so neither content nor length of a stored token leaks through timing. */
-function tokenMatches(presented: string, known: string[]): boolean {
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  const p = digest(presented);
-  return known.reduce((hit, k) => timingSafeEqual(p, digest(k)) || hit, false);
-}
-
 export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async (app, opts) => {
   app.setErrorHandler(refusalLoggingHandler(app.log, 'connector post refused'));
   app.post('/v1/pbx/:pbxId/connector/observations', { bodyLimit: MAX_BODY_BYTES }, async (request, reply) => {
     const pbx = await resolvePbx(opts.tenants, request.params);
     const bearer = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (!bearer || !tokenMatches(bearer, (await opts.tenants.pbxSecrets(pbx.id)).connectorTokens)) {
+    if (!bearer || !matchesAnySecret(bearer, (await opts.tenants.pbxSecrets(pbx.id)).connectorTokens)) {
       throw new ProblemError(401, 'unauthenticated', 'Unauthenticated', 'A valid connector token for this PBX is required.');
     }
     const batch = RemoteBatchSchema.safeParse(request.body);
