@@ -134,7 +134,8 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     return { results, committed };
   });
 
-  // Group commit: appends made in the same tick share one transaction (and one fsync).
+  // Group commit: appends made in the same tick share one transaction (commits do not fsync under
+  // synchronous = NORMAL, see above; checkpoints do, on the worker).
   function flush(): void {
     const batch = queue;
     queue = [];
