@@ -18,10 +18,13 @@ export interface IngestRoutesOptions {
 
 const PBX_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** The one answer for a PBX that is not registered (or not in the path's tenant). */
+export const unknownPbx = () => new ProblemError(404, 'unknown-pbx', 'Unknown PBX', 'No PBX is registered at this URL.');
+
 export async function resolvePbx(tenants: IngestRoutesOptions['tenants'], params: unknown): Promise<Pbx> {
   const pbxId = (params as { pbxId?: unknown } | undefined)?.pbxId;
   const pbx = typeof pbxId === 'string' && PBX_ID.test(pbxId) ? await tenants.getPbx(pbxId) : null;
-  if (!pbx) throw new ProblemError(404, 'unknown-pbx', 'Unknown PBX', 'No PBX is registered at this URL.');
+  if (!pbx) throw unknownPbx();
   return pbx;
 }
 
@@ -32,7 +35,7 @@ export async function ingestOrProblem(ingestor: Ingestor, observation: CallObser
     if (!(err instanceof IngestError)) throw err;
     switch (err.code) {
       case 'unknown-pbx':
-        throw new ProblemError(404, 'unknown-pbx', 'Unknown PBX', 'No PBX is registered at this URL.');
+        throw unknownPbx();
       case 'replayed':
         throw new ProblemError(409, 'replayed', 'Delivery already received', 'This delivery id was seen before; nothing was stored.');
       case 'invalid':

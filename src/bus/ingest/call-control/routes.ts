@@ -7,7 +7,7 @@ import type { TenantStore } from '../../tenants/port.js';
 import { matchesAnySecret } from '../../tenants/secrets.js';
 import { IngestError } from '../normalise.js';
 import type { Ingestor } from '../observation.js';
-import { invalidRequest, resolvePbx } from '../routes-support.js';
+import { invalidRequest, resolvePbx, unknownPbx } from '../routes-support.js';
 import { RemoteBatchSchema, fromRemote } from './wire.js';
 
 export interface ConnectorRoutesOptions {
@@ -39,7 +39,7 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
           results.push({ deliveryId: remote.deliveryId, eventId: null, duplicate: true });
           continue;
         }
-        if (err.code === 'unknown-pbx') throw new ProblemError(404, 'unknown-pbx', 'Unknown PBX', 'No PBX is registered at this URL.');
+        if (err.code === 'unknown-pbx') throw unknownPbx();
         throw new ProblemError(422, 'invalid-call', 'Call data not acceptable', `${remote.deliveryId}: ${err.message}`);
       }
     }
