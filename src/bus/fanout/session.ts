@@ -40,7 +40,6 @@ export class AgentSession {
   covered = 0;
   /** Epoch of the log this session is positioned in; a live event from another means the log was recreated. */
   private epoch = '';
-  lastAcked = 0;
   private held: Array<{ offset: number; epoch: string; frame: string }> = [];
   private heldBytes = 0;
   private inFlight = 0;
@@ -158,7 +157,7 @@ export class AgentSession {
         this.send(PONG);
         return;
       case 'ack':
-        if (f.offset > this.lastAcked) this.lastAcked = Math.min(f.offset, this.covered);
+        // Accepted and not kept: nothing reads it; a reconnecting agent resumes from its own offset.
         return;
       case 'dial':
         this.request(f.reqId, async () => {
