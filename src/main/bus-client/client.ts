@@ -61,7 +61,6 @@ export interface BusClientOptions {
 }
 
 interface Pending {
-  kind: 'dial' | 'recording';
   resolve: (frame: ServerFrame) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
@@ -138,7 +137,7 @@ export class BusClient {
 
   /** Asks the bus to place a call from this agent's extension. */
   dial(e164: string): Promise<DialResult> {
-    return this.request('dial', (reqId) => ({ t: 'dial', reqId, number: e164 })).then((frame) => {
+    return this.request((reqId) => ({ t: 'dial', reqId, number: e164 })).then((frame) => {
       if (frame.t === 'dial_result') return frame;
       if (frame.t === 'error') return { t: 'dial_result', reqId: frame.reqId ?? '', ok: false, e164: null, pbxCallId: null, error: { code: frame.code, message: frame.message } };
       throw new BusRequestError('bad_frame', `unexpected ${frame.t} answer to a dial`);
@@ -147,14 +146,14 @@ export class BusClient {
 
   /** A short-lived URL for the recording of one of this agent's calls. */
   requestRecording(eventId: string): Promise<RecordingUrl> {
-    return this.request('recording', (reqId) => ({ t: 'recording', reqId, eventId })).then((frame) => {
+    return this.request((reqId) => ({ t: 'recording', reqId, eventId })).then((frame) => {
       if (frame.t === 'recording_url') return { url: frame.url, expiresAt: frame.expiresAt };
       if (frame.t === 'error') throw new BusRequestError(frame.code, frame.message);
       throw new BusRequestError('bad_frame', `unexpected ${frame.t} answer to a recording request`);
     });
   }
 
-  private request(kind: Pending['kind'], build: (reqId: string) => ClientFrame): Promise<ServerFrame> {
+  private request(build: (reqId: string) => ClientFrame): Promise<ServerFrame> {
     const socket = this.socket;
     if (this.currentState !== 'connected' || !socket) {
       return Promise.reject(new BusRequestError('not_connected', 'Not connected to the Ringbridge bus.'));
@@ -165,7 +164,7 @@ export class BusClient {
         this.pending.delete(reqId);
         reject(new BusRequestError('timeout', 'The bus did not answer in time.'));
       }, this.options.requestTimeoutMs ?? 10_000);
-      this.pending.set(reqId, { kind, resolve, reject, timer });
+      this.pending.set(reqId, { resolve, reject, timer });
       this.send(socket, build(reqId));
     });
   }
