@@ -59,6 +59,8 @@ const NO_CRM: CrmPorts = {
   crmUrls: { contactUrl: () => null, newContactUrl: () => null },
 };
 
+const notPaired = (): Promise<never> => Promise.reject(new Error('This device is not paired with a Ringbridge bus yet.'));
+
 export interface AgentCore {
   readonly state: ConnectionState;
   onState(listener: (state: ConnectionState) => void): () => void;
@@ -117,10 +119,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
 
   const dialer = new DialController({
     transport: {
-      dial: (e164) => {
-        if (!client) return Promise.reject(new Error('This device is not paired with a Ringbridge bus yet.'));
-        return client.dial(e164);
-      },
+      dial: (e164) => (client ? client.dial(e164) : notPaired()),
     },
     confirm: deps.confirm,
     feedback: deps.feedback,
@@ -188,10 +187,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     },
     dial: (raw) => dialer.dial(raw),
     onBusEvent: (listener) => busEvents.on(listener),
-    requestRecording(eventId) {
-      if (!client) return Promise.reject(new Error('This device is not paired with a Ringbridge bus yet.'));
-      return client.requestRecording(eventId);
-    },
+    requestRecording: (eventId) => (client ? client.requestRecording(eventId) : notPaired()),
     async close() {
       await disconnect();
       history.flush();
