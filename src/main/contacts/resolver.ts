@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { CrmContact } from '../crm/port.js';
 import type { ContactIndex, IndexedContact } from './contact-index.js';
 
-/** Remote lookups for numbers the index does not know; the CRM adapter implements it (next issue). */
+/** Remote lookups for numbers the index does not know; crm-link backs it with the CRM adapter's findContactsByPhone. */
 export interface ContactSource {
   lookupRemote(e164: string): Promise<CrmContact[]>;
 }
