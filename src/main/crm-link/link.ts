@@ -164,13 +164,16 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
 
   /** The call log's contact: the local index first (agent's own match first), else the CRM. */
   async function resolveContact(e164: string): Promise<Pick<CrmContact, 'id' | 'kind' | 'name'> | null> {
-    const local = core.contacts.lookup(e164)[0];
-    if (local) return { id: local.id, kind: local.kind, name: local.name };
+    const best = (): Pick<CrmContact, 'id' | 'kind' | 'name'> | null => {
+      const found = core.contacts.lookup(e164)[0];
+      return found ? { id: found.id, kind: found.kind, name: found.name } : null;
+    };
+    const local = best();
+    if (local) return local;
     const crm = adapter();
     if (!crm) return null;
     for (const contact of await crm.findContactsByPhone(e164)) core.contacts.upsert(contact);
-    const found = core.contacts.lookup(e164)[0];
-    return found ? { id: found.id, kind: found.kind, name: found.name } : null;
+    return best();
   }
 
   syncOutboxToAgent();
