@@ -2,6 +2,7 @@
 // Adapters map the structured fields (direction, duration, outcome, owner) to their own fields;
 // these texts are what a person reads on the activity. The trailing marker carries the callKey
 // for CRMs whose only idempotency hook is a search over the note text.
+import { createHash } from 'node:crypto';
 import type { CallOutcome } from './port.js';
 import type { CallDirection } from '../../shared/call-event.js';
 
@@ -58,6 +59,14 @@ export function composeNotes(call: CallSummary): string {
 /** `[ringbridge:<callKey>]`, the searchable idempotency marker. */
 export function callKeyMarker(callKey: string): string {
   return `[ringbridge:${callKey}]`;
+}
+
+/**
+ * `rb-` + 40 hex of sha256(callKey): the callKey as a CRM field or note stores it when the raw key
+ * will not do (fixed length, no internal ids, free of search metacharacters). Zoho and HighLevel.
+ */
+export function callKeyTag(callKey: string): string {
+  return `rb-${createHash('sha256').update(callKey).digest('hex').slice(0, 40)}`;
 }
 
 export function formatDuration(seconds: number): string {

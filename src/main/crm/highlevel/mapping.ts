@@ -1,8 +1,11 @@
 // Pure HighLevel mapping: contacts, the call message body, and the call note that carries what a
 // Call message cannot (duration, outcome, notes, recording) plus our idempotency marker.
-import { createHash } from 'node:crypto';
 import type { CallLogInput, CrmContact } from '../port.js';
 import type { Contact } from './wire.js';
+import { callKeyTag } from '../compose.js';
+
+// The note carries the shared tag: fixed length, no internal ids.
+export { callKeyTag };
 
 export type HlCallStatus = 'completed' | 'answered' | 'busy' | 'no-answer' | 'failed' | 'canceled' | 'voicemail' | 'pending';
 
@@ -42,11 +45,6 @@ export function callSummary(input: CallLogInput): string {
   const dir = input.direction === 'inbound' ? 'Inbound' : 'Outbound';
   const talk = input.outcome === 'answered' ? `, ${formatDuration(input.durationSec)}` : '';
   return `${dir} call, ${OUTCOME_TEXT[input.outcome]}${talk}`;
-}
-
-/** Our key for a call as it appears in the note: fixed length, no internal ids. */
-export function callKeyTag(callKey: string): string {
-  return `rb-${createHash('sha256').update(callKey).digest('hex').slice(0, 40)}`;
 }
 
 const MARKER = /^ringbridge (rb-[0-9a-f]{40}) message (\S+)$/m;

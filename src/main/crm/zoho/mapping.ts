@@ -1,8 +1,11 @@
 // Pure Zoho mapping: data centres, record <-> port shapes, criteria escaping. No I/O here.
-import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { CallLogInput, CrmCallRecord, CrmContact, FollowUpTaskInput } from '../port.js';
 import type { PersonRecord } from './wire.js';
+import { callKeyTag } from '../compose.js';
+
+// The Calls custom field stores the shared tag: fixed length and free of criteria metacharacters.
+export { callKeyTag };
 
 export type ZohoPersonModule = 'Contacts' | 'Leads';
 
@@ -81,11 +84,6 @@ export function webBaseFor(apiBase: string): string {
   const match = ZOHO_API_HOST.exec(new URL(apiBase).hostname);
   if (!match) return apiBase;
   return match[1] === 'ca' ? 'https://crm.zohocloud.ca' : `https://crm.zoho.${match[1]}`;
-}
-
-/** What we store in the Calls custom field: fixed length and free of criteria metacharacters. */
-export function callKeyTag(callKey: string): string {
-  return `rb-${createHash('sha256').update(callKey).digest('hex').slice(0, 40)}`;
 }
 
 /** Escapes a criteria value: `(`, `)` and `,` take a backslash (URL encoding is done by URLSearchParams). */
