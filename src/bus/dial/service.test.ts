@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../sim/3cx/index.js';
 import { createPbxGateway } from '../pbx/gateway.js';
 import { agent, fakeTenants, memoryAudit } from '../pbx/testing.js';
-import { createDialService } from './service.js';
+import { DialRateLimiter, createDialService } from './service.js';
 
 let sim: PbxSimulator | undefined;
 afterEach(async () => {
@@ -72,5 +72,17 @@ describe('DialService', () => {
     expect((await service.dial(alice, '+49301234567')).ok).toBe(true);
     expect(await service.dial(alice, '+49301234567')).toMatchObject({ ok: false, code: 'rate_limited' });
     expect((await service.dial(agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '102' }), '+49301234567')).ok).toBe(true);
+  });
+
+  it('lets an agent dial again after a minute and forgets agents that stopped dialling', () => {
+    let t = 0;
+    const limiter = new DialRateLimiter(1, () => t);
+    expect(limiter.tryTake('a')).toBe(true);
+    expect(limiter.tryTake('a')).toBe(false);
+    for (let n = 0; n < 1_000; n++) limiter.tryTake(`agent-${n}`);
+    expect(limiter.trackedAgents).toBe(1_001);
+    t = 60_000;
+    expect(limiter.tryTake('a')).toBe(true);
+    expect(limiter.trackedAgents).toBe(1); // only the agent dialling now
   });
 });

@@ -18,22 +18,46 @@ export interface DialServiceOptions {
 
 const WINDOW_MS = 60_000;
 
+/** Dials per agent in the last minute. Agents idle for a whole window are swept out once a window,
+ *  so the map holds only agents that dialled recently, not every agent the bus has ever seen. */
+export class DialRateLimiter {
+  private readonly recent = new Map<string, number[]>();
+  private lastSweep: number;
+
+  constructor(
+    private readonly maxPerWindow: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastSweep = now();
+  }
+
+  /** Counts a dial for the agent unless it already made `maxPerWindow` in the window. */
+  tryTake(agentId: string): boolean {
+    const t = this.now();
+    if (t - this.lastSweep >= WINDOW_MS) this.sweep(t);
+    const times = (this.recent.get(agentId) ?? []).filter((at) => t - at < WINDOW_MS);
+    const allowed = times.length < this.maxPerWindow;
+    if (allowed) times.push(t);
+    this.recent.set(agentId, times);
+    return allowed;
+  }
+
+  /** Agents with a dial inside the current window (for tests and metrics). */
+  get trackedAgents(): number {
+    return this.recent.size;
+  }
+
+  private sweep(t: number): void {
+    this.lastSweep = t;
+    for (const [agentId, times] of this.recent) {
+      if (t - times[times.length - 1]! >= WINDOW_MS) this.recent.delete(agentId);
+    }
+  }
+}
+
 export function createDialService(opts: DialServiceOptions): DialService {
   const maxPerMinute = opts.maxPerMinute ?? 10;
-  const now = opts.now ?? Date.now;
-  const recent = new Map<string, number[]>();
-
-  function overLimit(agentId: string): boolean {
-    const t = now();
-    const times = (recent.get(agentId) ?? []).filter((at) => t - at < WINDOW_MS);
-    if (times.length >= maxPerMinute) {
-      recent.set(agentId, times);
-      return true;
-    }
-    times.push(t);
-    recent.set(agentId, times);
-    return false;
-  }
+  const limiter = new DialRateLimiter(maxPerMinute, opts.now);
 
   return {
     async dial(agent, number) {
@@ -56,7 +80,7 @@ export function createDialService(opts: DialServiceOptions): DialService {
       }
       const type = numberTypeOf(e164);
       if (type && blockedTypes.includes(type)) return refuse(e164, 'dial_policy', `${type.toLowerCase().replace(/_/g, ' ')} numbers are blocked for this organisation.`, e164);
-      if (overLimit(agent.id)) return refuse(e164, 'rate_limited', `At most ${maxPerMinute} calls a minute; try again shortly.`, e164);
+      if (!limiter.tryTake(agent.id)) return refuse(e164, 'rate_limited', `At most ${maxPerMinute} calls a minute; try again shortly.`, e164);
 
       try {
         const result = await opts.gateway.makeCall(agent.pbxId, agent.extension, e164);
