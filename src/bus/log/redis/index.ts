@@ -68,6 +68,10 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
 
   async function read(tenantId: string, since: number, limit: number): Promise<ReadResult> {
     const [epoch, top, firstRetained, entries] = await redis.rbRead(...keys(tenantId), tenantId, newEpoch(), `${since + 1}-0`, String(limit));
+    // A tenant read here before any of its messages was heard (an agent syncing) is tracked from
+    // this position, so a message lost to a reconnect before its first one is still caught up.
+    // Copies of offsets up to `top` arriving later were covered by that read and are dropped.
+    if (!delivered.has(tenantId)) delivered.set(tenantId, { epoch, offset: top, held: null });
     return { events: entries.map(entryToLogged), position: { offset: top, epoch }, firstRetained };
   }
 
@@ -113,13 +117,20 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     }
   }
 
-  // Attached after the first connect, so every 'ready' seen here is a reconnect.
+  // Attached after the first connect, so every 'ready' seen here is a reconnect. ioredis emits it
+  // before its own re-SUBSCRIBE is sent; catching up then could read the stream before the
+  // subscription is back and lose what is appended in between. Our SUBSCRIBE queues behind
+  // ioredis's, so once Redis confirms it, every later append reaches us: catch up from then.
   subscriber.on('ready', () => {
-    for (const [tenantId, state] of delivered) {
-      if (state.held) continue; // a fill in progress will deliver up to its newest message
-      state.held = [];
-      void fillGap(tenantId, state, CATCH_UP_LIMIT);
-    }
+    const pending = [...delivered].filter(([, state]) => !state.held); // a fill in progress delivers up to its newest message
+    if (pending.length === 0) return;
+    for (const [, state] of pending) state.held = [];
+    void subscriber
+      .subscribe(channel)
+      .catch((err: unknown) => options.onError?.(err))
+      .then(() => {
+        for (const [tenantId, state] of pending) void fillGap(tenantId, state, CATCH_UP_LIMIT);
+      });
   });
 
   subscriber.on('message', (_channel: string, message: string) => {

@@ -76,6 +76,26 @@ it('catches up on events appended while the subscriber was down, with no later a
   }
 });
 
+it('catches up a tenant whose agents synced but whose first live event was lost to a reconnect', async () => {
+  const keyPrefix = `rb_first_${++run}`;
+  const writer = await openRedisEventLog({ url: server.url, keyPrefix });
+  await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k0');
+  const log = await openRedisEventLog({ url: server.url, keyPrefix });
+  const admin = new Redis(server.url);
+  try {
+    const heard: number[] = [];
+    log.subscribe((_t, logged) => heard.push(logged.offset));
+    // An agent connecting reads the head (offset 1) and goes live; this node has heard nothing yet.
+    expect((await log.position('t_a')).offset).toBe(1);
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k1');
+    await until(() => heard.length >= 1);
+    expect(heard).toEqual([2]);
+  } finally {
+    await Promise.all([log.close(), writer.close(), admin.quit()]);
+  }
+});
+
 it('fills events missed while the subscriber connection was down, in order', async () => {
   const keyPrefix = `rb_gap_${++run}`;
   const log = await openRedisEventLog({ url: server.url, keyPrefix });
