@@ -76,6 +76,7 @@ describe('each ingest form reaches the agent it concerns', () => {
         busUrl: bus.url,
         pbxId: remoteSite.pbx.id,
         connectorToken: remoteSite.secrets.connectorTokens[0]!,
+        queueFile: ':memory:',
       }, pino({ enabled: false })),
       (c) => c.stop(),
     );

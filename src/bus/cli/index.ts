@@ -161,6 +161,7 @@ function setupSheet(o: {
           `     RINGBRIDGE_PBX_CLIENT_SECRET='<3CX API key>' RINGBRIDGE_CONNECTOR_TOKEN='<connector token>' \\`,
           `       npx tsx src/bus/ingest/call-control/remote.ts --pbx-url ${o.pbx.baseUrl} --client-id ${o.pbx.apiClientId ?? '<DN>'} \\`,
           `       --bus-url ${o.publicUrl} --pbx-id ${o.pbx.id}`,
+          `     It keeps what the bus has not accepted yet in ./ringbridge-connector-queue.db (--queue-file to move it).`,
         ]
       : []),
     `   Connector token: ${o.secrets.connector}`,

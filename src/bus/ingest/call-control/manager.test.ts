@@ -39,7 +39,7 @@ describe('remote connector configuration', () => {
   const env = { RINGBRIDGE_PBX_CLIENT_SECRET: 'api-key', RINGBRIDGE_CONNECTOR_TOKEN: 'ctok_' + 'x'.repeat(30) };
   it('takes places from flags and secrets only from the environment', () => {
     const config = readConfig(['--pbx-url', 'https://pbx.local:5001', '--client-id', '900', '--bus-url', 'https://bus.example.com', '--pbx-id', 'pbx_1'], env);
-    expect(config).toEqual({ pbxUrl: 'https://pbx.local:5001', clientId: '900', clientSecret: 'api-key', busUrl: 'https://bus.example.com', pbxId: 'pbx_1', connectorToken: env.RINGBRIDGE_CONNECTOR_TOKEN });
+    expect(config).toEqual({ pbxUrl: 'https://pbx.local:5001', clientId: '900', clientSecret: 'api-key', busUrl: 'https://bus.example.com', pbxId: 'pbx_1', connectorToken: env.RINGBRIDGE_CONNECTOR_TOKEN, queueFile: 'ringbridge-connector-queue.db' });
     expect(() => readConfig(['--pbx-url', 'https://pbx.local', '--client-id', '900', '--bus-url', 'https://bus.example.com', '--pbx-id', 'pbx_1'], {})).toThrow();
     expect(() => readConfig(['--client-secret', 'leaked'], env)).toThrow();
   });

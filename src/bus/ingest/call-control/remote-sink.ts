@@ -1,16 +1,20 @@
 // The sink a connector beside an on-prem PBX uses: observations go to the bus over outbound HTTPS,
 // in order, batched, retried with backoff and jitter until the bus answers 2xx. The queue is
-// bounded; the deliveryId on each observation lets the bus drop a resend.
+// bounded and, given a durable one, outlives a restart; the deliveryId on each observation lets
+// the bus drop a resend.
 import { setTimeout } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import type { CallObservation } from '../observation.js';
+import { memoryObservationQueue, type ObservationQueue } from './remote-queue.js';
 import { CONNECTOR_OBSERVATIONS_PATH, MAX_BATCH, toRemote, type RemoteObservation } from './wire.js';
 
 export interface RemoteSinkOptions {
   busUrl: string;
   pbxId: string;
   connectorToken: string;
+  /** Where observations wait for the bus; closed with the sink. Default: in memory. */
+  queue?: ObservationQueue;
   /** Most observations held while the bus is unreachable. Default 10,000. */
   maxQueue?: number;
   retry?: { initialMs?: number; maxMs?: number };
@@ -30,7 +34,7 @@ export interface RemoteSink {
 export class RemoteSinkFullError extends Error {}
 
 export function createRemoteSink(opts: RemoteSinkOptions): RemoteSink {
-  const queue: RemoteObservation[] = [];
+  const queue = opts.queue ?? memoryObservationQueue();
   const maxQueue = opts.maxQueue ?? 10_000;
   const initialMs = opts.retry?.initialMs ?? 250;
   const maxMs = opts.retry?.maxMs ?? 30_000;
@@ -63,35 +67,38 @@ export function createRemoteSink(opts: RemoteSinkOptions): RemoteSink {
 
   async function drain(): Promise<void> {
     let failures = 0;
-    while (queue.length > 0 && !closing.signal.aborted) {
-      const batch = queue.slice(0, MAX_BATCH);
-      const outcome = await post(batch);
+    while (queue.size() > 0 && !closing.signal.aborted) {
+      const batch = queue.peek(MAX_BATCH);
+      const outcome = await post(batch.map((entry) => entry.observation));
       if (outcome === 'retry') {
         failures++;
         await setTimeout(Math.random() * Math.min(maxMs, initialMs * 2 ** failures), undefined, { signal: closing.signal }).catch(() => undefined);
         continue;
       }
-      if (outcome === 'reject') opts.logger?.error({ pbxId: opts.pbxId, dropped: batch.map((o) => o.deliveryId) }, 'observations dropped');
+      if (outcome === 'reject') opts.logger?.error({ pbxId: opts.pbxId, dropped: batch.map((e) => e.observation.deliveryId) }, 'observations dropped');
       failures = 0;
-      queue.splice(0, batch.length);
+      queue.removeThrough(batch.at(-1)!.seq);
     }
     worker = null;
-    if (queue.length === 0) {
+    if (queue.size() === 0) {
       for (const done of drained.splice(0)) done();
     }
   }
 
   const sink = (async (observation: CallObservation) => {
-    if (queue.length >= maxQueue) throw new RemoteSinkFullError(`remote sink queue full (${maxQueue}); bus unreachable?`);
+    if (queue.size() >= maxQueue) throw new RemoteSinkFullError(`remote sink queue full (${maxQueue}); bus unreachable?`);
     queue.push(toRemote(observation));
     worker ??= drain();
   }) as RemoteSink;
-  sink.flush = () => (queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => drained.push(resolve)));
-  sink.pending = () => queue.length;
+  sink.flush = () => (queue.size() === 0 ? Promise.resolve() : new Promise<void>((resolve) => drained.push(resolve)));
+  sink.pending = () => queue.size();
   sink.close = async () => {
     closing.abort();
     await worker;
     drained = [];
+    queue.close();
   };
+  // What an earlier run left behind goes first.
+  if (queue.size() > 0) worker = drain();
   return sink;
 }

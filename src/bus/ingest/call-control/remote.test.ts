@@ -1,6 +1,9 @@
 // A connector beside an unreachable PBX posting to the bus: remote sink -> connectorRoutes ->
 // the real normaliser -> the log, over real HTTP on loopback.
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,6 +15,7 @@ import { eventually, fakeTenants } from '../../pbx/testing.js';
 import { createIngestor } from '../normalise.js';
 import type { CallObservation, Ingestor } from '../observation.js';
 import { CallControlConnector } from './connector.js';
+import { sqliteObservationQueue } from './remote-queue.js';
 import { createRemoteSink, type RemoteSink } from './remote-sink.js';
 import { runRemoteConnector } from './remote.js';
 import { connectorRoutes } from './routes.js';
@@ -133,6 +137,25 @@ describe('remote connector -> bus', () => {
     expect(await all(log, 't_1')).toHaveLength(1);
   });
 
+  it('keeps what it saw across a connector restart while the bus is down, and sends it once when the bus is back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-connector-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const queueFile = join(dir, 'queue.db');
+    // The first run sees three calls ring while the bus is down, then stops without a goodbye.
+    const before = createRemoteSink({ busUrl: 'http://127.0.0.1:9', pbxId: 'pbx_1', connectorToken: TOKEN, queue: sqliteObservationQueue(queueFile), retry: { initialMs: 1000, maxMs: 1000 } });
+    cleanup.push(() => before.close());
+    for (let i = 0; i < 3; i++) await before(observation(i));
+
+    const { url, log } = await bus();
+    const after = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, queue: sqliteObservationQueue(queueFile), retry: { initialMs: 5, maxMs: 20 } });
+    cleanup.push(() => after.close());
+    expect(after.pending()).toBe(3);
+    await after(observation(3));
+    await after.flush();
+    expect((await all(log, 't_1')).map((e) => e.pbxCallId)).toEqual(['5000', '5001', '5002', '5003']);
+    expect(after.pending()).toBe(0);
+  });
+
   it('bounds its queue while the bus is unreachable', async () => {
     const sink = createRemoteSink({ busUrl: 'http://127.0.0.1:9', pbxId: 'pbx_1', connectorToken: TOKEN, maxQueue: 3, retry: { initialMs: 1000, maxMs: 1000 } });
     cleanup.push(() => sink.close());
@@ -146,7 +169,7 @@ describe('remote connector -> bus', () => {
     const sim = await startPbxSimulator();
     cleanup.push(() => sim.close());
     const running = await runRemoteConnector(
-      { pbxUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key', busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN },
+      { pbxUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key', busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, queueFile: ':memory:' },
       pino({ level: 'silent' }),
     );
     cleanup.push(() => running.stop());

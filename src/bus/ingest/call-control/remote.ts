@@ -1,7 +1,9 @@
 // The connector as a standalone process beside an on-prem PBX that the bus cannot reach: it holds
 // the PBX's Call Control socket on the LAN and posts observations to the bus over outbound HTTPS.
 //   tsx src/bus/ingest/call-control/remote.ts --pbx-url https://pbx.local:5001 --client-id 900 \
-//     --bus-url https://bus.example.com --pbx-id pbx_abc
+//     --bus-url https://bus.example.com --pbx-id pbx_abc [--queue-file /var/lib/ringbridge/queue.db]
+// Observations wait for the bus in the queue file (default ./ringbridge-connector-queue.db), so a
+// connector restarted while the bus is unreachable still delivers what it had seen.
 // Secrets come from the environment only (never argv, which other users can read):
 //   RINGBRIDGE_PBX_CLIENT_SECRET (the 3CX API key), RINGBRIDGE_CONNECTOR_TOKEN (printed by the admin CLI).
 import { parseArgs } from 'node:util';
@@ -9,6 +11,7 @@ import { pino } from 'pino';
 import { z } from 'zod';
 import { pbxApiFor } from '../../pbx/api.js';
 import { CallControlConnector } from './connector.js';
+import { sqliteObservationQueue } from './remote-queue.js';
 import { createRemoteSink } from './remote-sink.js';
 
 const ConfigSchema = z.object({
@@ -18,12 +21,13 @@ const ConfigSchema = z.object({
   busUrl: z.string().url(),
   pbxId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   connectorToken: z.string().min(16),
+  queueFile: z.string().min(1),
 });
 
 export function readConfig(argv: string[], env: NodeJS.ProcessEnv): z.infer<typeof ConfigSchema> {
   const { values } = parseArgs({
     args: argv,
-    options: { 'pbx-url': { type: 'string' }, 'client-id': { type: 'string' }, 'bus-url': { type: 'string' }, 'pbx-id': { type: 'string' } },
+    options: { 'pbx-url': { type: 'string' }, 'client-id': { type: 'string' }, 'bus-url': { type: 'string' }, 'pbx-id': { type: 'string' }, 'queue-file': { type: 'string' } },
   });
   return ConfigSchema.parse({
     pbxUrl: values['pbx-url'] ?? env.RINGBRIDGE_PBX_URL,
@@ -32,13 +36,16 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): z.infer<type
     busUrl: values['bus-url'] ?? env.RINGBRIDGE_BUS_URL,
     pbxId: values['pbx-id'] ?? env.RINGBRIDGE_PBX_ID,
     connectorToken: env.RINGBRIDGE_CONNECTOR_TOKEN,
+    queueFile: values['queue-file'] ?? env.RINGBRIDGE_CONNECTOR_QUEUE ?? 'ringbridge-connector-queue.db',
   });
 }
 
 export async function runRemoteConnector(config: z.infer<typeof ConfigSchema>, logger = pino({ name: 'ringbridge-connector' })) {
   // The bus assigns the tenant from the authenticated PBX; it is not known (or sent) here.
   const api = pbxApiFor({ baseUrl: config.pbxUrl, clientId: config.clientId, clientSecret: config.clientSecret }, { pbxId: config.pbxId, tenantId: 'assigned-by-bus' });
-  const sink = createRemoteSink({ busUrl: config.busUrl, pbxId: config.pbxId, connectorToken: config.connectorToken, logger });
+  const queue = sqliteObservationQueue(config.queueFile);
+  if (queue.size() > 0) logger.info({ pbxId: config.pbxId, pending: queue.size() }, 'sending observations left by the last run');
+  const sink = createRemoteSink({ busUrl: config.busUrl, pbxId: config.pbxId, connectorToken: config.connectorToken, queue, logger });
   const connector = new CallControlConnector({ api, sink, logger });
   connector.on('ready', () => logger.info({ pbxId: config.pbxId }, 'call-control connected, state read'));
   connector.on('disconnected', () => logger.warn({ pbxId: config.pbxId }, 'call-control disconnected; reconnecting'));
