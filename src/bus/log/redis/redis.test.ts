@@ -57,63 +57,70 @@ it('lets every node hear every node’s appends, each in offset order', async ()
   }
 });
 
-it('catches up on events appended while the subscriber was down, with no later append', async () => {
-  const keyPrefix = `rb_tail_${++run}`;
-  const log = await openRedisEventLog({ url: server.url, keyPrefix });
+interface Reconnecting {
+  /** Offsets the listening node has delivered, in order. */
+  heard: number[];
+  /** Appends the next event of tenant t_a from the other node. */
+  append(): Promise<unknown>;
+  /** Drops every pub/sub connection; ioredis reconnects them. */
+  killSubscribers(): Promise<unknown>;
+  subscribers(count: number): Promise<void>;
+  listener: Awaited<ReturnType<typeof openRedisEventLog>>;
+}
+
+/** A writing node and a listening node on a fresh key prefix; `appendedFirst` events exist before the listener opens. */
+async function withReconnectingListener(appendedFirst: number, body: (nodes: Reconnecting) => Promise<void>): Promise<void> {
+  const keyPrefix = `rb_reconnect_${++run}`;
   const writer = await openRedisEventLog({ url: server.url, keyPrefix });
+  let appended = 0;
+  const append = () => writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${appended++}`);
+  for (let i = 0; i < appendedFirst; i++) await append();
+  const listener = await openRedisEventLog({ url: server.url, keyPrefix });
   const admin = new Redis(server.url);
+  const heard: number[] = [];
+  listener.subscribe((_t, logged) => heard.push(logged.offset));
   try {
-    const heard: number[] = [];
-    log.subscribe((_t, logged) => heard.push(logged.offset));
-    await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k0');
+    await body({
+      heard,
+      append,
+      listener,
+      killSubscribers: () => admin.client('KILL', 'TYPE', 'pubsub'),
+      subscribers: (count) => waitForSubscribers(admin, `${keyPrefix}:events`, count),
+    });
+  } finally {
+    await Promise.all([listener.close(), writer.close(), admin.quit()]);
+  }
+}
+
+it('catches up on events appended while the subscriber was down, with no later append', () =>
+  withReconnectingListener(0, async ({ heard, append, killSubscribers }) => {
+    await append();
     await until(() => heard.length === 1);
-    await admin.client('KILL', 'TYPE', 'pubsub');
-    for (let i = 1; i <= 3; i++) await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${i}`);
+    await killSubscribers();
+    for (let i = 1; i <= 3; i++) await append();
     await until(() => heard.length >= 4);
     expect(heard).toEqual([1, 2, 3, 4]);
-  } finally {
-    await Promise.all([log.close(), writer.close(), admin.quit()]);
-  }
-});
+  }));
 
-it('catches up a tenant whose agents synced but whose first live event was lost to a reconnect', async () => {
-  const keyPrefix = `rb_first_${++run}`;
-  const writer = await openRedisEventLog({ url: server.url, keyPrefix });
-  await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k0');
-  const log = await openRedisEventLog({ url: server.url, keyPrefix });
-  const admin = new Redis(server.url);
-  try {
-    const heard: number[] = [];
-    log.subscribe((_t, logged) => heard.push(logged.offset));
+it('catches up a tenant whose agents synced but whose first live event was lost to a reconnect', () =>
+  withReconnectingListener(1, async ({ heard, append, killSubscribers, listener }) => {
     // An agent connecting reads the head (offset 1) and goes live; this node has heard nothing yet.
-    expect((await log.position('t_a')).offset).toBe(1);
-    await admin.client('KILL', 'TYPE', 'pubsub');
-    await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k1');
+    expect((await listener.position('t_a')).offset).toBe(1);
+    await killSubscribers();
+    await append();
     await until(() => heard.length >= 1);
     expect(heard).toEqual([2]);
-  } finally {
-    await Promise.all([log.close(), writer.close(), admin.quit()]);
-  }
-});
+  }));
 
-it('fills events missed while the subscriber connection was down, in order', async () => {
-  const keyPrefix = `rb_gap_${++run}`;
-  const log = await openRedisEventLog({ url: server.url, keyPrefix });
-  const writer = await openRedisEventLog({ url: server.url, keyPrefix });
-  const admin = new Redis(server.url);
-  try {
-    const heard: number[] = [];
-    log.subscribe((_t, logged) => heard.push(logged.offset));
-    await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k0');
+it('fills events missed while the subscriber connection was down, in order', () =>
+  withReconnectingListener(0, async ({ heard, append, killSubscribers, subscribers }) => {
+    await append();
     await until(() => heard.length === 1);
     // Drop every subscriber connection, append while they are gone, then once more after they are back.
-    await admin.client('KILL', 'TYPE', 'pubsub');
-    for (let i = 1; i <= 5; i++) await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${i}`);
-    await waitForSubscribers(admin, `${keyPrefix}:events`, 2);
-    await writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k6');
+    await killSubscribers();
+    for (let i = 1; i <= 5; i++) await append();
+    await subscribers(2);
+    await append();
     await until(() => heard.length >= 7);
     expect(heard).toEqual([1, 2, 3, 4, 5, 6, 7]);
-  } finally {
-    await Promise.all([log.close(), writer.close(), admin.quit()]);
-  }
-});
+  }));
