@@ -52,19 +52,25 @@ function observation(n: number): CallObservation {
   };
 }
 
+/** A bus, a simulated PBX and a connector beside it posting through the remote sink, connected. */
+async function connectedPbx(): Promise<{ log: EventLog; sim: PbxSimulator }> {
+  const { url, log } = await bus();
+  const sim = await startPbxSimulator();
+  cleanup.push(() => sim.close());
+  const sink = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, retry: { initialMs: 5, maxMs: 20 } });
+  // The remote side does not know the tenant; the bus takes it from the authenticated PBX.
+  const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 'assigned-by-bus' });
+  const connector = new CallControlConnector({ api, sink, recordingPoll: { attempts: 20, intervalMs: 5 } });
+  cleanup.push(() => sink.close(), () => connector.stop());
+  const ready = once(connector, 'ready');
+  connector.start();
+  await ready;
+  return { log, sim };
+}
+
 describe('remote connector -> bus', () => {
   it('delivers every transition of a simulated call into the PBX\'s tenant log', async () => {
-    const { url, log } = await bus();
-    const sim: PbxSimulator = await startPbxSimulator();
-    cleanup.push(() => sim.close());
-    const sink = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, retry: { initialMs: 5, maxMs: 20 } });
-    // The remote side does not know the tenant; the bus takes it from the authenticated PBX.
-    const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 'assigned-by-bus' });
-    const connector = new CallControlConnector({ api, sink, recordingPoll: { attempts: 20, intervalMs: 5 } });
-    cleanup.push(() => sink.close(), () => connector.stop());
-    const ready = once(connector, 'ready');
-    connector.start();
-    await ready;
+    const { log, sim } = await connectedPbx();
 
     const call = await sim.placeCall({ kind: 'inbound', from: '+4930123456', fromName: 'Ada', to: '101' });
     await eventually(async () => expect((await all(log, 't_1')).map((e) => e.type)).toEqual(['ringing', 'answered', 'ended', 'recording_ready']));
@@ -76,16 +82,7 @@ describe('remote connector -> bus', () => {
   });
 
   it('carries who answered a queue call across to the bus', async () => {
-    const { url, log } = await bus();
-    const sim: PbxSimulator = await startPbxSimulator();
-    cleanup.push(() => sim.close());
-    const sink = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, retry: { initialMs: 5, maxMs: 20 } });
-    const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 'assigned-by-bus' });
-    const connector = new CallControlConnector({ api, sink, recordingPoll: { attempts: 20, intervalMs: 5 } });
-    cleanup.push(() => sink.close(), () => connector.stop());
-    const ready = once(connector, 'ready');
-    connector.start();
-    await ready;
+    const { log, sim } = await connectedPbx();
 
     await sim.placeCall({ kind: 'queue', from: '+4930123456', queue: '800', agents: ['101', '102'], answeredBy: '102' });
     await eventually(async () => expect((await all(log, 't_1')).some((e) => e.type === 'recording_ready')).toBe(true));
