@@ -103,6 +103,9 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   let closed = false;
 
   function ensureStream(tenantId: string): { epoch: string; top: number } {
+    // Read first: creating (a random epoch and a write) is needed once per tenant, not per call.
+    const existing = sql.stream.get(tenantId);
+    if (existing) return existing;
     sql.createStream.run(tenantId, newEpoch());
     return sql.stream.get(tenantId)!;
   }
