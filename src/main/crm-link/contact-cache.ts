@@ -2,13 +2,18 @@
 // refills the in-memory index at once and continues the incremental sync where it stopped,
 // instead of sweeping the whole CRM again. One page and its cursor commit in one transaction:
 // a crash never leaves a cursor ahead of the contacts it covers.
+//
+// Incremental sync never reports deletions, so now and then a full pass re-reads the CRM from the
+// start: every contact it files is marked with the pass, and when the pass ends the contacts it did
+// not see (deleted or merged away in the CRM) are dropped. The pass survives restarts and rate
+// limits like any sweep, since its marker and cursor are on disk with the contacts.
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { CrmContact } from '../crm/port.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS contacts (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS contacts (id TEXT PRIMARY KEY, json TEXT NOT NULL, pass TEXT);
 `;
 
 const CachedContactSchema = z.object({
@@ -25,7 +30,7 @@ const CachedContactSchema = z.object({
 
 export class ContactCache {
   private readonly db: Database.Database;
-  private readonly upsert: Database.Statement<[string, string]>;
+  private readonly upsert: Database.Statement<[string, string, string | null]>;
   private readonly setMeta: Database.Statement<[string, string]>;
   private readonly getMeta: Database.Statement<[string], { value: string }>;
   private readonly savePageTx: (contacts: CrmContact[], cursor: string | null) => void;
@@ -34,11 +39,17 @@ export class ContactCache {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.exec(SCHEMA);
-    this.upsert = this.db.prepare('INSERT INTO contacts (id, json) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json');
+    // Caches written before full passes existed get the column; their next sweep is a full pass.
+    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('contacts') as string[];
+    if (!columns.includes('pass')) this.db.exec('ALTER TABLE contacts ADD COLUMN pass TEXT');
+    this.upsert = this.db.prepare(
+      'INSERT INTO contacts (id, json, pass) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json, pass = excluded.pass',
+    );
     this.setMeta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.getMeta = this.db.prepare('SELECT value FROM meta WHERE key = ?');
     this.savePageTx = this.db.transaction((contacts: CrmContact[], cursor: string | null) => {
-      for (const contact of contacts) this.upsert.run(contact.id, JSON.stringify(contact));
+      const pass = this.meta('pass');
+      for (const contact of contacts) this.upsert.run(contact.id, JSON.stringify(contact), pass);
       if (cursor === null) this.db.prepare("DELETE FROM meta WHERE key = 'cursor'").run();
       else this.setMeta.run('cursor', cursor);
     });
@@ -59,7 +70,36 @@ export class ContactCache {
   }
 
   get cursor(): string | null {
-    return this.getMeta.get('cursor')?.value ?? null;
+    return this.meta('cursor');
+  }
+
+  /** Whether a full pass is under way, or the last one finished at least `everyMs` before `now`. */
+  passDue(now: number, everyMs: number): boolean {
+    const finished = this.meta('passFinishedAt');
+    return this.meta('pass') === null || (finished !== null && now - Number(finished) >= everyMs);
+  }
+
+  /** Whether the sweep under way is a full pass (started from the beginning, not finished). */
+  get inPass(): boolean {
+    return this.meta('pass') !== null && this.meta('passFinishedAt') === null;
+  }
+
+  /** Starts a full pass from the beginning of the CRM, unless one is under way. */
+  beginPass(now: number): void {
+    if (this.inPass) return;
+    this.db.transaction(() => {
+      this.setMeta.run('pass', String(now));
+      this.db.prepare("DELETE FROM meta WHERE key IN ('cursor', 'passFinishedAt')").run();
+    })();
+  }
+
+  /** Ends the pass: drops and returns the ids of contacts it did not see. */
+  finishPass(now: number): string[] {
+    return this.db.transaction(() => {
+      const gone = this.db.prepare('DELETE FROM contacts WHERE pass IS NOT ? RETURNING id').pluck().all(this.meta('pass')) as string[];
+      this.setMeta.run('passFinishedAt', String(now));
+      return gone;
+    })();
   }
 
   savePage(contacts: CrmContact[], cursor: string | null): void {
@@ -78,6 +118,10 @@ export class ContactCache {
       const parsed = CachedContactSchema.safeParse(value);
       if (parsed.success) yield parsed.data;
     }
+  }
+
+  private meta(key: string): string | null {
+    return this.getMeta.get(key)?.value ?? null;
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 // The contact sync loop on its own, with a scripted adapter: what it does when the CRM limits,
 // fails or loses the grant, and that cursor and contacts persist together.
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,8 +43,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function startSync(adapter: CrmAdapter, index = new ContactIndex({ defaultCountry: () => 'AU' })) {
-  const sync = new ContactSync({ adapter, cache, index, intervalMs: 3_600_000, backoff: { baseMs: 1, capMs: 5 }, logger: pino({ level: 'silent' }) });
+function startSync(adapter: CrmAdapter, index = new ContactIndex({ defaultCountry: () => 'AU' }), clock?: () => number) {
+  const sync = new ContactSync({ adapter, cache, index, intervalMs: 3_600_000, fullPassEveryMs: 86_400_000, now: clock, backoff: { baseMs: 1, capMs: 5 }, logger: pino({ level: 'silent' }) });
   syncs.push(sync);
   return { sync, index };
 }
@@ -88,6 +89,49 @@ it('stops on a lost grant instead of retrying, and resumes when started again', 
   expect(cursors).toEqual([null]);
   sync.start();
   expect(await sync.syncNow()).toBe('synced');
+});
+
+it('drops contacts deleted in the CRM at the next daily full pass, even when the pass is interrupted', async () => {
+  let now = 0;
+  const { adapter, cursors } = scriptedAdapter([
+    { contacts: [contact('a', '+61298765432'), contact('b', '+61399990000'), contact('c', '+61388880000')], cursor: 'inc-1', hasMore: false },
+    { contacts: [], cursor: 'inc-2', hasMore: false }, // an hour later: incremental, nothing new
+    // A day later the full pass starts from the beginning; 'b' was deleted in the CRM meanwhile.
+    { contacts: [contact('a', '+61298765432')], cursor: 'full-p2', hasMore: true },
+    new CrmError('transient', 'down', 503),
+    { contacts: [contact('c', '+61388880000')], cursor: 'inc-3', hasMore: false },
+  ]);
+  const { sync, index } = startSync(adapter, undefined, () => now);
+  sync.start();
+  expect(await sync.syncNow()).toBe('synced');
+  now = 3_600_000;
+  expect(await sync.syncNow()).toBe('synced');
+  now = 86_400_000;
+  expect(await sync.syncNow()).toBe('deferred');
+  expect(index.lookup('+61399990000').map((c) => c.id)).toEqual(['b']); // not dropped by half a pass
+  await expect.poll(() => cache.cursor, { timeout: 5_000 }).toBe('inc-3');
+  expect(cursors).toEqual([null, 'inc-1', null, 'full-p2', 'full-p2']);
+  expect(index.lookup('+61399990000')).toEqual([]);
+  expect([...cache.contacts()].map((c) => c.id).sort()).toEqual(['a', 'c']);
+  expect(index.size).toBe(2);
+});
+
+it('upgrades a cache written before full passes, keeping its contacts, and makes the next sweep a full pass', () => {
+  const file = join(dir, 'old.sqlite');
+  const old = new Database(file);
+  old.exec(`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); CREATE TABLE contacts (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+    INSERT INTO meta VALUES ('cursor', 'inc-9');`);
+  old.prepare('INSERT INTO contacts VALUES (?, ?)').run('a', JSON.stringify(contact('a', '+61298765432')));
+  old.close();
+  const upgraded = new ContactCache(file);
+  try {
+    expect([...upgraded.contacts()].map((c) => c.id)).toEqual(['a']);
+    expect(upgraded.passDue(0, 86_400_000)).toBe(true);
+    upgraded.beginPass(0);
+    expect(upgraded.cursor).toBeNull();
+  } finally {
+    upgraded.close();
+  }
 });
 
 it('keeps the cache to one CRM account: another account starts empty', () => {

@@ -2,7 +2,8 @@
 // from the persisted cursor, files every page in the cache and the index, then sleeps until the
 // next sweep. CRM trouble only delays it: rate limits wait for Retry-After (or back off),
 // outages back off with jitter, a refusal waits a whole interval, and a lost grant stops it
-// until the user signs in again (`start()`).
+// until the user signs in again (`start()`). Once every `fullPassEveryMs` a sweep starts from the
+// beginning instead, and drops the contacts it no longer finds (deleted in the CRM).
 import type { Logger } from 'pino';
 import { CrmError, type CrmAdapter } from '../crm/port.js';
 import type { ContactIndex } from '../contacts/index.js';
@@ -15,10 +16,15 @@ export interface ContactSyncOptions {
   index: ContactIndex;
   /** Pause between sweeps once up to date. */
   intervalMs: number;
+  /** How often a sweep re-reads the whole CRM to find deleted contacts. Default one day. */
+  fullPassEveryMs?: number;
+  now?: () => number;
   backoff: BackoffPolicy;
   random?: () => number;
   logger: Logger;
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** How a sweep ended: 'synced' (up to date), 'auth' (stopped until sign-in), 'deferred' (retry scheduled). */
 export type SweepOutcome = 'synced' | 'auth' | 'deferred' | 'stopped';
@@ -52,6 +58,8 @@ export class ContactSync {
 
   private async sweep(): Promise<SweepOutcome> {
     const { adapter, cache, index, logger } = this.opts;
+    const now = this.opts.now ?? Date.now;
+    if (cache.passDue(now(), this.opts.fullPassEveryMs ?? DAY_MS)) cache.beginPass(now());
     let cursor = cache.cursor;
     let pages = 0;
     try {
@@ -68,6 +76,11 @@ export class ContactSync {
       return this.onFailure(error);
     }
     this.failures = 0;
+    if (cache.inPass) {
+      const gone = cache.finishPass(now());
+      for (const id of gone) index.remove(id);
+      logger.debug({ removed: gone.length }, 'full contact pass finished');
+    }
     logger.debug({ pages, indexed: index.size }, 'contacts synced');
     this.schedule(this.opts.intervalMs);
     return 'synced';
