@@ -1,5 +1,6 @@
 // Serialises bus -> agent frames. Event frames are built by hand from the already-validated event
-// so the hot path stringifies each event once, whatever the number of receiving sessions.
+// so the hot path stringifies each event at most once, whatever the number of receiving sessions,
+// and not at all when the log hands over the JSON it stored.
 import type { z } from 'zod';
 import type {
   DialResultFrame,
@@ -11,7 +12,7 @@ import type {
 import type { LoggedEvent } from '../log/port.js';
 
 export function eventFrame(logged: LoggedEvent, epoch: string, replay: boolean): string {
-  return `{"t":"event","offset":${logged.offset},"epoch":${JSON.stringify(epoch)},"replay":${replay},"event":${JSON.stringify(logged.event)}}`;
+  return `{"t":"event","offset":${logged.offset},"epoch":${JSON.stringify(epoch)},"replay":${replay},"event":${logged.json ?? JSON.stringify(logged.event)}}`;
 }
 
 type Frame =

@@ -7,6 +7,8 @@ export interface LoggedEvent {
   /** Per-tenant, starts at 1, +1 on every append, no gaps. */
   offset: number;
   event: CallEvent;
+  /** The event as the log stores it (JSON), where the adapter has it, so fan-out need not encode it again. */
+  json?: string;
 }
 
 export interface AppendResult extends Position {

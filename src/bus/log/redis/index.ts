@@ -34,14 +34,14 @@ const CATCH_UP_LIMIT = 1_000;
 function entryToLogged([id, fields]: StreamEntry): LoggedEvent {
   let payload = '';
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === 'e') payload = fields[i + 1]!;
-  return { offset: Number.parseInt(id, 10), event: JSON.parse(payload) as CallEvent };
+  return { offset: Number.parseInt(id, 10), event: JSON.parse(payload) as CallEvent, json: payload };
 }
 
 interface Delivered {
   epoch: string;
   offset: number;
   /** Messages held while a gap is being filled from the stream. */
-  held: Array<{ offset: number; event: CallEvent }> | null;
+  held: LoggedEvent[] | null;
 }
 
 /** Connects and subscribes before resolving, so no append made after it is missed by listeners. */
@@ -78,18 +78,19 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   // Pub/sub drops messages while the subscriber reconnects. Per tenant, deliver in offset order;
   // on a gap, hold newer messages, fetch the missing ones from the stream, then go on. After a
   // reconnect, every known tenant catches up too, so a lost last message is not left hanging.
-  function onMessage(tenantId: string, offset: number, epoch: string, event: CallEvent): void {
+  function onMessage(tenantId: string, logged: LoggedEvent, epoch: string): void {
+    const { offset } = logged;
     const state = delivered.get(tenantId);
     if (!state || state.epoch !== epoch) {
       delivered.set(tenantId, { epoch, offset, held: null });
-      listeners.emit(tenantId, { offset, event }, epoch);
+      listeners.emit(tenantId, logged, epoch);
     } else if (state.held) {
-      state.held.push({ offset, event });
+      state.held.push(logged);
     } else if (offset === state.offset + 1) {
       state.offset = offset;
-      listeners.emit(tenantId, { offset, event }, epoch);
+      listeners.emit(tenantId, logged, epoch);
     } else if (offset > state.offset + 1) {
-      state.held = [{ offset, event }];
+      state.held = [logged];
       void fillGap(tenantId, state, offset - state.offset - 1);
     }
   }
@@ -113,7 +114,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
       // A gap the stream could not fill (trimmed meanwhile) is skipped; agents resync on resume.
       if (m.offset <= state.offset) continue;
       state.offset = m.offset;
-      listeners.emit(tenantId, { offset: m.offset, event: m.event }, state.epoch);
+      listeners.emit(tenantId, m, state.epoch);
     }
   }
 
@@ -140,8 +141,9 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     const s3 = message.indexOf(' ', s2 + 1);
     const tenantEnd = s3 + 1 + Number.parseInt(message.slice(s2 + 1, s3), 10);
     try {
-      const event = JSON.parse(message.slice(tenantEnd)) as CallEvent;
-      onMessage(message.slice(s3 + 1, tenantEnd), Number.parseInt(message.slice(0, s1), 10), message.slice(s1 + 1, s2), event);
+      const json = message.slice(tenantEnd);
+      const logged = { offset: Number.parseInt(message.slice(0, s1), 10), event: JSON.parse(json) as CallEvent, json };
+      onMessage(message.slice(s3 + 1, tenantEnd), logged, message.slice(s1 + 1, s2));
     } catch (err) {
       options.onError?.(err);
     }

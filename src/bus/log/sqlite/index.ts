@@ -129,9 +129,10 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
         continue;
       }
       const offset = ++stream.top;
-      sql.insert.run(item.tenantId, offset, item.event.id, item.idempotencyKey, receivedAtMs(item.event), JSON.stringify(item.event));
+      const json = JSON.stringify(item.event);
+      sql.insert.run(item.tenantId, offset, item.event.id, item.idempotencyKey, receivedAtMs(item.event), json);
       results.push({ offset, epoch: stream.epoch, duplicate: false });
-      committed.push({ tenantId: item.tenantId, logged: { offset, event: item.event }, epoch: stream.epoch });
+      committed.push({ tenantId: item.tenantId, logged: { offset, event: item.event, json }, epoch: stream.epoch });
     }
     for (const [tenantId, stream] of streams) sql.setTop.run(stream.top, tenantId);
     return { results, committed };
@@ -155,7 +156,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   }
 
   function toLogged(row: { log_offset: number; body: string }): LoggedEvent {
-    return { offset: row.log_offset, event: JSON.parse(row.body) as CallEvent };
+    return { offset: row.log_offset, event: JSON.parse(row.body) as CallEvent, json: row.body };
   }
 
   const readSnapshot = db.transaction((tenantId: string, since: number, limit: number): ReadResult => {
