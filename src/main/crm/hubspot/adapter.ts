@@ -3,16 +3,17 @@
 // OpenAPI files by the simulator tests.
 import { countryOf, toE164 } from '../../../shared/phone.js';
 import { crmFetch, IgnoredBody, multipartForm, type CrmFetchOptions, type CrmRequest } from '../http.js';
-import type {
-  CallLogInput,
-  CallOutcome,
-  ContactPage,
-  CrmAdapter,
-  CrmCallRecord,
-  CrmContact,
-  CrmSession,
-  FollowUpTaskInput,
-  RecordingFile,
+import {
+  CrmError,
+  type CallLogInput,
+  type CallOutcome,
+  type ContactPage,
+  type CrmAdapter,
+  type CrmCallRecord,
+  type CrmContact,
+  type CrmSession,
+  type FollowUpTaskInput,
+  type RecordingFile,
 } from '../port.js';
 import { phoneSpellings } from './phone.js';
 import { FileSearchResponse, HubSpotFile, SearchResponse, SimplePublicObject, type SearchRequest, type TaskCreate } from './wire.js';
@@ -94,18 +95,13 @@ export class HubSpotAdapter implements CrmAdapter {
   }
 
   async logCall(input: CallLogInput): Promise<CrmCallRecord> {
-    const existing = await this.findByCallKey('calls', input.callKey);
-    if (existing) return this.record(existing.id, input);
     const associations = input.contact
       ? [{ to: { id: input.contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT_TYPE_ID }] }]
       : [];
-    const created = await this.call({
-      method: 'POST',
-      path: '/crm/v3/objects/calls',
-      json: { properties: callProperties(input), associations },
-      schema: SimplePublicObject,
-    });
-    return this.record(created.id, input);
+    const id = await this.createOnce('calls', input.callKey, () =>
+      this.call({ method: 'POST', path: '/crm/v3/objects/calls', json: { properties: callProperties(input), associations }, schema: SimplePublicObject }),
+    );
+    return this.record(id, input);
   }
 
   async updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord> {
@@ -161,8 +157,9 @@ export class HubSpotAdapter implements CrmAdapter {
    * so a task whose links were cut short by a crash is completed, not duplicated.
    */
   async createFollowUpTask(record: CrmCallRecord, input: FollowUpTaskInput): Promise<void> {
-    const existing = await this.findByCallKey('tasks', input.callKey);
-    const taskId = existing?.id ?? (await this.call({ method: 'POST', path: '/crm/v3/objects/tasks', json: taskBody(input), schema: SimplePublicObject })).id;
+    const taskId = await this.createOnce('tasks', input.callKey, () =>
+      this.call({ method: 'POST', path: '/crm/v3/objects/tasks', json: taskBody(input), schema: SimplePublicObject }),
+    );
     await this.associate('tasks', taskId, 'calls', record.id);
     if (input.contact) await this.associate('tasks', taskId, 'contacts', input.contact.id);
   }
@@ -170,6 +167,25 @@ export class HubSpotAdapter implements CrmAdapter {
   private async associate(fromType: string, fromId: string, toType: string, toId: string): Promise<void> {
     const path = `/crm/v4/objects/${fromType}/${encodeURIComponent(fromId)}/associations/default/${toType}/${encodeURIComponent(toId)}`;
     await this.call({ method: 'PUT', path, schema: IgnoredBody });
+  }
+
+  /**
+   * The id of the object with this call key, created if none exists. Search finds an earlier write;
+   * where search lags behind a create whose answer was lost, the key property's unique-value rule
+   * makes HubSpot refuse the second create (409), and the write is retried until search shows the
+   * first one, never duplicated.
+   */
+  private async createOnce(object: 'calls' | 'tasks', callKey: string, create: () => Promise<{ id: string }>): Promise<string> {
+    const existing = await this.findByCallKey(object, callKey);
+    if (existing) return existing.id;
+    try {
+      return (await create()).id;
+    } catch (error) {
+      if (!(error instanceof CrmError) || error.status !== 409) throw error;
+      const found = await this.findByCallKey(object, callKey);
+      if (found) return found.id;
+      throw new CrmError('transient', `HubSpot already has this ${object === 'calls' ? 'call' : 'task'}; retrying until its search shows it`, 409);
+    }
   }
 
   private async findByCallKey(object: 'calls' | 'tasks', callKey: string) {

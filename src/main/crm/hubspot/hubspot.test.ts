@@ -108,6 +108,20 @@ describe('HubSpot adapter against the simulator', () => {
     expect(retried.id).toBe([...sim.calls.keys()][0]);
   });
 
+  it('never creates a second call while search lags behind a create whose answer was lost', async () => {
+    sim.searchLagMs = 60_000; // the first call stays invisible to search
+    sim.faults.next({ match: { method: 'POST', path: '/crm/v3/objects/calls' }, timeoutAfterApply: true, mode: 'close' });
+    expect((await rejection(crm.logCall(call()))).kind).toBe('transient');
+    // The retry's search misses the call; the unique call key makes HubSpot refuse a second one.
+    const refused = await rejection(crm.logCall(call()));
+    expect([refused.kind, refused.status]).toEqual(['transient', 409]);
+    expect(sim.calls.size).toBe(1);
+    sim.searchLagMs = 0; // the index catches up
+    const retried = await crm.logCall(call());
+    expect(retried.id).toBe([...sim.calls.keys()][0]);
+    expect(sim.calls.size).toBe(1);
+  });
+
   it('surfaces 429 as rate_limited with the Retry-After delay, or HubSpot\'s window without one', async () => {
     sim.faults.next(hubspotRateLimitFault(3));
     const limited = await rejection(crm.findContactsByPhone('+14155550123'));

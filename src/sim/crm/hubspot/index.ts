@@ -40,6 +40,11 @@ export interface HubSpotSim extends CrmSimulator {
   readonly tasks: Map<string, StoredObject>;
   /** Adds a contact with these properties; `lastmodifieddate` defaults to now. Returns its id. */
   addContact(properties: Record<string, string>): string;
+  /**
+   * How long a new call or task stays invisible to search (HubSpot's search index is eventually
+   * consistent; reads by id and the unique-value check are not). 0 by default.
+   */
+  searchLagMs: number;
 }
 
 /** HubSpot's error body (components/schemas/Error in every spec). */
@@ -74,6 +79,7 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
   const tasks = new Map<string, StoredObject>();
   let nextId = 1000;
   const newId = () => String(++nextId);
+  const state: State = { contacts, calls, files, tasks, newId, callKeyProperty: options.callKeyProperty ?? true, searchLagMs: 0 };
 
   const sim = await startCrmSimulator({
     openapi: OPENAPI,
@@ -86,10 +92,10 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
       tokenExtras: () => ({ token_use: 'access_token', hub_id: Number(HUBSPOT_SIM_PORTAL_ID) }),
       errorBody: (error, description, status) => ({ ...hubspotError(status, description, error.toUpperCase()), error, error_description: description }),
     },
-    routes: (app, harness) => registerRoutes(app, harness, { contacts, calls, files, tasks, newId, callKeyProperty: options.callKeyProperty ?? true }),
+    routes: (app, harness) => registerRoutes(app, harness, state),
   });
 
-  return Object.assign(sim, {
+  const hubspot = Object.assign(sim, {
     contacts,
     calls,
     files,
@@ -101,6 +107,12 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
       return id;
     },
   });
+  // A live view of the state (Object.assign would copy a getter's value once).
+  Object.defineProperty(hubspot, 'searchLagMs', {
+    get: () => state.searchLagMs,
+    set: (ms: number) => (state.searchLagMs = ms),
+  });
+  return hubspot as HubSpotSim;
 }
 
 interface State {
@@ -110,6 +122,7 @@ interface State {
   tasks: Map<string, StoredObject>;
   newId: () => string;
   callKeyProperty: boolean;
+  searchLagMs: number;
 }
 
 interface Filter {
@@ -129,17 +142,18 @@ interface SearchBody {
 
 function registerRoutes(app: FastifyInstance, harness: CrmSimulator, state: State): void {
   app.post('/crm/v3/objects/contacts/search', async (req) => search(state.contacts, req.body as SearchBody));
-  app.post('/crm/v3/objects/calls/search', async (req) => search(state.calls, req.body as SearchBody));
+  app.post('/crm/v3/objects/calls/search', async (req) => search(indexed(state, state.calls), req.body as SearchBody));
 
   // Tasks: no tasks OpenAPI file is saved; requests are checked with the zod contract in wire.ts.
   const zodChecked = { config: { outsideSpec: true } };
   app.post('/crm/v3/objects/tasks/search', zodChecked, async (req) =>
-    search(state.tasks, harness.parse(SearchRequestSchema, req.body, 'POST /crm/v3/objects/tasks/search body')),
+    search(indexed(state, state.tasks), harness.parse(SearchRequestSchema, req.body, 'POST /crm/v3/objects/tasks/search body')),
   );
 
   app.post('/crm/v3/objects/tasks', zodChecked, async (req, reply) => {
     const body = harness.parse(TaskCreate, req.body, 'POST /crm/v3/objects/tasks body');
     checkCallProperties(state, body.properties);
+    checkUniqueCallKey(state.tasks, 'tasks', body.properties);
     const now = new Date().toISOString();
     const task: StoredObject = {
       id: state.newId(),
@@ -172,6 +186,7 @@ function registerRoutes(app: FastifyInstance, harness: CrmSimulator, state: Stat
   app.post('/crm/v3/objects/calls', async (req, reply) => {
     const body = req.body as { properties: Record<string, string>; associations: Array<{ to: { id: string }; types: Array<{ associationTypeId: number }> }> };
     checkCallProperties(state, body.properties);
+    checkUniqueCallKey(state.calls, 'calls', body.properties);
     for (const a of body.associations) {
       if (!state.contacts.has(a.to.id)) throw simError(400, hubspotError(400, `Could not find contact with id ${a.to.id} to associate`));
       if (a.types.some((t) => t.associationTypeId !== 194)) throw simError(400, hubspotError(400, 'invalid association type for call -> contact'));
@@ -240,6 +255,27 @@ function checkCallProperties(state: State, properties: Record<string, string>): 
   if (!state.callKeyProperty && 'ringbridge_call_key' in properties) {
     throw simError(400, hubspotError(400, 'Property values were not valid: Property "ringbridge_call_key" does not exist'));
   }
+}
+
+/**
+ * `ringbridge_call_key` is created with hasUniqueValue (README "Portal setup"): HubSpot refuses a
+ * second object with the same value whatever its search index shows. The 409 CONFLICT body is
+ * our reading of HubSpot's Error schema; the exact wording is unconfirmed.
+ */
+function checkUniqueCallKey(store: Map<string, StoredObject>, object: string, properties: Record<string, string | undefined>): void {
+  const key = properties.ringbridge_call_key;
+  if (key === undefined) return;
+  const existing = [...store.values()].find((o) => o.properties.ringbridge_call_key === key);
+  if (existing) {
+    throw simError(409, hubspotError(409, `A ${object} object with the value "${key}" for the unique property "ringbridge_call_key" already exists (id ${existing.id})`, 'CONFLICT'));
+  }
+}
+
+/** What search can see: objects older than the simulated index lag. */
+function indexed(state: State, store: Map<string, StoredObject>): Map<string, StoredObject> {
+  if (state.searchLagMs <= 0) return store;
+  const visibleBefore = Date.now() - state.searchLagMs;
+  return new Map([...store].filter(([, o]) => Date.parse(o.createdAt) <= visibleBefore));
 }
 
 function search(store: Map<string, StoredObject>, body: SearchBody) {
