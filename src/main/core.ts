@@ -17,12 +17,13 @@
  *   core.requestRecording(eventId)         short-lived URL from the bus
  *   core.close()                           on quit: stops the client, writes the history
  */
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { BusClient, forgetPairing, loadPairing, pair, type BusClientOptions, type BusEvent, type ConnectionState, type PairedAgent, type RecordingUrl } from './bus-client/index.js';
 import { ContactIndex, ContactResolver, type ContactSource } from './contacts/index.js';
 import { DialController, type ConfirmPort, type DialFeedback, type FeedbackPort } from './dial/index.js';
-import { CallHistory } from './history/index.js';
+import { CallHistory, sqliteHistoryRows } from './history/index.js';
 import { ScreenPop, type CrmUrls, type Notifier } from './screenpop/index.js';
 import { SettingsStore, type Settings } from './settings/index.js';
 import { Signal } from './signal.js';
@@ -92,7 +93,8 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     newContactUrl: (e164) => crm.crmUrls.newContactUrl(e164),
   };
   const resolver = new ContactResolver(contacts, contactSource, logger.child({ capability: 'contacts' }));
-  const history = new CallHistory({ store, contactNameOf: (e164) => contacts.lookup(e164)[0]?.name ?? null });
+  mkdirSync(deps.dataDir, { recursive: true });
+  const history = new CallHistory({ rows: sqliteHistoryRows(join(deps.dataDir, 'history.sqlite')), contactNameOf: (e164) => contacts.lookup(e164)[0]?.name ?? null });
   const busEvents = new Signal<BusEvent>();
   const states = new Signal<ConnectionState>();
 
@@ -190,7 +192,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     requestRecording: (eventId) => (client ? client.requestRecording(eventId) : notPaired()),
     async close() {
       await disconnect();
-      history.flush();
+      history.close();
     },
   };
 }

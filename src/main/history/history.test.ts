@@ -1,13 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { callEvent } from '../bus-client/fake-bus.js';
-import { MemoryKeyValueStore } from '../storage/index.js';
-import { CallHistory, callKeyOf } from './index.js';
+import { CallHistory, callKeyOf, memoryHistoryRows, sqliteHistoryRows } from './index.js';
 
 const at = (iso: string) => ({ pbxTime: iso, receivedAt: iso });
 
 describe('CallHistory', () => {
   it('builds an answered inbound call with times, duration and contact name', () => {
-    const history = new CallHistory({ store: new MemoryKeyValueStore(), contactNameOf: (e) => (e === '+61298765432' ? 'Jane Citizen' : null) });
+    const history = new CallHistory({ rows: memoryHistoryRows(), contactNameOf: (e) => (e === '+61298765432' ? 'Jane Citizen' : null) });
     history.record(callEvent({ type: 'ringing', pbxCallId: 'c1', ...at('2025-01-01T10:00:00Z') }), '201');
     history.record(callEvent({ type: 'answered', pbxCallId: 'c1', ...at('2025-01-01T10:00:05Z') }), '201');
     history.record(callEvent({ type: 'ended', pbxCallId: 'c1', durationSec: 65, ...at('2025-01-01T10:01:10Z') }), '201');
@@ -30,7 +32,7 @@ describe('CallHistory', () => {
   });
 
   it('records missed calls (including unanswered ends) and calls a colleague answered', () => {
-    const history = new CallHistory({ store: new MemoryKeyValueStore() });
+    const history = new CallHistory({ rows: memoryHistoryRows() });
     history.record(callEvent({ type: 'ringing', pbxCallId: 'm1' }), '201');
     history.record(callEvent({ type: 'missed', pbxCallId: 'm1' }), '201');
     history.record(callEvent({ type: 'ringing', pbxCallId: 'm2' }), '201');
@@ -45,7 +47,7 @@ describe('CallHistory', () => {
   });
 
   it('shows a queue call a colleague answered as answered elsewhere, for good, and an unanswered outbound call as not answered', () => {
-    const history = new CallHistory({ store: new MemoryKeyValueStore() });
+    const history = new CallHistory({ rows: memoryHistoryRows() });
     const queue = { pbxCallId: 'q2', queue: '800', agents: ['201', '202'] };
     history.record(callEvent({ type: 'ringing', ...queue }), '201');
     history.record(callEvent({ type: 'answered', ...queue, answeredBy: '202' }), '201');
@@ -61,7 +63,7 @@ describe('CallHistory', () => {
   });
 
   it('lets the outbox set the CRM state, marks internal calls not applicable, and emits changes', () => {
-    const history = new CallHistory({ store: new MemoryKeyValueStore() });
+    const history = new CallHistory({ rows: memoryHistoryRows() });
     const seen: string[] = [];
     history.onChange((r) => seen.push(`${r.pbxCallId}:${r.crm.state}`));
     const event = callEvent({ type: 'ringing', pbxCallId: 'c1' });
@@ -74,17 +76,34 @@ describe('CallHistory', () => {
     expect(seen).toEqual(['c1:pending', 'c1:needs_attention', 'i1:not_applicable']);
   });
 
-  it('persists across restarts, capped by count and age', () => {
-    const store = new MemoryKeyValueStore();
-    const now = Date.parse('2025-03-01T00:00:00Z');
-    const history = new CallHistory({ store, maxEntries: 3, maxAgeDays: 30, now: () => now });
-    history.record(callEvent({ type: 'ringing', pbxCallId: 'old', ...at('2025-01-01T00:00:00Z') }), '201');
-    for (const [id, day] of [['a', '20'], ['b', '21'], ['c', '22'], ['d', '23']] as const) {
-      history.record(callEvent({ type: 'ringing', pbxCallId: id, ...at(`2025-02-${day}T00:00:00Z`) }), '201');
+  it('persists every change at once across restarts (nothing waits for a timer), capped by count and age', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-history-'));
+    try {
+      const file = join(dir, 'history.sqlite');
+      const now = Date.parse('2025-03-01T00:00:00Z');
+      const history = new CallHistory({ rows: sqliteHistoryRows(file), maxEntries: 3, maxAgeDays: 30, now: () => now });
+      history.record(callEvent({ type: 'ringing', pbxCallId: 'old', ...at('2025-01-01T00:00:00Z') }), '201');
+      for (const [id, day] of [['a', '20'], ['b', '21'], ['c', '22'], ['d', '23']] as const) {
+        history.record(callEvent({ type: 'ringing', pbxCallId: id, ...at(`2025-02-${day}T00:00:00Z`) }), '201');
+      }
+      history.setCrmState('tenant-1:pbx-1:d:201', 'logged');
+      // No close or flush: a second reader sees what the first wrote, as a restart after a crash would.
+      const reloaded = new CallHistory({ rows: sqliteHistoryRows(file), maxEntries: 3, now: () => now });
+      expect(reloaded.list().map((r) => r.pbxCallId)).toEqual(['d', 'c', 'b']);
+      expect(reloaded.get('tenant-1:pbx-1:d:201')!.crm.state).toBe('logged');
+      expect(reloaded.lastCallWith('+61298765432', 'tenant-1:pbx-1:d:201')).toBe(Date.parse('2025-02-22T00:00:00Z'));
+      history.close();
+      reloaded.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
-    history.flush();
-    const reloaded = new CallHistory({ store, maxEntries: 3, now: () => now });
-    expect(reloaded.list().map((r) => r.pbxCallId)).toEqual(['d', 'c', 'b']);
-    expect(reloaded.lastCallWith('+61298765432', 'tenant-1:pbx-1:d:201')).toBe(Date.parse('2025-02-22T00:00:00Z'));
+  });
+
+  it('drops stored rows it cannot read instead of failing to start', () => {
+    const rows = memoryHistoryRows();
+    rows.put('broken', { callKey: 'broken', outcome: 'exploded' });
+    const history = new CallHistory({ rows });
+    expect(history.list()).toEqual([]);
+    expect(rows.load()).toEqual([]);
   });
 });

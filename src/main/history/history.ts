@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { CallDirection, answeringExtension, remoteParty, type CallEvent } from '../../shared/call-event.js';
 import { Signal } from '../signal.js';
-import type { KeyValueStore } from '../storage/index.js';
+import type { HistoryRows } from './rows.js';
 
 export const CrmLogState = z.enum(['pending', 'logged', 'recording_attached', 'needs_attention', 'not_applicable']);
 export type CrmLogState = z.infer<typeof CrmLogState>;
@@ -29,7 +29,6 @@ export const CallRecordSchema = z.object({
 });
 export type CallRecord = z.infer<typeof CallRecordSchema>;
 
-const STORE_KEY = 'history';
 const FINAL: ReadonlySet<CallOutcome> = new Set(['missed', 'answered', 'answered_elsewhere', 'not_answered']);
 
 export function callKeyOf(event: Pick<CallEvent, 'tenantId' | 'pbxId' | 'pbxCallId'>, extension: string): string {
@@ -37,13 +36,12 @@ export function callKeyOf(event: Pick<CallEvent, 'tenantId' | 'pbxId' | 'pbxCall
 }
 
 export interface CallHistoryOptions {
-  store: KeyValueStore;
+  /** Each change is written here at once, so what was acknowledged to the bus is never lost. */
+  rows: HistoryRows;
   /** Contact name for a number from the local index, when the history learns of a call. */
   contactNameOf?: (e164: string) => string | null;
   maxEntries?: number;
   maxAgeDays?: number;
-  /** Writes are coalesced: the bus log, not this file, is the source of truth after a crash. */
-  persistDelayMs?: number;
   now?: () => number;
 }
 
@@ -53,10 +51,13 @@ export class CallHistory {
   /** Latest two calls per number, newest first, so the pop's "last call" is O(1). */
   private readonly lastCalls = new Map<string, Array<{ callKey: string; at: number }>>();
   private readonly changed = new Signal<CallRecord>();
-  private persistTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: CallHistoryOptions) {
-    const saved = options.store.get(STORE_KEY, z.array(CallRecordSchema)) ?? [];
+    const saved = options.rows.load().flatMap(({ callKey, record }) => {
+      const parsed = CallRecordSchema.safeParse(record);
+      if (!parsed.success) options.rows.remove(callKey); // unreadable (a newer or damaged row): not shown, not kept
+      return parsed.success ? [parsed.data] : [];
+    });
     for (const record of saved.sort((a, b) => a.startedAt.localeCompare(b.startedAt))) this.add(record);
     this.prune();
   }
@@ -132,12 +133,9 @@ export class CallHistory {
     return this.lastCalls.get(e164)?.find((call) => call.callKey !== exceptCallKey)?.at ?? null;
   }
 
-  /** Writes pending changes now (on quit). */
-  flush(): void {
-    if (this.persistTimer) clearTimeout(this.persistTimer);
-    this.persistTimer = null;
-    this.prune();
-    this.options.store.set(STORE_KEY, [...this.entries.values()]);
+  /** Closes the stored rows (on quit). */
+  close(): void {
+    this.options.rows.close();
   }
 
   private create(callKey: string, event: CallEvent): CallRecord {
@@ -175,6 +173,7 @@ export class CallHistory {
   private drop(callKey: string): void {
     const entry = this.entries.get(callKey);
     this.entries.delete(callKey);
+    this.options.rows.remove(callKey);
     const e164 = entry?.remote.e164;
     if (!e164) return;
     const rest = (this.lastCalls.get(e164) ?? []).filter((c) => c.callKey !== callKey);
@@ -184,7 +183,7 @@ export class CallHistory {
 
   private commit(entry: CallRecord): CallRecord {
     if (this.entries.size > (this.options.maxEntries ?? 500)) this.drop(this.entries.keys().next().value!);
-    this.schedulePersist();
+    this.options.rows.put(entry.callKey, entry);
     const snapshot = structuredClone(entry);
     this.changed.emit(snapshot);
     return snapshot;
@@ -197,12 +196,6 @@ export class CallHistory {
     if (keep.length === this.entries.size) return;
     const kept = new Set(keep.map((e) => e.callKey));
     for (const key of [...this.entries.keys()]) if (!kept.has(key)) this.drop(key);
-  }
-
-  private schedulePersist(): void {
-    if (this.persistTimer) return;
-    this.persistTimer = setTimeout(() => this.flush(), this.options.persistDelayMs ?? 250);
-    this.persistTimer.unref();
   }
 
   private now(): number {
