@@ -57,7 +57,7 @@ export class ContactCache {
 
   /** Which CRM account the cache holds (`crm:account`); another one empties it first. */
   claim(owner: string): void {
-    if (this.getMeta.get('owner')?.value === owner) return;
+    if (this.meta('owner') === owner) return;
     this.db.transaction(() => {
       this.db.exec('DELETE FROM contacts; DELETE FROM meta;');
       this.setMeta.run('owner', owner);
@@ -73,7 +73,7 @@ export class ContactCache {
     return this.meta('cursor');
   }
 
-  /** Whether a full pass is under way, or the last one finished at least `everyMs` before `now`. */
+  /** Whether a new full pass should start: none has run yet, or the last finished at least `everyMs` before `now`. */
   passDue(now: number, everyMs: number): boolean {
     const finished = this.meta('passFinishedAt');
     return this.meta('pass') === null || (finished !== null && now - Number(finished) >= everyMs);
