@@ -72,6 +72,18 @@ describe('CRM simulator harness', () => {
     expect(s.requestsTo('POST', '/crm/v3/objects/calls').map((r) => r.status)).toEqual([429, 201, 401]);
   });
 
+  it('fails every nth request with the faults in turn until restored', async () => {
+    const s = await start();
+    const { accessToken } = s.oauth.issueTokens();
+    const body = { properties: { hs_timestamp: '2026-01-01T00:00:00Z' }, associations: [] };
+    s.faults.every(3, [{ status: 429, retryAfterSec: 1 }, { status: 503 }]);
+    for (let i = 0; i < 7; i++) await post(s, accessToken, body);
+    s.faults.restore();
+    await post(s, accessToken, body);
+    await post(s, accessToken, body);
+    expect(s.requestsTo('POST', '/crm/v3/objects/calls').map((r) => r.status)).toEqual([201, 201, 429, 201, 201, 503, 201, 201, 201]);
+  });
+
   it('applies the write, then drops the answer on timeoutAfterApply', async () => {
     const s = await start();
     const { accessToken } = s.oauth.issueTokens();

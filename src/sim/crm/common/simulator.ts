@@ -80,9 +80,12 @@ export interface CrmSimulator {
   close(): Promise<void>;
 }
 
+type StatusFault = Extract<Fault, { status: number }>;
+
 export class Faults {
   private readonly queue: Fault[] = [];
   private outageFault: Fault | null = null;
+  private periodic: { n: number; faults: StatusFault[]; seen: number; fired: number } | null = null;
 
   constructor(private readonly oauth: OAuthServer) {}
 
@@ -96,8 +99,18 @@ export class Faults {
     this.outageFault = fault;
   }
 
+  /**
+   * An ordinary error rate: every `n`th matching request fails, taking `faults` in turn (e.g. every
+   * 3rd answered 429, then 503, then 429…). Matches per fault's `match`; `restore()` ends it.
+   */
+  every(n: number, faults: StatusFault[]): void {
+    if (!Number.isInteger(n) || n < 1 || faults.length === 0) throw new Error('faults.every needs n >= 1 and at least one fault');
+    this.periodic = { n, faults, seen: 0, fired: 0 };
+  }
+
   restore(): void {
     this.outageFault = null;
+    this.periodic = null;
   }
 
   /** Queued faults that have not fired yet. */
@@ -123,7 +136,10 @@ export class Faults {
     };
     if (this.outageFault && matches(this.outageFault)) return this.outageFault;
     const i = this.queue.findIndex(matches);
-    return i < 0 ? null : this.queue.splice(i, 1)[0]!;
+    if (i >= 0) return this.queue.splice(i, 1)[0]!;
+    const p = this.periodic;
+    if (!p || !matches(p.faults[p.fired % p.faults.length]!)) return null;
+    return ++p.seen % p.n === 0 ? p.faults[p.fired++ % p.faults.length]! : null;
   }
 }
 
