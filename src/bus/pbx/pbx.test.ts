@@ -36,14 +36,31 @@ describe('3CX tokens', () => {
     expect(sim.tokensIssued('900')).toBe(2);
   });
 
-  it('reads expires_in below 300 as minutes (3CX before 20.0.9)', async () => {
-    sim = await startPbxSimulator({ tokenTtlSec: 3600, expiresInUnit: 'minutes' });
+  it('expires_in 120 seconds is refreshed before it expires', async () => {
+    let clock = 1_000_000;
+    sim = await startPbxSimulator({ tokenTtlSec: 120, now: () => clock });
+    const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'p', tenantId: 't' }, new TokenRegistry({ now: () => clock }));
+    await api.callControl.fullState();
+    for (let i = 0; i < 5; i++) {
+      clock += 100_000; // past the refresh point, not yet past expiry
+      await api.callControl.fullState();
+      expect(sim.expiredTokensPresented()).toBe(0);
+    }
+    expect(sim.tokensIssued('900')).toBe(6);
+  });
+
+  it('expires_in in minutes (3CX before 20.0.9) is refreshed before it expires too, one token owner', async () => {
     let clock = 0;
+    sim = await startPbxSimulator({ tokenTtlSec: 2 * 60, expiresInUnit: 'minutes', now: () => clock });
     const source = new TokenSource({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key', now: () => clock });
     const first = await source.get();
-    clock += 30 * 60_000; // half an hour: a "60 seconds" reading would have refreshed long ago
-    expect(await source.get()).toBe(first);
-    expect(sim.tokensIssued('900')).toBe(1);
+    // "2" may be 2 minutes or 2 seconds: read as the shorter, it is replaced early, never late.
+    clock += 2_000;
+    const second = await source.get();
+    expect(second).not.toBe(first);
+    clock += 1_000;
+    expect(await source.get()).toBe(second);
+    expect(sim.tokensIssued('900')).toBe(2);
   });
 
   it('fetches a fresh token once and retries when the PBX answers 401', async () => {

@@ -5,9 +5,19 @@ import { FormData, request, type Dispatcher } from 'undici';
 import { PbxApiError } from './errors.js';
 import { TokenErrorSchema, TokenResponseSchema } from './wire.js';
 
-/** Before 20.0.9 3CX reported expires_in in minutes; no real token lives under 5 minutes. */
-const MINUTES_THRESHOLD = 300;
+/**
+ * 3CX reports expires_in in seconds since 20.0.9 and in minutes before (NOTES 1.2), and the answer
+ * does not say which. It is always read as seconds: for a pre-20.0.9 PBX that is the shorter of the
+ * two readings, so the token is replaced early (one extra token request) rather than presented after
+ * it expired (a 401: a refused WebSocket upgrade, events late).
+ */
 const MAX_REFRESH_AHEAD_MS = 60_000;
+
+/** Milliseconds after issue at which a token with this expires_in is replaced. */
+function refreshAfterMs(expiresInSec: number): number {
+  const lifetimeMs = expiresInSec * 1000;
+  return lifetimeMs - Math.min(MAX_REFRESH_AHEAD_MS, lifetimeMs / 5);
+}
 
 export interface TokenSourceOptions {
   baseUrl: string;
@@ -52,6 +62,8 @@ export class TokenSource {
     form.set('client_id', this.opts.clientId);
     form.set('client_secret', this.opts.clientSecret);
     form.set('grant_type', 'client_credentials');
+    // The lifetime counts from the request, not the answer: a slow answer must not stretch it.
+    const issuedAt = this.now();
     const res = await request(new URL('/connect/token', this.opts.baseUrl), { method: 'POST', body: form, dispatcher: this.opts.dispatcher });
     const body: unknown = await res.body.json().catch(() => null);
     if (res.statusCode !== 200) {
@@ -61,11 +73,7 @@ export class TokenSource {
     }
     const parsed = TokenResponseSchema.safeParse(body);
     if (!parsed.success) throw new PbxApiError('3CX token response is malformed', res.statusCode);
-    const lifetimeMs = (parsed.data.expires_in < MINUTES_THRESHOLD ? parsed.data.expires_in * 60 : parsed.data.expires_in) * 1000;
-    this.current = {
-      token: parsed.data.access_token,
-      refreshAt: this.now() + lifetimeMs - Math.min(MAX_REFRESH_AHEAD_MS, lifetimeMs / 5),
-    };
+    this.current = { token: parsed.data.access_token, refreshAt: issuedAt + refreshAfterMs(parsed.data.expires_in) };
     return parsed.data.access_token;
   }
 }

@@ -45,6 +45,8 @@ export interface PbxSimulatorOptions {
   tokenTtlSec?: number;
   /** 3CX before 20.0.9 reported expires_in in minutes. Default 'seconds'. */
   expiresInUnit?: 'seconds' | 'minutes';
+  /** The clock tokens expire by (tests move it instead of waiting). Default Date.now. */
+  now?: () => number;
   /** Size of every generated recording file in bytes. Default 64 KiB. */
   recordingBytes?: number;
   /** Where the PBX sends CRM-template requests and webhooks; no bus = Call Control only. */
@@ -70,6 +72,8 @@ export interface PbxFaults {
   refuseMakeCall(reasontext?: string, count?: number): void;
   /** While true, WebSocket upgrades are answered 503 (PBX restarting). */
   blockWebSockets: boolean;
+  /** While true, WebSocket upgrades are answered 401 whatever the token (e.g. access withdrawn). */
+  refuseWebSocketAuth: boolean;
 }
 
 export interface MakeCallRequest {
@@ -91,6 +95,8 @@ export interface PbxSimulator {
   deliveries: Delivery[];
   /** Tokens issued so far per client id. */
   tokensIssued(clientId: string): number;
+  /** Requests and upgrades refused because their token had expired (not revoked or unknown). */
+  expiredTokensPresented(): number;
   /** Currently open Call Control WebSockets. */
   openSockets(): number;
   /**
@@ -119,6 +125,8 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
   const tokenTtlSec = opts.tokenTtlSec ?? 3600;
   const recordingBytes = opts.recordingBytes ?? 64 * 1024;
   const syncReadTimeoutMs = opts.syncReadTimeoutMs ?? 5000;
+  const now = opts.now ?? Date.now;
+  let expiredPresented = 0;
 
   const dnTypes = new Map<string, DnType>();
   for (const e of extensions) dnTypes.set(e.dn, 'Wextension');
@@ -169,12 +177,14 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
       refusals.reasontext = reasontext;
     },
     blockWebSockets: false,
+    refuseWebSocketAuth: false,
   };
 
   function clientOf(req: IncomingMessage): string | null {
     const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     const token = match ? tokens.get(match[1]!) : undefined;
-    return token && token.expiresAt > Date.now() ? token.clientId : null;
+    if (token && token.expiresAt <= now()) expiredPresented++;
+    return token && token.expiresAt > now() ? token.clientId : null;
   }
 
   function dnParticipants(dn: string): Map<number, CallParticipant> {
@@ -309,7 +319,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     const previous = activeToken.get(client.clientId);
     if (previous) tokens.delete(previous);
     const accessToken = randomBytes(24).toString('base64url');
-    tokens.set(accessToken, { clientId: client.clientId, expiresAt: Date.now() + tokenTtlSec * 1000 });
+    tokens.set(accessToken, { clientId: client.clientId, expiresAt: now() + tokenTtlSec * 1000 });
     activeToken.set(client.clientId, accessToken);
     issued.set(client.clientId, (issued.get(client.clientId) ?? 0) + 1);
     const body: TokenResponse = {
@@ -447,7 +457,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
 
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
-    const clientId = clientOf(req);
+    const clientId = faults.refuseWebSocketAuth ? null : clientOf(req);
     if (faults.blockWebSockets) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
@@ -482,6 +492,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     makeCallRequests,
     deliveries,
     tokensIssued: (clientId) => issued.get(clientId) ?? 0,
+    expiredTokensPresented: () => expiredPresented,
     openSockets: () => sockets.size,
     attachBus(target) {
       driver.forms = new BusForms(target, deliveries);
