@@ -84,6 +84,40 @@ describe('CRM simulator harness', () => {
     expect(s.requestsTo('POST', '/crm/v3/objects/calls').map((r) => r.status)).toEqual([201, 201, 429, 201, 201, 503, 201, 201, 201]);
   });
 
+  it('fails requests at a seeded random rate: the same seed fails the same requests, OAuth never', async () => {
+    const s = await start();
+    const { accessToken } = s.oauth.issueTokens();
+    const body = { properties: { hs_timestamp: '2026-01-01T00:00:00Z' }, associations: [] };
+    const run = async (seed: number) => {
+      s.faults.random({ seed, rate: 0.25, kinds: { timeout: 0 }, retryAfterSec: 2 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++) statuses.push((await post(s, accessToken, body)).status);
+      s.faults.restore();
+      return statuses;
+    };
+    const first = await run(7);
+    expect(await run(7)).toEqual(first);
+    expect(await run(8)).not.toEqual(first);
+    const failed = first.filter((status) => status !== 201);
+    expect(failed.length).toBeGreaterThan(3);
+    expect(failed.length).toBeLessThan(20);
+    expect(new Set(failed)).toEqual(new Set([429, 500, 503]));
+    expect(s.requests.find((r) => r.status === 429)).toBeDefined();
+    s.faults.random({ seed: 7, rate: 1 });
+    const refresh = await fetch(`${s.url}/oauth/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'refresh_token', client_id: 'sim-client', refresh_token: s.oauth.issueTokens().refreshToken }) });
+    expect(refresh.status).toBe(200);
+    expect(() => s.faults.random({ seed: 1, rate: 1.5 })).toThrow(/rate/);
+  });
+
+  it('a random timeout applies the write and never answers', async () => {
+    const s = await start();
+    const { accessToken } = s.oauth.issueTokens();
+    s.faults.random({ seed: 3, rate: 1, kinds: { rateLimit: 0, serverError: 0, unavailable: 0 }, timeoutMode: 'close' });
+    await expect(post(s, accessToken, { properties: { hs_timestamp: '2026-01-01T00:00:00Z' }, associations: [] })).rejects.toThrow();
+    expect(s.requestsTo('POST', '/crm/v3/objects/calls').map((r) => r.fault)).toEqual(['timeoutAfterApply']);
+    expect(s.faults.randomFired).toMatchObject({ timeout: 1, rateLimit: 0 });
+  });
+
   it('applies the write, then drops the answer on timeoutAfterApply', async () => {
     const s = await start();
     const { accessToken } = s.oauth.issueTokens();

@@ -3,6 +3,7 @@
 // one, zod via `sim.parse` where it does not). Vendor folders only add their routes and state.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { SeededRandom } from '../../random.js';
 import { OAuthServer, type OAuthSimOptions } from './oauth.js';
 import { OpenApiValidator } from './openapi.js';
 
@@ -32,6 +33,23 @@ export type Fault =
       timeoutAfterApply: true;
       mode?: 'hang' | 'close';
     };
+
+export type RandomFaultKind = 'rateLimit' | 'serverError' | 'unavailable' | 'timeout';
+
+/** Faults drawn per request from a seeded generator: "ordinary error rates", not every Nth request. */
+export interface RandomFaults {
+  seed: number;
+  /** Chance that one matching request fails (0..1). */
+  rate: number;
+  /** Relative weights of 429 (rateLimit), 500 (serverError), 503 (unavailable), timeout-after-apply; default equal. */
+  kinds?: Partial<Record<RandomFaultKind, number>>;
+  /** Retry-After on the 429s, in seconds; default 1. */
+  retryAfterSec?: number;
+  /** How a timeout-after-apply ends (see Fault); default 'hang'. */
+  timeoutMode?: 'hang' | 'close';
+  /** Default: every API request (never the OAuth endpoints). */
+  match?: FaultMatch;
+}
 
 export interface RequestLogEntry {
   method: string;
@@ -85,6 +103,9 @@ type StatusFault = Extract<Fault, { status: number }>;
 export class Faults {
   private readonly queue: Fault[] = [];
   private outageFault: Fault | null = null;
+  private randomFaults: { options: RandomFaults; rng: SeededRandom } | null = null;
+  /** Random faults fired so far, by kind. */
+  readonly randomFired: Record<RandomFaultKind, number> = { rateLimit: 0, serverError: 0, unavailable: 0, timeout: 0 };
   private periodic: { n: number; faults: StatusFault[]; seen: number; fired: number } | null = null;
 
   constructor(private readonly oauth: OAuthServer) {}
@@ -108,9 +129,19 @@ export class Faults {
     this.periodic = { n, faults, seen: 0, fired: 0 };
   }
 
+  /**
+   * Each matching request fails with probability `rate`, drawn from a generator seeded with `seed`
+   * (429 with Retry-After, 500, 503, or timeout-after-apply). `restore()` ends it.
+   */
+  random(options: RandomFaults): void {
+    if (!(options.rate >= 0 && options.rate <= 1)) throw new Error(`random fault rate must be within 0..1, got ${options.rate}`);
+    this.randomFaults = { options, rng: new SeededRandom(options.seed) };
+  }
+
   restore(): void {
     this.outageFault = null;
     this.periodic = null;
+    this.randomFaults = null;
   }
 
   /** Queued faults that have not fired yet. */
@@ -138,10 +169,30 @@ export class Faults {
     const i = this.queue.findIndex(matches);
     if (i >= 0) return this.queue.splice(i, 1)[0]!;
     const p = this.periodic;
-    if (!p || !matches(p.faults[p.fired % p.faults.length]!)) return null;
-    return ++p.seen % p.n === 0 ? p.faults[p.fired++ % p.faults.length]! : null;
+    if (p && matches(p.faults[p.fired % p.faults.length]!)) return ++p.seen % p.n === 0 ? p.faults[p.fired++ % p.faults.length]! : null;
+    return this.drawRandom(matches);
+  }
+
+  private drawRandom(matches: (f: Fault) => boolean): Fault | null {
+    if (!this.randomFaults) return null;
+    const { options, rng } = this.randomFaults;
+    const { match } = options;
+    if (!matches({ match, status: 0 }) || !rng.chance(options.rate)) return null;
+    const kind = rng.weighted({ rateLimit: 1, serverError: 1, unavailable: 1, timeout: 1, ...options.kinds });
+    this.randomFired[kind]++;
+    switch (kind) {
+      case 'rateLimit':
+        return { match, status: 429, retryAfterSec: options.retryAfterSec ?? 1 };
+      case 'serverError':
+        return { match, status: 500 };
+      case 'unavailable':
+        return { match, status: 503 };
+      case 'timeout':
+        return { match, timeoutAfterApply: true, mode: options.timeoutMode ?? 'hang' };
+    }
   }
 }
+
 
 declare module 'fastify' {
   interface FastifyContextConfig {
