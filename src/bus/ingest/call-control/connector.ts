@@ -25,7 +25,16 @@ export interface CallControlConnectorOptions {
   now?: () => Date;
 }
 
-/** Events: 'ready' (connected and state read), 'disconnected', 'error' is never emitted (logged). */
+class UpgradeUnauthorized extends Error {
+  constructor(readonly token: string) {
+    super('WebSocket upgrade refused with HTTP 401');
+  }
+}
+
+/**
+ * Events: 'ready' (connected and state read), 'disconnected' ({ retryInMs }: when the next attempt
+ * starts), 'error' is never emitted (logged).
+ */
 export class CallControlConnector extends EventEmitter {
   private readonly tracker: ParticipantTracker;
   private readonly now: () => Date;
@@ -66,17 +75,36 @@ export class CallControlConnector extends EventEmitter {
     const initialMs = this.opts.backoff?.initialMs ?? 500;
     const maxMs = this.opts.backoff?.maxMs ?? 30_000;
     let failures = 0;
+    let retriedAtOnce = false;
     while (!this.stopped) {
-      const reachedReady = await this.session().catch((err: Error) => {
-        this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'call-control session failed');
-        return false;
-      });
+      const outcome = await this.session().then(
+        (ready) => (ready ? 'ready' : 'failed'),
+        (err: Error) => {
+          this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'call-control session failed');
+          return err instanceof UpgradeUnauthorized ? this.renewToken(err.token) : 'failed';
+        },
+      );
       if (this.stopped) break;
-      this.emit('disconnected');
-      failures = reachedReady ? 0 : failures + 1;
+      failures = outcome === 'ready' ? 0 : failures + 1;
+      // A 401 a new token fixes (PBX restarted, token expired) costs no backoff step, but only once
+      // in a row: a PBX refusing every token is not hammered.
+      const retryNow = outcome === 'renewed' && !retriedAtOnce;
+      retriedAtOnce = retryNow;
       // Full jitter: spreads reconnects of many connectors after a PBX restart.
-      const ceiling = Math.min(maxMs, initialMs * 2 ** failures);
-      await sleep(Math.random() * ceiling, this.stopController.signal);
+      const delayMs = retryNow ? 0 : Math.random() * Math.min(maxMs, initialMs * 2 ** failures);
+      this.emit('disconnected', { retryInMs: Math.round(delayMs) });
+      if (delayMs > 0) await sleep(delayMs, this.stopController.signal);
+    }
+  }
+
+  /** 'renewed' once the PBX has handed out a token other than the refused one. */
+  private async renewToken(refused: string): Promise<'renewed' | 'failed'> {
+    try {
+      await this.opts.api.callControl.refreshBearer(refused);
+      return 'renewed';
+    } catch (err) {
+      this.opts.logger?.warn({ pbxId: this.pbxId, err: (err as Error).message }, 'call-control token refresh failed');
+      return 'failed';
     }
   }
 
@@ -112,9 +140,8 @@ export class CallControlConnector extends EventEmitter {
           });
         });
         ws.once('unexpected-response', (_req, res) => {
-          // 401 on the upgrade: the token died (expired, or taken by a new one). Fetch anew next time.
-          if (res.statusCode === 401) void callControl.refreshBearer(token).catch(() => undefined);
-          reject(new Error(`WebSocket upgrade refused with HTTP ${res.statusCode}`));
+          // 401 on the upgrade: the token died (expired, or taken by a new one); the loop renews it.
+          reject(res.statusCode === 401 ? new UpgradeUnauthorized(token) : new Error(`WebSocket upgrade refused with HTTP ${res.statusCode}`));
         });
         ws.once('error', reject);
         ws.once('close', () => resolve());

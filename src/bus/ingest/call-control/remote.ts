@@ -48,7 +48,7 @@ export async function runRemoteConnector(config: z.infer<typeof ConfigSchema>, l
   const sink = createRemoteSink({ busUrl: config.busUrl, pbxId: config.pbxId, connectorToken: config.connectorToken, queue, logger });
   const connector = new CallControlConnector({ api, sink, logger });
   connector.on('ready', () => logger.info({ pbxId: config.pbxId }, 'call-control connected, state read'));
-  connector.on('disconnected', () => logger.warn({ pbxId: config.pbxId }, 'call-control disconnected; reconnecting'));
+  connector.on('disconnected', ({ retryInMs }: { retryInMs: number }) => logger.warn({ pbxId: config.pbxId, retryInMs }, 'call-control disconnected; reconnecting'));
   connector.start();
   return {
     async stop() {
