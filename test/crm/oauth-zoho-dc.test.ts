@@ -88,3 +88,44 @@ describe('Zoho sign-in across data centres', () => {
     expect(await vault.load('zoho')).toBeNull();
   });
 });
+
+describe('Zoho offline access', () => {
+  it('zoho: sign-in requests offline access; the agent keeps logging after the access token expires (refresh)', async () => {
+    const { us, config, endpoint, vault, status, scheme } = await twoDataCentres();
+    const authorizeUrls: URL[] = [];
+    const browser = browserOfUserIn(us, scheme);
+    const signInOnce = () =>
+      signIn({
+        crm: 'zoho', config, clientId: us.oauth.clientId, endpoint, vault, status, schemeRedirects: scheme,
+        openBrowser: (url) => (authorizeUrls.push(new URL(url)), browser(url)),
+      });
+    await signInOnce();
+
+    expect(Object.fromEntries(authorizeUrls[0]!.searchParams)).toMatchObject({ access_type: 'offline', prompt: 'consent' });
+    expect(authorizeUrls[0]!.searchParams.get('scope')).toBe(config.scopes.join(','));
+
+    const session = await createCrmSession({ crm: 'zoho', vault, endpoint, status });
+    cleanups.push(() => session.close());
+    const crm = zohoProvider.create(session, { origin: us.url });
+    const logCall = (n: number) => crm.logCall({
+      callKey: `t:pbx:call-${n}:101`, direction: 'inbound', from: '+14155550132', to: '+14155550100',
+      startedAt: '2026-03-02T09:15:04.000Z', answeredAt: '2026-03-02T09:15:10.000Z', durationSec: 60,
+      outcome: 'answered', subject: `Call ${n}`, notes: '', contact: null, ownerId: null,
+    });
+    await logCall(1);
+    us.faults.expireTokens(); // an hour later
+    await logCall(2);
+    expect(us.oauth.tokenCalls.refresh_token).toBe(1);
+    expect(us.records.Calls.map((c) => c.Subject)).toEqual(['Call 1', 'Call 2']);
+    expect(status.needsSignIn('zoho')).toBe(false);
+
+    // Signing in again (Zoho issues a refresh token only on the first grant unless consent is asked
+    // again) still leaves the agent able to refresh.
+    await signInOnce();
+    expect((await vault.load('zoho'))?.refreshToken).toEqual(expect.any(String));
+    us.faults.expireTokens();
+    await logCall(3);
+    expect(us.oauth.tokenCalls.refresh_token).toBe(2);
+    us.assertNoSpecViolations();
+  });
+});

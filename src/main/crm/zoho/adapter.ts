@@ -57,12 +57,18 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
 
   const recordUrl = (module: string, id: string): string => `${webBase}/crm/${orgPath}tab/${module}/${id}`;
 
+  /**
+   * Every record of the module stored in any of the number's forms: one org can hold the same
+   * caller as "+61 2 9876 5432" on one contact and "(02) 9876 5432" on another. One form at a time
+   * (Zoho's concurrency limit is per org); a record found by two forms is returned once.
+   */
   async function searchModule(module: ZohoPersonModule, e164: string): Promise<CrmContact[]> {
+    const found = new Map<string, CrmContact>();
     for (const phone of phoneSearchVariants(e164)) {
       const page = await call({ path: `/${module}/search`, query: { phone, fields: PERSON_FIELDS[module] }, schema: PersonPage });
-      if (page && page.data.length > 0) return page.data.map((r) => toContact(r, module, recordUrl(module, r.id)));
+      for (const r of page?.data ?? []) if (!found.has(r.id)) found.set(r.id, toContact(r, module, recordUrl(module, r.id)));
     }
-    return [];
+    return [...found.values()];
   }
 
   /** The Calls or Tasks record carrying this call's key tag in the org's key field. */
@@ -150,6 +156,10 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
         },
         headers: cursor.since ? { 'if-modified-since': cursor.since } : undefined,
         schema: PersonPage,
+      }).catch((error: unknown) => {
+        // 304 Not Modified: nothing changed since `since` (v8 status-codes page); an empty pass.
+        if (error instanceof CrmError && error.status === 304) return undefined;
+        throw error;
       });
       const records = page?.data ?? [];
       const high = records.reduce<string | null>(

@@ -24,6 +24,13 @@ export const zohoProvider: CrmProvider = {
         'ZohoCRM.users.READ',
         'ZohoCRM.org.READ',
       ],
+      // Zoho documents comma-separated scopes.
+      scopeSeparator: ',',
+      // Without access_type=offline Zoho issues no refresh token (the agent would sign in every hour);
+      // it issues one only on the first grant unless prompt=consent asks for consent again, so a
+      // second sign-in (new device, revoked token) gets one too. Zoho accounts docs:
+      // oauth/mobile-and-desktop-apps/get-authorization-code.html, oauth/web-apps/authorization.html.
+      authorizeParams: { access_type: 'offline', prompt: 'consent' },
       // "Mobile-based" client: Zoho documents desktop apps as public clients using PKCE.
       pkce: true,
       needsBroker: false,

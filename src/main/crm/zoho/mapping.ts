@@ -181,8 +181,9 @@ export function toContact(record: PersonRecord, module: ZohoPersonModule, url: s
 }
 
 /**
- * The forms we search a number in: E.164 first, then the national digits, because Zoho matches a
- * phone search against the stored text and many orgs store numbers without the country code.
+ * The forms we search a number in, each one (the adapter merges the matches): E.164, the national
+ * digits and the national dialled form, because Zoho matches a phone search against the stored
+ * text and one org can hold the same number with and without the country code.
  */
 export function phoneSearchVariants(e164: string): string[] {
   const parsed = parsePhoneNumberFromString(e164);

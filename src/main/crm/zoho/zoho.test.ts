@@ -46,16 +46,27 @@ describe('Zoho adapter', () => {
 
     expect(found.map((c) => [c.id, c.kind, c.name, c.company])).toEqual([
       [ada.id, 'Contacts', 'Ada Lovelace', 'Analytical Ltd'],
+      [bob.id, 'Contacts', 'Bob Byte', null],
       [lead.id, 'Leads', 'Lee Lead', 'Prospects Inc'],
     ]);
-    // The national-digits search runs only for a module where E.164 found nobody (one request in
-    // the common case), so Bob, stored without country code, shows up once Ada is gone.
-    expect(found.some((c) => c.id === bob.id)).toBe(false);
-    sim.records.Contacts.splice(sim.records.Contacts.indexOf(ada), 1);
-    const national = await zoho.findContactsByPhone('+14155550132');
-    expect(national.map((c) => c.name)).toEqual(['Bob Byte', 'Lee Lead']);
-    expect(national[0]!.url).toBe(`${sim.url}/crm/tab/Contacts/${bob.id}`);
-    expect(national[0]!.phones).toEqual(['415.555.0132']);
+    expect(found[1]!.url).toBe(`${sim.url}/crm/tab/Contacts/${bob.id}`);
+    expect(found[1]!.phones).toEqual(['415.555.0132']);
+  });
+
+  it('zoho lookup returns contacts stored in national and E.164 formats, across Contacts and Leads', async () => {
+    // One Sydney caller, stored four ways across both modules; one contact holds two of the forms.
+    const intl = sim.addRecord('Contacts', { Full_Name: 'Ivy Intl', Phone: '+61 2 9876 5432' });
+    const national = sim.addRecord('Contacts', { Full_Name: 'Nat National', Phone: '(02) 9876 5432' });
+    const both = sim.addRecord('Contacts', { Full_Name: 'Bea Both', Phone: '+61298765432', Mobile: '02 9876 5432' });
+    const lead = sim.addRecord('Leads', { Full_Name: 'Lou Lead', Mobile: '(02) 9876 5432' });
+    const leadIntl = sim.addRecord('Leads', { Full_Name: 'Lia Lead', Phone: '+61 2 9876 5432' });
+    sim.addRecord('Contacts', { Full_Name: 'Not Me', Phone: '(02) 9876 5433' });
+
+    const found = await zoho.findContactsByPhone('+61298765432');
+
+    expect(found.map((c) => c.id).sort()).toEqual([intl.id, national.id, both.id, lead.id, leadIntl.id].sort());
+    expect(found.filter((c) => c.id === both.id)).toHaveLength(1);
+    expect(found.find((c) => c.id === lead.id)!.kind).toBe('Leads');
   });
 
   it('logs a call with Zoho fields, linked to the contact and owned by the agent', async () => {
@@ -138,6 +149,27 @@ describe('Zoho adapter', () => {
     expect(sim.records.Calls[0]!.Description).toContain('Long call.');
   });
 
+  it('zoho search with no match: 204 handled as no contact', async () => {
+    sim.addRecord('Contacts', { Full_Name: 'Someone Else', Phone: '+1 415 555 0199' });
+    expect(await zoho.findContactsByPhone('+14155550132')).toEqual([]);
+    const searches = sim.requestsTo('GET', /\/search$/);
+    expect(searches.length).toBeGreaterThan(0);
+    expect(searches.map((r) => r.status)).toEqual(searches.map(() => 204));
+    // The call key search answers 204 too: the call is created, once.
+    await zoho.logCall(call());
+    expect(sim.requestsTo('GET', '/crm/v8/Calls/search')[0]!.status).toBe(204);
+    expect(sim.records.Calls).toHaveLength(1);
+  });
+
+  it('zoho delta sync with nothing changed: 304 Not Modified is an empty pass', async () => {
+    sim.addRecord('Contacts', { Full_Name: 'Ada', Phone: '+14155550132' }, '2026-01-01T00:00:00+00:00');
+    const { cursor } = await syncAllContacts(zoho);
+    const delta = await zoho.syncContacts(cursor);
+    expect(sim.requestsTo('GET', '/crm/v8/Contacts').at(-1)!.status).toBe(304);
+    expect([delta.contacts, delta.hasMore]).toEqual([[], false]);
+    expect(JSON.parse(delta.cursor)).toEqual(JSON.parse(cursor!));
+  });
+
   it('uploads the recording and attaches it once, also when the upload answer is lost', async () => {
     const record = await zoho.logCall(call());
     const file = { fileName: 'call-42.wav', contentType: 'audio/wav', data: new Uint8Array([82, 73, 70, 70, 1, 2, 3]) };
@@ -150,6 +182,9 @@ describe('Zoho adapter', () => {
     const stored = sim.attachments.get(record.id)!;
     expect(stored.map((a) => [a.fileName, [...a.data]])).toEqual([['call-42.wav', [82, 73, 70, 70, 1, 2, 3]]]);
     expect(sim.requestsTo('POST', `/crm/v8/Calls/${record.id}/Attachments`)).toHaveLength(1);
+    // Every listing names the fields it reads (mandatory on Zoho's get-attachments page).
+    const listings = sim.requestsTo('GET', `/crm/v8/Calls/${record.id}/Attachments`);
+    expect(listings.map((r) => String(r.query.fields).split(','))).toEqual(listings.map(() => ['id', 'File_Name']));
   });
 
   it('maps 429 with Retry-After to rate_limited with the delay', async () => {

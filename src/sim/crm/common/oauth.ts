@@ -30,6 +30,12 @@ export interface OAuthSimOptions {
   errorBody?: (error: string, description: string, status: number) => unknown;
   /** Redirect URIs the app registered; default: any http loopback URI. */
   allowRedirect?: (uri: string) => boolean;
+  /**
+   * Whether an authorization grants a refresh token, from its query and whether this client already
+   * holds a live refresh-token grant; default always (Zoho: only with access_type=offline, and on a
+   * repeat grant only with prompt=consent).
+   */
+  grantsRefreshToken?: (authorize: Record<string, string | undefined>, heldBefore: boolean) => boolean;
 }
 
 export interface IssuedTokens {
@@ -41,7 +47,11 @@ export interface IssuedTokens {
 interface Grant {
   id: string;
   revoked: boolean;
+  /** Has a refresh token (offline access). */
+  offline: boolean;
 }
+
+type Minted = Omit<IssuedTokens, 'refreshToken'> & { refreshToken: string | null };
 
 interface PendingCode {
   grant: Grant;
@@ -69,9 +79,10 @@ export class OAuthServer {
 
   /** Tokens for a fresh grant without the browser leg (most adapter tests start signed in). */
   issueTokens(): IssuedTokens {
-    const grant: Grant = { id: token('grant'), revoked: false };
+    const grant: Grant = { id: token('grant'), revoked: false, offline: true };
     this.grants.push(grant);
-    return this.mint(grant, null);
+    const minted = this.mint(grant, null);
+    return { ...minted, refreshToken: minted.refreshToken! }; // an offline grant always has one
   }
 
   /** Every access token issued so far stops working; refresh tokens still do. */
@@ -112,7 +123,8 @@ export class OAuthServer {
       if (o.requirePkce && !q.code_challenge) {
         return reply.code(400).send({ error: 'invalid_request', error_description: 'code_challenge required' });
       }
-      const grant: Grant = { id: token('grant'), revoked: false };
+      const heldBefore = this.grants.some((g) => g.offline && !g.revoked);
+      const grant: Grant = { id: token('grant'), revoked: false, offline: o.grantsRefreshToken?.(q, heldBefore) ?? true };
       this.grants.push(grant);
       const code = token('code');
       this.codes.set(code, { grant, clientId: this.clientId, redirectUri, challenge: q.code_challenge ?? null, used: false });
@@ -165,19 +177,20 @@ export class OAuthServer {
     }
   }
 
-  private mint(grant: Grant, keepRefresh: string | null): IssuedTokens {
+  private mint(grant: Grant, keepRefresh: string | null): Minted {
     const ttl = this.options.accessTtlSec ?? 1800;
     const accessToken = token('at');
     this.access.set(accessToken, { grant, expiresAt: Date.now() + ttl * 1000 });
+    if (!grant.offline) return { accessToken, refreshToken: null, expiresInSec: ttl };
     const refreshToken = keepRefresh ?? token('rt');
     this.refresh.set(refreshToken, grant);
     return { accessToken, refreshToken, expiresInSec: ttl };
   }
 
-  private tokenBody(t: IssuedTokens): Record<string, unknown> {
+  private tokenBody(t: Minted): Record<string, unknown> {
     return {
       access_token: t.accessToken,
-      refresh_token: t.refreshToken,
+      ...(t.refreshToken === null ? {} : { refresh_token: t.refreshToken }),
       token_type: 'bearer',
       ...(this.options.sendExpiresIn === false ? {} : { expires_in: t.expiresInSec }),
       ...this.options.tokenExtras?.(),

@@ -55,11 +55,19 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       accessTtlSec: 3600,
       // A Mobile-based client registers the app's scheme as its redirect (Zoho mobile-applications page).
       allowRedirect: (uri) => uri.startsWith('ringbridge://oauth/callback') || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//.test(uri),
+      // A refresh token only for access_type=offline, and for a repeat grant only with prompt=consent
+      // (Zoho accounts docs: oauth/mobile-and-desktop-apps/get-authorization-code.html).
+      grantsRefreshToken: (q, heldBefore) => q.access_type === 'offline' && (!heldBefore || q.prompt === 'consent'),
       redirectExtras: () => ({ location, 'accounts-server': self }),
       tokenExtras: () => ({ api_domain: self, token_type: 'Bearer' }),
     },
     errorBody: (status, message) => {
       if (status === 401) return zohoError('INVALID_TOKEN', 'invalid oauth token');
+      // Zoho's bodies for an unknown URL and a missing parameter (crm-oas v8.0 examples
+      // response-404-invalidurlpattern, attachments getAttachments response-400-requiredparammissing).
+      if (status === 404) return zohoError('INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one');
+      const missing = /query parameter (\S+) is required/.exec(message)?.[1];
+      if (status === 400 && missing) return zohoError('REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param_name: missing });
       if (status === 429) return zohoError('TOO_MANY_REQUESTS', message);
       if (status >= 500) return zohoError('INTERNAL_ERROR', 'Internal server error occurred.');
       return zohoError('INVALID_DATA', message);
@@ -91,6 +99,8 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       } else {
         return reply.code(400).send(zohoError('REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing'));
       }
+      // No match is 204 No Content with no body (v8 status-codes page), not an empty page.
+      if (found.length === 0) return reply.code(204).send();
       return reply.send(page(found.map((r) => pick(r, q.fields)), 1, 200, found.length, false));
     });
 
@@ -102,6 +112,8 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       const all = records[module]
         .filter((r) => Number.isNaN(sinceMs) || Date.parse(r.Modified_Time) > sinceMs)
         .sort((a, b) => Date.parse(a.Modified_Time) - Date.parse(b.Modified_Time) || a.id.localeCompare(b.id));
+      // Nothing changed since If-Modified-Since: 304; nothing at all: 204 (v8 status-codes page).
+      if (all.length === 0) return reply.code(Number.isNaN(sinceMs) ? 204 : 304).send();
       const perPage = Math.min(Number(q.per_page ?? 200), 200);
       const offset = q.page_token ? Number(Buffer.from(q.page_token, 'base64url').toString()) : 0;
       const slice = all.slice(offset, offset + perPage);

@@ -25,6 +25,16 @@ function overlay(file: string, doc: Json): void {
       if (op?.responses && file !== 'record.json') op.responses['401'] ??= { description: 'invalid or expired token' };
     }
   }
+  // No match / nothing to list is 204 No Content, nothing modified since If-Modified-Since is 304
+  // (v8 status-codes page https://www.zoho.com/crm/developer/docs/api/v8/status-codes.html); the
+  // files document only 200 for these operations.
+  const search = doc.paths['/crm/v8/{module_api_name}/search'] ?? doc.paths['/crm/v8/{module}/search'];
+  if (search?.get) search.get.responses['204'] ??= { description: 'No Content: no record matched' };
+  const list = doc.paths['/crm/v8/{module_api_name}']?.get;
+  if (list) {
+    list.responses['204'] ??= { description: 'No Content: no records' };
+    list.responses['304'] ??= { description: 'Not Modified since If-Modified-Since' };
+  }
   if (file === 'record.json') {
     // Response_Wrapper and API_Exception are both open objects with nothing required, so every body
     // matches both and `oneOf` rejects every response. Zoho's error bodies always carry status, code
@@ -47,7 +57,10 @@ function overlay(file: string, doc: Json): void {
     post.requestBody = {
       content: { 'multipart/form-data': { schema: { type: 'object', properties: { file: { type: 'string', format: 'binary' } }, required: ['file'] } } },
     };
-    // Listing a record's attachments needs no `ids` (v8 get-attachments; SDK samples list by page).
+    // Listing a record's attachments needs no `ids`: the file shares one `ids` parameter object
+    // (required, as DELETE needs it) with the list. Zoho's v8 get-attachments page names `fields` as
+    // the one mandatory parameter (kept required here); Zoho's SDK samples list with `ids` commented
+    // out; crm-oas' later getAttachments operation (commit 381a4190) has no `ids` at all.
     const get = doc.paths['/crm/v8/{module}/{record_id}/Attachments'].get;
     get.parameters = get.parameters.map((p: Json) =>
       p.$ref === '#/components/parameters/ids' ? { name: 'ids', in: 'query', required: false, schema: { type: 'string' } } : p,
