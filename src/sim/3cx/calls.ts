@@ -18,6 +18,8 @@ export interface FormSwitches {
 interface Common {
   talkSec?: number;
   forms?: FormSwitches;
+  /** Whether 3CX records the answered legs (its recording rules); default true. */
+  record?: boolean;
 }
 export interface ExternalCaller {
   from: string;
@@ -42,6 +44,28 @@ export interface PlacedCall {
   recordingIds: number[];
 }
 
+/** What happened to one agent's leg of a call, as the PBX itself knows it. */
+export interface LegRecord {
+  dn: string;
+  /** answered = talked; missed = rang out unanswered; elsewhere = a colleague took the (queue) call. */
+  outcome: 'answered' | 'missed' | 'elsewhere';
+  talkSec: number;
+  recordingId: number | null;
+}
+
+/** The PBX's own record of a placed call: the oracle tests compare every downstream record with. */
+export interface CallRecord extends PlacedCall {
+  script: CallScript;
+  direction: Direction;
+  remote: { number: string; name: string };
+  queue: string | null;
+  /** The forms this call was actually sent through. */
+  forms: Required<FormSwitches>;
+  startedAt: string;
+  endedAt: string;
+  legs: LegRecord[];
+}
+
 /** What a script needs from the simulated PBX. */
 export interface CallDriver {
   trunkDn: string;
@@ -55,6 +79,8 @@ export interface CallDriver {
   recordingUrl(id: number): string;
   forms: BusForms | null;
   step(): Promise<void>;
+  /** Talk lasts `talkSec` in real time, so what watchers measure and what 3CX reports agree. */
+  realTalkTime: boolean;
 }
 
 type Direction = 'inbound' | 'outbound';
@@ -62,19 +88,22 @@ type Direction = 'inbound' | 'outbound';
 class CallRun {
   readonly callid: number;
   readonly recordingIds: number[] = [];
-  private readonly startedAt = Date.now();
-  private readonly cc: boolean;
-  private readonly template: boolean;
-  private readonly webhook: boolean;
+  readonly legs: LegRecord[] = [];
+  readonly startedAt = Date.now();
+  readonly cc: boolean;
+  readonly template: boolean;
+  readonly webhook: boolean;
   private webhookSeq = 0;
+  private readonly connectedAt = new Map<CallParticipant, number>();
 
   constructor(
     private readonly pbx: CallDriver,
-    private readonly direction: Direction,
+    readonly direction: Direction,
     /** The remote party's number and name. */
-    private readonly remote: { number: string; name: string; did: string },
-    private readonly queue: string | null,
+    readonly remote: { number: string; name: string; did: string },
+    readonly queue: string | null,
     forms: FormSwitches | undefined,
+    private readonly record = true,
   ) {
     this.callid = pbx.nextId('call');
     this.cc = forms?.callControl ?? true;
@@ -122,6 +151,7 @@ class CallRun {
   /** `leg` picks up; `othersRinging` (queue) lose it, and the webhook names them with the winner. */
   async answer(leg: CallParticipant, othersRinging: CallParticipant[] = []): Promise<void> {
     leg.status = 'Connected';
+    this.connectedAt.set(leg, Date.now());
     if (this.cc) await this.pbx.upsert(leg);
     await this.sendWebhook('call.answered', [leg.dn, ...othersRinging.map((p) => p.dn)], { answeredBy: leg.dn });
     await this.pbx.step();
@@ -129,14 +159,18 @@ class CallRun {
 
   /** A leg that lost to another agent (queue): it disappears after the answer, nobody journals it. */
   async withdraw(leg: CallParticipant): Promise<void> {
+    this.legs.push({ dn: leg.dn, outcome: 'elsewhere', talkSec: 0, recordingId: null });
     if (this.cc) await this.pbx.remove(leg);
   }
 
   /** A leg ends: answered legs get a recording, every leg a journal entry and a webhook. */
   async finish(leg: CallParticipant, talkSec: number): Promise<void> {
     const answered = leg.status === 'Connected';
-    const recording = answered ? this.pbx.createRecording(leg, this.direction, talkSec) : null;
+    const talkUntil = (this.connectedAt.get(leg) ?? 0) + talkSec * 1000;
+    if (answered && this.pbx.realTalkTime && talkUntil > Date.now()) await new Promise((r) => setTimeout(r, talkUntil - Date.now()));
+    const recording = answered && this.record ? this.pbx.createRecording(leg, this.direction, talkSec) : null;
     if (recording) this.recordingIds.push(recording.Id);
+    this.legs.push({ dn: leg.dn, outcome: answered ? 'answered' : 'missed', talkSec: answered ? talkSec : 0, recordingId: recording?.Id ?? null });
     if (this.cc) await this.pbx.remove(leg);
     await this.sendWebhook(answered ? 'call.ended' : 'call.missed', [leg.dn], { durationSec: answered ? talkSec : 0 });
     if (recording) await this.sendWebhook('call.recording_ready', [leg.dn], { durationSec: talkSec, recordingId: String(recording.Id) });
@@ -146,6 +180,7 @@ class CallRun {
 
   /** An unanswered queue call: one webhook for the call, a Missed journal per agent offered it. */
   async missAll(legs: CallParticipant[]): Promise<void> {
+    for (const p of legs) this.legs.push({ dn: p.dn, outcome: 'missed', talkSec: 0, recordingId: null });
     if (this.cc) await Promise.all(legs.map((p) => this.pbx.remove(p)));
     await this.sendWebhook('call.missed', legs.map((p) => p.dn), { durationSec: 0 });
     if (this.template) for (const p of legs) await this.pbx.forms!.journal(this.journalBody(p.dn, false, 0, null));
@@ -208,11 +243,27 @@ function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export async function runScript(pbx: CallDriver, script: CallScript): Promise<PlacedCall> {
+export async function runScript(pbx: CallDriver, script: CallScript): Promise<CallRecord> {
+  const call = await play(pbx, script);
+  return {
+    callid: call.callid,
+    recordingIds: [...call.recordingIds],
+    script,
+    direction: call.direction,
+    remote: { number: call.remote.number, name: call.remote.name },
+    queue: call.queue,
+    forms: { callControl: call.cc, template: call.template, webhook: call.webhook },
+    startedAt: new Date(call.startedAt).toISOString(),
+    endedAt: new Date().toISOString(),
+    legs: [...call.legs],
+  };
+}
+
+async function play(pbx: CallDriver, script: CallScript): Promise<CallRun> {
   const talkSec = script.talkSec ?? 30;
   switch (script.kind) {
     case 'inbound': {
-      const call = new CallRun(pbx, 'inbound', external(script), null, script.forms);
+      const call = new CallRun(pbx, 'inbound', external(script), null, script.forms, script.record);
       const leg = call.participant(script.to);
       await call.present([leg]);
       if (script.answer ?? true) await call.answer(leg);
@@ -220,7 +271,7 @@ export async function runScript(pbx: CallDriver, script: CallScript): Promise<Pl
       return call;
     }
     case 'queue': {
-      const call = new CallRun(pbx, 'inbound', external(script), script.queue, script.forms);
+      const call = new CallRun(pbx, 'inbound', external(script), script.queue, script.forms, script.record);
       const legs = script.agents.map((dn) => call.participant(dn));
       await call.present(legs);
       const winner = legs.find((p) => p.dn === script.answeredBy);
@@ -235,7 +286,7 @@ export async function runScript(pbx: CallDriver, script: CallScript): Promise<Pl
       return call;
     }
     case 'outbound': {
-      const call = new CallRun(pbx, 'outbound', { number: script.to, name: script.toName ?? '', did: '' }, null, script.forms);
+      const call = new CallRun(pbx, 'outbound', { number: script.to, name: script.toName ?? '', did: '' }, null, script.forms, script.record);
       const leg = call.participant(script.from);
       await call.present([leg]);
       if (script.answer ?? true) await call.answer(leg);
@@ -243,7 +294,7 @@ export async function runScript(pbx: CallDriver, script: CallScript): Promise<Pl
       return call;
     }
     case 'transfer': {
-      const call = new CallRun(pbx, 'inbound', external(script), null, script.forms);
+      const call = new CallRun(pbx, 'inbound', external(script), null, script.forms, script.record);
       const first = call.participant(script.to);
       await call.present([first]);
       await call.answer(first);

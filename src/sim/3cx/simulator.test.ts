@@ -200,6 +200,43 @@ describe('3CX simulator: XAPI recordings (NOTES 3.2)', () => {
     expect(audio.toString('ascii', 0, 4)).toBe('RIFF');
     expect(audio.toString('ascii', 8, 12)).toBe('WAVE');
     expect(audio.readUInt32LE(40)).toBe(100_000 - 44);
+    expect(audio).toEqual(await sim.recordingContent(recId!));
+  });
+});
+
+describe('3CX simulator: its own record of every call (the oracle for generated scenarios)', () => {
+  it('records each leg: answered with its talk and recording, unrecorded, missed, and queue legs a colleague took', async () => {
+    sim = await startPbxSimulator({ recordingBytes: 4_000, realTalkTime: true });
+    const recorded = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', talkSec: 1 });
+    const unrecorded = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', talkSec: 1, record: false });
+    await sim.placeCall({ kind: 'queue', from: '+4930777', queue: '800', agents: ['101', '102'], answeredBy: '102', talkSec: 0 });
+    await sim.placeCall({ kind: 'outbound', from: '103', to: '+4930555', answer: false });
+
+    expect(sim.callRecords().map((c) => ({ callid: c.callid, direction: c.direction, queue: c.queue, legs: c.legs }))).toEqual([
+      { callid: recorded.callid, direction: 'inbound', queue: null, legs: [{ dn: '101', outcome: 'answered', talkSec: 1, recordingId: recorded.recordingIds[0] }] },
+      { callid: unrecorded.callid, direction: 'inbound', queue: null, legs: [{ dn: '101', outcome: 'answered', talkSec: 1, recordingId: null }] },
+      { callid: expect.any(Number), direction: 'inbound', queue: '800', legs: [{ dn: '101', outcome: 'elsewhere', talkSec: 0, recordingId: null }, { dn: '102', outcome: 'answered', talkSec: 0, recordingId: expect.any(Number) }] },
+      { callid: expect.any(Number), direction: 'outbound', queue: null, legs: [{ dn: '103', outcome: 'missed', talkSec: 0, recordingId: null }] },
+    ]);
+    // Talk took its time for real, and the recording spans it.
+    const [rec] = sim.recordings();
+    expect(Date.parse(rec!.EndTime) - Date.parse(rec!.StartTime)).toBe(1000);
+    expect(Date.parse(sim.callRecords()[0]!.endedAt) - Date.parse(sim.callRecords()[0]!.startedAt)).toBeGreaterThanOrEqual(1000);
+    const [a, b] = await Promise.all(sim.recordings().slice(0, 2).map((r) => sim!.recordingContent(r.Id)));
+    expect(a!.length).toBe(b!.length);
+    expect(a!.equals(b!)).toBe(false);
+  });
+
+  it('restarts: tokens and sockets dropped, and call ids counted from the start again only when asked', async () => {
+    sim = await startPbxSimulator();
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    const first = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', answer: false });
+    await sim.restart({ reuseCallIds: false, downMs: 10 });
+    expect((await get(sim.baseUrl, '/callcontrol', bearer)).status).toBe(401);
+    const second = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', answer: false });
+    expect(second.callid).toBeGreaterThan(first.callid);
+    await sim.restart({ reuseCallIds: true, downMs: 10 });
+    expect((await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', answer: false })).callid).toBe(first.callid);
   });
 });
 

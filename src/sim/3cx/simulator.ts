@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { runScript, type CallDriver, type CallScript, type PlacedCall } from './calls.js';
+import { runScript, type CallDriver, type CallRecord, type CallScript } from './calls.js';
 import { BusForms, type BusTarget, type Delivery } from './forms.js';
 import { wavSize, wavStream } from './wav.js';
 import {
@@ -51,6 +51,12 @@ export interface PbxSimulatorOptions {
   recordingBytes?: number;
   /** Where the PBX sends CRM-template requests and webhooks; no bus = Call Control only. */
   bus?: BusTarget;
+  /**
+   * Answered legs stay connected for their `talkSec` in real time before they end, so the talk a
+   * Call Control watcher measures, the recording's times and the reported durations agree. Default
+   * false (talk is reported, not waited for).
+   */
+  realTalkTime?: boolean;
   /** Pause between the steps of a scripted call (demo realism). Default 0. */
   stepDelayMs?: number;
   /** How long a step waits for WebSocket watchers to re-read an announced participant. Default 5000. */
@@ -85,7 +91,17 @@ export interface MakeCallRequest {
 export interface PbxSimulator {
   baseUrl: string;
   faults: PbxFaults;
-  placeCall(script: CallScript): Promise<PlacedCall>;
+  placeCall(script: CallScript): Promise<CallRecord>;
+  /** Every call placed so far, as the PBX recorded it (legs, outcomes, talk, recordings), in the order they ended. */
+  callRecords(): CallRecord[];
+  /** The bytes the XAPI serves for a recording (each recording's audio differs). */
+  recordingContent(id: number): Promise<Buffer>;
+  /**
+   * The PBX service restarts between calls: every token and Call Control socket is dropped and
+   * upgrades are refused for `downMs`; with `reuseCallIds` it counts call, leg and participant
+   * ids from the start again, as 3CX may after a restart.
+   */
+  restart(opts: { reuseCallIds: boolean; downMs?: number }): Promise<void>;
   /** Ends every leg of a call (e.g. one placed with makecall): participants removed, Remove events sent. */
   hangup(callid: number): Promise<void>;
   /** Current participants of a DN. */
@@ -156,7 +172,9 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
   const rawSockets = new Set<Socket>();
   /** `${clientId} ${entity}` -> resolvers waiting for that client to GET the entity. */
   const pendingReads = new Map<string, Array<() => void>>();
-  const counters = { call: 1000, leg: 0, participant: 0, recording: 0, sequence: 0 };
+  const INITIAL_IDS = { call: 1000, leg: 0, participant: 0 };
+  const counters = { ...INITIAL_IDS, recording: 0, sequence: 0 };
+  const callRecords: CallRecord[] = [];
   const failures = { remaining: 0, status: 503 };
   const refusals = { remaining: 0, reasontext: '' };
 
@@ -282,6 +300,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     recordingUrl: (id) => `${baseUrlRef.value}/xapi/v1/Recordings/Pbx.DownloadRecording(recId=${id})`,
     forms: opts.bus ? new BusForms(opts.bus, deliveries) : null,
     step: () => (opts.stepDelayMs ? new Promise((r) => setTimeout(r, opts.stepDelayMs)) : Promise.resolve()),
+    realTalkTime: opts.realTalkTime ?? false,
   };
 
   // ---- HTTP ----
@@ -414,7 +433,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
       if (req.method === 'GET' && download) {
         if (!recordings.some((r) => r.Id === Number(download[1]))) return odataError(res, 404, 'NotFound', 'Recording not found');
         res.writeHead(200, { 'content-type': 'audio/x-wav', 'content-length': String(wavSize(recordingBytes)) });
-        wavStream(recordingBytes).pipe(res);
+        wavStream(recordingBytes, Number(download[1])).pipe(res);
         return;
       }
       return odataError(res, 404, 'NotFound', `No route for ${path}`);
@@ -480,8 +499,24 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     baseUrl: baseUrlRef.value,
     faults,
     async placeCall(script) {
-      const run = await runScript(driver, script);
-      return { callid: run.callid, recordingIds: [...run.recordingIds] };
+      const record = await runScript(driver, script);
+      callRecords.push(record);
+      return record;
+    },
+    callRecords: () => callRecords.slice(),
+    async recordingContent(id) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of wavStream(recordingBytes, id)) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    },
+    async restart({ reuseCallIds, downMs = 200 }) {
+      tokens.clear();
+      activeToken.clear();
+      faults.blockWebSockets = true;
+      for (const ws of sockets.keys()) ws.terminate();
+      if (reuseCallIds) Object.assign(counters, INITIAL_IDS);
+      await new Promise((r) => setTimeout(r, downMs));
+      faults.blockWebSockets = false;
     },
     async hangup(callid) {
       const legs = [...participants.values()].flatMap((m) => [...m.values()]).filter((p) => p.callid === callid);

@@ -1,6 +1,7 @@
 // Recording bodies the simulated XAPI serves: a real RIFF/WAVE header (PCM 16-bit mono, 8 kHz,
-// the telephony rate 3CX records at) followed by a generated 440 Hz tone, produced chunk by
-// chunk so even a large "recording" is never held in memory.
+// the telephony rate 3CX records at) followed by a generated tone, produced chunk by chunk so
+// even a large "recording" is never held in memory. Each recording id gets its own pitch, so a
+// recording attached to the wrong call shows in its bytes.
 import { Readable } from 'node:stream';
 
 export const WAV_HEADER_BYTES = 44;
@@ -26,8 +27,9 @@ export function wavHeader(dataBytes: number): Buffer {
   return header;
 }
 
-/** A whole WAV file of `totalBytes` (header included, rounded down to whole samples). */
-export function wavStream(totalBytes: number): Readable {
+/** A whole WAV file of `totalBytes` (header included, rounded down to whole samples); `recordingId` picks the pitch. */
+export function wavStream(totalBytes: number, recordingId = 0): Readable {
+  const hz = 200 + (recordingId % 3700); // below the 4 kHz Nyquist limit
   const dataBytes = Math.max(0, totalBytes - WAV_HEADER_BYTES) & ~1;
   function* chunks(): Generator<Buffer> {
     yield wavHeader(dataBytes);
@@ -36,7 +38,7 @@ export function wavStream(totalBytes: number): Readable {
       const size = Math.min(CHUNK_BYTES, dataBytes - sent);
       const chunk = Buffer.alloc(size);
       for (let at = 0; at < size; at += BYTES_PER_SAMPLE, sample++) {
-        chunk.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * sample) / SAMPLE_RATE)), at);
+        chunk.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * sample) / SAMPLE_RATE)), at);
       }
       sent += size;
       yield chunk;
