@@ -75,8 +75,18 @@ export interface CrmSimulatorOptions {
   openapi?: string | string[];
   /** The vendor's error body for harness-made errors (401, injected faults, spec-invalid requests). */
   errorBody?: (status: number, message: string) => unknown;
+  /**
+   * The vendor's own rate limits, asked for each authenticated API request no injected fault answered:
+   * `refuse` answers it like an injected status fault; `headers` go on whatever answer it gets.
+   */
+  rateLimit?: (req: { method: string; path: string; token: string }) => RateLimitDecision | null;
   /** Registers the vendor routes. Mark routes the spec does not cover with `config: { outsideSpec: true }`. */
   routes: (app: FastifyInstance, sim: CrmSimulator) => void | Promise<void>;
+}
+
+export interface RateLimitDecision {
+  refuse?: Extract<Fault, { status: number }>;
+  headers?: Record<string, string>;
 }
 
 export interface CrmSimulator {
@@ -243,24 +253,35 @@ export async function startCrmSimulator(options: CrmSimulatorOptions): Promise<C
       return reply.code(401).send(errorBody(401, tokenState === 'expired' ? 'access token expired' : 'invalid access token'));
     }
     const fault = faults.take(req.method, entry.path);
-    if (!fault) return;
+    if (!fault) {
+      const limit = options.rateLimit?.({ method: req.method, path: entry.path, token: bearer! });
+      for (const [k, v] of Object.entries(limit?.headers ?? {})) reply.header(k, v);
+      if (limit?.refuse) return answerWith(limit.refuse);
+      return;
+    }
     if ('timeoutAfterApply' in fault) {
       state.hangAfterApply = fault.mode ?? 'hang';
       entry.fault = 'timeoutAfterApply';
       return;
     }
-    entry.fault = 'status';
-    state.skipResponseValidation = true;
-    const retryAfter = fault.retryAfter ?? (fault.retryAfterSec === undefined ? undefined : String(fault.retryAfterSec));
-    if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
-    for (const [k, v] of Object.entries(fault.headers ?? {})) reply.header(k, v);
-    return reply.code(fault.status).send(fault.body ?? errorBody(fault.status, `injected ${fault.status}`));
+    return answerWith(fault);
+
+    // The vendor-shaped answer of a status fault (injected or a rate limit): not spec-validated.
+    function answerWith(f: Extract<Fault, { status: number }>) {
+      entry.fault = 'status';
+      state.skipResponseValidation = true;
+      const retryAfter = f.retryAfter ?? (f.retryAfterSec === undefined ? undefined : String(f.retryAfterSec));
+      if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
+      for (const [k, v] of Object.entries(f.headers ?? {})) reply.header(k, v);
+      return reply.code(f.status).send(f.body ?? errorBody(f.status, `injected ${f.status}`));
+    }
   });
 
   app.addHook('preHandler', async (req, reply) => {
     const state = states.get(req)!;
     state.entry.body = req.body;
-    if (!validator) return;
+    // Unrouted requests are the not-found handler's to answer.
+    if (!validator || req.is404) return;
     const outside = req.routeOptions.config.outsideSpec === true;
     if (outside && !validator.findOperation(req.method, state.entry.path)) return;
     const problems = validator.validateRequest({
@@ -338,6 +359,14 @@ export async function startCrmSimulator(options: CrmSimulatorOptions): Promise<C
     void reply.code(status).send(err.vendorBody ?? errorBody(status, err.message));
   });
 
+  // An endpoint the simulator lacks answers as the vendor answers an unknown one (404, its error
+  // body) and fails the test: nothing reaches a permissive default.
+  app.setNotFoundHandler(async (req, reply) => {
+    const path = pathOf(req);
+    const known = validator?.findOperation(req.method, path) ? 'in the spec but not simulated' : 'not in the spec';
+    specViolations.push(`${req.method} ${path}: no such endpoint (${known})`);
+    return reply.code(404).send(errorBody(404, `No endpoint ${req.method} ${path}`));
+  });
   oauth.register(app);
   await options.routes(app, sim);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
