@@ -1,9 +1,11 @@
-// HubSpot simulator: contacts search, calls, Files v3 and OAuth v1, validated against HubSpot's
-// official OpenAPI files. State is in memory; tests seed contacts and inspect calls and files.
+// HubSpot simulator: contacts search, calls, tasks, owners, default associations, Files v3 and
+// OAuth v1. Every request and answer is validated against HubSpot's official OpenAPI files, vendored
+// in ./openapi (README there: source and commit), never against the adapter's own types. Endpoints it
+// lacks answer 404 and fail the test; HubSpot's rate limits apply. State is in memory.
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { SearchRequestSchema, TaskCreate } from '../../../main/crm/hubspot/wire.js';
-import { crmSpec, isSimFile, simError, startCrmSimulator, type CrmSimulator, type Fault, type SimFile } from '../common/index.js';
+import { isSimFile, simError, startCrmSimulator, type CrmSimulator, type Fault, type RateLimitDecision, type SimFile } from '../common/index.js';
 
 export const HUBSPOT_SIM_CLIENT = { clientId: 'hubspot-sim-client', clientSecret: 'hubspot-sim-secret' };
 export const HUBSPOT_SIM_PORTAL_ID = '62515';
@@ -25,11 +27,32 @@ export interface StoredFile {
   contentType: string;
 }
 
+export interface HubSpotOwner {
+  id: string;
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  archived: boolean;
+}
+
+/**
+ * HubSpot's documented limits for an OAuth app: 100 requests per 10 s per app per account
+ * (developers.hubspot.com/changelog/heads-up-new-and-improved-hubspot-api-limits; the current usage
+ * page's 110 is unconfirmed, so the lower number), and the CRM search endpoints 4 per second per
+ * token (changelog/crm-search-api-rate-limit-increase). The official files mark every search
+ * operation `x-hubspot-rate-limit-exemptions: ["ten-secondly"]`: searches count only against theirs.
+ */
+export const HUBSPOT_RATE_LIMITS = { tenSecondly: 100, searchPerSecond: 4 };
+
 export interface HubSpotSimOptions {
   /** Whether the portal has the custom `ringbridge_call_key` call property (README "Portal setup"). */
   callKeyProperty?: boolean;
   /** Access token lifetime in seconds. */
   accessTtlSec?: number;
+  /** HubSpot's rate limits (default); `false` only for tests about something else that must burst. */
+  rateLimits?: typeof HUBSPOT_RATE_LIMITS | false;
+  /** Clock of the rate-limit windows (ms); tests pin it. */
+  now?: () => number;
 }
 
 export interface HubSpotSim extends CrmSimulator {
@@ -38,8 +61,12 @@ export interface HubSpotSim extends CrmSimulator {
   readonly files: Map<string, StoredFile>;
   /** Tasks; `associations` holds the default associations made to calls and contacts (`toType`). */
   readonly tasks: Map<string, StoredObject>;
+  /** The portal's users as owners (GET /crm/v3/owners); `hubspot_owner_id` must name one of them. */
+  readonly owners: Map<string, HubSpotOwner>;
   /** Adds a contact with these properties; `lastmodifieddate` defaults to now. Returns its id. */
   addContact(properties: Record<string, string>): string;
+  /** Adds a HubSpot user (owner); returns its numeric owner id. */
+  addOwner(owner: { email: string; id?: string; firstName?: string; lastName?: string; archived?: boolean }): string;
   /**
    * How long a new call or task stays invisible to search (HubSpot's search index is eventually
    * consistent; reads by id and the unique-value check are not). 0 by default.
@@ -53,17 +80,43 @@ export function hubspotError(status: number, message: string, category?: string)
   return { status: 'error', message, correlationId: randomUUID(), category: category ?? byStatus[status] ?? 'INTERNAL_ERROR' };
 }
 
-/** A 429 as HubSpot's usage guidelines show it (body per NOTES.md; Retry-After optional). */
-export function hubspotRateLimitFault(retryAfterSec?: number): Fault {
+/** The X-HubSpot-RateLimit-* headers of an OAuth call (no Daily ones: changelog/rate-limit-headers-will-now-appear-for-oauth-authenticated-calls). */
+function rateLimitHeaders(remaining: number, max = HUBSPOT_RATE_LIMITS.tenSecondly): Record<string, string> {
+  return { 'x-hubspot-ratelimit-interval-milliseconds': '10000', 'x-hubspot-ratelimit-max': String(max), 'x-hubspot-ratelimit-remaining': String(remaining) };
+}
+
+/**
+ * A 429 as HubSpot answers it: the usage guidelines' body (errorType RATE_LIMIT, policyName
+ * TEN_SECONDLY_ROLLING with the rate-limit headers; SECONDLY for search, body as HubSpot's own
+ * client issues quote it, no headers documented). HubSpot documents no Retry-After; tests may add one.
+ */
+export function hubspotRateLimitFault(retryAfterSec?: number, policy: 'TEN_SECONDLY_ROLLING' | 'SECONDLY' = 'TEN_SECONDLY_ROLLING'): Extract<Fault, { status: number }> {
+  const tenSecondly = policy === 'TEN_SECONDLY_ROLLING';
   return {
     status: 429,
     retryAfterSec,
-    headers: { 'x-hubspot-ratelimit-interval-milliseconds': '10000', 'x-hubspot-ratelimit-max': '110', 'x-hubspot-ratelimit-remaining': '0' },
-    body: { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', correlationId: randomUUID(), policyName: 'TEN_SECONDLY_ROLLING' },
+    headers: tenSecondly ? rateLimitHeaders(0) : {},
+    body: {
+      status: 'error',
+      message: tenSecondly ? 'You have reached your ten_secondly_rolling limit.' : 'You have reached your secondly limit.',
+      errorType: 'RATE_LIMIT',
+      correlationId: randomUUID(),
+      policyName: policy,
+      requestId: randomUUID(),
+    },
   };
 }
 
-const OPENAPI = ['crm-contacts-v3.json', 'crm-calls-v3.json', 'files-v3.json', 'auth-oauth-v1.json', 'crm-associations-v4.json'].map((f) => crmSpec(`hubspot/openapi/${f}`));
+/** HubSpot's official files for every endpoint the adapter uses (./openapi/README.md). */
+export const HUBSPOT_OPENAPI_FILES = [
+  'crm-contacts-v3.json',
+  'crm-calls-v3.json',
+  'crm-tasks-v3.json',
+  'crm-owners-v3.json',
+  'crm-associations-v4.json',
+  'files-v3.json',
+  'auth-oauth-v1.json',
+].map((f) => resolve(import.meta.dirname, 'openapi', f));
 
 /**
  * HUBSPOT_DEFINED type ids the simulator reports for default task associations: task -> contact 204
@@ -77,13 +130,16 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
   const calls = new Map<string, StoredObject>();
   const files = new Map<string, StoredFile>();
   const tasks = new Map<string, StoredObject>();
+  const owners = new Map<string, HubSpotOwner>();
   let nextId = 1000;
   const newId = () => String(++nextId);
-  const state: State = { contacts, calls, files, tasks, newId, callKeyProperty: options.callKeyProperty ?? true, searchLagMs: 0 };
+  const state: State = { contacts, calls, files, tasks, owners, newId, callKeyProperty: options.callKeyProperty ?? true, searchLagMs: 0 };
+  const limits = options.rateLimits ?? HUBSPOT_RATE_LIMITS;
 
   const sim = await startCrmSimulator({
-    openapi: OPENAPI,
+    openapi: HUBSPOT_OPENAPI_FILES,
     errorBody: (status, message) => hubspotError(status, message),
+    rateLimit: limits ? rateLimiter(limits, options.now ?? Date.now) : undefined,
     oauth: {
       authorizePath: '/oauth/authorize',
       tokenPath: '/oauth/v1/token',
@@ -92,7 +148,7 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
       tokenExtras: () => ({ token_use: 'access_token', hub_id: Number(HUBSPOT_SIM_PORTAL_ID) }),
       errorBody: (error, description, status) => ({ ...hubspotError(status, description, error.toUpperCase()), error, error_description: description }),
     },
-    routes: (app, harness) => registerRoutes(app, harness, state),
+    routes: (app) => registerRoutes(app, state),
   });
 
   const hubspot = Object.assign(sim, {
@@ -100,6 +156,12 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
     calls,
     files,
     tasks,
+    owners,
+    addOwner(owner: { email: string; id?: string; firstName?: string; lastName?: string; archived?: boolean }) {
+      const id = owner.id ?? newId();
+      owners.set(id, { id, email: owner.email, firstName: owner.firstName, lastName: owner.lastName, archived: owner.archived ?? false });
+      return id;
+    },
     addContact(properties: Record<string, string>) {
       const id = newId();
       const now = new Date().toISOString();
@@ -120,6 +182,7 @@ interface State {
   calls: Map<string, StoredObject>;
   files: Map<string, StoredFile>;
   tasks: Map<string, StoredObject>;
+  owners: Map<string, HubSpotOwner>;
   newId: () => string;
   callKeyProperty: boolean;
   searchLagMs: number;
@@ -140,24 +203,60 @@ interface SearchBody {
   after: string;
 }
 
-function registerRoutes(app: FastifyInstance, harness: CrmSimulator, state: State): void {
+/**
+ * Sliding windows at HubSpot's numbers: searches per token per second, everything else per portal
+ * (the simulator is one portal) per 10 s. Refused requests do not count.
+ */
+function rateLimiter(limits: typeof HUBSPOT_RATE_LIMITS, clock: () => number) {
+  const tenSecondly: number[] = [];
+  const searches = new Map<string, number[]>();
+  const admit = (hits: number[], max: number, windowMs: number, now: number): boolean => {
+    while (hits.length > 0 && hits[0]! <= now - windowMs) hits.shift();
+    if (hits.length >= max) return false;
+    hits.push(now);
+    return true;
+  };
+  return ({ method, path, token }: { method: string; path: string; token: string }): RateLimitDecision => {
+    const now = clock();
+    if (method === 'POST' && /^\/crm\/v3\/objects\/[^/]+\/search\/?$/.test(path)) {
+      const hits = searches.get(token) ?? [];
+      searches.set(token, hits);
+      return admit(hits, limits.searchPerSecond, 1000, now) ? {} : { refuse: hubspotRateLimitFault(undefined, 'SECONDLY') };
+    }
+    if (!admit(tenSecondly, limits.tenSecondly, 10_000, now)) return { refuse: { ...hubspotRateLimitFault(), headers: rateLimitHeaders(0, limits.tenSecondly) } };
+    return { headers: rateLimitHeaders(limits.tenSecondly - tenSecondly.length, limits.tenSecondly) };
+  };
+}
+
+/** Bodies below passed the official file's request schema before the route runs (the harness answers 400 otherwise). */
+interface CreateBody {
+  properties: Record<string, string>;
+  associations: Array<{ to: { id: string }; types: Array<{ associationCategory: string; associationTypeId: number }> }>;
+}
+
+function registerRoutes(app: FastifyInstance, state: State): void {
   app.post('/crm/v3/objects/contacts/search', async (req) => search(state.contacts, req.body as SearchBody));
   app.post('/crm/v3/objects/calls/search', async (req) => search(indexed(state, state.calls), req.body as SearchBody));
+  app.post('/crm/v3/objects/tasks/search', async (req) => search(indexed(state, state.tasks), req.body as SearchBody));
 
-  // Tasks: no tasks OpenAPI file is saved; requests are checked with the zod contract in wire.ts.
-  const zodChecked = { config: { outsideSpec: true } };
-  app.post('/crm/v3/objects/tasks/search', zodChecked, async (req) =>
-    search(indexed(state, state.tasks), harness.parse(SearchRequestSchema, req.body, 'POST /crm/v3/objects/tasks/search body')),
-  );
+  app.get('/crm/v3/owners', async (req) => {
+    const q = req.query as { email?: string; after?: string; limit?: string; archived?: string };
+    const wanted = q.email?.toLowerCase();
+    const matches = [...state.owners.values()].filter((o) => o.archived === (q.archived === 'true') && (!wanted || o.email.toLowerCase() === wanted));
+    const offset = Number(q.after ?? 0) || 0;
+    const limit = Number(q.limit ?? 100) || 100;
+    const next = offset + limit < matches.length ? { paging: { next: { after: String(offset + limit) } } } : {};
+    return { results: matches.slice(offset, offset + limit).map(ownerObject), ...next };
+  });
 
-  app.post('/crm/v3/objects/tasks', zodChecked, async (req, reply) => {
-    const body = harness.parse(TaskCreate, req.body, 'POST /crm/v3/objects/tasks body');
+  app.post('/crm/v3/objects/tasks', async (req, reply) => {
+    const body = req.body as CreateBody;
     checkCallProperties(state, body.properties);
     checkUniqueCallKey(state.tasks, 'tasks', body.properties);
     const now = new Date().toISOString();
     const task: StoredObject = {
       id: state.newId(),
-      properties: { ...(body.properties as Record<string, string>), hs_createdate: now, hs_lastmodifieddate: now },
+      properties: { ...body.properties, hs_createdate: now, hs_lastmodifieddate: now },
       createdAt: now,
       updatedAt: now,
       associations: [],
@@ -184,7 +283,7 @@ function registerRoutes(app: FastifyInstance, harness: CrmSimulator, state: Stat
   });
 
   app.post('/crm/v3/objects/calls', async (req, reply) => {
-    const body = req.body as { properties: Record<string, string>; associations: Array<{ to: { id: string }; types: Array<{ associationTypeId: number }> }> };
+    const body = req.body as CreateBody;
     checkCallProperties(state, body.properties);
     checkUniqueCallKey(state.calls, 'calls', body.properties);
     for (const a of body.associations) {
@@ -255,6 +354,28 @@ function checkCallProperties(state: State, properties: Record<string, string>): 
   if (!state.callKeyProperty && 'ringbridge_call_key' in properties) {
     throw simError(400, hubspotError(400, 'Property values were not valid: Property "ringbridge_call_key" does not exist'));
   }
+  // hubspot_owner_id is an owner id from the owners API (a number); anything else is refused.
+  // The wording follows HubSpot's "Property values were not valid" errors; the detail is unconfirmed.
+  const owner = properties.hubspot_owner_id;
+  if (owner !== undefined && owner !== '' && !state.owners.has(owner)) {
+    const detail = /^\d+$/.test(owner) ? `${owner} is not a valid owner id` : `${owner} was not a valid number`;
+    throw simError(400, hubspotError(400, `Property values were not valid: hubspot_owner_id: ${detail}`));
+  }
+}
+
+function ownerObject(o: HubSpotOwner) {
+  const at = '2026-01-01T00:00:00.000Z';
+  return {
+    id: o.id,
+    email: o.email,
+    ...(o.firstName ? { firstName: o.firstName } : {}),
+    ...(o.lastName ? { lastName: o.lastName } : {}),
+    type: 'PERSON',
+    userId: Number(o.id),
+    archived: o.archived,
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 /**
