@@ -138,3 +138,26 @@ describe('the same call through several forms', () => {
   });
 });
 
+describe('calls between the same parties', () => {
+  it('CRM template: a missed call, then the agent calls the number back: both calls reach the agent, each once', async () => {
+    const agent = await Agent.connect(res, bus.wsUrl, site.tokens['103']!);
+    const caller = callerNumber(10);
+    const templateOnly = { template: true, webhook: false, callControl: false };
+    const before = sim.deliveries.length;
+    await sim.placeCall({ kind: 'inbound', from: caller.raw, to: '103', answer: false, forms: templateOnly });
+    await sim.placeCall({ kind: 'outbound', from: '103', to: caller.raw, talkSec: 35, forms: templateOnly });
+
+    const remote = (e: EventFrame['event']) => (e.direction === 'inbound' ? e.caller : e.callee).e164 === caller.e164;
+    const frames = (await agent.eventsUntil((e) => remote(e) && e.type === 'ended')).filter((f) => remote(f.event));
+    expect(frames.map((f) => [f.event.type, f.event.direction])).toEqual([
+      ['ringing', 'inbound'],
+      ['missed', 'inbound'],
+      ['ringing', 'outbound'],
+      ['ended', 'outbound'],
+    ]);
+    expect(frames[3]!.event.durationSec).toBe(35);
+    expect(new Set(frames.map((f) => f.event.pbxCallId)).size).toBe(2);
+    const journals = sim.deliveries.slice(before).filter((d) => d.form === 'template-journal');
+    expect(journals.map((d) => [d.status, (d.answer as { duplicate?: boolean } | null)?.duplicate])).toEqual([[200, false], [200, false]]);
+  });
+});

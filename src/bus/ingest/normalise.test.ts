@@ -119,6 +119,56 @@ describe('normaliser', () => {
     expect(await logged()).toHaveLength(3);
   });
 
+  describe('template journals: a retry of one journal, or the next call between the same parties', () => {
+    const at = (iso: string) => new Date(iso);
+    /** A journal of one call: the identity stands for its times, duration and call type. */
+    const journal = (identity: string, endedAt: Date | null, overrides: Partial<CallObservation> = {}) =>
+      template({ type: 'missed', durationSec: 0, pbxTime: endedAt ?? clock, journal: { identity, endedAt }, ...overrides });
+
+    it('Call Control end, its journal, then the call-back\'s journal 40 s later: two calls, each logged once', async () => {
+      const missedEnd = await ingestor.ingest(obs({ type: 'ended', durationSec: 0, pbxTime: at('2026-05-01T10:00:20Z') }));
+      advance(2_000);
+      expect(await ingestor.ingest(journal('missed-1', at('2026-05-01T10:00:20Z')))).toMatchObject({ duplicate: true, eventId: missedEnd.eventId });
+      advance(40_000);
+      const callBack = await ingestor.ingest(journal('inbound-2', at('2026-05-01T10:01:02Z'), { type: 'ended', durationSec: 35 }));
+      expect(callBack.duplicate).toBe(false);
+      // The call-back's own Call Control end is the same transition as its journal.
+      const ccEnd = await ingestor.ingest(obs({ pbxCallId: 'c2', type: 'ended', durationSec: 35, pbxTime: at('2026-05-01T10:01:02Z') }));
+      expect(ccEnd).toMatchObject({ duplicate: true, eventId: callBack.eventId });
+      expect((await logged()).map((e) => `${e.type}:${e.durationSec}`)).toEqual(['missed:0', 'ended:35']);
+    });
+
+    it('a journal whose call ended well apart from a logged end is another call, even when that call\'s journal never came', async () => {
+      await ingestor.ingest(obs({ type: 'ended', durationSec: 0, pbxTime: at('2026-05-01T10:00:20Z') }));
+      advance(40_000);
+      expect((await ingestor.ingest(journal('missed-2', at('2026-05-01T10:01:00Z')))).duplicate).toBe(false);
+      expect(await logged()).toHaveLength(2);
+    });
+
+    it('two forms\' ends of one call a few seconds apart (clocks, delivery) are one transition', async () => {
+      const ccEnd = await ingestor.ingest(obs({ type: 'ended', durationSec: 0, pbxTime: at('2026-05-01T10:00:27Z') }));
+      expect(await ingestor.ingest(journal('missed-1', at('2026-05-01T10:00:20Z')))).toMatchObject({ duplicate: true, eventId: ccEnd.eventId });
+    });
+
+    it('a journal without times: a retry is a duplicate, the call-back (another outcome) is a new call', async () => {
+      const missed = await ingestor.ingest(journal('missed', null));
+      advance(40_000);
+      expect(await ingestor.ingest(journal('missed', null))).toMatchObject({ duplicate: true, eventId: missed.eventId });
+      expect((await ingestor.ingest(journal('outbound-35s', null, { type: 'ended', durationSec: 35, direction: 'outbound', caller: { raw: '101', name: null }, callee: { raw: '+61298765432', name: null } }))).duplicate).toBe(false);
+      expect((await logged()).map((e) => e.type)).toEqual(['missed', 'ended']);
+    });
+
+    it('two template calls in the same second from one number are two calls', async () => {
+      await ingestor.ingest(template());
+      await ingestor.ingest(journal('missed-1', null));
+      await ingestor.ingest(template());
+      await ingestor.ingest(journal('missed-2', null));
+      const events = await logged();
+      expect(events.map((e) => e.type)).toEqual(['ringing', 'missed', 'ringing', 'missed']);
+      expect(new Set(events.map((e) => e.pbxCallId)).size).toBe(2);
+    });
+  });
+
   it('does not merge transitions outside the window or for other agents', async () => {
     await ingestor.ingest(obs());
     advance(RINGING_WINDOW_MS + 1);

@@ -13,10 +13,17 @@
 //   observation matches a recent call with the same remote party whose agents overlap its own
 //   (or either side names no agent), when that call logged the same class within the window:
 //   2 min for ringing/answered, 5 min for the end. A match reuses that transition's key, so the
-//   log reports a duplicate (ringing/answered only match calls that have not ended). With no
-//   match, a template observation joins a call that is still open (same remote, agents overlap,
-//   seen within the last hour, this class not yet logged for those agents) and uses its call id;
-//   otherwise it opens a call with a derived `tpl_` id.
+//   log reports a duplicate. A lookup (ringing) only matches a call that has not ended: a lookup
+//   after the call ended is the next call. A journal (the end) only matches an end that is the
+//   same call: one logged or already matched by a journal with the same identity (its times,
+//   duration and call type: an unchanged retry), or one logged by a form with a call id that no
+//   journal has matched yet, whose end time is within 10 s of the journal's (either may be
+//   unknown). So a missed call and the call-back a minute later, between the same number and
+//   agent, are two calls; a journal with no times tells calls apart only by duration and type.
+//   With no match, a template observation joins a call that is still open (same remote, agents
+//   overlap, seen within the last hour, this class not yet logged for those agents) and uses its
+//   call id; otherwise it opens a call with a `tpl_` id derived from what it saw (a journal's
+//   identity, else the second), never the id of a call still remembered.
 // - The reverse order works the same way: an id-carrying observation first looks its call id up,
 //   then looks for a template-opened call (same remote, agents overlap, within the window) and
 //   adopts it, so a later Call Control event for a transition the template logged is a duplicate.
@@ -41,6 +48,8 @@ import type { CallObservation, IngestResult, Ingestor } from './observation.js';
 
 export const RINGING_WINDOW_MS = 2 * 60_000;
 export const END_WINDOW_MS = 5 * 60_000;
+/** How far apart two forms' end times of one call may be: clocks and delivery, not another call. */
+export const END_CLOCK_SLACK_MS = 10_000;
 /** How long an unfinished call may be joined by a later template observation. */
 export const OPEN_CALL_WINDOW_MS = 60 * 60_000;
 /** Delivery ids are remembered a little past the webhook timestamp tolerance (5 min). */
@@ -69,6 +78,10 @@ interface Transition {
   agents: string[];
   key: string;
   at: number;
+  /** End only: the end time the form reported (ms), when it reported one. */
+  endedAt: number | null;
+  /** End only: the identity of the template journal that logged this end or was matched to it. */
+  journal: string | null;
 }
 
 interface RecentCall {
@@ -92,6 +105,17 @@ class PbxCalls {
     const list = this.byRemote.get(call.remoteKey);
     if (list) list.push(call);
     else this.byRemote.set(call.remoteKey, [call]);
+  }
+
+  /**
+   * A call id for a call the template opens, derived from what it saw (so a retry after a restart
+   * can land on the same id) but never one a recent call holds: that is another call.
+   */
+  newTemplateCallId(parts: Array<string | number>): string {
+    for (let n = 0; ; n++) {
+      const id = `tpl_${sha([...parts, ...(n > 0 ? [n] : [])].join('\n')).slice(0, 24)}`;
+      if (!this.byCallId.has(id)) return id;
+    }
   }
 
   /** Newest first. */
@@ -185,8 +209,14 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       const index = callsOf(obs.pbxId);
 
       // Which call this is, and whether this transition was already logged (see the rule above).
+      const journal = obs.journal ?? null;
+      const endedAt = cls !== 'end' ? null : journal ? (journal.endedAt?.getTime() ?? null) : obs.pbxTime.getTime();
+      const sameEnd = (t: Transition) =>
+        journal === null ||
+        t.journal === journal.identity ||
+        (t.journal === null && (t.endedAt === null || endedAt === null || Math.abs(t.endedAt - endedAt) <= END_CLOCK_SLACK_MS));
       const sameTransition = (c: RecentCall) =>
-        c.transitions.find((t) => t.cls === cls && nowMs - t.at <= windowOf(cls) && agentsOverlap(t.agents, agents));
+        c.transitions.find((t) => t.cls === cls && nowMs - t.at <= windowOf(cls) && agentsOverlap(t.agents, agents) && sameEnd(t));
       let call: RecentCall | undefined;
       if (obs.pbxCallId !== null) {
         call =
@@ -205,7 +235,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       const pbxCallId =
         obs.pbxCallId ??
         call?.pbxCallId ??
-        `tpl_${sha([obs.pbxId, remoteKey, agents.join(','), cls, Math.floor(obs.pbxTime.getTime() / 1000)].join('\n')).slice(0, 24)}`;
+        index.newTemplateCallId([obs.pbxId, remoteKey, agents.join(','), cls, journal?.identity ?? Math.floor(obs.pbxTime.getTime() / 1000)]);
       const existing = call ? sameTransition(call) : undefined;
       const key = existing?.key ?? `ev_${sha([obs.pbxId, pbxCallId, cls, agents.join(',')].join('\n')).slice(0, 32)}`;
 
@@ -246,7 +276,8 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
         call.pbxCallId = obs.pbxCallId;
         index.byCallId.set(obs.pbxCallId, call);
       }
-      if (!existing) call.transitions.push({ cls, agents, key, at: nowMs });
+      if (!existing) call.transitions.push({ cls, agents, key, at: nowMs, endedAt, journal: journal?.identity ?? null });
+      else if (journal && existing.journal === null) existing.journal = journal.identity;
       call.lastAt = nowMs;
       if (cls === 'ringing') call.rang = true;
       if (cls === 'answered') call.answered = true;

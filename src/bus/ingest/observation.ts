@@ -20,6 +20,11 @@ export interface CallObservation {
   pbxTime: Date;
   durationSec: number | null;
   recording: RecordingRef | null;
+  /**
+   * CRM template journal only. `identity` is the same for every retry of one journal entry and
+   * differs for another call's (times, duration, call type); `endedAt` is the end the PBX reported.
+   */
+  journal?: { identity: string; endedAt: Date | null };
   /** Sender-side unique id (webhook-id); retries of one delivery share it. */
   deliveryId?: string;
 }

@@ -110,6 +110,41 @@ describe('CRM template journal', () => {
     expect(await h.logged()).toHaveLength(1);
   });
 
+  describe('a missed call, then the call-back 40 s later (same number, same agent)', () => {
+    const missed = { ...journalBody, callType: 'Missed', duration: '00:00:00', startUtc: '2026-05-01T10:00:00Z', endUtc: '2026-05-01T10:00:20Z' };
+    const callBack = { ...journalBody, callType: 'Outbound', direction: 'Outbound', duration: '00:00:35', startUtc: '2026-05-01T10:01:00Z', endUtc: '2026-05-01T10:01:40Z' };
+
+    it('template journal: a call-back 40 s after a missed call from the same number is a new call, logged', async () => {
+      await lookup('number=0061298765432&direction=Inbound&agent=101');
+      const first = (await journal(missed)).json();
+      // The new lookup comes after the first call ended: a new call, and so is its journal.
+      await lookup('number=0061298765432&direction=Outbound&agent=101');
+      const second = await journal(callBack);
+      expect(second.statusCode).toBe(200);
+      expect(second.json()).toMatchObject({ duplicate: false });
+      expect(second.json().eventId).not.toBe(first.eventId);
+      const events = (await h.logged()).map((l) => l.event);
+      expect(events.map((e) => [e.type, e.direction, e.durationSec])).toEqual([
+        ['ringing', 'inbound', null],
+        ['missed', 'inbound', 0],
+        ['ringing', 'outbound', null],
+        ['ended', 'outbound', 35],
+      ]);
+      expect(events[1]!.pbxCallId).toBe(events[0]!.pbxCallId);
+      expect(events[3]!.pbxCallId).toBe(events[2]!.pbxCallId);
+      expect(events[2]!.pbxCallId).not.toBe(events[0]!.pbxCallId);
+    });
+
+    it('an identical journal retry stays a duplicate', async () => {
+      const first = (await journal(missed)).json();
+      const second = (await journal({ ...callBack, callType: 'Missed', direction: 'Inbound', duration: '0' })).json();
+      expect(second.duplicate).toBe(false);
+      expect((await journal(missed)).json()).toEqual({ eventId: first.eventId, duplicate: true });
+      expect((await journal({ ...callBack, callType: 'Missed', direction: 'Inbound', duration: '0' })).json()).toEqual({ eventId: second.eventId, duplicate: true });
+      expect((await h.logged()).map((l) => l.event.type)).toEqual(['missed', 'missed']);
+    });
+  });
+
   it('one call seen by lookup and journal keeps one call id', async () => {
     await lookup('number=0061298765432&direction=Inbound&agent=101');
     await journal(journalBody);

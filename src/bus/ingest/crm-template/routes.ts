@@ -32,12 +32,17 @@ function parseDirection(text: string | undefined, fallback: CallDirection): Call
   return d === 'inbound' || d === 'outbound' || d === 'internal' ? d : 'invalid';
 }
 
-function parseTime(...candidates: Array<string | undefined>): Date {
-  for (const c of candidates) {
-    const ms = c ? Date.parse(c) : NaN;
-    if (!Number.isNaN(ms)) return new Date(ms);
-  }
-  return new Date();
+function parseTime(text: string | undefined): Date | null {
+  const ms = text ? Date.parse(text) : NaN;
+  return Number.isNaN(ms) ? null : new Date(ms);
+}
+
+/**
+ * What tells one journal entry from another call's between the same number and agent: 3CX retries
+ * an entry unchanged, while a second call differs in its times, duration or call type.
+ */
+function journalIdentity(body: JournalBody, direction: CallDirection, durationSec: number | null): string {
+  return JSON.stringify([body.callType, direction, durationSec, body.startUtc ?? '', body.endUtc ?? '', body.dateTime ?? '']);
 }
 
 /** Who is who: the remote number on the far side, the agent's extension on ours. */
@@ -111,6 +116,7 @@ export const crmTemplateRoutes: FastifyPluginAsync<IngestRoutesOptions> = async 
     if (direction === 'invalid') throw badField('direction', 'expected Inbound or Outbound');
     const queue = body.queue || null;
     if (queue !== null && !EXTENSION.test(queue)) throw badField('queue', 'expected a queue number');
+    const endedAt = parseTime(body.endUtc);
 
     const observation: CallObservation = {
       tenantId: pbx.tenantId,
@@ -123,9 +129,10 @@ export const crmTemplateRoutes: FastifyPluginAsync<IngestRoutesOptions> = async 
       extensions: [body.agent],
       queue,
       agents: [body.agent],
-      pbxTime: parseTime(body.endUtc, body.startUtc),
+      pbxTime: endedAt ?? parseTime(body.startUtc) ?? new Date(),
       durationSec,
       recording: null,
+      journal: { identity: journalIdentity(body, direction, durationSec), endedAt },
     };
     const result = await ingestOrProblem(opts.ingestor, observation);
     return { eventId: result.eventId, duplicate: result.duplicate };
