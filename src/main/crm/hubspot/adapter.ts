@@ -1,6 +1,7 @@
 // HubSpot CRM adapter: contacts search, calls engagement objects, Files API. Facts and their
 // confirmation status are in README.md; endpoint shapes are validated against the official
 // OpenAPI files by the simulator tests.
+import { z } from 'zod';
 import { countryOf, toE164 } from '../../../shared/phone.js';
 import { crmFetch, IgnoredBody, multipartForm, type CrmFetchOptions, type CrmRequest } from '../http.js';
 import {
@@ -16,7 +17,7 @@ import {
   type RecordingFile,
 } from '../port.js';
 import { phoneSpellings } from './phone.js';
-import { FileSearchResponse, HubSpotFile, SearchResponse, SimplePublicObject, type SearchRequest, type TaskCreate } from './wire.js';
+import { FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
 
 /** Custom call property holding our callKey; created once per portal (README.md, "Portal setup"). */
 export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
@@ -45,6 +46,12 @@ export interface HubSpotAdapterOptions {
   http: CrmFetchOptions;
 }
 
+/** The owner a HubSpot write gets, and when there is none for a configured CRM user, a line saying why. */
+interface Owner {
+  id: string | null;
+  note: string | null;
+}
+
 interface SyncCursor {
   /** lastmodifieddate (epoch ms) the current sweep started from. */
   since: string;
@@ -53,6 +60,8 @@ interface SyncCursor {
 
 export class HubSpotAdapter implements CrmAdapter {
   readonly id = 'hubspot' as const;
+  /** Owner id per agent e-mail (lower-cased), asked once per adapter; null = no active HubSpot user has it. */
+  private readonly ownerByEmail = new Map<string, Promise<string | null>>();
 
   constructor(
     private readonly session: CrmSession,
@@ -95,11 +104,14 @@ export class HubSpotAdapter implements CrmAdapter {
   }
 
   async logCall(input: CallLogInput): Promise<CrmCallRecord> {
-    const associations = input.contact
-      ? [{ to: { id: input.contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT_TYPE_ID }] }]
-      : [];
+    const body: ObjectCreate = {
+      properties: callProperties(input, await this.owner(input.ownerId)),
+      associations: input.contact
+        ? [{ to: { id: input.contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT_TYPE_ID }] }]
+        : [],
+    };
     const id = await this.createOnce('calls', input.callKey, () =>
-      this.call({ method: 'POST', path: '/crm/v3/objects/calls', json: { properties: callProperties(input), associations }, schema: SimplePublicObject }),
+      this.call({ method: 'POST', path: '/crm/v3/objects/calls', json: body, schema: SimplePublicObject }),
     );
     return this.record(id, input);
   }
@@ -108,10 +120,40 @@ export class HubSpotAdapter implements CrmAdapter {
     await this.call({
       method: 'PATCH',
       path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}`,
-      json: { properties: callProperties(input) },
+      json: { properties: callProperties(input, await this.owner(input.ownerId)) },
       schema: SimplePublicObject,
     });
     return this.record(recordId, input);
+  }
+
+  /**
+   * `hubspot_owner_id` takes a numeric owner id only. The agent's CRM user may be that id or the
+   * user's e-mail (README: `agent add --crm-user jane@acme.com`), which the owners API resolves. An
+   * e-mail no active user has, or any other text, is never sent: the write goes without an owner and
+   * its body says why, so the call is still logged.
+   */
+  private async owner(crmUser: string | null): Promise<Owner> {
+    const user = crmUser?.trim() ?? '';
+    if (user === '') return { id: null, note: null };
+    if (/^\d+$/.test(user)) return { id: user, note: null };
+    if (!z.email().safeParse(user).success) {
+      return { id: null, note: `Ringbridge: the agent's HubSpot user "${user}" is neither an owner id nor an e-mail, so this has no owner.` };
+    }
+    const email = user.toLowerCase();
+    let found = this.ownerByEmail.get(email);
+    if (!found) {
+      found = this.lookUpOwner(email);
+      this.ownerByEmail.set(email, found);
+      // A lookup that failed (429, 5xx) is asked again next time, not remembered.
+      found.catch(() => this.ownerByEmail.delete(email));
+    }
+    const id = await found;
+    return id ? { id, note: null } : { id: null, note: `Ringbridge: no active HubSpot user has the e-mail ${user}, so this has no owner.` };
+  }
+
+  private async lookUpOwner(email: string): Promise<string | null> {
+    const page = await this.call({ path: '/crm/v3/owners', query: { email, archived: 'false' }, schema: OwnersPage });
+    return page.results.find((o) => o.email?.toLowerCase() === email && /^\d+$/.test(o.id))?.id ?? null;
   }
 
   async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string): Promise<void> {
@@ -157,8 +199,9 @@ export class HubSpotAdapter implements CrmAdapter {
    * so a task whose links were cut short by a crash is completed, not duplicated.
    */
   async createFollowUpTask(record: CrmCallRecord, input: FollowUpTaskInput): Promise<void> {
+    const body = taskBody(input, await this.owner(input.ownerId));
     const taskId = await this.createOnce('tasks', input.callKey, () =>
-      this.call({ method: 'POST', path: '/crm/v3/objects/tasks', json: taskBody(input), schema: SimplePublicObject }),
+      this.call({ method: 'POST', path: '/crm/v3/objects/tasks', json: body, schema: SimplePublicObject }),
     );
     await this.associate('tasks', taskId, 'calls', record.id);
     if (input.contact) await this.associate('tasks', taskId, 'contacts', input.contact.id);
@@ -248,7 +291,7 @@ export class HubSpotAdapter implements CrmAdapter {
   }
 }
 
-function callProperties(input: CallLogInput): Record<string, string> {
+function callProperties(input: CallLogInput, owner: Owner): Record<string, string> {
   const props: Record<string, string> = {
     [CALL_KEY_PROPERTY]: input.callKey,
     hs_timestamp: new Date(input.startedAt).toISOString(),
@@ -259,13 +302,13 @@ function callProperties(input: CallLogInput): Record<string, string> {
     hs_call_from_number: input.from,
     hs_call_to_number: input.to,
     hs_call_title: input.subject,
-    hs_call_body: input.notes,
+    hs_call_body: [input.notes, owner.note].filter(Boolean).join('\n\n'),
   };
-  if (input.ownerId) props.hubspot_owner_id = input.ownerId;
+  if (owner.id) props.hubspot_owner_id = owner.id;
   return props;
 }
 
-function taskBody(input: FollowUpTaskInput): TaskCreate {
+function taskBody(input: FollowUpTaskInput, owner: Owner): ObjectCreate {
   return {
     properties: {
       // The tasks guide: hs_timestamp is the task's due date.
@@ -274,7 +317,8 @@ function taskBody(input: FollowUpTaskInput): TaskCreate {
       hs_task_status: 'NOT_STARTED',
       hs_task_type: 'CALL',
       hs_task_priority: 'HIGH',
-      ...(input.ownerId ? { hubspot_owner_id: input.ownerId } : {}),
+      ...(owner.id ? { hubspot_owner_id: owner.id } : {}),
+      ...(owner.note ? { hs_task_body: owner.note } : {}),
       [CALL_KEY_PROPERTY]: input.callKey,
     },
     associations: [],

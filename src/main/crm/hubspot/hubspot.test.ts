@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeCheckedSim, crmRejection as rejection, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
-import { HUBSPOT_SIM_PORTAL_ID, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../../sim/crm/hubspot/index.js';
+import { closeCheckedSim, crmRejection as rejection, OpenApiValidator, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
+import { HUBSPOT_OPENAPI_FILES, HUBSPOT_SIM_PORTAL_ID, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../../sim/crm/hubspot/index.js';
 import type { CallLogInput, CrmAdapter } from '../port.js';
 import { CALL_KEY_PROPERTY, hubspotProvider } from './index.js';
 
@@ -10,6 +10,7 @@ let crm: CrmAdapter;
 
 beforeEach(async () => {
   sim = await startHubSpotSim();
+  sim.addOwner({ id: '77', email: 'ann@acme.example' });
   session = simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID });
   crm = hubspotProvider.create(session, { origin: sim.url });
 });
@@ -186,5 +187,66 @@ describe('HubSpot adapter against the simulator', () => {
     const delta = await crm.syncContacts(cursor);
     expect(delta.contacts.map((c) => c.id)).toContain(changed);
     expect(delta.contacts.length).toBeLessThanOrEqual(2); // the new one, plus the boundary record re-delivered
+  });
+
+  it('an agent whose CRM user is an e-mail logs calls owned by the resolved numeric owner id', async () => {
+    const jane = sim.addOwner({ email: 'jane@acme.com', firstName: 'Jane' });
+    const contact = sim.addContact({ firstname: 'Ada', phone: '+14155550123' });
+    const missed = call({ contact: { id: contact, kind: 'contact' }, ownerId: 'Jane@Acme.com', outcome: 'missed', answeredAt: null, durationSec: 0 });
+    const record = await crm.logCall(missed);
+    await crm.updateCall(record.id, missed);
+    await crm.logCall(call({ callKey: 'acme:pbx1:call-78:101', ownerId: 'jane@acme.com' }));
+    await crm.createFollowUpTask!(record, { callKey: missed.callKey, contact: missed.contact, ownerId: 'jane@acme.com', subject: 'Call back Ada', dueAt: '2026-03-01T11:00:20.000Z' });
+    expect([...sim.calls.values()].map((c) => c.properties.hubspot_owner_id)).toEqual([jane, jane]);
+    expect([...sim.tasks.values()].map((t) => t.properties.hubspot_owner_id)).toEqual([jane]);
+    expect(sim.requestsTo('GET', '/crm/v3/owners')).toHaveLength(1); // resolved once, then cached
+  });
+
+  it('logs the call without an owner, and says why in it, when no HubSpot user has the agent\'s e-mail or the CRM user is neither id nor e-mail', async () => {
+    const unknown = await crm.logCall(call({ ownerId: 'nobody@acme.com' }));
+    const odd = await crm.logCall(call({ callKey: 'acme:pbx1:call-78:101', ownerId: 'crm-user-1' }));
+    for (const [record, why] of [[unknown, 'no active HubSpot user has the e-mail nobody@acme.com'], [odd, 'neither an owner id nor an e-mail']] as const) {
+      const stored = sim.calls.get(record.id)!.properties;
+      expect(stored.hubspot_owner_id).toBeUndefined();
+      expect(stored.hs_call_body).toContain('asked about invoice');
+      expect(stored.hs_call_body).toContain(why);
+    }
+    expect(sim.requestsTo('GET', '/crm/v3/owners')).toHaveLength(1); // only the e-mail is looked up
+  });
+
+  it('every request the HubSpot adapter sends matches an official HubSpot OpenAPI file', async () => {
+    // The whole workflow: screen-pop lookup, log (owner by e-mail), update, recording, call-back task, sync.
+    sim.addOwner({ email: 'jane@acme.com' });
+    const contact = sim.addContact({ firstname: 'Ada', phone: '(415) 555-0123' });
+    const [found] = await crm.findContactsByPhone('+14155550123');
+    const missed = call({ contact: { id: found!.id, kind: 'contact' }, ownerId: 'jane@acme.com', outcome: 'missed', answeredAt: null, durationSec: 0 });
+    const record = await crm.logCall(missed);
+    await crm.updateCall(record.id, { ...missed, notes: 'left a voicemail' });
+    await crm.attachRecording(record, { fileName: 'call-77.mp3', contentType: 'audio/mpeg', data: new Uint8Array([1, 2, 3]) }, missed.callKey);
+    await crm.createFollowUpTask!(record, { callKey: missed.callKey, contact: missed.contact, ownerId: 'jane@acme.com', subject: 'Call back Ada', dueAt: '2026-03-01T11:00:20.000Z' });
+    await syncAllContacts(crm);
+    expect(found!.id).toBe(contact);
+
+    // Strict simulator: every request and answer was checked against the vendored files (afterEach
+    // asserts no violation); here, independently, each request names an operation of those files.
+    const official = new OpenApiValidator(HUBSPOT_OPENAPI_FILES);
+    const api = sim.requests.filter((r) => !r.path.startsWith('/oauth/'));
+    expect(api.filter((r) => r.status !== null && r.status >= 400)).toEqual([]);
+    const operations = new Set(api.map((r) => `${r.method} ${official.findOperation(r.method, r.path)?.template ?? `${r.path} (in no official file)`}`));
+    expect([...operations].sort()).toEqual(
+      [
+        'GET /crm/v3/objects/calls/{callId}',
+        'GET /crm/v3/owners',
+        'GET /files/v3/files/search',
+        'PATCH /crm/v3/objects/calls/{callId}',
+        'POST /crm/v3/objects/calls',
+        'POST /crm/v3/objects/calls/search',
+        'POST /crm/v3/objects/contacts/search',
+        'POST /crm/v3/objects/tasks',
+        'POST /crm/v3/objects/tasks/search',
+        'POST /files/v3/files',
+        'PUT /crm/v4/objects/{fromObjectType}/{fromObjectId}/associations/default/{toObjectType}/{toObjectId}',
+      ].sort(),
+    );
   });
 });

@@ -11,7 +11,8 @@ export const hubspotProvider: CrmProvider = {
   oauth: (origin) => ({
     authorizeUrl: `${origin ?? HUBSPOT_APP_ORIGIN}/oauth/authorize`,
     tokenUrl: `${origin ?? HUBSPOT_API_ORIGIN}/oauth/v1/token`,
-    scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'files'],
+    // owners.read: the agent's e-mail -> numeric owner id (GET /crm/v3/owners).
+    scopes: ['oauth', 'crm.objects.contacts.read', 'crm.objects.contacts.write', 'crm.objects.owners.read', 'files'],
     // The token endpoint accepts code_verifier (spec); we always send S256, but HubSpot still
     // requires the client secret, so the bus broker does the exchange and refresh.
     pkce: true,

@@ -29,38 +29,11 @@ export interface SearchRequest {
   after: string;
 }
 
-/**
- * What we send to create a task (POST /crm/v3/objects/tasks). No tasks OpenAPI file is saved, so
- * this zod schema is the contract the simulator checks, from the tasks guide
- * (developers.hubspot.com/docs/api/crm/tasks): hs_timestamp (due date, required), hs_task_subject,
- * hs_task_status NOT_STARTED|COMPLETED, hs_task_priority LOW|MEDIUM|HIGH, hs_task_type EMAIL|CALL|TODO,
- * hubspot_owner_id; plus our `ringbridge_call_key` (README "Portal setup").
- */
-export const TaskCreate = z.strictObject({
-  properties: z.strictObject({
-    hs_timestamp: z.iso.datetime(),
-    hs_task_subject: z.string().min(1),
-    hs_task_body: z.string().optional(),
-    hs_task_status: z.enum(['NOT_STARTED', 'COMPLETED']),
-    hs_task_priority: z.enum(['LOW', 'MEDIUM', 'HIGH']).optional(),
-    hs_task_type: z.enum(['EMAIL', 'CALL', 'TODO']).optional(),
-    hubspot_owner_id: z.string().optional(),
-    ringbridge_call_key: z.string().min(1),
-  }),
-  associations: z.array(
-    z.strictObject({
-      to: z.strictObject({ id: z.string() }),
-      types: z.array(z.strictObject({ associationCategory: z.enum(['HUBSPOT_DEFINED', 'USER_DEFINED', 'INTEGRATOR_DEFINED']), associationTypeId: z.number().int() })),
-    }),
-  ),
-});
-export type TaskCreate = z.infer<typeof TaskCreate>;
+/** What we send to create a call or task (SimplePublicObjectInputForCreate in crm-calls/crm-tasks v3). */
+export interface ObjectCreate {
+  properties: Record<string, string>;
+  associations: Array<{ to: { id: string }; types: Array<{ associationCategory: 'HUBSPOT_DEFINED'; associationTypeId: number }> }>;
+}
 
-/** The object search request (PublicObjectSearchRequest, same for every object), for spec-less searches. */
-export const SearchRequestSchema = z.strictObject({
-  filterGroups: z.array(z.strictObject({ filters: z.array(z.strictObject({ propertyName: z.string(), operator: z.string(), value: z.string().optional(), values: z.array(z.string()).optional() })) })),
-  properties: z.array(z.string()),
-  sorts: z.array(z.string()),
-  limit: z.number().int().min(1).max(200),
-  after: z.string(),
-});
+/** GET /crm/v3/owners (CollectionResponsePublicOwnerForwardPaging in crm-owners-v3): what we read of it. */
+export const OwnersPage = z.object({ results: z.array(z.object({ id: z.string(), email: z.string().optional() })) });

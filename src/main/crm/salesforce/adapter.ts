@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { countryOf, toE164 } from '../../../shared/phone.js';
 import { crmFetch, IgnoredBody, type CrmFetchOptions, type CrmRequest } from '../http.js';
 import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmSession, FollowUpTaskInput, RecordingFile } from '../port.js';
-import { API_VERSION, ContactRecord, CreateResponse, IdRecord, QueryResponse, SearchResponse, type FollowUpTaskInput as FollowUpTaskFields } from './wire.js';
+import { API_VERSION, ContactRecord, CreateResponse, IdRecord, QueryResponse, SearchResponse, type FollowUpTaskInput as FollowUpTaskFields, type TaskInput } from './wire.js';
 
 export type SalesforceKind = 'Contact' | 'Lead';
 const KINDS: SalesforceKind[] = ['Contact', 'Lead'];
@@ -179,7 +179,8 @@ export class SalesforceAdapter implements CrmAdapter {
   }
 }
 
-function taskFields(input: CallLogInput) {
+/** The call Task's fields; TaskSubtype is create-only, so logCall adds it. */
+function taskFields(input: CallLogInput): Omit<TaskInput, 'TaskSubtype'> {
   const when = new Date(input.startedAt);
   const lines = [
     input.notes,

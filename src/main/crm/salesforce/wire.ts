@@ -1,6 +1,6 @@
-// Salesforce REST wire shapes. No official OpenAPI exists for the sObject REST API, so these zod
-// schemas are the contract: the adapter parses responses with them and the simulator checks
-// requests with the request schemas (see README.md for which facts are documented).
+// Salesforce REST wire shapes the adapter sends and reads. No official OpenAPI exists for the
+// sObject REST API: the adapter parses responses with these; the simulator checks requests with its
+// own schemas written from Salesforce's documentation (src/sim/crm/salesforce/schemas.ts), never these.
 import { z } from 'zod';
 
 export const API_VERSION = 'v62.0';
@@ -51,6 +51,8 @@ export const TaskInput = z.strictObject({
   WhoId: z.string().regex(/^(003|00Q)[A-Za-z0-9]{12,15}$/, 'a Contact (003) or Lead (00Q) id').nullable().optional(),
   OwnerId: z.string().regex(/^005[A-Za-z0-9]{12,15}$/, 'a User id (005)').optional(),
 });
+export type TaskInput = z.infer<typeof TaskInput>;
+
 /**
  * A follow-up (to-do) Task for a missed call: Subject, Status, Priority, ActivityDate = due date
  * (Task field reference: "Due Date"), WhoId, OwnerId. `CallObject` carries our marker so a retry
@@ -71,15 +73,3 @@ export const FollowUpTaskInput = z.strictObject({
 
 export type FollowUpTaskInput = z.infer<typeof FollowUpTaskInput>;
 
-/** Every Task we create: a logged call or a follow-up to-do, told apart by TaskSubtype. */
-export const TaskCreate = z.discriminatedUnion('TaskSubtype', [TaskInput, FollowUpTaskInput]);
-
-/** TaskSubtype is create-only; updates send the rest. */
-export const TaskUpdate = TaskInput.omit({ TaskSubtype: true }).partial();
-
-export const ContentVersionInput = z.strictObject({
-  Title: z.string().min(1).max(255),
-  PathOnClient: z.string().min(1),
-  VersionData: z.base64(),
-  FirstPublishLocationId: z.string().regex(/^00T[A-Za-z0-9]{12,15}$/, 'a Task id (00T)'),
-});

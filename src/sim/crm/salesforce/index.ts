@@ -1,10 +1,18 @@
 // Salesforce simulator. Salesforce publishes no OpenAPI for the sObject REST API, so the wire is
-// checked with the zod request schemas in src/main/crm/salesforce/wire.ts (built from the notes)
-// and a small SOQL/SOSL reader that accepts only the statement shapes the docs describe.
+// checked with the simulator's own zod schemas, written from Salesforce's documentation
+// (schemas.ts), and a small SOQL/SOSL reader that accepts only the statement shapes the docs describe.
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
-import { ContentVersionInput, TaskCreate, TaskUpdate, API_VERSION } from '../../../main/crm/salesforce/wire.js';
 import { simError, startCrmSimulator, type CrmSimulator, type Fault } from '../common/index.js';
+import {
+  ContentVersionCreateBody,
+  QueryResult,
+  SF_API_VERSION as API_VERSION,
+  SaveResult,
+  SearchResult,
+  StatementParams,
+  TaskCreateBody,
+  TaskUpdateBody,
+} from './schemas.js';
 
 export type SfRecord = Record<string, unknown> & { Id: string };
 type SObjectType = 'Contact' | 'Lead' | 'Task' | 'ContentVersion';
@@ -91,11 +99,11 @@ function registerRoutes(
       locators.set(locator, { type, rows });
       nextRecordsUrl = `${base}/query/${locator}`;
     }
-    return { totalSize: rows.length, done, records: slice.map((r) => withAttributes(type, r)), ...(nextRecordsUrl ? { nextRecordsUrl } : {}) };
+    return QueryResult.parse({ totalSize: rows.length, done, records: slice.map((r) => withAttributes(type, r)), ...(nextRecordsUrl ? { nextRecordsUrl } : {}) });
   };
 
   app.get(`${base}/query`, cfg, async (req) => {
-    const { q } = sim.parse(z.object({ q: z.string().min(1) }), req.query, 'GET /query');
+    const { q } = sim.parse(StatementParams, req.query, 'GET /query');
     const parsed = parseSoql(q);
     if (!parsed) return badQuery(sim, q);
     const store = records[parsed.from as SObjectType];
@@ -114,7 +122,7 @@ function registerRoutes(
   });
 
   app.get(`${base}/search`, cfg, async (req) => {
-    const { q } = sim.parse(z.object({ q: z.string().min(1) }), req.query, 'GET /search');
+    const { q } = sim.parse(StatementParams, req.query, 'GET /search');
     const m = /^FIND \{(\d+)\} IN PHONE FIELDS RETURNING (.+)$/i.exec(q);
     if (!m) return badQuery(sim, q);
     const digits = m[1]!;
@@ -128,21 +136,21 @@ function registerRoutes(
         if (phones.some((p) => p && p.endsWith(digits))) searchRecords.push(withAttributes(type!, pick(r, fields)));
       }
     }
-    return { searchRecords };
+    return SearchResult.parse({ searchRecords });
   });
 
   app.post(`${base}/sobjects/Task`, cfg, async (req, reply) => {
-    const task = sim.parse(TaskCreate, req.body, 'POST /sobjects/Task body');
+    const task = sim.parse(TaskCreateBody, req.body, 'POST /sobjects/Task body');
     if (task.WhoId && !records.Contact.has(task.WhoId) && !records.Lead.has(task.WhoId)) {
       throw simError(400, salesforceError(400, `Name ID: id value of incorrect type: ${task.WhoId}`, 'FIELD_INTEGRITY_EXCEPTION', ['WhoId']));
     }
     const Id = newId('Task');
-    records.Task.set(Id, { ...task, Id, LastModifiedDate: sfDateTime(new Date()) });
-    return reply.code(201).send({ id: Id, success: true, errors: [] });
+    records.Task.set(Id, { Status: 'Not Started', Priority: 'Normal', ...task, Id, LastModifiedDate: sfDateTime(new Date()) });
+    return reply.code(201).send(SaveResult.parse({ id: Id, success: true, errors: [] }));
   });
 
   app.patch(`${base}/sobjects/Task/:id`, cfg, async (req, reply) => {
-    const update = sim.parse(TaskUpdate, req.body, 'PATCH /sobjects/Task body');
+    const update = sim.parse(TaskUpdateBody, req.body, 'PATCH /sobjects/Task body');
     const task = records.Task.get((req.params as { id: string }).id);
     if (!task) throw simError(404, salesforceError(404, 'The requested resource does not exist', 'NOT_FOUND'));
     Object.assign(task, update, { LastModifiedDate: sfDateTime(new Date()) });
@@ -150,13 +158,13 @@ function registerRoutes(
   });
 
   app.post(`${base}/sobjects/ContentVersion`, cfg, async (req, reply) => {
-    const version = sim.parse(ContentVersionInput, req.body, 'POST /sobjects/ContentVersion body');
-    if (!records.Task.has(version.FirstPublishLocationId)) {
+    const version = sim.parse(ContentVersionCreateBody, req.body, 'POST /sobjects/ContentVersion body');
+    if (version.FirstPublishLocationId !== undefined && !records.Task.has(version.FirstPublishLocationId)) {
       throw simError(400, salesforceError(400, 'invalid cross reference id', 'INVALID_CROSS_REFERENCE_KEY', ['FirstPublishLocationId']));
     }
     const Id = newId('ContentVersion');
-    records.ContentVersion.set(Id, { ...version, Id, ContentDocumentId: `069${Id.slice(3)}` });
-    return reply.code(201).send({ id: Id, success: true, errors: [] });
+    records.ContentVersion.set(Id, { Title: version.PathOnClient, ...version, Id, ContentDocumentId: `069${Id.slice(3)}` });
+    return reply.code(201).send(SaveResult.parse({ id: Id, success: true, errors: [] }));
   });
 }
 

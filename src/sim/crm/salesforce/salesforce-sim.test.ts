@@ -1,0 +1,57 @@
+// The Salesforce simulator checks the wire against Salesforce's documented fields (schemas.ts), not
+// against the adapter: it accepts what Salesforce accepts and refuses what Salesforce refuses.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSalesforceSim, type SalesforceSim } from './index.js';
+
+let sim: SalesforceSim;
+let token: string;
+const api = (method: string, path: string, body?: unknown) =>
+  fetch(`${sim.url}/services/data/v62.0${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+beforeEach(async () => {
+  sim = await startSalesforceSim();
+  token = sim.oauth.issueTokens().accessToken;
+});
+afterEach(() => sim.close());
+
+describe('Salesforce simulator wire', () => {
+  it('salesforce sim checks Task and ContentVersion bodies against Salesforce’s field reference, not the adapter', async () => {
+    // Valid for Salesforce though no adapter sends it: a bare call Task (every field optional, defaults applied).
+    const created = await api('POST', '/sobjects/Task', { Subject: 'Call', TaskSubtype: 'Call', CallType: 'Inbound' });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    expect(sim.records.Task.get(id)).toMatchObject({ Status: 'Not Started', Priority: 'Normal', CallType: 'Inbound' });
+    expect(sim.specViolations).toEqual([]);
+
+    const refused: Array<[string, string, unknown]> = [
+      ['POST', '/sobjects/Task', { Subject: 'x', CallType: 'inbound' }], // picklist values are Inbound, Internal, Outbound
+      ['POST', '/sobjects/Task', { Subject: 'x', CallStart__c: '2026-01-01' }], // no such field on Task
+      ['POST', '/sobjects/Task', { Subject: 'x', WhoId: '001000000000000AAA' }], // an Account is not a Who
+      ['PATCH', `/sobjects/Task/${id}`, { TaskSubtype: 'Task' }], // TaskSubtype is create-only
+      ['POST', '/sobjects/ContentVersion', { Title: 'a.wav', VersionData: 'UklGRg==' }], // PathOnClient required
+    ];
+    for (const [method, path, body] of refused) {
+      const res = await api(method, path, body);
+      expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
+      expect(await res.json()).toEqual([expect.objectContaining({ errorCode: expect.any(String), message: expect.any(String) })]);
+    }
+    expect(sim.specViolations).toHaveLength(refused.length);
+  });
+
+  it('salesforce, zoho and highlevel sims import nothing from the adapters they test', () => {
+    const crmSims = join(import.meta.dirname, '..');
+    const offenders = ['salesforce', 'zoho', 'highlevel'].flatMap((vendor) =>
+      readdirSync(join(crmSims, vendor))
+        .filter((f) => f.endsWith('.ts'))
+        .filter((f) => /from '(\.\.\/)+main\/crm\//.test(readFileSync(join(crmSims, vendor, f), 'utf8')))
+        .map((f) => `${vendor}/${f}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
