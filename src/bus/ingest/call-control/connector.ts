@@ -11,6 +11,9 @@ import type { CallObservation } from '../observation.js';
 import { findRecording } from './recordings.js';
 import { ParticipantTracker, type EndedLeg } from './tracker.js';
 
+/** How long an ended leg stays a possible owner of recordings other legs find. */
+const RECENT_LEG_MS = 10 * 60_000;
+
 export type ObservationSink = (observation: CallObservation) => Promise<void>;
 
 export interface CallControlConnectorOptions {
@@ -45,6 +48,10 @@ export class CallControlConnector extends EventEmitter {
   private running: Promise<void> | null = null;
   private readonly polls = new Set<Promise<void>>();
   private readonly claimedRecordings = new Set<number>();
+  /** Answered legs ended lately: a recording that fits one of them as well is not another's. */
+  private recentLegs: EndedLeg[] = [];
+  /** The last sign of life on the socket (open, frame, pong): where legs that vanish with it end. */
+  private lastAlive: Date | null = null;
 
   constructor(private readonly opts: CallControlConnectorOptions) {
     super();
@@ -88,7 +95,7 @@ export class CallControlConnector extends EventEmitter {
       failures = outcome === 'ready' ? 0 : failures + 1;
       // A 401 a new token fixes (PBX restarted, token expired) costs no backoff step, but only once
       // in a row: a PBX refusing every token is not hammered.
-      const retryNow = outcome === 'renewed' && !retriedAtOnce;
+      const retryNow: boolean = outcome === 'renewed' && !retriedAtOnce;
       retriedAtOnce = retryNow;
       // Full jitter: spreads reconnects of many connectors after a PBX restart.
       const delayMs = retryNow ? 0 : Math.random() * Math.min(maxMs, initialMs * 2 ** failures);
@@ -121,15 +128,23 @@ export class CallControlConnector extends EventEmitter {
       alive = false;
       ws.ping();
     }, this.opts.pingIntervalMs ?? 5000);
-    ws.on('pong', () => (alive = true));
-    ws.on('message', (data) => this.enqueue(() => this.onFrame(String(data))));
+    ws.on('pong', () => {
+      alive = true;
+      this.lastAlive = this.now();
+    });
+    ws.on('message', (data) => {
+      this.lastAlive = this.now();
+      this.enqueue(() => this.onFrame(String(data)));
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         ws.once('open', () => {
+          const lostAt = this.lastAlive;
+          this.lastAlive = this.now();
           // Official order: socket first, then the full state, so no change falls between the two.
           this.enqueue(async () => {
             try {
-              await this.bootstrap();
+              await this.bootstrap(lostAt);
             } catch (err) {
               // Without the full state, events cannot be interpreted: start over.
               ws.terminate();
@@ -164,11 +179,12 @@ export class CallControlConnector extends EventEmitter {
     });
   }
 
-  private async bootstrap(): Promise<void> {
+  /** `lostAt`: the previous socket's last sign of life (null on the first connect). */
+  private async bootstrap(lostAt: Date | null): Promise<void> {
     const state = await this.opts.api.callControl.fullState(this.stopController.signal);
     this.agentDns = new Set(state.filter((d) => d.type === 'Wextension').map((d) => d.dn));
     const participants = state.filter((d) => this.agentDns.has(d.dn)).flatMap((d) => d.participants);
-    const { observations, ended } = this.tracker.reconcile(participants, this.now());
+    const { observations, ended } = this.tracker.reconcile(participants, this.now(), lostAt);
     await this.deliver(observations);
     for (const leg of ended) this.pollRecording(leg);
   }
@@ -207,23 +223,30 @@ export class CallControlConnector extends EventEmitter {
 
   /** 3CX has no recording event: look the talked leg's recording up in XAPI a bounded number of times. */
   private pollRecording(leg: EndedLeg): void {
+    const cutoff = leg.endedAt.getTime() - RECENT_LEG_MS;
+    this.recentLegs = [...this.recentLegs.filter((l) => l.endedAt.getTime() >= cutoff), leg];
     if (this.opts.recordingPoll === false) return;
     const attempts = this.opts.recordingPoll?.attempts ?? 10;
     const intervalMs = this.opts.recordingPoll?.intervalMs ?? 3000;
     const poll = (async () => {
+      let reason: string | null = null;
       for (let i = 0; i < attempts && !this.stopped; i++) {
         await sleep(intervalMs, this.stopController.signal);
         if (this.stopped) return;
-        const found = await findRecording(this.opts.api.xapi, leg, this.claimedRecordings, this.stopController.signal).catch((err: Error) => {
+        const others = [...this.recentLegs, ...this.tracker.connectedLegs()].filter((l) => l !== leg);
+        const match = await findRecording(this.opts.api.xapi, leg, { claimed: this.claimedRecordings, others }, this.stopController.signal).catch((err: Error) => {
           this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'XAPI recording lookup failed');
           return null;
         });
-        if (found) {
-          this.claimedRecordings.add(found.Id);
-          await this.deliver([this.tracker.recordingReady(leg, { pbxRecordingId: String(found.Id), contentType: null }, this.now())]);
+        reason = match?.reason ?? reason;
+        if (match?.recording) {
+          this.claimedRecordings.add(match.recording.Id);
+          await this.deliver([this.tracker.recordingReady(leg, { pbxRecordingId: String(match.recording.Id), contentType: null }, this.now())]);
           return;
         }
       }
+      // Seen but not provably this call's: attach nothing, and say why.
+      if (reason) this.opts.logger?.warn({ pbxId: this.pbxId, pbxCallId: leg.pbxCallId, dn: leg.participant.dn, reason }, 'recording not attached');
     })();
     this.polls.add(poll);
     void poll.finally(() => this.polls.delete(poll));
