@@ -261,6 +261,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
         recording: obs.recording,
         source: obs.source,
         ...(type === 'answered' ? { answeredBy } : {}),
+        ...(cls === 'end' && obs.endReason ? { endReason: obs.endReason } : {}),
       } satisfies CallEvent);
       if (!parsed.success) {
         throw new IngestError('invalid', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));

@@ -1,6 +1,6 @@
 // What every ingest adapter hands to the normaliser: a call transition as the PBX described it,
 // before numbers are normalised and before an id is fixed.
-import type { CallDirection, CallEventType, IngestSource, RecordingRef } from '../../shared/call-event.js';
+import type { CallDirection, CallEventType, EndReason, IngestSource, RecordingRef } from '../../shared/call-event.js';
 
 export interface CallObservation {
   tenantId: string;
@@ -20,6 +20,8 @@ export interface CallObservation {
   pbxTime: Date;
   durationSec: number | null;
   recording: RecordingRef | null;
+  /** On `ended`/`missed`: how the end was learned, when the form knows (Call Control). */
+  endReason?: EndReason;
   /**
    * CRM template journal only. `identity` is the same for every retry of one journal entry and
    * differs for another call's (times, duration, call type); `endedAt` is the end the PBX reported.

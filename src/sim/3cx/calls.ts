@@ -20,6 +20,19 @@ interface Common {
   forms?: FormSwitches;
   /** Whether 3CX records the answered legs (its recording rules); default true. */
   record?: boolean;
+  /**
+   * The PBX restarts while this (inbound or outbound) call talks: once answered (and `talkSec` of
+   * real talk with realTalkTime) its legs vanish with no Remove and no form reports an end; a
+   * recorded leg keeps what was recorded up to the cut. The script ends when the PBX is back.
+   */
+  cutByRestart?: RestartOptions;
+}
+
+export interface RestartOptions {
+  /** Count call, leg and participant ids from the start again, as 3CX may after a restart. */
+  reuseCallIds: boolean;
+  /** How long upgrades are refused. Default 200 ms. */
+  downMs?: number;
 }
 export interface ExternalCaller {
   from: string;
@@ -51,6 +64,8 @@ export interface LegRecord {
   outcome: 'answered' | 'missed' | 'elsewhere';
   talkSec: number;
   recordingId: number | null;
+  /** The leg was cut off by a PBX restart (its talk ended at the cut, no end was reported). */
+  cutByRestart?: true;
 }
 
 /** The PBX's own record of a placed call: the oracle tests compare every downstream record with. */
@@ -75,7 +90,10 @@ export interface CallDriver {
   /** Stores the participant and announces it (Upsert); resolves once watchers re-read it. */
   upsert(p: CallParticipant): Promise<void>;
   remove(p: CallParticipant): Promise<void>;
-  createRecording(p: CallParticipant, direction: 'inbound' | 'outbound', talkSec: number): XapiRecording;
+  /** A recording of the leg's talk from its answer to its end (ms), as 3CX writes it when the leg ends. */
+  createRecording(p: CallParticipant, direction: 'inbound' | 'outbound', talk: { from: number; to: number }): XapiRecording;
+  /** The PBX service restarts (see PbxSimulator.restart). */
+  restart(opts: RestartOptions): Promise<void>;
   recordingUrl(id: number): string;
   forms: BusForms | null;
   step(): Promise<void>;
@@ -163,12 +181,16 @@ class CallRun {
     if (this.cc) await this.pbx.remove(leg);
   }
 
+  /** A one-leg call ends: hung up, or cut by a restart when the script says so and it was answered. */
+  end(leg: CallParticipant, talkSec: number, cutByRestart: RestartOptions | undefined): Promise<void> {
+    return cutByRestart && leg.status === 'Connected' ? this.cut(leg, talkSec, cutByRestart) : this.finish(leg, talkSec);
+  }
+
   /** A leg ends: answered legs get a recording, every leg a journal entry and a webhook. */
   async finish(leg: CallParticipant, talkSec: number): Promise<void> {
     const answered = leg.status === 'Connected';
-    const talkUntil = (this.connectedAt.get(leg) ?? 0) + talkSec * 1000;
-    if (answered && this.pbx.realTalkTime && talkUntil > Date.now()) await new Promise((r) => setTimeout(r, talkUntil - Date.now()));
-    const recording = answered && this.record ? this.pbx.createRecording(leg, this.direction, talkSec) : null;
+    const talk = answered ? await this.talk(leg, talkSec) : null;
+    const recording = talk && this.record ? this.pbx.createRecording(leg, this.direction, talk) : null;
     if (recording) this.recordingIds.push(recording.Id);
     this.legs.push({ dn: leg.dn, outcome: answered ? 'answered' : 'missed', talkSec: answered ? talkSec : 0, recordingId: recording?.Id ?? null });
     if (this.cc) await this.pbx.remove(leg);
@@ -176,6 +198,24 @@ class CallRun {
     if (recording) await this.sendWebhook('call.recording_ready', [leg.dn], { durationSec: talkSec, recordingId: String(recording.Id) });
     if (this.template) await this.pbx.forms!.journal(this.journalBody(leg.dn, answered, talkSec, recording?.Id ?? null));
     await this.pbx.step();
+  }
+
+  /** The PBX restarts under an answered leg: it vanishes unannounced, and nobody reports its end. */
+  async cut(leg: CallParticipant, talkSec: number, restart: RestartOptions): Promise<void> {
+    const talk = await this.talk(leg, talkSec);
+    const recording = this.record ? this.pbx.createRecording(leg, this.direction, talk) : null;
+    if (recording) this.recordingIds.push(recording.Id);
+    this.legs.push({ dn: leg.dn, outcome: 'answered', talkSec, recordingId: recording?.Id ?? null, cutByRestart: true });
+    await this.pbx.restart(restart);
+  }
+
+  /** The leg talks (for real with realTalkTime); returns when it talked from and to. */
+  private async talk(leg: CallParticipant, talkSec: number): Promise<{ from: number; to: number }> {
+    const from = this.connectedAt.get(leg)!;
+    if (!this.pbx.realTalkTime) return { from, to: Date.now() };
+    const to = from + talkSec * 1000;
+    if (to > Date.now()) await new Promise((r) => setTimeout(r, to - Date.now()));
+    return { from, to };
   }
 
   /** An unanswered queue call: one webhook for the call, a Missed journal per agent offered it. */
@@ -267,7 +307,7 @@ async function play(pbx: CallDriver, script: CallScript): Promise<CallRun> {
       const leg = call.participant(script.to);
       await call.present([leg]);
       if (script.answer ?? true) await call.answer(leg);
-      await call.finish(leg, talkSec);
+      await call.end(leg, talkSec, script.cutByRestart);
       return call;
     }
     case 'queue': {
@@ -290,7 +330,7 @@ async function play(pbx: CallDriver, script: CallScript): Promise<CallRun> {
       const leg = call.participant(script.from);
       await call.present([leg]);
       if (script.answer ?? true) await call.answer(leg);
-      await call.finish(leg, talkSec);
+      await call.end(leg, talkSec, script.cutByRestart);
       return call;
     }
     case 'transfer': {

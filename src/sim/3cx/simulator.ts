@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { runScript, type CallDriver, type CallRecord, type CallScript } from './calls.js';
+import { runScript, type CallDriver, type CallRecord, type CallScript, type RestartOptions } from './calls.js';
 import { BusForms, type BusTarget, type Delivery } from './forms.js';
 import { wavSize, wavStream } from './wav.js';
 import {
@@ -49,6 +49,11 @@ export interface PbxSimulatorOptions {
   now?: () => number;
   /** Size of every generated recording file in bytes. Default 64 KiB. */
   recordingBytes?: number;
+  /**
+   * Fill Recording.RefParticipantId (a nullable int in the XAPI swagger) with the recorded agent
+   * leg's Call Control participant id. Default true; false leaves it null.
+   */
+  refParticipantId?: boolean;
   /** Where the PBX sends CRM-template requests and webhooks; no bus = Call Control only. */
   bus?: BusTarget;
   /**
@@ -97,11 +102,12 @@ export interface PbxSimulator {
   /** The bytes the XAPI serves for a recording (each recording's audio differs). */
   recordingContent(id: number): Promise<Buffer>;
   /**
-   * The PBX service restarts between calls: every token and Call Control socket is dropped and
-   * upgrades are refused for `downMs`; with `reuseCallIds` it counts call, leg and participant
-   * ids from the start again, as 3CX may after a restart.
+   * The PBX service restarts (between calls, or under one: CallScript.cutByRestart): every token
+   * and Call Control socket is dropped, every participant vanishes with no Remove, and upgrades
+   * are refused for `downMs`; with `reuseCallIds` it counts call, leg and participant ids from the
+   * start again, as 3CX may after a restart.
    */
-  restart(opts: { reuseCallIds: boolean; downMs?: number }): Promise<void>;
+  restart(opts: RestartOptions): Promise<void>;
   /** Ends every leg of a call (e.g. one placed with makecall): participants removed, Remove events sent. */
   hangup(callid: number): Promise<void>;
   /** Current participants of a DN. */
@@ -250,12 +256,24 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     for (const done of list) done();
   }
 
+  async function restart({ reuseCallIds, downMs = 200 }: RestartOptions): Promise<void> {
+    tokens.clear();
+    activeToken.clear();
+    faults.blockWebSockets = true;
+    for (const ws of sockets.keys()) ws.terminate();
+    participants.clear();
+    if (reuseCallIds) Object.assign(counters, INITIAL_IDS);
+    await new Promise((r) => setTimeout(r, downMs));
+    faults.blockWebSockets = false;
+  }
+
   const baseUrlRef = { value: '' };
   const driver: CallDriver = {
     trunkDn: TRUNK_DN,
     nextId: (kind) => ++counters[kind],
     deviceOf: (dn) => devices.get(dn)?.[0]?.device_id ?? '',
     nameOf: (dn) => names.get(dn) ?? dn,
+    restart: (o) => restart(o),
     async upsert(p) {
       dnParticipants(p.dn).set(p.id, { ...p });
       await announce(p.dn, p.id, WS_EVENT_UPSERT);
@@ -264,15 +282,15 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
       dnParticipants(p.dn).delete(p.id);
       await announce(p.dn, p.id, WS_EVENT_REMOVE);
     },
-    createRecording(p, direction, talkSec) {
-      const end = new Date();
+    createRecording(p, direction, talk) {
+      const end = new Date(talk.to);
       const id = ++counters.recording;
       const agent = { dn: p.dn, type: 0, number: p.dn, name: names.get(p.dn) ?? p.dn, did: '', participant: p.id };
       const remote = { dn: p.party_dn, type: 1, number: p.party_caller_id, name: p.party_caller_name, did: p.party_did, participant: 0 };
       const [from, to] = direction === 'inbound' ? [remote, agent] : [agent, remote];
       const recording: XapiRecording = {
         Id: id,
-        StartTime: new Date(end.getTime() - talkSec * 1000).toISOString(),
+        StartTime: new Date(talk.from).toISOString(),
         EndTime: end.toISOString(),
         CallType: direction === 'inbound' ? 'InboundExternal' : 'OutboundExternal',
         FromDn: from.dn,
@@ -287,7 +305,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
         ToDisplayName: to.name,
         ToDidNumber: to.did,
         ToIdParticipant: to.participant,
-        RefParticipantId: p.id,
+        RefParticipantId: opts.refParticipantId === false ? null : p.id,
         RecordingUrl: driver.recordingUrl(id),
         IsArchived: false,
         ArchivedUrl: null,
@@ -509,15 +527,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
       for await (const chunk of wavStream(recordingBytes, id)) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
     },
-    async restart({ reuseCallIds, downMs = 200 }) {
-      tokens.clear();
-      activeToken.clear();
-      faults.blockWebSockets = true;
-      for (const ws of sockets.keys()) ws.terminate();
-      if (reuseCallIds) Object.assign(counters, INITIAL_IDS);
-      await new Promise((r) => setTimeout(r, downMs));
-      faults.blockWebSockets = false;
-    },
+    restart,
     async hangup(callid) {
       const legs = [...participants.values()].flatMap((m) => [...m.values()]).filter((p) => p.callid === callid);
       await Promise.all(legs.map((p) => driver.remove(p)));

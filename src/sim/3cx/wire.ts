@@ -73,7 +73,7 @@ export interface XapiRecording {
   ToDisplayName: string;
   ToDidNumber: string;
   ToIdParticipant: number;
-  RefParticipantId: number;
+  RefParticipantId: number | null;
   RecordingUrl: string;
   IsArchived: boolean;
   ArchivedUrl: string | null;
