@@ -38,6 +38,14 @@ export const RecordingRefSchema = z.object({
 });
 export type RecordingRef = z.infer<typeof RecordingRefSchema>;
 
+/**
+ * How an `ended`/`missed` came to be known. `reported`: the PBX said the call ended.
+ * `connection_lost`: the bus lost the PBX (restart, network) while the call was up and the call
+ * was gone when it came back, so `pbxTime` and `durationSec` stop at the last time it was seen.
+ */
+export const EndReason = z.enum(['reported', 'connection_lost']);
+export type EndReason = z.infer<typeof EndReason>;
+
 const Iso = z.string().datetime({ offset: true });
 
 export const CallEventSchema = z.object({
@@ -72,6 +80,8 @@ export const CallEventSchema = z.object({
    * Added within v1: absent on events logged before it (see `answeringExtension`).
    */
   answeredBy: z.string().max(16).nullish(),
+  /** On `ended`/`missed`, where the form says. Added within v1: absent on older events and other forms. */
+  endReason: EndReason.nullish(),
 });
 export type CallEvent = z.infer<typeof CallEventSchema>;
 

@@ -16,28 +16,51 @@
 //   (Cost: that agent's pop stays up until the call is answered or given up.)
 // - A leg that starts ringing after another leg was answered (a transfer) is its own call leg:
 //   its Remove without Connected is that agent's `missed`.
-import type { CallDirection, CallEventType, RecordingRef } from '../../../shared/call-event.js';
+//
+// A restarted PBX numbers its calls anew, so a callid names one call only within one PBX run. A
+// restart always breaks the socket; after a break, a callid at or below the highest one seen before
+// it that is not a call still in progress is a new call, and its observations carry the callid
+// qualified by the time it was first seen (`1005@2026-…Z`), so its keys never meet the old call's.
+// Calls first seen since the break keep the bare callid, so every other call's ids stay what they
+// always were (connector restarts, other forms). Gap: a connector that restarts while the PBX does
+// starts with no memory of old callids and cannot tell reused ones.
+//
+// A leg that vanished while the socket was down (PBX restart, network) ends at the last time it was
+// seen (its last change, or the last sign of life on the socket), with endReason 'connection_lost',
+// never at the reconnect.
+import type { CallDirection, CallEventType, EndReason, RecordingRef } from '../../../shared/call-event.js';
 import type { CallParticipant } from '../../pbx/wire.js';
 import type { CallObservation } from '../observation.js';
 
 export interface TrackedLeg {
   participant: CallParticipant;
+  /** The call instance this leg belongs to: the PBX callid, qualified when the PBX reused it. */
+  pbxCallId: string;
   direction: CallDirection;
   connectedAt: Date | null;
   /** Another leg of the call was answered while this one rang: its end reports nothing. */
   answeredElsewhere: boolean;
+  /** When the connector last saw this leg's state. */
+  seenAt: Date;
 }
 
 export interface EndedLeg extends TrackedLeg {
   endedAt: Date;
+  endReason: EndReason;
 }
 
 const key = (dn: string, id: number | string) => `${dn}/${id}`;
 
 export class ParticipantTracker {
   private readonly legs = new Map<string, TrackedLeg>();
-  /** By callid: legs that stopped ringing unanswered while others of the call still rang. */
+  /** By call instance: legs that stopped ringing unanswered while others of the call still rang. */
   private readonly released = new Map<string, TrackedLeg[]>();
+  /** Highest numeric callid seen, and its value at the last session break (callids reused below it). */
+  private highestCallid = -Infinity;
+  private reusedUpTo = -Infinity;
+  /** Qualified instance ids of reused callids first seen since the last break. */
+  private readonly reused = new Map<string, string>();
+  private sessions = 0;
 
   constructor(private readonly ids: { tenantId: string; pbxId: string }) {}
 
@@ -50,19 +73,20 @@ export class ParticipantTracker {
     const known = this.legs.get(key(p.dn, p.id));
     const out: CallObservation[] = [];
     if (!known) {
-      const leg: TrackedLeg = { participant: p, direction: directionOf(p), connectedAt: null, answeredElsewhere: false };
+      const leg: TrackedLeg = { participant: p, pbxCallId: this.instanceOf(p.callid, at), direction: directionOf(p), connectedAt: null, answeredElsewhere: false, seenAt: at };
       this.legs.set(key(p.dn, p.id), leg);
       // First seen already talking (connector started mid-call): no ringing to report any more.
       if (p.status !== 'Connected') out.push(this.observe(leg, 'ringing', at));
     } else {
       known.participant = p;
+      known.seenAt = at;
     }
     const leg = this.legs.get(key(p.dn, p.id))!;
     if (p.status === 'Connected' && !leg.connectedAt) {
       leg.connectedAt = at;
       leg.answeredElsewhere = false;
       // Everyone the call is (or was just) offered to learns who took it.
-      const losers = [...this.ringingWith(leg), ...this.takeReleased(p.callid)];
+      const losers = [...this.ringingWith(leg), ...this.takeReleased(leg.pbxCallId)];
       for (const loser of losers) loser.answeredElsewhere = true;
       out.push(this.observe(leg, 'answered', at, { agents: [p.dn, ...losers.map((l) => l.participant.dn)], answeredBy: p.dn }));
     }
@@ -70,32 +94,39 @@ export class ParticipantTracker {
   }
 
   /** The participant is gone (Remove). Unknown participants (never seen: race) produce nothing. */
-  remove(dn: string, id: number | string, at: Date): { observations: CallObservation[]; ended: EndedLeg | null } {
+  remove(dn: string, id: number | string, at: Date, endReason: EndReason = 'reported'): { observations: CallObservation[]; ended: EndedLeg | null } {
     const leg = this.legs.get(key(dn, id));
     if (!leg) return { observations: [], ended: null };
     this.legs.delete(key(dn, id));
-    if (leg.connectedAt) return { observations: [this.observe(leg, 'ended', at)], ended: { ...leg, endedAt: at } };
+    if (leg.connectedAt) return { observations: [this.observe(leg, 'ended', at, { endReason })], ended: { ...leg, endedAt: at, endReason } };
     if (leg.answeredElsewhere) return { observations: [], ended: null };
-    const callid = leg.participant.callid;
+    const call = leg.pbxCallId;
     if (this.ringingWith(leg).length > 0) {
-      this.released.set(callid, [...(this.released.get(callid) ?? []), leg]);
+      this.released.set(call, [...(this.released.get(call) ?? []), leg]);
       return { observations: [], ended: null };
     }
-    const offered = [...this.takeReleased(callid), leg].map((l) => l.participant.dn);
-    return { observations: [this.observe(leg, 'missed', at, { agents: offered })], ended: null };
+    const offered = [...this.takeReleased(call), leg].map((l) => l.participant.dn);
+    return { observations: [this.observe(leg, 'missed', at, { agents: offered, endReason })], ended: null };
   }
 
   /**
    * After a (re)connect the full state is the truth and no events are replayed (NOTES 2.4): legs we
-   * hold that are gone ended while we were away; new or changed ones are upserts.
+   * hold that are gone ended while we were away, at the last time they were seen (`lastAlive`: the
+   * last sign of life of the previous socket); new or changed ones are upserts.
    */
-  reconcile(current: CallParticipant[], at: Date): { observations: CallObservation[]; ended: EndedLeg[] } {
-    const present = new Set(current.map((p) => key(p.dn, p.id)));
+  reconcile(current: CallParticipant[], at: Date, lastAlive: Date | null = null): { observations: CallObservation[]; ended: EndedLeg[] } {
+    if (this.sessions++ > 0) {
+      this.reusedUpTo = this.highestCallid;
+      this.reused.clear();
+    }
+    const present = new Map(current.map((p) => [key(p.dn, p.id), p]));
     const observations: CallObservation[] = [];
     const ended: EndedLeg[] = [];
     for (const [k, leg] of [...this.legs]) {
-      if (present.has(k)) continue;
-      const removed = this.remove(leg.participant.dn, leg.participant.id, at);
+      const now = present.get(k);
+      if (now && sameParticipant(leg, now)) continue;
+      const lastSeen = new Date(Math.max(leg.seenAt.getTime(), lastAlive?.getTime() ?? at.getTime()));
+      const removed = this.remove(leg.participant.dn, leg.participant.id, lastSeen, 'connection_lost');
       observations.push(...removed.observations);
       if (removed.ended) ended.push(removed.ended);
     }
@@ -107,18 +138,38 @@ export class ParticipantTracker {
     return this.observe(leg, 'recording_ready', at, { recording, endedAt: leg.endedAt });
   }
 
+  /** Legs talking now (a recording being polled for may still belong to one of them). */
+  connectedLegs(): TrackedLeg[] {
+    return [...this.legs.values()].filter((l) => l.connectedAt !== null);
+  }
+
+  /** Which call instance a newly seen callid belongs to (see the header). */
+  private instanceOf(callid: string, at: Date): string {
+    const live = [...this.legs.values(), ...[...this.released.values()].flat()].find((l) => l.participant.callid === callid);
+    if (live) return live.pbxCallId;
+    const known = this.reused.get(callid);
+    if (known) return known;
+    const n = Number(callid);
+    if (!Number.isFinite(n)) return callid;
+    this.highestCallid = Math.max(this.highestCallid, n);
+    if (n > this.reusedUpTo) return callid;
+    const instance = `${callid}@${at.toISOString()}`;
+    this.reused.set(callid, instance);
+    return instance;
+  }
+
   /** The other legs of this leg's call that are still ringing (not answered, not lost to an answer). */
   private ringingWith(leg: TrackedLeg): TrackedLeg[] {
     const out: TrackedLeg[] = [];
     for (const other of this.legs.values()) {
-      if (other !== leg && other.participant.callid === leg.participant.callid && !other.connectedAt && !other.answeredElsewhere) out.push(other);
+      if (other !== leg && other.pbxCallId === leg.pbxCallId && !other.connectedAt && !other.answeredElsewhere) out.push(other);
     }
     return out;
   }
 
-  private takeReleased(callid: string): TrackedLeg[] {
-    const legs = this.released.get(callid) ?? [];
-    this.released.delete(callid);
+  private takeReleased(call: string): TrackedLeg[] {
+    const legs = this.released.get(call) ?? [];
+    this.released.delete(call);
     return legs;
   }
 
@@ -126,7 +177,7 @@ export class ParticipantTracker {
     leg: TrackedLeg,
     type: CallEventType,
     at: Date,
-    extra: { recording?: RecordingRef; endedAt?: Date; agents?: string[]; answeredBy?: string } = {},
+    extra: { recording?: RecordingRef; endedAt?: Date; agents?: string[]; answeredBy?: string; endReason?: EndReason } = {},
   ): CallObservation {
     const p = leg.participant;
     const agents = [...new Set(extra.agents ?? [p.dn])];
@@ -140,7 +191,7 @@ export class ParticipantTracker {
       source: 'call-control',
       type,
       direction: leg.direction,
-      pbxCallId: p.callid,
+      pbxCallId: leg.pbxCallId,
       caller: leg.direction === 'outbound' ? agent : remote,
       callee: leg.direction === 'outbound' ? remote : agent,
       extensions: p.party_dn_type === 'Wextension' && p.party_dn ? [...agents, p.party_dn] : agents,
@@ -150,10 +201,17 @@ export class ParticipantTracker {
       pbxTime: at,
       durationSec: talkEnds && leg.connectedAt ? talkSeconds(leg.connectedAt, endedAt) : null,
       recording: extra.recording ?? null,
+      ...(extra.endReason ? { endReason: extra.endReason } : {}),
       // Stable per transition of this leg, so a resend (reconnect, remote retry) is recognised.
-      deliveryId: `cc:${this.ids.pbxId}:${p.callid}:${p.dn}:${p.id}:${type}`,
+      deliveryId: `cc:${this.ids.pbxId}:${leg.pbxCallId}:${p.dn}:${p.id}:${type}`,
     };
   }
+}
+
+/** The same participant as before a reconnect, not a restarted PBX's new one under a reused id. */
+function sameParticipant(leg: TrackedLeg, p: CallParticipant): boolean {
+  const was = leg.participant;
+  return was.callid === p.callid && was.party_caller_id === p.party_caller_id && !(leg.connectedAt && p.status !== 'Connected');
 }
 
 /** An answered leg talked for at least a second: every form reads duration 0 as "not answered". */

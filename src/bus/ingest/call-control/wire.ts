@@ -1,7 +1,7 @@
 // An observation as a remote connector (beside an on-prem PBX) posts it to the bus. Tenant and
 // PBX are not on the wire: the bus takes them from the authenticated PBX, never from the sender.
 import { z } from 'zod';
-import { CallDirection, CallEventType, RecordingRefSchema } from '../../../shared/call-event.js';
+import { CallDirection, CallEventType, EndReason, RecordingRefSchema } from '../../../shared/call-event.js';
 import type { CallObservation } from '../observation.js';
 
 const Party = z.object({ raw: z.string().max(64), name: z.string().max(200).nullable() });
@@ -21,6 +21,8 @@ export const RemoteObservationSchema = z.object({
   pbxTime: z.string().datetime({ offset: true }),
   durationSec: z.number().int().nonnegative().nullable(),
   recording: RecordingRefSchema.nullable(),
+  /** Optional: connectors older than it do not send it. */
+  endReason: EndReason.optional(),
 });
 export type RemoteObservation = z.infer<typeof RemoteObservationSchema>;
 
@@ -46,6 +48,7 @@ export function toRemote(o: CallObservation): RemoteObservation {
     pbxTime: o.pbxTime.toISOString(),
     durationSec: o.durationSec,
     recording: o.recording,
+    ...(o.endReason !== undefined ? { endReason: o.endReason } : {}),
   };
 }
 
