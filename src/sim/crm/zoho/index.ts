@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isSimFile, startCrmSimulator, type CrmSimulator } from '../common/index.js';
+import { ZohoLimits, type ZohoEdition } from './limits.js';
 import { zohoSpecWithOverlay } from './spec.js';
 
 export type ZohoRecord = Record<string, unknown> & { id: string; Modified_Time: string; Created_Time: string };
@@ -20,11 +21,21 @@ export interface ZohoSimOptions {
   location?: string;
   /** API name of the unique Calls field the org created for the call key. */
   callKeyField?: string;
+  /** The org's edition, which sets its API credits and concurrency (limits.ts); default standard. */
+  edition?: ZohoEdition;
+  /** User licences (credits grow with them); default 1. */
+  userLicences?: number;
+  /** Credits already spent in the current 24 hours; default 0. */
+  creditsUsed?: number;
+  /** Clock of the 24-hour credit window (ms); tests pin it. */
+  now?: () => number;
 }
 
 export interface ZohoSimulator extends CrmSimulator {
   readonly records: { Contacts: ZohoRecord[]; Leads: ZohoRecord[]; Calls: ZohoRecord[]; Tasks: ZohoRecord[] };
   readonly attachments: Map<string, ZohoAttachment[]>;
+  /** The edition's API credits and concurrency in force. */
+  readonly limits: ZohoLimits;
   addRecord(module: 'Contacts' | 'Leads', fields: Record<string, unknown>, modifiedTime?: string): ZohoRecord;
 }
 
@@ -44,9 +55,16 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
   let nextId = 4_000_000_000_000n;
   const newId = () => String(nextId++);
   let self = '';
+  const limits = new ZohoLimits({
+    edition: options.edition ?? 'standard',
+    userLicences: options.userLicences ?? 1,
+    creditsUsed: options.creditsUsed ?? 0,
+    now: options.now ?? Date.now,
+  });
 
   const sim = await startCrmSimulator({
     openapi: spec.files,
+    rateLimit: () => limits.decide(),
     oauth: {
       authorizePath: '/oauth/v2/auth',
       tokenPath: '/oauth/v2/token',
@@ -83,6 +101,9 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       const auth = req.headers.authorization ?? '';
       req.headers.authorization = auth.startsWith('Zoho-oauthtoken ') ? `Bearer ${auth.slice(16)}` : 'Rejected';
     });
+    // Runs only for calls the harness let through (token valid, no fault, within limits): each one
+    // holds a concurrency slot until its response closes.
+    app.addHook('onRequest', async (_req, reply) => limits.track(reply.raw));
 
     app.get('/crm/v8/:module/search', async (req, reply) => {
       const module = moduleOf(req);
@@ -238,6 +259,7 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
   const zsim = Object.assign(sim, {
     records,
     attachments,
+    limits,
     addRecord(module: 'Contacts' | 'Leads', fields: Record<string, unknown>, modifiedTime = isoNow()): ZohoRecord {
       const record: ZohoRecord = { Owner: { id: USER.id, name: USER.name }, ...fields, id: newId(), Created_Time: modifiedTime, Modified_Time: modifiedTime };
       records[module].push(record);

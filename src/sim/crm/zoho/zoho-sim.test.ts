@@ -21,3 +21,42 @@ describe('Zoho simulator', () => {
     expect(() => sim.assertNoSpecViolations()).toThrow(/query parameter fields is required/);
   });
 });
+
+describe('Zoho simulator limits', () => {
+  it('answers an endpoint it does not implement as Zoho does (404 INVALID_URL_PATTERN)', async () => {
+    const res = await get('/crm/v8/Calls/4000000000000/Notes?fields=id');
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ code: 'INVALID_URL_PATTERN', details: {}, message: 'Please check if the URL trying to access is a correct one', status: 'error' });
+    sim.specViolations.length = 0; // the violation is the point here
+  });
+
+  it('zoho sim refuses calls beyond the edition’s concurrency and its 24-hour API credits, with 429', async () => {
+    await sim.close();
+    let clock = Date.UTC(2026, 0, 1);
+    sim = await startZohoSimulator({ edition: 'free', creditsUsed: 4_990, now: () => clock });
+    token = sim.oauth.issueTokens().accessToken;
+    expect([sim.limits.concurrency, sim.limits.credits]).toEqual([5, 5_000]);
+
+    // Five calls still in progress (their answers never come) fill the Free edition's concurrency.
+    sim.faults.next({ timeoutAfterApply: true, mode: 'hang' });
+    const held = new AbortController();
+    const search = '/crm/v8/Contacts/search?phone=123&fields=id';
+    const inProgress = Array.from({ length: 5 }, () => fetch(`${sim.url}${search}`, { headers: { authorization: `Zoho-oauthtoken ${token}` }, signal: held.signal }).catch(() => null));
+    for (let i = 1; i < 5; i++) sim.faults.next({ timeoutAfterApply: true, mode: 'hang' });
+    await expect.poll(() => sim.requests.length).toBe(5);
+    const sixth = await get(search);
+    expect([sixth.status, ((await sixth.json()) as { code: string }).code]).toEqual([429, 'TOO_MANY_REQUESTS']);
+
+    held.abort();
+    await Promise.all(inProgress);
+    await expect.poll(async () => (await get(search)).status).toBe(204);
+
+    // 4,990 + 5 held + the polls: the rest of the 5,000 credits, then LIMIT_EXCEEDED until a day has passed.
+    let last: Response;
+    do last = await get(search);
+    while (last.status === 204);
+    expect([last.status, ((await last.json()) as { code: string }).code]).toEqual([429, 'LIMIT_EXCEEDED']);
+    clock += 24 * 60 * 60 * 1000 + 1;
+    expect((await get(search)).status).toBe(204);
+  });
+});
