@@ -1,11 +1,16 @@
 // The connector turns what the simulated PBX shows on its Call Control socket into observations.
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually } from '../../pbx/testing.js';
-import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js';
+import { eventually, fakeTenants } from '../../pbx/testing.js';
+import { startPbxSimulator, type PbxSimulator, type PbxSimulatorOptions } from '../../../sim/3cx/index.js';
+import { createMemoryEventLog } from '../../log/memory/index.js';
 import { pbxApiFor } from '../../pbx/api.js';
+import { createIngestor } from '../normalise.js';
 import type { CallObservation } from '../observation.js';
-import { CallControlConnector } from './connector.js';
+import { CallControlConnector, type CallControlConnectorOptions } from './connector.js';
+import { ingestorSink } from './manager.js';
 
 let sim: PbxSimulator | undefined;
 let connector: CallControlConnector | undefined;
@@ -16,11 +21,11 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function setup() {
-  sim = await startPbxSimulator();
+async function setup(simOpts: PbxSimulatorOptions = {}, connectorOpts: Partial<CallControlConnectorOptions> = {}) {
+  sim = await startPbxSimulator(simOpts);
   const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 't_1' });
   const seen: CallObservation[] = [];
-  connector = new CallControlConnector({ api, sink: async (o) => void seen.push(o), backoff: { initialMs: 5, maxMs: 20 }, recordingPoll: { attempts: 20, intervalMs: 5 } });
+  connector = new CallControlConnector({ api, sink: async (o) => void seen.push(o), backoff: { initialMs: 5, maxMs: 20 }, recordingPoll: { attempts: 20, intervalMs: 5 }, ...connectorOpts });
   const ready = once(connector, 'ready');
   connector.start();
   await ready;
@@ -153,5 +158,93 @@ describe('CallControlConnector', () => {
     await ready;
     await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', answer: false });
     await eventually(() => expect(summary(seen)).toEqual(['ringing:101', 'missed:101']));
+  });
+});
+
+/** Log lines the connector wrote, parsed. */
+function captureLog() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, stream), lines };
+}
+
+/** Every poll of the connector (20 x 5 ms in setup) has had its chance. */
+const pollsDone = () => new Promise((r) => setTimeout(r, 400));
+
+describe('CallControlConnector: which recording belongs to which call', () => {
+  it('two calls from one number to one extension: the unrecorded first call gets no recording, the second gets its own', async () => {
+    const { sim, seen } = await setup();
+    const first = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', record: false });
+    const second = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101' });
+    await eventually(() => expect(seen.filter((o) => o.type === 'recording_ready')).toHaveLength(1));
+    await pollsDone();
+    const recordings = seen.filter((o) => o.type === 'recording_ready').map((o) => [o.pbxCallId, o.recording!.pbxRecordingId]);
+    expect(recordings).toEqual([[String(second.callid), String(second.recordingIds[0])]]);
+    expect(first.recordingIds).toEqual([]);
+  });
+
+  it('a recording that names no participant and fits two calls of one number and extension is attached to neither, and the log says why', async () => {
+    const { logger, lines } = captureLog();
+    const { sim, seen } = await setup({ refParticipantId: false }, { logger });
+    await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', record: false });
+    const second = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101' });
+    await eventually(() => expect(lines.filter((l) => l.msg === 'recording not attached')).toHaveLength(2));
+    await pollsDone();
+    expect(seen.filter((o) => o.type === 'recording_ready')).toEqual([]);
+    for (const line of lines.filter((l) => l.msg === 'recording not attached')) {
+      expect(line.reason).toMatch(new RegExp(`recording ${second.recordingIds[0]} names no participant and also fits call\\(s\\)`));
+    }
+  });
+
+  it('attaches a recording that names no participant when it fits only its own call', async () => {
+    const { sim, seen } = await setup({ refParticipantId: false });
+    const call = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101' });
+    await eventually(() => expect(seen.filter((o) => o.type === 'recording_ready').map((o) => o.recording!.pbxRecordingId)).toEqual([String(call.recordingIds[0])]));
+  });
+});
+
+describe('CallControlConnector: PBX restarts', () => {
+  it('a PBX that restarts and reuses call ids: the new call is logged as a new call, not dropped as a repeat', async () => {
+    const tenants = fakeTenants();
+    const log = createMemoryEventLog();
+    const { sim, connector } = await setup({}, { sink: ingestorSink(createIngestor({ log, tenants })), recordingPoll: false });
+    tenants.put({ pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: sim.baseUrl } });
+    const types = async () => (await log.read('t_1', { since: 0, limit: 50 })).events.map((e) => `${e.event.pbxCallId.split('@')[0]}:${e.event.type}`);
+
+    const before = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101' });
+    await eventually(async () => expect(await types()).toEqual(['1001:ringing', '1001:answered', '1001:ended']));
+
+    const ready = once(connector, 'ready');
+    await sim.restart({ reuseCallIds: true, downMs: 50 });
+    await ready;
+    const after = await sim.placeCall({ kind: 'inbound', from: '+4930555111', to: '101' });
+    expect(after.callid).toBe(before.callid);
+    await eventually(async () => expect(await types()).toEqual(['1001:ringing', '1001:answered', '1001:ended', '1001:ringing', '1001:answered', '1001:ended']));
+    const events = (await log.read('t_1', { since: 0, limit: 50 })).events.map((e) => e.event);
+    expect(events[3]!.pbxCallId).not.toBe(events[0]!.pbxCallId);
+    expect(events.slice(3).map((e) => e.caller.e164)).toEqual(['+4930555111', '+4930555111', '+4930555111']);
+  });
+
+  it('a call cut off by a PBX restart ends at the last time it was seen, not at the reconnect, and says the connection was lost', async () => {
+    // The bus clock jumps 30 s while the PBX is down: a reconnect-time end would report 30 s of talk.
+    let skewMs = 0;
+    const { sim, connector, seen } = await setup({}, { now: () => new Date(Date.now() + skewMs) });
+    connector.on('disconnected', () => (skewMs = 30_000));
+    const ready = once(connector, 'ready');
+    const call = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', cutByRestart: { reuseCallIds: false, downMs: 50 } });
+    await ready;
+    await eventually(() => expect(summary(seen)).toEqual(['ringing:101', 'answered:101', 'ended:101', 'recording_ready:101']));
+    const answered = seen[1]!;
+    const ended = seen[2]!;
+    expect(ended).toMatchObject({ pbxCallId: String(call.callid), endReason: 'connection_lost' });
+    expect(ended.pbxTime.getTime() - answered.pbxTime.getTime()).toBeLessThan(30_000);
+    expect(ended.durationSec).toBeLessThan(30);
+    expect(seen[3]!.recording!.pbxRecordingId).toBe(String(call.recordingIds[0]));
+    expect(sim.callRecords()[0]!.legs).toEqual([expect.objectContaining({ dn: '101', outcome: 'answered', cutByRestart: true })]);
   });
 });

@@ -233,7 +233,7 @@ export class CallControlConnector extends EventEmitter {
       for (let i = 0; i < attempts && !this.stopped; i++) {
         await sleep(intervalMs, this.stopController.signal);
         if (this.stopped) return;
-        const others = [...this.recentLegs, ...this.tracker.connectedLegs()].filter((l) => l !== leg);
+        const others = [...this.recentLegs, ...this.tracker.liveLegs()].filter((l) => l !== leg);
         const match = await findRecording(this.opts.api.xapi, leg, { claimed: this.claimedRecordings, others }, this.stopController.signal).catch((err: Error) => {
           this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'XAPI recording lookup failed');
           return null;

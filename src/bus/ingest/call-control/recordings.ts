@@ -26,7 +26,7 @@ export interface RecordingMatch {
 export interface RecordingContext {
   /** Recording ids already given to other legs. */
   claimed: ReadonlySet<number>;
-  /** Other answered legs a recording could belong to: recently ended ones and those talking now (not this leg). */
+  /** Other legs a recording could belong to: recently ended answered ones and every live one (not this leg). */
   others: ReadonlyArray<TrackedLeg | EndedLeg>;
 }
 
@@ -66,13 +66,17 @@ function partiesMatch(r: XapiRecording, leg: TrackedLeg): boolean {
   return (r.FromDn === p.dn && lastDigits(r.ToCallerNumber || r.ToDn) === remote) || (r.ToDn === p.dn && lastDigits(r.FromCallerNumber || r.FromDn) === remote);
 }
 
-/** Start and end inside connected…ended (…now, for a leg still talking), give or take the slack. */
+/**
+ * Start and end inside connected…ended, give or take the slack. A live leg's span is open-ended,
+ * and one we have not seen answered yet (its Connected may still be on its way) starts when we last saw it.
+ */
 function inSpan(r: XapiRecording, leg: TrackedLeg | EndedLeg): boolean {
   const start = Date.parse(r.StartTime ?? '');
   const end = Date.parse(r.EndTime ?? '');
-  if (!Number.isFinite(start) || !Number.isFinite(end) || end < start || !leg.connectedAt) return false;
-  const endedAt = 'endedAt' in leg ? leg.endedAt.getTime() : Infinity;
-  return start >= leg.connectedAt.getTime() - RECORDING_CLOCK_SLACK_MS && end <= endedAt + RECORDING_CLOCK_SLACK_MS;
+  if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) return false;
+  const from = (leg.connectedAt ?? leg.seenAt).getTime();
+  const to = 'endedAt' in leg ? leg.endedAt.getTime() : Infinity;
+  return start >= from - RECORDING_CLOCK_SLACK_MS && end <= to + RECORDING_CLOCK_SLACK_MS;
 }
 
 const ids = (rows: XapiRecording[]) => rows.map((r) => r.Id).join(', ');

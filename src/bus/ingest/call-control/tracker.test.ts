@@ -98,3 +98,51 @@ describe('ParticipantTracker', () => {
     expect(summary(tracker.remove('101', a!.id, at).observations)).toEqual(['missed:101']);
   });
 });
+
+describe('ParticipantTracker across PBX restarts', () => {
+  const t = (sec: number) => new Date(at.getTime() + sec * 1000);
+  const direct = (dn: string, callid: string, id: number, extra: Partial<CallParticipant> = {}) =>
+    leg(dn, callid, { id, on_behalf_of_dn: '', on_behalf_of_type: '', ...extra });
+
+  it('a PBX that restarts and reuses a call id: the new call gets keys of its own, a call that lives through a reconnect keeps its own', () => {
+    const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
+    tracker.reconcile([], t(0));
+    const old = direct('101', '1001', 1);
+    const first = [...tracker.upsert(old, t(1)), ...tracker.upsert(connected(old), t(2)), ...tracker.remove('101', 1, t(5)).observations];
+    const lasting = direct('102', '1002', 2);
+    tracker.upsert(connected(lasting), t(6));
+
+    // The socket drops; the PBX comes back with call 1002 still up (a network blip for it) and
+    // numbers a new call 1001 again, with participant id 1 again.
+    const reused = direct('101', '1001', 1, { party_caller_id: '+4930999888' });
+    const back = tracker.reconcile([connected(lasting), reused], t(60), t(7));
+    expect(summary(back.observations)).toEqual(['ringing:101']);
+    const again = [...back.observations, ...tracker.upsert(connected(reused), t(61)), ...tracker.remove('101', 1, t(70)).observations];
+    expect(again.map((o) => o.type)).toEqual(['ringing', 'answered', 'ended']);
+
+    expect(new Set(first.map((o) => o.pbxCallId))).toEqual(new Set(['1001']));
+    const newId = again[0]!.pbxCallId!;
+    expect(newId).not.toBe('1001');
+    expect(newId.startsWith('1001@')).toBe(true);
+    expect(again.every((o) => o.pbxCallId === newId)).toBe(true);
+    for (const o of again) expect(first.map((f) => f.deliveryId)).not.toContain(o.deliveryId);
+
+    // The call that lived through it: same id, and its end is its own.
+    const lastEnd = tracker.remove('102', 2, t(80)).observations;
+    expect(lastEnd).toMatchObject([{ type: 'ended', pbxCallId: '1002', deliveryId: 'cc:pbx_1:1002:102:2:ended', endReason: 'reported' }]);
+    // A call id never seen before the restart stays bare.
+    expect(tracker.upsert(direct('103', '5000', 3), t(90))[0]!.pbxCallId).toBe('5000');
+  });
+
+  it('a call cut off by a PBX restart ends at the last time it was seen, not at the reconnect, and says the connection was lost', () => {
+    const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
+    tracker.reconcile([], t(0));
+    const p = direct('101', '2001', 7);
+    tracker.upsert(p, t(10));
+    tracker.upsert(connected(p), t(12));
+    // Last sign of life on the socket at 14 s; the PBX is back 30 s later without the call.
+    const back = tracker.reconcile([], t(44), t(14));
+    expect(back.observations).toMatchObject([{ type: 'ended', pbxTime: t(14), durationSec: 2, endReason: 'connection_lost' }]);
+    expect(back.ended).toMatchObject([{ endedAt: t(14), endReason: 'connection_lost' }]);
+  });
+});

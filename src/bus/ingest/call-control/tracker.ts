@@ -138,9 +138,9 @@ export class ParticipantTracker {
     return this.observe(leg, 'recording_ready', at, { recording, endedAt: leg.endedAt });
   }
 
-  /** Legs talking now (a recording being polled for may still belong to one of them). */
-  connectedLegs(): TrackedLeg[] {
-    return [...this.legs.values()].filter((l) => l.connectedAt !== null);
+  /** Legs still up: a recording being polled for may belong to one (our view of its answer may lag). */
+  liveLegs(): TrackedLeg[] {
+    return [...this.legs.values()];
   }
 
   /** Which call instance a newly seen callid belongs to (see the header). */
