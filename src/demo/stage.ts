@@ -100,6 +100,8 @@ export async function startStage(opts: StageOptions): Promise<Stage> {
 }
 
 function seedCrm(hubspot: HubSpotSim): void {
+  // The agents are HubSpot users: their e-mail CRM users resolve to these owner ids.
+  for (const a of AGENTS) hubspot.addOwner({ email: a.crmUser, firstName: a.name });
   for (const c of Object.values(KNOWN_CALLERS)) {
     hubspot.addContact({
       firstname: c.firstName,

@@ -1,5 +1,7 @@
 // The HubSpot simulator is no easier than HubSpot: it checks the wire against HubSpot's official
 // files (not the adapter's types), answers what it lacks as HubSpot does, and keeps HubSpot's limits.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HUBSPOT_RATE_LIMITS, startHubSpotSim, type HubSpotSim } from './index.js';
 
@@ -32,6 +34,11 @@ const taskSearch = (operator: string) => ({
 });
 
 describe('HubSpot simulator', () => {
+  it('imports nothing from the adapter it tests', () => {
+    const sources = readdirSync(import.meta.dirname).filter((f) => f.endsWith('.ts'));
+    expect(sources.filter((f) => /from '(\.\.\/)+main\//.test(readFileSync(join(import.meta.dirname, f), 'utf8')))).toEqual([]);
+  });
+
   it('checks task requests against HubSpot\'s official tasks file, not the adapter\'s schema', async () => {
     expect((await send('POST', '/crm/v3/objects/tasks/search', taskSearch('EQ'))).status).toBe(200);
     const refused = await send('POST', '/crm/v3/objects/tasks/search', taskSearch('EQUALS'));
