@@ -6,5 +6,4 @@ export type { OAuthSimOptions, IssuedTokens } from './oauth.js';
 export { OpenApiValidator } from './openapi.js';
 export { simSession } from './session.js';
 export type { SimSession } from './session.js';
-export { CRM_SPECS_DIR, crmSpec } from './specs.js';
 export { closeCheckedSim, crmRejection, syncAllContacts } from './adapter-testing.js';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CRM_SPECS_DIR, s256, startCrmSimulator, type CrmSimulator } from './index.js';
+import { s256, startCrmSimulator, type CrmSimulator } from './index.js';
 
-const SPECS = CRM_SPECS_DIR;
 let sim: CrmSimulator | undefined;
 afterEach(async () => {
   await sim?.close();
@@ -12,7 +12,7 @@ afterEach(async () => {
 async function start(extra: Partial<Parameters<typeof startCrmSimulator>[0]> = {}) {
   sim = await startCrmSimulator({
     oauth: { authorizePath: '/oauth/authorize', tokenPath: '/oauth/token', revokePath: '/oauth/revoke', requirePkce: true },
-    openapi: `${SPECS}/hubspot/openapi/crm-calls-v3.json`,
+    openapi: resolve(import.meta.dirname, '../hubspot/openapi/crm-calls-v3.json'),
     routes: (app) => {
       app.post('/crm/v3/objects/calls', async (_req, reply) =>
         reply.code(201).send({ id: '1', properties: {}, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString(), archived: false }),
