@@ -4,7 +4,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { toE164 } from '../../../shared/phone.js';
-import { isSimFile, simError, startCrmSimulator, type CrmSimulator } from '../common/index.js';
+import { isSimFile, simError, startCrmSimulator, type CrmSimulator, type RateLimitDecision } from '../common/index.js';
+import { RollingWindow } from '../common/rolling-window.js';
 import { highLevelSpecWithOverlay } from './spec.js';
 
 export interface HlContact {
@@ -69,10 +70,23 @@ const VERSIONS: [RegExp, string][] = [
   [/^\/conversations\//, '2021-04-15'],
 ];
 
+/**
+ * Per app and location: a burst of 100 requests per 10 seconds and 200,000 a day (HighLevel's rate
+ * limits page, marketplace.gohighlevel.com/docs/other/rate-limits, and docs/oauth/Authorization.md FAQ).
+ */
+export const HIGHLEVEL_RATE_LIMITS = { burst: 100, intervalMs: 10_000, daily: 200_000 };
+
+export interface HighLevelSimOptions {
+  /** HighLevel's rate limits (default); `false` only for tests about something else that must burst. */
+  rateLimits?: typeof HIGHLEVEL_RATE_LIMITS | false;
+  /** Clock of the rate-limit windows (ms); tests pin it. */
+  now?: () => number;
+}
+
 const hlError = (status: number, message: string) =>
   status === 401 ? { statusCode: 401, message: 'Invalid token: access token is invalid', error: 'Unauthorized' } : { statusCode: status, message };
 
-export async function startHighLevelSimulator(): Promise<HighLevelSimulator> {
+export async function startHighLevelSimulator(options: HighLevelSimOptions = {}): Promise<HighLevelSimulator> {
   const spec = highLevelSpecWithOverlay();
   const contacts: HlContact[] = [];
   const conversations: { id: string; contactId: string }[] = [];
@@ -84,8 +98,10 @@ export async function startHighLevelSimulator(): Promise<HighLevelSimulator> {
   const newId = (prefix: string) => `${prefix}${String(++seq).padStart(16, '0')}`;
   let self = '';
 
+  const limits = options.rateLimits === false ? null : (options.rateLimits ?? HIGHLEVEL_RATE_LIMITS);
   const sim = await startCrmSimulator({
     openapi: spec.files,
+    rateLimit: limits ? rateLimiter(limits, options.now ?? Date.now) : undefined,
     oauth: {
       authorizePath: '/oauth/chooselocation',
       tokenPath: '/oauth/token',
@@ -303,6 +319,25 @@ export async function startHighLevelSimulator(): Promise<HighLevelSimulator> {
       spec.dispose();
     },
   });
+}
+
+/** The documented X-RateLimit-* headers on every answer; past either window, 429. */
+function rateLimiter(limits: typeof HIGHLEVEL_RATE_LIMITS, now: () => number): () => RateLimitDecision {
+  const burst = new RollingWindow(limits.burst, limits.intervalMs, now);
+  const daily = new RollingWindow(limits.daily, 24 * 60 * 60 * 1000, now);
+  return () => {
+    const allowed = daily.remaining > 0 && burst.tryTake();
+    if (allowed) daily.take(1);
+    const headers = {
+      'x-ratelimit-limit-daily': String(daily.limit),
+      'x-ratelimit-daily-remaining': String(daily.remaining),
+      'x-ratelimit-interval-milliseconds': String(limits.intervalMs),
+      'x-ratelimit-max': String(burst.limit),
+      'x-ratelimit-remaining': String(burst.remaining),
+    };
+    // The 429 body is undocumented: the Nest-style {statusCode, message} of the other error DTOs.
+    return allowed ? { headers } : { headers, refuse: { status: 429, body: hlError(429, 'Too Many Requests') } };
+  };
 }
 
 function contactView(c: HlContact) {

@@ -3,6 +3,7 @@
 // (schemas.ts), and a small SOQL/SOSL reader that accepts only the statement shapes the docs describe.
 import type { FastifyInstance } from 'fastify';
 import { simError, startCrmSimulator, type CrmSimulator, type Fault } from '../common/index.js';
+import { RollingWindow } from '../common/rolling-window.js';
 import {
   ContentVersionCreateBody,
   QueryResult,
@@ -26,6 +27,15 @@ export interface SalesforceSim extends CrmSimulator {
 export interface SalesforceSimOptions {
   /** Records per query page before nextRecordsUrl (Salesforce's default batch is 2000). */
   queryBatchSize?: number;
+  /**
+   * The org's API requests per rolling 24 hours: Developer Edition 15,000 (the default); Enterprise
+   * 100,000 + 1,000 per Salesforce licence (API request limits and allocations, limits cheatsheet).
+   */
+  dailyApiRequests?: number;
+  /** Requests the org already made in the current 24 hours (other integrations); default 0. */
+  apiRequestsUsed?: number;
+  /** Clock of the 24-hour window (ms); tests pin it. */
+  now?: () => number;
 }
 
 const ERROR_CODES: Record<number, string> = { 400: 'INVALID_FIELD', 401: 'INVALID_SESSION_ID', 403: 'REQUEST_LIMIT_EXCEEDED', 404: 'NOT_FOUND', 500: 'UNKNOWN_EXCEPTION', 503: 'SERVER_UNAVAILABLE' };
@@ -35,6 +45,9 @@ const ID_PREFIX: Record<SObjectType, string> = { Contact: '003', Lead: '00Q', Ta
 export function salesforceError(status: number, message: string, errorCode?: string, fields?: string[]) {
   return [{ message, errorCode: errorCode ?? ERROR_CODES[status] ?? 'UNKNOWN_EXCEPTION', ...(fields ? { fields } : {}) }];
 }
+
+/** What Salesforce answers for a URL it has no resource at (REST status codes: 404 NOT_FOUND). */
+const NOT_FOUND_MESSAGE = 'The requested resource does not exist';
 
 /** The org's daily API allocation is used up (403 REQUEST_LIMIT_EXCEEDED per NOTES.md). */
 export const requestLimitExceeded: Fault = {
@@ -47,9 +60,18 @@ export async function startSalesforceSim(options: SalesforceSimOptions = {}): Pr
   let counter = 0;
   const newId = (type: SObjectType) => `${ID_PREFIX[type]}SIM${String(++counter).padStart(9, '0')}AAA`;
   let instanceUrl = '';
+  const daily = new RollingWindow(options.dailyApiRequests ?? 15_000, 24 * 60 * 60 * 1000, options.now);
+  daily.take(options.apiRequestsUsed ?? 0);
 
   const sim = await startCrmSimulator({
-    errorBody: (status, message) => salesforceError(status, message),
+    errorBody: (status, message) => salesforceError(status, status === 404 ? NOT_FOUND_MESSAGE : message),
+    // Every REST call counts against the daily allocation, reported in Sforce-Limit-Info
+    // (headers_api_usage.htm); past it Salesforce answers REQUEST_LIMIT_EXCEEDED.
+    rateLimit: () => {
+      const allowed = daily.tryTake();
+      const headers = { 'sforce-limit-info': `api-usage=${daily.used}/${daily.limit}` };
+      return allowed ? { headers } : { headers, refuse: requestLimitExceeded };
+    },
     oauth: {
       authorizePath: '/services/oauth2/authorize',
       tokenPath: '/services/oauth2/token',

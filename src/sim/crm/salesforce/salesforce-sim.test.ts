@@ -55,3 +55,28 @@ describe('Salesforce simulator wire', () => {
     expect(offenders).toEqual([]);
   });
 });
+
+describe('Salesforce simulator limits', () => {
+  it('salesforce sim reports API usage and answers REQUEST_LIMIT_EXCEEDED past the org’s daily allocation', async () => {
+    await sim.close();
+    let clock = Date.UTC(2026, 0, 1);
+    sim = await startSalesforceSim({ apiRequestsUsed: 14_998, now: () => clock }); // Developer Edition: 15,000 a day
+    token = sim.oauth.issueTokens().accessToken;
+    const query = `/query?q=${encodeURIComponent('SELECT Id FROM Contact')}`;
+
+    const ok = await api('GET', query);
+    expect([ok.status, ok.headers.get('sforce-limit-info')]).toEqual([200, 'api-usage=14999/15000']);
+    expect((await api('GET', query)).headers.get('sforce-limit-info')).toBe('api-usage=15000/15000');
+    const refused = await api('GET', query);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toEqual([{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+    clock += 24 * 60 * 60 * 1000 + 1;
+    expect((await api('GET', query)).status).toBe(200);
+  });
+
+  it('answers a resource it does not simulate as Salesforce does (404 NOT_FOUND)', async () => {
+    const res = await api('GET', '/sobjects/Account/001000000000000AAA');
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual([{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }]);
+  });
+});

@@ -4,6 +4,7 @@
 // Over either limit Zoho answers 429 (v8 status-codes page: "Number of API requests for the 24 hour
 // period is exceeded or the concurrency limit of the user for the app is exceeded").
 import type { RateLimitDecision } from '../common/index.js';
+import { RollingWindow } from '../common/rolling-window.js';
 
 export type ZohoEdition = 'free' | 'standard' | 'professional' | 'enterprise' | 'ultimate';
 
@@ -28,31 +29,31 @@ export interface ZohoLimitOptions {
 }
 
 export class ZohoLimits {
-  readonly credits: number;
   readonly concurrency: number;
+  /** Credits; each is free again 24 hours after it was spent. */
+  private readonly window: RollingWindow;
   private inFlight = 0;
-  /** Credits spent, oldest first; each is free again 24 hours after it was spent. */
-  private readonly spent: { at: number; credits: number }[] = [];
-  private used = 0;
 
-  constructor(private readonly opts: ZohoLimitOptions) {
+  constructor(opts: ZohoLimitOptions) {
     const e = ZOHO_EDITIONS[opts.edition];
-    this.credits = Math.min(e.max, e.base + e.perUser * opts.userLicences);
+    this.window = new RollingWindow(Math.min(e.max, e.base + e.perUser * opts.userLicences), DAY_MS, opts.now);
+    this.window.take(opts.creditsUsed);
     this.concurrency = e.concurrency;
-    if (opts.creditsUsed > 0) this.spend(opts.creditsUsed);
+  }
+
+  get credits(): number {
+    return this.window.limit;
   }
 
   /** For each API call (the harness's rateLimit hook): refuse it, or count its credit. Every call costs at least one. */
   decide(): RateLimitDecision | null {
-    const cutoff = this.opts.now() - DAY_MS;
-    while (this.spent.length > 0 && this.spent[0]!.at <= cutoff) this.used -= this.spent.shift()!.credits;
-    if (this.used >= this.credits) {
+    if (this.window.remaining === 0) {
       return { refuse: { status: 429, body: zohoError('LIMIT_EXCEEDED', 'API credits for the last 24 hours are used up') } };
     }
     if (this.inFlight >= this.concurrency) {
       return { refuse: { status: 429, body: zohoError('TOO_MANY_REQUESTS', 'Concurrency limit for the app and org reached') } };
     }
-    this.spend(1);
+    this.window.take(1);
     return null;
   }
 
@@ -62,10 +63,5 @@ export class ZohoLimits {
     response.once('close', () => {
       this.inFlight--;
     });
-  }
-
-  private spend(credits: number): void {
-    this.spent.push({ at: this.opts.now(), credits });
-    this.used += credits;
   }
 }
