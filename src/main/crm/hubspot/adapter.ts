@@ -60,8 +60,8 @@ interface SyncCursor {
 
 export class HubSpotAdapter implements CrmAdapter {
   readonly id = 'hubspot' as const;
-  /** Owner id per agent e-mail (lower-cased), asked once per adapter; null = no active HubSpot user has it. */
-  private readonly ownerByEmail = new Map<string, Promise<string | null>>();
+  /** The owner per agent e-mail (lower-cased), asked once per adapter. */
+  private readonly ownerByEmail = new Map<string, Promise<Owner>>();
 
   constructor(
     private readonly session: CrmSession,
@@ -142,18 +142,25 @@ export class HubSpotAdapter implements CrmAdapter {
     const email = user.toLowerCase();
     let found = this.ownerByEmail.get(email);
     if (!found) {
-      found = this.lookUpOwner(email);
+      found = this.lookUpOwner(user);
       this.ownerByEmail.set(email, found);
-      // A lookup that failed (429, 5xx) is asked again next time, not remembered.
+      // A lookup that failed (429, 5xx, sign-in) is asked again next time, not remembered.
       found.catch(() => this.ownerByEmail.delete(email));
     }
-    const id = await found;
-    return id ? { id, note: null } : { id: null, note: `Ringbridge: no active HubSpot user has the e-mail ${user}, so this has no owner.` };
+    return found;
   }
 
-  private async lookUpOwner(email: string): Promise<string | null> {
-    const page = await this.call({ path: '/crm/v3/owners', query: { email, archived: 'false' }, schema: OwnersPage });
-    return page.results.find((o) => o.email?.toLowerCase() === email && /^\d+$/.test(o.id))?.id ?? null;
+  private async lookUpOwner(user: string): Promise<Owner> {
+    const email = user.toLowerCase();
+    try {
+      const page = await this.call({ path: '/crm/v3/owners', query: { email, archived: 'false' }, schema: OwnersPage });
+      const id = page.results.find((o) => o.email?.toLowerCase() === email && /^\d+$/.test(o.id))?.id;
+      return id ? { id, note: null } : { id: null, note: `Ringbridge: no active HubSpot user has the e-mail ${user}, so this has no owner.` };
+    } catch (error) {
+      // A refusal (e.g. a sign-in from before the owners scope) must not stop calls being logged.
+      if (!(error instanceof CrmError) || error.kind !== 'rejected') throw error;
+      return { id: null, note: `Ringbridge: HubSpot refused to look up the owner ${user} (${error.message}), so this has no owner.` };
+    }
   }
 
   async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string): Promise<void> {

@@ -214,6 +214,16 @@ describe('HubSpot adapter against the simulator', () => {
     expect(sim.requestsTo('GET', '/crm/v3/owners')).toHaveLength(1); // only the e-mail is looked up
   });
 
+  it('still logs the call, without an owner and saying why, when HubSpot refuses the owner lookup (a sign-in without the owners scope)', async () => {
+    sim.addOwner({ email: 'jane@acme.com' });
+    const missingScope = { status: 'error', message: 'This app hasn\'t been granted all required scopes to make this call.', correlationId: '4c6b7c0e-1b0a-4d4e-9a33-2f1a2b3c4d5e', category: 'MISSING_SCOPES' };
+    sim.faults.next({ match: { method: 'GET', path: '/crm/v3/owners' }, status: 403, body: missingScope });
+    const record = await crm.logCall(call({ ownerId: 'jane@acme.com' }));
+    const stored = sim.calls.get(record.id)!.properties;
+    expect(stored.hubspot_owner_id).toBeUndefined();
+    expect(stored.hs_call_body).toContain('HubSpot refused to look up the owner jane@acme.com');
+  });
+
   it('every request the HubSpot adapter sends matches an official HubSpot OpenAPI file', async () => {
     // The whole workflow: screen-pop lookup, log (owner by e-mail), update, recording, call-back task, sync.
     sim.addOwner({ email: 'jane@acme.com' });
