@@ -3,9 +3,9 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const SPEC_DIR = resolve(fileURLToPath(import.meta.url), '../../../../../../shared/specs/crm/zoho/openapi/v8.0');
+// Vendored verbatim in ./openapi (source and commit in its README).
+const SPEC_DIR = resolve(import.meta.dirname, 'openapi/v8.0');
 export const ZOHO_SPEC_FILES = ['record.json', 'module_search.json', 'attachments.json', 'common.json'] as const;
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
