@@ -59,6 +59,17 @@ describe('normaliser', () => {
     });
   });
 
+  it('reads international numbers from 3CX in any PBX country: its 00 form, or the country\'s own prefix (0011 in AU)', async () => {
+    const pbxIn = async (defaultCountry: 'US' | 'SG') =>
+      (await tenants.addPbx({ tenantId, name: defaultCountry, baseUrl: `https://${defaultCountry}.test`, defaultCountry, apiClientId: null, connectorMode: 'bus' })).pbx.id;
+    const [us, sg] = [await pbxIn('US'), await pbxIn('SG')];
+    await ingestor.ingest(obs({ pbxCallId: 'au-1', caller: { raw: '0011 44 20 7946 0958', name: null } }));
+    await ingestor.ingest(obs({ pbxId: us, pbxCallId: 'us-1', caller: { raw: '00442079460958', name: null } }));
+    // In Singapore 008 is also a carrier's international prefix: 3CX's 00 form wins.
+    await ingestor.ingest(obs({ pbxId: sg, pbxCallId: 'sg-1', caller: { raw: '0081 90 1234 5678', name: null } }));
+    expect((await logged()).map((e) => e.caller.e164)).toEqual(['+442079460958', '+442079460958', '+819012345678']);
+  });
+
   it('gives a retried transition the same id and stores it once', async () => {
     const first = await ingestor.ingest(obs());
     advance(RINGING_WINDOW_MS * 10);

@@ -1,5 +1,6 @@
 // The normaliser: every ingest form (CRM template, webhook, Call Control) hands it a
-// CallObservation; it resolves the PBX, normalises numbers to E.164 with the PBX's country,
+// CallObservation; it resolves the PBX, normalises numbers to E.164 with the PBX's country
+// (pbxNumberToE164: 3CX's 00 + country code first, then the country's own dialling rules),
 // fixes a deterministic event id, checks the result against CallEvent v1 and appends it to the
 // tenant's log. Only after the append resolves may the adapter answer the PBX.
 //
@@ -41,7 +42,7 @@
 import { createHash } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
 import { CALL_EVENT_VERSION, CallEventSchema, type CallEvent, type CallEventType, type Party } from '../../shared/call-event.js';
-import { cleanRawNumber, toE164 } from '../../shared/phone.js';
+import { cleanRawNumber, pbxNumberToE164 } from '../../shared/phone.js';
 import type { EventLog } from '../log/port.js';
 import type { TenantStore } from '../tenants/port.js';
 import type { CallObservation, IngestResult, Ingestor } from './observation.js';
@@ -152,7 +153,7 @@ const EXTENSION = /^\d{1,8}$/;
 
 function party(raw: string, name: string | null, country: CountryCode, extensions: string[]): Party {
   const cleaned = cleanRawNumber(raw);
-  const e164 = toE164(raw, country);
+  const e164 = pbxNumberToE164(raw, country);
   const isExtension = e164 === null && (extensions.includes(cleaned) || EXTENSION.test(cleaned));
   return { raw, e164, name: name && name.trim() ? name.trim() : null, extension: isExtension ? cleaned : null };
 }

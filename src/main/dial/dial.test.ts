@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CountryCode } from 'libphonenumber-js';
 import { DialController, parseDialInput, type DialFeedback, type DialResult } from './index.js';
 import { hostileDialCorpus } from './hostile-corpus.js';
+import { DIALLING_MARKETS } from '../../shared/testing.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -44,6 +45,23 @@ const VALID: Array<[input: string, country: CountryCode, e164: string]> = [
   ['+33\u00a01\u00a042\u00a068\u00a053\u00a000', 'FR', '+33142685300'],
   ['+33\u202f1\u202f42\u202f68\u202f53\u202f00', 'FR', '+33142685300'],
 ];
+
+describe('parseDialInput: international prefixes, market by market', () => {
+  it.each(DIALLING_MARKETS.map((m) => [`tel:${m.dialled}`, m.country, m.e164] as const))('%s from %s dials %s', (link, country, e164) => {
+    expect(parseDialInput(link, country)).toMatchObject({ ok: true, e164 });
+  });
+
+  it.each(DIALLING_MARKETS.map((m) => [`tel:${m.zeros}`, m.country, m.e164] as const))('%s (00 + country code) from %s dials %s', (link, country, e164) => {
+    expect(parseDialInput(link, country)).toMatchObject({ ok: true, e164 });
+  });
+
+  it.each([
+    ['tel:0011 49 30 12345678901', 'AU', '+493012345678901'],
+    ['tel:010 86 138 0013 8000', 'JP', '+8613800138000'],
+  ] as const)('the longest numbers still dial behind a long prefix: %s from %s dials %s', (link, country, e164) => {
+    expect(parseDialInput(link, country)).toMatchObject({ ok: true, e164 });
+  });
+});
 
 describe('parseDialInput: forms people paste', () => {
   it.each(VALID)('%s (%s) -> %s', (input, country, e164) => {

@@ -154,13 +154,12 @@ export function parseDialInput(input: unknown, defaultCountry: CountryCode): Par
   }
   const digits = number.replace(/\D/g, '');
   if (digits.length === 0) return refuse('empty', 'There is no number to dial.');
-  if (digits.length > MAX_DIGITS + (digits.startsWith('00') ? 2 : 0) + (digits.startsWith('011') ? 3 : 0)) {
-    return refuse('too_many_digits', 'The number has more digits than any phone number can have.');
-  }
 
   const global = number.startsWith('+') ? number : params.contextPrefix ? params.contextPrefix + digits : number;
   const e164 = toE164(global, defaultCountry);
   if (!e164) {
+    // Counted only now: an international prefix (up to 0011 and longer) is not part of the number.
+    if (digits.length > MAX_DIGITS) return refuse('too_many_digits', 'The number has more digits than any phone number can have.');
     return refuse('invalid_number', `This is not a valid phone number (read with the default country ${defaultCountry}).`);
   }
   const display = formatForDisplay(e164, defaultCountry) + (params.extension ? ` ext. ${params.extension}` : '');

@@ -3,7 +3,7 @@
 // Both become observations for the normaliser; the PBX is answered only after the append.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { CallDirection } from '../../../shared/call-event.js';
-import { toE164 } from '../../../shared/phone.js';
+import { pbxNumberToE164 } from '../../../shared/phone.js';
 import { ProblemError } from '../../http/problem.js';
 import { matchesAnySecret } from '../../tenants/secrets.js';
 import type { Pbx } from '../../tenants/port.js';
@@ -98,7 +98,7 @@ export const crmTemplateRoutes: FastifyPluginAsync<IngestRoutesOptions> = async 
     };
     await ingestOrProblem(opts.ingestor, observation);
 
-    const e164 = toE164(number, pbx.defaultCountry);
+    const e164 = pbxNumberToE164(number, pbx.defaultCountry);
     const contact = e164 ? await opts.contacts.findContact(pbx.tenantId, e164) : null;
     // 3CX drops a hit whose phone outputs do not contain the searched number, so echo it.
     return contact && e164 ? { contact: { ...contact, phone: e164 } } : {};

@@ -2,7 +2,8 @@
 // PBX with its ingest URL and key filled in as parameter defaults. Structure follows
 // /work/shared/specs/3cx/NOTES.md section 4 (4.5, our reconstruction), adjusted to wire.ts:
 // - Number Prefix="Zeros": international numbers arrive as 00..., which survives a query string
-//   (a literal "+" would decode as a space); the bus normalises to E.164 itself.
+//   (a literal "+" would decode as a space), whatever the PBX's country (a US PBX sends 0044...);
+//   the bus normalises to E.164 itself (pbxNumberToE164 in src/shared/phone.ts).
 // - The lookup also passes [Agent]. 3CX documents it for journaling only; where it is not filled
 //   it arrives as the literal "[Agent]", which wire.ts treats as empty.
 export interface TemplateInput {
