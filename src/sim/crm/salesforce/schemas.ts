@@ -45,8 +45,9 @@ const taskWritable = {
 };
 
 /**
- * POST /sobjects/Task body. TaskSubtype (restricted picklist Task, Email, ListEmail, Cadence, Call,
- * LinkedIn) is Create-only: it is accepted here and refused on update.
+ * POST /sobjects/Task body. TaskSubtype is a Create-only restricted picklist: accepted here, refused on
+ * update. Its values (Task, Email, ListEmail, Cadence, Call, LinkedIn) were not on the pages read this
+ * session (unconfirmed); the adapter uses Task and Call.
  */
 export const TaskCreateBody = z.strictObject({
   ...taskWritable,
