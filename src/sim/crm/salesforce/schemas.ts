@@ -45,9 +45,9 @@ const taskWritable = {
 };
 
 /**
- * POST /sobjects/Task body. TaskSubtype is a Create-only restricted picklist: accepted here, refused on
- * update. Its values (Task, Email, ListEmail, Cadence, Call, LinkedIn) were not on the pages read this
- * session (unconfirmed); the adapter uses Task and Call.
+ * POST /sobjects/Task body. TaskSubtype, a restricted picklist, is taken as Create-only (accepted
+ * here, refused on update); that and its values (Task, Email, ListEmail, Cadence, Call, LinkedIn)
+ * were not on the pages read this session (unconfirmed). The adapter uses Task and Call.
  */
 export const TaskCreateBody = z.strictObject({
   ...taskWritable,
