@@ -238,6 +238,25 @@ describe('3CX simulator: its own record of every call (the oracle for generated 
     await sim.restart({ reuseCallIds: true, downMs: 10 });
     expect((await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', answer: false })).callid).toBe(first.callid);
   });
+
+  it('cuts a call by a restart: its participant vanishes with no Remove, the record says so, the recording ends at the cut', async () => {
+    sim = await startPbxSimulator();
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    const watcher = await watch(sim.baseUrl, bearer);
+    const call = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', cutByRestart: { reuseCallIds: false, downMs: 10 } });
+    expect(watcher.frames.map((f) => f.event.event_type)).toEqual([0, 0]);
+    expect(sim.participants('101')).toEqual([]);
+    expect(sim.callRecords()[0]!.legs).toEqual([{ dn: '101', outcome: 'answered', talkSec: 30, recordingId: call.recordingIds[0], cutByRestart: true }]);
+    const [rec] = sim.recordings();
+    expect(Date.parse(rec!.StartTime)).toBeLessThanOrEqual(Date.parse(rec!.EndTime));
+    expect(rec!.RefParticipantId).toBe(rec!.ToIdParticipant);
+  });
+
+  it('leaves RefParticipantId null when asked (the swagger types it nullable)', async () => {
+    sim = await startPbxSimulator({ refParticipantId: false });
+    await sim.placeCall({ kind: 'outbound', from: '102', to: '+4930555' });
+    expect(sim.recordings()).toEqual([expect.objectContaining({ FromDn: '102', FromIdParticipant: expect.any(Number), RefParticipantId: null })]);
+  });
 });
 
 describe('3CX simulator: the forms the PBX sends to the bus', () => {
