@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { isSimFile, simError, startCrmSimulator, type CrmSimulator, type Fault, type RateLimitDecision, type SimFile } from '../common/index.js';
+import { RollingWindow } from '../common/rolling-window.js';
 
 export const HUBSPOT_SIM_CLIENT = { clientId: 'hubspot-sim-client', clientSecret: 'hubspot-sim-secret' };
 export const HUBSPOT_SIM_PORTAL_ID = '62515';
@@ -208,23 +209,16 @@ interface SearchBody {
  * (the simulator is one portal) per 10 s. Refused requests do not count.
  */
 function rateLimiter(limits: typeof HUBSPOT_RATE_LIMITS, clock: () => number) {
-  const tenSecondly: number[] = [];
-  const searches = new Map<string, number[]>();
-  const admit = (hits: number[], max: number, windowMs: number, now: number): boolean => {
-    while (hits.length > 0 && hits[0]! <= now - windowMs) hits.shift();
-    if (hits.length >= max) return false;
-    hits.push(now);
-    return true;
-  };
+  const tenSecondly = new RollingWindow(limits.tenSecondly, 10_000, clock);
+  const searches = new Map<string, RollingWindow>();
   return ({ method, path, token }: { method: string; path: string; token: string }): RateLimitDecision => {
-    const now = clock();
     if (method === 'POST' && /^\/crm\/v3\/objects\/[^/]+\/search\/?$/.test(path)) {
-      const hits = searches.get(token) ?? [];
-      searches.set(token, hits);
-      return admit(hits, limits.searchPerSecond, 1000, now) ? {} : { refuse: hubspotRateLimitFault(undefined, 'SECONDLY') };
+      const window = searches.get(token) ?? new RollingWindow(limits.searchPerSecond, 1000, clock);
+      searches.set(token, window);
+      return window.tryTake() ? {} : { refuse: hubspotRateLimitFault(undefined, 'SECONDLY') };
     }
-    if (!admit(tenSecondly, limits.tenSecondly, 10_000, now)) return { refuse: { ...hubspotRateLimitFault(), headers: rateLimitHeaders(0, limits.tenSecondly) } };
-    return { headers: rateLimitHeaders(limits.tenSecondly - tenSecondly.length, limits.tenSecondly) };
+    if (!tenSecondly.tryTake()) return { refuse: { ...hubspotRateLimitFault(), headers: rateLimitHeaders(0, limits.tenSecondly) } };
+    return { headers: rateLimitHeaders(tenSecondly.remaining, limits.tenSecondly) };
   };
 }
 
