@@ -161,6 +161,13 @@ describe('normaliser', () => {
       expect(await ingestor.ingest(journal('missed-1', at('2026-05-01T10:00:20Z')))).toMatchObject({ duplicate: true, eventId: ccEnd.eventId });
     });
 
+    it('a Call Control end cut by a lost connection (only when it was last seen) is still the journal\'s call', async () => {
+      const cut = await ingestor.ingest(obs({ type: 'ended', durationSec: 2, pbxTime: at('2026-05-01T10:00:02Z'), endReason: 'connection_lost' }));
+      advance(40_000);
+      const journalled = await ingestor.ingest(journal('inbound-30s', at('2026-05-01T10:00:30Z'), { type: 'ended', durationSec: 30 }));
+      expect(journalled).toMatchObject({ duplicate: true, eventId: cut.eventId });
+    });
+
     it('a journal without times: a retry is a duplicate, the call-back (another outcome) is a new call', async () => {
       const missed = await ingestor.ingest(journal('missed', null));
       advance(40_000);

@@ -19,8 +19,9 @@
 //   same call: one logged or already matched by a journal with the same identity (its times,
 //   duration and call type: an unchanged retry), or one logged by a form with a call id that no
 //   journal has matched yet, whose end time is within 10 s of the journal's (either may be
-//   unknown). So a missed call and the call-back a minute later, between the same number and
-//   agent, are two calls; a journal with no times tells calls apart only by duration and type.
+//   unknown, as for an end cut off by a lost connection). So a missed call and the call-back a
+//   minute later, between the same number and agent, are two calls; a journal with no times
+//   tells calls apart only by duration and type.
 //   With no match, a template observation joins a call that is still open (same remote, agents
 //   overlap, seen within the last hour, this class not yet logged for those agents) and uses its
 //   call id; otherwise it opens a call with a `tpl_` id derived from what it saw (a journal's
@@ -211,7 +212,9 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
 
       // Which call this is, and whether this transition was already logged (see the rule above).
       const journal = obs.journal ?? null;
-      const endedAt = cls !== 'end' ? null : journal ? (journal.endedAt?.getTime() ?? null) : obs.pbxTime.getTime();
+      // An end cut off by a lost connection carries only when the call was last seen: not its end.
+      const reportedEnd = obs.endReason === 'connection_lost' ? null : obs.pbxTime.getTime();
+      const endedAt = cls !== 'end' ? null : journal ? (journal.endedAt?.getTime() ?? null) : reportedEnd;
       const sameEnd = (t: Transition) =>
         journal === null ||
         t.journal === journal.identity ||
