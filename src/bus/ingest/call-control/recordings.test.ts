@@ -9,7 +9,7 @@ const t = (sec: number) => new Date(Date.UTC(2026, 4, 1, 10, 0, sec));
 
 function leg(id: number, connected: number, ended: number, dn = '101', from = '+4930123456'): EndedLeg {
   const participant = { id, dn, status: 'Connected', party_caller_id: from, party_dn: '10000', callid: String(1000 + id) } as CallParticipant;
-  return { participant, pbxCallId: participant.callid, direction: 'inbound', connectedAt: t(connected), answeredElsewhere: false, seenAt: t(connected), endedAt: t(ended), endReason: 'reported' };
+  return { participant, pbxCallId: participant.callid, direction: 'inbound', connectedAt: t(connected), answeredElsewhere: false, seenAt: t(connected), endedAt: t(ended), endReason: 'reported', goneBy: t(ended) };
 }
 
 function recording(id: number, start: number, end: number, ref: number | null = null): XapiRecording {
@@ -43,6 +43,12 @@ describe('findRecording', () => {
   it('two recordings that fit one leg and name no participant: neither is given, with the reason', async () => {
     const match = await findRecording(xapi([recording(10, 1, 5), recording(11, 6, 19)]), leg(1, 0, 20), { claimed: new Set(), others: [] });
     expect(match).toEqual({ recording: null, reason: 'recordings 10, 11 all fit the call and none names its participant' });
+  });
+
+  it('a leg lost with the connection may own a recording that ends after it was last seen, up to the reconnect', async () => {
+    const lost = { ...leg(1, 0, 20), endReason: 'connection_lost' as const, goneBy: t(90) };
+    expect((await findRecording(xapi([recording(13, 1, 75)]), lost, { claimed: new Set(), others: [] })).recording?.Id).toBe(13);
+    expect((await findRecording(xapi([recording(13, 1, 75)]), leg(1, 0, 20), { claimed: new Set(), others: [] })).recording).toBeNull();
   });
 
   it('a recording naming the leg\'s participant is its own even when another call fits the time too', async () => {

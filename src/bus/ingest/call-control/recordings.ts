@@ -3,7 +3,8 @@
 // fits that leg and no other:
 // - its parties: the leg's agent DN on one side, the leg's remote number on the other;
 // - its time: StartTime and EndTime inside the leg's connected…ended span, give or take the clock
-//   slack (PBX and bus clocks, event delivery) on both sides;
+//   slack (PBX and bus clocks, event delivery) on both sides (for a leg lost with the connection,
+//   ended = by the reconnect: it may have talked on after we last saw it);
 // - `RefParticipantId` (a nullable int in the XAPI swagger's Pbx.Recording): where 3CX fills it,
 //   it must be the leg's Call Control participant id (our reading of the field: the participant
 //   the recording was made for; the join is unconfirmed on a real PBX, so a mismatch is logged);
@@ -33,7 +34,7 @@ export interface RecordingContext {
 export async function findRecording(xapi: XapiClient, leg: EndedLeg, context: RecordingContext, signal?: AbortSignal): Promise<RecordingMatch> {
   if (!leg.connectedAt) return { recording: null, reason: 'the leg was never answered' };
   const from = new Date(leg.connectedAt.getTime() - RECORDING_CLOCK_SLACK_MS).toISOString();
-  const to = new Date(leg.endedAt.getTime() + RECORDING_CLOCK_SLACK_MS).toISOString();
+  const to = new Date(leg.goneBy.getTime() + RECORDING_CLOCK_SLACK_MS).toISOString();
   const rows = await xapi.recordings({ filter: `StartTime ge ${from} and EndTime le ${to}`, orderBy: 'Id desc', top: 50 }, signal);
   const fitting = rows.filter((r) => !context.claimed.has(r.Id) && partiesMatch(r, leg) && inSpan(r, leg));
   const id = leg.participant.id;
@@ -75,7 +76,7 @@ function inSpan(r: XapiRecording, leg: TrackedLeg | EndedLeg): boolean {
   const end = Date.parse(r.EndTime ?? '');
   if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) return false;
   const from = (leg.connectedAt ?? leg.seenAt).getTime();
-  const to = 'endedAt' in leg ? leg.endedAt.getTime() : Infinity;
+  const to = 'goneBy' in leg ? leg.goneBy.getTime() : Infinity;
   return start >= from - RECORDING_CLOCK_SLACK_MS && end <= to + RECORDING_CLOCK_SLACK_MS;
 }
 

@@ -47,6 +47,8 @@ export interface TrackedLeg {
 export interface EndedLeg extends TrackedLeg {
   endedAt: Date;
   endReason: EndReason;
+  /** The latest it can have ended: endedAt, or for a leg lost with the connection, the reconnect. */
+  goneBy: Date;
 }
 
 const key = (dn: string, id: number | string) => `${dn}/${id}`;
@@ -98,7 +100,7 @@ export class ParticipantTracker {
     const leg = this.legs.get(key(dn, id));
     if (!leg) return { observations: [], ended: null };
     this.legs.delete(key(dn, id));
-    if (leg.connectedAt) return { observations: [this.observe(leg, 'ended', at, { endReason })], ended: { ...leg, endedAt: at, endReason } };
+    if (leg.connectedAt) return { observations: [this.observe(leg, 'ended', at, { endReason })], ended: { ...leg, endedAt: at, endReason, goneBy: at } };
     if (leg.answeredElsewhere) return { observations: [], ended: null };
     const call = leg.pbxCallId;
     if (this.ringingWith(leg).length > 0) {
@@ -128,7 +130,7 @@ export class ParticipantTracker {
       const lastSeen = new Date(Math.max(leg.seenAt.getTime(), lastAlive?.getTime() ?? at.getTime()));
       const removed = this.remove(leg.participant.dn, leg.participant.id, lastSeen, 'connection_lost');
       observations.push(...removed.observations);
-      if (removed.ended) ended.push(removed.ended);
+      if (removed.ended) ended.push({ ...removed.ended, goneBy: at });
     }
     for (const p of current) observations.push(...this.upsert(p, at));
     return { observations, ended };
