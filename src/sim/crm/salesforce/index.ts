@@ -50,7 +50,7 @@ export function salesforceError(status: number, message: string, errorCode?: str
 const NOT_FOUND_MESSAGE = 'The requested resource does not exist';
 
 /** The org's daily API allocation is used up (403 REQUEST_LIMIT_EXCEEDED per NOTES.md). */
-export const requestLimitExceeded: Fault = {
+export const requestLimitExceeded: Extract<Fault, { status: number }> = {
   status: 403,
   body: salesforceError(403, 'TotalRequests Limit exceeded.', 'REQUEST_LIMIT_EXCEEDED'),
 };
