@@ -22,8 +22,11 @@
 // it that is not a call still in progress is a new call, and its observations carry the callid
 // qualified by the time it was first seen (`1005@2026-…Z`), so its keys never meet the old call's.
 // Calls first seen since the break keep the bare callid, so every other call's ids stay what they
-// always were (connector restarts, other forms). Gap: a connector that restarts while the PBX does
-// starts with no memory of old callids and cannot tell reused ones.
+// always were (connector restarts, other forms). Limits: a connector that restarts while the PBX
+// does has no memory of old callids and cannot tell reused ones; and a call that first reaches a
+// monitored extension after a network blip, under an id below ones seen before it (a queue or
+// transfer leg), is taken for a new call too: its own events stay consistent, only a webhook's
+// bare id for it no longer meets them.
 //
 // A leg that vanished while the socket was down (PBX restart, network) ends at the last time it was
 // seen (its last change, or the last sign of life on the socket), with endReason 'connection_lost',
