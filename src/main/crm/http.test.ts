@@ -57,13 +57,55 @@ describe('crmFetch', () => {
     expect(retryAfterMs(headers, () => Date.UTC(2030, 0, 1, 0, 0, 0))).toBe(30_000);
   });
 
-  it('maps 5xx and timeouts to transient', async () => {
-    sim.faults.next({ status: 503 });
-    expect((await caught(get())).kind).toBe('transient');
-    sim.faults.next({ timeoutAfterApply: true });
-    const err = await caught(get(undefined, 200));
+  it('maps 5xx and timeouts of a write it cannot resend to transient', async () => {
+    const write = (timeoutMs?: number) => crmFetch(simSession(sim), { method: 'POST', url: `${sim.url}/write`, json: {}, schema: z.unknown() }, { timeoutMs });
+    const before = sim.requestsTo('POST', '/write').length;
+    sim.faults.next({ status: 503, match: { path: '/write' } });
+    expect((await caught(write())).kind).toBe('transient');
+    sim.faults.next({ timeoutAfterApply: true, match: { path: '/write' } });
+    const err = await caught(write(200));
     expect(err.kind).toBe('transient');
     expect(err.message).toMatch(/timed out/);
+    // Either may have been applied: sent once each, never blindly again.
+    expect(sim.requestsTo('POST', '/write').length - before).toBe(2);
+  });
+
+  it('retries a read through 429, 5xx and a timeout, waiting out Retry-After', async () => {
+    const before = sim.requestsTo('GET', '/thing').length;
+    sim.faults.next({ status: 429, retryAfterSec: 0, match: { path: '/thing' } });
+    sim.faults.next({ status: 503, match: { path: '/thing' } });
+    sim.faults.next({ timeoutAfterApply: true, mode: 'close', match: { path: '/thing' } });
+    await expect(get()).resolves.toEqual({ name: 'thing' });
+    expect(sim.requestsTo('GET', '/thing').slice(before).map((r) => r.fault)).toEqual(['status', 'status', 'timeoutAfterApply', null]);
+  });
+
+  it('gives up after a few attempts, and leaves a long Retry-After to the caller', async () => {
+    sim.faults.outage({ status: 502, match: { path: '/thing' } });
+    const before = sim.requestsTo('GET', '/thing').length;
+    expect((await caught(get())).kind).toBe('transient');
+    expect(sim.requestsTo('GET', '/thing').length - before).toBe(4);
+    sim.faults.restore();
+    sim.faults.next({ status: 429, retryAfterSec: 60, match: { path: '/thing' } });
+    const limited = await caught(get());
+    expect([limited.kind, limited.retryAfterMs]).toEqual(['rate_limited', 60_000]);
+  });
+
+  it('resends a write the CRM refused with 429, one that never left, and one marked idempotent', async () => {
+    const before = writes;
+    const write = (idempotent?: boolean, fetchImpl?: typeof fetch) =>
+      crmFetch(simSession(sim), { method: 'POST', url: `${sim.url}/write`, json: {}, schema: z.object({ n: z.number() }), idempotent }, { fetch: fetchImpl, timeoutMs: 300 });
+    sim.faults.next({ status: 429, match: { path: '/write' } });
+    await write();
+    let refused = 0;
+    const refusing: typeof fetch = async (input, init) => {
+      if (refused++ === 0) throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+      return fetch(input, init);
+    };
+    await write(false, refusing);
+    sim.faults.next({ timeoutAfterApply: true, match: { path: '/write' } });
+    await write(true);
+    // The timed-out one was applied and sent again: that is why only idempotent writes are resent.
+    expect(writes - before).toBe(4);
   });
 
   it('maps other 4xx to rejected with the CRM message', async () => {

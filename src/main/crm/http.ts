@@ -2,7 +2,15 @@
 // bearer from the session, one refresh-and-retry on 401, a hard timeout, and the mapping of
 // every failure to a CrmError kind (rate_limited / transient / auth / rejected) carrying the
 // CRM's own message. Response bodies are zod-validated so a changed CRM API fails loudly.
+//
+// Ordinary error rates are absorbed per request: a few quick retries (full jitter) on 429, 5xx and
+// network errors, a 429's Retry-After honoured up to a cap (and paced across the connection by its
+// RequestBudget), so one refused request does not fail a whole multi-request step. A request that
+// may already have been applied (timeout or 5xx after it was sent) is resent only when the adapter
+// marked it idempotent; everything else surfaces to the caller as before.
 import { z } from 'zod';
+import { type BackoffPolicy, backoffDelay } from '../outbox/backoff.js';
+import { RequestBudget } from './budget.js';
 import { CrmError, type CrmSession } from './port.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -20,6 +28,13 @@ export interface CrmRequest<T> {
   schema: z.ZodType<T>;
   /** Extra headers for this request (e.g. If-Modified-Since, an API version); they override the defaults. */
   headers?: Record<string, string>;
+  /**
+   * Safe to send again when an earlier attempt may have been applied (timeout, 5xx): reads,
+   * searches, PUT/PATCH/DELETE, and creates the adapter made idempotent (a unique key the CRM
+   * enforces). Default: every method but POST. Any request is resent after a 429 or a connection
+   * that never opened: the CRM applied nothing.
+   */
+  idempotent?: boolean;
 }
 
 /** The CRM's own words for an error, pulled out of its error body. */
@@ -42,15 +57,69 @@ export interface CrmFetchOptions {
   rateLimitDelayMs?: (headers: Headers) => number | null;
   /** Clock for HTTP-date Retry-After; tests may pin it. */
   now?: () => number;
+  /** The connection's request budget (declared in the provider's index.ts); without one, nothing is paced. */
+  budget?: RequestBudget;
+  retry?: RetryPolicy;
+  random?: () => number;
 }
 
+export interface RetryPolicy {
+  /** Attempts per request, the first included. */
+  attempts: number;
+  /** Longest Retry-After waited within the request; a longer one goes to the caller (the outbox pauses the CRM). */
+  maxRetryAfterMs: number;
+  backoff: BackoffPolicy;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, maxRetryAfterMs: 10_000, backoff: { baseMs: 250, capMs: 2_000 } };
 const DEFAULT_TIMEOUT_MS = 15_000;
+/** Network errors raised before the request left this machine. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** A request that never reached the CRM: resending it cannot apply anything twice. */
+class NotSentError extends CrmError {}
 
 /**
- * Sends one CRM request and returns the validated body, or throws CrmError.
- * A 401 triggers exactly one `session.refreshAfterUnauthorized()` and one retry.
+ * Sends one CRM request and returns the validated body, or throws CrmError once its retries are
+ * spent. A 401 triggers exactly one `session.refreshAfterUnauthorized()` and one resend.
  */
 export async function crmFetch<T>(session: CrmSession, req: CrmRequest<T>, opts: CrmFetchOptions = {}): Promise<T> {
+  const budget = opts.budget ?? new RequestBudget();
+  const policy = opts.retry ?? DEFAULT_RETRY;
+  const ticket = budget.ticket();
+  const path = new URL(req.url).pathname;
+  for (let attempt = 1; ; attempt++) {
+    const release = await budget.acquire(path, ticket);
+    let failure: unknown;
+    try {
+      return await attemptOnce(session, req, opts);
+    } catch (error) {
+      failure = error;
+    } finally {
+      release();
+    }
+    const wait = retryWait(failure, req, attempt, policy, budget, opts.random);
+    if (wait === null) throw failure;
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+/** How long to wait before resending, or null when this failure is the caller's to handle. */
+function retryWait(error: unknown, req: CrmRequest<unknown>, attempt: number, policy: RetryPolicy, budget: RequestBudget, random?: () => number): number | null {
+  if (!(error instanceof CrmError) || attempt >= policy.attempts) return null;
+  const jitter = backoffDelay(attempt - 1, policy.backoff, random);
+  if (error.status === 429) {
+    if (error.retryAfterMs === null) return jitter;
+    if (error.retryAfterMs > policy.maxRetryAfterMs) return null;
+    budget.pause(error.retryAfterMs); // every request on this connection waits it out, this one included
+    return 0;
+  }
+  if (error.kind !== 'transient') return null;
+  const idempotent = req.idempotent ?? (req.method ?? 'GET') !== 'POST';
+  return idempotent || error instanceof NotSentError ? jitter : null;
+}
+
+async function attemptOnce<T>(session: CrmSession, req: CrmRequest<T>, opts: CrmFetchOptions): Promise<T> {
   let res = await send(req, await session.accessToken(), opts);
   if (res.status === 401) {
     await res.body?.cancel();
@@ -105,9 +174,16 @@ async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptio
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     const reason = timedOut ? 'timed out' : `network error (${describeCause(err)})`;
+    const message = `${req.method ?? 'GET'} ${url.pathname} ${reason}`;
+    if (!timedOut && NOT_SENT_CODES.has(causeCode(err))) throw new NotSentError('transient', message, null);
     // The write may or may not have been applied: callers retry idempotently (search by callKey first).
-    throw new CrmError('transient', `${req.method ?? 'GET'} ${url.pathname} ${reason}`, null);
+    throw new CrmError('transient', message, null);
   }
+}
+
+function causeCode(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : '';
 }
 
 function describeCause(err: unknown): string {

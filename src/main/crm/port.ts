@@ -103,8 +103,11 @@ export interface CrmAdapter {
   /** Creates the call activity, or returns the existing one with this callKey (idempotent). */
   logCall(input: CallLogInput): Promise<CrmCallRecord>;
   updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord>;
-  /** Uploads the file and attaches it to the call record (never just a link). Idempotent per recordId+fileName. */
-  attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string): Promise<void>;
+  /**
+   * Uploads the file and attaches it to the call record (never just a link). Idempotent per
+   * recordId+fileName. `memo` keeps what an attempt learned (e.g. the uploaded file's id) for the next.
+   */
+  attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string, memo?: StepMemo): Promise<void>;
   /** Incremental contact sync for the local index; cursor null = from the beginning. */
   syncContacts(cursor: string | null): Promise<ContactPage>;
   /**
@@ -112,6 +115,15 @@ export interface CrmAdapter {
    * linked to the contact and the call where the CRM can. Idempotent per callKey.
    */
   createFollowUpTask?(record: CrmCallRecord, input: FollowUpTaskInput): Promise<void>;
+}
+
+/**
+ * What one outbox step learned so far, on disk: an adapter sets a fact (an uploaded file's id) as
+ * soon as it has it, and a retry after a failure reads it back instead of finding it again.
+ */
+export interface StepMemo {
+  get(key: string): string | undefined;
+  set(key: string, value: string): void;
 }
 
 /** Per-user credentials the adapter calls the CRM with; the oauth/ module implements it. */

@@ -3,10 +3,16 @@
 // Per call leg: log (create, or update when facts moved on) once the call has ended, then attach
 // the recording when it is ready; a missed inbound call this agent logs also gets a follow-up task
 // where the CRM has tasks, as its own step after the log (its own flag on disk, so a crash between
-// the log and the task neither loses nor doubles it). Logs run one at a time, oldest call first, so they land in the
-// CRM in call order; recording uploads run beside them so a large file never delays a log. CRM trouble pauses the whole queue (rate limit: until
-// Retry-After; 5xx/network: capped exponential backoff with full jitter; auth: until signed in
-// again); a refusal that retrying cannot fix parks that one call as "needs attention" with the
+// the log and the task neither loses nor doubles it). Steps of one call run in that order, one at
+// a time; across calls, logs run one at a time oldest call first and recording uploads beside them.
+//
+// Errors: the HTTP layer already retried each request a few times (crm/http.ts), so a step that
+// still fails backs off on its own (capped exponential backoff with full jitter, at most a minute)
+// while the other calls go ahead, and resumes from what it had learned (contact, record id,
+// uploaded file: kept on the row). The whole queue pauses only when the CRM itself says so or is
+// down: a rate limit (until Retry-After; the call that met it goes first afterwards), failures of
+// two different calls with no success between (capped backoff), or a lost grant (until signed in
+// again). A refusal that retrying cannot fix parks that one call as "needs attention" with the
 // CRM's message until `retry(callKey)`. A crash anywhere resumes from the stored mapping, and
 // adapters are idempotent per callKey (log) and per record+file name (attach), so nothing doubles.
 import { join } from 'node:path';
@@ -55,7 +61,7 @@ export interface CrmStateChange {
   reason: string | null;
 }
 
-/** One log at a time keeps calls in order in the CRM; uploads and follow-up tasks overlap them. */
+/** One log at a time keeps healthy calls in order in the CRM; uploads and follow-up tasks overlap them. */
 const LANE_SLOTS: Record<OutboxStep, number> = { log: 1, attach: 2, task: 1 };
 const STEPS: readonly OutboxStep[] = ['log', 'attach', 'task'];
 /** Floor for the wake-up timer, so a clock oddity can never spin it. */
@@ -70,7 +76,10 @@ export class Outbox {
   private readonly now: () => number;
   private adapter: CrmAdapter | null;
   private pause: Pause = { kind: 'none' };
-  private failures = 0;
+  /** CRM-wide pauses in a row (rate limits, outages), for their backoff; reset by any step that succeeds. */
+  private crmFailures = 0;
+  /** Calls whose steps failed since the last success: two or more means the CRM is down, not one call. */
+  private readonly failingCalls = new Set<string>();
   /** Steps in flight by callKey (one per call at a time). */
   private readonly busy = new Map<string, Promise<void>>();
   private readonly active: Record<OutboxStep, number> = { log: 0, attach: 0, task: 0 };
@@ -187,7 +196,7 @@ export class Outbox {
     } catch (error) {
       this.opts.logger.error({ err: (error as Error).message }, 'outbox storage error');
     }
-    if (this.busy.size === 0) this.scheduleWake();
+    this.scheduleWake(now);
   }
 
   private start(step: OutboxStep, adapter: CrmAdapter, row: OutboxRow): void {
@@ -200,16 +209,19 @@ export class Outbox {
     this.busy.set(row.callKey, run);
   }
 
-  private scheduleWake(): void {
+  /**
+   * Wakes for the end of a pause or the next call done backing off; steps finishing kick the rest.
+   * `now` is the instant kick() looked for due work: a call due since then is woken for, not missed.
+   */
+  private scheduleWake(now: number): void {
     if (!this.adapter || this.pause.kind === 'auth') return this.settleIdle();
-    const now = this.now();
-    const wakeAt = this.pause.kind === 'until' && this.pause.at > now ? this.pause.at : this.store.nextWakeAt(this.adapter.id);
+    const wakeAt = this.pause.kind === 'until' && this.pause.at > now ? this.pause.at : this.store.nextWakeAt(this.adapter.id, now);
     if (wakeAt === null) return this.settleIdle();
     this.timer = setTimeout(() => this.kick(), Math.max(MIN_WAKE_MS, wakeAt - now));
   }
 
   private settleIdle(): void {
-    if (this.hasRunnableWork()) return;
+    if (this.busy.size > 0 || this.hasRunnableWork()) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
@@ -218,7 +230,8 @@ export class Outbox {
       if (step === 'log') await this.logCall(adapter, row);
       else if (step === 'attach') await this.attachRecording(adapter, row);
       else await this.createFollowUpTask(adapter, row);
-      this.failures = 0;
+      this.crmFailures = 0;
+      this.failingCalls.clear();
     } catch (error) {
       this.onFailure(row, error);
     }
@@ -245,6 +258,8 @@ export class Outbox {
         if (certainlyNotMade && !retrying) this.store.setLogAttempted(row.callKey, null, false);
         throw error;
       }
+      // Kept at once: should the update below fail, its retry updates this record, no search again.
+      this.store.saveRecord(row.callKey, adapter.id, record);
       // A create that may have landed before a crash or timeout comes back as the existing record,
       // which may hold older facts: bring it up to date.
       if (retrying) record = await adapter.updateCall(record.id, input);
@@ -259,7 +274,7 @@ export class Outbox {
     const { data, contentType } = await fetchRecording(this.opts.bus, recording.eventId);
     const type = recording.contentType ?? contentType ?? 'audio/wav';
     const fileName = recordingFileName(recording.pbxRecordingId, type);
-    await adapter.attachRecording(row.record!, { fileName, contentType: type, data }, row.callKey);
+    await adapter.attachRecording(row.record!, { fileName, contentType: type, data }, row.callKey, this.store.memo(row.callKey, 'attach'));
     this.store.markAttached(row.callKey, this.now());
     this.announce(row.callKey, 'recording_attached', null);
   }
@@ -282,7 +297,7 @@ export class Outbox {
     try {
       return await this.opts.resolveContact(remote.e164);
     } catch (error) {
-      // A CRM that is down or limiting will refuse the log too: wait with the queue, and get the contact right.
+      // A CRM that is down or limiting will refuse the log too: back off, and get the contact right.
       if (error instanceof CrmError && error.kind !== 'rejected') throw error;
       // Anything else will not improve by waiting: log the call unattached rather than not at all.
       this.opts.logger.warn({ callKey: row.callKey, err: (error as Error).message }, 'contact lookup for call log failed');
@@ -302,6 +317,7 @@ export class Outbox {
       return;
     }
     const crmError = error instanceof CrmError ? error : new CrmError('transient', (error as Error)?.message ?? String(error));
+    const log = { callKey, kind: crmError.kind, status: crmError.status, err: crmError.message };
     switch (crmError.kind) {
       case 'rejected':
         return this.park(callKey, crmError.message);
@@ -310,17 +326,33 @@ export class Outbox {
         this.opts.logger.warn({ callKey }, 'CRM sign-in needed; outbox paused');
         this.pause = { kind: 'auth' };
         return;
-      case 'rate_limited':
+      case 'rate_limited': {
+        // The CRM paces everyone: the whole queue waits, and this call keeps its place at the front.
+        const delay = crmError.retryAfterMs ?? backoffDelay(this.crmFailures++, policy, this.opts.random);
+        this.pauseCrm(now + delay);
+        this.opts.logger.warn({ ...log, delayMs: delay }, 'CRM rate limit; queue paused');
+        return;
+      }
       case 'transient': {
-        const delay =
-          crmError.kind === 'rate_limited' && crmError.retryAfterMs !== null
-            ? crmError.retryAfterMs
-            : backoffDelay(this.failures, policy, this.opts.random);
-        this.failures++;
-        this.pause = { kind: 'until', at: now + delay };
-        this.opts.logger.warn({ callKey, kind: crmError.kind, status: crmError.status, delayMs: delay, err: crmError.message }, 'CRM write failed; queue paused');
+        // This call backs off on its own; the others go ahead unless they fail too.
+        const delay = backoffDelay(row.attempts, policy, this.opts.random);
+        this.store.deferCall(callKey, now + delay, now);
+        this.failingCalls.add(callKey);
+        if (this.failingCalls.size >= 2) {
+          const pause = backoffDelay(this.crmFailures++, policy, this.opts.random);
+          this.pauseCrm(now + pause);
+          this.opts.logger.warn({ ...log, delayMs: pause, failingCalls: this.failingCalls.size }, 'CRM failing for several calls; queue paused');
+        } else {
+          this.opts.logger.warn({ ...log, delayMs: delay }, 'CRM step failed; this call backs off');
+        }
       }
     }
+  }
+
+  private pauseCrm(until: number): void {
+    if (this.pause.kind === 'auth') return; // only a sign-in ends that one
+    const current = this.pause.kind === 'until' ? this.pause.at : 0;
+    this.pause = { kind: 'until', at: Math.max(current, until) };
   }
 
   private park(callKey: string, reason: string): void {

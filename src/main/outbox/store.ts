@@ -4,9 +4,11 @@
 //
 // One row per call leg, created on its first event under UNIQUE(call_key): the claim exists
 // before any CRM call, and the CRM record id stored on it is the mapping every retry reuses.
+// What a step learned before it failed (the contact, the record id, an uploaded file) is stored on
+// the row too, so its retry resumes there instead of repeating every read.
 import Database from 'better-sqlite3';
 import type { CallEvent } from '../../shared/call-event.js';
-import type { CrmCallRecord, CrmContact, CrmId } from '../crm/port.js';
+import type { CrmCallRecord, CrmContact, CrmId, StepMemo } from '../crm/port.js';
 import { type CallFacts, dueForLog, foldEvent } from './call-facts.js';
 
 export type CrmCallState = 'pending' | 'logged' | 'recording_attached' | 'needs_attention';
@@ -34,6 +36,7 @@ export interface OutboxRow {
   followUpCreated: boolean;
   state: CrmCallState;
   reason: string | null;
+  /** Failed tries of the step due now; with notBefore, this call's own backoff. */
   attempts: number;
   notBefore: number;
 }
@@ -62,6 +65,9 @@ interface RawRow {
   not_before: number;
 }
 
+/** What steps learned, by step then key (e.g. attach.fileId); absent in files from before it existed. */
+type Progress = Partial<Record<OutboxStep, Record<string, string>>>;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS calls (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -85,6 +91,7 @@ CREATE TABLE IF NOT EXISTS calls (
   reason TEXT,
   attempts INTEGER NOT NULL DEFAULT 0,
   not_before INTEGER NOT NULL DEFAULT 0,
+  progress_json TEXT NOT NULL DEFAULT '{}',
   updated_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS seen_events (
@@ -93,10 +100,11 @@ CREATE TABLE IF NOT EXISTS seen_events (
 );
 `;
 
-/** Columns added after the first release, for databases created before them. */
+/** Columns added after the first release, for databases created before them (migrated on open). */
 const ADDED_COLUMNS: Record<string, string> = {
   follow_up: 'INTEGER NOT NULL DEFAULT 0',
   follow_up_created: 'INTEGER NOT NULL DEFAULT 0',
+  progress_json: "TEXT NOT NULL DEFAULT '{}'",
 };
 
 /**
@@ -105,7 +113,8 @@ const ADDED_COLUMNS: Record<string, string> = {
  */
 const WORK: Record<OutboxStep, string> = {
   log: 'ended = 1 AND facts_version > logged_version',
-  attach: 'record_id IS NOT NULL AND recording_event_id IS NOT NULL AND recording_attached = 0',
+  // logged_version > 0: a record id kept from a log that has not finished yet is not attached to.
+  attach: 'record_id IS NOT NULL AND logged_version > 0 AND recording_event_id IS NOT NULL AND recording_attached = 0',
   task: 'record_id IS NOT NULL AND follow_up = 1 AND follow_up_created = 0 AND logged_version = facts_version',
 };
 const OPEN_WORK = `state != 'needs_attention' AND ((${WORK.log}) OR (${WORK.attach}) OR (${WORK.task}))`;
@@ -161,8 +170,8 @@ export class OutboxStore {
   }
 
   /**
-   * The oldest call with this step due for this CRM, skipping calls already being worked on.
-   * Logs and tasks ignore `not_before`, which only defers a recording the bus could not hand out.
+   * The oldest call with this step due for this CRM, skipping calls already being worked on and
+   * calls backing off (`not_before`): one failing call never holds up the others.
    */
   nextDue(step: OutboxStep, crm: CrmId, now: number, busy: ReadonlySet<string>): OutboxRow | null {
     const rows = this.db
@@ -170,16 +179,16 @@ export class OutboxStore {
         `SELECT * FROM calls WHERE state != 'needs_attention' AND (${WORK[step]}) AND not_before <= ? AND (crm IS NULL OR crm = ?)
          ORDER BY seq LIMIT ?`,
       )
-      .all(step === 'attach' ? now : Number.MAX_SAFE_INTEGER, crm, busy.size + 1) as RawRow[];
+      .all(now, crm, busy.size + 1) as RawRow[];
     const free = rows.find((r) => !busy.has(r.call_key));
     return free ? toRow(free) : null;
   }
 
-  /** Earliest not_before among rows with work, for the wake-up timer. */
-  nextWakeAt(crm: CrmId): number | null {
+  /** When the next call backing off is due (after `now`), for the wake-up timer. */
+  nextWakeAt(crm: CrmId, now: number): number | null {
     const raw = this.db
-      .prepare(`SELECT MIN(not_before) AS at FROM calls WHERE ${OPEN_WORK} AND (crm IS NULL OR crm = ?)`)
-      .get(crm) as { at: number | null };
+      .prepare(`SELECT MIN(not_before) AS at FROM calls WHERE ${OPEN_WORK} AND not_before > ? AND (crm IS NULL OR crm = ?)`)
+      .get(now, crm) as { at: number | null };
     return raw.at;
   }
 
@@ -198,6 +207,29 @@ export class OutboxStore {
 
   saveContact(callKey: string, contact: OutboxRow['contact']): void {
     this.db.prepare('UPDATE calls SET contact_json = ? WHERE call_key = ?').run(JSON.stringify(contact ?? null), callKey);
+  }
+
+  /** The record a create made (or found), kept before the log finishes, so its retry updates it instead of searching again. */
+  saveRecord(callKey: string, crm: CrmId, record: CrmCallRecord): void {
+    this.db.prepare('UPDATE calls SET crm = ?, record_id = ?, record_url = ? WHERE call_key = ?').run(crm, record.id, record.url, callKey);
+  }
+
+  /** The step's memo for the adapter: each fact is on disk as soon as it is set. */
+  memo(callKey: string, step: OutboxStep): StepMemo {
+    const read = (): Progress => {
+      const raw = this.db.prepare('SELECT progress_json FROM calls WHERE call_key = ?').get(callKey) as { progress_json: string } | undefined;
+      return raw ? (JSON.parse(raw.progress_json) as Progress) : {};
+    };
+    return {
+      get: (key) => read()[step]?.[key],
+      set: (key, value) => {
+        this.db.transaction(() => {
+          const progress = read();
+          progress[step] = { ...progress[step], [key]: value };
+          this.db.prepare('UPDATE calls SET progress_json = ? WHERE call_key = ?').run(JSON.stringify(progress), callKey);
+        })();
+      },
+    };
   }
 
   /** Set before a create is sent (a crash may follow); cleared when the CRM said for sure it made nothing. */
@@ -231,14 +263,14 @@ export class OutboxStore {
   }
 
   markFollowUpCreated(callKey: string, now: number): void {
-    this.db.prepare('UPDATE calls SET follow_up_created = 1, updated_at = ? WHERE call_key = ?').run(now, callKey);
+    this.db.prepare('UPDATE calls SET follow_up_created = 1, attempts = 0, not_before = 0, updated_at = ? WHERE call_key = ?').run(now, callKey);
   }
 
   needsAttention(callKey: string, reason: string, now: number): void {
     this.db.prepare(`UPDATE calls SET state = 'needs_attention', reason = ?, updated_at = ? WHERE call_key = ?`).run(reason, now, callKey);
   }
 
-  /** Backs off this one call (its recording could not be fetched), without holding up the others. */
+  /** Backs off this one call (its step failed), without holding up the others. */
   deferCall(callKey: string, notBefore: number, now: number): void {
     this.db.prepare('UPDATE calls SET attempts = attempts + 1, not_before = ?, updated_at = ? WHERE call_key = ?').run(notBefore, now, callKey);
   }
@@ -248,7 +280,7 @@ export class OutboxStore {
     return this.db.transaction(() => {
       const changed = this.db
         .prepare(
-          `UPDATE calls SET state = CASE WHEN recording_attached = 1 THEN 'recording_attached' WHEN record_id IS NOT NULL THEN 'logged' ELSE 'pending' END,
+          `UPDATE calls SET state = CASE WHEN recording_attached = 1 THEN 'recording_attached' WHEN logged_version > 0 THEN 'logged' ELSE 'pending' END,
              reason = NULL, attempts = 0, not_before = 0, updated_at = ?
            WHERE call_key = ? AND state = 'needs_attention'`,
         )

@@ -3,6 +3,7 @@
 // them together with our marker (call key tag + message id), which is also how a retry finds the
 // call it already logged.
 import { z } from 'zod';
+import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmRequest } from '../http.js';
 import { CrmError, type CallLogInput, type CrmAdapter, type CrmCallRecord, type CrmSession, type RecordingFile } from '../port.js';
 import { callKeyTag, callStatus, callSummary, followUpMarker, noteBody, readCallNote, toContact, withRecording } from './mapping.js';
@@ -39,6 +40,7 @@ interface SyncCursor {
 export interface HighLevelAdapterOptions {
   origin?: string;
   fetch?: typeof fetch;
+  budget?: RequestBudget;
 }
 
 export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapterOptions = {}): CrmAdapter {
@@ -49,7 +51,7 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
 
   // HighLevel requires a `Version` header naming the endpoint family's API version.
   const call = <T>(family: keyof typeof VERSION, req: Omit<CrmRequest<T>, 'url'> & { path: string }): Promise<T> =>
-    crmFetch(session, { ...req, url: `${apiBase}${req.path}`, headers: { version: VERSION[family] } }, { fetch: opts.fetch });
+    crmFetch(session, { ...req, url: `${apiBase}${req.path}`, headers: { version: VERSION[family] } }, { fetch: opts.fetch, budget: opts.budget });
 
   const contactUrl = (id: string) => `${appBase}/v2/location/${encodeURIComponent(locationId)}/contacts/detail/${encodeURIComponent(id)}`;
 
@@ -64,7 +66,7 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
     if (input.contact) return input.contact.id;
     // HighLevel logs calls only in a contact's conversation: upsert one for the remote number.
     const phone = input.direction === 'inbound' ? input.from : input.to;
-    const res = await call('contacts', { method: 'POST', path: '/contacts/upsert', json: { locationId, phone }, schema: UpsertContact });
+    const res = await call('contacts', { method: 'POST', path: '/contacts/upsert', json: { locationId, phone }, schema: UpsertContact, idempotent: true });
     return res.contact.id;
   }
 
@@ -226,6 +228,7 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
           sort: [{ field: 'dateUpdated', direction: 'asc' }],
         },
         schema: ContactSearchPage,
+        idempotent: true,
       });
       const high = page.contacts.reduce<number | null>((max, c) => {
         const t = c.dateUpdated ? Date.parse(c.dateUpdated) : NaN;

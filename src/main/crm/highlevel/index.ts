@@ -1,4 +1,5 @@
 // HighLevel provider: OAuth client settings and the adapter factory (registered in ../registry.ts).
+import { RequestBudget } from '../budget.js';
 import type { CrmProvider } from '../port.js';
 import { createHighLevelAdapter } from './adapter.js';
 
@@ -24,7 +25,8 @@ export const highLevelProvider: CrmProvider = {
       redirect: 'loopback',
     };
   },
-  create: (session, opts) => createHighLevelAdapter(session, opts),
+  // Burst limit per app per location: 100 requests / 10 s (HighLevel rate-limits page).
+  create: (session, opts) => createHighLevelAdapter(session, { ...opts, budget: new RequestBudget({ windows: [{ max: 100, perMs: 10_000 }] }) }),
 };
 
 export { createHighLevelAdapter } from './adapter.js';

@@ -15,6 +15,7 @@ import {
   type CrmSession,
   type FollowUpTaskInput,
   type RecordingFile,
+  type StepMemo,
 } from '../port.js';
 import { phoneSpellings } from './phone.js';
 import { FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
@@ -87,7 +88,7 @@ export class HubSpotAdapter implements CrmAdapter {
       limit: 20,
       after: '0',
     };
-    const page = await this.call({ method: 'POST', path: '/crm/v3/objects/contacts/search', json: body, schema: SearchResponse });
+    const page = await this.call({ method: 'POST', path: '/crm/v3/objects/contacts/search', json: body, schema: SearchResponse, idempotent: true });
     const country = countryOf(e164) ?? 'US';
     return page.results
       .map((o) => this.toContact(o))
@@ -111,7 +112,7 @@ export class HubSpotAdapter implements CrmAdapter {
         : [],
     };
     const id = await this.createOnce('calls', input.callKey, () =>
-      this.call({ method: 'POST', path: '/crm/v3/objects/calls', json: body, schema: SimplePublicObject }),
+      this.call({ method: 'POST', path: '/crm/v3/objects/calls', json: body, schema: SimplePublicObject, idempotent: true }),
     );
     return this.record(id, input);
   }
@@ -163,13 +164,14 @@ export class HubSpotAdapter implements CrmAdapter {
     }
   }
 
-  async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string): Promise<void> {
+  async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string, memo?: StepMemo): Promise<void> {
     const callPath = `/crm/v3/objects/calls/${encodeURIComponent(record.id)}`;
     const call = await this.call({ path: callPath, query: { properties: 'hs_attachment_ids' }, schema: SimplePublicObject });
     const attached = (call.properties.hs_attachment_ids ?? '').split(';').filter(Boolean);
     // The stored name is derived from the call, so a retry after a lost upload finds the first copy.
     const storedName = fileBaseName(`${callKey}-${file.fileName}`);
-    const fileId = (await this.findUploadedFile(storedName)) ?? (await this.upload(storedName, file));
+    const fileId = memo?.get('fileId') ?? (await this.findUploadedFile(storedName)) ?? (await this.upload(storedName, file));
+    memo?.set('fileId', fileId); // a failed PATCH below retries without searching or uploading again
     if (attached.includes(fileId)) return;
     await this.call({
       method: 'PATCH',
@@ -188,7 +190,7 @@ export class HubSpotAdapter implements CrmAdapter {
       limit: SYNC_PAGE_SIZE,
       after: position.after,
     };
-    const page = await this.call({ method: 'POST', path: '/crm/v3/objects/contacts/search', json: body, schema: SearchResponse });
+    const page = await this.call({ method: 'POST', path: '/crm/v3/objects/contacts/search', json: body, schema: SearchResponse, idempotent: true });
     const contacts = page.results.map((o) => this.toContact(o));
     const newest = contacts.reduce((max, c) => Math.max(max, Date.parse(c.updatedAt ?? '') || 0), Number(position.since));
     const next = page.paging?.next?.after;
@@ -208,7 +210,7 @@ export class HubSpotAdapter implements CrmAdapter {
   async createFollowUpTask(record: CrmCallRecord, input: FollowUpTaskInput): Promise<void> {
     const body = taskBody(input, await this.owner(input.ownerId));
     const taskId = await this.createOnce('tasks', input.callKey, () =>
-      this.call({ method: 'POST', path: '/crm/v3/objects/tasks', json: body, schema: SimplePublicObject }),
+      this.call({ method: 'POST', path: '/crm/v3/objects/tasks', json: body, schema: SimplePublicObject, idempotent: true }),
     );
     await this.associate('tasks', taskId, 'calls', record.id);
     if (input.contact) await this.associate('tasks', taskId, 'contacts', input.contact.id);
@@ -223,7 +225,7 @@ export class HubSpotAdapter implements CrmAdapter {
    * The id of the object with this call key, created if none exists. Search finds an earlier write;
    * where search lags behind a create whose answer was lost, the key property's unique-value rule
    * makes HubSpot refuse the second create (409), and the write is retried until search shows the
-   * first one, never duplicated.
+   * first one, never duplicated. That same rule makes the create safe to resend (`idempotent`).
    */
   private async createOnce(object: 'calls' | 'tasks', callKey: string, create: () => Promise<{ id: string }>): Promise<string> {
     const existing = await this.findByCallKey(object, callKey);
@@ -246,7 +248,7 @@ export class HubSpotAdapter implements CrmAdapter {
       limit: 1,
       after: '0',
     };
-    const found = await this.call({ method: 'POST', path: `/crm/v3/objects/${object}/search`, json: body, schema: SearchResponse });
+    const found = await this.call({ method: 'POST', path: `/crm/v3/objects/${object}/search`, json: body, schema: SearchResponse, idempotent: true });
     return found.results[0];
   }
 

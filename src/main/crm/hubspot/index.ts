@@ -1,4 +1,5 @@
 // HubSpot provider: one registration line in registry.ts lists `hubspotProvider`.
+import { RequestBudget } from '../budget.js';
 import type { CrmProvider } from '../port.js';
 import { HubSpotAdapter } from './adapter.js';
 
@@ -28,6 +29,8 @@ export const hubspotProvider: CrmProvider = {
         fetch: opts.fetch,
         // HubSpot's 429 carries no Retry-After in the docs; its rolling window is the delay.
         rateLimitDelayMs: (h) => Number(h.get('x-hubspot-ratelimit-interval-milliseconds')) || null,
+        // Public OAuth apps: 100 requests / 10 s per account; CRM search: 4 / s per token (HubSpot changelog).
+        budget: new RequestBudget({ windows: [{ max: 100, perMs: 10_000 }, { max: 4, perMs: 1_000, path: /^\/crm\/v3\/objects\/[^/]+\/search$/ }] }),
       },
     }),
 };

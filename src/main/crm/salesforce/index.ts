@@ -1,4 +1,5 @@
 // Salesforce provider: one registration line in registry.ts lists `salesforceProvider`.
+import { RequestBudget } from '../budget.js';
 import { CrmError, type CrmProvider } from '../port.js';
 import { SalesforceAdapter } from './adapter.js';
 
@@ -26,6 +27,8 @@ export const salesforceProvider: CrmProvider = {
         // The org's daily API allocation answers 403 REQUEST_LIMIT_EXCEEDED, not 429.
         classify: (status, detail) =>
           detail.code === 'REQUEST_LIMIT_EXCEEDED' ? new CrmError('rate_limited', detail.message, status) : undefined,
+        // Concurrent long-running requests: 5 in Developer/Trial orgs, 25 in production (limits cheatsheet).
+        budget: new RequestBudget({ concurrency: 5 }),
       },
     });
   },

@@ -1,5 +1,6 @@
 // Zoho CRM v8 adapter: contact lookup by phone, Calls records, attachments, incremental sync.
 // Every call goes to the data centre the token belongs to (session.context.api_domain).
+import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmErrorDetail, type CrmRequest } from '../http.js';
 import {
   CrmError,
@@ -39,6 +40,7 @@ interface SyncCursor {
 export interface ZohoAdapterOptions {
   origin?: string;
   fetch?: typeof fetch;
+  budget?: RequestBudget;
 }
 
 export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions = {}): CrmAdapter {
@@ -51,6 +53,7 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
   const call = <T>(req: Omit<CrmRequest<T>, 'url'> & { path: string }): Promise<T> =>
     crmFetch(session, { ...req, url: `${apiBase}/crm/v8${req.path}` }, {
       fetch: opts.fetch,
+      budget: opts.budget,
       authScheme: 'Zoho-oauthtoken',
       classify: classifyZohoError,
     });
@@ -103,6 +106,7 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
         path: '/Calls',
         json: { data: [toCallRecord(input, keyField)] },
         schema: WriteResponse,
+        idempotent: true, // a resent insert meets the unique key field: DUPLICATE_DATA, handled below
       });
       const result = response.data[0]!;
       if (result.status === 'success') return callRecord(requireId(result));
@@ -138,7 +142,7 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
     // racing insert answers DUPLICATE_DATA on the unique key field, which means it is there.
     async createFollowUpTask(record, input) {
       if (await findByKey('Tasks', input.callKey)) return;
-      const response = await call({ method: 'POST', path: '/Tasks', json: { data: [toFollowUpTask(input, record, keyField)] }, schema: WriteResponse });
+      const response = await call({ method: 'POST', path: '/Tasks', json: { data: [toFollowUpTask(input, record, keyField)] }, schema: WriteResponse, idempotent: true });
       const result = response.data[0]!;
       if (result.status !== 'success' && result.code !== 'DUPLICATE_DATA') throw rejectedFrom(result);
     },

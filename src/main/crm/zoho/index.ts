@@ -1,4 +1,5 @@
 // Zoho CRM provider: OAuth client settings and the adapter factory (registered in ../registry.ts).
+import { RequestBudget } from '../budget.js';
 import type { CrmProvider } from '../port.js';
 import { createZohoAdapter } from './adapter.js';
 import { isZohoAccountsServer } from './mapping.js';
@@ -42,7 +43,8 @@ export const zohoProvider: CrmProvider = {
       },
     };
   },
-  create: (session, opts) => createZohoAdapter(session, opts),
+  // Concurrency per org: 5 on the Free edition, more on paid ones (Zoho's Kaizen #203).
+  create: (session, opts) => createZohoAdapter(session, { ...opts, budget: new RequestBudget({ concurrency: 5 }) }),
 };
 
 export { createZohoAdapter, DEFAULT_CALL_KEY_FIELD } from './adapter.js';
