@@ -1,21 +1,13 @@
-// A seeded pseudo-random generator for the simulators (random faults, generated call scenarios):
-// the same seed gives the same draws, so a failure found with a seed can be replayed with it.
-// mulberry32: 32-bit state, plenty for test data; not for anything secret.
+// Seeded draws for the simulators (random faults, generated call scenarios) on top of the shared
+// mulberry32: the same seed gives the same draws, so a failure found with a seed replays with it.
+import { mulberry32 } from '../shared/prng.js';
 
 export class SeededRandom {
-  private state: number;
+  /** Uniform in [0, 1). */
+  readonly next: () => number;
 
   constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [min, max]. */
