@@ -125,8 +125,7 @@ describe('HighLevel adapter', () => {
     const input = call({ contact: { id: ada.id, kind: 'contact' } });
     const record = await hl.logCall(input);
     sim.faults.next({ match: { method: 'PUT', path: `/conversations/messages/${record.id}/attachments` }, timeoutAfterApply: true, mode: 'close' });
-    expect((await rejection(hl.attachRecording(record, recording, input.callKey))).kind).toBe('transient');
-
+    await hl.attachRecording(record, recording, input.callKey); // the PUT is resent
     await hl.attachRecording(record, recording, input.callKey);
 
     expect(sim.uploads.map((u) => [u.fileName, [...u.data]])).toEqual([['call-7.mp3', [73, 68, 51, 4, 0]]]);
@@ -142,14 +141,15 @@ describe('HighLevel adapter', () => {
     expect(sim.requests.length).toBeGreaterThan(3);
   });
 
-  it('maps 429 with Retry-After to rate_limited with the delay', async () => {
-    sim.faults.next({ status: 429, retryAfterSec: 10 });
-    expect(await rejection(hl.findContactsByPhone('+14155550132'))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 10_000 });
+  it('maps a 429 with a Retry-After too long to wait in the request to rate_limited with the delay', async () => {
+    sim.faults.next({ status: 429, retryAfterSec: 30 });
+    expect(await rejection(hl.findContactsByPhone('+14155550132'))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 30_000 });
   });
 
   it('maps 5xx to transient and writes nothing', async () => {
-    sim.faults.next({ status: 502 });
+    sim.faults.outage({ status: 502 });
     expect((await rejection(hl.logCall(call()))).kind).toBe('transient');
+    sim.faults.restore();
     expect(sim.messages).toHaveLength(0);
   });
 

@@ -91,18 +91,19 @@ describe('Salesforce adapter against the simulator', () => {
     expect(again.id).toBe([...sim.records.Task.keys()][0]);
   });
 
-  it('maps REQUEST_LIMIT_EXCEEDED and 429 + Retry-After to rate_limited', async () => {
+  it('maps REQUEST_LIMIT_EXCEEDED and 429 + a Retry-After too long to wait in the request to rate_limited', async () => {
     sim.faults.next(requestLimitExceeded);
     const daily = await rejection(crm.findContactsByPhone('+14155550123'));
     expect([daily.kind, daily.message]).toEqual(['rate_limited', 'TotalRequests Limit exceeded.']);
-    sim.faults.next({ status: 429, retryAfterSec: 5 });
+    sim.faults.next({ status: 429, retryAfterSec: 30 });
     const limited = await rejection(crm.findContactsByPhone('+14155550123'));
-    expect([limited.kind, limited.retryAfterMs]).toEqual(['rate_limited', 5000]);
+    expect([limited.kind, limited.retryAfterMs]).toEqual(['rate_limited', 30_000]);
   });
 
   it('treats 5xx as transient', async () => {
-    sim.faults.next({ status: 503 });
+    sim.faults.outage({ status: 503 });
     expect((await rejection(crm.logCall(call()))).kind).toBe('transient');
+    sim.faults.restore();
     expect(sim.records.Task.size).toBe(0);
   });
 
