@@ -320,6 +320,7 @@ export class Outbox {
     const log = { callKey, kind: crmError.kind, status: crmError.status, err: crmError.message };
     switch (crmError.kind) {
       case 'rejected':
+        this.failingCalls.delete(callKey); // the CRM answered this one: no sign it is down
         return this.park(callKey, crmError.message);
       case 'auth':
         // The session already raised the one "sign in again" prompt; calls keep queueing.
