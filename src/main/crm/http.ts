@@ -73,6 +73,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, maxRetryAfterMs: 10_000, backoff: { baseMs: 250, capMs: 2_000 } };
 const DEFAULT_TIMEOUT_MS = 15_000;
+const MAX_CONNECTION_PAUSE_MS = 60_000;
 /** Network errors raised before the request left this machine. */
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 
@@ -106,13 +107,15 @@ export async function crmFetch<T>(session: CrmSession, req: CrmRequest<T>, opts:
 
 /** How long to wait before resending, or null when this failure is the caller's to handle. */
 function retryWait(error: unknown, req: CrmRequest<unknown>, attempt: number, policy: RetryPolicy, budget: RequestBudget, random?: () => number): number | null {
-  if (!(error instanceof CrmError) || attempt >= policy.attempts) return null;
+  if (!(error instanceof CrmError)) return null;
+  // Every request on this connection waits a Retry-After out (a minute at most: a daily limit must
+  // not hang lookups for hours; they meet the 429 again instead).
+  if (error.status === 429 && error.retryAfterMs !== null) budget.pause(Math.min(error.retryAfterMs, MAX_CONNECTION_PAUSE_MS));
+  if (attempt >= policy.attempts) return null;
   const jitter = backoffDelay(attempt - 1, policy.backoff, random);
   if (error.status === 429) {
     if (error.retryAfterMs === null) return jitter;
-    if (error.retryAfterMs > policy.maxRetryAfterMs) return null;
-    budget.pause(error.retryAfterMs); // every request on this connection waits it out, this one included
-    return 0;
+    return error.retryAfterMs > policy.maxRetryAfterMs ? null : 0; // the pause above is the wait
   }
   if (error.kind !== 'transient') return null;
   const idempotent = req.idempotent ?? (req.method ?? 'GET') !== 'POST';

@@ -125,12 +125,12 @@ describe('HubSpot adapter against the simulator', () => {
   });
 
   it('surfaces a long Retry-After as rate_limited, and waits out HubSpot\'s window when there is none', async () => {
+    sim.faults.next(hubspotRateLimitFault());
+    await crm.findContactsByPhone('+14155550123');
+    expect(sim.requestsTo('POST', '/crm/v3/objects/contacts/search').map((r) => r.status)).toEqual([429, 200]);
     sim.faults.next(hubspotRateLimitFault(30));
     const limited = await rejection(crm.findContactsByPhone('+14155550123'));
     expect([limited.kind, limited.retryAfterMs]).toEqual(['rate_limited', 30_000]);
-    sim.faults.next(hubspotRateLimitFault());
-    await crm.findContactsByPhone('+14155550123');
-    expect(sim.requestsTo('POST', '/crm/v3/objects/contacts/search').map((r) => r.status)).toEqual([429, 429, 200]);
   });
 
   it('treats 5xx as transient and writes nothing', async () => {
