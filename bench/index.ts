@@ -8,6 +8,7 @@
 //   --calls-per-min R             default 1,000
 //   --prof                        run the bus child with --cpu-prof (profile under $TMPDIR/ringbridge-bench-prof/)
 //   --bus-only                    skip the floor, the agent cores and the agent-side benches (for profiling)
+//   --only crm-faults             only the generated scenario into every CRM at 25 % random faults (bench/crm-faults.ts)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,7 @@ import type { WebhookCallPayload } from '../src/bus/ingest/webhook/payload.js';
 import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH } from '../src/shared/agent-protocol.js';
 import { mulberry32 } from '../src/shared/prng.js';
 import { benchCrm } from './crm.js';
+import { benchCrmFaults, type CrmFaultsBenchResult } from './crm-faults.js';
 import type { RingReport } from './ring.js';
 import { benchScreenpop } from './screenpop.js';
 import { seedTenants, webhookRequest } from './bus.js';
@@ -35,8 +37,11 @@ const { values: flags } = parseArgs({
     'calls-per-min': { type: 'string' },
     prof: { type: 'boolean', default: false },
     'bus-only': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
+const ONLY_SECTIONS = ['crm-faults'];
+if (flags.only !== undefined && !ONLY_SECTIONS.includes(flags.only)) throw new Error(`--only takes one of: ${ONLY_SECTIONS.join(', ')}`);
 const AGENTS = Number(flags.agents ?? process.env.BENCH_AGENTS ?? (flags.quick ? 1_000 : 10_000));
 const SECONDS = Number(flags.seconds ?? (flags.quick ? 20 : 60));
 const WARMUP_SECONDS = flags.quick ? 5 : 10;
@@ -495,8 +500,45 @@ async function agentBench<T>(name: string, run: () => Promise<T>): Promise<T | n
 
 if (process.env.BENCH_ROLE === 'floor-load') {
   await floorLoad();
+} else if (flags.only === 'crm-faults') {
+  await onlyCrmFaults();
 } else {
   await main();
+}
+
+/** The last-line keys of the CRM-under-faults section (bench/README.md). */
+function crmFaultsFigures(r: CrmFaultsBenchResult | null) {
+  return {
+    crm_logged_under_faults_ratio: r?.logged_ratio ?? null,
+    crm_logged_under_faults_p99_ms: r?.logged.p99 ?? null,
+    crm_logged_under_faults_p99_ms_by_crm: r?.logged_p99_by_crm ?? null,
+    recordings_misattached: r?.recordings_misattached ?? null,
+    crm_faults_calls_per_crm: r?.calls_per_crm ?? null,
+    crm_faults_rate: r?.fault_rate ?? null,
+    crm_faults_seeds: r ? { scenario: r.scenario_seed, faults: r.fault_seed } : null,
+    crm_faults_bound_ms: r?.bound_ms ?? null,
+  };
+}
+
+function printCrmFaults(r: CrmFaultsBenchResult): void {
+  const crms = Object.keys(r.logged_p99_by_crm) as Array<keyof CrmFaultsBenchResult['logged_p99_by_crm']>;
+  console.log(
+    table([`CRM at ${r.fault_rate * 100} % random faults`, 'logged ratio', 'end -> logged p99 ms'], [
+      ...crms.map((crm) => [crm, r.logged_ratio[crm], Number.isNaN(r.logged_p99_by_crm[crm]) ? 'n/a' : r.logged_p99_by_crm[crm]]),
+      '-',
+      ['all', r.logged_ratio.min, r.logged.p99],
+    ]),
+  );
+  console.log(`scenario seed ${r.scenario_seed}, fault seed ${r.fault_seed}, ${r.calls_per_crm} calls per CRM, bound ${r.bound_ms / 1000} s after the last call; recordings misattached: ${r.recordings_misattached}`);
+  for (const crm of crms) for (const problem of r.problems[crm]) console.log(`  ${crm}: ${problem}`);
+}
+
+async function onlyCrmFaults(): Promise<void> {
+  const wallStart = performance.now();
+  const result = await benchCrmFaults();
+  printCrmFaults(result);
+  console.log(JSON.stringify({ ...crmFaultsFigures(result), wall_seconds: round((performance.now() - wallStart) / 1000, 1) }));
+  process.exit(0);
 }
 
 async function main(): Promise<void> {
@@ -515,6 +557,7 @@ async function main(): Promise<void> {
   console.log(`floor: ${AGENTS} sockets connected in ${floor.connectSeconds.toFixed(1)} s; ${floor.drive.sent} triggers, ${floor.deliveries} deliveries\n`);
   const screenpop = await agentBench('screen-pop', () => benchScreenpop({ contacts: 1_000_000 }));
   const crm = await agentBench('CRM', () => benchCrm({ rttMs: 100 }));
+  const crmFaults = await agentBench('CRM under faults', () => benchCrmFaults());
 
   const rings = {
     all: summarise(ring ? [...ring.samples.webhook, ...ring.samples.template] : []),
@@ -583,6 +626,7 @@ async function main(): Promise<void> {
     ready_to_attached_p95_ms: crm?.ready_to_attached_p95_ms ?? null,
     ready_to_attached_p99_ms: crm?.ready_to_attached_p99_ms ?? null,
     crm_rtt_ms: crm?.rtt_ms ?? null,
+    ...crmFaultsFigures(crmFaults),
     /** Other work on this 2-core machine skews every figure; the 1-minute load average says how much. */
     load_avg_1m_start: loadAtStart,
     load_avg_1m_end: round(loadavg()[0]!, 2),
@@ -638,8 +682,14 @@ async function main(): Promise<void> {
       ['event_to_notification_p99_ms', figures.event_to_notification_p99_ms ?? 'n/a', 5, verdict(figures.event_to_notification_p99_ms, 5)],
       ['call_end_to_logged_p99_ms', figures.call_end_to_logged_p99_ms ?? 'n/a', 2000, verdict(figures.call_end_to_logged_p99_ms, 2000)],
       ['ready_to_attached_p99_ms', figures.ready_to_attached_p99_ms ?? 'n/a', 10000, verdict(figures.ready_to_attached_p99_ms, 10000)],
+      ['crm_logged_under_faults_ratio (min)', crmFaults?.logged_ratio.min ?? 'n/a', '>= 1', crmFaults ? (crmFaults.logged_ratio.min >= 1 ? 'ok' : 'MISSED') : 'n/a'],
+      ['recordings_misattached', figures.recordings_misattached ?? 'n/a', 0, verdict(figures.recordings_misattached, 0)],
     ]),
   );
+  if (crmFaults) {
+    console.log();
+    printCrmFaults(crmFaults);
+  }
   if (ring && (ring.lost || ring.httpErrors)) {
     console.log(`\nWARNING: ring to pop: ${ring.lost} rings never popped, ${ring.httpErrors} ring request errors (first: ${ring.firstError})`);
   }

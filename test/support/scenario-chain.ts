@@ -19,10 +19,10 @@ export interface ChainOptions {
   scenario: Scenario;
   /** Seeded random faults on every CRM API request (never OAuth) while the calls are logged. */
   faults?: RandomFaults;
-  /** The agents' per-request CRM timeout (a hung request is a timeout after this). Default 1.5 s. */
-  crmTimeoutMs?: number;
-  /** The outbox's retry backoff; default quick (tests), the product's own for the bench. */
-  backoff?: BackoffPolicy;
+  /** The agents' per-request CRM timeout (a hung request is a timeout after this); null = the adapters' own. Default 1.5 s. */
+  crmTimeoutMs?: number | null;
+  /** The outbox's retry backoff; default quick (tests); null = the product's own (bench). */
+  backoff?: BackoffPolicy | null;
   /** How long after the last call the CRM may take to agree with the oracle. */
   settleMs: number;
 }
@@ -126,8 +126,8 @@ async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink> {
     bus: { backoff: { initialMs: 20, maxMs: 200 } },
   });
   res.add(core, (c) => c.close());
-  const timeoutMs = a.opts.crmTimeoutMs ?? 1500;
-  const isCrmApi = (url: string) => url.startsWith(a.crm.sim.url) && !a.crm.sim.oauth.isOAuthPath(new URL(url).pathname);
+  const timeoutMs = a.opts.crmTimeoutMs === undefined ? 1500 : a.opts.crmTimeoutMs;
+  const isCrmApi = (url: string) => timeoutMs !== null && url.startsWith(a.crm.sim.url) && !a.crm.sim.oauth.isOAuthPath(new URL(url).pathname);
   let link: CrmLink | null = null;
   link = await createCrmLink({
     core,
@@ -137,10 +137,10 @@ async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink> {
     clientIds: { [a.crm.id]: a.crm.sim.oauth.clientId },
     origins: { [a.crm.id]: a.crm.sim.url },
     logger: silent,
-    backoff: a.opts.backoff ?? QUICK_BACKOFF,
+    backoff: a.opts.backoff === null ? undefined : (a.opts.backoff ?? QUICK_BACKOFF),
     contactSyncIntervalMs: 3_600_000,
     // A CRM API answer is given up after `timeoutMs`, so a hung request costs little time.
-    fetch: (input, init) => (isCrmApi(String(input instanceof Request ? input.url : input)) ? fetch(input, withTimeout(init, timeoutMs)) : fetch(input, init)),
+    fetch: (input, init) => (isCrmApi(String(input instanceof Request ? input.url : input)) ? fetch(input, withTimeout(init, timeoutMs!)) : fetch(input, init)),
   });
   res.add(link, (l) => l.close());
   core.history.onChange((record) => {
