@@ -15,6 +15,7 @@ import { ingestRoutes } from './ingest/routes.js';
 import type { EventLog } from './log/port.js';
 import { oauthBrokerRoutes, type OAuthBrokerOptions } from './oauth-broker/index.js';
 import type { PbxGateway } from './pbx/port.js';
+import type { ConnectorRelay } from './pbx/relay.js';
 import { recordingRoutes, type RecordingLinks } from './recordings/index.js';
 import type { ContactCache } from './tenants/contacts.js';
 import type { TenantStore } from './tenants/port.js';
@@ -29,6 +30,8 @@ export interface BusDeps {
   recordings: RecordingLinks;
   /** The 3CX side of recording downloads. */
   pbx: Pick<PbxGateway, 'openRecording'>;
+  /** Where remote connectors collect makecall and recording requests; without it they can do neither. */
+  relay?: ConnectorRelay;
   /** How agents reach this bus (pairing answers with the ws URL derived from it). */
   publicUrl: string;
   /** CRMs whose OAuth code exchange goes through the bus; the broker route exists only when one is set. */
@@ -85,7 +88,7 @@ export async function buildApp(deps: BusDeps): Promise<FastifyInstance> {
   });
 
   await app.register(ingestRoutes, { ingestor: deps.ingestor, tenants: deps.tenants, contacts: deps.contacts });
-  await app.register(connectorRoutes, { ingestor: deps.ingestor, tenants: deps.tenants });
+  await app.register(connectorRoutes, { ingestor: deps.ingestor, tenants: deps.tenants, relay: deps.relay });
   await app.register(pairingRoutes, { tenants: deps.tenants, publicUrl: deps.publicUrl });
   await app.register(agentGateway, {
     log: deps.log,

@@ -13,7 +13,7 @@ import type { Ingestor } from './ingest/observation.js';
 import type { EventLog } from './log/port.js';
 import { openRedisEventLog } from './log/redis/index.js';
 import { openSqliteEventLog } from './log/sqlite/index.js';
-import { createPbxApiRegistry, createPbxGateway, type PbxApiRegistry } from './pbx/index.js';
+import { createConnectorRelay, createPbxApiRegistry, createPbxGateway, type ConnectorRelay, type PbxApiRegistry } from './pbx/index.js';
 import type { PbxGateway } from './pbx/port.js';
 import { createRecordingService, type RecordingLinks } from './recordings/index.js';
 import { loadMasterKey } from './tenants/secrets.js';
@@ -64,6 +64,8 @@ export interface BusServices {
   /** One token owner per 3CX API client, shared by the connectors, dialling and recordings. */
   pbxApis: PbxApiRegistry;
   pbx: PbxGateway;
+  /** Makecall and recordings for PBXs in remote mode, carried over their connector's own connection. */
+  relay: ConnectorRelay;
   dial: DialService;
   recordings: RecordingLinks;
 }
@@ -71,11 +73,13 @@ export interface BusServices {
 export function composeServices(storage: BusStorage, opts: { publicUrl: string }): BusServices {
   const { log, tenants, audit } = storage;
   const pbxApis = createPbxApiRegistry({ tenants });
-  const pbx = createPbxGateway({ tenants, registry: pbxApis });
+  const relay = createConnectorRelay();
+  const pbx = createPbxGateway({ tenants, registry: pbxApis, relay });
   return {
     ingestor: createIngestor({ log, tenants }),
     pbxApis,
     pbx,
+    relay,
     dial: createDialService({ tenants, gateway: pbx, audit }),
     // Derived from the master key, so links stay valid across restarts and on every node.
     recordings: createRecordingService({ log, audit, secret: recordingLinkKey(storage.masterKey), publicUrl: opts.publicUrl }),

@@ -88,6 +88,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
       dial: services.dial,
       recordings: services.recordings,
       pbx: services.pbx,
+      relay: services.relay,
       publicUrl,
       oauthClients: options.oauthClients,
       fanout: options.fanout,

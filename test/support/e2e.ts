@@ -76,17 +76,28 @@ export interface Site {
 export async function provisionSite(
   bus: { url: string; tenants: TenantStore },
   sim: PbxSimulator,
-  opts: { tenantId?: string; tenantName?: string; extensions: string[]; connectorMode?: 'bus' | 'remote'; callControl?: boolean; attachForms?: boolean },
+  opts: {
+    tenantId?: string;
+    tenantName?: string;
+    extensions: string[];
+    connectorMode?: 'bus' | 'remote';
+    callControl?: boolean;
+    attachForms?: boolean;
+    /** false: the bus gets the client id but not the API key (remote mode, connector owns the token). */
+    apiKeyOnBus?: boolean;
+    /** The PBX address the bus is given; default the simulator's. */
+    baseUrl?: string;
+  },
 ): Promise<Site> {
   const tenantId = opts.tenantId ?? (await bus.tenants.createTenant({ name: opts.tenantName ?? 'Acme' })).id;
   const callControl = opts.callControl ?? true;
   const { pbx, secrets } = await bus.tenants.addPbx({
     tenantId,
     name: 'Main office',
-    baseUrl: sim.baseUrl,
+    baseUrl: opts.baseUrl ?? sim.baseUrl,
     defaultCountry: 'AU',
     apiClientId: callControl ? SIM_CLIENT.clientId : null,
-    apiClientSecret: callControl ? SIM_CLIENT.secret : null,
+    apiClientSecret: callControl && (opts.apiKeyOnBus ?? true) ? SIM_CLIENT.secret : null,
     connectorMode: opts.connectorMode ?? 'bus',
   });
   if (opts.attachForms ?? true) {

@@ -31,7 +31,7 @@ export function pbxApiFor(creds: PbxApiCredentials, ids: { pbxId: string; tenant
   return { ...ids, callControl: new CallControlClient(http), xapi: new XapiClient(http) };
 }
 
-export function createPbxApiRegistry(opts: { tenants: TenantStore; dispatcher?: Dispatcher }): PbxApiRegistry {
+export function createPbxApiRegistry(opts: { tenants: Pick<TenantStore, 'getPbx' | 'pbxSecrets'>; dispatcher?: Dispatcher }): PbxApiRegistry {
   const tokens = new TokenRegistry({ dispatcher: opts.dispatcher });
   return {
     async forPbx(pbxId) {

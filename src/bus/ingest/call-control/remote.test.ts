@@ -11,7 +11,7 @@ import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js'
 import { createMemoryEventLog } from '../../log/memory/index.js';
 import type { EventLog } from '../../log/port.js';
 import { pbxApiFor } from '../../pbx/api.js';
-import { eventually, fakeTenants } from '../../pbx/testing.js';
+import { agent, eventually, fakeTenants, memoryAudit } from '../../pbx/testing.js';
 import { createIngestor } from '../normalise.js';
 import type { CallObservation, Ingestor } from '../observation.js';
 import { CallControlConnector } from './connector.js';
@@ -20,6 +20,11 @@ import { createRemoteSink, type RemoteSink } from './remote-sink.js';
 import { runRemoteConnector } from './remote.js';
 import { connectorRoutes } from './routes.js';
 import { pino } from 'pino';
+import { createDialService } from '../../dial/service.js';
+import { createPbxGateway } from '../../pbx/gateway.js';
+import { createConnectorRelay, type ConnectorRelayOptions } from '../../pbx/relay.js';
+import { recordingRoutes } from '../../recordings/routes.js';
+import { createRecordingService } from '../../recordings/service.js';
 
 const TOKEN = 'ctok_' + 'a'.repeat(40);
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -27,17 +32,47 @@ afterEach(async () => {
   for (const close of cleanup.splice(0).reverse()) await close();
 });
 
-async function bus(opts: { ingestor?: (real: Ingestor) => Ingestor } = {}) {
+/**
+ * The bus side of remote mode: connector routes with the command relay, dialling and recording
+ * downloads through the gateway. The bus knows neither the PBX's address nor its API key.
+ */
+async function bus(opts: { ingestor?: (real: Ingestor) => Ingestor; relay?: ConnectorRelayOptions } = {}) {
   const tenants = fakeTenants();
-  tenants.put({ pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: 'http://unused', connectorMode: 'remote' }, secrets: { connectorTokens: ['ctok_old_' + 'b'.repeat(40), TOKEN] } });
+  tenants.put({ pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: 'https://pbx.unreachable.invalid', connectorMode: 'remote' }, secrets: { connectorTokens: ['ctok_old_' + 'b'.repeat(40), TOKEN], apiClientSecret: null } });
   tenants.put({ pbx: { id: 'pbx_2', tenantId: 't_2', baseUrl: 'http://unused', connectorMode: 'remote' }, secrets: { connectorTokens: ['ctok_' + 'c'.repeat(40)] } });
   const log = createMemoryEventLog();
   const real = createIngestor({ log, tenants });
+  const relay = createConnectorRelay(opts.relay);
+  const gateway = createPbxGateway({ tenants, relay });
+  const audit = memoryAudit();
+  const recordings = createRecordingService({ log, audit, secret: 'k'.repeat(32), publicUrl: 'http://placeholder' });
   const app: FastifyInstance = Fastify();
-  await app.register(connectorRoutes, { ingestor: opts.ingestor?.(real) ?? real, tenants });
+  await app.register(connectorRoutes, { ingestor: opts.ingestor?.(real) ?? real, tenants, relay });
+  await app.register(recordingRoutes, { service: recordings, gateway, audit });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   cleanup.push(() => app.close(), () => log.close());
-  return { url, log };
+  const dial = createDialService({ tenants, gateway, audit });
+  /** What an agent's recording request and download amount to: the grant, then GET on the link. */
+  const download = async (eventId: string) => {
+    const grant = await recordings.grant(alice, eventId);
+    if (!grant.ok) throw new Error(`no grant: ${grant.message}`);
+    const res = await request(`${url}${new URL(grant.url).pathname}`);
+    return { status: res.statusCode, type: res.headers['content-type'], bytes: Buffer.from(await res.body.arrayBuffer()) };
+  };
+  return { url, log, dial, download, audit };
+}
+
+const alice = agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '101' });
+
+/** The standalone connector process, the only party holding the PBX's API key. */
+async function remoteConnector(busUrl: string, sim: PbxSimulator) {
+  const running = await runRemoteConnector(
+    { pbxUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key', busUrl, pbxId: 'pbx_1', connectorToken: TOKEN, queueFile: ':memory:' },
+    pino({ level: 'silent' }),
+  );
+  cleanup.push(() => running.stop());
+  await eventually(() => expect(sim.openSockets()).toBe(1));
+  return running;
 }
 
 async function all(log: EventLog, tenantId: string) {
@@ -173,5 +208,87 @@ describe('remote connector -> bus', () => {
     await eventually(() => expect(sim.openSockets()).toBe(1));
     await sim.placeCall({ kind: 'outbound', from: '101', to: '+4930555111', answer: false });
     await eventually(async () => expect((await all(log, 't_1')).map((e) => `${e.type}:${e.direction}`)).toEqual(['ringing:outbound', 'missed:outbound']));
+  });
+});
+
+describe('remote connector mode: makecall and recordings over the connector', () => {
+  it('remote connector mode: click-to-dial and recording download work with no PBX key on the bus and one token owner', async () => {
+    const { url, log, dial, download, audit } = await bus();
+    const sim = await startPbxSimulator({ recordingBytes: 300_000 });
+    cleanup.push(() => sim.close());
+    await remoteConnector(url, sim);
+
+    expect(await dial.dial(alice, '030 123456')).toEqual({ ok: true, e164: '+4930123456', pbxCallId: expect.stringMatching(/^\d+$/) });
+    expect(sim.makeCallRequests).toEqual([{ dn: '101', deviceId: expect.stringContaining('sip:101@'), destination: '+4930123456' }]);
+
+    await sim.placeCall({ kind: 'inbound', from: '+4930999888', to: '101' });
+    await eventually(async () => expect((await all(log, 't_1')).some((e) => e.type === 'recording_ready')).toBe(true));
+    const ready = (await all(log, 't_1')).find((e) => e.type === 'recording_ready')!;
+    const got = await download(ready.id);
+    expect([got.status, got.type, got.bytes.length, got.bytes.toString('ascii', 0, 4)]).toEqual([200, 'audio/x-wav', 300_000, 'RIFF']);
+
+    // The connector's token was the only one ever issued: nobody took it from anybody.
+    expect(sim.tokensIssued('900')).toBe(1);
+    await eventually(() => expect(audit.entries.map((e) => [e.action, e.result])).toEqual([['dial', 'ok'], ['recording', 'ok']]));
+  });
+
+  it('maps what goes wrong to the problems direct mode gives, and audits it the same way', async () => {
+    const { url, log, dial, download, audit } = await bus({ relay: { pickupTimeoutMs: 300, maxRecordingBytes: 100_000 } });
+    // No connector yet: the request is not collected, the dial fails fast as "the PBX could not".
+    expect(await dial.dial(alice, '+4930123456')).toMatchObject({ ok: false, code: 'pbx_error', message: 'The PBX could not place the call right now.' });
+
+    const sim = await startPbxSimulator({ recordingBytes: 300_000 });
+    cleanup.push(() => sim.close());
+    await remoteConnector(url, sim);
+    sim.faults.refuseMakeCall('Outbound rule denies this destination');
+    expect(await dial.dial(alice, '+4930123456')).toMatchObject({ ok: false, code: 'pbx_error', message: 'Outbound rule denies this destination' });
+    await sim.placeCall({ kind: 'inbound', from: '+4930999888', to: '101' }); // recorded, for the download below
+    sim.faults.failNextRest(1, 502);
+    expect(await dial.dial(alice, '+4930123456')).toMatchObject({ ok: false, code: 'pbx_error', message: 'The PBX could not place the call right now.' });
+
+    // Larger than the bus relays (100 kB here): refused before a byte moves.
+    await eventually(async () => expect((await all(log, 't_1')).some((e) => e.type === 'recording_ready')).toBe(true));
+    const ready = (await all(log, 't_1')).find((e) => e.type === 'recording_ready')!;
+    const tooBig = await download(ready.id);
+    expect([tooBig.status, JSON.parse(tooBig.bytes.toString()).type]).toEqual([502, 'urn:ringbridge:problem:pbx-unavailable']);
+
+    expect(audit.entries.map((e) => [e.action, e.result, e.detail])).toEqual([
+      ['dial', 'error', expect.stringMatching(/pbx_error: no connector of PBX pbx_1 collected/)],
+      ['dial', 'error', 'pbx_error: Outbound rule denies this destination'],
+      ['dial', 'error', expect.stringMatching(/pbx_error: .*HTTP 502/)],
+      ['recording', 'error', expect.stringMatching(/300\d* bytes; the bus takes at most 100000/)],
+    ]);
+    expect(sim.tokensIssued('900')).toBe(1);
+  });
+
+  it('refuses a wrong token, malformed or unknown answers and non-audio uploads, changing nothing', async () => {
+    const { url, dial, audit } = await bus({ relay: { pickupTimeoutMs: 10_000 } });
+    const commands = `${url}/v1/pbx/pbx_1/connector/commands`;
+    const call = async (path: string, init: { method?: 'GET' | 'POST'; token?: string; type?: string; body?: string } = {}) => {
+      const res = await request(`${commands}${path}`, {
+        method: init.method ?? 'POST',
+        headers: { authorization: `Bearer ${init.token ?? TOKEN}`, ...(init.type ? { 'content-type': init.type } : {}) },
+        body: init.body,
+      });
+      return { status: res.statusCode, body: (await res.body.text()) };
+    };
+    expect(await call('?waitSec=0', { method: 'GET', token: 'ctok_' + 'c'.repeat(40) })).toMatchObject({ status: 401 });
+    expect(await call('?waitSec=3600', { method: 'GET' })).toMatchObject({ status: 400 });
+    expect(await call('?waitSec=0', { method: 'GET' })).toEqual({ status: 200, body: '{"commands":[]}' });
+
+    const dialled = dial.dial(alice, '+4930123456');
+    const polled = await call('?waitSec=5', { method: 'GET' });
+    const [command] = (JSON.parse(polled.body) as { commands: Array<{ id: string; kind: string; extension: string; destination: string }> }).commands;
+    expect(command).toMatchObject({ kind: 'makecall', extension: '101', destination: '+4930123456' });
+    const answer = (body: unknown, id = command!.id) => call(`/${id}/answer`, { type: 'application/json', body: JSON.stringify(body) });
+    expect(await answer({ kind: 'makecall', ok: 'yes' })).toMatchObject({ status: 400 });
+    expect(await answer({ kind: 'failed', status: null, message: 'x' }, 'A'.repeat(24))).toMatchObject({ status: 404 });
+    expect(await call(`/${command!.id}/recording`, { type: 'text/html', body: '<script>' })).toMatchObject({ status: 415 });
+    expect(await call(`/${command!.id}/recording`, { type: 'audio/x-wav', body: 'RIFF' })).toMatchObject({ status: 404 });
+    expect(audit.entries).toEqual([]);
+    // Still waiting for its real answer, which goes through once.
+    expect(await answer({ kind: 'makecall', ok: true, pbxCallId: '77', reason: null })).toMatchObject({ status: 204 });
+    expect(await answer({ kind: 'makecall', ok: true, pbxCallId: '78', reason: null })).toMatchObject({ status: 404 });
+    expect(await dialled).toEqual({ ok: true, e164: '+4930123456', pbxCallId: '77' });
   });
 });

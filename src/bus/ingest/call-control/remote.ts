@@ -1,5 +1,6 @@
 // The connector as a standalone process beside an on-prem PBX that the bus cannot reach: it holds
-// the PBX's Call Control socket on the LAN and posts observations to the bus over outbound HTTPS.
+// the PBX's Call Control socket on the LAN and posts observations to the bus over outbound HTTPS,
+// and runs the bus's makecall and recording downloads for it (remote-relay.ts): the one token owner.
 //   tsx src/bus/ingest/call-control/remote.ts --pbx-url https://pbx.local:5001 --client-id 900 \
 //     --bus-url https://bus.example.com --pbx-id pbx_abc [--queue-file /var/lib/ringbridge/queue.db]
 // Observations wait for the bus in the queue file (default ./ringbridge-connector-queue.db), so a
@@ -8,10 +9,12 @@
 //   RINGBRIDGE_PBX_CLIENT_SECRET (the 3CX API key), RINGBRIDGE_CONNECTOR_TOKEN (printed by the admin CLI).
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { Agent } from 'undici';
 import { z } from 'zod';
 import { pbxApiFor } from '../../pbx/api.js';
 import { CallControlConnector } from './connector.js';
 import { sqliteObservationQueue } from './remote-queue.js';
+import { startCommandRelay } from './remote-relay.js';
 import { createRemoteSink } from './remote-sink.js';
 
 const ConfigSchema = z.object({
@@ -45,16 +48,21 @@ export async function runRemoteConnector(config: z.infer<typeof ConfigSchema>, l
   const api = pbxApiFor({ baseUrl: config.pbxUrl, clientId: config.clientId, clientSecret: config.clientSecret }, { pbxId: config.pbxId, tenantId: 'assigned-by-bus' });
   const queue = sqliteObservationQueue(config.queueFile);
   if (queue.size() > 0) logger.info({ pbxId: config.pbxId, pending: queue.size() }, 'sending observations left by the last run');
-  const sink = createRemoteSink({ busUrl: config.busUrl, pbxId: config.pbxId, connectorToken: config.connectorToken, queue, logger });
+  // Its own connections to the bus, so stopping leaves none half-open (a poll being set up, say).
+  const toBus = new Agent();
+  const sink = createRemoteSink({ busUrl: config.busUrl, pbxId: config.pbxId, connectorToken: config.connectorToken, queue, logger, dispatcher: toBus });
   const connector = new CallControlConnector({ api, sink, logger });
+  // Dialling and recordings for the bus run here too, so the bus never needs the PBX or its key.
+  const relay = startCommandRelay({ busUrl: config.busUrl, pbxId: config.pbxId, connectorToken: config.connectorToken, api, logger, dispatcher: toBus });
   connector.on('ready', () => logger.info({ pbxId: config.pbxId }, 'call-control connected, state read'));
   connector.on('disconnected', ({ retryInMs }: { retryInMs: number }) => logger.warn({ pbxId: config.pbxId, retryInMs }, 'call-control disconnected; reconnecting'));
   connector.start();
   return {
     async stop() {
-      await connector.stop();
+      await Promise.all([connector.stop(), relay.stop()]);
       await Promise.race([sink.flush(), new Promise((r) => setTimeout(r, 5000))]);
       await sink.close();
+      await toBus.destroy();
     },
   };
 }
