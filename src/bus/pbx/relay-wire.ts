@@ -14,14 +14,14 @@ export const MAX_ANSWER_BYTES = 8 * 1024;
 
 const CommandId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
 
-export const MakeCallCommandSchema = z.object({
+const MakeCallCommandSchema = z.object({
   id: CommandId,
   kind: z.literal('makecall'),
   extension: z.string().min(1).max(16),
   destination: z.string().regex(/^\+[1-9]\d{1,14}$/),
 });
 
-export const RecordingCommandSchema = z.object({
+const RecordingCommandSchema = z.object({
   id: CommandId,
   kind: z.literal('recording'),
   recordingId: z.string().min(1).max(32),
@@ -35,7 +35,6 @@ export type RelayCommand = z.infer<typeof RelayCommandSchema>;
 export type RelayRequest = Omit<z.infer<typeof MakeCallCommandSchema>, 'id'> | Omit<z.infer<typeof RecordingCommandSchema>, 'id'>;
 
 export const CommandBatchSchema = z.object({ commands: z.array(RelayCommandSchema).max(MAX_COMMANDS_PER_POLL) });
-export type CommandBatch = z.infer<typeof CommandBatchSchema>;
 
 export const RelayAnswerSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('makecall'), ok: z.boolean(), pbxCallId: z.string().max(128).nullable(), reason: z.string().max(500).nullable() }),

@@ -91,8 +91,14 @@ export function createConnectorRelay(opts: ConnectorRelayOptions = {}): Connecto
         command,
         collected: false,
         timer: setTimeout(() => entry.fail(new PbxApiError(`no connector of PBX ${pbxId} collected the ${command.kind} request within ${pickupTimeoutMs} ms; is it running?`, null)), pickupTimeoutMs),
-        settle: (reply) => (done(), resolve(reply)),
-        fail: (err) => (done(), reject(err)),
+        settle(reply) {
+          done();
+          resolve(reply);
+        },
+        fail(err) {
+          done();
+          reject(err);
+        },
       };
       pending.set(command.id, entry);
       const poll = polls.get(pbxId)?.[0];

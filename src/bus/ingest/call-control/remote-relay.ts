@@ -24,7 +24,7 @@ export interface CommandRelayOptions {
   logger?: Logger;
 }
 
-/** Commands run side by side at most; a long download does not hold up a dial. */
+/** No new poll while this many commands run; side by side, a long download does not hold up a dial. */
 const MAX_RUNNING = 8;
 const MAX_POLL_BODY_CHARS = 64 * 1024;
 const UPLOAD_ANSWER_MS = 15 * 60_000;
