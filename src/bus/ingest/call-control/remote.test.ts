@@ -36,9 +36,11 @@ afterEach(async () => {
  * The bus side of remote mode: connector routes with the command relay, dialling and recording
  * downloads through the gateway. The bus knows neither the PBX's address nor its API key.
  */
-async function bus(opts: { ingestor?: (real: Ingestor) => Ingestor; relay?: ConnectorRelayOptions } = {}) {
+async function bus(opts: { ingestor?: (real: Ingestor) => Ingestor; relay?: ConnectorRelayOptions; keyOnBusFor?: PbxSimulator } = {}) {
   const tenants = fakeTenants();
-  tenants.put({ pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: 'https://pbx.unreachable.invalid', connectorMode: 'remote' }, secrets: { connectorTokens: ['ctok_old_' + 'b'.repeat(40), TOKEN], apiClientSecret: null } });
+  // `keyOnBusFor`: an admin gave the bus the PBX's real address and API key anyway.
+  const reach = opts.keyOnBusFor ? { baseUrl: opts.keyOnBusFor.baseUrl, apiClientSecret: 'sim-api-key' } : { baseUrl: 'https://pbx.unreachable.invalid', apiClientSecret: null };
+  tenants.put({ pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: reach.baseUrl, connectorMode: 'remote' }, secrets: { connectorTokens: ['ctok_old_' + 'b'.repeat(40), TOKEN], apiClientSecret: reach.apiClientSecret } });
   tenants.put({ pbx: { id: 'pbx_2', tenantId: 't_2', baseUrl: 'http://unused', connectorMode: 'remote' }, secrets: { connectorTokens: ['ctok_' + 'c'.repeat(40)] } });
   const log = createMemoryEventLog();
   const real = createIngestor({ log, tenants });
@@ -230,6 +232,18 @@ describe('remote connector mode: makecall and recordings over the connector', ()
     // The connector's token was the only one ever issued: nobody took it from anybody.
     expect(sim.tokensIssued('900')).toBe(1);
     await eventually(() => expect(audit.entries.map((e) => [e.action, e.result])).toEqual([['dial', 'ok'], ['recording', 'ok']]));
+  });
+
+  it('remote connector mode: a key left on the bus is not used, so the connector stays the only token owner', async () => {
+    const sim = await startPbxSimulator();
+    cleanup.push(() => sim.close());
+    const { url, dial } = await bus({ keyOnBusFor: sim });
+    await remoteConnector(url, sim);
+    expect((await dial.dial(alice, '+4930123456')).ok).toBe(true);
+    expect((await dial.dial(alice, '+4930123457')).ok).toBe(true);
+    expect(sim.makeCallRequests.map((r) => r.destination)).toEqual(['+4930123456', '+4930123457']);
+    expect(sim.tokensIssued('900')).toBe(1);
+    expect(sim.openSockets()).toBe(1);
   });
 
   it('maps what goes wrong to the problems direct mode gives, and audits it the same way', async () => {
