@@ -63,6 +63,19 @@ describe('3CX tokens', () => {
     expect(sim.tokensIssued('900')).toBe(2);
   });
 
+  it('a JWT access token with iat/exp settles the unit: a minutes-reporting PBX keeps its 60-minute token for most of an hour', async () => {
+    let clock = 0;
+    sim = await startPbxSimulator({ tokenTtlSec: 60 * 60, expiresInUnit: 'minutes', jwtTokens: true, now: () => clock });
+    const source = new TokenSource({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key', now: () => clock });
+    const first = await source.get();
+    clock += 50 * 60_000; // "60" read as seconds would have replaced it 48 s in
+    expect(await source.get()).toBe(first);
+    clock += 9 * 60_000 + 30_000; // 30 s before expiry: replaced ahead of it
+    expect(await source.get()).not.toBe(first);
+    expect(sim.tokensIssued('900')).toBe(2);
+    expect(sim.expiredTokensPresented()).toBe(0);
+  });
+
   it('fetches a fresh token once and retries when the PBX answers 401', async () => {
     const { registry } = await setup();
     const api = await registry.forPbx('pbx_1');

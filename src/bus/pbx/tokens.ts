@@ -2,16 +2,33 @@
 // (a new one invalidates the old, NOTES 1.2), so exactly one TokenSource may exist per client id
 // in a process: TokenRegistry enforces that, and concurrent callers share one in-flight request.
 import { FormData, request, type Dispatcher } from 'undici';
+import { z } from 'zod';
 import { PbxApiError } from './errors.js';
 import { TokenErrorSchema, TokenResponseSchema } from './wire.js';
 
 /**
  * 3CX reports expires_in in seconds since 20.0.9 and in minutes before (NOTES 1.2), and the answer
- * does not say which. It is always read as seconds: for a pre-20.0.9 PBX that is the shorter of the
- * two readings, so the token is replaced early (one extra token request) rather than presented after
- * it expired (a 401: a refused WebSocket upgrade, events late).
+ * does not say which. When the token is a JWT carrying `iat` and `exp`, their difference is the
+ * PBX's own word for the lifetime in seconds (a difference, so clock skew does not matter) and
+ * settles the unit. Otherwise expires_in is read as seconds: for a pre-20.0.9 PBX that is the
+ * shorter of the two readings, so the token is replaced early (one extra token request) rather than
+ * presented after it expired (a 401: a refused WebSocket upgrade, events late).
  */
 const MAX_REFRESH_AHEAD_MS = 60_000;
+
+const JwtLifetimeSchema = z.object({ iat: z.number().int(), exp: z.number().int() }).refine((c) => c.exp > c.iat);
+
+/** Lifetime in seconds from a JWT access token's own claims, or null when it is not one. */
+function jwtLifetimeSec(token: string): number | null {
+  const payload = token.split('.')[1];
+  if (token.split('.').length !== 3 || !payload) return null;
+  try {
+    const claims = JwtLifetimeSchema.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
+    return claims.success ? claims.data.exp - claims.data.iat : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Milliseconds after issue at which a token with this expires_in is replaced. */
 function refreshAfterMs(expiresInSec: number): number {
@@ -73,7 +90,7 @@ export class TokenSource {
     }
     const parsed = TokenResponseSchema.safeParse(body);
     if (!parsed.success) throw new PbxApiError('3CX token response is malformed', res.statusCode);
-    this.current = { token: parsed.data.access_token, refreshAt: issuedAt + refreshAfterMs(parsed.data.expires_in) };
+    this.current = { token: parsed.data.access_token, refreshAt: issuedAt + refreshAfterMs(jwtLifetimeSec(parsed.data.access_token) ?? parsed.data.expires_in) };
     return parsed.data.access_token;
   }
 }

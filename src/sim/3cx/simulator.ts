@@ -45,6 +45,8 @@ export interface PbxSimulatorOptions {
   tokenTtlSec?: number;
   /** 3CX before 20.0.9 reported expires_in in minutes. Default 'seconds'. */
   expiresInUnit?: 'seconds' | 'minutes';
+  /** Issue JWT-shaped access tokens carrying iat/exp (unsigned: nothing here verifies them). Default opaque. */
+  jwtTokens?: boolean;
   /** The clock tokens expire by (tests move it instead of waiting). Default Date.now. */
   now?: () => number;
   /** Size of every generated recording file in bytes. Default 64 KiB. */
@@ -355,7 +357,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     // One active token per client: a new one invalidates the previous (NOTES 1.2).
     const previous = activeToken.get(client.clientId);
     if (previous) tokens.delete(previous);
-    const accessToken = randomBytes(24).toString('base64url');
+    const accessToken = opts.jwtTokens ? jwtShapedToken(now(), tokenTtlSec) : randomBytes(24).toString('base64url');
     tokens.set(accessToken, { clientId: client.clientId, expiresAt: now() + tokenTtlSec * 1000 });
     activeToken.set(client.clientId, accessToken);
     issued.set(client.clientId, (issued.get(client.clientId) ?? 0) + 1);
@@ -573,4 +575,11 @@ export function parseODataFilter(filter: string): ((row: XapiRecording) => boole
     };
   });
   return (row) => tests.every((t) => t(row));
+}
+
+/** header.payload.signature with the standard iat/exp claims (seconds), as OAuth servers commonly issue. */
+function jwtShapedToken(nowMs: number, ttlSec: number): string {
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const iat = Math.floor(nowMs / 1000);
+  return `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat, exp: iat + ttlSec, jti: randomBytes(8).toString('hex') })}.${randomBytes(32).toString('base64url')}`;
 }
