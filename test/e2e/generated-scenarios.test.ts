@@ -1,6 +1,7 @@
 // Generated scenarios with an oracle (issue 8, item 16). Seeded call sequences — repeated calls from
 // one number to one agent, an unrecorded call then a recorded one, a missed call then the call-back,
-// queue calls, overlapping calls, PBX restarts with and without call-id reuse — go through a mix of
+// queue calls, overlapping calls, PBX restarts with and without call-id reuse, a call cut off by a
+// restart — go through a mix of
 // the three 3CX forms, the real bus and one real agent per extension into each CRM simulator. For
 // every PBX call the CRM must hold exactly one record, logged by the right agent, with the right
 // contact, duration and recording bytes; the oracle is the 3CX simulator's own record of each call.
@@ -64,6 +65,7 @@ describe('the scenario generator', () => {
         'a PBX restart that reuses call ids',
         'the first call after a restart',
         'an outbound call',
+        scenario.steps.some((step) => step.story === 'a call cut off by a PBX restart') ? 'a call cut off by a PBX restart' : 'a call cut off by a PBX restart that reuses call ids',
       ]),
     );
     const forms = scenario.steps.flatMap((step) => (step.kind === 'calls' ? step.scripts.map((c) => c.forms!) : []));

@@ -40,6 +40,7 @@ export interface ChainResult {
 
 const silent = pino({ level: 'silent' });
 const QUICK_BACKOFF: BackoffPolicy = { baseMs: 20, capMs: 400 };
+const CLOSE_WITHIN_MS = 5_000;
 
 export async function runScenarioChain(opts: ChainOptions): Promise<ChainResult> {
   const res = new Resources();
@@ -70,10 +71,12 @@ async function run(res: Resources, opts: ChainOptions): Promise<ChainResult> {
 
   const loggedAt = new Map<string, number>();
   const dataDir = res.tempDir('rb-scenario-');
+  const links = new Map<string, CrmLink>();
   for (const extension of scenario.agents) {
     const { pairingCode } = await bus.tenants.addAgent({ tenantId: site.tenantId, pbxId: site.pbx.id, extension, name: `Agent ${extension}` });
     const link = await startAgent(res, { dataDir: join(dataDir, `agent-${extension}`), crm, busUrl: bus.url, pairingCode, opts, loggedAt });
     await link.signIn(opts.crm);
+    links.set(extension, link);
   }
   if (opts.faults) crm.sim.faults.random(opts.faults);
 
@@ -94,6 +97,11 @@ async function run(res: Resources, opts: ChainOptions): Promise<ChainResult> {
     report = check();
   }
   crm.sim.faults.restore();
+  // Quitting the app must not hang on CRM work in flight: a link that does not close is a problem too.
+  for (const [extension, link] of links) {
+    const closed = await Promise.race([link.close().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), CLOSE_WITHIN_MS).unref())]);
+    if (!closed) report.problems.push(`agent ${extension}: its CRM link did not close within ${CLOSE_WITHIN_MS / 1000} s (a CRM step still in flight)`);
+  }
   const loggedAfterMs = report.matches.flatMap(({ expected: e, entry }) => {
     const at = entry.callKey ? loggedAt.get(entry.callKey) : undefined;
     return at === undefined ? [] : [Math.max(0, at - Date.parse(e.call.endedAt))];
@@ -142,7 +150,8 @@ async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink> {
     // A CRM API answer is given up after `timeoutMs`, so a hung request costs little time.
     fetch: (input, init) => (isCrmApi(String(input instanceof Request ? input.url : input)) ? fetch(input, withTimeout(init, timeoutMs!)) : fetch(input, init)),
   });
-  res.add(link, (l) => l.close());
+  // Closed by run() with a time limit; a link still closing is not waited for again.
+  res.add(link, (l) => void l.close());
   core.history.onChange((record) => {
     if ((record.crm.state === 'logged' || record.crm.state === 'recording_attached') && !a.loggedAt.has(record.callKey)) a.loggedAt.set(record.callKey, Date.now());
   });

@@ -1,7 +1,7 @@
 // Seeded call scenarios for the simulated 3CX: sequences of the situations that went wrong for real
 // customers (repeated calls from one number to one agent, an unrecorded call then a recorded one, a
 // missed call then the call-back, queue calls, overlapping calls, PBX restarts with and without
-// call-id reuse), each call sent through a drawn mix of the three 3CX forms. Pure: the same seed
+// call-id reuse, a call cut off by a restart), each call sent through a drawn mix of the three 3CX forms. Pure: the same seed
 // gives the same scenario, so a failing seed can be replayed.
 import type { CallScript, FormSwitches } from '../3cx/index.js';
 import { SeededRandom } from '../random.js';
@@ -28,7 +28,7 @@ export interface Scenario {
 }
 
 export interface ScenarioOptions {
-  /** How many stories (one or two calls each, or a restart and a call); the first eight are one of each kind. Default 8. */
+  /** How many stories (one or two calls each, or a restart and a call); the first nine are one of each kind. Default 9. */
   stories?: number;
   agents?: readonly string[];
   queue?: string;
@@ -38,8 +38,8 @@ export const SCENARIO_AGENTS = ['101', '102', '103'] as const;
 export const SCENARIO_QUEUE = '800';
 const CALLERS = 6;
 
-type Story = 'repeat' | 'unrecordedThenRecorded' | 'missedThenCallBack' | 'queue' | 'overlap' | 'restart' | 'restartReusingIds' | 'outbound';
-const STORY_WEIGHTS: Record<Story, number> = { repeat: 2, unrecordedThenRecorded: 2, missedThenCallBack: 2, queue: 2, overlap: 1, restart: 1, restartReusingIds: 1, outbound: 1 };
+type Story = 'repeat' | 'unrecordedThenRecorded' | 'missedThenCallBack' | 'queue' | 'overlap' | 'restart' | 'restartReusingIds' | 'cutByRestart' | 'outbound';
+const STORY_WEIGHTS: Record<Story, number> = { repeat: 2, unrecordedThenRecorded: 2, missedThenCallBack: 2, queue: 2, overlap: 1, restart: 1, restartReusingIds: 1, cutByRestart: 1, outbound: 1 };
 const STORIES = Object.keys(STORY_WEIGHTS) as Story[];
 
 const ALL: Required<FormSwitches> = { callControl: true, template: true, webhook: true };
@@ -53,6 +53,8 @@ const FORM_MIXES: Record<string, Required<FormSwitches>> = {
   webhookAndTemplate: { callControl: false, template: true, webhook: true },
 };
 const WITH_CALL_ID = Object.keys(FORM_MIXES).filter((k) => k !== 'template');
+/** Only Call Control sees a call end under a restart (the other forms never report it). */
+const WITH_CALL_CONTROL = Object.keys(FORM_MIXES).filter((k) => FORM_MIXES[k]!.callControl);
 
 export function generateScenario(seed: number, opts: ScenarioOptions = {}): Scenario {
   const rng = new SeededRandom(seed);
@@ -90,15 +92,17 @@ export function generateScenario(seed: number, opts: ScenarioOptions = {}): Scen
       case 'unrecordedThenRecorded':
         one('an unrecorded call, then a recorded one, from one number to one agent', inbound(caller, agent, true, false), inbound(caller, agent, true));
         break;
-      case 'missedThenCallBack':
-        one(
-          'a missed call, then the call-back',
-          inbound(caller, agent, false),
-          rng.chance(0.7)
-            ? inbound(caller, agent, true, rng.chance(0.5))
-            : { kind: 'outbound', from: agent, to: caller.e164, toName: caller.name, talkSec: talk(), forms: forms(true) },
-        );
+      case 'missedThenCallBack': {
+        // Half the time only the CRM template reports both (3CX Pro's one live form): no recording then.
+        const viaTemplate = rng.chance(0.5);
+        const missed = inbound(caller, agent, false);
+        const callBack = rng.chance(0.7)
+          ? inbound(caller, agent, true, rng.chance(0.5))
+          : ({ kind: 'outbound', from: agent, to: caller.e164, toName: caller.name, talkSec: talk(), forms: forms(true) } satisfies CallScript);
+        const template = FORM_MIXES.template!;
+        one('a missed call, then the call-back', ...(viaTemplate ? [{ ...missed, forms: template }, { ...callBack, forms: template, record: false }] : [missed, callBack]));
         break;
+      }
       case 'queue': {
         const offered = agents.filter(() => rng.chance(0.7));
         const ringing = offered.length >= 2 ? offered : [...agents];
@@ -117,6 +121,12 @@ export function generateScenario(seed: number, opts: ScenarioOptions = {}): Scen
         const reuseCallIds = story === 'restartReusingIds';
         steps.push({ kind: 'restart', story: reuseCallIds ? 'a PBX restart that reuses call ids' : 'a PBX restart', reuseCallIds });
         one('the first call after a restart', inbound(caller, agents[0]!, true));
+        break;
+      }
+      case 'cutByRestart': {
+        const reuseCallIds = rng.chance(0.5);
+        const ccForms = FORM_MIXES[rng.pick(WITH_CALL_CONTROL)]!;
+        one(reuseCallIds ? 'a call cut off by a PBX restart that reuses call ids' : 'a call cut off by a PBX restart', { ...inbound(caller, agent, true), forms: ccForms, record: true, cutByRestart: { reuseCallIds } });
         break;
       }
       case 'outbound': {

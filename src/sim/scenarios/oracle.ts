@@ -99,45 +99,83 @@ export function describeEntry(r: CrmCallEntry): string {
 const short = (sha: string | null) => (sha ? sha.slice(0, 10) : 'none');
 
 /**
- * Pairs each PBX call with a CRM record of the same agent, remote party and direction that started
- * while the call was up, nearest to its start (calls of one such group never overlap, so the time
- * identifies them), then checks it.
+ * Pairs PBX calls with CRM records of the same agent, remote party and direction that started
+ * while the call was up, then checks each pair. Within such a group the pairing with the most
+ * pairs wins; among those, the one nearest in start time, a wrong field costing as much as half a
+ * second (calls of a group never overlap, so time tells them apart; back-to-back calls, like a
+ * missed call and its call-back, are told apart by what they hold).
  */
 export function checkCrm(expected: ExpectedCallLog[], entries: CrmCallEntry[]): OracleReport {
   const problems: string[] = [];
-  const unmatched = new Set(entries);
   const matches: OracleReport['matches'] = [];
+  const unmatched = new Set(entries);
+  const groupOf = (agent: string | null, remote: string | null, direction: string | null) => `${agent}|${remote}|${direction}`;
+  const groups = new Map<string, ExpectedCallLog[]>();
+  for (const e of [...expected].sort((a, b) => Date.parse(a.call.startedAt) - Date.parse(b.call.startedAt))) {
+    const key = groupOf(e.agent, e.remote, e.direction);
+    groups.set(key, [...(groups.get(key) ?? []), e]);
+  }
   let correct = 0;
-  const group = (agent: string | null, remote: string | null, direction: string | null) => `${agent}|${remote}|${direction}`;
-  const byStart = [...expected].sort((a, b) => Date.parse(a.call.startedAt) - Date.parse(b.call.startedAt));
-  for (const e of byStart) {
-    const key = group(e.agent, e.remote, e.direction);
-    const at = Date.parse(e.call.startedAt);
-    const until = Date.parse(e.call.endedAt) + MATCH_SLACK_MS;
-    const candidates = [...unmatched].filter((r) => {
-      const start = Date.parse(r.startedAt ?? '');
-      return group(r.agent, r.remote, r.direction) === key && start >= at - MATCH_SLACK_MS && start <= until;
+  for (const [key, calls] of groups) {
+    const records = entries.filter((r) => groupOf(r.agent, r.remote, r.direction) === key);
+    const pairing = bestPairing(calls, records);
+    calls.forEach((e, i) => {
+      const entry = pairing[i];
+      if (!entry) {
+        problems.push(`${describeExpected(e)}: no CRM record`);
+        return;
+      }
+      unmatched.delete(entry);
+      matches.push({ expected: e, entry });
+      const wrong = differences(e, entry);
+      if (wrong.length > 0) problems.push(`${describeExpected(e)}: ${wrong.join('; ')} — ${describeEntry(entry)}`);
+      else correct++;
     });
-    const entry = candidates.sort((a, b) => Math.abs(Date.parse(a.startedAt ?? '') - at) - Math.abs(Date.parse(b.startedAt ?? '') - at))[0];
-    if (!entry) {
-      problems.push(`${describeExpected(e)}: no CRM record`);
-      continue;
-    }
-    unmatched.delete(entry);
-    matches.push({ expected: e, entry });
-    const wrong: string[] = [];
-    if (entry.answered !== e.answered) wrong.push(`outcome ${entry.answered ? 'answered' : 'not answered'}, expected ${e.answered ? 'answered' : 'not answered'}`);
-    if (Math.abs(entry.durationSec - e.durationSec) > DURATION_SLACK_SEC) wrong.push(`duration ${entry.durationSec} s, expected ${e.durationSec} s`);
-    const contactOk = e.contactId !== null ? entry.contactId === e.contactId : entry.contactId === null || entry.contactPhones.includes(e.remote);
-    if (!contactOk) wrong.push(`contact ${entry.contactId ?? 'none'}, expected ${e.contactId ?? 'none (or a new one with this number)'}`);
-    const expectedShas = e.recordingSha ? [e.recordingSha] : [];
-    if (entry.recordingShas.join() !== expectedShas.join()) wrong.push(`recordings [${entry.recordingShas.map(short).join(', ')}], expected [${expectedShas.map(short).join(', ')}]`);
-    if (wrong.length > 0) problems.push(`${describeExpected(e)}: ${wrong.join('; ')} — ${describeEntry(entry)}`);
-    else correct++;
   }
   for (const r of unmatched) problems.push(`${describeEntry(r)}: no PBX call it belongs to (a duplicate or a call logged to the wrong agent/number)`);
-  const recordingsMisattached = misattached(matches, unmatched);
-  return { problems, logged: matches.length, correct, recordingsMisattached, matches };
+  return { problems, logged: matches.length, correct, recordingsMisattached: misattached(matches, unmatched), matches };
+}
+
+function differences(e: ExpectedCallLog, entry: CrmCallEntry): string[] {
+  const wrong: string[] = [];
+  if (entry.answered !== e.answered) wrong.push(`outcome ${entry.answered ? 'answered' : 'not answered'}, expected ${e.answered ? 'answered' : 'not answered'}`);
+  if (Math.abs(entry.durationSec - e.durationSec) > DURATION_SLACK_SEC) wrong.push(`duration ${entry.durationSec} s, expected ${e.durationSec} s`);
+  const contactOk = e.contactId !== null ? entry.contactId === e.contactId : entry.contactId === null || entry.contactPhones.includes(e.remote);
+  if (!contactOk) wrong.push(`contact ${entry.contactId ?? 'none'}, expected ${e.contactId ?? 'none (or a new one with this number)'}`);
+  const expectedShas = e.recordingSha ? [e.recordingSha] : [];
+  if (entry.recordingShas.join() !== expectedShas.join()) wrong.push(`recordings [${entry.recordingShas.map(short).join(', ')}], expected [${expectedShas.map(short).join(', ')}]`);
+  return wrong;
+}
+
+/** What one wrong field weighs against start-time distance when pairing, in ms. */
+const FIELD_COST_MS = 500;
+
+/** For each call (in order), its record or undefined: most pairs, then least cost (exhaustive; groups are a handful of calls). */
+function bestPairing(calls: ExpectedCallLog[], records: CrmCallEntry[]): Array<CrmCallEntry | undefined> {
+  const cost = (e: ExpectedCallLog, r: CrmCallEntry): number | null => {
+    const start = Date.parse(r.startedAt ?? '');
+    const from = Date.parse(e.call.startedAt);
+    if (!(start >= from - MATCH_SLACK_MS && start <= Date.parse(e.call.endedAt) + MATCH_SLACK_MS)) return null;
+    return Math.abs(start - from) + FIELD_COST_MS * differences(e, r).length;
+  };
+  let best: { pairs: number; cost: number; pick: Array<CrmCallEntry | undefined> } = { pairs: -1, cost: Infinity, pick: [] };
+  const search = (i: number, used: Set<CrmCallEntry>, pick: Array<CrmCallEntry | undefined>, pairs: number, total: number): void => {
+    if (i === calls.length) {
+      if (pairs > best.pairs || (pairs === best.pairs && total < best.cost)) best = { pairs, cost: total, pick: [...pick] };
+      return;
+    }
+    for (const r of records) {
+      if (used.has(r)) continue;
+      const c = cost(calls[i]!, r);
+      if (c === null) continue;
+      used.add(r);
+      search(i + 1, used, [...pick, r], pairs + 1, total + c);
+      used.delete(r);
+    }
+    search(i + 1, used, [...pick, undefined], pairs, total);
+  };
+  search(0, new Set(), [], 0, 0);
+  return best.pick;
 }
 
 /** Recording files on a record that are not its own call's recording (another call's, or a record with no call). */
