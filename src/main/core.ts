@@ -12,7 +12,7 @@
  *   core.history.list()/onChange(fn)/setCrmState(...)
  *   core.dial(rawLinkOrNumber)             -> DialFeedback (also reported through `feedback`)
  *   core.contacts                          the ContactIndex the CRM sync fills
- *   core.useCrm({ contactSource, crmUrls } | null)   the signed-in CRM's lookups and record URLs (crm-link)
+ *   core.useCrm({ contactSource, crmUrls, ownerIdOf? } | null)   the signed-in CRM's lookups, record URLs and owner ids (crm-link)
  *   core.onBusEvent(fn)                    every event after pop + history; the ack waits for fn (outbox)
  *   core.requestRecording(eventId)         short-lived URL from the bus
  *   core.close()                           on quit: stops the client, writes the history
@@ -53,7 +53,15 @@ export interface AgentCoreDeps {
 export interface CrmPorts {
   contactSource: ContactSource;
   crmUrls: CrmUrls;
+  /**
+   * The CRM's owner id for the agent's CRM user (which may be an e-mail), the id contacts are owned
+   * under; null when the CRM has none. Without it the CRM user is compared as configured.
+   */
+  ownerIdOf?: (crmUser: string) => Promise<string | null>;
 }
+
+/** After a failed owner lookup (CRM down, rate limited), ask again this much later. */
+const OWNER_RETRY_MS = 60_000;
 
 const NO_CRM: CrmPorts = {
   contactSource: { lookupRemote: async () => [] },
@@ -98,6 +106,33 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
   const busEvents = new Signal<BusEvent>();
   const states = new Signal<ConnectionState>();
 
+  /**
+   * The agent's own contacts come first on a shared number: contacts carry the CRM's owner id, so
+   * the configured CRM user (an e-mail, say) is resolved by the signed-in CRM. Until it answers,
+   * the user stands as configured (an id already works; an e-mail matches nothing).
+   */
+  let ownerAsk = 0;
+  let ownerRetry: NodeJS.Timeout | undefined;
+  function preferAgentsOwnContacts(): void {
+    const ask = ++ownerAsk;
+    clearTimeout(ownerRetry);
+    const user = agent?.crmUser?.trim() || null;
+    contacts.setPreferredOwner(user);
+    const ownerIdOf = crm.ownerIdOf;
+    if (!user || !ownerIdOf) return;
+    ownerIdOf(user).then(
+      (id) => {
+        if (ask === ownerAsk) contacts.setPreferredOwner(id);
+      },
+      (err: Error) => {
+        if (ask !== ownerAsk) return;
+        logger.warn({ err: err.message }, 'could not look up the agent in the CRM; asking again later');
+        ownerRetry = setTimeout(() => ask === ownerAsk && preferAgentsOwnContacts(), OWNER_RETRY_MS);
+        ownerRetry.unref();
+      },
+    );
+  }
+
   let agent: PairedAgent | null = null;
   let extension: string | null = null;
   let client: BusClient | null = null;
@@ -132,7 +167,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
   function connect(paired: PairedAgent, token: string): void {
     agent = paired;
     extension = paired.extension;
-    contacts.setPreferredOwner(paired.crmUser);
+    preferAgentsOwnContacts();
     const next = new BusClient({ wsUrl: paired.wsUrl, token, store, logger: logger.child({ capability: 'bus' }), ...deps.bus });
     next.onState(setState);
     next.onWelcome((welcome) => (extension = welcome.extension));
@@ -186,11 +221,14 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     contacts,
     useCrm(ports) {
       crm = ports ?? initialCrm;
+      preferAgentsOwnContacts();
     },
     dial: (raw) => dialer.dial(raw),
     onBusEvent: (listener) => busEvents.on(listener),
     requestRecording: (eventId) => (client ? client.requestRecording(eventId) : notPaired()),
     async close() {
+      ownerAsk++;
+      clearTimeout(ownerRetry);
       await disconnect();
       history.close();
     },

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { CallEvent, CallEventType } from '../../src/shared/call-event.js';
-import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, FollowUpTaskInput, RecordingFile } from '../../src/main/crm/port.js';
+import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, FollowUpTaskInput, OwnerResolution, RecordingFile } from '../../src/main/crm/port.js';
 import type { CrmStateReport } from '../../src/main/outbox/outbox.js';
 
 export const AGENT_EXT = '101';
@@ -130,6 +130,9 @@ export class FakeCrm implements CrmAdapter {
 
   async findContactsByPhone(): Promise<CrmContact[]> {
     return [];
+  }
+  async resolveOwner(crmUser: string): Promise<OwnerResolution> {
+    return { id: crmUser };
   }
   contactUrl(c: Pick<CrmContact, 'id'>): string {
     return `https://crm.example/contacts/${c.id}`;

@@ -339,4 +339,25 @@ describe('CRM link with Salesforce (direct PKCE, no broker)', () => {
     expect(link.callRecordUrl(key('sf1'))).toBe(`${sim.url}/lightning/r/Task/${tasks[0]!.Id}/view`);
     expect(sim.records.ContentVersion.size).toBe(1);
   });
+  it('an agent whose CRM user is an e-mail gets their own contact preferred when two contacts share a number, and logs calls owned by their user id', async () => {
+    const sim = await startSalesforceSim();
+    cleanups.push(() => sim.close());
+    const jane = sim.addUser({ Username: 'jane@acme.com', Email: 'Jane@Acme.com', FirstName: 'Jane', LastName: 'Doe' });
+    // Both hold the caller's number; the colleague's contact was active more recently, so it would win
+    // on recency alone: only knowing that Jane's contacts are owned by her User Id puts hers first.
+    const hers = sim.add('Contact', { Name: 'Ada Lovelace', Phone: '(02) 9876 5432', OwnerId: jane, LastActivityDate: '2026-01-01' });
+    sim.add('Contact', { Name: 'Ada (front desk)', Phone: '+61 2 9876 5432', OwnerId: sim.signedInUserId, LastActivityDate: '2026-03-01' });
+    await pairAs('jane@acme.com');
+    const { core, pops } = await startCore();
+    await eventually(() => core.state === 'connected');
+    const link = await startLink(core, { clientIds: { salesforce: sim.oauth.clientId }, origins: { salesforce: sim.url }, openBrowser: scriptedBrowser().openBrowser });
+    await link.signIn('salesforce');
+    expect(await link.syncContacts()).toBe('synced');
+    await eventually(() => core.contacts.lookup(JANE)[0]?.id === hers);
+
+    await deliver(...answeredCall('sf2'));
+    expect(pops[0]).toMatchObject({ title: 'Ada Lovelace', clickUrl: expect.stringContaining(hers) });
+    await eventually(() => core.history.get(key('sf2'))?.crm.state === 'logged');
+    expect([...sim.records.Task.values()]).toEqual([expect.objectContaining({ WhoId: hers, OwnerId: jane })]);
+  });
 });

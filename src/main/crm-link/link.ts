@@ -160,6 +160,8 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       bus: { requestRecording: (eventId) => core.requestRecording(eventId) },
       history: { setCrmState: (callKey, state, reason) => void core.history.setCrmState(callKey, state, reason) },
       resolveContact,
+      // As configured (an id or an e-mail): the adapter resolves it to the CRM's owner id for each
+      // write (resolveOwner, cached) and writes a record without an owner, saying why, when there is none.
       ownerId: () => core.agent?.crmUser ?? null,
       logger: logger.child({ capability: 'outbox' }),
       backoff,
@@ -260,6 +262,7 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
     core.useCrm({
       contactSource: { lookupRemote: (e164) => retryWithin(LOOKUP_TIME_BUDGET_MS, () => crmAdapter.findContactsByPhone(e164)) },
       crmUrls: { contactUrl: (c) => crmAdapter.contactUrl(c), newContactUrl: (e164) => crmAdapter.newContactUrl(e164) },
+      ownerIdOf: async (crmUser) => (await retryWithin(LOOKUP_TIME_BUDGET_MS, () => crmAdapter.resolveOwner(crmUser))).id,
     });
     outbox?.setAdapter(crmAdapter);
     store.set(LINK_KEY, { crm });

@@ -38,9 +38,16 @@ export interface CallLogInput {
   notes: string;
   /** The contact to attach the call to; null logs it unattached (or against a new contact where the CRM requires one). */
   contact: Pick<CrmContact, 'id' | 'kind'> | null;
-  /** CRM user id of the agent, as owner of the activity. */
+  /**
+   * The agent's CRM user as configured (the CRM's user id, or an e-mail): the adapter resolves it
+   * with `resolveOwner` and never sends an owner the CRM cannot take; unknown, the record goes
+   * without an owner and its body says why.
+   */
   ownerId: string | null;
 }
+
+/** The CRM's own id for the agent's CRM user, or why there is none (never a guess). */
+export type OwnerResolution = { id: string } | { id: null; reason: string };
 
 export interface CrmCallRecord {
   id: string;
@@ -53,7 +60,7 @@ export interface FollowUpTaskInput {
   callKey: string;
   /** The caller's record; the task is linked to it (and to the call record) where the CRM allows. */
   contact: Pick<CrmContact, 'id' | 'kind'> | null;
-  /** CRM user id of the agent, who is assigned the task. */
+  /** The agent's CRM user, who is assigned the task; resolved as for `CallLogInput.ownerId`. */
   ownerId: string | null;
   subject: string;
   /** When the call-back is due (ISO); date-only CRMs keep its UTC date. */
@@ -110,6 +117,11 @@ export interface CrmAdapter {
   attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string, memo?: StepMemo): Promise<void>;
   /** Incremental contact sync for the local index; cursor null = from the beginning. */
   syncContacts(cursor: string | null): Promise<ContactPage>;
+  /**
+   * The CRM's owner id for the agent's CRM user: an id the CRM takes is kept, an e-mail is looked up
+   * (once; a failed lookup is asked again), anything else has none. Contacts' `ownerId` is such an id.
+   */
+  resolveOwner(crmUser: string): Promise<OwnerResolution>;
   /**
    * Where the CRM has tasks: creates the follow-up task for a missed call logged as `record`,
    * linked to the contact and the call where the CRM can. Idempotent per callKey.

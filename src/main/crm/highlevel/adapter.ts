@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmRequest } from '../http.js';
+import { OwnerResolver, withOwnerNote } from '../owner.js';
 import { CrmError, type CallLogInput, type CrmAdapter, type CrmCallRecord, type CrmSession, type RecordingFile } from '../port.js';
 import { callKeyTag, callStatus, callSummary, followUpMarker, noteBody, readCallNote, toContact, withRecording } from './mapping.js';
 import {
@@ -21,6 +22,7 @@ import {
   TasksList,
   UploadedFiles,
   UpsertContact,
+  UsersSearch,
   VERSION,
   type Note,
 } from './wire.js';
@@ -29,6 +31,9 @@ const API_BASE = 'https://services.leadconnectorhq.com';
 const APP_BASE = 'https://app.gohighlevel.com';
 const SYNC_PAGE_SIZE = 100;
 const MESSAGE_PAGE_SIZE = 50;
+const USERS_PAGE_SIZE = 25;
+/** HighLevel record ids, users' included, are 20 letters and digits in every example of its API files. */
+const USER_ID = /^[A-Za-z0-9]{20}$/;
 
 interface SyncCursor {
   /** dateUpdated (ms) the pass started after; null = full sync. */
@@ -141,6 +146,25 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
 
   const record = (messageId: string, contactId: string): CrmCallRecord => ({ id: messageId, url: contactUrl(contactId) });
 
+  // Notes' userId and tasks' assignedTo take a user id; an e-mail is found with the users search
+  // (users.json: companyId required; `query` matches name, e-mail or phone, so the e-mail is compared).
+  const owners = new OwnerResolver({
+    crm: 'HighLevel',
+    idName: 'a user id',
+    isId: (user) => USER_ID.test(user),
+    userByEmail: async (email) => {
+      const companyId = session.context.companyId;
+      if (!companyId) return { id: null, reason: 'the HighLevel sign-in named no company to look users up in' };
+      for (let skip = 0; ; skip += USERS_PAGE_SIZE) {
+        const query = { companyId, locationId, query: email, skip: String(skip), limit: String(USERS_PAGE_SIZE) };
+        const { users } = await call('users', { path: '/users/search', query, schema: UsersSearch });
+        const user = users.find((u) => !u.deleted && u.email?.toLowerCase() === email);
+        if (user) return { id: user.id };
+        if (users.length < USERS_PAGE_SIZE) return null;
+      }
+    },
+  });
+
   return {
     id: 'highlevel',
 
@@ -153,7 +177,10 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
 
     newContactUrl: () => `${appBase}/v2/location/${encodeURIComponent(locationId)}/contacts/smart_list/All`,
 
-    async logCall(input) {
+    resolveOwner: (crmUser) => owners.resolve(crmUser),
+
+    async logCall(configured) {
+      const input = await owners.forCall(configured);
       const contactId = await contactForCall(input);
       const note = await callNote(contactId, input.callKey);
       const logged = readCallNote(note?.body);
@@ -164,7 +191,8 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
       return record(messageId, contactId);
     },
 
-    async updateCall(messageId, input) {
+    async updateCall(messageId, configured) {
+      const input = await owners.forCall(configured);
       const { contactId } = await getMessage(messageId);
       const note = await callNote(contactId, input.callKey);
       const recordingUrl = readCallNote(note?.body)?.recordingUrl ?? null;
@@ -205,12 +233,13 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
       const marker = followUpMarker(input.callKey);
       const { tasks } = await call('contacts', { path, schema: TasksList });
       if (tasks.some((t) => t.body?.includes(marker))) return;
+      const owner = await owners.forWrite(input.ownerId);
       const json = {
         title: input.subject,
-        body: `Missed call (${rec.url ?? rec.id}).\n${marker}`,
+        body: `${withOwnerNote(`Missed call (${rec.url ?? rec.id}).`, owner)}\n${marker}`,
         dueDate: new Date(input.dueAt).toISOString(),
         completed: false,
-        ...(input.ownerId ? { assignedTo: input.ownerId } : {}),
+        ...(owner.id ? { assignedTo: owner.id } : {}),
       };
       await call('contacts', { method: 'POST', path, json, schema: TaskResponse });
     },

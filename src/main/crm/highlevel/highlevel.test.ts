@@ -12,7 +12,7 @@ let hl: CrmAdapter;
 
 beforeEach(async () => {
   sim = await startHighLevelSimulator();
-  session = simSession(sim, { locationId: sim.locationId, conversationProviderId: sim.conversationProviderId });
+  session = simSession(sim, { locationId: sim.locationId, companyId: sim.companyId, conversationProviderId: sim.conversationProviderId });
   hl = highLevelProvider.create(session, { origin: sim.url });
 });
 
@@ -53,14 +53,15 @@ describe('HighLevel adapter', () => {
 
   it('logs an inbound call as a Call message of the provider, with a note carrying duration and notes', async () => {
     const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
-    const record = await hl.logCall(call({ contact: { id: ada.id, kind: 'contact' }, ownerId: 'user-9' }));
+    const agent = sim.addUser({ name: 'Jane Doe', email: 'jane@acme.com' });
+    const record = await hl.logCall(call({ contact: { id: ada.id, kind: 'contact' }, ownerId: agent.id }));
 
     expect(sim.messages).toEqual([
       expect.objectContaining({ id: record.id, contactId: ada.id, direction: 'inbound', callStatus: 'completed', dateAdded: '2026-03-02T09:15:04.250Z', body: 'Inbound call, answered, 1:35' }),
     ]);
     expect(sim.conversations).toEqual([{ id: sim.messages[0]!.conversationId, contactId: ada.id }]);
     expect(sim.notes).toHaveLength(1);
-    expect(sim.notes[0]).toMatchObject({ contactId: ada.id, userId: 'user-9' });
+    expect(sim.notes[0]).toMatchObject({ contactId: ada.id, userId: agent.id });
     expect(sim.notes[0]!.body).toContain('Wants a callback on Friday.');
     expect(sim.notes[0]!.body).toContain(`message ${record.id}`);
   });
@@ -76,14 +77,43 @@ describe('HighLevel adapter', () => {
     const missed = call({ outcome: 'missed', durationSec: 0, answeredAt: null });
     const record = await hl.logCall(missed); // no contact known: the number's contact is upserted
     const contactId = sim.messages.find((m) => m.id === record.id)!.contactId;
-    const task = { callKey: missed.callKey, contact: null, ownerId: 'sim-user-1', subject: 'Call back +14155550132', dueAt: '2026-03-02T10:15:20.000Z' };
+    const task = { callKey: missed.callKey, contact: null, ownerId: sim.users[0]!.id, subject: 'Call back +14155550132', dueAt: '2026-03-02T10:15:20.000Z' };
     sim.faults.next({ match: { method: 'POST', path: `/contacts/${contactId}/tasks` }, timeoutAfterApply: true, mode: 'close' });
     expect((await rejection(hl.createFollowUpTask!(record, task))).kind).toBe('transient');
     await hl.createFollowUpTask!(record, task);
     await hl.createFollowUpTask!(record, task);
     expect(sim.tasks).toHaveLength(1);
     expect(sim.requestsTo('POST', `/contacts/${contactId}/tasks`)).toHaveLength(1);
-    expect(sim.tasks[0]).toMatchObject({ contactId, title: 'Call back +14155550132', dueDate: '2026-03-02T10:15:20.000Z', completed: false, assignedTo: 'sim-user-1' });
+    expect(sim.tasks[0]).toMatchObject({ contactId, title: 'Call back +14155550132', dueDate: '2026-03-02T10:15:20.000Z', completed: false, assignedTo: sim.users[0]!.id });
+  });
+
+  it('an agent whose CRM user is an e-mail logs calls owned by the resolved user id', async () => {
+    sim.addUser({ name: 'Jane Left', email: 'jane@acme.com', deleted: true });
+    for (let i = 0; i < 30; i++) sim.addUser({ name: `Mary ${i}`, email: `mary.jane@acme.com.x${i}` }); // the search matches these too
+    const jane = sim.addUser({ name: 'Jane Doe', email: 'Jane@Acme.com' });
+    const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    const missed = call({ outcome: 'missed', durationSec: 0, answeredAt: null, contact: { id: ada.id, kind: 'contact' }, ownerId: 'jane@acme.com' });
+    const record = await hl.logCall(missed);
+    await hl.updateCall(record.id, missed);
+    await hl.createFollowUpTask!(record, { callKey: missed.callKey, contact: missed.contact, ownerId: 'JANE@acme.com', subject: 'Call back Ada', dueAt: '2026-03-02T10:15:20.000Z' });
+    expect(sim.notes.map((n) => n.userId)).toEqual([jane.id]);
+    expect(sim.tasks.map((t) => t.assignedTo)).toEqual([jane.id]);
+    expect(await hl.resolveOwner('jane@acme.com')).toEqual({ id: jane.id });
+    const searches = sim.requestsTo('GET', '/users/search');
+    expect(searches).toHaveLength(2); // two pages, once: then cached
+    expect(searches[0]!.query).toMatchObject({ companyId: sim.companyId, locationId: sim.locationId, query: 'jane@acme.com' });
+  });
+
+  it('logs the call without an owner, and says why in it, when no HighLevel user has the agent\'s e-mail or the CRM user is neither id nor e-mail', async () => {
+    const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    await hl.logCall(call({ contact: { id: ada.id, kind: 'contact' }, ownerId: 'nobody@acme.com' }));
+    await hl.logCall(call({ callKey: 'tenant-1:pbx-1:call-8:101', startedAt: '2026-03-02T10:15:04.250Z', contact: { id: ada.id, kind: 'contact' }, ownerId: 'crm-user-1' }));
+    expect(sim.notes).toHaveLength(2);
+    for (const [note, why] of sim.notes.map((n, i) => [n, ['no active HighLevel user has the e-mail nobody@acme.com', 'neither a user id nor an e-mail'][i]!] as const)) {
+      expect(note.userId).toBeUndefined();
+      expect(note.body).toContain('Wants a callback on Friday.');
+      expect(note.body).toContain(why);
+    }
   });
 
   it('logs a call once when the message answer is lost after HighLevel stored it', async () => {

@@ -17,6 +17,7 @@ export const highLevelProvider: CrmProvider = {
         'conversations.write',
         'conversations/message.readonly',
         'conversations/message.write',
+        'users.readonly', // resolve an agent's e-mail to their user id (users.json search-users)
       ],
       // The token endpoint requires client_secret and documents no PKCE: the bus brokers code
       // exchange and refresh so the secret never ships in the app.

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 /** Each endpoint family pins its own API version (the `Version` header enum in the spec). */
-export const VERSION = { contacts: '2021-07-28', conversations: '2021-04-15' } as const;
+export const VERSION = { contacts: '2021-07-28', conversations: '2021-04-15', users: '2021-07-28' } as const;
 
 export const Contact = z.object({
   id: z.string(),
@@ -58,3 +58,8 @@ export const UploadedFiles = z.object({ uploadedFiles: z.record(z.string(), z.st
 export const Task = z.object({ id: z.string(), title: z.string().nullish(), body: z.string().nullish(), dueDate: z.string().nullish(), completed: z.boolean().nullish() });
 export const TasksList = z.object({ tasks: z.array(Task) });
 export const TaskResponse = z.object({ task: Task.optional() });
+
+/** GET /users/search (users.json SearchUserSuccessfulResponseDto): id, e-mail and deleted flag of each user. */
+export const UsersSearch = z.object({
+  users: z.array(z.object({ id: z.string(), email: z.string().nullish(), deleted: z.boolean().nullish() })).default([]),
+});

@@ -1,9 +1,9 @@
 // HubSpot CRM adapter: contacts search, calls engagement objects, Files API. Facts and their
 // confirmation status are in README.md; endpoint shapes are validated against the official
 // OpenAPI files by the simulator tests.
-import { z } from 'zod';
 import { countryOf, toE164 } from '../../../shared/phone.js';
 import { crmFetch, IgnoredBody, multipartForm, type CrmFetchOptions, type CrmRequest } from '../http.js';
+import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
 import {
   CrmError,
   type CallLogInput,
@@ -14,6 +14,7 @@ import {
   type CrmContact,
   type CrmSession,
   type FollowUpTaskInput,
+  type OwnerResolution,
   type RecordingFile,
   type StepMemo,
 } from '../port.js';
@@ -47,12 +48,6 @@ export interface HubSpotAdapterOptions {
   http: CrmFetchOptions;
 }
 
-/** The owner a HubSpot write gets, and when there is none for a configured CRM user, a line saying why. */
-interface Owner {
-  id: string | null;
-  note: string | null;
-}
-
 interface SyncCursor {
   /** lastmodifieddate (epoch ms) the current sweep started from. */
   since: string;
@@ -61,8 +56,20 @@ interface SyncCursor {
 
 export class HubSpotAdapter implements CrmAdapter {
   readonly id = 'hubspot' as const;
-  /** The owner per agent e-mail (lower-cased), asked once per adapter. */
-  private readonly ownerByEmail = new Map<string, Promise<Owner>>();
+  /**
+   * `hubspot_owner_id` takes a numeric owner id only; an e-mail is resolved with the owners API
+   * (README: owner). An e-mail no active user has, or any other text, is never sent.
+   */
+  private readonly owners = new OwnerResolver({
+    crm: 'HubSpot',
+    idName: 'an owner id',
+    isId: (user) => /^\d+$/.test(user),
+    userByEmail: async (email) => {
+      const page = await this.call({ path: '/crm/v3/owners', query: { email, archived: 'false' }, schema: OwnersPage });
+      const id = page.results.find((o) => o.email?.toLowerCase() === email && /^\d+$/.test(o.id))?.id;
+      return id ? { id } : null;
+    },
+  });
 
   constructor(
     private readonly session: CrmSession,
@@ -106,7 +113,7 @@ export class HubSpotAdapter implements CrmAdapter {
 
   async logCall(input: CallLogInput): Promise<CrmCallRecord> {
     const body: ObjectCreate = {
-      properties: callProperties(input, await this.owner(input.ownerId)),
+      properties: callProperties(input, await this.owners.forWrite(input.ownerId)),
       associations: input.contact
         ? [{ to: { id: input.contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT_TYPE_ID }] }]
         : [],
@@ -121,47 +128,14 @@ export class HubSpotAdapter implements CrmAdapter {
     await this.call({
       method: 'PATCH',
       path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}`,
-      json: { properties: callProperties(input, await this.owner(input.ownerId)) },
+      json: { properties: callProperties(input, await this.owners.forWrite(input.ownerId)) },
       schema: SimplePublicObject,
     });
     return this.record(recordId, input);
   }
 
-  /**
-   * `hubspot_owner_id` takes a numeric owner id only. The agent's CRM user may be that id or the
-   * user's e-mail (README: `agent add --crm-user jane@acme.com`), which the owners API resolves. An
-   * e-mail no active user has, or any other text, is never sent: the write goes without an owner and
-   * its body says why, so the call is still logged.
-   */
-  private async owner(crmUser: string | null): Promise<Owner> {
-    const user = crmUser?.trim() ?? '';
-    if (user === '') return { id: null, note: null };
-    if (/^\d+$/.test(user)) return { id: user, note: null };
-    if (!z.email().safeParse(user).success) {
-      return { id: null, note: `Ringbridge: the agent's HubSpot user "${user}" is neither an owner id nor an e-mail, so this has no owner.` };
-    }
-    const email = user.toLowerCase();
-    let found = this.ownerByEmail.get(email);
-    if (!found) {
-      found = this.lookUpOwner(user);
-      this.ownerByEmail.set(email, found);
-      // A lookup that failed (429, 5xx, sign-in) is asked again next time, not remembered.
-      found.catch(() => this.ownerByEmail.delete(email));
-    }
-    return found;
-  }
-
-  private async lookUpOwner(user: string): Promise<Owner> {
-    const email = user.toLowerCase();
-    try {
-      const page = await this.call({ path: '/crm/v3/owners', query: { email, archived: 'false' }, schema: OwnersPage });
-      const id = page.results.find((o) => o.email?.toLowerCase() === email && /^\d+$/.test(o.id))?.id;
-      return id ? { id, note: null } : { id: null, note: `Ringbridge: no active HubSpot user has the e-mail ${user}, so this has no owner.` };
-    } catch (error) {
-      // A refusal (e.g. a sign-in from before the owners scope) must not stop calls being logged.
-      if (!(error instanceof CrmError) || error.kind !== 'rejected') throw error;
-      return { id: null, note: `Ringbridge: HubSpot refused to look up the owner ${user} (${error.message}), so this has no owner.` };
-    }
+  resolveOwner(crmUser: string): Promise<OwnerResolution> {
+    return this.owners.resolve(crmUser);
   }
 
   async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string, memo?: StepMemo): Promise<void> {
@@ -208,7 +182,7 @@ export class HubSpotAdapter implements CrmAdapter {
    * so a task whose links were cut short by a crash is completed, not duplicated.
    */
   async createFollowUpTask(record: CrmCallRecord, input: FollowUpTaskInput): Promise<void> {
-    const body = taskBody(input, await this.owner(input.ownerId));
+    const body = taskBody(input, await this.owners.forWrite(input.ownerId));
     const taskId = await this.createOnce('tasks', input.callKey, () =>
       this.call({ method: 'POST', path: '/crm/v3/objects/tasks', json: body, schema: SimplePublicObject, idempotent: true }),
     );
@@ -300,7 +274,7 @@ export class HubSpotAdapter implements CrmAdapter {
   }
 }
 
-function callProperties(input: CallLogInput, owner: Owner): Record<string, string> {
+function callProperties(input: CallLogInput, owner: WriteOwner): Record<string, string> {
   const props: Record<string, string> = {
     [CALL_KEY_PROPERTY]: input.callKey,
     hs_timestamp: new Date(input.startedAt).toISOString(),
@@ -311,13 +285,13 @@ function callProperties(input: CallLogInput, owner: Owner): Record<string, strin
     hs_call_from_number: input.from,
     hs_call_to_number: input.to,
     hs_call_title: input.subject,
-    hs_call_body: [input.notes, owner.note].filter(Boolean).join('\n\n'),
+    hs_call_body: withOwnerNote(input.notes, owner),
   };
   if (owner.id) props.hubspot_owner_id = owner.id;
   return props;
 }
 
-function taskBody(input: FollowUpTaskInput, owner: Owner): ObjectCreate {
+function taskBody(input: FollowUpTaskInput, owner: WriteOwner): ObjectCreate {
   return {
     properties: {
       // The tasks guide: hs_timestamp is the task's due date.

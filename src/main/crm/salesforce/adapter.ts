@@ -4,8 +4,9 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { countryOf, toE164 } from '../../../shared/phone.js';
 import { crmFetch, IgnoredBody, type CrmFetchOptions, type CrmRequest } from '../http.js';
-import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmSession, FollowUpTaskInput, RecordingFile } from '../port.js';
-import { API_VERSION, ContactRecord, CreateResponse, IdRecord, QueryResponse, SearchResponse, type FollowUpTaskInput as FollowUpTaskFields, type TaskInput } from './wire.js';
+import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
+import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmSession, FollowUpTaskInput, OwnerResolution, RecordingFile } from '../port.js';
+import { API_VERSION, ContactRecord, CreateResponse, IdRecord, QueryResponse, SearchResponse, UserRecord, type FollowUpTaskInput as FollowUpTaskFields, type TaskInput } from './wire.js';
 
 export type SalesforceKind = 'Contact' | 'Lead';
 const KINDS: SalesforceKind[] = ['Contact', 'Lead'];
@@ -38,8 +39,18 @@ interface SyncCursor {
   next: string | null;
 }
 
+/** A User (005) or queue (00G) Id, 15 or 18 characters: what a Task's OwnerId takes. */
+const OWNER_ID = /^(005|00G)[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/;
+
 export class SalesforceAdapter implements CrmAdapter {
   readonly id = 'salesforce' as const;
+  /** OwnerId takes a User Id; an e-mail is looked up on User (README: owner). */
+  private readonly owners = new OwnerResolver({
+    crm: 'Salesforce',
+    idName: 'a user id',
+    isId: (user) => OWNER_ID.test(user),
+    userByEmail: (email) => this.activeUser(email),
+  });
 
   constructor(
     private readonly session: CrmSession,
@@ -84,15 +95,34 @@ export class SalesforceAdapter implements CrmAdapter {
     const created = await this.call({
       method: 'POST',
       path: '/sobjects/Task',
-      json: { ...taskFields(input), TaskSubtype: 'Call' },
+      json: { ...taskFields(input, await this.owners.forWrite(input.ownerId)), TaskSubtype: 'Call' },
       schema: CreateResponse,
     });
     return this.record(created.id);
   }
 
   async updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord> {
-    await this.call({ method: 'PATCH', path: `/sobjects/Task/${encodeURIComponent(recordId)}`, json: taskFields(input), schema: IgnoredBody });
+    const json = taskFields(input, await this.owners.forWrite(input.ownerId));
+    await this.call({ method: 'PATCH', path: `/sobjects/Task/${encodeURIComponent(recordId)}`, json, schema: IgnoredBody });
     return this.record(recordId);
+  }
+
+  resolveOwner(crmUser: string): Promise<OwnerResolution> {
+    return this.owners.resolve(crmUser);
+  }
+
+  /**
+   * The active User whose Email is this address; Email is not unique, so several are told apart by
+   * Username (unique, usually the same e-mail), else none is guessed. SOQL `=` ignores case.
+   */
+  private async activeUser(email: string): Promise<OwnerResolution | null> {
+    const where = (field: 'Email' | 'Username') => `SELECT Id, Username FROM User WHERE ${field} = ${soqlString(email)} AND IsActive = true LIMIT 10`;
+    const byEmail = (await this.query(where('Email'), UserRecord)).records;
+    const pick = byEmail.length === 1 ? byEmail[0] : byEmail.find((u) => u.Username?.toLowerCase() === email);
+    if (pick) return { id: pick.Id };
+    if (byEmail.length > 1) return { id: null, reason: `${byEmail.length} active Salesforce users have the e-mail ${email} and none has it as username` };
+    const byUsername = (await this.query(where('Username'), UserRecord)).records[0];
+    return byUsername ? { id: byUsername.Id } : null;
   }
 
   async attachRecording(record: CrmCallRecord, file: RecordingFile, _callKey: string): Promise<void> {
@@ -120,6 +150,7 @@ export class SalesforceAdapter implements CrmAdapter {
     const marker = followUpMarker(input.callKey);
     const existing = await this.query(`SELECT Id FROM Task WHERE CallObject = ${soqlString(marker)} LIMIT 1`, IdRecord);
     if (existing.records[0]) return;
+    const owner = await this.owners.forWrite(input.ownerId);
     const fields: FollowUpTaskFields = {
       Subject: input.subject.slice(0, 255),
       TaskSubtype: 'Task',
@@ -129,9 +160,9 @@ export class SalesforceAdapter implements CrmAdapter {
       ActivityDate: input.dueAt.slice(0, 10),
       CallObject: marker,
       // A Task cannot point at another Task (WhatId): the logged call is named in the comments.
-      Description: `Missed call, logged as ${record.url ?? record.id}`,
+      Description: withOwnerNote(`Missed call, logged as ${record.url ?? record.id}`, owner),
       ...(input.contact ? { WhoId: input.contact.id } : {}),
-      ...(input.ownerId ? { OwnerId: input.ownerId } : {}),
+      ...(owner.id ? { OwnerId: owner.id } : {}),
     };
     await this.call({ method: 'POST', path: '/sobjects/Task', json: fields, schema: CreateResponse });
   }
@@ -180,10 +211,10 @@ export class SalesforceAdapter implements CrmAdapter {
 }
 
 /** The call Task's fields; TaskSubtype is create-only, so logCall adds it. */
-function taskFields(input: CallLogInput): Omit<TaskInput, 'TaskSubtype'> {
+function taskFields(input: CallLogInput, owner: WriteOwner): Omit<TaskInput, 'TaskSubtype'> {
   const when = new Date(input.startedAt);
   const lines = [
-    input.notes,
+    withOwnerNote(input.notes, owner),
     '',
     `From: ${input.from}`,
     `To: ${input.to}`,
@@ -202,7 +233,7 @@ function taskFields(input: CallLogInput): Omit<TaskInput, 'TaskSubtype'> {
     Description: lines.join('\n').trim(),
     ActivityDate: when.toISOString().slice(0, 10),
     ...(input.contact ? { WhoId: input.contact.id } : {}),
-    ...(input.ownerId ? { OwnerId: input.ownerId } : {}),
+    ...(owner.id ? { OwnerId: owner.id } : {}),
   };
 }
 

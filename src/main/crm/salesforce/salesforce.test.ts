@@ -7,15 +7,17 @@ import { salesforceProvider, soqlString } from './index.js';
 let sim: SalesforceSim;
 let session: SimSession;
 let crm: CrmAdapter;
+/** The agent's User Id in the org. */
+let OWNER: string;
 
 beforeEach(async () => {
   sim = await startSalesforceSim({ queryBatchSize: 100 });
   session = simSession(sim, { instanceUrl: sim.url });
   crm = salesforceProvider.create(session);
+  OWNER = sim.addUser({ Username: 'jane@acme.com.prod', Email: 'Jane@Acme.com', FirstName: 'Jane', LastName: 'Doe' });
 });
 afterEach(() => closeCheckedSim(sim));
 
-const OWNER = '005SIM000000777AAA';
 const call = (over: Partial<CallLogInput> = {}): CallLogInput => ({
   callKey: "acme:pbx1:call-'77':101",
   direction: 'outbound',
@@ -142,6 +144,32 @@ describe('Salesforce adapter against the simulator', () => {
     const delta = await crm.syncContacts(cursor);
     expect(delta.contacts.map((c) => c.id)).toContain(changed);
     expect(delta.contacts.length).toBeLessThanOrEqual(2);
+  });
+
+  it('an agent whose CRM user is an e-mail logs calls owned by the resolved user id', async () => {
+    const who = sim.add('Contact', { Name: 'Ada Lovelace', Phone: '+14155550123' });
+    sim.addUser({ Username: 'jane.old@acme.com', Email: 'jane@acme.com', LastName: 'Doe', IsActive: false }); // deactivated: never the owner
+    const missed = call({ direction: 'inbound', outcome: 'missed', answeredAt: null, durationSec: 0, contact: { id: who, kind: 'Contact' }, ownerId: 'jane@acme.com' });
+    const record = await crm.logCall(missed);
+    await crm.updateCall(record.id, missed);
+    await crm.logCall(call({ callKey: 'acme:pbx1:call-78:101', ownerId: 'JANE@acme.com' }));
+    await crm.createFollowUpTask!(record, { callKey: missed.callKey, contact: missed.contact, ownerId: 'jane@acme.com', subject: 'Call back Ada', dueAt: '2026-03-01T23:30:00.000Z' });
+    expect([...sim.records.Task.values()].map((t) => t.OwnerId)).toEqual([OWNER, OWNER, OWNER]);
+    expect(await crm.resolveOwner('jane@acme.com')).toEqual({ id: OWNER });
+    expect(await crm.resolveOwner(OWNER)).toEqual({ id: OWNER });
+    // Resolved once (Email matched one active user), then cached.
+    expect(sim.requestsTo('GET', /\/query$/).filter((r) => /FROM User/.test(String(r.query.q)))).toHaveLength(1);
+  });
+
+  it('logs the call without an owner, and says why in it, when no active Salesforce user has the agent\'s e-mail or the CRM user is neither id nor e-mail', async () => {
+    const unknown = await crm.logCall(call({ ownerId: 'nobody@acme.com' }));
+    const odd = await crm.logCall(call({ callKey: 'acme:pbx1:call-78:101', ownerId: 'crm-user-1' }));
+    for (const [record, why] of [[unknown, 'no active Salesforce user has the e-mail nobody@acme.com'], [odd, 'neither a user id nor an e-mail']] as const) {
+      const task = sim.records.Task.get(record.id)!;
+      expect(task.OwnerId).toBeUndefined();
+      expect(task.Description).toContain('follow-up');
+      expect(task.Description).toContain(why);
+    }
   });
 
   it('escapes SOQL string literals', () => {

@@ -28,6 +28,9 @@ export const QueryResponse = <T extends z.ZodType>(record: T) =>
 
 export const IdRecord = SObject;
 
+/** SELECT Id, Username FROM User … */
+export const UserRecord = SObject.extend({ Username: z.string().nullable().optional() });
+
 /** POST /sobjects/{type} answer. */
 export const CreateResponse = z.object({ id: z.string(), success: z.literal(true), errors: z.array(z.unknown()) });
 
@@ -49,7 +52,7 @@ export const TaskInput = z.strictObject({
   Description: z.string().max(32_000),
   ActivityDate: z.iso.date(),
   WhoId: z.string().regex(/^(003|00Q)[A-Za-z0-9]{12,15}$/, 'a Contact (003) or Lead (00Q) id').nullable().optional(),
-  OwnerId: z.string().regex(/^005[A-Za-z0-9]{12,15}$/, 'a User id (005)').optional(),
+  OwnerId: z.string().regex(/^(005|00G)[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/, 'a User (005) or queue (00G) id').optional(),
 });
 export type TaskInput = z.infer<typeof TaskInput>;
 

@@ -2,6 +2,7 @@
 // Every call goes to the data centre the token belongs to (session.context.api_domain).
 import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmErrorDetail, type CrmRequest } from '../http.js';
+import { OwnerResolver, withOwnerNote } from '../owner.js';
 import {
   CrmError,
   type ContactPage,
@@ -23,11 +24,12 @@ import {
   webBaseFor,
   type ZohoPersonModule,
 } from './mapping.js';
-import { AttachmentPage, IdPage, PersonPage, WriteResponse, type WriteResult } from './wire.js';
+import { AttachmentPage, IdPage, PersonPage, UsersPage, WriteResponse, type WriteResult } from './wire.js';
 
 /** Default API name of the Calls custom field holding the call key (see README: org setup). */
 export const DEFAULT_CALL_KEY_FIELD = 'Ringbridge_Call_Key';
 const SYNC_PAGE_SIZE = 200;
+const USERS_PAGE_SIZE = 200;
 
 interface SyncCursor {
   /** If-Modified-Since of the pass in progress; null = full sync. */
@@ -83,6 +85,22 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
 
   const callRecord = (id: string): CrmCallRecord => ({ id, url: recordUrl('Calls', id) });
 
+  // Owner.id takes a numeric user id; an e-mail is found among the active users (users.json has no
+  // search by e-mail), page by page.
+  const owners = new OwnerResolver({
+    crm: 'Zoho',
+    idName: 'a user id',
+    isId: (user) => /^\d+$/.test(user),
+    userByEmail: async (email) => {
+      for (let pageNo = 1; ; pageNo++) {
+        const page = await call({ path: '/users', query: { type: 'ActiveUsers', page: pageNo, per_page: USERS_PAGE_SIZE }, schema: UsersPage });
+        const user = page?.users.find((u) => u.email?.toLowerCase() === email && /^\d+$/.test(u.id));
+        if (user) return { id: user.id };
+        if (!page?.info?.more_records) return null;
+      }
+    },
+  });
+
   return {
     id: 'zoho',
 
@@ -96,7 +114,10 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
     // Zoho's create form takes no prefill parameters we could confirm; the agent types the number.
     newContactUrl: () => `${webBase}/crm/${orgPath}tab/Contacts/create`,
 
-    async logCall(input) {
+    resolveOwner: (crmUser) => owners.resolve(crmUser),
+
+    async logCall(configured) {
+      const input = await owners.forCall(configured);
       // Calls has no upsert (the v8 upsert page does not list it): search the key first, then
       // insert. With the key field set to "no duplicates", a racing insert answers DUPLICATE_DATA.
       const existing = await findByKey('Calls', input.callKey);
@@ -117,7 +138,8 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
       throw rejectedFrom(result);
     },
 
-    async updateCall(recordId, input) {
+    async updateCall(recordId, configured) {
+      const input = await owners.forCall(configured);
       const response = await call({
         method: 'PUT',
         path: `/Calls/${encodeURIComponent(recordId)}`,
@@ -142,7 +164,10 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
     // racing insert answers DUPLICATE_DATA on the unique key field, which means it is there.
     async createFollowUpTask(record, input) {
       if (await findByKey('Tasks', input.callKey)) return;
-      const response = await call({ method: 'POST', path: '/Tasks', json: { data: [toFollowUpTask(input, record, keyField)] }, schema: WriteResponse, idempotent: true });
+      const owner = await owners.forWrite(input.ownerId);
+      const task = toFollowUpTask({ ...input, ownerId: owner.id }, record, keyField);
+      task.Description = withOwnerNote(String(task.Description ?? ''), owner);
+      const response = await call({ method: 'POST', path: '/Tasks', json: { data: [task] }, schema: WriteResponse, idempotent: true });
       const result = response.data[0]!;
       if (result.status !== 'success' && result.code !== 'DUPLICATE_DATA') throw rejectedFrom(result);
     },

@@ -34,6 +34,14 @@ export const PersonPage = z.object({ data: z.array(PersonRecord), info: Info.opt
 
 export const IdPage = z.object({ data: z.array(z.object({ id: z.string() })) }).optional();
 
+/** GET /crm/v8/users (users.json Response_Wrapper): id and e-mail of each user; 204 when none. */
+export const UsersPage = z
+  .object({
+    users: z.array(z.object({ id: z.string(), email: z.string().nullish() })),
+    info: z.object({ more_records: z.boolean().nullish() }).nullish(),
+  })
+  .optional();
+
 /** One entry of a write response: Success_Response or API_Exception. */
 export const WriteResult = z.object({
   status: z.string(),

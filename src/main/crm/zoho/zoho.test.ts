@@ -94,6 +94,33 @@ describe('Zoho adapter', () => {
     expect(stored.Call_Duration).toBeUndefined();
   });
 
+  it('an agent whose CRM user is an e-mail logs calls owned by the resolved user id', async () => {
+    // More users than one page holds: the agent is on the second page of active users.
+    for (let i = 0; i < 200; i++) sim.addUser({ email: `user${i}@acme.com`, name: `User ${i}` });
+    sim.addUser({ email: 'jane@acme.com', name: 'Jane Gone', active: false });
+    const jane = sim.addUser({ email: 'Jane@Acme.com', name: 'Jane Doe' });
+    const ada = sim.addRecord('Contacts', { Full_Name: 'Ada Lovelace', Phone: '+14155550132' });
+    const missed = call({ outcome: 'missed', durationSec: 0, answeredAt: null, contact: { id: ada.id, kind: 'Contacts' }, ownerId: 'jane@acme.com' });
+    const record = await zoho.logCall(missed);
+    await zoho.updateCall(record.id, missed);
+    await zoho.logCall(call({ callKey: 'tenant-1:pbx-1:call-43:101', ownerId: 'JANE@acme.com' }));
+    await zoho.createFollowUpTask!(record, { callKey: missed.callKey, contact: missed.contact, ownerId: 'jane@acme.com', subject: 'Call back Ada', dueAt: '2026-03-02T10:15:20.000Z' });
+    expect([...sim.records.Calls, ...sim.records.Tasks].map((r) => (r.Owner as { id: string }).id)).toEqual([jane.id, jane.id, jane.id]);
+    expect(await zoho.resolveOwner('jane@acme.com')).toEqual({ id: jane.id });
+    expect(sim.requestsTo('GET', '/crm/v8/users')).toHaveLength(2); // two pages, once: then cached
+  });
+
+  it('logs the call without an owner, and says why in it, when no active Zoho user has the agent\'s e-mail or the CRM user is neither id nor e-mail', async () => {
+    const unknown = await zoho.logCall(call({ ownerId: 'nobody@acme.com' }));
+    const odd = await zoho.logCall(call({ callKey: 'tenant-1:pbx-1:call-43:101', ownerId: 'crm-user-1' }));
+    for (const [record, why] of [[unknown, 'no active Zoho user has the e-mail nobody@acme.com'], [odd, 'neither a user id nor an e-mail']] as const) {
+      const stored = sim.records.Calls.find((c) => c.id === record.id)!;
+      expect(stored.Owner).toMatchObject({ id: '5000000000001' }); // Zoho's default: the signed-in user
+      expect(stored.Description).toContain('Asked about the renewal.');
+      expect(stored.Description).toContain(why);
+    }
+  });
+
   it('creates one follow-up Task for a missed call, on the lead, even when the create answer is lost', async () => {
     const lead = sim.addRecord('Leads', { Full_Name: 'Lee Lead', Phone: '+14155550132' });
     const missed = call({ outcome: 'missed', durationSec: 0, answeredAt: null, contact: { id: lead.id, kind: 'Leads' } });

@@ -49,8 +49,22 @@ export interface HlTask {
   assignedTo?: string;
 }
 
+/** A user of the company (users.json UserSchema); notes' userId and tasks' assignedTo take the id. */
+export interface HlUser {
+  id: string;
+  name: string;
+  email: string;
+  deleted: boolean;
+  roles: { type: string; role: string; locationIds: string[] };
+}
+
 export interface HighLevelSimulator extends CrmSimulator {
   readonly locationId: string;
+  /** The company the location belongs to (token response `companyId`). */
+  readonly companyId: string;
+  /** The company's users; the first is the one who signs in (token response `userId`). */
+  readonly users: HlUser[];
+  addUser(fields: { name: string; email: string; deleted?: boolean }): HlUser;
   readonly conversationProviderId: string;
   readonly contacts: HlContact[];
   readonly conversations: { id: string; contactId: string }[];
@@ -62,12 +76,14 @@ export interface HighLevelSimulator extends CrmSimulator {
 }
 
 const LOCATION = 'sim-location-1';
+const COMPANY = 'sim-company';
 const PROVIDER = 'sim-call-provider-1';
 const CLIENT_SECRET = 'sim-client-secret';
 /** Each endpoint family's Version (the `Version` header enum in contacts.json / conversations.json). */
 const VERSIONS: [RegExp, string][] = [
   [/^\/contacts\//, '2021-07-28'],
   [/^\/conversations\//, '2021-04-15'],
+  [/^\/users\//, '2021-07-28'],
 ];
 
 /**
@@ -97,6 +113,21 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
   let seq = 0;
   const newId = (prefix: string) => `${prefix}${String(++seq).padStart(16, '0')}`;
   let self = '';
+  const users: HlUser[] = [];
+  const addUser = ({ name, email, deleted = false }: { name: string; email: string; deleted?: boolean }): HlUser => {
+    const user: HlUser = { id: newId('user'), name, email, deleted, roles: { type: 'account', role: 'user', locationIds: [LOCATION] } };
+    users.push(user);
+    return user;
+  };
+  const signedIn = addUser({ name: 'Sim Admin', email: 'admin@sim.example.com' });
+  /**
+   * A userId / assignedTo must be one of the location's users. What HighLevel answers for another
+   * is not documented ([U]); the simulator refuses it with 422, its validation status.
+   */
+  const checkUser = (field: string, id: unknown) => {
+    if (id === undefined || users.some((u) => u.id === id && !u.deleted && u.roles.locationIds.includes(LOCATION))) return;
+    throw simError(422, { statusCode: 422, message: [`${field} must be a user of this location`], error: 'Unprocessable Entity' });
+  };
 
   const limits = options.rateLimits === false ? null : (options.rateLimits ?? HIGHLEVEL_RATE_LIMITS);
   const sim = await startCrmSimulator({
@@ -108,7 +139,7 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
       clientSecret: CLIENT_SECRET,
       accessTtlSec: 86_399,
       rotateRefreshTokens: true,
-      tokenExtras: () => ({ scope: 'contacts.readonly conversations/message.write', userType: 'Location', locationId: LOCATION, companyId: 'sim-company', userId: 'sim-user-1' }),
+      tokenExtras: () => ({ scope: 'contacts.readonly conversations/message.write', userType: 'Location', locationId: LOCATION, companyId: COMPANY, userId: signedIn.id }),
     },
     errorBody: hlError,
     routes: (app, harness) => routes(app, harness),
@@ -171,6 +202,19 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
       return { contacts: sorted.slice(0, body.pageLimit).map((c) => ({ ...contactView(c), searchAfter: key(c) })), total: sorted.length };
     });
 
+    // search-users (users.json): companyId required; `query` matches name, e-mail or phone
+    // (substring, any case); skip/limit page it (limit default 25).
+    app.get('/users/search', async (req) => {
+      const q = req.query as Record<string, string | undefined>;
+      if (q.companyId !== COMPANY) throw simError(403, { statusCode: 403, message: 'The token does not have access to this company' });
+      const term = q.query?.toLowerCase() ?? '';
+      const found = users.filter(
+        (u) => (!q.locationId || u.roles.locationIds.includes(q.locationId)) && (!term || u.name.toLowerCase().includes(term) || u.email.toLowerCase().includes(term)),
+      );
+      const skip = Number(q.skip ?? 0);
+      return { users: found.slice(skip, skip + Number(q.limit ?? 25)), count: found.length };
+    });
+
     app.get('/contacts/:contactId/notes', async (req) => {
       const { contactId } = req.params as { contactId: string };
       contactById(contactId);
@@ -181,6 +225,7 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
       const { contactId } = req.params as { contactId: string };
       contactById(contactId);
       const body = req.body as { body: string; userId?: string };
+      checkUser('userId', body.userId);
       const note: HlNote = { id: newId('note'), contactId, body: body.body, userId: body.userId, dateAdded: new Date().toISOString() };
       notes.push(note);
       return reply.code(201).send({ note });
@@ -190,6 +235,7 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
       const { contactId, id } = req.params as { contactId: string; id: string };
       const note = notes.find((n) => n.id === id && n.contactId === contactId);
       if (!note) throw simError(400, { statusCode: 400, message: 'Note not found' });
+      checkUser('userId', (req.body as Partial<HlNote>).userId);
       Object.assign(note, req.body as Partial<HlNote>);
       return { note };
     });
@@ -205,6 +251,7 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
       const { contactId } = req.params as { contactId: string };
       contactById(contactId);
       const body = req.body as Omit<HlTask, 'id' | 'contactId'>;
+      checkUser('assignedTo', body.assignedTo);
       if (Number.isNaN(Date.parse(body.dueDate))) throw simError(422, { statusCode: 422, message: ['dueDate must be a valid ISO 8601 date string'], error: 'Unprocessable Entity' });
       const task: HlTask = { ...body, id: newId('task'), contactId };
       tasks.push(task);
@@ -306,6 +353,9 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
   const closeHarness = sim.close;
   return Object.assign(sim, {
     locationId: LOCATION,
+    companyId: COMPANY,
+    users,
+    addUser,
     conversationProviderId: PROVIDER,
     contacts,
     conversations,

@@ -2,26 +2,34 @@
 // checked with the simulator's own zod schemas, written from Salesforce's documentation
 // (schemas.ts), and a small SOQL/SOSL reader that accepts only the statement shapes the docs describe.
 import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
 import { simError, startCrmSimulator, type CrmSimulator, type Fault } from '../common/index.js';
 import { RollingWindow } from '../common/rolling-window.js';
 import {
   ContentVersionCreateBody,
+  OWNER_ID,
   QueryResult,
+  RECORD_ID,
   SF_API_VERSION as API_VERSION,
   SaveResult,
   SearchResult,
   StatementParams,
   TaskCreateBody,
   TaskUpdateBody,
+  UserFields,
 } from './schemas.js';
 
 export type SfRecord = Record<string, unknown> & { Id: string };
-type SObjectType = 'Contact' | 'Lead' | 'Task' | 'ContentVersion';
+type SObjectType = 'Contact' | 'Lead' | 'Task' | 'ContentVersion' | 'User';
 
 export interface SalesforceSim extends CrmSimulator {
   readonly records: Record<SObjectType, Map<string, SfRecord>>;
+  /** The user who signs in (the token's identity URL names them): 005SIM000000001AAA. */
+  readonly signedInUserId: string;
   /** Adds a Contact or Lead; LastModifiedDate defaults to now. Returns its id. */
   add(type: 'Contact' | 'Lead', fields: Record<string, unknown>): string;
+  /** Adds a User (Username, Email, LastName required; active unless IsActive false). Returns its Id. */
+  addUser(fields: z.input<typeof UserFields>): string;
 }
 
 export interface SalesforceSimOptions {
@@ -39,7 +47,7 @@ export interface SalesforceSimOptions {
 }
 
 const ERROR_CODES: Record<number, string> = { 400: 'INVALID_FIELD', 401: 'INVALID_SESSION_ID', 403: 'REQUEST_LIMIT_EXCEEDED', 404: 'NOT_FOUND', 500: 'UNKNOWN_EXCEPTION', 503: 'SERVER_UNAVAILABLE' };
-const ID_PREFIX: Record<SObjectType, string> = { Contact: '003', Lead: '00Q', Task: '00T', ContentVersion: '068' };
+const ID_PREFIX: Record<SObjectType, string> = { Contact: '003', Lead: '00Q', Task: '00T', ContentVersion: '068', User: '005' };
 
 /** Salesforce's REST error body: an array of {message, errorCode}. */
 export function salesforceError(status: number, message: string, errorCode?: string, fields?: string[]) {
@@ -56,9 +64,17 @@ export const requestLimitExceeded: Extract<Fault, { status: number }> = {
 };
 
 export async function startSalesforceSim(options: SalesforceSimOptions = {}): Promise<SalesforceSim> {
-  const records: Record<SObjectType, Map<string, SfRecord>> = { Contact: new Map(), Lead: new Map(), Task: new Map(), ContentVersion: new Map() };
+  const records: Record<SObjectType, Map<string, SfRecord>> = { Contact: new Map(), Lead: new Map(), Task: new Map(), ContentVersion: new Map(), User: new Map() };
   let counter = 0;
   const newId = (type: SObjectType) => `${ID_PREFIX[type]}SIM${String(++counter).padStart(9, '0')}AAA`;
+  const addUser = (fields: z.input<typeof UserFields>) => {
+    const user = UserFields.parse(fields);
+    const Id = newId('User');
+    records.User.set(Id, { ...user, Name: [user.FirstName, user.LastName].filter(Boolean).join(' '), Id, LastModifiedDate: sfDateTime(new Date()) });
+    return Id;
+  };
+  // The org's first user is the one who signs in (the identity URL in the token response names it).
+  const signedInUserId = addUser({ Username: 'admin@sim.example.com', Email: 'admin@sim.example.com', FirstName: 'Sim', LastName: 'Admin' });
   let instanceUrl = '';
   const daily = new RollingWindow(options.dailyApiRequests ?? 15_000, 24 * 60 * 60 * 1000, options.now);
   daily.take(options.apiRequestsUsed ?? 0);
@@ -80,7 +96,7 @@ export async function startSalesforceSim(options: SalesforceSimOptions = {}): Pr
       sendExpiresIn: false,
       tokenExtras: () => ({
         instance_url: instanceUrl,
-        id: `${instanceUrl}/id/00DSIM000000001AAA/005SIM000000001AAA`,
+        id: `${instanceUrl}/id/00DSIM000000001AAA/${signedInUserId}`,
         issued_at: String(Date.now()),
         signature: 'sim',
         scope: 'api refresh_token',
@@ -92,6 +108,8 @@ export async function startSalesforceSim(options: SalesforceSimOptions = {}): Pr
 
   return Object.assign(sim, {
     records,
+    signedInUserId,
+    addUser,
     add(type: 'Contact' | 'Lead', fields: Record<string, unknown>) {
       const Id = newId(type);
       records[type].set(Id, { LastModifiedDate: sfDateTime(new Date()), ...fields, Id });
@@ -161,7 +179,25 @@ function registerRoutes(
     return SearchResult.parse({ searchRecords });
   });
 
+  /**
+   * OwnerId as Salesforce checks it: not an Id at all is MALFORMED_ID; an Id that is no active User
+   * (or queue) of the org is INVALID_CROSS_REFERENCE_KEY. Codes from the API's StatusCode list
+   * (Core Data Types); the message wording is [U].
+   */
+  const checkOwner = (body: unknown) => {
+    const owner = (body as { OwnerId?: unknown } | null)?.OwnerId;
+    if (owner === undefined) return;
+    if (typeof owner !== 'string' || !RECORD_ID.test(owner)) {
+      throw simError(400, salesforceError(400, `Assigned To ID: id value of incorrect type: ${String(owner)}`, 'MALFORMED_ID', ['OwnerId']));
+    }
+    const user = records.User.get(owner);
+    if (!OWNER_ID.test(owner) || (owner.startsWith('005') && user?.IsActive !== true)) {
+      throw simError(400, salesforceError(400, 'invalid cross reference id', 'INVALID_CROSS_REFERENCE_KEY', ['OwnerId']));
+    }
+  };
+
   app.post(`${base}/sobjects/Task`, cfg, async (req, reply) => {
+    checkOwner(req.body);
     const task = sim.parse(TaskCreateBody, req.body, 'POST /sobjects/Task body');
     if (task.WhoId && !records.Contact.has(task.WhoId) && !records.Lead.has(task.WhoId)) {
       throw simError(400, salesforceError(400, `Name ID: id value of incorrect type: ${task.WhoId}`, 'FIELD_INTEGRITY_EXCEPTION', ['WhoId']));
@@ -172,6 +208,7 @@ function registerRoutes(
   });
 
   app.patch(`${base}/sobjects/Task/:id`, cfg, async (req, reply) => {
+    checkOwner(req.body);
     const update = sim.parse(TaskUpdateBody, req.body, 'PATCH /sobjects/Task body');
     const task = records.Task.get((req.params as { id: string }).id);
     if (!task) throw simError(404, salesforceError(404, 'The requested resource does not exist', 'NOT_FOUND'));
@@ -204,7 +241,7 @@ function parseSoql(q: string): Soql | null {
   if (!m) return null;
   const where: Soql['where'] = [];
   for (const cond of m[3] ? m[3].split(/ AND (?=(?:[^']*'[^']*')*[^']*$)/) : []) {
-    const c = /^(\w+) (=|>=|<=|>|<) ('(?:[^'\\]|\\.)*'|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d))$/.exec(cond.trim());
+    const c = /^(\w+) (=|>=|<=|>|<) ('(?:[^'\\]|\\.)*'|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)|true|false)$/.exec(cond.trim());
     if (!c) return null;
     const raw = c[3]!;
     where.push({ field: c[1]!, op: c[2]!, value: raw.startsWith("'") ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw });
@@ -221,7 +258,8 @@ function compareField(actual: unknown, op: string, expected: string): boolean {
   if (actual === undefined || actual === null) return false;
   const a = String(actual);
   const isDate = /^\d{4}-\d\d-\d\dT/.test(expected);
-  const diff = isDate ? instant(a) - instant(expected) : a.localeCompare(expected);
+  // SOQL compares text case-insensitively (comparison operators page): 'Jane@Acme.com' = 'jane@acme.com'.
+  const diff = isDate ? instant(a) - instant(expected) : a.localeCompare(expected, 'en', { sensitivity: 'accent' });
   return op === '=' ? diff === 0 : op === '>=' ? diff >= 0 : op === '>' ? diff > 0 : op === '<=' ? diff <= 0 : diff < 0;
 }
 

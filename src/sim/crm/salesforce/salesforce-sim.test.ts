@@ -44,6 +44,24 @@ describe('Salesforce simulator wire', () => {
     expect(sim.specViolations).toHaveLength(refused.length);
   });
 
+  it('salesforce sim refuses a Task owner that is not a User Id as Salesforce does (MALFORMED_ID, INVALID_CROSS_REFERENCE_KEY)', async () => {
+    const jane = sim.addUser({ Username: 'jane@acme.com', Email: 'jane@acme.com', LastName: 'Doe' });
+    const cases: Array<[string, string]> = [
+      ['jane@acme.com', 'MALFORMED_ID'],
+      ['005SIM000000999AAA', 'INVALID_CROSS_REFERENCE_KEY'], // well-formed, no such user
+      ['003SIM000000999AAA', 'INVALID_CROSS_REFERENCE_KEY'], // a Contact cannot own a Task
+    ];
+    for (const [OwnerId, errorCode] of cases) {
+      const res = await api('POST', '/sobjects/Task', { Subject: 'Call', TaskSubtype: 'Call', OwnerId });
+      expect(res.status, OwnerId).toBe(400);
+      expect(await res.json()).toEqual([expect.objectContaining({ errorCode, fields: ['OwnerId'] })]);
+    }
+    expect(sim.records.Task.size).toBe(0);
+    expect((await api('POST', '/sobjects/Task', { Subject: 'Call', TaskSubtype: 'Call', OwnerId: jane })).status).toBe(201);
+    const users = await api('GET', `/query?q=${encodeURIComponent("SELECT Id, Username FROM User WHERE Email = 'JANE@acme.com' AND IsActive = true LIMIT 10")}`);
+    expect(((await users.json()) as { records: Array<{ Id: string }> }).records.map((u) => u.Id)).toEqual([jane]);
+  });
+
   it('salesforce, zoho and highlevel sims import nothing from the adapters they test', () => {
     const crmSims = join(import.meta.dirname, '..');
     const offenders = ['salesforce', 'zoho', 'highlevel'].flatMap((vendor) =>

@@ -32,7 +32,7 @@ const taskWritable = {
   WhoId: sfId(['003', '00Q'], 'a Contact or Lead').nullable(),
   /** reference to a non-human object (Account, Opportunity, …): never a person. */
   WhatId: z.string().regex(/^(?!003|00Q)[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/, 'a non-person record id').nullable(),
-  /** reference to the User or queue that owns the task. */
+  /** reference to the User or queue that owns the task (a malformed one is refused before this: MALFORMED_ID). */
   OwnerId: sfId(['005', '00G'], 'a User or queue'),
   /** picklist: "The type of call being answered: Inbound, Internal, or Outbound." */
   CallType: z.enum(['Inbound', 'Internal', 'Outbound']).nullable(),
@@ -73,6 +73,23 @@ export const ContentVersionCreateBody = z.strictObject({
   Origin: z.enum(['C', 'H']).optional(),
   ReasonForChange: z.string().max(1000).optional(),
 });
+
+// User fields the simulator holds (Name is read-only, compound of FirstName and LastName; Email up
+// to 128 characters and not unique; Username unique, in the form of an e-mail, up to 80; IsActive).
+// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_user.htm
+// https://developer.salesforce.com/docs/atlas.en-us.sfFieldRef.meta/sfFieldRef/salesforce_field_reference_User.htm
+export const UserFields = z.strictObject({
+  Username: z.email().max(80),
+  Email: z.email().max(128),
+  FirstName: z.string().max(40).optional(),
+  LastName: z.string().min(1).max(80),
+  IsActive: z.boolean().default(true),
+});
+
+/** A Task's OwnerId must be the Id of a User or queue: the test the simulator applies before the record type check. */
+export const OWNER_ID = /^(005|00G)[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/;
+/** Any well-formed record Id (15 or 18 characters). */
+export const RECORD_ID = /^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$/;
 
 // GET /query?q=<SOQL> and GET /search?q=<SOSL>: the statement is the `q` parameter.
 // https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_query.htm

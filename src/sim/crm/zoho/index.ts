@@ -31,8 +31,21 @@ export interface ZohoSimOptions {
   now?: () => number;
 }
 
+/** A CRM user (users.json `users`): the numeric id is what a record's Owner takes. */
+export interface ZohoUser {
+  id: string;
+  email: string;
+  full_name: string;
+  last_name: string;
+  status: 'active' | 'disabled';
+  confirm: boolean;
+}
+
 export interface ZohoSimulator extends CrmSimulator {
   readonly records: { Contacts: ZohoRecord[]; Leads: ZohoRecord[]; Calls: ZohoRecord[]; Tasks: ZohoRecord[] };
+  /** The org's users; the first is the one who signs in. */
+  readonly users: ZohoUser[];
+  addUser(user: { email: string; name: string; active?: boolean }): ZohoUser;
   readonly attachments: Map<string, ZohoAttachment[]>;
   /** The edition's API credits and concurrency in force. */
   readonly limits: ZohoLimits;
@@ -51,6 +64,7 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
   const keyField = options.callKeyField ?? 'Ringbridge_Call_Key';
   const spec = zohoSpecWithOverlay();
   const records: ZohoSimulator['records'] = { Contacts: [], Leads: [], Calls: [], Tasks: [] };
+  const users: ZohoUser[] = [{ ...USER, full_name: USER.name, last_name: 'Agent', status: 'active', confirm: true }];
   const attachments = new Map<string, ZohoAttachment[]>();
   let nextId = 4_000_000_000_000n;
   const newId = () => String(nextId++);
@@ -105,6 +119,17 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
     // holds a concurrency slot until its response closes.
     app.addHook('onRequest', async (_req, reply) => limits.track(reply.raw));
 
+    // Get Users (users.json): `type` filters, pages of per_page (at most 200), 204 when none.
+    app.get('/crm/v8/users', async (req, reply) => {
+      const q = req.query as Record<string, string | undefined>;
+      const wanted = users.filter((u) => !q.type || q.type === 'AllUsers' || (q.type === 'ActiveUsers') === (u.status === 'active'));
+      const perPage = Math.min(Number(q.per_page ?? 200), 200);
+      const pageNo = Number(q.page ?? 1);
+      const slice = wanted.slice((pageNo - 1) * perPage, pageNo * perPage);
+      if (slice.length === 0) return reply.code(204).send();
+      return reply.send({ users: slice, info: { per_page: perPage, count: slice.length, page: pageNo, more_records: pageNo * perPage < wanted.length } });
+    });
+
     app.get('/crm/v8/:module/search', async (req, reply) => {
       const module = moduleOf(req);
       const q = req.query as Record<string, string | undefined>;
@@ -149,9 +174,9 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       const input = harness.parse(bodyData, req.body, 'Create Records body');
       const now = isoNow();
       const results = input.data.map((fields) => {
-        const problem = checkCall(module, fields, null) ?? checkTask(module, fields);
+        const problem = checkOwner(fields) ?? checkCall(module, fields, null) ?? checkTask(module, fields);
         if (problem) return problem;
-        const record: ZohoRecord = { ...fields, id: newId(), Created_Time: now, Modified_Time: now, Owner: fields.Owner ?? { id: USER.id } };
+        const record: ZohoRecord = { ...fields, id: newId(), Created_Time: now, Modified_Time: now, Owner: ownerView(fields.Owner) };
         records[module].push(record);
         return { code: 'SUCCESS', details: { id: record.id, Created_Time: now, Modified_Time: now }, message: 'record added', status: 'success' };
       });
@@ -165,9 +190,9 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       const record = records[module].find((r) => r.id === id);
       const fields = input.data[0] ?? {};
       if (!record) return reply.send({ data: [zohoError('INVALID_DATA', 'the id given seems to be invalid.', { id })] });
-      const problem = checkCall(module, { ...record, ...fields }, id);
+      const problem = checkOwner(fields) ?? checkCall(module, { ...record, ...fields }, id);
       if (problem) return reply.send({ data: [problem] });
-      Object.assign(record, fields, { Modified_Time: isoNow() });
+      Object.assign(record, fields, { Modified_Time: isoNow() }, fields.Owner ? { Owner: ownerView(fields.Owner) } : {});
       return reply.send({ data: [{ code: 'SUCCESS', details: { id, Modified_Time: record.Modified_Time }, message: 'record updated', status: 'success' }] });
     });
 
@@ -208,6 +233,27 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       throw Object.assign(new Error('module'), { statusCode: 400, vendorBody: zohoError('INVALID_MODULE', 'The module name given seems to be invalid') });
     }
     return module as Module;
+  }
+
+  /**
+   * Owner is a lookup to a user: a non-numeric id is invalid data, an id no active user has "the
+   * given id seems to be invalid" (both INVALID_DATA, messages from record.json's error enum; which
+   * message Zoho picks for each case is [U]).
+   */
+  function checkOwner(fields: Record<string, unknown>) {
+    if (fields.Owner === undefined) return null;
+    const id = (fields.Owner as { id?: unknown } | null)?.id;
+    const details = { api_name: 'Owner', json_path: '$.data[0].Owner.id' };
+    if (typeof id !== 'string' || !/^\d+$/.test(id)) return zohoError('INVALID_DATA', 'invalid data', { ...details, expected_data_type: 'lookup' });
+    if (!users.some((u) => u.id === id && u.status === 'active')) return zohoError('INVALID_DATA', 'the given id seems to be invalid', details);
+    return null;
+  }
+
+  /** A stored record's Owner as Zoho returns it (Minified_User: name, id, email); the signed-in user by default. */
+  function ownerView(owner: unknown) {
+    const id = (owner as { id?: string } | undefined)?.id ?? USER.id;
+    const user = users.find((u) => u.id === id)!;
+    return { name: user.full_name, id: user.id, email: user.email };
   }
 
   /** Tasks validation: Subject mandatory, date-only Due_Date, standard Status/Priority picklists, lookups, the unique key field. */
@@ -258,6 +304,12 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
   const closeHarness = sim.close;
   const zsim = Object.assign(sim, {
     records,
+    users,
+    addUser({ email, name, active = true }: { email: string; name: string; active?: boolean }): ZohoUser {
+      const user: ZohoUser = { id: newId(), email, full_name: name, last_name: name.split(' ').at(-1)!, status: active ? 'active' : 'disabled', confirm: true };
+      users.push(user);
+      return user;
+    },
     attachments,
     limits,
     addRecord(module: 'Contacts' | 'Leads', fields: Record<string, unknown>, modifiedTime = isoNow()): ZohoRecord {

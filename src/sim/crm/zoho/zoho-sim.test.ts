@@ -22,6 +22,25 @@ describe('Zoho simulator', () => {
   });
 });
 
+describe('Zoho simulator owners', () => {
+  it('refuses a record whose Owner is not the numeric id of an active user, as Zoho does (INVALID_DATA on Owner)', async () => {
+    const post = (Owner: unknown) =>
+      fetch(`${sim.url}/crm/v8/Calls`, {
+        method: 'POST',
+        headers: { authorization: `Zoho-oauthtoken ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ data: [{ Subject: 'Call', Call_Type: 'Missed', Call_Start_Time: '2026-03-02T09:15:04+00:00', Owner }] }),
+      }).then(async (res) => ((await res.json()) as { data: Array<{ code: string; status: string; details: Record<string, unknown> }> }).data[0]!);
+    for (const id of ['jane@acme.com', '9999999999999']) {
+      expect(await post({ id })).toMatchObject({ status: 'error', code: 'INVALID_DATA', details: { api_name: 'Owner' } });
+    }
+    expect(sim.records.Calls).toHaveLength(0);
+    const jane = sim.addUser({ email: 'jane@acme.com', name: 'Jane Doe' });
+    expect(await post({ id: jane.id })).toMatchObject({ status: 'success' });
+    expect(sim.records.Calls[0]!.Owner).toEqual({ id: jane.id, name: 'Jane Doe', email: 'jane@acme.com' });
+    expect(sim.specViolations).toEqual([]);
+  });
+});
+
 describe('Zoho simulator limits', () => {
   it('answers an endpoint it does not implement as Zoho does (404 INVALID_URL_PATTERN)', async () => {
     const res = await get('/crm/v8/Calls/4000000000000/Notes?fields=id');
