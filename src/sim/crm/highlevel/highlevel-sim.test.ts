@@ -31,3 +31,28 @@ describe('HighLevel simulator limits', () => {
     sim.assertNoSpecViolations();
   });
 });
+
+describe('HighLevel simulator users', () => {
+  it('highlevel sim serves search-users as users.json has it and refuses a note or task for someone who is not a user of the location', async () => {
+    sim = await startHighLevelSimulator();
+    const { accessToken } = sim.oauth.issueTokens();
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(`${sim.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${accessToken}`, version: '2021-07-28', 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const jane = sim.addUser({ name: 'Jane Doe', email: 'jane@acme.com' });
+    const found = await api('GET', `/users/search?companyId=${sim.companyId}&locationId=${sim.locationId}&query=JANE%40acme.com`);
+    expect(await found.json()).toMatchObject({ users: [{ id: jane.id, email: 'jane@acme.com', deleted: false }], count: 1 });
+
+    const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    for (const userId of ['jane@acme.com', 'someoneElse000000001']) {
+      expect((await api('POST', `/contacts/${ada.id}/notes`, { body: 'Call', userId })).status, userId).toBe(422);
+    }
+    expect((await api('POST', `/contacts/${ada.id}/tasks`, { title: 'Call back', dueDate: '2026-03-02T10:00:00Z', completed: false, assignedTo: 'jane@acme.com' })).status).toBe(422);
+    expect((await api('POST', `/contacts/${ada.id}/notes`, { body: 'Call', userId: jane.id })).status).toBe(201);
+    expect(sim.notes.map((n) => n.userId)).toEqual([jane.id]);
+    sim.assertNoSpecViolations();
+  });
+});
