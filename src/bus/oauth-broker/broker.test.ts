@@ -24,7 +24,7 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function setup() {
+async function setup(context?: Record<string, string>) {
   const sim: CrmSimulator = await startCrmSimulator({
     oauth: { authorizePath: '/oauth/chooselocation', tokenPath: '/oauth/token', clientSecret: SECRET, tokenExtras: () => ({ locationId: 'loc-9', userType: 'Location' }) },
     routes: () => undefined,
@@ -34,7 +34,7 @@ async function setup() {
   const logStream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
   const bus = Fastify({ loggerInstance: pino({ level: 'trace' }, logStream) });
   await bus.register(oauthBrokerRoutes, {
-    clients: { highlevel: { clientId: sim.oauth.clientId, clientSecret: SECRET, tokenUrl: `${sim.url}/oauth/token` } },
+    clients: { highlevel: { clientId: sim.oauth.clientId, clientSecret: SECRET, tokenUrl: `${sim.url}/oauth/token`, context } },
     authenticate: async (token) => (token === DEVICE_TOKEN ? agent : null),
   });
   const busUrl = await bus.listen({ host: '127.0.0.1', port: 0 });
@@ -71,6 +71,22 @@ describe('oauth broker', () => {
     expect(log).toContain('brokered token request');
     for (const secret of [SECRET, DEVICE_TOKEN, first!.accessToken, first!.refreshToken!, refreshed]) expect(log).not.toContain(secret);
     session.close();
+  });
+
+  it("gives the signed-in session the app's HighLevel Call provider id, which no token answer names (without it every call log is refused)", async () => {
+    const { sim, busUrl } = await setup({ conversationProviderId: 'app-call-provider-7' });
+    const vault = new TokenVault(new MemorySecretStore());
+    const endpoint = brokerTokenEndpoint({ busUrl, crm: 'highlevel', deviceToken: () => DEVICE_TOKEN });
+    const config = { authorizeUrl: `${sim.url}/oauth/chooselocation`, tokenUrl: 'unused-by-the-app', scopes: ['contacts.readonly'], pkce: false, needsBroker: true, redirect: 'loopback' as const };
+    const { context } = await signIn({ crm: 'highlevel', config, clientId: sim.oauth.clientId, endpoint, vault, status: new AuthStatus(), openBrowser: browserVisit });
+    expect(context).toMatchObject({ locationId: 'loc-9', conversationProviderId: 'app-call-provider-7' });
+    // A refusal stays the CRM's own answer.
+    const refused = await fetch(`${busUrl}/v1/oauth/highlevel/token`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DEVICE_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: 'rt-unknown' }),
+    });
+    expect(await refused.json()).toEqual({ error: 'invalid_grant', error_description: 'refresh token revoked or unknown' });
   });
 
   it('passes the CRM refusal through unchanged (a revoked grant stays invalid_grant)', async () => {
@@ -119,6 +135,14 @@ describe('oauth broker', () => {
         RINGBRIDGE_OAUTH_HIGHLEVEL_TOKEN_URL: 'https://services.leadconnectorhq.com/oauth/token',
       }),
     ).toEqual({ highlevel: { clientId: 'id', clientSecret: 'secret', tokenUrl: 'https://services.leadconnectorhq.com/oauth/token' } });
+    expect(
+      oauthClientsFromEnv({
+        RINGBRIDGE_OAUTH_HIGHLEVEL_CLIENT_ID: 'id',
+        RINGBRIDGE_OAUTH_HIGHLEVEL_CLIENT_SECRET: 'secret',
+        RINGBRIDGE_OAUTH_HIGHLEVEL_TOKEN_URL: 'https://services.leadconnectorhq.com/oauth/token',
+        RINGBRIDGE_OAUTH_HIGHLEVEL_CONVERSATION_PROVIDER_ID: 'prov-1',
+      }).highlevel?.context,
+    ).toEqual({ conversationProviderId: 'prov-1' });
     expect(() => oauthClientsFromEnv({ RINGBRIDGE_OAUTH_ZOHO_CLIENT_ID: 'id' })).toThrow(ConfigError);
     expect(() => oauthClientsFromEnv({ RINGBRIDGE_OAUTH_ZOHO_CLIENT_SECRET: 'top-secret' })).not.toThrow(/top-secret/);
   });

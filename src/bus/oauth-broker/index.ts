@@ -1,7 +1,9 @@
 // Token broker: CRMs that demand a client secret (HighLevel; any CRM without public PKCE clients)
 // get their code exchange and refresh through the bus, so no secret ships in the desktop app.
-// Only paired agents (device token) may use it. The CRM's answer is returned unchanged; the
-// secret, codes and tokens are never logged.
+// Only paired agents (device token) may use it. The CRM's answer is returned unchanged, except
+// that a successful one also carries the app's own settings the agent's session needs (HighLevel:
+// the app's Call conversation provider id, which no token response names); the secret, codes and
+// tokens are never logged.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { CrmId } from '../../main/crm/port.js';
@@ -12,7 +14,12 @@ export interface BrokerClient {
   clientId: string;
   clientSecret: string;
   tokenUrl: string;
+  /** App settings added to every successful token answer where the CRM did not send them (they land in the session context). */
+  context?: Record<string, string>;
 }
+
+/** App settings per CRM, from RINGBRIDGE_OAUTH_<CRM>_<SUFFIX>: context key -> env suffix. */
+const APP_CONTEXT_ENV: Partial<Record<CrmId, Record<string, string>>> = { highlevel: { conversationProviderId: 'CONVERSATION_PROVIDER_ID' } };
 
 export interface OAuthBrokerOptions {
   clients: Partial<Record<CrmId, BrokerClient>>;
@@ -83,16 +90,30 @@ export const oauthBrokerRoutes: FastifyPluginAsync<OAuthBrokerOptions> = async (
     request.log.info({ crm, agentId: agent.id, grant: parsed.data.grant_type, status: upstream.status }, 'brokered token request');
     const retryAfter = upstream.headers.get('retry-after');
     if (retryAfter) reply.header('retry-after', retryAfter);
+    const body = Buffer.from(await upstream.arrayBuffer());
     return reply
       .code(upstream.status)
       .header('cache-control', 'no-store')
       .type(upstream.headers.get('content-type') ?? 'application/json')
-      .send(Buffer.from(await upstream.arrayBuffer()));
+      .send(upstream.ok && client.context ? withAppContext(body, client.context) : body);
   });
 };
 
+/** A JSON token answer with the app's settings added under keys the CRM did not use; anything else unchanged. */
+function withAppContext(body: Buffer, context: Record<string, string>): Buffer {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return body;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return body;
+  return Buffer.from(JSON.stringify({ ...context, ...parsed }));
+}
+
 /**
- * Brokered clients from RINGBRIDGE_OAUTH_<CRM>_CLIENT_ID / _CLIENT_SECRET / _TOKEN_URL.
+ * Brokered clients from RINGBRIDGE_OAUTH_<CRM>_CLIENT_ID / _CLIENT_SECRET / _TOKEN_URL, and for
+ * HighLevel _CONVERSATION_PROVIDER_ID (the app's Call provider; without it no call can be logged).
  * A CRM with none of the three set is simply not brokered; a partial set is a start-up error.
  */
 export function oauthClientsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Record<CrmId, BrokerClient>> {
@@ -104,7 +125,10 @@ export function oauthClientsFromEnv(env: NodeJS.ProcessEnv = process.env): Parti
     if (set === 0) continue;
     if (set < 3) throw new ConfigError(`${prefix}CLIENT_ID, ${prefix}CLIENT_SECRET and ${prefix}TOKEN_URL must be set together`);
     if (!z.url({ protocol: /^https?$/ }).safeParse(values.tokenUrl).success) throw new ConfigError(`${prefix}TOKEN_URL must be an http(s) URL`);
-    clients[crm] = values as BrokerClient;
+    const context = Object.fromEntries(
+      Object.entries(APP_CONTEXT_ENV[crm] ?? {}).flatMap(([key, suffix]) => (env[`${prefix}${suffix}`] ? [[key, env[`${prefix}${suffix}`]!]] : [])),
+    );
+    clients[crm] = { ...(values as BrokerClient), ...(Object.keys(context).length > 0 ? { context } : {}) };
   }
   return clients;
 }
