@@ -49,7 +49,9 @@ export function composeNotes(call: CallSummary): string {
     ...(call.queue ? [`Queue: ${call.queue}`] : []),
     `Started: ${call.startedAt}`,
     `Outcome: ${OUTCOME_TEXT[call.outcome]}`,
-    ...(call.answeredAt ? [`Answered: ${call.answeredAt}`, `Duration: ${formatDuration(call.durationSec)}`] : []),
+    ...(call.answeredAt ? [`Answered: ${call.answeredAt}`] : []),
+    // The CRM template reports a talk time without an answer time: the duration still belongs here.
+    ...(call.outcome === 'answered' ? [`Duration: ${formatDuration(call.durationSec)}`] : []),
     '',
     callKeyMarker(call.callKey),
   ];
