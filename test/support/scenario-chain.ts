@@ -57,7 +57,8 @@ async function run(res: Resources, opts: ChainOptions): Promise<ChainResult> {
   res.add(crm.sim, (s) => s.close());
   const o = crm.sim.oauth.options;
   // CRMs that need a client secret sign in through the bus's token broker.
-  const oauthClients = o.clientSecret === undefined ? undefined : { [opts.crm]: { clientId: crm.sim.oauth.clientId, clientSecret: o.clientSecret, tokenUrl: new URL(o.tokenPath, crm.sim.url).href } };
+  const oauthClients =
+    o.clientSecret === undefined ? undefined : { [opts.crm]: { clientId: crm.sim.oauth.clientId, clientSecret: o.clientSecret, tokenUrl: new URL(o.tokenPath, crm.sim.url).href, context: crm.appContext } };
   const pbx = await startSim(res, {
     extensions: scenario.agents.map((dn) => ({ dn, name: `Agent ${dn}` })),
     queues: [scenario.queue],

@@ -17,6 +17,8 @@ export const SCENARIO_CRMS: readonly ScenarioCrmId[] = ['hubspot', 'salesforce',
 export interface ScenarioCrm {
   id: ScenarioCrmId;
   sim: CrmSimulator;
+  /** App settings the bus's token broker hands to each session (HighLevel's Call provider id). */
+  appContext?: Record<string, string>;
   /** Adds the known callers as contacts; returns E.164 -> contact id. */
   seedContacts(callers: ScenarioCaller[]): Map<string, string>;
   /** Every call record (not follow-up tasks) the CRM holds now. */
@@ -137,6 +139,7 @@ function highlevel(sim: HighLevelSimulator): ScenarioCrm {
   return {
     id: 'highlevel',
     sim,
+    appContext: { conversationProviderId: sim.conversationProviderId },
     seedContacts: (callers) => seed(callers, (c) => sim.addContact({ firstName, lastName: `${lastName} ${c.name}`, phone: stored(c.e164) }).id),
     // A call is a Call message in the contact's conversation; its facts are in the call note that names it.
     callEntries: () =>
