@@ -203,7 +203,6 @@ export class Faults {
   }
 }
 
-
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route is not in the vendor's OpenAPI (OAuth browser leg, spec-less vendors); don't flag it as unknown. */
