@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { crmFetch, IgnoredBody } from '../../src/main/crm/http.js';
 import { CrmError } from '../../src/main/crm/port.js';
 import { Outbox, type OutboxOptions } from '../../src/main/outbox/outbox.js';
 import { AGENT_EXT, FakeCrm, RecordingHistory, callEvent, eventually, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from './fixtures.js';
@@ -442,6 +443,40 @@ describe('outbox: durability', () => {
     ]);
     expect(crm.created).toEqual([keyOf('c1')]);
     expect(outbox.call(keyOf('c1'))).toMatchObject({ state: 'logged', record: { id: 'call-1' } });
+  });
+
+  it('closing while a step is retrying returns promptly and the step completes once after restart', async () => {
+    const { crm, open } = await harness();
+    // The recording upload goes through the real HTTP layer: the CRM stores the file, its answer
+    // is a 503, and the request's retry would wait ten minutes. The user quits meanwhile.
+    const uploads: string[] = [];
+    const crmApi: typeof fetch = async (input) => {
+      uploads.push(String(input));
+      return uploads.length === 1 ? new Response('{"message":"unavailable"}', { status: 503 }) : new Response(null, { status: 204 });
+    };
+    const session = { accessToken: async () => 'token', refreshAfterUnauthorized: async () => 'token', context: {} };
+    const tenMinutes = { baseMs: 600_000, capMs: 600_000 };
+    crm.attachRecording = async (record, file, callKey) => {
+      const files = crm.records.get(callKey)!.attachments;
+      if (files.has(file.fileName)) return; // idempotent per record + file name, as every adapter is
+      await crmFetch(
+        session,
+        { method: 'PUT', url: `https://crm.example/calls/${record.id}/files/${file.fileName}`, schema: IgnoredBody },
+        { fetch: async (input, init) => (files.set(file.fileName, file), crmApi(input, init)), retry: { attempts: 3, maxRetryAfterMs: 0, backoff: tenMinutes }, random: () => 0.99 },
+      );
+    };
+    const first = open();
+    first.enqueue(callEvent(call(1), 'ended'));
+    first.enqueue(callEvent(call(1), 'recording_ready'));
+    await eventually(() => uploads.length === 1);
+    await first.close(); // before the fix: waited the ten minutes out
+
+    const second = open();
+    await second.whenIdle();
+    expect(uploads).toHaveLength(1); // the file had landed: found, not sent again
+    expect(crm.created).toEqual([keyOf('c1')]);
+    expect(crm.records.get(keyOf('c1'))!.attachments.size).toBe(1);
+    expect(second.call(keyOf('c1'))!.state).toBe('recording_attached');
   });
 
   it('opens an outbox file from before step progress was kept, and resumes its calls', async () => {

@@ -5,6 +5,7 @@
 // a pause paces every request without starving any. `retryWithin` gives a whole operation with a
 // deadline (the screen-pop lookup) further tries within its time budget.
 import { type BackoffPolicy, backoffDelay } from '../outbox/backoff.js';
+import { sleep } from './abort.js';
 import { CrmError } from './port.js';
 
 /** At most `max` requests started in any rolling `perMs`. */
@@ -57,11 +58,30 @@ export class RequestBudget {
     return this.nextTicket++;
   }
 
-  /** Resolves with `release` once a request to `path` may start; call `release` when its answer is read. */
-  acquire(path: string, ticket: number = this.ticket()): Promise<() => void> {
-    return new Promise((grant) => {
+  /**
+   * Resolves with `release` once a request to `path` may start; call `release` when its answer is read.
+   * Rejects with the abort reason, leaving the line, if `signal` aborts first.
+   */
+  acquire(path: string, ticket: number = this.ticket(), signal?: AbortSignal): Promise<() => void> {
+    return new Promise((grant, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        this.pump();
+        reject(signal!.reason);
+      };
+      const waiter: Waiter = {
+        ticket,
+        path,
+        grant: (release) => {
+          signal?.removeEventListener('abort', onAbort);
+          grant(release);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const at = this.waiters.findIndex((w) => w.ticket > ticket);
-      this.waiters.splice(at < 0 ? this.waiters.length : at, 0, { ticket, path, grant });
+      this.waiters.splice(at < 0 ? this.waiters.length : at, 0, waiter);
       this.pump();
     });
   }
@@ -140,7 +160,7 @@ export async function retryWithin<T>(budgetMs: number, op: () => Promise<T>, opt
       if (!(error instanceof CrmError) || (error.kind !== 'rate_limited' && error.kind !== 'transient')) throw error;
       const wait = error.retryAfterMs ?? backoffDelay(attempt, OPERATION_BACKOFF, opts.random);
       if (now() + wait > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await sleep(wait);
     }
   }
 }

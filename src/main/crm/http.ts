@@ -7,8 +7,10 @@
 // network errors, a 429's Retry-After honoured up to a cap (and paced across the connection by its
 // RequestBudget), so one refused request does not fail a whole multi-request step. A request that
 // may already have been applied (timeout or 5xx after it was sent) is resent only when the adapter
-// marked it idempotent; everything else surfaces to the caller as before.
+// marked it idempotent; everything else surfaces to the caller as before. Inside an abort scope
+// (crm/abort.ts: the outbox closing) every wait and the request itself stop at once.
 import { z } from 'zod';
+import { currentAbortSignal, sleep } from './abort.js';
 import { type BackoffPolicy, backoffDelay } from '../outbox/backoff.js';
 import { RequestBudget } from './budget.js';
 import { CrmError, type CrmSession } from './port.js';
@@ -89,11 +91,13 @@ export async function crmFetch<T>(session: CrmSession, req: CrmRequest<T>, opts:
   const policy = opts.retry ?? DEFAULT_RETRY;
   const ticket = budget.ticket();
   const path = new URL(req.url).pathname;
+  const signal = currentAbortSignal();
   for (let attempt = 1; ; attempt++) {
-    const release = await budget.acquire(path, ticket);
+    signal?.throwIfAborted();
+    const release = await budget.acquire(path, ticket, signal);
     let failure: unknown;
     try {
-      return await attemptOnce(session, req, opts);
+      return await attemptOnce(session, req, opts, signal);
     } catch (error) {
       failure = error;
     } finally {
@@ -101,7 +105,7 @@ export async function crmFetch<T>(session: CrmSession, req: CrmRequest<T>, opts:
     }
     const wait = retryWait(failure, req, attempt, policy, budget, opts.random);
     if (wait === null) throw failure;
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (wait > 0) await sleep(wait, signal);
   }
 }
 
@@ -122,11 +126,11 @@ function retryWait(error: unknown, req: CrmRequest<unknown>, attempt: number, po
   return idempotent || error instanceof NotSentError ? jitter : null;
 }
 
-async function attemptOnce<T>(session: CrmSession, req: CrmRequest<T>, opts: CrmFetchOptions): Promise<T> {
-  let res = await send(req, await session.accessToken(), opts);
+async function attemptOnce<T>(session: CrmSession, req: CrmRequest<T>, opts: CrmFetchOptions, signal: AbortSignal | undefined): Promise<T> {
+  let res = await send(req, await session.accessToken(), opts, signal);
   if (res.status === 401) {
     await res.body?.cancel();
-    res = await send(req, await refreshOrAuthError(session), opts);
+    res = await send(req, await refreshOrAuthError(session), opts, signal);
     if (res.status === 401) {
       const detail = await readErrorDetail(res, opts);
       throw new CrmError('auth', `CRM refused the refreshed token: ${detail.message}`, 401);
@@ -149,7 +153,7 @@ async function refreshOrAuthError(session: CrmSession): Promise<string> {
   }
 }
 
-async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptions): Promise<Response> {
+async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptions, abort: AbortSignal | undefined): Promise<Response> {
   const url = new URL(req.url);
   for (const [key, value] of Object.entries(req.query ?? {})) {
     if (value !== undefined) url.searchParams.set(key, String(value));
@@ -167,14 +171,17 @@ async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptio
   }
   for (const [name, value] of Object.entries(req.headers ?? {})) headers[name.toLowerCase()] = value;
   const doFetch = opts.fetch ?? globalThis.fetch;
+  const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   try {
     return await doFetch(url, {
       method: req.method ?? 'GET',
       headers,
       body,
-      signal: AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+      signal: abort ? AbortSignal.any([abort, timeout]) : timeout,
     });
   } catch (err) {
+    // Abandoned, not failed: the caller (the outbox closing) must not mistake it for a CRM answer.
+    if (abort?.aborted) throw abort.reason;
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     const reason = timedOut ? 'timed out' : `network error (${describeCause(err)})`;
     const message = `${req.method ?? 'GET'} ${url.pathname} ${reason}`;

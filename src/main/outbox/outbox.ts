@@ -18,6 +18,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CallEvent } from '../../shared/call-event.js';
+import { runAbortable } from '../crm/abort.js';
 import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
 import { Signal } from '../signal.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
@@ -85,6 +86,8 @@ export class Outbox {
   private readonly active: Record<OutboxStep, number> = { log: 0, attach: 0, task: 0 };
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Aborted by close(): steps in flight stop waiting and leave their row as it was, due again next start. */
+  private readonly closing = new AbortController();
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: OutboxOptions) {
@@ -162,10 +165,15 @@ export class Outbox {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops after the steps in flight; the database stays consistent for the next start. */
+  /**
+   * Aborts the steps in flight (a quitting user must not wait for a CRM retry or a recording
+   * download) and stops. Their rows stay as they were, so the next start does them again, and the
+   * adapters' idempotency (callKey, record + file name) keeps a write that did land from doubling.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.closing.abort(new Error('outbox closing'));
     await Promise.all(this.busy.values());
     this.store.close();
   }
@@ -201,7 +209,7 @@ export class Outbox {
 
   private start(step: OutboxStep, adapter: CrmAdapter, row: OutboxRow): void {
     this.active[step]++;
-    const run = this.step(step, adapter, row).finally(() => {
+    const run = runAbortable(this.closing.signal, () => this.step(step, adapter, row)).finally(() => {
       this.active[step]--;
       this.busy.delete(row.callKey);
       this.kick();
@@ -233,7 +241,8 @@ export class Outbox {
       this.crmFailures = 0;
       this.failingCalls.clear();
     } catch (error) {
-      this.onFailure(row, error);
+      // Aborted by close(): not a failure of the call, so no backoff and no attempt counted.
+      if (!this.closing.signal.aborted) this.onFailure(row, error);
     }
   }
 
@@ -298,7 +307,8 @@ export class Outbox {
       return await this.opts.resolveContact(remote.e164);
     } catch (error) {
       // A CRM that is down or limiting will refuse the log too: back off, and get the contact right.
-      if (error instanceof CrmError && error.kind !== 'rejected') throw error;
+      // Closing is no answer about the contact either: look again next start.
+      if ((error instanceof CrmError && error.kind !== 'rejected') || this.closing.signal.aborted) throw error;
       // Anything else will not improve by waiting: log the call unattached rather than not at all.
       this.opts.logger.warn({ callKey: row.callKey, err: (error as Error).message }, 'contact lookup for call log failed');
       return null;

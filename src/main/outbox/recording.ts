@@ -1,6 +1,8 @@
 // Getting the recording bytes: a short-lived URL from the bus (which checks the call is ours),
-// then a plain HTTP GET with undici. Failures say whether retrying can help.
+// then a plain HTTP GET with undici. Failures say whether retrying can help; an abort (the app
+// quitting) ends the fetch at once with the abort reason.
 import { request } from 'undici';
+import { currentAbortSignal, untilAborted } from '../crm/abort.js';
 
 /** The bus client's side of recording mediation. */
 export interface RecordingSource {
@@ -22,19 +24,26 @@ export class RecordingUnavailable extends Error {
 const MAX_RECORDING_BYTES = 200 * 1024 * 1024;
 const FINAL_BUS_CODES = new Set(['forbidden', 'not_found']);
 
-export async function fetchRecording(source: RecordingSource, eventId: string, timeoutMs = 60_000): Promise<{ data: Uint8Array; contentType: string | null }> {
+export async function fetchRecording(
+  source: RecordingSource,
+  eventId: string,
+  signal: AbortSignal | undefined = currentAbortSignal(),
+  timeoutMs = 60_000,
+): Promise<{ data: Uint8Array; contentType: string | null }> {
   let url: string;
   try {
-    ({ url } = await source.requestRecording(eventId));
+    ({ url } = await untilAborted(source.requestRecording(eventId), signal));
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
     const code = (error as { code?: unknown }).code;
     const final = typeof code === 'string' && FINAL_BUS_CODES.has(code);
     throw new RecordingUnavailable(`the bus did not hand out the recording: ${(error as Error).message}`, !final);
   }
   let response;
   try {
-    response = await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    response = await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal });
   } catch (error) {
+    if (signal?.aborted) throw signal.reason;
     throw new RecordingUnavailable(`recording download failed: ${(error as Error).message}`, true);
   }
   if (response.statusCode !== 200) {
