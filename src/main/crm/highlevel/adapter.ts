@@ -1,7 +1,9 @@
 // HighLevel API v2 adapter. Calls are "Call" messages of the app's Call conversation provider in
 // the contact's conversation; a Call message has no duration or notes, so a contact note carries
 // them together with our marker (call key tag + message id), which is also how a retry finds the
-// call it already logged.
+// call it already logged. A Call message carries nothing of ours that HighLevel gives back, so the
+// notes are the one map from call key to message: a message another call's note names is that
+// call's, however close in time the two calls were.
 import { z } from 'zod';
 import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmRequest } from '../http.js';
@@ -75,10 +77,17 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
     return res.contact.id;
   }
 
-  async function callNote(contactId: string, callKey: string): Promise<Note | null> {
+  async function contactNotes(contactId: string): Promise<Note[]> {
+    return (await call('contacts', { path: `/contacts/${encodeURIComponent(contactId)}/notes`, schema: NotesList })).notes;
+  }
+
+  function noteOf(notes: Note[], callKey: string): Note | null {
     const tag = callKeyTag(callKey);
-    const { notes } = await call('contacts', { path: `/contacts/${encodeURIComponent(contactId)}/notes`, schema: NotesList });
     return notes.find((n) => readCallNote(n.body)?.tag === tag) ?? null;
+  }
+
+  async function callNote(contactId: string, callKey: string): Promise<Note | null> {
+    return noteOf(await contactNotes(contactId), callKey);
   }
 
   async function conversationFor(contactId: string): Promise<string> {
@@ -89,8 +98,12 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
     return created.conversation.id;
   }
 
-  /** A Call message this provider already wrote for this call (same direction and date): the write whose answer was lost. */
-  async function findCallMessage(conversationId: string, input: CallLogInput): Promise<string | null> {
+  /**
+   * A Call message this provider already wrote for this call, whose answer (or note) was lost: same
+   * direction and date, and named by no other call's note (`claimed`), so a call-back within the
+   * same second as the missed call gets a message of its own.
+   */
+  async function findCallMessage(conversationId: string, input: CallLogInput, claimed: ReadonlySet<string>): Promise<string | null> {
     const at = Date.parse(input.startedAt);
     const direction = input.direction === 'inbound' ? 'inbound' : 'outbound';
     let lastMessageId: string | undefined;
@@ -101,7 +114,7 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
         schema: MessagesPage,
       });
       const match = page.messages.find(
-        (m) => m.direction === direction && m.conversationProviderId === providerId() && Date.parse(m.dateAdded) === at,
+        (m) => m.direction === direction && m.conversationProviderId === providerId() && Date.parse(m.dateAdded) === at && !claimed.has(m.id),
       );
       if (match) return match.id;
       // Newest first: stop once the page reaches messages older than the call.
@@ -182,11 +195,12 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
     async logCall(configured) {
       const input = await owners.forCall(configured);
       const contactId = await contactForCall(input);
-      const note = await callNote(contactId, input.callKey);
-      const logged = readCallNote(note?.body);
+      const notes = await contactNotes(contactId);
+      const logged = readCallNote(noteOf(notes, input.callKey)?.body);
       if (logged) return record(logged.messageId, contactId);
+      const claimed = new Set(notes.flatMap((n) => readCallNote(n.body)?.messageId ?? []));
       const conversationId = await conversationFor(contactId);
-      const messageId = (await findCallMessage(conversationId, input)) ?? (await createCallMessage(conversationId, contactId, input));
+      const messageId = (await findCallMessage(conversationId, input, claimed)) ?? (await createCallMessage(conversationId, contactId, input));
       await writeNote(contactId, null, noteBody(input, messageId, null), input.ownerId);
       return record(messageId, contactId);
     },

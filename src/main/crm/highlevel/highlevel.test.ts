@@ -131,6 +131,22 @@ describe('HighLevel adapter', () => {
     expect(sim.notes).toHaveLength(1);
   });
 
+  it('logs a call-back within the same second as the missed call from the same number as its own call', async () => {
+    const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
+    const contact = { id: ada.id, kind: 'contact' };
+    // The CRM template reports whole seconds: both calls start at the same instant.
+    const missed = await hl.logCall(call({ callKey: 'tenant-1:pbx-1:call-7:101', contact, outcome: 'missed', answeredAt: null, durationSec: 0 }));
+    const callBack = await hl.logCall(call({ callKey: 'tenant-1:pbx-1:call-8:101', contact }));
+
+    expect(callBack.id).not.toBe(missed.id);
+    expect(sim.messages.map((m) => [m.id, m.callStatus])).toEqual([
+      [missed.id, 'no-answer'],
+      [callBack.id, 'completed'],
+    ]);
+    expect(sim.notes).toHaveLength(2);
+    expect(sim.notes.map((n) => n.body?.match(/message (\S+)$/m)?.[1])).toEqual([missed.id, callBack.id]);
+  });
+
   it('logs a call once when the note answer is lost', async () => {
     const ada = sim.addContact({ firstName: 'Ada', phone: '+14155550132' });
     const input = call({ contact: { id: ada.id, kind: 'contact' } });
