@@ -263,3 +263,100 @@ describe('normaliser', () => {
     expect(await logged()).toHaveLength(1);
   });
 });
+
+describe('a PBX that restarts and reuses call ids', () => {
+  const at = (base: Date, sec: number) => new Date(base.getTime() + sec * 1000);
+  /** One answered, recorded call as a form with a call id reports it: ring, answer 1 s later, end, recording. */
+  const aCall = (from: string, recordingId: string, start: Date, talkSec = 1): Array<Partial<CallObservation>> => {
+    const caller = { raw: from, name: null };
+    return [
+      { type: 'ringing', caller, pbxTime: start },
+      { type: 'answered', caller, pbxTime: at(start, 1) },
+      { type: 'ended', caller, pbxTime: at(start, 1 + talkSec), durationSec: talkSec },
+      { type: 'recording_ready', caller, pbxTime: at(start, 2 + talkSec), durationSec: talkSec, recording: { pbxRecordingId: recordingId, contentType: null } },
+    ];
+  };
+  const webhook = (o: Partial<CallObservation>, callId = '1001') => obs({ source: 'webhook', pbxCallId: callId, ...o });
+  /** Received as it happens. */
+  const deliver = (o: CallObservation, via: Ingestor = ingestor) => {
+    clock = o.pbxTime;
+    return via.ingest(o);
+  };
+  const idsOf = (events: Array<{ pbxCallId: string }>) => [...new Set(events.map((e) => e.pbxCallId))];
+
+  it('a webhook call reusing an id after the PBX restarted is a new call, with its own recording', async () => {
+    const start = clock;
+    // The sender derives its message ids from the call id, so they repeat too: not a replay.
+    const first = aCall('0298765432', 'rec-1', start).map((o, i) => webhook({ ...o, deliveryId: `msg_1001_${i}` }));
+    const second = aCall('0391234567', 'rec-2', at(start, 40)).map((o, i) => webhook({ ...o, deliveryId: `msg_1001_${i}` }));
+    for (const o of [...first, ...second]) expect((await deliver(o)).duplicate).toBe(false);
+
+    const events = await logged();
+    expect(events.map((e) => e.type)).toEqual(['ringing', 'answered', 'ended', 'recording_ready', 'ringing', 'answered', 'ended', 'recording_ready']);
+    expect(idsOf(events.slice(0, 4))).toEqual(['1001']);
+    expect(idsOf(events.slice(4))).toEqual([`1001@${at(start, 40).toISOString()}`]);
+    expect(events.slice(4).map((e) => e.caller.e164)).toEqual(Array(4).fill('+61391234567'));
+    expect(events[7]!.recording).toMatchObject({ pbxRecordingId: 'rec-2' });
+  });
+
+  it('Call Control and webhook observations of one reused-id call are one event per transition, whichever form comes first', async () => {
+    for (const [callId, callControlFirst] of [['1001', true], ['2001', false]] as const) {
+      const start = clock;
+      const callControl = (o: Partial<CallObservation>) => obs({ pbxCallId: callId, ...o });
+      for (const o of aCall('0298765432', 'rec-old', start)) await deliver(callControl(o));
+      // The PBX restarts (the connector last heard from it 5 s in) and numbers a 1-s call `callId` again.
+      const hint = { reusedCallId: { earlierRunUntil: at(start, 5) } };
+      for (const o of aCall('0391234567', 'rec-new', at(start, 30))) {
+        const viaCallControl = callControl({ ...o, ...hint });
+        const viaWebhook = webhook({ ...o, pbxTime: at(o.pbxTime!, 0.3) }, callId); // the sender's clock is 300 ms ahead
+        const [a, b] = callControlFirst ? [viaCallControl, viaWebhook] : [viaWebhook, viaCallControl];
+        const logs = await deliver(a);
+        expect(logs.duplicate).toBe(false);
+        expect(await deliver(b)).toMatchObject({ duplicate: true, eventId: logs.eventId });
+      }
+      const events = (await logged()).filter((e) => e.pbxCallId.startsWith(callId));
+      expect(events).toHaveLength(8);
+      expect(idsOf(events.slice(0, 4))).toEqual([callId]);
+      const [newId] = idsOf(events.slice(4));
+      expect(idsOf(events.slice(4))).toHaveLength(1);
+      expect(newId).toMatch(new RegExp(`^${callId}@`));
+      expect(events[7]!.recording).toMatchObject({ pbxRecordingId: 'rec-new' });
+      clock = at(start, 120);
+    }
+  });
+
+  it("a late retry of the old call's transitions is still a duplicate, after the new call under its id began", async () => {
+    const start = clock;
+    const old = aCall('0298765432', 'rec-1', start).map((o) => webhook(o));
+    const oldIds: string[] = [];
+    for (const o of old) oldIds.push((await deliver(o)).eventId);
+    const fresh = aCall('0391234567', 'rec-2', at(start, 40)).map((o) => webhook(o));
+    for (const o of fresh.slice(0, 2)) await deliver(o);
+
+    // The sender retries every transition of the old call (same event times) while the new one talks.
+    clock = at(start, 42);
+    for (const [i, o] of old.entries()) expect(await ingestor.ingest(o)).toMatchObject({ duplicate: true, eventId: oldIds[i] });
+    for (const o of fresh.slice(2)) expect((await deliver(o)).duplicate).toBe(false);
+
+    const events = await logged();
+    expect(events).toHaveLength(8);
+    expect(idsOf(events.slice(4))).toEqual([`1001@${at(start, 40).toISOString()}`]);
+  });
+
+  it('after a bus restart (nothing in memory) a reused id is still a new call, and the old call\'s retry still a duplicate', async () => {
+    const start = clock;
+    const old = aCall('0298765432', 'rec-1', start).map((o) => webhook(o));
+    const oldIds: string[] = [];
+    for (const o of old) oldIds.push((await deliver(o)).eventId);
+
+    const restarted = createIngestor({ log, tenants, now: () => clock });
+    const fresh = aCall('0391234567', 'rec-2', at(start, 3 * 60)).map((o) => webhook(o));
+    for (const o of fresh) expect((await deliver(o, restarted)).duplicate).toBe(false);
+    for (const [i, o] of old.entries()) expect(await restarted.ingest(o)).toMatchObject({ duplicate: true, eventId: oldIds[i] });
+
+    const events = await logged();
+    expect(events).toHaveLength(8);
+    expect(idsOf(events.slice(4))).toEqual([`1001@${at(start, 3 * 60).toISOString()}`]);
+    expect(events.slice(4).map((e) => e.caller.e164)).toEqual(Array(4).fill('+61391234567'));
+  });
+});

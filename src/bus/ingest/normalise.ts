@@ -9,6 +9,25 @@
 //   `missed`: a call ends once, whatever each form calls the outcome.
 // - Forms with a call id (Call Control, webhook) key on (pbx, pbxCallId, class, agents). Retries
 //   and a second id-carrying form produce the same key, and the log drops the repeat.
+// - A restarted PBX numbers its calls anew, so one PBX call id can name several calls (instances).
+//   The normaliser remembers, per PBX and call id, each instance: when its first observation
+//   occurred (its anchor, PBX time) and when its latest logged end occurred. An id-carrying
+//   observation belongs to the newest instance anchored no later than it occurred (+10 s clock
+//   slack), so a late retry of an older call's transition still finds that call and is a duplicate
+//   (one older than every remembered instance is of a forgotten call: the bare id).
+//   It opens a new instance instead when it is a `ringing` that occurred more than 10 s after that
+//   instance's last logged end (a call rings before anything else; a transfer leg rings as the
+//   other leg ends), or when Call Control flags the id as reused after a PBX restart
+//   (`reusedCallId`) and that instance was anchored by the connector's last sign of the PBX before
+//   the restart (a new call that another form reported first is anchored after it). A new instance's events carry the id qualified by when it occurred
+//   (`1001@2026-…Z`), so every key of it (and every recording it gets) is its own, and every later
+//   observation of the id, from any form, joins it. The first instance of an id keeps the bare id.
+// - With no instance of the id in memory (a bus restart, or an earlier call long swept), the log
+//   decides: when the append answers "duplicate" but the stored event occurred further from this
+//   observation than the class's window (below), the id was reused and the call takes the qualified
+//   id and is appended again. Left open: a reused id within that window of the earlier call's same
+//   transition is still taken for it, and a bus restart in the middle of a reused-id call can give
+//   its later transitions another qualified id than its earlier ones.
 // - The CRM template carries no call id. The normaliser keeps, per PBX and in memory, the recent
 //   calls it has seen, indexed by remote party (E.164, else the raw number). A template
 //   observation matches a recent call with the same remote party whose agents overlap its own
@@ -87,7 +106,16 @@ interface Transition {
 }
 
 interface RecentCall {
+  /** The id its events carry: the PBX's, qualified when the PBX reused it (`1001@<anchor ISO>`). */
   pbxCallId: string;
+  /** The id as the forms carry it (the PBX's bare id, or the template's `tpl_` id): the index key. */
+  callId: string;
+  /** When its first observation occurred (PBX time, ms). */
+  anchor: number;
+  /** When its latest logged end occurred (PBX time, ms). */
+  lastEndAt: number | null;
+  /** Opened with no memory of its PBX call id: the durable log may hold an earlier call's keys for it. */
+  unchecked: boolean;
   remoteKey: string;
   /** Opened by the CRM template (no PBX call id known yet). */
   fromTemplate: boolean;
@@ -99,14 +127,36 @@ interface RecentCall {
 }
 
 class PbxCalls {
-  readonly byCallId = new Map<string, RecentCall>();
+  /** Every remembered instance of a call id. */
+  readonly byCallId = new Map<string, RecentCall[]>();
   readonly byRemote = new Map<string, RecentCall[]>();
 
   add(call: RecentCall): void {
-    this.byCallId.set(call.pbxCallId, call);
+    this.addCallId(call);
     const list = this.byRemote.get(call.remoteKey);
     if (list) list.push(call);
     else this.byRemote.set(call.remoteKey, [call]);
+  }
+
+  addCallId(call: RecentCall): void {
+    const list = this.byCallId.get(call.callId);
+    if (list) list.push(call);
+    else this.byCallId.set(call.callId, [call]);
+  }
+
+  /**
+   * The instance of a PBX call id that an observation occurring at `at` belongs to, or the id a new
+   * instance takes (see the rule above).
+   */
+  instanceOf(callId: string, at: number, cls: TypeClass, reused: CallObservation['reusedCallId']): { call: RecentCall | undefined; pbxCallId: string } {
+    // The newest instance begun by then, so a late observation of an older one still finds it; one
+    // older than every remembered instance is of a forgotten call, which had the bare id.
+    let current: RecentCall | undefined;
+    for (const c of this.byCallId.get(callId) ?? []) if (c.anchor <= at + END_CLOCK_SLACK_MS && (!current || c.anchor > current.anchor)) current = c;
+    if (!current) return { call: undefined, pbxCallId: callId };
+    const restarted = reused !== undefined && current.anchor <= reused.earlierRunUntil.getTime();
+    const rangAfterEnd = cls === 'ringing' && current.lastEndAt !== null && at > current.lastEndAt + END_CLOCK_SLACK_MS;
+    return restarted || rangAfterEnd ? { call: undefined, pbxCallId: qualifiedCallId(callId, at) } : { call: current, pbxCallId: current.pbxCallId };
   }
 
   /**
@@ -136,7 +186,11 @@ class PbxCalls {
       if (kept.length) this.byRemote.set(remoteKey, kept);
       else this.byRemote.delete(remoteKey);
     }
-    for (const [id, call] of this.byCallId) if (isStale(call, nowMs)) this.byCallId.delete(id);
+    for (const [id, list] of this.byCallId) {
+      const kept = list.filter((c) => !isStale(c, nowMs));
+      if (kept.length) this.byCallId.set(id, kept);
+      else this.byCallId.delete(id);
+    }
   }
 }
 
@@ -149,6 +203,12 @@ function agentsOverlap(a: string[], b: string[]): boolean {
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+/** A reused PBX call id, qualified by when its new call was first seen; within CallEvent's 128 characters. */
+function qualifiedCallId(callId: string, at: number): string {
+  const stamp = `@${new Date(at).toISOString()}`;
+  return `${callId.length + stamp.length <= 128 ? callId : sha(callId).slice(0, 32)}${stamp}`;
+}
 
 const EXTENSION = /^\d{1,8}$/;
 
@@ -168,7 +228,7 @@ export interface IngestorOptions {
 export function createIngestor(opts: IngestorOptions): Ingestor {
   const now = opts.now ?? (() => new Date());
   const calls = new Map<string, PbxCalls>();
-  const deliveries = new Map<string, number>();
+  const deliveries = new Map<string, { expiresAt: number; at: number }>();
   let sinceSweep = 0;
 
   const callsOf = (pbxId: string) => {
@@ -179,7 +239,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
 
   function sweep(nowMs: number): void {
     for (const c of calls.values()) c.sweep(nowMs);
-    for (const [id, expiresAt] of deliveries) if (expiresAt <= nowMs) deliveries.delete(id);
+    for (const [id, { expiresAt }] of deliveries) if (expiresAt <= nowMs) deliveries.delete(id);
   }
 
   return {
@@ -196,7 +256,11 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       }
 
       const deliveryKey = obs.deliveryId === undefined ? null : `${obs.pbxId}\n${obs.deliveryId}`;
-      if (deliveryKey !== null && (deliveries.get(deliveryKey) ?? 0) > nowMs) {
+      const at = obs.pbxTime.getTime();
+      const delivered = deliveryKey === null ? undefined : deliveries.get(deliveryKey);
+      // A sender that derives delivery ids from call ids repeats them when the PBX reuses an id: only
+      // the same event again (a signed body cannot change its time) is a replay.
+      if (delivered !== undefined && delivered.expiresAt > nowMs && delivered.at === at) {
         throw new IngestError('replayed', `delivery ${obs.deliveryId} was already received`);
       }
 
@@ -222,9 +286,12 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       const sameTransition = (c: RecentCall) =>
         c.transitions.find((t) => t.cls === cls && nowMs - t.at <= windowOf(cls) && agentsOverlap(t.agents, agents) && sameEnd(t));
       let call: RecentCall | undefined;
+      let instanceId: string | null = null;
       if (obs.pbxCallId !== null) {
+        const instance = index.instanceOf(obs.pbxCallId, at, cls, obs.reusedCallId);
+        instanceId = instance.pbxCallId;
         call =
-          index.byCallId.get(obs.pbxCallId) ??
+          instance.call ??
           index.candidates(remoteKey, agents, (c) => c.fromTemplate && nowMs - c.lastAt <= windowOf(cls) && (c.closedAt === null || cls === 'end'));
       } else {
         const open = (c: RecentCall) => c.closedAt === null;
@@ -237,11 +304,12 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
           );
       }
       const pbxCallId =
-        obs.pbxCallId ??
+        instanceId ??
         call?.pbxCallId ??
         index.newTemplateCallId([obs.pbxId, remoteKey, agents.join(','), cls, journal?.identity ?? Math.floor(obs.pbxTime.getTime() / 1000)]);
       const existing = call ? sameTransition(call) : undefined;
-      const key = existing?.key ?? `ev_${sha([obs.pbxId, pbxCallId, cls, agents.join(',')].join('\n')).slice(0, 32)}`;
+      const keyOf = (id: string) => `ev_${sha([obs.pbxId, id, cls, agents.join(',')].join('\n')).slice(0, 32)}`;
+      const key = existing?.key ?? keyOf(pbxCallId);
 
       let type = obs.type;
       if (type === 'ended' && (obs.durationSec === 0 || (obs.durationSec === null && call?.rang === true && !call.answered))) type = 'missed';
@@ -272,26 +340,50 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       }
 
       // Commit to the index before the append (see the rule above).
+      const unknownId = obs.pbxCallId !== null && pbxCallId === obs.pbxCallId && !index.byCallId.has(obs.pbxCallId);
       if (!call) {
-        call = { pbxCallId, remoteKey, fromTemplate: obs.pbxCallId === null, transitions: [], answered: false, rang: false, closedAt: null, lastAt: nowMs };
+        call = {
+          pbxCallId, callId: obs.pbxCallId ?? pbxCallId, anchor: at, lastEndAt: null, unchecked: unknownId, remoteKey,
+          fromTemplate: obs.pbxCallId === null, transitions: [], answered: false, rang: false, closedAt: null, lastAt: nowMs,
+        };
         index.add(call);
       } else if (obs.pbxCallId !== null && call.fromTemplate) {
         // The PBX's own id now names this call, for its later events from either form.
         call.fromTemplate = false;
-        call.pbxCallId = obs.pbxCallId;
-        index.byCallId.set(obs.pbxCallId, call);
+        call.pbxCallId = pbxCallId;
+        call.callId = obs.pbxCallId;
+        call.unchecked = unknownId;
+        index.addCallId(call);
       }
-      if (!existing) call.transitions.push({ cls, agents, key, at: nowMs, endedAt, journal: journal?.identity ?? null });
+      const transition: Transition = existing ?? { cls, agents, key, at: nowMs, endedAt, journal: journal?.identity ?? null };
+      if (!existing) call.transitions.push(transition);
       else if (journal && existing.journal === null) existing.journal = journal.identity;
       call.lastAt = nowMs;
       if (cls === 'ringing') call.rang = true;
       if (cls === 'answered') call.answered = true;
       if (cls === 'end' && call.closedAt === null) call.closedAt = nowMs;
-      if (deliveryKey !== null) deliveries.set(deliveryKey, nowMs + DELIVERY_MEMORY_MS);
+      if (cls === 'end') call.lastEndAt = Math.max(call.lastEndAt ?? -Infinity, endedAt ?? at);
+      if (deliveryKey !== null) deliveries.set(deliveryKey, { expiresAt: nowMs + DELIVERY_MEMORY_MS, at });
 
+      const checkLog = call.unchecked && !existing;
       try {
-        const appended = await opts.log.append(obs.tenantId, parsed.data, key);
-        return { offset: appended.offset, epoch: appended.epoch, duplicate: appended.duplicate, eventId: key };
+        let appended = await opts.log.append(obs.tenantId, parsed.data, key);
+        let eventId = key;
+        if (checkLog) {
+          // Memory had no instance of this id (a bus restart, or the call is long forgotten): the log
+          // decides. A duplicate whose stored event occurred further away than the correlation window
+          // is an earlier call under a reused id, so this call takes an id of its own.
+          const stored = appended.duplicate ? await opts.log.findById(obs.tenantId, key) : null;
+          const reused = stored !== null && Math.abs(Date.parse(stored.event.pbxTime) - at) > windowOf(cls);
+          if (!reused) call.unchecked = false;
+          else {
+            if (call.pbxCallId === call.callId) call.pbxCallId = qualifiedCallId(call.callId, at);
+            call.unchecked = false;
+            eventId = transition.key = keyOf(call.pbxCallId);
+            appended = await opts.log.append(obs.tenantId, { ...parsed.data, id: eventId, pbxCallId: call.pbxCallId }, eventId);
+          }
+        }
+        return { offset: appended.offset, epoch: appended.epoch, duplicate: appended.duplicate, eventId };
       } catch (err) {
         // Not stored: the sender's retry of this delivery must be accepted.
         if (deliveryKey !== null) deliveries.delete(deliveryKey);

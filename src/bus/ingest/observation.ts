@@ -10,6 +10,12 @@ export interface CallObservation {
   direction: CallDirection;
   /** The PBX call id when the form carries one (Call Control, webhook); null for the CRM template. */
   pbxCallId: string | null;
+  /**
+   * Call Control: the PBX restarted and numbered this call with an id an earlier call had. A call
+   * under this id that began by `earlierRunUntil` (the connector's last sign of the PBX before the
+   * restart) is another call.
+   */
+  reusedCallId?: { earlierRunUntil: Date };
   caller: { raw: string; name: string | null };
   callee: { raw: string; name: string | null };
   extensions: string[];

@@ -104,7 +104,7 @@ describe('ParticipantTracker across PBX restarts', () => {
   const direct = (dn: string, callid: string, id: number, extra: Partial<CallParticipant> = {}) =>
     leg(dn, callid, { id, on_behalf_of_dn: '', on_behalf_of_type: '', ...extra });
 
-  it('a PBX that restarts and reuses a call id: the new call gets keys of its own, a call that lives through a reconnect keeps its own', () => {
+  it('a PBX that restarts and reuses a call id: the new call keeps the bare id and says it is reused, a call that lives through a reconnect is not flagged', () => {
     const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
     tracker.reconcile([], t(0));
     const old = direct('101', '1001', 1);
@@ -120,18 +120,21 @@ describe('ParticipantTracker across PBX restarts', () => {
     const again = [...back.observations, ...tracker.upsert(connected(reused), t(61)), ...tracker.remove('101', 1, t(70)).observations];
     expect(again.map((o) => o.type)).toEqual(['ringing', 'answered', 'ended']);
 
-    expect(new Set(first.map((o) => o.pbxCallId))).toEqual(new Set(['1001']));
-    const newId = again[0]!.pbxCallId!;
-    expect(newId).not.toBe('1001');
-    expect(newId.startsWith('1001@')).toBe(true);
-    expect(again.every((o) => o.pbxCallId === newId)).toBe(true);
+    // The normaliser tells the calls apart for every form: the id is the PBX's, the hint says the
+    // earlier run's calls under it were seen by the last sign of life before the break.
+    expect(first.every((o) => o.pbxCallId === '1001' && o.reusedCallId === undefined)).toBe(true);
+    expect(again.every((o) => o.pbxCallId === '1001')).toBe(true);
+    expect(again.map((o) => o.reusedCallId)).toEqual(again.map(() => ({ earlierRunUntil: t(7) })));
     for (const o of again) expect(first.map((f) => f.deliveryId)).not.toContain(o.deliveryId);
 
     // The call that lived through it: same id, and its end is its own.
     const lastEnd = tracker.remove('102', 2, t(80)).observations;
     expect(lastEnd).toMatchObject([{ type: 'ended', pbxCallId: '1002', deliveryId: 'cc:pbx_1:1002:102:2:ended', endReason: 'reported' }]);
-    // A call id never seen before the restart stays bare.
-    expect(tracker.upsert(direct('103', '5000', 3), t(90))[0]!.pbxCallId).toBe('5000');
+    expect(lastEnd[0]!.reusedCallId).toBeUndefined();
+    // A call id never seen before the restart is not flagged.
+    const fresh = tracker.upsert(direct('103', '5000', 3), t(90))[0]!;
+    expect(fresh.pbxCallId).toBe('5000');
+    expect(fresh.reusedCallId).toBeUndefined();
   });
 
   it('a call cut off by a PBX restart ends at the last time it was seen, not at the reconnect, and says the connection was lost', () => {

@@ -19,14 +19,15 @@
 //
 // A restarted PBX numbers its calls anew, so a callid names one call only within one PBX run. A
 // restart always breaks the socket; after a break, a callid at or below the highest one seen before
-// it that is not a call still in progress is a new call, and its observations carry the callid
-// qualified by the time it was first seen (`1005@2026-…Z`), so its keys never meet the old call's.
-// Calls first seen since the break keep the bare callid, so every other call's ids stay what they
-// always were (connector restarts, other forms). Limits: a connector that restarts while the PBX
-// does has no memory of old callids and cannot tell reused ones; and a call that first reaches a
+// it that is not a call still in progress is a new call. Its observations keep the PBX's bare callid
+// (the one the webhook form carries too) with a `reusedCallId` hint (the last sign of the PBX before
+// the break: calls under the id seen by then were the earlier run's); the normaliser decides, once
+// for every form, that it is a new instance of the id and gives it keys of its own. Inside the
+// tracker (legs of one call, delivery ids) it is told apart as `1005@2026-…Z`.
+// Limits: a connector that restarts while the PBX does has no memory of old callids and sends no
+// hint (the normaliser then tells the new call by its times alone); and a call that first reaches a
 // monitored extension after a network blip, under an id below ones seen before it (a queue or
-// transfer leg), is taken for a new call too: its own events stay consistent, only a webhook's
-// bare id for it no longer meets them.
+// transfer leg), is flagged too.
 //
 // A leg that vanished while the socket was down (PBX restart, network) ends at the last time it was
 // seen (its last change, or the last sign of life on the socket), with endReason 'connection_lost',
@@ -39,6 +40,8 @@ export interface TrackedLeg {
   participant: CallParticipant;
   /** The call instance this leg belongs to: the PBX callid, qualified when the PBX reused it. */
   pbxCallId: string;
+  /** A reused callid's new call: the last sign of the PBX before the break (the observations' hint). */
+  earlierRunUntil: Date | null;
   direction: CallDirection;
   connectedAt: Date | null;
   /** Another leg of the call was answered while this one rang: its end reports nothing. */
@@ -63,8 +66,9 @@ export class ParticipantTracker {
   /** Highest numeric callid seen, and its value at the last session break (callids reused below it). */
   private highestCallid = -Infinity;
   private reusedUpTo = -Infinity;
-  /** Qualified instance ids of reused callids first seen since the last break. */
-  private readonly reused = new Map<string, string>();
+  private lastBreak: Date | null = null;
+  /** Reused callids first seen since the last break: their instance id and when first seen. */
+  private readonly reused = new Map<string, Pick<TrackedLeg, 'pbxCallId' | 'earlierRunUntil'>>();
   private sessions = 0;
 
   constructor(private readonly ids: { tenantId: string; pbxId: string }) {}
@@ -78,7 +82,7 @@ export class ParticipantTracker {
     const known = this.legs.get(key(p.dn, p.id));
     const out: CallObservation[] = [];
     if (!known) {
-      const leg: TrackedLeg = { participant: p, pbxCallId: this.instanceOf(p.callid, at), direction: directionOf(p), connectedAt: null, answeredElsewhere: false, seenAt: at };
+      const leg: TrackedLeg = { participant: p, ...this.instanceOf(p.callid, at), direction: directionOf(p), connectedAt: null, answeredElsewhere: false, seenAt: at };
       this.legs.set(key(p.dn, p.id), leg);
       // First seen already talking (connector started mid-call): no ringing to report any more.
       if (p.status !== 'Connected') out.push(this.observe(leg, 'ringing', at));
@@ -122,6 +126,7 @@ export class ParticipantTracker {
   reconcile(current: CallParticipant[], at: Date, lastAlive: Date | null = null): { observations: CallObservation[]; ended: EndedLeg[] } {
     if (this.sessions++ > 0) {
       this.reusedUpTo = this.highestCallid;
+      this.lastBreak = lastAlive ?? at;
       this.reused.clear();
     }
     const present = new Map(current.map((p) => [key(p.dn, p.id), p]));
@@ -149,16 +154,17 @@ export class ParticipantTracker {
   }
 
   /** Which call instance a newly seen callid belongs to (see the header). */
-  private instanceOf(callid: string, at: Date): string {
+  private instanceOf(callid: string, at: Date): Pick<TrackedLeg, 'pbxCallId' | 'earlierRunUntil'> {
     const live = [...this.legs.values(), ...[...this.released.values()].flat()].find((l) => l.participant.callid === callid);
-    if (live) return live.pbxCallId;
+    if (live) return { pbxCallId: live.pbxCallId, earlierRunUntil: live.earlierRunUntil };
     const known = this.reused.get(callid);
     if (known) return known;
+    const bare = { pbxCallId: callid, earlierRunUntil: null };
     const n = Number(callid);
-    if (!Number.isFinite(n)) return callid;
+    if (!Number.isFinite(n)) return bare;
     this.highestCallid = Math.max(this.highestCallid, n);
-    if (n > this.reusedUpTo) return callid;
-    const instance = `${callid}@${at.toISOString()}`;
+    if (n > this.reusedUpTo) return bare;
+    const instance = { pbxCallId: `${callid}@${at.toISOString()}`, earlierRunUntil: this.lastBreak };
     this.reused.set(callid, instance);
     return instance;
   }
@@ -196,7 +202,8 @@ export class ParticipantTracker {
       source: 'call-control',
       type,
       direction: leg.direction,
-      pbxCallId: leg.pbxCallId,
+      pbxCallId: p.callid,
+      ...(leg.earlierRunUntil ? { reusedCallId: { earlierRunUntil: leg.earlierRunUntil } } : {}),
       caller: leg.direction === 'outbound' ? agent : remote,
       callee: leg.direction === 'outbound' ? remote : agent,
       extensions: p.party_dn_type === 'Wextension' && p.party_dn ? [...agents, p.party_dn] : agents,

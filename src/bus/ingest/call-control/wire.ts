@@ -23,6 +23,8 @@ export const RemoteObservationSchema = z.object({
   recording: RecordingRefSchema.nullable(),
   /** Optional: connectors older than it do not send it. */
   endReason: EndReason.optional(),
+  /** A call id the restarted PBX reused: the observation's reusedCallId.earlierRunUntil (optional, as endReason). */
+  reusedCallIdEarlierRunUntil: z.string().datetime({ offset: true }).optional(),
 });
 export type RemoteObservation = z.infer<typeof RemoteObservationSchema>;
 
@@ -49,9 +51,16 @@ export function toRemote(o: CallObservation): RemoteObservation {
     durationSec: o.durationSec,
     recording: o.recording,
     ...(o.endReason !== undefined ? { endReason: o.endReason } : {}),
+    ...(o.reusedCallId ? { reusedCallIdEarlierRunUntil: o.reusedCallId.earlierRunUntil.toISOString() } : {}),
   };
 }
 
-export function fromRemote(r: RemoteObservation, pbx: { tenantId: string; pbxId: string }): CallObservation {
-  return { ...r, ...pbx, source: 'call-control', pbxTime: new Date(r.pbxTime) };
+export function fromRemote({ reusedCallIdEarlierRunUntil: until, ...r }: RemoteObservation, pbx: { tenantId: string; pbxId: string }): CallObservation {
+  return {
+    ...r,
+    ...pbx,
+    source: 'call-control',
+    pbxTime: new Date(r.pbxTime),
+    ...(until !== undefined ? { reusedCallId: { earlierRunUntil: new Date(until) } } : {}),
+  };
 }
