@@ -359,4 +359,18 @@ describe('a PBX that restarts and reuses call ids', () => {
     expect(idsOf(events.slice(4))).toEqual([`1001@${at(start, 3 * 60).toISOString()}`]);
     expect(events.slice(4).map((e) => e.caller.e164)).toEqual(Array(4).fill('+61391234567'));
   });
+
+  it('after a bus restart, a long call the connector finds talking and reports answered again is still the same call', async () => {
+    const start = clock;
+    const [ringing, answered] = aCall('0298765432', 'rec-1', start).map((o) => obs(o));
+    const first = await deliver(ringing!);
+    await deliver(answered!);
+
+    const restarted = createIngestor({ log, tenants, now: () => clock });
+    const again = await deliver(obs({ ...answered, pbxTime: at(start, 10 * 60) }), restarted);
+    expect(again.duplicate).toBe(true);
+    await deliver(obs({ type: 'ended', caller: answered!.caller, pbxTime: at(start, 11 * 60), durationSec: 659 }), restarted);
+    expect((await logged()).map((e) => `${e.pbxCallId}:${e.type}`)).toEqual(['c1:ringing', 'c1:answered', 'c1:ended']);
+    expect(first.duplicate).toBe(false);
+  });
 });

@@ -23,11 +23,12 @@
 //   (`1001@2026-…Z`), so every key of it (and every recording it gets) is its own, and every later
 //   observation of the id, from any form, joins it. The first instance of an id keeps the bare id.
 // - With no instance of the id in memory (a bus restart, or an earlier call long swept), the log
-//   decides: when the append answers "duplicate" but the stored event occurred further from this
-//   observation than the class's window (below), the id was reused and the call takes the qualified
-//   id and is appended again. Left open: a reused id within that window of the earlier call's same
-//   transition is still taken for it, and a bus restart in the middle of a reused-id call can give
-//   its later transitions another qualified id than its earlier ones.
+//   decides for a ring: when the append answers "duplicate" but the stored ring occurred more than
+//   2 min (its window, below) from this one, the id was reused and the call takes the qualified id
+//   and is appended again; its later transitions join it in memory. Left open: after a bus restart,
+//   a reused id whose earlier call rang within 2 min is taken for that call, a new call whose ring
+//   never arrived is too, and a bus restart in the middle of a reused-id call leaves its later
+//   transitions under the bare id.
 // - The CRM template carries no call id. The normaliser keeps, per PBX and in memory, the recent
 //   calls it has seen, indexed by remote party (E.164, else the raw number). A template
 //   observation matches a recent call with the same remote party whose agents overlap its own
@@ -114,7 +115,7 @@ interface RecentCall {
   anchor: number;
   /** When its latest logged end occurred (PBX time, ms). */
   lastEndAt: number | null;
-  /** Opened with no memory of its PBX call id: the durable log may hold an earlier call's keys for it. */
+  /** Opened by a ring with no memory of its PBX call id: the log may hold an earlier call's keys for it. */
   unchecked: boolean;
   remoteKey: string;
   /** Opened by the CRM template (no PBX call id known yet). */
@@ -340,7 +341,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       }
 
       // Commit to the index before the append (see the rule above).
-      const unknownId = obs.pbxCallId !== null && pbxCallId === obs.pbxCallId && !index.byCallId.has(obs.pbxCallId);
+      const unknownId = obs.pbxCallId !== null && pbxCallId === obs.pbxCallId && !index.byCallId.has(obs.pbxCallId) && cls === 'ringing';
       if (!call) {
         call = {
           pbxCallId, callId: obs.pbxCallId ?? pbxCallId, anchor: at, lastEndAt: null, unchecked: unknownId, remoteKey,
@@ -365,7 +366,9 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       if (cls === 'end') call.lastEndAt = Math.max(call.lastEndAt ?? -Infinity, endedAt ?? at);
       if (deliveryKey !== null) deliveries.set(deliveryKey, { expiresAt: nowMs + DELIVERY_MEMORY_MS, at });
 
-      const checkLog = call.unchecked && !existing;
+      // Only a ring: a connector restarted with the bus reports a call it finds talking as answered
+      // now, long after the answer it logged before; that is the same call.
+      const checkLog = call.unchecked && cls === 'ringing';
       try {
         let appended = await opts.log.append(obs.tenantId, parsed.data, key);
         let eventId = key;
@@ -375,10 +378,9 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
           // is an earlier call under a reused id, so this call takes an id of its own.
           const stored = appended.duplicate ? await opts.log.findById(obs.tenantId, key) : null;
           const reused = stored !== null && Math.abs(Date.parse(stored.event.pbxTime) - at) > windowOf(cls);
-          if (!reused) call.unchecked = false;
-          else {
+          call.unchecked = false;
+          if (reused) {
             if (call.pbxCallId === call.callId) call.pbxCallId = qualifiedCallId(call.callId, at);
-            call.unchecked = false;
             eventId = transition.key = keyOf(call.pbxCallId);
             appended = await opts.log.append(obs.tenantId, { ...parsed.data, id: eventId, pbxCallId: call.pbxCallId }, eventId);
           }

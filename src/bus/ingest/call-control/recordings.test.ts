@@ -9,7 +9,7 @@ const t = (sec: number) => new Date(Date.UTC(2026, 4, 1, 10, 0, sec));
 
 function leg(id: number, connected: number, ended: number, dn = '101', from = '+4930123456'): EndedLeg {
   const participant = { id, dn, status: 'Connected', party_caller_id: from, party_dn: '10000', callid: String(1000 + id) } as CallParticipant;
-  return { participant, pbxCallId: participant.callid, direction: 'inbound', connectedAt: t(connected), answeredElsewhere: false, seenAt: t(connected), endedAt: t(ended), endReason: 'reported', goneBy: t(ended) };
+  return { participant, pbxCallId: participant.callid, earlierRunUntil: null, direction: 'inbound', connectedAt: t(connected), answeredElsewhere: false, seenAt: t(connected), endedAt: t(ended), endReason: 'reported', goneBy: t(ended) };
 }
 
 function recording(id: number, start: number, end: number, ref: number | null = null): XapiRecording {
