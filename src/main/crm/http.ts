@@ -49,7 +49,7 @@ export interface CrmFetchOptions {
   fetch?: typeof fetch;
   /** Scheme of the Authorization header; default `Bearer` (Zoho wants `Zoho-oauthtoken`). */
   authScheme?: string;
-  /** Per-attempt timeout; default 15 s. */
+  /** Per-attempt timeout (the answer read, a 401's refresh and resend included); default 15 s. */
   timeoutMs?: number;
   /** Vendor error body -> message; defaults to `extractCrmError`. */
   errorDetail?: (body: unknown, status: number) => CrmErrorDetail;
@@ -126,18 +126,44 @@ function retryWait(error: unknown, req: CrmRequest<unknown>, attempt: number, po
   return idempotent || error instanceof NotSentError ? jitter : null;
 }
 
-async function attemptOnce<T>(session: CrmSession, req: CrmRequest<T>, opts: CrmFetchOptions, signal: AbortSignal | undefined): Promise<T> {
-  let res = await send(req, await session.accessToken(), opts, signal);
-  if (res.status === 401) {
-    await res.body?.cancel();
-    res = await send(req, await refreshOrAuthError(session), opts, signal);
+async function attemptOnce<T>(session: CrmSession, req: CrmRequest<T>, opts: CrmFetchOptions, abort: AbortSignal | undefined): Promise<T> {
+  const attempt = attemptSignal(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, abort);
+  try {
+    let res = await send(req, await session.accessToken(), opts, attempt.signal, abort);
     if (res.status === 401) {
-      const detail = await readErrorDetail(res, opts);
-      throw new CrmError('auth', `CRM refused the refreshed token: ${detail.message}`, 401);
+      await res.body?.cancel();
+      res = await send(req, await refreshOrAuthError(session), opts, attempt.signal, abort);
+      if (res.status === 401) {
+        const detail = await readErrorDetail(res, opts);
+        throw new CrmError('auth', `CRM refused the refreshed token: ${detail.message}`, 401);
+      }
     }
+    if (!res.ok) throw await toCrmError(res, opts);
+    return await parseBody(res, req.schema);
+  } finally {
+    attempt.dispose();
   }
-  if (!res.ok) throw await toCrmError(res, opts);
-  return parseBody(res, req.schema);
+}
+
+/**
+ * An attempt's signal: its timeout, or the caller's abort. Built by hand, not with
+ * `AbortSignal.any([abort, AbortSignal.timeout(ms)])`: Node 20 may garbage-collect a timeout
+ * signal held only by `any()`, which then never fires (nodejs/node#57736), and a request to a
+ * CRM that does not answer would hang for good.
+ */
+function attemptSignal(timeoutMs: number, abort: AbortSignal | undefined): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  const onAbort = () => controller.abort(abort!.reason);
+  if (abort?.aborted) onAbort();
+  else abort?.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      abort?.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 async function refreshOrAuthError(session: CrmSession): Promise<string> {
@@ -153,7 +179,7 @@ async function refreshOrAuthError(session: CrmSession): Promise<string> {
   }
 }
 
-async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptions, abort: AbortSignal | undefined): Promise<Response> {
+async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptions, signal: AbortSignal, abort: AbortSignal | undefined): Promise<Response> {
   const url = new URL(req.url);
   for (const [key, value] of Object.entries(req.query ?? {})) {
     if (value !== undefined) url.searchParams.set(key, String(value));
@@ -171,14 +197,8 @@ async function send(req: CrmRequest<unknown>, token: string, opts: CrmFetchOptio
   }
   for (const [name, value] of Object.entries(req.headers ?? {})) headers[name.toLowerCase()] = value;
   const doFetch = opts.fetch ?? globalThis.fetch;
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   try {
-    return await doFetch(url, {
-      method: req.method ?? 'GET',
-      headers,
-      body,
-      signal: abort ? AbortSignal.any([abort, timeout]) : timeout,
-    });
+    return await doFetch(url, { method: req.method ?? 'GET', headers, body, signal });
   } catch (err) {
     // Abandoned, not failed: the caller (the outbox closing) must not mistake it for a CRM answer.
     if (abort?.aborted) throw abort.reason;
