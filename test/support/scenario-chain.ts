@@ -161,9 +161,18 @@ async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink> {
   return link;
 }
 
+/**
+ * `init` with a time limit. Not `AbortSignal.any([signal, AbortSignal.timeout(ms)])`: Node 20 may
+ * garbage-collect a timeout signal held only by `any()`, so it never fires (nodejs/node#57736) and a
+ * hung request waited the adapter's own 15 s instead.
+ */
 function withTimeout(init: RequestInit | undefined, ms: number): RequestInit {
-  const timeout = AbortSignal.timeout(ms);
-  return { ...init, signal: init?.signal ? AbortSignal.any([init.signal, timeout]) : timeout };
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')), ms).unref();
+  const outer = init?.signal;
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+  return { ...init, signal: controller.signal };
 }
 
 /** The user in the system browser: consent is instant; the redirect goes to the loopback listener or the app's scheme. */
