@@ -360,6 +360,18 @@ describe('a PBX that restarts and reuses call ids', () => {
     expect(events.slice(4).map((e) => e.caller.e164)).toEqual(Array(4).fill('+61391234567'));
   });
 
+  it("a leg's end and recording that come after the call rang another agent anew (a transfer to a queue) stay with that leg's call", async () => {
+    const start = clock;
+    const [ringing, answered, ended, recording] = aCall('0298765432', 'rec-1', start).map((o) => webhook(o));
+    for (const o of [ringing!, answered!, ended!]) await deliver(o);
+    await deliver(webhook({ ...ringing, agents: ['102'], extensions: ['102'], callee: { raw: '102', name: null }, pbxTime: at(start, 20) }));
+    await deliver({ ...recording!, pbxTime: at(start, 25) });
+
+    const events = await logged();
+    expect(events.map((e) => `${e.agents.join(',')}:${e.type}`)).toEqual(['101:ringing', '101:answered', '101:ended', '102:ringing', '101:recording_ready']);
+    expect(events.filter((e) => e.agents.includes('101')).map((e) => e.pbxCallId)).toEqual(Array(4).fill('1001'));
+  });
+
   it('after a bus restart, a long call the connector finds talking and reports answered again is still the same call', async () => {
     const start = clock;
     const [ringing, answered] = aCall('0298765432', 'rec-1', start).map((o) => obs(o));

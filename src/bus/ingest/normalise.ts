@@ -13,8 +13,9 @@
 //   The normaliser remembers, per PBX and call id, each instance: when its first observation
 //   occurred (its anchor, PBX time) and when its latest logged end occurred. An id-carrying
 //   observation belongs to the newest instance anchored no later than it occurred (+10 s clock
-//   slack), so a late retry of an older call's transition still finds that call and is a duplicate
-//   (one older than every remembered instance is of a forgotten call: the bare id).
+//   slack; after the ring, the newest of those its agents were part of), so a late retry of an
+//   older call's transition still finds that call and is a duplicate (one older than every
+//   remembered instance is of a forgotten call: the bare id).
 //   It opens a new instance instead when it is a `ringing` that occurred more than 10 s after that
 //   instance's last logged end (a call rings before anything else; a transfer leg rings as the
 //   other leg ends), or when Call Control flags the id as reused after a PBX restart
@@ -149,11 +150,13 @@ class PbxCalls {
    * The instance of a PBX call id that an observation occurring at `at` belongs to, or the id a new
    * instance takes (see the rule above).
    */
-  instanceOf(callId: string, at: number, cls: TypeClass, reused: CallObservation['reusedCallId']): { call: RecentCall | undefined; pbxCallId: string } {
+  instanceOf(callId: string, agents: string[], at: number, cls: TypeClass, reused: CallObservation['reusedCallId']): { call: RecentCall | undefined; pbxCallId: string } {
     // The newest instance begun by then, so a late observation of an older one still finds it; one
-    // older than every remembered instance is of a forgotten call, which had the bare id.
-    let current: RecentCall | undefined;
-    for (const c of this.byCallId.get(callId) ?? []) if (c.anchor <= at + END_CLOCK_SLACK_MS && (!current || c.anchor > current.anchor)) current = c;
+    // older than every remembered instance is of a forgotten call, which had the bare id. After the
+    // ring, the newest one these agents were part of: a leg's end or recording that comes after
+    // another leg of the call rang anew (a transfer to a queue) is still its own call's.
+    const begun = (this.byCallId.get(callId) ?? []).filter((c) => c.anchor <= at + END_CLOCK_SLACK_MS).sort((a, b) => b.anchor - a.anchor);
+    const current = (cls === 'ringing' ? undefined : begun.find((c) => c.transitions.some((t) => agentsOverlap(t.agents, agents)))) ?? begun[0];
     if (!current) return { call: undefined, pbxCallId: callId };
     const restarted = reused !== undefined && current.anchor <= reused.earlierRunUntil.getTime();
     const rangAfterEnd = cls === 'ringing' && current.lastEndAt !== null && at > current.lastEndAt + END_CLOCK_SLACK_MS;
@@ -289,7 +292,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       let call: RecentCall | undefined;
       let instanceId: string | null = null;
       if (obs.pbxCallId !== null) {
-        const instance = index.instanceOf(obs.pbxCallId, at, cls, obs.reusedCallId);
+        const instance = index.instanceOf(obs.pbxCallId, agents, at, cls, obs.reusedCallId);
         instanceId = instance.pbxCallId;
         call =
           instance.call ??
