@@ -1,6 +1,9 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { simError, simSession, startCrmSimulator, type CrmSimulator } from '../../sim/crm/common/index.js';
+import { runAbortable } from './abort.js';
 import { crmFetch, multipartForm, retryAfterMs } from './http.js';
 import { CrmError } from './port.js';
 
@@ -68,6 +71,27 @@ describe('crmFetch', () => {
     expect(err.message).toMatch(/timed out/);
     // Either may have been applied: sent once each, never blindly again.
     expect(sim.requestsTo('POST', '/write').length - before).toBe(2);
+  });
+
+  it('times out a write the CRM never answers inside an abort scope, garbage collections included, and stops at once when aborted', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const write = () => crmFetch(simSession(sim), { method: 'POST', url: `${sim.url}/write`, json: {}, schema: z.unknown() }, { timeoutMs: 300 });
+    // The outbox runs its steps in an abort scope: the request's timeout must still fire on its own.
+    sim.faults.next({ timeoutAfterApply: true, match: { path: '/write' } });
+    const pending = runAbortable(new AbortController().signal, () => caught(write()));
+    for (let i = 0; i < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      gc();
+    }
+    expect((await pending).message).toMatch(/timed out/);
+
+    sim.faults.next({ timeoutAfterApply: true, match: { path: '/write' } });
+    const quitting = new AbortController();
+    const aborted = runAbortable(quitting.signal, () => crmFetch(simSession(sim), { method: 'POST', url: `${sim.url}/write`, json: {}, schema: z.unknown() }).catch((e: unknown) => e));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    quitting.abort(new Error('quitting'));
+    expect(await aborted).toMatchObject({ message: 'quitting' });
   });
 
   it('retries a read through 429, 5xx and a timeout, waiting out Retry-After', async () => {
