@@ -20,9 +20,10 @@
 //   instance's last logged end (a call rings before anything else; a transfer leg rings as the
 //   other leg ends), or when Call Control flags the id as reused after a PBX restart
 //   (`reusedCallId`) and that instance was anchored by the connector's last sign of the PBX before
-//   the restart (a new call that another form reported first is anchored after it). A new instance's events carry the id qualified by when it occurred
-//   (`1001@2026-…Z`), so every key of it (and every recording it gets) is its own, and every later
-//   observation of the id, from any form, joins it. The first instance of an id keeps the bare id.
+//   the restart (a new call that another form reported first is anchored after it). A new
+//   instance's events carry the id qualified by when it occurred (`1001@2026-…Z`), so every key of
+//   it (and every recording it gets) is its own, and every later observation of the id, from any
+//   form, joins it. The first instance of an id keeps the bare id.
 // - With no instance of the id in memory (a bus restart, or an earlier call long swept), the log
 //   decides for a ring: when the append answers "duplicate" but the stored ring occurred more than
 //   2 min (its window, below) from this one, the id was reused and the call takes the qualified id
