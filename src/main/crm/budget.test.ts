@@ -37,6 +37,21 @@ describe('RequestBudget', () => {
     for (let i = 2; i < at.length; i++) expect(at[i]! - at[i - 2]!).toBeGreaterThanOrEqual(1_000);
   });
 
+  it('lets an aborted request leave the line at once, and the next in line takes its place', async () => {
+    const budget = new RequestBudget({ concurrency: 1 });
+    const { started, ask, release } = tracker(budget);
+    ask('a');
+    const quitting = new AbortController();
+    const waiting = budget.acquire('/x', undefined, quitting.signal).catch((e: unknown) => e);
+    ask('c');
+    await vi.advanceTimersByTimeAsync(0);
+    quitting.abort(new Error('quitting'));
+    expect(await waiting).toMatchObject({ message: 'quitting' });
+    release('a');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(started.map(([n]) => n)).toEqual(['a', 'c']);
+  });
+
   it('counts a path-scoped window only for its paths, letting other requests pass', async () => {
     const { started, ask } = tracker(new RequestBudget({ windows: [{ max: 1, perMs: 1_000, path: /\/search$/ }] }));
     ask('s1', '/objects/contacts/search');
