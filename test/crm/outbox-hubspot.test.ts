@@ -93,10 +93,38 @@ describe('outbox + HubSpot adapter + simulator', () => {
     outbox.enqueue(callEvent(call(1), 'recording_ready'));
     await outbox.whenIdle();
     expect(sim.requestsTo('PATCH', /^\/crm\/v3\/objects\/calls\/[^/]+$/).map((r) => r.status)).toEqual([503, 503, 503, 503, 200]);
-    expect(sim.requestsTo('GET', '/files/v3/files/search')).toHaveLength(1);
+    expect(sim.requestsTo('GET', '/files/v3/files/search')).toHaveLength(0); // a first upload has nothing to find
     expect(sim.requestsTo('POST', '/files/v3/files')).toHaveLength(1);
     const [stored] = [...sim.calls.values()];
     expect(stored!.properties.hs_attachment_ids).toBe([...sim.files.values()][0]!.id);
+  });
+
+  it('a call logged and its recording attached on first try costs 4 HubSpot requests; a retry after a lost create answer still ends with one call', async () => {
+    const { sim, bus, dir, session } = await setup();
+    const outbox = openOutbox(dir, sim, bus, session);
+    // Every request but the screen-pop's contact lookup (the portal's limit is shared by all agents).
+    const logging = () => sim.requests.filter((r) => !r.path.startsWith('/oauth/') && r.path !== '/crm/v3/objects/contacts/search');
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    outbox.enqueue(callEvent(call(1), 'recording_ready'));
+    await outbox.whenIdle();
+    const [first] = [...sim.calls.keys()];
+    expect(logging().map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /crm/v3/objects/calls',
+      `GET /crm/v3/objects/calls/${first}`,
+      'POST /files/v3/files',
+      `PATCH /crm/v3/objects/calls/${first}`,
+    ]);
+
+    // The create lands but its answer is lost, and search lags behind it: the resent create meets the
+    // unique call key (409), and the outbox's retries search until the first call shows.
+    sim.searchLagMs = 500;
+    sim.faults.next({ match: { method: 'POST', path: '/crm/v3/objects/calls' }, timeoutAfterApply: true, mode: 'close' });
+    outbox.enqueue(callEvent(call(2), 'ended'));
+    await outbox.whenIdle();
+    expect(callKeysInCrm(sim)).toEqual([keyOf('hs1'), keyOf('hs2')]);
+    expect(sim.requestsTo('POST', '/crm/v3/objects/calls').map((r) => r.status).slice(1, 3)).toEqual([null, 409]);
+    expect(sim.requestsTo('POST', '/crm/v3/objects/calls/search').length).toBeGreaterThan(0); // only retries search
+    sim.assertNoSpecViolations();
   });
 
   for (const stage of [

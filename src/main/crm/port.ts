@@ -107,8 +107,11 @@ export interface CrmAdapter {
   contactUrl(contact: Pick<CrmContact, 'id' | 'kind'>): string;
   /** The CRM's new-contact form, prefilled with the number where the CRM allows it. */
   newContactUrl(e164: string | null): string;
-  /** Creates the call activity, or returns the existing one with this callKey (idempotent). */
-  logCall(input: CallLogInput): Promise<CrmCallRecord>;
+  /**
+   * Creates the call activity, or returns the existing one with this callKey (idempotent). `memo`
+   * (the outbox's) tells a first attempt from a retry, so a first one need not look for an earlier write.
+   */
+  logCall(input: CallLogInput, memo?: StepMemo): Promise<CrmCallRecord>;
   updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord>;
   /**
    * Uploads the file and attaches it to the call record (never just a link). Idempotent per

@@ -260,7 +260,7 @@ export class Outbox {
       const retrying = row.logAttempted;
       this.store.setLogAttempted(row.callKey, adapter.id, true);
       try {
-        record = await adapter.logCall(input);
+        record = await adapter.logCall(input, this.store.memo(row.callKey, 'log'));
       } catch (error) {
         // Only a timeout, 5xx or network error leaves it open whether the CRM made the record.
         const certainlyNotMade = error instanceof CrmError && error.kind !== 'transient';

@@ -111,15 +111,18 @@ export class HubSpotAdapter implements CrmAdapter {
     return `${this.options.appOrigin}/contacts/${this.portalId}/objects/0-1/views/all/list`;
   }
 
-  async logCall(input: CallLogInput): Promise<CrmCallRecord> {
+  async logCall(input: CallLogInput, memo?: StepMemo): Promise<CrmCallRecord> {
     const body: ObjectCreate = {
       properties: callProperties(input, await this.owners.forWrite(input.ownerId)),
       associations: input.contact
         ? [{ to: { id: input.contact.id }, types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: CALL_TO_CONTACT_TYPE_ID }] }]
         : [],
     };
-    const id = await this.createOnce('calls', input.callKey, () =>
-      this.call({ method: 'POST', path: '/crm/v3/objects/calls', json: body, schema: SimplePublicObject, idempotent: true }),
+    const id = await this.createOnce(
+      'calls',
+      input.callKey,
+      () => this.call({ method: 'POST', path: '/crm/v3/objects/calls', json: body, schema: SimplePublicObject, idempotent: true }),
+      firstSend(memo, 'createSent'),
     );
     return this.record(id, input);
   }
@@ -144,7 +147,11 @@ export class HubSpotAdapter implements CrmAdapter {
     const attached = (call.properties.hs_attachment_ids ?? '').split(';').filter(Boolean);
     // The stored name is derived from the call, so a retry after a lost upload finds the first copy.
     const storedName = fileBaseName(`${callKey}-${file.fileName}`);
-    const fileId = memo?.get('fileId') ?? (await this.findUploadedFile(storedName)) ?? (await this.upload(storedName, file));
+    const fileId =
+      memo?.get('fileId') ??
+      // Only an earlier upload attempt can have left a copy to find; a first one uploads at once.
+      (firstSend(memo, 'uploadSent') ? undefined : await this.findUploadedFile(storedName)) ??
+      (await this.upload(storedName, file));
     memo?.set('fileId', fileId); // a failed PATCH below retries without searching or uploading again
     if (attached.includes(fileId)) return;
     await this.call({
@@ -199,10 +206,11 @@ export class HubSpotAdapter implements CrmAdapter {
    * The id of the object with this call key, created if none exists. Search finds an earlier write;
    * where search lags behind a create whose answer was lost, the key property's unique-value rule
    * makes HubSpot refuse the second create (409), and the write is retried until search shows the
-   * first one, never duplicated. That same rule makes the create safe to resend (`idempotent`).
+   * first one, never duplicated. That same rule makes the create safe to resend (`idempotent`), and
+   * lets a `first` attempt skip the search: nothing can exist yet, and should it, the create meets 409.
    */
-  private async createOnce(object: 'calls' | 'tasks', callKey: string, create: () => Promise<{ id: string }>): Promise<string> {
-    const existing = await this.findByCallKey(object, callKey);
+  private async createOnce(object: 'calls' | 'tasks', callKey: string, create: () => Promise<{ id: string }>, first = false): Promise<string> {
+    const existing = first ? undefined : await this.findByCallKey(object, callKey);
     if (existing) return existing.id;
     try {
       return (await create()).id;
@@ -306,6 +314,17 @@ function taskBody(input: FollowUpTaskInput, owner: WriteOwner): ObjectCreate {
     },
     associations: [],
   };
+}
+
+/**
+ * True when the memo shows no earlier attempt at this write, which it records on disk first: a retry
+ * after a crash or a lost answer then looks for the earlier write. Without a memo, it may exist.
+ */
+function firstSend(memo: StepMemo | undefined, attempt: string): boolean {
+  if (!memo) return false;
+  const first = memo.get(attempt) === undefined;
+  memo.set(attempt, 'yes');
+  return first;
 }
 
 /** A file name HubSpot keeps as-is: our callKey has ':' separators. */
