@@ -213,6 +213,26 @@ describe('outbox: when the CRM misbehaves', () => {
     expect(history.last(keyOf('c1'))).toEqual({ state: 'pending', reason: null });
   });
 
+  it("a call stuck on a CRM request that never answers holds up no other caller's call; the same caller's next call waits its turn", async () => {
+    const { crm, open } = await harness();
+    let answer!: () => void;
+    const unanswered = new Promise<void>((resolve) => (answer = resolve));
+    const realLog = crm.logCall.bind(crm);
+    crm.logCall = async (input) => {
+      if (input.callKey === keyOf('c1')) await unanswered;
+      return realLog(input);
+    };
+    const outbox = open();
+    outbox.enqueue(callEvent(call(1), 'ended'));
+    for (let n = 2; n <= 4; n++) outbox.enqueue(callEvent(call(n, { remote: `+6129876500${n}` }), 'ended'));
+    outbox.enqueue(callEvent(call(5), 'ended')); // c1's caller again
+    await eventually(() => crm.created.length === 3);
+    expect([...crm.created].sort()).toEqual([2, 3, 4].map((n) => keyOf(`c${n}`)).sort());
+    answer();
+    await outbox.whenIdle();
+    expect(crm.created.slice(3)).toEqual([keyOf('c1'), keyOf('c5')]);
+  });
+
   it('backoff never exceeds 60 s while the CRM answers', async () => {
     const { crm, open } = await harness();
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });

@@ -4,7 +4,8 @@
 // the recording when it is ready; a missed inbound call this agent logs also gets a follow-up task
 // where the CRM has tasks, as its own step after the log (its own flag on disk, so a crash between
 // the log and the task neither loses nor doubles it). Steps of one call run in that order, one at
-// a time; across calls, logs run one at a time oldest call first and recording uploads beside them.
+// a time; across calls, logs of different callers run side by side (one caller's oldest first) and
+// recording uploads beside them, so no call waits behind another caller's stuck request.
 //
 // Errors: the HTTP layer already retried each request a few times (crm/http.ts), so a step that
 // still fails backs off on its own (capped exponential backoff with full jitter, at most a minute)
@@ -23,7 +24,7 @@ import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
 import { Signal } from '../signal.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { callKeyOf } from '../history/index.js';
-import { OUTBOX_EVENT_TYPES, callLogInput, followUpDue, followUpTaskInput, loggedElsewhereReason } from './call-facts.js';
+import { type CallFacts, OUTBOX_EVENT_TYPES, callLogInput, followUpDue, followUpTaskInput, loggedElsewhereReason } from './call-facts.js';
 import { RecordingUnavailable, type RecordingSource, fetchRecording } from './recording.js';
 import { type CrmCallState, type OutboxRow, type OutboxStep, OutboxStore } from './store.js';
 
@@ -62,8 +63,12 @@ export interface CrmStateChange {
   reason: string | null;
 }
 
-/** One log at a time keeps healthy calls in order in the CRM; uploads and follow-up tasks overlap them. */
-const LANE_SLOTS: Record<OutboxStep, number> = { log: 1, attach: 2, task: 1 };
+/**
+ * Logs of different callers run side by side, so a call stuck on a CRM request that never answers
+ * (up to the request timeout, per try) holds up no one else's; one caller's calls are logged one at
+ * a time, oldest first. Uploads and follow-up tasks overlap them. The CRM's request budget paces it all.
+ */
+const LANE_SLOTS: Record<OutboxStep, number> = { log: 4, attach: 2, task: 1 };
 const STEPS: readonly OutboxStep[] = ['log', 'attach', 'task'];
 /** Floor for the wake-up timer, so a clock oddity can never spin it. */
 const MIN_WAKE_MS = 5;
@@ -83,6 +88,8 @@ export class Outbox {
   private readonly failingCalls = new Set<string>();
   /** Steps in flight by callKey (one per call at a time). */
   private readonly busy = new Map<string, Promise<void>>();
+  /** Remote parties whose call is being logged now (see LANE_SLOTS). */
+  private readonly loggingCallers = new Set<string>();
   private readonly active: Record<OutboxStep, number> = { log: 0, attach: 0, task: 0 };
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -195,7 +202,7 @@ export class Outbox {
         for (const step of STEPS) {
           if (step === 'task' && !adapter.createFollowUpTask) continue;
           while (this.active[step] < LANE_SLOTS[step]) {
-            const row = this.store.nextDue(step, adapter.id, now, new Set(this.busy.keys()));
+            const row = this.nextStartable(step, adapter.id, now);
             if (!row) break;
             this.start(step, adapter, row);
           }
@@ -207,10 +214,23 @@ export class Outbox {
     this.scheduleWake(now);
   }
 
+  /** The oldest due row for `step` not in flight; for logs, also not from a caller being logged now. */
+  private nextStartable(step: OutboxStep, crm: CrmAdapter['id'], now: number): OutboxRow | null {
+    const skip = new Set(this.busy.keys());
+    for (;;) {
+      const row = this.store.nextDue(step, crm, now, skip);
+      if (!row || step !== 'log' || !this.loggingCallers.has(callerOf(row))) return row;
+      skip.add(row.callKey);
+    }
+  }
+
   private start(step: OutboxStep, adapter: CrmAdapter, row: OutboxRow): void {
     this.active[step]++;
+    const caller = step === 'log' ? callerOf(row) : null;
+    if (caller !== null) this.loggingCallers.add(caller);
     const run = runAbortable(this.closing.signal, () => this.step(step, adapter, row)).finally(() => {
       this.active[step]--;
+      if (caller !== null) this.loggingCallers.delete(caller);
       this.busy.delete(row.callKey);
       this.kick();
     });
@@ -301,7 +321,7 @@ export class Outbox {
   }
 
   private async contactFor(row: OutboxRow): Promise<Pick<CrmContact, 'id' | 'kind' | 'name'> | null> {
-    const remote = row.facts.direction === 'inbound' ? row.facts.caller : row.facts.callee;
+    const remote = remoteOf(row);
     if (!remote.e164) return null;
     try {
       return await this.opts.resolveContact(remote.e164);
@@ -383,6 +403,17 @@ export class Outbox {
 const EXTENSIONS: Record<string, string> = { 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/wave': 'wav', 'audio/mpeg': 'mp3', 'audio/mp3': 'mp3', 'audio/ogg': 'ogg', 'audio/opus': 'opus' };
 
 /** Stable per recording, so a re-upload after a crash is recognised by the adapter. */
+/** The other party of the call: the one it is logged against. */
+function remoteOf(row: OutboxRow): CallFacts['caller'] {
+  return row.facts.direction === 'inbound' ? row.facts.caller : row.facts.callee;
+}
+
+/** Whose calls are logged one at a time (see LANE_SLOTS). */
+function callerOf(row: OutboxRow): string {
+  const remote = remoteOf(row);
+  return remote.e164 ?? remote.raw;
+}
+
 export function recordingFileName(pbxRecordingId: string, contentType: string): string {
   const safeId = pbxRecordingId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
   return `call-recording-${safeId}.${EXTENSIONS[contentType] ?? 'wav'}`;
