@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { CallEvent, CallEventType } from '../../src/shared/call-event.js';
 import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, FollowUpTaskInput, OwnerResolution, RecordingFile } from '../../src/main/crm/port.js';
-import type { CrmStateReport } from '../../src/main/outbox/outbox.js';
+import { Outbox, type CrmStateReport, type OutboxOptions } from '../../src/main/outbox/outbox.js';
 
 export const AGENT_EXT = '101';
 export const silentLogger = pino({ level: 'silent' });
@@ -188,4 +188,15 @@ export async function eventually(predicate: () => boolean, ms = 10_000): Promise
     if (Date.now() > until) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** An outbox on a real adapter that looks contacts up in the CRM, as crm-link does on an index miss. */
+export function outboxOnAdapter(adapter: CrmAdapter, opts: Pick<OutboxOptions, 'dataDir' | 'bus' | 'history'> & Partial<OutboxOptions>): Outbox {
+  return new Outbox({
+    agentExtension: AGENT_EXT,
+    adapter,
+    resolveContact: async (e164) => (await adapter.findContactsByPhone(e164))[0] ?? null,
+    logger: silentLogger,
+    ...opts,
+  });
 }

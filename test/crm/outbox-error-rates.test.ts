@@ -8,11 +8,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hubspotProvider } from '../../src/main/crm/hubspot/index.js';
 import type { CrmAdapter } from '../../src/main/crm/port.js';
 import { zohoProvider } from '../../src/main/crm/zoho/index.js';
-import { Outbox } from '../../src/main/outbox/outbox.js';
+import type { Outbox } from '../../src/main/outbox/outbox.js';
 import { simSession, type CrmSimulator } from '../../src/sim/crm/common/index.js';
 import { hubspotRateLimitFault, startHubSpotSim } from '../../src/sim/crm/hubspot/index.js';
 import { startZohoSimulator } from '../../src/sim/crm/zoho/index.js';
-import { AGENT_EXT, RecordingHistory, callEvent, keyOf, recordingBytes, silentLogger, startFakeBus } from './fixtures.js';
+import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, recordingBytes, startFakeBus } from './fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -26,15 +26,7 @@ async function outboxOn(adapter: CrmAdapter) {
   const bus = await startFakeBus();
   const dir = mkdtempSync(join(tmpdir(), 'rb-outbox-er-'));
   const history = new RecordingHistory();
-  const outbox = new Outbox({
-    dataDir: dir,
-    agentExtension: AGENT_EXT,
-    adapter,
-    bus,
-    history,
-    resolveContact: async (e164) => (await adapter.findContactsByPhone(e164))[0] ?? null,
-    logger: silentLogger,
-  });
+  const outbox = outboxOnAdapter(adapter, { dataDir: dir, bus, history });
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => bus.close(), () => outbox.close());
   return { outbox, history };
 }

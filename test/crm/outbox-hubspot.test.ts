@@ -8,10 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hubspotProvider } from '../../src/main/crm/hubspot/index.js';
 import type { CrmSession } from '../../src/main/crm/port.js';
-import { Outbox } from '../../src/main/outbox/outbox.js';
 import { simSession } from '../../src/sim/crm/common/index.js';
 import { hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../src/sim/crm/hubspot/index.js';
-import { AGENT_EXT, RecordingHistory, callEvent, eventually, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from './fixtures.js';
+import { RecordingHistory, callEvent, eventually, keyOf, outboxOnAdapter, recordingBytes, startFakeBus, type FakeBus } from './fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -30,16 +29,7 @@ async function setup() {
 
 function openOutbox(dir: string, sim: HubSpotSim, bus: FakeBus, session: CrmSession, history = new RecordingHistory()) {
   const adapter = hubspotProvider.create(session, { origin: sim.url });
-  const outbox = new Outbox({
-    dataDir: dir,
-    agentExtension: AGENT_EXT,
-    adapter,
-    bus,
-    history,
-    resolveContact: async (e164) => (await adapter.findContactsByPhone(e164))[0] ?? null,
-    logger: silentLogger,
-    backoff: { baseMs: 10, capMs: 50 },
-  });
+  const outbox = outboxOnAdapter(adapter, { dataDir: dir, bus, history, backoff: { baseMs: 10, capMs: 50 } });
   cleanups.push(() => outbox.close());
   return outbox;
 }
