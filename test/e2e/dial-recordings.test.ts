@@ -3,7 +3,6 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBus } from '../../src/bus/server.js';
-import type { ServerFrame } from '../../src/shared/agent-protocol.js';
 import type { PbxSimulator } from '../../src/sim/3cx/index.js';
 import { Agent, callerNumber, connectorReady, fromCaller, provisionSite, Resources, startSim, startTestBus, type Site } from '../support/e2e.js';
 
@@ -23,21 +22,14 @@ beforeAll(async () => {
   await connectorReady(bus, site.pbx.id);
 });
 
-async function reply(agent: Agent, reqId: string): Promise<ServerFrame> {
-  for (;;) {
-    const frame = await agent.socket.next();
-    if ('reqId' in frame && frame.reqId === reqId) return frame;
-  }
-}
-
 describe('click-to-dial', () => {
   it("places the call from the requesting agent's own extension, number normalised to E.164", async () => {
     const a101 = await Agent.connect(res, bus.wsUrl, site.tokens['101']!);
     const a102 = await Agent.connect(res, bus.wsUrl, site.tokens['102']!);
     a101.socket.send({ t: 'dial', reqId: 'd1', number: '(02) 9876 5555' });
-    expect(await reply(a101, 'd1')).toMatchObject({ t: 'dial_result', ok: true, e164: '+61298765555', error: null });
+    expect(await a101.reply('d1')).toMatchObject({ t: 'dial_result', ok: true, e164: '+61298765555', error: null });
     a102.socket.send({ t: 'dial', reqId: 'd2', number: '+61 3 9123 4567' });
-    expect(await reply(a102, 'd2')).toMatchObject({ t: 'dial_result', ok: true, e164: '+61391234567' });
+    expect(await a102.reply('d2')).toMatchObject({ t: 'dial_result', ok: true, e164: '+61391234567' });
 
     expect(sim.makeCallRequests.map((r) => [r.dn, r.destination])).toEqual([
       ['101', '+61298765555'],
@@ -55,9 +47,9 @@ describe('click-to-dial', () => {
     const agent = await Agent.connect(res, bus.wsUrl, site.tokens['101']!);
     const before = sim.makeCallRequests.length;
     agent.socket.send({ t: 'dial', reqId: 'p1', number: '1900 654 321' });
-    expect(await reply(agent, 'p1')).toMatchObject({ ok: false, error: { code: 'dial_policy' } });
+    expect(await agent.reply('p1')).toMatchObject({ ok: false, error: { code: 'dial_policy' } });
     agent.socket.send({ t: 'dial', reqId: 'p2', number: 'javascript:alert(1)' });
-    expect(await reply(agent, 'p2')).toMatchObject({ ok: false, e164: null, error: { code: 'invalid_number' } });
+    expect(await agent.reply('p2')).toMatchObject({ ok: false, e164: null, error: { code: 'invalid_number' } });
     expect(sim.makeCallRequests.length).toBe(before);
   });
 });
@@ -72,7 +64,7 @@ describe('recordings', () => {
     const eventId = ready!.event.id;
 
     owner.socket.send({ t: 'recording', reqId: 'r1', eventId });
-    const granted = await reply(owner, 'r1');
+    const granted = await owner.reply('r1');
     if (granted.t !== 'recording_url') throw new Error(`expected a link, got ${JSON.stringify(granted)}`);
     const download = await request(granted.url);
     const audio = Buffer.from(await download.body.arrayBuffer());
@@ -82,9 +74,9 @@ describe('recordings', () => {
     expect(audio.subarray(0, 4).toString('ascii')).toBe('RIFF');
 
     colleague.socket.send({ t: 'recording', reqId: 'r2', eventId });
-    expect(await reply(colleague, 'r2')).toMatchObject({ t: 'error', code: 'forbidden' });
+    expect(await colleague.reply('r2')).toMatchObject({ t: 'error', code: 'forbidden' });
     outsider.socket.send({ t: 'recording', reqId: 'r3', eventId });
-    expect(await reply(outsider, 'r3')).toMatchObject({ t: 'error', code: 'not_found' });
+    expect(await outsider.reply('r3')).toMatchObject({ t: 'error', code: 'not_found' });
 
     // A tampered link streams nothing.
     const forged = await request(`${granted.url.slice(0, -2)}xx`);

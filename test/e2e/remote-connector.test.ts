@@ -6,7 +6,6 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRemoteConnector } from '../../src/bus/ingest/call-control/index.js';
 import type { RunningBus } from '../../src/bus/server.js';
-import type { ServerFrame } from '../../src/shared/agent-protocol.js';
 import type { PbxSimulator } from '../../src/sim/3cx/index.js';
 import { Agent, callerNumber, fromCaller, provisionSite, Resources, SIM_CLIENT, startSim, startTestBus, waitFor, type Site } from '../support/e2e.js';
 
@@ -39,25 +38,18 @@ beforeAll(async () => {
   await waitFor(() => sim.openSockets() > 0, 'the remote connector to open its Call Control socket');
 });
 
-async function reply(agent: Agent, reqId: string): Promise<ServerFrame> {
-  for (;;) {
-    const frame = await agent.socket.next();
-    if ('reqId' in frame && frame.reqId === reqId) return frame;
-  }
-}
-
 describe('remote connector mode over loopback HTTP', () => {
   it('remote connector mode: click-to-dial and recording download work with no PBX key on the bus and one token owner', async () => {
     expect(bus.connectors.connectors.has(site.pbx.id)).toBe(false);
     const a101 = await Agent.connect(res, bus.wsUrl, site.tokens['101']!);
     a101.socket.send({ t: 'dial', reqId: 'd1', number: '(02) 9876 5555' });
-    expect(await reply(a101, 'd1')).toMatchObject({ t: 'dial_result', ok: true, e164: '+61298765555', error: null });
+    expect(await a101.reply('d1')).toMatchObject({ t: 'dial_result', ok: true, e164: '+61298765555', error: null });
     expect(sim.makeCallRequests).toEqual([{ dn: '101', deviceId: expect.stringContaining('sip:101@'), destination: '+61298765555' }]);
 
     await sim.placeCall({ kind: 'inbound', from: callerNumber(41).raw, to: '101', talkSec: 8 });
     const [ready] = (await a101.eventsUntil((e) => fromCaller(41)(e) && e.type === 'recording_ready')).slice(-1);
     a101.socket.send({ t: 'recording', reqId: 'r1', eventId: ready!.event.id });
-    const granted = await reply(a101, 'r1');
+    const granted = await a101.reply('r1');
     if (granted.t !== 'recording_url') throw new Error(`expected a link, got ${JSON.stringify(granted)}`);
     const download = await request(granted.url);
     const audio = Buffer.from(await download.body.arrayBuffer());
@@ -75,6 +67,6 @@ describe('remote connector mode over loopback HTTP', () => {
     await sim.placeCall({ kind: 'inbound', from: callerNumber(42).raw, to: '101', talkSec: 3 });
     const [ready] = (await a101.eventsUntil((e) => fromCaller(42)(e) && e.type === 'recording_ready')).slice(-1);
     a102.socket.send({ t: 'recording', reqId: 'r2', eventId: ready!.event.id });
-    expect(await reply(a102, 'r2')).toMatchObject({ t: 'error', code: 'forbidden' });
+    expect(await a102.reply('r2')).toMatchObject({ t: 'error', code: 'forbidden' });
   });
 });

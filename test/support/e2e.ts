@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { PAIR_PATH, PairResponseSchema } from '../../src/shared/pairing.js';
-import type { EventFrame as EventFrameSchema, Position, WelcomeFrame } from '../../src/shared/agent-protocol.js';
+import type { EventFrame as EventFrameSchema, Position, ServerFrame, WelcomeFrame } from '../../src/shared/agent-protocol.js';
 import type { CallEvent } from '../../src/shared/call-event.js';
 import type { z } from 'zod';
 import { loadConfig } from '../../src/bus/config.js';
@@ -148,6 +148,14 @@ export class Agent {
     if (resyncReason) first = await socket.next();
     if (first.t !== 'welcome') throw new Error(`expected welcome, got ${JSON.stringify(first)}`);
     return new Agent(socket, first, resyncReason);
+  }
+
+  /** The bus's answer to the request `reqId` (a dial or a recording request), frames before it skipped. */
+  async reply(reqId: string): Promise<ServerFrame> {
+    for (;;) {
+      const frame = await this.socket.next();
+      if ('reqId' in frame && frame.reqId === reqId) return frame;
+    }
   }
 
   async nextEvent(): Promise<EventFrame> {
