@@ -12,7 +12,8 @@ export const MAX_COMMANDS_PER_POLL = 16;
 export const MAX_POLL_WAIT_SEC = 30;
 export const MAX_ANSWER_BYTES = 8 * 1024;
 
-const CommandId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
+/** The bus's random command id; the connector's answer and upload URLs carry it. */
+export const CommandId = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/);
 
 const MakeCallCommandSchema = z.object({
   id: CommandId,

@@ -9,7 +9,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ProblemError, refusalLoggingHandler } from '../../http/problem.js';
 import type { ConnectorRelay } from '../../pbx/relay.js';
-import { MAX_ANSWER_BYTES, MAX_POLL_WAIT_SEC, RECORDING_CONTENT_TYPE, RelayAnswerSchema } from '../../pbx/relay-wire.js';
+import { CommandId, MAX_ANSWER_BYTES, MAX_POLL_WAIT_SEC, RECORDING_CONTENT_TYPE, RelayAnswerSchema } from '../../pbx/relay-wire.js';
 import type { Pbx, TenantStore } from '../../tenants/port.js';
 import { matchesAnySecret } from '../../tenants/secrets.js';
 import { IngestError } from '../normalise.js';
@@ -26,7 +26,7 @@ export interface ConnectorRoutesOptions {
 
 const MAX_BODY_BYTES = 256 * 1024;
 const PollQuerySchema = z.object({ waitSec: z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SEC).default(25) });
-const CommandParamsSchema = z.object({ pbxId: z.string(), commandId: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/) });
+const CommandParamsSchema = z.object({ pbxId: z.string(), commandId: CommandId });
 
 export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async (app, opts) => {
   app.setErrorHandler(refusalLoggingHandler(app.log, 'connector post refused'));
