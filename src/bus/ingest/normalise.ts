@@ -282,7 +282,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       // Which call this is, and whether this transition was already logged (see the rule above).
       const journal = obs.journal ?? null;
       // An end cut off by a lost connection carries only when the call was last seen: not its end.
-      const reportedEnd = obs.endReason === 'connection_lost' ? null : obs.pbxTime.getTime();
+      const reportedEnd = obs.endReason === 'connection_lost' ? null : at;
       const endedAt = cls !== 'end' ? null : journal ? (journal.endedAt?.getTime() ?? null) : reportedEnd;
       const sameEnd = (t: Transition) =>
         journal === null ||
@@ -311,7 +311,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       const pbxCallId =
         instanceId ??
         call?.pbxCallId ??
-        index.newTemplateCallId([obs.pbxId, remoteKey, agents.join(','), cls, journal?.identity ?? Math.floor(obs.pbxTime.getTime() / 1000)]);
+        index.newTemplateCallId([obs.pbxId, remoteKey, agents.join(','), cls, journal?.identity ?? Math.floor(at / 1000)]);
       const existing = call ? sameTransition(call) : undefined;
       const keyOf = (id: string) => `ev_${sha([obs.pbxId, id, cls, agents.join(',')].join('\n')).slice(0, 32)}`;
       const key = existing?.key ?? keyOf(pbxCallId);
