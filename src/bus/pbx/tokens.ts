@@ -20,8 +20,9 @@ const JwtLifetimeSchema = z.object({ iat: z.number().int(), exp: z.number().int(
 
 /** Lifetime in seconds from a JWT access token's own claims, or null when it is not one. */
 function jwtLifetimeSec(token: string): number | null {
-  const payload = token.split('.')[1];
-  if (token.split('.').length !== 3 || !payload) return null;
+  const parts = token.split('.');
+  const payload = parts[1];
+  if (parts.length !== 3 || !payload) return null;
   try {
     const claims = JwtLifetimeSchema.safeParse(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')));
     return claims.success ? claims.data.exp - claims.data.iat : null;
