@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { isSimFile, startCrmSimulator, type CrmSimulator } from '../common/index.js';
+import { zohoError } from './errors.js';
 import { ZohoLimits, type ZohoEdition } from './limits.js';
 import { zohoSpecWithOverlay } from './spec.js';
 
@@ -56,8 +57,6 @@ const PHONE_FIELDS = ['Phone', 'Mobile', 'Home_Phone', 'Other_Phone', 'Asst_Phon
 const USER = { id: '5000000000001', name: 'Sim Agent', email: 'agent@example.com' };
 const MODULES = ['Contacts', 'Leads', 'Calls', 'Tasks'] as const;
 type Module = (typeof MODULES)[number];
-
-const zohoError = (code: string, message: string, details: Record<string, unknown> = {}) => ({ code, details, message, status: 'error' });
 
 export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<ZohoSimulator> {
   const location = options.location ?? 'us';

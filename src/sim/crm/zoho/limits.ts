@@ -5,6 +5,7 @@
 // period is exceeded or the concurrency limit of the user for the app is exceeded").
 import type { RateLimitDecision } from '../common/index.js';
 import { RollingWindow } from '../common/rolling-window.js';
+import { zohoError } from './errors.js';
 
 export type ZohoEdition = 'free' | 'standard' | 'professional' | 'enterprise' | 'ultimate';
 
@@ -18,7 +19,6 @@ export const ZOHO_EDITIONS: Readonly<Record<ZohoEdition, { concurrency: number; 
 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const zohoError = (code: string, message: string) => ({ code, details: {}, message, status: 'error' });
 
 export interface ZohoLimitOptions {
   edition: ZohoEdition;
