@@ -34,6 +34,9 @@ export type Fault =
       mode?: 'hang' | 'close';
     };
 
+/** A fault that answers with a status (injected, or a vendor rate limit's refusal). */
+export type StatusFault = Extract<Fault, { status: number }>;
+
 export type RandomFaultKind = 'rateLimit' | 'serverError' | 'unavailable' | 'timeout';
 
 /** Faults drawn per request from a seeded generator: "ordinary error rates", not every Nth request. */
@@ -85,7 +88,7 @@ export interface CrmSimulatorOptions {
 }
 
 export interface RateLimitDecision {
-  refuse?: Extract<Fault, { status: number }>;
+  refuse?: StatusFault;
   headers?: Record<string, string>;
 }
 
@@ -108,8 +111,6 @@ export interface CrmSimulator {
   close(): Promise<void>;
 }
 
-type StatusFault = Extract<Fault, { status: number }>;
-
 export class Faults {
   private readonly queue: Fault[] = [];
   private outageFault: Fault | null = null;
@@ -126,7 +127,7 @@ export class Faults {
   }
 
   /** Every matching request fails with this status until `restore()` (the CRM is down for a stretch). */
-  outage(fault: Extract<Fault, { status: number }>): void {
+  outage(fault: StatusFault): void {
     this.outageFault = fault;
   }
 
@@ -266,7 +267,7 @@ export async function startCrmSimulator(options: CrmSimulatorOptions): Promise<C
     return answerWith(fault);
 
     // The vendor-shaped answer of a status fault (injected or a rate limit): not spec-validated.
-    function answerWith(f: Extract<Fault, { status: number }>) {
+    function answerWith(f: StatusFault) {
       entry.fault = 'status';
       state.skipResponseValidation = true;
       const retryAfter = f.retryAfter ?? (f.retryAfterSec === undefined ? undefined : String(f.retryAfterSec));

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { isSimFile, simError, startCrmSimulator, type CrmSimulator, type Fault, type RateLimitDecision, type SimFile } from '../common/index.js';
+import { isSimFile, simError, startCrmSimulator, type CrmSimulator, type StatusFault, type RateLimitDecision, type SimFile } from '../common/index.js';
 import { RollingWindow } from '../common/rolling-window.js';
 
 export const HUBSPOT_SIM_CLIENT = { clientId: 'hubspot-sim-client', clientSecret: 'hubspot-sim-secret' };
@@ -91,7 +91,7 @@ function rateLimitHeaders(remaining: number, max = HUBSPOT_RATE_LIMITS.tenSecond
  * TEN_SECONDLY_ROLLING with the rate-limit headers; SECONDLY for search, body as HubSpot's own
  * client issues quote it, no headers documented). HubSpot documents no Retry-After; tests may add one.
  */
-export function hubspotRateLimitFault(retryAfterSec?: number, policy: 'TEN_SECONDLY_ROLLING' | 'SECONDLY' = 'TEN_SECONDLY_ROLLING'): Extract<Fault, { status: number }> {
+export function hubspotRateLimitFault(retryAfterSec?: number, policy: 'TEN_SECONDLY_ROLLING' | 'SECONDLY' = 'TEN_SECONDLY_ROLLING'): StatusFault {
   const tenSecondly = policy === 'TEN_SECONDLY_ROLLING';
   return {
     status: 429,

@@ -3,7 +3,7 @@
 // (schemas.ts), and a small SOQL/SOSL reader that accepts only the statement shapes the docs describe.
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { simError, startCrmSimulator, type CrmSimulator, type Fault } from '../common/index.js';
+import { simError, startCrmSimulator, type CrmSimulator, type StatusFault } from '../common/index.js';
 import { RollingWindow } from '../common/rolling-window.js';
 import {
   ContentVersionCreateBody,
@@ -58,7 +58,7 @@ export function salesforceError(status: number, message: string, errorCode?: str
 const NOT_FOUND_MESSAGE = 'The requested resource does not exist';
 
 /** The org's daily API allocation is used up (403 REQUEST_LIMIT_EXCEEDED per NOTES.md). */
-export const requestLimitExceeded: Extract<Fault, { status: number }> = {
+export const requestLimitExceeded: StatusFault = {
   status: 403,
   body: salesforceError(403, 'TotalRequests Limit exceeded.', 'REQUEST_LIMIT_EXCEEDED'),
 };
