@@ -1,5 +1,8 @@
 // A rolling-window request counter for the simulators' vendor limits (HighLevel's 100 per 10 s,
 // Salesforce's daily allocation, Zoho's 24-hour credits): what was taken frees up `windowMs` later.
+/** A rolling day: the daily limits' window. */
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
 export class RollingWindow {
   /** Amounts taken, oldest first. */
   private readonly taken: { at: number; amount: number }[] = [];

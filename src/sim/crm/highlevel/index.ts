@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { toE164 } from '../../../shared/phone.js';
 import { isSimFile, simError, startCrmSimulator, type CrmSimulator, type RateLimitDecision } from '../common/index.js';
-import { RollingWindow } from '../common/rolling-window.js';
+import { DAY_MS, RollingWindow } from '../common/rolling-window.js';
 import { highLevelSpecWithOverlay } from './spec.js';
 
 export interface HlContact {
@@ -374,7 +374,7 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
 /** The documented X-RateLimit-* headers on every answer; past either window, 429. */
 function rateLimiter(limits: typeof HIGHLEVEL_RATE_LIMITS, now: () => number): () => RateLimitDecision {
   const burst = new RollingWindow(limits.burst, limits.intervalMs, now);
-  const daily = new RollingWindow(limits.daily, 24 * 60 * 60 * 1000, now);
+  const daily = new RollingWindow(limits.daily, DAY_MS, now);
   return () => {
     const allowed = daily.remaining > 0 && burst.tryTake();
     if (allowed) daily.take(1);

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { simError, startCrmSimulator, type CrmSimulator, type StatusFault } from '../common/index.js';
-import { RollingWindow } from '../common/rolling-window.js';
+import { DAY_MS, RollingWindow } from '../common/rolling-window.js';
 import {
   ContentVersionCreateBody,
   OWNER_ID,
@@ -76,7 +76,7 @@ export async function startSalesforceSim(options: SalesforceSimOptions = {}): Pr
   // The org's first user is the one who signs in (the identity URL in the token response names it).
   const signedInUserId = addUser({ Username: 'admin@sim.example.com', Email: 'admin@sim.example.com', FirstName: 'Sim', LastName: 'Admin' });
   let instanceUrl = '';
-  const daily = new RollingWindow(options.dailyApiRequests ?? 15_000, 24 * 60 * 60 * 1000, options.now);
+  const daily = new RollingWindow(options.dailyApiRequests ?? 15_000, DAY_MS, options.now);
   daily.take(options.apiRequestsUsed ?? 0);
 
   const sim = await startCrmSimulator({

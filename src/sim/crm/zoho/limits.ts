@@ -4,7 +4,7 @@
 // Over either limit Zoho answers 429 (v8 status-codes page: "Number of API requests for the 24 hour
 // period is exceeded or the concurrency limit of the user for the app is exceeded").
 import type { RateLimitDecision } from '../common/index.js';
-import { RollingWindow } from '../common/rolling-window.js';
+import { DAY_MS, RollingWindow } from '../common/rolling-window.js';
 import { zohoError } from './errors.js';
 
 export type ZohoEdition = 'free' | 'standard' | 'professional' | 'enterprise' | 'ultimate';
@@ -17,8 +17,6 @@ export const ZOHO_EDITIONS: Readonly<Record<ZohoEdition, { concurrency: number; 
   enterprise: { concurrency: 20, base: 50_000, perUser: 1_000, max: 2_000_000 },
   ultimate: { concurrency: 25, base: 50_000, perUser: 2_000, max: Number.POSITIVE_INFINITY },
 };
-
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 export interface ZohoLimitOptions {
   edition: ZohoEdition;
