@@ -86,7 +86,7 @@ export const CallEventSchema = z.object({
 export type CallEvent = z.infer<typeof CallEventSchema>;
 
 /** The remote party from the agent's point of view: the caller on inbound, the callee otherwise. */
-export function remoteParty(event: CallEvent): Party {
+export function remoteParty(event: Pick<CallEvent, 'direction' | 'caller' | 'callee'>): Party {
   return event.direction === 'inbound' ? event.caller : event.callee;
 }
 

@@ -117,7 +117,7 @@ export function followUpTaskInput(
   contact: Pick<CrmContact, 'id' | 'kind' | 'name'> | null,
   ownerId: string | null,
 ): FollowUpTaskInput {
-  const remote = remoteParty({ direction: facts.direction, caller: facts.caller, callee: facts.callee } as CallEvent);
+  const remote = remoteParty(facts);
   const missedAt = Date.parse(facts.endedAt ?? facts.firstSeenAt);
   return {
     callKey,
@@ -143,7 +143,7 @@ export function callLogInput(
   contact: Pick<CrmContact, 'id' | 'kind' | 'name'> | null,
   ownerId: string | null,
 ): CallLogInput {
-  const remote = remoteParty({ direction: facts.direction, caller: facts.caller, callee: facts.callee } as CallEvent);
+  const remote = remoteParty(facts);
   const outcome = outcomeOf(facts);
   const answered = outcome === 'answered';
   const summary = {

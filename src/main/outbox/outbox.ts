@@ -18,13 +18,13 @@
 // adapters are idempotent per callKey (log) and per record+file name (attach), so nothing doubles.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { CallEvent } from '../../shared/call-event.js';
+import { type CallEvent, remoteParty } from '../../shared/call-event.js';
 import { runAbortable } from '../crm/abort.js';
 import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
 import { Signal } from '../signal.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { callKeyOf } from '../history/index.js';
-import { type CallFacts, OUTBOX_EVENT_TYPES, callLogInput, followUpDue, followUpTaskInput, loggedElsewhereReason } from './call-facts.js';
+import { OUTBOX_EVENT_TYPES, callLogInput, followUpDue, followUpTaskInput, loggedElsewhereReason } from './call-facts.js';
 import { RecordingUnavailable, type RecordingSource, fetchRecording } from './recording.js';
 import { type CrmCallState, type OutboxRow, type OutboxStep, OutboxStore } from './store.js';
 
@@ -321,7 +321,7 @@ export class Outbox {
   }
 
   private async contactFor(row: OutboxRow): Promise<Pick<CrmContact, 'id' | 'kind' | 'name'> | null> {
-    const remote = remoteOf(row);
+    const remote = remoteParty(row.facts);
     if (!remote.e164) return null;
     try {
       return await this.opts.resolveContact(remote.e164);
@@ -402,18 +402,13 @@ export class Outbox {
 
 const EXTENSIONS: Record<string, string> = { 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/wave': 'wav', 'audio/mpeg': 'mp3', 'audio/mp3': 'mp3', 'audio/ogg': 'ogg', 'audio/opus': 'opus' };
 
-/** Stable per recording, so a re-upload after a crash is recognised by the adapter. */
-/** The other party of the call: the one it is logged against. */
-function remoteOf(row: OutboxRow): CallFacts['caller'] {
-  return row.facts.direction === 'inbound' ? row.facts.caller : row.facts.callee;
-}
-
 /** Whose calls are logged one at a time (see LANE_SLOTS). */
 function callerOf(row: OutboxRow): string {
-  const remote = remoteOf(row);
+  const remote = remoteParty(row.facts);
   return remote.e164 ?? remote.raw;
 }
 
+/** Stable per recording, so a re-upload after a crash is recognised by the adapter. */
 export function recordingFileName(pbxRecordingId: string, contentType: string): string {
   const safeId = pbxRecordingId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80);
   return `call-recording-${safeId}.${EXTENSIONS[contentType] ?? 'wav'}`;
