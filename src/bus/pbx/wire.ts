@@ -93,6 +93,8 @@ export const XapiRecordingSchema = z.looseObject({
   FromCallerNumber: text,
   ToDn: text,
   ToCallerNumber: text,
+  /** int32 in the swagger; 0 (its example default) and null mean "not filled". */
+  RefParticipantId: z.number().int().nullish(),
 });
 export type XapiRecording = z.infer<typeof XapiRecordingSchema>;
 

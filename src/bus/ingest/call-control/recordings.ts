@@ -57,8 +57,8 @@ export async function findRecording(xapi: XapiClient, leg: EndedLeg, context: Re
 
 /** RefParticipantId where 3CX filled it (null, absent and 0, the swagger's default, are "not filled"). */
 function refOf(r: XapiRecording): number | null {
-  const ref = (r as { RefParticipantId?: unknown }).RefParticipantId;
-  return typeof ref === 'number' && ref > 0 ? ref : null;
+  const ref = r.RefParticipantId;
+  return ref != null && ref > 0 ? ref : null;
 }
 
 function partiesMatch(r: XapiRecording, leg: TrackedLeg): boolean {
