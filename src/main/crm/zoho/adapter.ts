@@ -2,7 +2,7 @@
 // Every call goes to the data centre the token belongs to (session.context.api_domain).
 import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmErrorDetail, type CrmRequest } from '../http.js';
-import { OwnerResolver, withOwnerNote } from '../owner.js';
+import { OwnerResolver } from '../owner.js';
 import {
   CrmError,
   type ContactPage,
@@ -164,9 +164,7 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
     // racing insert answers DUPLICATE_DATA on the unique key field, which means it is there.
     async createFollowUpTask(record, input) {
       if (await findByKey('Tasks', input.callKey)) return;
-      const owner = await owners.forWrite(input.ownerId);
-      const task = toFollowUpTask({ ...input, ownerId: owner.id }, record, keyField);
-      task.Description = withOwnerNote(String(task.Description ?? ''), owner);
+      const task = toFollowUpTask(input, record, keyField, await owners.forWrite(input.ownerId));
       const response = await call({ method: 'POST', path: '/Tasks', json: { data: [task] }, schema: WriteResponse, idempotent: true });
       const result = response.data[0]!;
       if (result.status !== 'success' && result.code !== 'DUPLICATE_DATA') throw rejectedFrom(result);

@@ -3,6 +3,7 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { CallLogInput, CrmCallRecord, CrmContact, FollowUpTaskInput } from '../port.js';
 import type { PersonRecord } from './wire.js';
 import { callKeyTag } from '../compose.js';
+import { withOwnerNote, type WriteOwner } from '../owner.js';
 
 // The Calls custom field stores the shared tag: fixed length and free of criteria metacharacters.
 export { callKeyTag };
@@ -136,16 +137,17 @@ export function toCallRecord(input: CallLogInput, keyField: string): Record<stri
 }
 
 /** The call-back Task: due date (date only), open, linked like the call (Who_Id, or What_Id for a Lead). */
-export function toFollowUpTask(input: FollowUpTaskInput, call: CrmCallRecord, keyField: string): Record<string, unknown> {
+/** The follow-up Tasks record; `owner` is the agent's CRM user as resolved (owner.ts). */
+export function toFollowUpTask(input: FollowUpTaskInput, call: CrmCallRecord, keyField: string, owner: WriteOwner): Record<string, unknown> {
   const record: Record<string, unknown> = {
     Subject: input.subject,
     Due_Date: input.dueAt.slice(0, 10),
     Status: 'Not Started',
     Priority: 'High',
-    Description: `Missed call, logged as ${call.url ?? call.id}`,
+    Description: withOwnerNote(`Missed call, logged as ${call.url ?? call.id}`, owner),
     [keyField]: callKeyTag(input.callKey),
   };
-  return withOwnerAndContact(record, input);
+  return withOwnerAndContact(record, { ...input, ownerId: owner.id });
 }
 
 /** Owner, and the link to the person: Who_Id for a Contact, What_Id + $se_module for a Lead. */
