@@ -202,6 +202,21 @@ describe('3CX simulator: XAPI recordings (NOTES 3.2)', () => {
     expect(audio.readUInt32LE(40)).toBe(100_000 - 44);
     expect(audio).toEqual(await sim.recordingContent(recId!));
   });
+
+  it('answers a query the official XAPI file does not allow with 400, and its close() names the violation', async () => {
+    sim = await startPbxSimulator();
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    // Bus bugs the file catches: an option 3CX does not have, a $top that is not an integer.
+    expect((await get(sim.baseUrl, '/xapi/v1/Recordings?$where=Id%20eq%201', bearer)).status).toBe(400);
+    expect((await get(sim.baseUrl, '/xapi/v1/Recordings?$top=ten', bearer)).status).toBe(400);
+    expect(sim.specViolations()).toEqual([
+      expect.stringContaining('query option $where is not in the spec'),
+      expect.stringContaining('query $top must be integer'),
+    ]);
+    const closing = sim.close();
+    sim = undefined;
+    await expect(closing).rejects.toThrow(/XAPI traffic broke the official description/);
+  });
 });
 
 describe('3CX simulator: its own record of every call (the oracle for generated scenarios)', () => {

@@ -2,9 +2,12 @@
 // (one active token per client), the Call Control REST API and its WebSocket, XAPI recordings,
 // scripted calls emitted through every form, and fault injection. Used by the demo, tests and bench.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { OpenApiValidator } from '../crm/common/openapi.js';
 import { runScript, type CallDriver, type CallRecord, type CallScript, type RestartOptions } from './calls.js';
 import { BusForms, type BusTarget, type Delivery } from './forms.js';
 import { wavSize, wavStream } from './wav.js';
@@ -20,6 +23,25 @@ import {
   type WsEventMessage,
   type XapiRecording,
 } from './wire.js';
+
+/** The official XAPI description of the Recordings endpoints (vendored, see xapi/README.md). */
+const XAPI_SPEC_FILE = new URL('./xapi/xapi-recordings.json', import.meta.url);
+let xapiSpec: { validator: OpenApiValidator; queryOptions: Set<string> } | undefined;
+/** Compiled once per process: every simulator validates against the same file. */
+function loadXapiSpec(): NonNullable<typeof xapiSpec> {
+  if (xapiSpec) return xapiSpec;
+  const file = fileURLToPath(XAPI_SPEC_FILE);
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+    paths: Record<string, { get: { parameters: Array<{ name?: string; $ref?: string }> } }>;
+    components: { parameters: Record<string, { name: string }> };
+  };
+  // OData answers 400 to a system query option it does not know: collect the ones the spec lists.
+  const queryOptions = new Set(
+    doc.paths['/Recordings']!.get.parameters.map((p) => p.name ?? doc.components.parameters[p.$ref!.split('/').pop()!]!.name),
+  );
+  xapiSpec = { validator: new OpenApiValidator([file]), queryOptions };
+  return xapiSpec;
+}
 
 export interface SimExtension {
   dn: string;
@@ -128,6 +150,9 @@ export interface PbxSimulator {
    * PBX's URL before it issues the secrets the PBX sends, so the PBX usually starts first.
    */
   attachBus(target: BusTarget): void;
+  /** XAPI requests and answers that broke the official XAPI description (see xapi/README.md). */
+  specViolations(): string[];
+  /** Stops the PBX; rejects when any XAPI traffic broke the official description. */
   close(): Promise<void>;
 }
 
@@ -174,6 +199,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
   const issued = new Map<string, number>();
   const participants = new Map<string, Map<number, CallParticipant>>();
   const recordings: XapiRecording[] = [];
+  const specViolations: string[] = [];
   const makeCallRequests: MakeCallRequest[] = [];
   const deliveries: Delivery[] = [];
   const sockets = new Map<WebSocket, string>();
@@ -427,7 +453,19 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     const skip = Number(query.get('$skip') ?? 0);
     const top = query.get('$top');
     rows = rows.slice(skip, top === null ? undefined : skip + Number(top));
-    json(res, 200, { '@odata.context': `${baseUrlRef.value}/xapi/v1/$metadata#Recordings`, value: rows });
+    const page = { '@odata.context': `${baseUrlRef.value}/xapi/v1/$metadata#Recordings`, value: rows };
+    specViolations.push(...loadXapiSpec().validator.validateResponse('GET', '/Recordings', 200, 'application/json', page));
+    json(res, 200, page);
+  }
+
+  /** What the official XAPI description says is wrong with a request; [] when it conforms. */
+  function checkXapiRequest(method: string, path: string, query: URLSearchParams): string[] {
+    const spec = loadXapiSpec();
+    const unknown = path === '/Recordings' ? [...query.keys()].filter((k) => !spec.queryOptions.has(k)) : [];
+    return [
+      ...unknown.map((k) => `${method} ${path}: query option ${k} is not in the spec`),
+      ...spec.validator.validateRequest({ method, path, query: Object.fromEntries(query), contentType: undefined, body: undefined }),
+    ];
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -448,6 +486,11 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     const visible = monitored.get(clientId)!;
 
     if (path.startsWith('/xapi/v1/')) {
+      const problems = checkXapiRequest(req.method ?? 'GET', decodeURIComponent(path.slice('/xapi/v1'.length)), url.searchParams);
+      if (problems.length > 0) {
+        specViolations.push(...problems);
+        return odataError(res, 400, 'BadRequest', problems.join('; '));
+      }
       if (req.method === 'GET' && path === '/xapi/v1/Recordings') return handleRecordings(res, url.searchParams);
       const download = /^\/xapi\/v1\/Recordings\/Pbx\.DownloadRecording\(recId=(-?\d+)\)$/.exec(decodeURIComponent(path));
       if (req.method === 'GET' && download) {
@@ -544,11 +587,13 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     attachBus(target) {
       driver.forms = new BusForms(target, deliveries);
     },
+    specViolations: () => specViolations.slice(),
     async close() {
       for (const ws of sockets.keys()) ws.terminate();
       wss.close();
       for (const socket of rawSockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (specViolations.length > 0) throw new Error(`XAPI traffic broke the official description:\n${specViolations.join('\n')}`);
     },
   };
 }

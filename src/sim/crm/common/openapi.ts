@@ -82,6 +82,14 @@ export class OpenApiValidator {
         }
       }
       Object.values(o).forEach(visit);
+      // OpenAPI 3.0 writes a nullable reference as { allOf: [$ref], nullable: true } (3CX's XAPI
+      // does); Ajv's nullable keyword needs a type beside it, so spell the null out.
+      if (o.nullable === true && o.type === undefined) {
+        const rest = { ...o };
+        delete rest.nullable;
+        for (const key of Object.keys(o)) delete o[key];
+        o.anyOf = [rest, { type: 'null' }];
+      }
     };
     visit(doc);
     return deps;
@@ -94,12 +102,13 @@ export class OpenApiValidator {
         const op = pathItem[method] as Json | undefined;
         if (!op) continue;
         const segments = template.split('/');
-        const pattern = segments.map((s) => (/^\{.+\}$/.test(s) ? '([^/]+)' : escapeRegex(s))).join('/');
+        // A parameter may fill a whole segment (/calls/{callId}) or part of one (OData: Pbx.DownloadRecording(recId={recId})).
+        const pattern = segments.map((s) => escapeRegex(s).replace(/\\\{[^}]+\\\}/g, '([^/]+)')).join('/');
         this.operations.push({
           method: method.toUpperCase(),
           template,
           matcher: new RegExp(`^${pattern}/?$`),
-          literalSegments: segments.filter((s) => s && !s.startsWith('{')).length,
+          literalSegments: segments.filter((s) => s && !/^\{.+\}$/.test(s)).length,
           docId,
           pointer: `/paths/${escapePointer(template)}/${method}`,
           op,
