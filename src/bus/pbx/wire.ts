@@ -1,5 +1,5 @@
 // What a 3CX V20 PBX answers, parsed leniently: fields 3CX may omit default to empty, unknown
-// fields pass through untouched (specs/3cx/NOTES.md 1.2, 2.3, 2.4, 3.2).
+// fields pass through untouched (src/sim/3cx/NOTES.md 1.2, 2.3, 2.4, 3.2).
 import { z } from 'zod';
 
 export const TokenResponseSchema = z.object({

@@ -1,4 +1,4 @@
-// The simulator must speak the wire 3CX V20 speaks (specs/3cx/NOTES.md), or every test built on it lies.
+// The simulator must speak the wire 3CX V20 speaks (src/sim/3cx/NOTES.md), or every test built on it lies.
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';

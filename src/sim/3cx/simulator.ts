@@ -1,4 +1,4 @@
-// A simulated 3CX V20 PBX on loopback, faithful to specs/3cx/NOTES.md: OAuth client credentials
+// A simulated 3CX V20 PBX on loopback, faithful to src/sim/3cx/NOTES.md: OAuth client credentials
 // (one active token per client), the Call Control REST API and its WebSocket, XAPI recordings,
 // scripted calls emitted through every form, and fault injection. Used by the demo, tests and bench.
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-// The 3CX V20 wire shapes the simulator speaks, as NOTES.md (specs/3cx) records them:
+// The 3CX V20 wire shapes the simulator speaks, as NOTES.md (beside this file) records them:
 // Call Control is snake_case (2.3), XAPI is PascalCase OData (3.2).
 
 export type DnType = 'Wextension' | 'Wroutepoint' | 'Wqueue' | 'Wivr' | 'Wexternalline';

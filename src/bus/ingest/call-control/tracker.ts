@@ -1,5 +1,5 @@
 // Pure core of the Call Control connector: a local copy of the participants on agent DNs, turned
-// into CallObservations as their states change (mapping in specs/3cx/NOTES.md 2.5).
+// into CallObservations as their states change (mapping in src/sim/3cx/NOTES.md 2.5).
 //
 // One observation per agent DN for ringing, ended and recordings: a queue call ringing three
 // agents gives three `ringing` observations, each with agents = [that DN], so every pop goes up

@@ -1,6 +1,6 @@
 // The CRM-integration template a 3CX admin uploads (Admin Console > Integrations > CRM), one per
 // PBX with its ingest URL and key filled in as parameter defaults. Structure follows
-// our 3CX research notes (NOTES.md section 4.5, a reconstruction; kept with the team's vendor specs, not in this repo), adjusted to wire.ts:
+// our 3CX research notes (src/sim/3cx/NOTES.md section 4.5, a reconstruction), adjusted to wire.ts:
 // - Number Prefix="Zeros": international numbers arrive as 00..., which survives a query string
 //   (a literal "+" would decode as a space), whatever the PBX's country (a US PBX sends 0044...);
 //   the bus normalises to E.164 itself (pbxNumberToE164 in src/shared/phone.ts).
