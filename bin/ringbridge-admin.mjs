@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// The `ringbridge-admin` command (package.json bin). The CLI is TypeScript; tsx compiles it on load.
-import { register } from 'tsx/esm/api';
+// The `ringbridge-admin` command and `npm run admin --`: the admin CLI built from src/bus/cli/index.ts.
+import { runBuilt } from './run-built.mjs';
 
-register();
-const { main } = await import('../src/bus/cli/index.ts');
-process.exitCode = await main(process.argv.slice(2));
+await runBuilt('admin', 'ringbridge-admin');

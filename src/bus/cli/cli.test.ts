@@ -1,8 +1,11 @@
-// Runs the real `ringbridge-admin` launcher as a child process against a temporary data directory.
+// Runs the admin CLI from source (as `tsx src/bus/cli/index.ts`; bin/ringbridge-admin.mjs runs the
+// build of this file, which .ci/run checks) as a child process against a temporary data directory.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +16,9 @@ import { loadMasterKey } from '../tenants/secrets.js';
 import { createSqliteTenantStore, type SqliteTenantStore } from '../tenants/sqlite/store.js';
 import { TENANTS_DB_FILE } from '../compose.js';
 
-const BIN = resolve(import.meta.dirname, '../../../bin/ringbridge-admin.mjs');
+// tsx is found from here: the CLI runs with its working directory in the temporary data directory.
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const ADMIN = ['--import', TSX, resolve(import.meta.dirname, 'index.ts')];
 const run = promisify(execFile);
 
 let dir: string;
@@ -21,7 +26,7 @@ const env = () => ({ ...process.env, RINGBRIDGE_DATA_DIR: dir, RINGBRIDGE_PUBLIC
 
 async function admin(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: env(), cwd: dir });
+    const { stdout, stderr } = await run(process.execPath, [...ADMIN, ...args], { env: env(), cwd: dir });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -145,7 +150,7 @@ describe('ringbridge-admin', { timeout: 90_000 }, () => {
     const tenantId = 'ten_watched';
     const log = openSqliteEventLog({ dataDir: dir });
     await log.append(tenantId, makeCallEvent({ tenantId, pbxCallId: 'old-call' }), 'k-old');
-    const child = spawn(process.execPath, [BIN, 'watch', '--tenant', tenantId, '--interval', '50'], { env: env(), cwd: dir });
+    const child = spawn(process.execPath, [...ADMIN, 'watch', '--tenant', tenantId, '--interval', '50'], { env: env(), cwd: dir });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
