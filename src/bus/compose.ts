@@ -8,6 +8,9 @@ import { createSqliteAuditLog } from './audit/sqlite.js';
 import type { BusConfig } from './config.js';
 import type { DialService } from './dial/port.js';
 import { createDialService } from './dial/service.js';
+import type { DeliveryStore } from './ingest/deliveries/port.js';
+import { openRedisDeliveryStore } from './ingest/deliveries/redis.js';
+import { DELIVERIES_DB_FILE, openSqliteDeliveryStore } from './ingest/deliveries/sqlite.js';
 import { createIngestor } from './ingest/normalise.js';
 import type { Ingestor } from './ingest/observation.js';
 import type { EventLog } from './log/port.js';
@@ -26,8 +29,10 @@ export interface BusStorage {
   log: EventLog;
   tenants: SqliteTenantStore;
   audit: AuditLog;
+  /** Delivery ids already stored (webhook retries), beside the log: Redis when it has one, else SQLite. */
+  deliveries: DeliveryStore;
   masterKey: Buffer;
-  /** Closes the log, then the tenant database (SQLite checkpoints its WAL on the last close). */
+  /** Closes the log and delivery ids, then the tenant database (SQLite checkpoints its WAL on the last close). */
   close(): Promise<void>;
 }
 
@@ -41,9 +46,12 @@ export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl'
   const masterKey = loadMasterKey({ configured: config.masterKey, dataDir: config.dataDir });
   const log = config.redisUrl ? await openRedisEventLog({ url: config.redisUrl, onError }) : openSqliteEventLog({ dataDir: config.dataDir, onError });
   let tenants: SqliteTenantStore;
+  let deliveries: DeliveryStore | undefined;
   try {
+    deliveries = config.redisUrl ? await openRedisDeliveryStore({ url: config.redisUrl }) : openSqliteDeliveryStore({ path: join(config.dataDir, DELIVERIES_DB_FILE) });
     tenants = createSqliteTenantStore({ path: join(config.dataDir, TENANTS_DB_FILE), masterKey });
   } catch (err) {
+    await deliveries?.close();
     await log.close();
     throw err;
   }
@@ -51,9 +59,11 @@ export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl'
     log,
     tenants,
     audit: createSqliteAuditLog({ db: tenants.db }),
+    deliveries,
     masterKey,
     async close() {
       await log.close();
+      await deliveries.close();
       await tenants.close();
     },
   };
@@ -71,12 +81,12 @@ export interface BusServices {
 }
 
 export function composeServices(storage: BusStorage, opts: { publicUrl: string }): BusServices {
-  const { log, tenants, audit } = storage;
+  const { log, tenants, audit, deliveries } = storage;
   const pbxApis = createPbxApiRegistry({ tenants });
   const relay = createConnectorRelay();
   const pbx = createPbxGateway({ tenants, registry: pbxApis, relay });
   return {
-    ingestor: createIngestor({ log, tenants }),
+    ingestor: createIngestor({ log, tenants, deliveries }),
     pbxApis,
     pbx,
     relay,

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryEventLog } from '../log/memory/index.js';
 import type { EventLog } from '../log/port.js';
 import { createSqliteTenantStore, type SqliteTenantStore } from '../tenants/sqlite/store.js';
+import { openSqliteDeliveryStore } from './deliveries/sqlite.js';
 import { END_WINDOW_MS, IngestError, RINGING_WINDOW_MS, createIngestor } from './normalise.js';
 import type { CallObservation, Ingestor } from './observation.js';
 
@@ -49,7 +50,7 @@ afterEach(async () => {
 describe('normaliser', () => {
   it('turns an observation into a CallEvent with E.164 numbers in the PBX country and extensions marked', async () => {
     const result = await ingestor.ingest(obs());
-    expect(result).toMatchObject({ offset: 1, duplicate: false });
+    expect(result).toMatchObject({ duplicate: false });
     const [event] = await logged();
     expect(event).toMatchObject({
       id: result.eventId, tenantId, pbxId, pbxCallId: 'c1', type: 'ringing', direction: 'inbound',
@@ -74,7 +75,7 @@ describe('normaliser', () => {
     const first = await ingestor.ingest(obs());
     advance(RINGING_WINDOW_MS * 10);
     const again = await ingestor.ingest(obs({ source: 'webhook' }));
-    expect(again).toMatchObject({ duplicate: true, offset: first.offset, eventId: first.eventId });
+    expect(again).toMatchObject({ duplicate: true, eventId: first.eventId });
     expect(await logged()).toHaveLength(1);
   });
 
@@ -252,15 +253,25 @@ describe('normaliser', () => {
     expect((await ingestor.ingest(obs())).duplicate).toBe(false);
   });
 
-  it('refuses a replayed delivery id, but accepts the retry of a delivery that failed to store', async () => {
-    await ingestor.ingest(obs({ deliveryId: 'msg_1' }));
-    await expect(ingestor.ingest(obs({ deliveryId: 'msg_1' }))).rejects.toMatchObject({ code: 'replayed' });
-
-    const failing: EventLog = { ...log, append: async () => Promise.reject(new Error('disk full')) };
-    const flaky = createIngestor({ log: failing, tenants, now: () => clock });
-    await expect(flaky.ingest(obs({ deliveryId: 'msg_2', pbxCallId: 'c2' }))).rejects.toThrow('disk full');
-    await expect(flaky.ingest(obs({ deliveryId: 'msg_2', pbxCallId: 'c2' }))).rejects.toThrow('disk full');
+  it('answers a repeated delivery as a duplicate of its event and refuses its id with other content for the same event time', async () => {
+    const sent = obs({ deliveryId: 'msg_1' });
+    const first = await ingestor.ingest(sent);
+    advance(60_000);
+    expect(await ingestor.ingest({ ...sent })).toEqual({ duplicate: true, eventId: first.eventId });
+    await expect(ingestor.ingest({ ...sent, caller: { raw: '(02) 9876 5433', name: null } })).rejects.toMatchObject({ code: 'delivery-reused' });
     expect(await logged()).toHaveLength(1);
+  });
+
+  it('accepts the retry of a delivery that failed to store, on this node or another sharing its delivery ids', async () => {
+    const deliveries = openSqliteDeliveryStore({ path: ':memory:' });
+    const failing: EventLog = { ...log, append: async () => Promise.reject(new Error('disk full')) };
+    const flaky = createIngestor({ log: failing, tenants, deliveries, now: () => clock });
+    const sent = obs({ deliveryId: 'msg_2' });
+    await expect(flaky.ingest(sent)).rejects.toThrow('disk full');
+    await expect(flaky.ingest(sent)).rejects.toThrow('disk full');
+    expect(await createIngestor({ log, tenants, deliveries, now: () => clock }).ingest(sent)).toMatchObject({ duplicate: false });
+    expect(await logged()).toHaveLength(1);
+    await deliveries.close();
   });
 });
 
@@ -289,7 +300,11 @@ describe('a PBX that restarts and reuses call ids', () => {
     // The sender derives its message ids from the call id, so they repeat too: not a replay.
     const first = aCall('0298765432', 'rec-1', start).map((o, i) => webhook({ ...o, deliveryId: `msg_1001_${i}` }));
     const second = aCall('0391234567', 'rec-2', at(start, 40)).map((o, i) => webhook({ ...o, deliveryId: `msg_1001_${i}` }));
-    for (const o of [...first, ...second]) expect((await deliver(o)).duplicate).toBe(false);
+    const results = [];
+    for (const o of [...first, ...second]) results.push(await deliver(o));
+    expect(results.map((r) => r.duplicate)).toEqual(Array(8).fill(false));
+    // The sender's late retry of the first call's deliveries (same ids, bodies and event times) is still that call's.
+    for (const [i, o] of first.entries()) expect(await ingestor.ingest(o)).toEqual({ duplicate: true, eventId: results[i]!.eventId });
 
     const events = await logged();
     expect(events.map((e) => e.type)).toEqual(['ringing', 'answered', 'ended', 'recording_ready', 'ringing', 'answered', 'ended', 'recording_ready']);

@@ -56,6 +56,13 @@
 // - The index is per process: after a restart, or across nodes, cross-form duplicates inside the
 //   window can get through (each form on its own stays idempotent through its deterministic key).
 //
+// Delivery ids (webhook-id, Call Control's deliveryId) are remembered in a DeliveryStore that
+// outlives the process and is shared by every node, once the event is in the log: an identical
+// retry (same id, event time and content digest) is a duplicate of the event it became, stored
+// nothing new; the same id and event time with other content is refused. The same id with another
+// event time is another delivery (see deliveryKey). A delivery that failed to store left no record,
+// so its retry is accepted.
+//
 // An `ended` that was never answered becomes `missed`: duration 0, or no duration and this
 // normaliser saw the call ring but never saw it answered.
 //
@@ -68,6 +75,8 @@ import { CALL_EVENT_VERSION, CallEventSchema, type CallEvent, type CallEventType
 import { cleanRawNumber, pbxNumberToE164 } from '../../shared/phone.js';
 import type { EventLog } from '../log/port.js';
 import type { TenantStore } from '../tenants/port.js';
+import { contentDigest, deliveryKey, type DeliveryStore } from './deliveries/port.js';
+import { openSqliteDeliveryStore } from './deliveries/sqlite.js';
 import type { CallObservation, IngestResult, Ingestor } from './observation.js';
 
 export const RINGING_WINDOW_MS = 2 * 60_000;
@@ -76,11 +85,9 @@ export const END_WINDOW_MS = 5 * 60_000;
 export const END_CLOCK_SLACK_MS = 10_000;
 /** How long an unfinished call may be joined by a later template observation. */
 export const OPEN_CALL_WINDOW_MS = 60 * 60_000;
-/** Delivery ids are remembered a little past the webhook timestamp tolerance (5 min). */
-export const DELIVERY_MEMORY_MS = 10 * 60_000;
 const SWEEP_EVERY = 512;
 
-export type IngestErrorCode = 'unknown-pbx' | 'invalid' | 'replayed';
+export type IngestErrorCode = 'unknown-pbx' | 'invalid' | 'delivery-reused';
 
 /** Why an observation was refused; adapters turn it into a 4xx problem. Nothing was stored. */
 export class IngestError extends Error {
@@ -227,13 +234,15 @@ function party(raw: string, name: string | null, country: CountryCode, extension
 export interface IngestorOptions {
   log: EventLog;
   tenants: Pick<TenantStore, 'getPbx'>;
+  /** Where delivery ids are remembered; in memory (this ingestor only) when not given, as in tests. */
+  deliveries?: DeliveryStore;
   now?: () => Date;
 }
 
 export function createIngestor(opts: IngestorOptions): Ingestor {
   const now = opts.now ?? (() => new Date());
   const calls = new Map<string, PbxCalls>();
-  const deliveries = new Map<string, { expiresAt: number; at: number }>();
+  const deliveries = opts.deliveries ?? openSqliteDeliveryStore({ path: ':memory:' });
   let sinceSweep = 0;
 
   const callsOf = (pbxId: string) => {
@@ -244,7 +253,6 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
 
   function sweep(nowMs: number): void {
     for (const c of calls.values()) c.sweep(nowMs);
-    for (const [id, { expiresAt }] of deliveries) if (expiresAt <= nowMs) deliveries.delete(id);
   }
 
   return {
@@ -260,13 +268,12 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
         sweep(nowMs);
       }
 
-      const deliveryKey = obs.deliveryId === undefined ? null : `${obs.pbxId}\n${obs.deliveryId}`;
       const at = obs.pbxTime.getTime();
-      const delivered = deliveryKey === null ? undefined : deliveries.get(deliveryKey);
-      // A sender that derives delivery ids from call ids repeats them when the PBX reuses an id: only
-      // the same event again (a signed body cannot change its time) is a replay.
-      if (delivered !== undefined && delivered.expiresAt > nowMs && delivered.at === at) {
-        throw new IngestError('replayed', `delivery ${obs.deliveryId} was already received`);
+      const delivery = obs.deliveryId === undefined ? null : { key: deliveryKey(obs.pbxId, obs.deliveryId, at), digest: contentDigest({ ...obs, deliveryId: undefined }) };
+      if (delivery !== null) {
+        const delivered = await deliveries.find(delivery.key);
+        if (delivered?.digest === delivery.digest) return { duplicate: true, eventId: delivered.eventId };
+        if (delivered) throw new IngestError('delivery-reused', `delivery ${obs.deliveryId} was already received with other content for the same event time`);
       }
 
       const answeredBy = obs.type === 'answered' ? (obs.answeredBy ?? (new Set(obs.agents).size === 1 ? obs.agents[0]! : null)) : null;
@@ -368,33 +375,28 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       if (cls === 'answered') call.answered = true;
       if (cls === 'end' && call.closedAt === null) call.closedAt = nowMs;
       if (cls === 'end') call.lastEndAt = Math.max(call.lastEndAt ?? -Infinity, endedAt ?? at);
-      if (deliveryKey !== null) deliveries.set(deliveryKey, { expiresAt: nowMs + DELIVERY_MEMORY_MS, at });
 
       // Only a ring: a connector restarted with the bus reports a call it finds talking as answered
       // now, long after the answer it logged before; that is the same call.
       const checkLog = call.unchecked && cls === 'ringing';
-      try {
-        let appended = await opts.log.append(obs.tenantId, parsed.data, key);
-        let eventId = key;
-        if (checkLog) {
-          // Memory had no instance of this id (a bus restart, or the call is long forgotten): the log
-          // decides. A duplicate whose stored event occurred further away than the correlation window
-          // is an earlier call under a reused id, so this call takes an id of its own.
-          const stored = appended.duplicate ? await opts.log.findById(obs.tenantId, key) : null;
-          const reused = stored !== null && Math.abs(Date.parse(stored.event.pbxTime) - at) > windowOf(cls);
-          call.unchecked = false;
-          if (reused) {
-            if (call.pbxCallId === call.callId) call.pbxCallId = qualifiedCallId(call.callId, at);
-            eventId = transition.key = keyOf(call.pbxCallId);
-            appended = await opts.log.append(obs.tenantId, { ...parsed.data, id: eventId, pbxCallId: call.pbxCallId }, eventId);
-          }
+      let appended = await opts.log.append(obs.tenantId, parsed.data, key);
+      let eventId = key;
+      if (checkLog) {
+        // Memory had no instance of this id (a bus restart, or the call is long forgotten): the log
+        // decides. A duplicate whose stored event occurred further away than the correlation window
+        // is an earlier call under a reused id, so this call takes an id of its own.
+        const stored = appended.duplicate ? await opts.log.findById(obs.tenantId, key) : null;
+        const reused = stored !== null && Math.abs(Date.parse(stored.event.pbxTime) - at) > windowOf(cls);
+        call.unchecked = false;
+        if (reused) {
+          if (call.pbxCallId === call.callId) call.pbxCallId = qualifiedCallId(call.callId, at);
+          eventId = transition.key = keyOf(call.pbxCallId);
+          appended = await opts.log.append(obs.tenantId, { ...parsed.data, id: eventId, pbxCallId: call.pbxCallId }, eventId);
         }
-        return { offset: appended.offset, epoch: appended.epoch, duplicate: appended.duplicate, eventId };
-      } catch (err) {
-        // Not stored: the sender's retry of this delivery must be accepted.
-        if (deliveryKey !== null) deliveries.delete(deliveryKey);
-        throw err;
       }
+      // Only once the event is in the log: a delivery that failed to store must be accepted on retry.
+      if (delivery !== null) await deliveries.remember(delivery.key, { digest: delivery.digest, eventId });
+      return { duplicate: appended.duplicate, eventId };
     },
   };
 }

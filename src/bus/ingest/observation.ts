@@ -38,8 +38,6 @@ export interface CallObservation {
 }
 
 export interface IngestResult {
-  offset: number;
-  epoch: string;
   /** True when this transition had already been logged (retry or a second form). */
   duplicate: boolean;
   eventId: string;

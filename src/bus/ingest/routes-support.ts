@@ -36,8 +36,13 @@ export async function ingestOrProblem(ingestor: Ingestor, observation: CallObser
     switch (err.code) {
       case 'unknown-pbx':
         throw unknownPbx();
-      case 'replayed':
-        throw new ProblemError(409, 'replayed', 'Delivery already received', 'This delivery id was seen before; nothing was stored.');
+      case 'delivery-reused':
+        throw new ProblemError(
+          409,
+          'delivery-id-reused',
+          'Delivery id already used',
+          'This webhook-id was already received with a different body for the same event; nothing was stored. A new event needs a new webhook-id.',
+        );
       case 'invalid':
         throw new ProblemError(422, 'invalid-call', 'Call data not acceptable', err.message);
     }

@@ -8,6 +8,7 @@ import { createMemoryEventLog } from '../log/memory/index.js';
 import type { EventLog, LoggedEvent } from '../log/port.js';
 import type { Pbx, PbxSecrets } from '../tenants/port.js';
 import { createSqliteTenantStore, type SqliteTenantStore } from '../tenants/sqlite/store.js';
+import type { DeliveryStore } from './deliveries/port.js';
 import { createIngestor } from './normalise.js';
 import { ingestRoutes } from './routes.js';
 import type { WebhookCallPayload } from './webhook/payload.js';
@@ -31,10 +32,7 @@ export async function buildIngestHarness(): Promise<IngestHarness> {
   const { pbx, secrets } = await tenants.addPbx({
     tenantId: tenant.id, name: 'Main', baseUrl: 'https://pbx.acme.test', defaultCountry: 'AU', apiClientId: null, connectorMode: 'bus',
   });
-  const app = Fastify({ logger: false });
-  await app.register(problemHandler);
-  await app.register(ingestRoutes, { ingestor: createIngestor({ log, tenants }), tenants, contacts: tenants });
-  await app.ready();
+  const app = await ingestApp({ log, tenants });
   return {
     app, log, tenants, tenantId: tenant.id, pbx, secrets,
     logged: async () => (await log.read(tenant.id, { since: 0, limit: 10_000 })).events,
@@ -44,6 +42,15 @@ export async function buildIngestHarness(): Promise<IngestHarness> {
       await tenants.close();
     },
   };
+}
+
+/** Just the ingest routes over the given storage (a bus restart is a new app on the same storage). */
+export async function ingestApp(storage: { log: EventLog; tenants: SqliteTenantStore; deliveries?: DeliveryStore }): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  await app.register(problemHandler);
+  await app.register(ingestRoutes, { ingestor: createIngestor(storage), tenants: storage.tenants, contacts: storage.tenants });
+  await app.ready();
+  return app;
 }
 
 export function signedHeaders(secret: string, body: string, opts: { id?: string; at?: Date } = {}): Record<string, string> {

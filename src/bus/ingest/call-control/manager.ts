@@ -22,13 +22,13 @@ export interface StartConnectorsOptions extends Pick<CallControlConnectorOptions
   logger?: Logger;
 }
 
-/** The in-bus sink: a transition the log already holds (deliveryId seen) is not an error. */
+/** The in-bus sink: a transition the log already holds (its deliveryId stored, even with other details) is not an error. */
 export function ingestorSink(ingestor: Ingestor): ObservationSink {
   return async (observation) => {
     try {
       await ingestor.ingest(observation);
     } catch (err) {
-      if (!(err instanceof IngestError && err.code === 'replayed')) throw err;
+      if (!(err instanceof IngestError && err.code === 'delivery-reused')) throw err;
     }
   };
 }

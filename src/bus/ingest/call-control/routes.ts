@@ -1,7 +1,7 @@
 // The bus side of a remote connector, every route authenticated with one of the PBX's connector
 // tokens (Authorization: Bearer):
 // - POST /v1/pbx/:pbxId/connector/observations, answered 2xx only once every observation of the
-//   batch is in the log. A resent delivery (same deliveryId) counts as accepted.
+//   batch is in the log. A resent delivery (same deliveryId and event time) counts as accepted.
 // - the command relay (pbx/relay-wire.ts): the connector's long poll for makecall and recording
 //   requests, its answers, and recordings uploaded as a streamed body.
 import type { Readable } from 'node:stream';
@@ -52,7 +52,7 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
         results.push({ deliveryId: remote.deliveryId, eventId: result.eventId, duplicate: result.duplicate });
       } catch (err) {
         if (!(err instanceof IngestError)) throw err;
-        if (err.code === 'replayed') {
+        if (err.code === 'delivery-reused') {
           results.push({ deliveryId: remote.deliveryId, eventId: null, duplicate: true });
           continue;
         }

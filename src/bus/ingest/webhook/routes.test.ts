@@ -1,6 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../../../../test/support/redis-server.js';
+import { openStorage, type BusStorage } from '../../compose.js';
 import { PROBLEM_CONTENT_TYPE } from '../../http/problem.js';
-import { buildIngestHarness, signedHeaders, webhookPayload, type IngestHarness } from '../testing.js';
+import { buildIngestHarness, ingestApp, signedHeaders, webhookPayload, type IngestHarness } from '../testing.js';
 import { MAX_WEBHOOK_BODY_BYTES } from './payload.js';
 
 let h: IngestHarness;
@@ -75,13 +82,29 @@ describe('webhook ingest', () => {
     await expectRefused(await post(body, signedHeaders(other.secrets.webhookSecrets[0]!, body)), 401, 'bad-signature');
   });
 
-  it('refuses a replayed webhook-id with 409 and stores the event once', async () => {
+  it('answers an identical retry (same webhook-id and body, signed anew) with 200, duplicate and the first eventId, storing and pushing nothing', async () => {
+    const heard: number[] = [];
+    h.log.subscribe((_tenant, logged) => heard.push(logged.offset));
+    const secret = h.secrets.webhookSecrets[0]!;
     const body = JSON.stringify(webhookPayload());
-    const headers = signedHeaders(h.secrets.webhookSecrets[0]!, body, { id: 'msg_replay' });
-    expect((await post(body, headers)).statusCode).toBe(200);
-    const replay = await post(body, headers);
-    expect(replay.statusCode).toBe(409);
-    expect(replay.headers['content-type']).toMatch(PROBLEM_CONTENT_TYPE);
+    const first = await post(body, signedHeaders(secret, body, { id: 'msg_retry' }));
+    expect(first.json()).toMatchObject({ duplicate: false });
+    // A Standard Webhooks retry: same id and payload, a later attempt timestamp, so another signature.
+    const retry = await post(body, signedHeaders(secret, body, { id: 'msg_retry', at: new Date(Date.now() + 60_000) }));
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json()).toEqual({ eventId: first.json().eventId, duplicate: true });
+    expect(await h.logged()).toHaveLength(1);
+    expect(heard).toEqual([1]);
+  });
+
+  it('refuses a webhook-id reused with a different body with 409, storing nothing', async () => {
+    const secret = h.secrets.webhookSecrets[0]!;
+    const body = JSON.stringify(webhookPayload());
+    expect((await post(body, signedHeaders(secret, body, { id: 'msg_reused' }))).statusCode).toBe(200);
+    const other = body.replace('0298765432', '0298765433');
+    const reused = await post(other, signedHeaders(secret, other, { id: 'msg_reused' }));
+    expect(reused.statusCode).toBe(409);
+    expect(reused.json()).toMatchObject({ type: 'urn:ringbridge:problem:delivery-id-reused', detail: expect.stringMatching(/different body.*nothing was stored/) });
     expect(await h.logged()).toHaveLength(1);
   });
 
@@ -102,5 +125,58 @@ describe('webhook ingest', () => {
   it('refuses an unknown PBX with 404', async () => {
     const body = JSON.stringify(webhookPayload());
     await expectRefused(await post(body, signedHeaders(h.secrets.webhookSecrets[0]!, body), '/v1/pbx/pbx_unknown/webhook'), 404, 'unknown-pbx');
+  });
+});
+
+describe.each(['sqlite', 'redis'] as const)('webhook ingest across a bus restart (%s storage)', (engine) => {
+  let redis: RedisServer | undefined;
+  let dataDir: string;
+  const open = () => openStorage({ dataDir, redisUrl: redis?.url ?? null, masterKey: null }, pino({ level: 'silent' }));
+  const running: Array<{ app: FastifyInstance; storage: BusStorage }> = [];
+  /** A bus node: the ingest routes over storage opened from the data directory (and Redis). */
+  async function startNode() {
+    const storage = await open();
+    const node = { app: await ingestApp(storage), storage };
+    running.push(node);
+    return node;
+  }
+  async function stop(node: { app: FastifyInstance; storage: BusStorage }) {
+    running.splice(running.indexOf(node), 1);
+    await node.app.close();
+    await node.storage.close();
+  }
+  beforeAll(async () => {
+    if (engine === 'redis') redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'rb-webhook-'));
+  });
+  afterEach(async () => {
+    for (const node of [...running]) await stop(node);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('still answers an identical retry as a duplicate of the first event, and still refuses the id with a different body', async () => {
+    const first = await startNode();
+    const tenant = await first.storage.tenants.createTenant({ name: 'Acme' });
+    const { pbx, secrets } = await first.storage.tenants.addPbx({
+      tenantId: tenant.id, name: 'Main', baseUrl: 'https://pbx.acme.test', defaultCountry: 'AU', apiClientId: null, connectorMode: 'bus',
+    });
+    const secret = secrets.webhookSecrets[0]!;
+    const post = (app: FastifyInstance, body: string) =>
+      app.inject({ method: 'POST', url: `/v1/pbx/${pbx.id}/webhook`, payload: body, headers: signedHeaders(secret, body, { id: 'msg_restart' }) });
+    const body = JSON.stringify(webhookPayload());
+    const stored = await post(first.app, body);
+    expect(stored.json()).toMatchObject({ duplicate: false });
+    await stop(first);
+
+    const second = await startNode();
+    const retry = await post(second.app, body);
+    expect([retry.statusCode, retry.json()]).toEqual([200, { eventId: stored.json().eventId, duplicate: true }]);
+    expect((await post(second.app, body.replace('0298765432', '0298765433'))).statusCode).toBe(409);
+    expect((await second.storage.log.read(tenant.id, { since: 0, limit: 10 })).events).toHaveLength(1);
   });
 });

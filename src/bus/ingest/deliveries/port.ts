@@ -1,0 +1,46 @@
+// Which sender deliveries (Standard Webhooks' webhook-id, Call Control's deliveryId) were already
+// stored, so a retry is answered as a duplicate and a reused id with another body is refused.
+// Remembered outside the process (SQLite in the data directory, or the Redis every node shares),
+// so a retry after a bus restart or on another node is recognised too.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * How long a delivery id is remembered. Standard Webhooks' example schedule retries for 75 h 35 min
+ * (spec/standard-webhooks.md, "Deliverability and reliability": …, 10 h, 14 h, 20 h, 24 h) and Svix,
+ * its reference sender, for 27 h 35 min (docs.svix.com/retries: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+ * 10 h); four days covers both with room for the 5-minute timestamp tolerance and clock skew.
+ */
+export const DELIVERY_RETENTION_MS = 4 * 24 * 60 * 60_000;
+
+/** What a stored delivery left: a digest of its content and the event it became. */
+export const DeliveryRecordSchema = z.object({ digest: z.string().min(1), eventId: z.string().min(1) });
+export type DeliveryRecord = z.infer<typeof DeliveryRecordSchema>;
+
+export interface DeliveryStore {
+  /** The record under `key`, unless there is none or it expired. */
+  find(key: string): Promise<DeliveryRecord | null>;
+  /** Records a delivery whose event is in the log, for the retention window (replacing any record under `key`). */
+  remember(key: string, record: DeliveryRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+/**
+ * A fixed-size key for one delivery. The event time is part of it: a sender that derives delivery
+ * ids from call ids repeats them when the PBX reuses a call id, and that later call's events are
+ * new deliveries, not replays (a signed body cannot change its event time).
+ */
+export function deliveryKey(pbxId: string, deliveryId: string, eventTimeMs: number): string {
+  return sha([pbxId, deliveryId, eventTimeMs].join('\n')).slice(0, 32);
+}
+
+/** A digest of what a delivery says, independent of key order and of how it was signed or sent. */
+export function contentDigest(value: unknown): string {
+  return sha(JSON.stringify(value, (_key, v: unknown) => (isPlainObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v)));
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
