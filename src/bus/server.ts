@@ -200,6 +200,19 @@ function freePort(host: string): Promise<number> {
   });
 }
 
+/** One line an operator can act on; the stack only for causes not foreseen here. */
+function startFailure(err: unknown, config: BusConfig): string {
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e.syscall === 'listen') {
+    const where = `${e.address ?? config.host}:${e.port ?? config.port}`;
+    if (e.code === 'EADDRINUSE') return `${where} is already in use (another process listens there; change RINGBRIDGE_PORT or stop it)`;
+    if (e.code === 'EADDRNOTAVAIL') return `${where}: RINGBRIDGE_HOST is not an address of this machine`;
+    if (e.code === 'EACCES') return `${where}: not permitted to listen there (ports below 1024 need privileges)`;
+  }
+  if (typeof e.path === 'string' && e.syscall) return `data directory ${config.dataDir} (RINGBRIDGE_DATA_DIR) is not usable: ${e.message}`;
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
 async function main(): Promise<void> {
   let config: BusConfig;
   let oauthClients: BusDeps['oauthClients'];
@@ -223,6 +236,7 @@ async function main(): Promise<void> {
     bus = await startBus(config, { logger, oauthClients });
   } catch (err) {
     logger.fatal({ err }, 'bus cannot start');
+    process.stderr.write(`ringbridge bus: cannot start: ${startFailure(err, config)}\n`);
     process.exit(1);
   }
   logger.info({ url: bus.url, publicUrl: bus.publicUrl, log: config.redisUrl ? 'redis' : 'sqlite', dataDir: config.dataDir }, 'bus listening');

@@ -1,10 +1,14 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AGENT_WS_PATH, CloseCode } from '../../shared/agent-protocol.js';
 import type { CallEvent } from '../../shared/call-event.js';
 import type { DialOutcome, DialService } from '../dial/port.js';
 import type { EventLog, LogListener } from '../log/port.js';
 import { createMemoryEventLog } from '../log/memory/index.js';
+import { openSqliteEventLog } from '../log/sqlite/index.js';
 import { makeCallEvent } from '../log/testing.js';
 import type { RecordingGrant, RecordingService } from '../recordings/port.js';
 import type { Agent } from '../tenants/port.js';
@@ -238,11 +242,11 @@ describe('resume', () => {
       let duringReplay: (() => Promise<unknown>) | null = null;
       const log: EventLog = {
         ...inner,
-        async read(tenantId, opts) {
+        async readForAgent(tenantId, opts) {
           const hook = opts.limit > 0 ? duringReplay : null;
           if (hook) duringReplay = null;
           if (hook && when === 'before') await hook();
-          const result = await inner.read(tenantId, opts);
+          const result = await inner.readForAgent(tenantId, opts);
           if (hook && when === 'after') await hook();
           return result;
         },
@@ -294,14 +298,48 @@ describe('resume', () => {
     expect(await recent.nextOf('event')).toMatchObject({ offset: 4, replay: true });
   });
 
-  it('resyncs instead of replaying more than maxReplay events', async () => {
-    const bus = await startBus({ maxReplay: 2 });
-    for (let i = 0; i < 4; i++) await bus.append(bob);
-    const { epoch } = await bus.log.position('t_one');
+  it('replays exactly the missed calls of an agent while 100,000 other agents’ events were logged in its tenant', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'rb-gateway-resume-'));
+    const log = openSqliteEventLog({ dataDir });
+    cleanups.push(async () => {
+      await log.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+    const bus = await startBus({ log });
+    const first = await bus.connect(alice);
+    await bus.append(alice);
+    const acked = await first.nextOf('event');
+    first.close();
+    await first.closed;
+
+    // While Alice is away: 100,000 events of 500 other extensions of her PBX (Bob's among them),
+    // with 1,200 calls to her spread through them.
+    const missed: number[] = [];
+    for (let chunk = 0; chunk < 100; chunk++) {
+      const appends = Array.from({ length: 1_012 }, (_, i) => {
+        const own = i % 84 === 41;
+        const extension = own ? alice.extension : String(102 + ((chunk * 1_000 + i) % 500));
+        return bus.append(alice, { agents: [extension] }).then((offset) => own && missed.push(offset));
+      });
+      await Promise.all(appends);
+    }
+    missed.sort((a, b) => a - b);
+    expect(missed).toHaveLength(1_200);
+
     const client = await openRaw(bus);
-    client.hello(token(alice), { offset: 1, epoch });
-    expect(await client.nextOf('resync')).toMatchObject({ reason: 'retention' });
-  });
+    client.hello(token(alice), { offset: acked.offset, epoch: acked.epoch });
+    expect(await client.nextOf('welcome')).toMatchObject({ recovered: true, position: { offset: acked.offset + 101_200 } });
+    const replayed: number[] = [];
+    while (replayed.length < missed.length) {
+      const f = await client.nextOf('event');
+      expect(f).toMatchObject({ replay: true, event: { pbxId: alice.pbxId, agents: [alice.extension] } });
+      replayed.push(f.offset);
+    }
+    expect(replayed).toEqual(missed);
+    // Nothing else follows the replay: the next frame is the next live call.
+    const live = await bus.append(alice);
+    expect(await client.nextOf('event')).toMatchObject({ offset: live, replay: false });
+  }, 120_000);
 
   it('sends an agent away when the log under it is recreated, and resyncs it on return', async () => {
     const inner = createMemoryEventLog();

@@ -24,8 +24,6 @@ export interface GatewayOptions {
   authTimeoutMs?: number;
   /** Outbound bytes a connection may have queued before it is closed as a slow consumer. */
   maxBufferedBytes?: number;
-  /** Most tenant events a resume may replay; further behind means resync. */
-  maxReplay?: number;
   /** How often the tenant store is asked for revoked agents, whose connections are then closed. */
   revocationPollMs?: number;
 }
@@ -74,7 +72,6 @@ export class Gateway implements SessionHost {
       heartbeatMs: options.heartbeatMs ?? 25_000,
       authTimeoutMs: options.authTimeoutMs ?? 10_000,
       maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
-      maxReplay: options.maxReplay ?? 10_000,
       revocationPollMs: options.revocationPollMs ?? 2_000,
     };
     this.logger = options.logger ?? pino({ enabled: false });

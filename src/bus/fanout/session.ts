@@ -12,7 +12,6 @@ import {
   type Position,
 } from '../../shared/agent-protocol.js';
 import type { Agent } from '../tenants/port.js';
-import type { LoggedEvent } from '../log/port.js';
 import { eventFrame, frame, PONG } from './frames.js';
 import type { GatewayDeps } from './gateway.js';
 
@@ -230,7 +229,7 @@ export class AgentSession {
   }
 
   private async sync(agent: Agent, resume: Position | undefined): Promise<void> {
-    const { log, maxReplay } = this.host.deps;
+    const { log } = this.host.deps;
     const head = await log.read(agent.tenantId, { since: 0, limit: 0 });
     const top = head.position;
     const welcome = (recovered: boolean) =>
@@ -244,11 +243,7 @@ export class AgentSession {
       return;
     }
     const reason =
-      resume.epoch !== top.epoch || resume.offset > top.offset
-        ? 'epoch'
-        : resume.offset < head.firstRetained - 1 || top.offset - resume.offset > maxReplay
-          ? 'retention'
-          : null;
+      resume.epoch !== top.epoch || resume.offset > top.offset ? 'epoch' : resume.offset < head.firstRetained - 1 ? 'retention' : null;
     if (reason) {
       this.send(frame({ t: 'resync', reason, position: top }));
       this.send(welcome(false));
@@ -259,20 +254,22 @@ export class AgentSession {
     await this.replay(agent, resume.offset, top.epoch);
   }
 
-  /** Sends history after `since` that concerns this agent, then whatever was held meanwhile. */
+  /**
+   * Sends the agent's events after `since`, a page at a time from the log's agent index (however
+   * many other events the tenant logged meanwhile), then whatever was held meanwhile.
+   */
   private async replay(agent: Agent, since: number, epoch: string): Promise<void> {
+    const address = { pbxId: agent.pbxId, extension: agent.extension };
     let cursor = since;
     for (;;) {
-      const page = await this.host.deps.log.read(agent.tenantId, { since: cursor, limit: REPLAY_PAGE });
+      const page = await this.host.deps.log.readForAgent(agent.tenantId, { ...address, since: cursor, limit: REPLAY_PAGE });
       if (this.closed) return;
-      const first = page.events[0];
-      if (page.position.epoch !== epoch || (first && first.offset !== cursor + 1)) {
+      if (page.position.epoch !== epoch || page.firstRetained > cursor + 1) {
         // Log recreated or trimmed under us: reconnecting resumes and is told to resync.
         this.close(CloseCode.shutdown, 'history changed during replay');
         return;
       }
       for (const logged of page.events) {
-        if (!concerns(logged, agent)) continue;
         const data = eventFrame(logged, epoch, true);
         if (this.ws.bufferedAmount > this.host.deps.maxBufferedBytes / 2) {
           // Replay is per connection, so waiting here slows only this agent; live fan-out never waits.
@@ -284,9 +281,12 @@ export class AgentSession {
       }
       cursor = page.events.at(-1)?.offset ?? cursor;
       this.covered = cursor;
-      if (page.events.length < REPLAY_PAGE) break;
+      if (page.events.length < REPLAY_PAGE) {
+        // The last page holds every event of this agent up to the top it was read at.
+        this.goLive(page.position.offset);
+        return;
+      }
     }
-    this.goLive(cursor);
   }
 
   private goLive(coveredUpTo: number): void {
@@ -298,11 +298,6 @@ export class AgentSession {
     this.state = 'live';
     for (const h of held) this.deliver(h.offset, h.epoch, h.frame);
   }
-}
-
-/** Whether an event is for this agent: its own extension on its own PBX. */
-export function concerns(logged: LoggedEvent, agent: Agent): boolean {
-  return logged.event.pbxId === agent.pbxId && logged.event.agents.includes(agent.extension);
 }
 
 function isOtherProtocolHello(data: Buffer): boolean {

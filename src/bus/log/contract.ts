@@ -1,6 +1,7 @@
 // The one behaviour suite every EventLog adapter must pass (memory, sqlite, redis).
 // Each adapter's test file calls describeEventLogContract with a harness over its storage.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CallEvent } from '../../shared/call-event.js';
 import type { EventLog, LoggedEvent } from './port.js';
 import { makeCallEvent } from './testing.js';
 
@@ -95,6 +96,58 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
       expect((await log.read('t_a', { since: 8, limit: 100 })).events.map((e) => e.offset)).toEqual([9, 10]);
     });
 
+    it('reads one agent’s events after `since`, in pages, however many other events of the tenant lie between', async () => {
+      const me = { pbxId: 'pbx_1', extension: '101' };
+      const others = [
+        { pbxId: 'pbx_1', agents: ['102'] },
+        { pbxId: 'pbx_2', agents: ['101'] }, // same extension, another PBX of the tenant
+        { pbxId: 'pbx_1', agents: [] },
+        { pbxId: 'pbx_1', agents: ['1010'] },
+      ];
+      const mine: number[] = [];
+      let n = 0;
+      const append = async (overrides: Partial<CallEvent>) => (await log.append('t_a', makeCallEvent({ tenantId: 't_a', ...overrides }), `k${n++}`)).offset;
+      for (let i = 0; i < 40; i++) {
+        // Other agents' events in chunks of 50, concurrently, between each of this agent's.
+        await Promise.all(Array.from({ length: 50 }, (_, j) => append(others[(i + j) % others.length]!)));
+        mine.push(await append({ pbxId: me.pbxId, agents: i % 3 === 0 ? ['102', '101', '101'] : ['101'] }));
+      }
+      await log.append('t_b', makeCallEvent({ tenantId: 't_b', pbxId: me.pbxId, agents: ['101'] }), 'other-tenant');
+      const top = await log.position('t_a');
+
+      const paged: number[] = [];
+      for (let since = mine[4]!; ; ) {
+        const page = await log.readForAgent('t_a', { ...me, since, limit: 7 });
+        expect(page.position).toEqual(top);
+        expect(page.firstRetained).toBe(1);
+        for (const logged of page.events) {
+          expect(logged.event).toMatchObject({ tenantId: 't_a', pbxId: me.pbxId });
+          if (logged.json !== undefined) expect(JSON.parse(logged.json)).toEqual(logged.event);
+        }
+        paged.push(...page.events.map((e) => e.offset));
+        if (page.events.length < 7) break;
+        since = page.events.at(-1)!.offset;
+      }
+      expect(paged).toEqual(mine.slice(5));
+      expect((await log.readForAgent('t_a', { ...me, since: 0, limit: 0 })).events).toEqual([]);
+      expect((await log.readForAgent('t_a', { ...me, since: top.offset, limit: 10 })).events).toEqual([]);
+      expect((await log.readForAgent('t_a', { pbxId: me.pbxId, extension: '10', since: 0, limit: 10 })).events).toEqual([]);
+      const otherTenant = await log.readForAgent('t_b', { ...me, since: 0, limit: 10 });
+      expect(otherTenant.events.map((e) => [e.offset, e.event.tenantId])).toEqual([[1, 't_b']]);
+    });
+
+    it('stops reading an agent’s events at what retention trimmed', async () => {
+      const now = Date.now();
+      const at = (msAgo: number) => new Date(now - msAgo).toISOString();
+      for (const [i, age] of [9 * DAY, 9 * DAY, 0, 0].entries()) {
+        await log.append('t_a', makeCallEvent({ tenantId: 't_a', agents: ['101'], receivedAt: at(age) }), `k${i}`);
+      }
+      expect(await log.trim(new Date(now - 7 * DAY))).toBe(2);
+      const page = await log.readForAgent('t_a', { pbxId: 'pbx_test', extension: '101', since: 0, limit: 10 });
+      expect(page.events.map((e) => e.offset)).toEqual([3, 4]);
+      expect(page.firstRetained).toBe(3);
+    });
+
     it('has a stable epoch from the first look, before any append', async () => {
       const empty = await log.position('t_new');
       expect(empty.offset).toBe(0);
@@ -159,6 +212,8 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
         expect(await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k1')).toEqual({ ...first, duplicate: true });
         expect(await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k3')).toMatchObject({ offset: 3, epoch: first.epoch });
         expect((await log.read('t_a', { since: 0, limit: 10 })).events).toHaveLength(3);
+        const own = await log.readForAgent('t_a', { pbxId: 'pbx_test', extension: '101', since: 1, limit: 10 });
+        expect(own.events.map((e) => e.offset)).toEqual([2, 3]);
       });
     }
 

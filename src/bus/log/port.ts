@@ -24,6 +24,12 @@ export interface ReadResult {
   firstRetained: number;
 }
 
+/** An agent's address in a tenant's log: the events whose `agents` list its extension on its PBX concern it. */
+export interface AgentAddress {
+  pbxId: string;
+  extension: string;
+}
+
 /** Called for every committed append, on every node (Redis: via pub/sub), in offset order per tenant. */
 export type LogListener = (tenantId: string, logged: LoggedEvent, epoch: string) => void;
 
@@ -32,6 +38,12 @@ export interface EventLog {
   append(tenantId: string, event: CallEvent, idempotencyKey: string): Promise<AppendResult>;
   /** Events with offset > since, oldest first, at most `limit` (0 = position only). */
   read(tenantId: string, opts: { since: number; limit: number }): Promise<ReadResult>;
+  /**
+   * Events with offset > since that concern one agent, oldest first, at most `limit`, however many
+   * other events lie between them (an index, not a scan: resume pages through this). The position
+   * is the top when the page was read: no event up to it that concerns the agent is missing.
+   */
+  readForAgent(tenantId: string, opts: AgentAddress & { since: number; limit: number }): Promise<ReadResult>;
   position(tenantId: string): Promise<Position>;
   /** Finds one event by its CallEvent.id (recording requests name the event). */
   findById(tenantId: string, eventId: string): Promise<LoggedEvent | null>;

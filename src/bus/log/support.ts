@@ -14,6 +14,11 @@ export function receivedAtMs(event: CallEvent): number {
   return Number.isNaN(ms) ? Date.now() : ms;
 }
 
+/** The distinct extensions an event concerns (a queue call may list one twice): what the agent index holds. */
+export function agentExtensions(event: CallEvent): string[] {
+  return event.agents.length < 2 ? event.agents : [...new Set(event.agents)];
+}
+
 export class ListenerSet {
   private readonly listeners = new Set<LogListener>();
 

@@ -1,8 +1,8 @@
 // In-memory EventLog for tests: same contract as the durable adapters, nothing survives the process.
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
-import type { AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
-import { ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
+import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../support.js';
 
 interface Entry {
   logged: LoggedEvent;
@@ -17,6 +17,24 @@ interface Stream {
   entries: Entry[];
   byKey: Map<string, number>;
   byEventId: Map<string, Entry>;
+  /** Agent index: agentKey -> its events, oldest first. */
+  byAgent: Map<string, LoggedEvent[]>;
+}
+
+function agentKey(pbxId: string, extension: string): string {
+  return JSON.stringify([pbxId, extension]);
+}
+
+/** Index of the first event with an offset above `offset` in a list sorted by offset. */
+function firstAfter(list: LoggedEvent[], offset: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.offset <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function createMemoryEventLog(): EventLog {
@@ -26,7 +44,7 @@ export function createMemoryEventLog(): EventLog {
   function stream(tenantId: string): Stream {
     let s = streams.get(tenantId);
     if (!s) {
-      s = { epoch: newEpoch(), top: 0, entries: [], byKey: new Map(), byEventId: new Map() };
+      s = { epoch: newEpoch(), top: 0, entries: [], byKey: new Map(), byEventId: new Map(), byAgent: new Map() };
       streams.set(tenantId, s);
     }
     return s;
@@ -45,6 +63,12 @@ export function createMemoryEventLog(): EventLog {
       s.entries.push(entry);
       s.byKey.set(idempotencyKey, entry.logged.offset);
       if (!s.byEventId.has(event.id)) s.byEventId.set(event.id, entry);
+      for (const extension of agentExtensions(event)) {
+        const key = agentKey(event.pbxId, extension);
+        const list = s.byAgent.get(key);
+        if (list) list.push(entry.logged);
+        else s.byAgent.set(key, [entry.logged]);
+      }
       listeners.emit(tenantId, entry.logged, s.epoch);
       return { offset: entry.logged.offset, epoch: s.epoch, duplicate: false };
     },
@@ -55,6 +79,14 @@ export function createMemoryEventLog(): EventLog {
       const start = Math.max(0, since + 1 - first);
       const events = limit > 0 ? s.entries.slice(start, start + limit).map((e) => e.logged) : [];
       return { events, position: { offset: s.top, epoch: s.epoch }, firstRetained: first };
+    },
+
+    async readForAgent(tenantId: string, { pbxId, extension, since, limit }: AgentAddress & { since: number; limit: number }): Promise<ReadResult> {
+      const s = stream(tenantId);
+      const list = s.byAgent.get(agentKey(pbxId, extension)) ?? [];
+      const start = firstAfter(list, since);
+      const events = limit > 0 ? list.slice(start, start + limit) : [];
+      return { events, position: { offset: s.top, epoch: s.epoch }, firstRetained: firstRetained(s) };
     },
 
     async position(tenantId: string): Promise<Position> {
@@ -80,6 +112,13 @@ export function createMemoryEventLog(): EventLog {
         for (const gone of s.entries.splice(0, n)) {
           s.byKey.delete(gone.idempotencyKey);
           if (s.byEventId.get(gone.logged.event.id) === gone) s.byEventId.delete(gone.logged.event.id);
+          // The oldest events go first, so each is the head of its agents' lists.
+          for (const extension of agentExtensions(gone.logged.event)) {
+            const key = agentKey(gone.logged.event.pbxId, extension);
+            const list = s.byAgent.get(key)!;
+            list.shift();
+            if (list.length === 0) s.byAgent.delete(key);
+          }
         }
         removed += n;
       }

@@ -6,8 +6,8 @@ import type { Result } from 'ioredis';
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
 import type { AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
-import { ListenerSet, newEpoch, receivedAtMs } from '../support.js';
-import { APPEND, FIND, READ, TRIM } from './scripts.js';
+import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+import { APPEND, BACKFILL_AGENTS, FIND, READ, READ_AGENT, TRIM } from './scripts.js';
 
 export interface RedisEventLogOptions {
   url: string;
@@ -22,7 +22,9 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     rbAppend(...args: string[]): Result<[number, string, number], Context>;
     rbRead(...args: string[]): Result<[string, number, number, StreamEntry[]], Context>;
+    rbReadAgent(...args: string[]): Result<[string, number, number, StreamEntry[]], Context>;
     rbFind(...args: string[]): Result<StreamEntry | null, Context>;
+    rbBackfillAgents(...args: string[]): Result<number, Context>;
     rbTrim(...args: string[]): Result<number, Context>;
   }
 }
@@ -51,8 +53,8 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   const tenantsKey = `${prefix}:tenants`;
   const redis = new Redis(options.url, { lazyConnect: true });
   const subscriber = redis.duplicate();
-  for (const [name, lua] of [['rbAppend', APPEND], ['rbRead', READ], ['rbFind', FIND], ['rbTrim', TRIM]] as const) {
-    redis.defineCommand(name, { numberOfKeys: 5, lua });
+  for (const [name, lua] of [['rbAppend', APPEND], ['rbRead', READ], ['rbReadAgent', READ_AGENT], ['rbFind', FIND], ['rbTrim', TRIM], ['rbBackfillAgents', BACKFILL_AGENTS]] as const) {
+    redis.defineCommand(name, { numberOfKeys: 6, lua });
   }
   await Promise.all([redis.connect(), subscriber.connect()]);
   await subscriber.subscribe(channel);
@@ -60,19 +62,29 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   const listeners = new ListenerSet(options.onError);
   const delivered = new Map<string, Delivered>();
 
+  // Streams written before the agent index existed are indexed once, before this node serves
+  // resumes (appends index themselves, so a fill racing them or another node is harmless).
+  for (const tenantId of await redis.smembers(tenantsKey)) {
+    if ((await redis.hget(keys(tenantId)[0]!, 'ax')) !== null) continue;
+    for (let from = 1; from !== 0; ) from = await redis.rbBackfillAgents(...keys(tenantId), tenantId, String(from), String(TRIM_BATCH));
+  }
+
   function keys(tenantId: string): string[] {
     // The hash tag keeps one tenant's keys in one slot should this ever run on Redis Cluster.
     const base = `${prefix}:{${tenantId}}`;
-    return [`${base}:meta`, `${base}:stream`, `${base}:idem`, `${base}:byid`, tenantsKey];
+    return [`${base}:meta`, `${base}:stream`, `${base}:idem`, `${base}:byid`, tenantsKey, `${base}:byagent`];
   }
 
-  async function read(tenantId: string, since: number, limit: number): Promise<ReadResult> {
-    const [epoch, top, firstRetained, entries] = await redis.rbRead(...keys(tenantId), tenantId, newEpoch(), `${since + 1}-0`, String(limit));
+  function readResult(tenantId: string, [epoch, top, firstRetained, entries]: [string, number, number, StreamEntry[]]): ReadResult {
     // A tenant read here before any of its messages was heard (an agent syncing) is tracked from
     // this position, so a message lost to a reconnect before its first one is still caught up.
     // Copies of offsets up to `top` arriving later were covered by that read and are dropped.
     if (!delivered.has(tenantId)) delivered.set(tenantId, { epoch, offset: top, held: null });
     return { events: entries.map(entryToLogged), position: { offset: top, epoch }, firstRetained };
+  }
+
+  async function read(tenantId: string, since: number, limit: number): Promise<ReadResult> {
+    return readResult(tenantId, await redis.rbRead(...keys(tenantId), tenantId, newEpoch(), `${since + 1}-0`, String(limit)));
   }
 
   // Pub/sub drops messages while the subscriber reconnects. Per tenant, deliver in offset order;
@@ -160,11 +172,17 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
         String(receivedAtMs(event)),
         JSON.stringify(event),
         channel,
+        event.pbxId,
+        ...agentExtensions(event),
       );
       return { offset, epoch, duplicate: duplicate === 1 };
     },
 
     read: (tenantId, { since, limit }) => read(tenantId, since, limit),
+
+    async readForAgent(tenantId, { pbxId, extension, since, limit }): Promise<ReadResult> {
+      return readResult(tenantId, await redis.rbReadAgent(...keys(tenantId), tenantId, newEpoch(), pbxId, extension, String(since), String(limit)));
+    },
 
     async position(tenantId: string): Promise<Position> {
       return (await read(tenantId, 0, 0)).position;

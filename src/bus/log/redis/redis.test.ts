@@ -124,3 +124,32 @@ it('fills events missed while the subscriber connection was down, in order', () 
     await until(() => heard.length >= 7);
     expect(heard).toEqual([1, 2, 3, 4, 5, 6, 7]);
   }));
+
+it('indexes once, on open, the agents of a stream written before the agent index existed, and trims the index with the events', async () => {
+  const keyPrefix = `rb_backfill_${++run}`;
+  const admin = new Redis(server.url);
+  let log = await openRedisEventLog({ url: server.url, keyPrefix });
+  try {
+    const old = new Date(Date.now() - 9 * 86_400_000).toISOString();
+    await log.append('t_a', makeCallEvent({ tenantId: 't_a', agents: ['101', '101'], receivedAt: old }), 'k1');
+    await log.append('t_a', makeCallEvent({ tenantId: 't_a', agents: ['102'] }), 'k2');
+    await log.append('t_a', makeCallEvent({ tenantId: 't_a', agents: ['101'] }), 'k3');
+    await log.close();
+    // What a stream from before the agent index looks like: no index, no ax mark on its meta.
+    await admin.del(`${keyPrefix}:{t_a}:byagent`);
+    await admin.hdel(`${keyPrefix}:{t_a}:meta`, 'ax');
+
+    log = await openRedisEventLog({ url: server.url, keyPrefix });
+    const me = { pbxId: 'pbx_test', extension: '101' };
+    expect((await log.readForAgent('t_a', { ...me, since: 0, limit: 10 })).events.map((e) => e.offset)).toEqual([1, 3]);
+    expect(await admin.zcard(`${keyPrefix}:{t_a}:byagent`)).toBe(3);
+    expect(await log.trim(new Date(Date.now() - 7 * 86_400_000))).toBe(1);
+    expect(await admin.zcard(`${keyPrefix}:{t_a}:byagent`)).toBe(2);
+    expect((await log.readForAgent('t_a', { ...me, since: 0, limit: 10 })).events.map((e) => e.offset)).toEqual([3]);
+  } finally {
+    await log.close();
+    const keys = await admin.keys(`${keyPrefix}:*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
+  }
+});

@@ -1,26 +1,56 @@
 // Lua scripts of the Redis EventLog. Each runs atomically, so offset bump, write and publish can
-// never be seen half done. Every script takes the same five per-tenant keys:
-//   KEYS[1] meta (hash: epoch, top)   KEYS[2] stream (XADD id = "<offset>-0")
+// never be seen half done. Every script takes the same six per-tenant keys:
+//   KEYS[1] meta (hash: epoch, top, ax)   KEYS[2] stream (XADD id = "<offset>-0")
 //   KEYS[3] idempotency key -> offset   KEYS[4] event id -> offset   KEYS[5] set of tenant ids
+//   KEYS[6] agent index: a sorted set read by lex range, one member per (PBX, extension, offset)
 // ARGV[1] is always the tenant id and ARGV[2] a fresh epoch, used only if the stream is new.
+// Meta field ax marks a stream whose agent index covers every event (new streams, or filled by BACKFILL_AGENTS).
 
 /** A missing meta means a new stream, or one whose meta was lost: then old data cannot be trusted. */
 const ENSURE_STREAM = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[2]
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
-  redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0)
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[6])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0, 'ax', 1)
   redis.call('SADD', KEYS[5], ARGV[1])
 end
 `;
 
-/** ARGV: tenant, newEpoch, idempotencyKey, eventId, receivedAtMs, payload, channel. Returns {offset, epoch, duplicate}. */
-export const APPEND = `${ENSURE_STREAM}
+/**
+ * An agent's index members: PBX and extension, byte lengths first (so no agent's prefix starts
+ * another's), then the offset in 16 digits so lex order is offset order.
+ */
+const AGENT_MEMBER = `
+local function agentPrefix(pbx, ext) return string.len(pbx) .. ':' .. pbx .. string.len(ext) .. ':' .. ext .. ':' end
+local function agentMember(pbx, ext, offset) return agentPrefix(pbx, ext) .. string.format('%016d', offset) end
+local function indexEvent(json, offset, add)
+  local event = cjson.decode(json)
+  for _, ext in ipairs(event.agents) do
+    if add then redis.call('ZADD', KEYS[6], 0, agentMember(event.pbxId, ext, offset))
+    else redis.call('ZREM', KEYS[6], agentMember(event.pbxId, ext, offset)) end
+  end
+end
+`;
+
+/** The firstRetained of READ and READ_AGENT: the stream's oldest offset, or top + 1 when it is empty. */
+const FIRST_RETAINED = `
+local top = tonumber(redis.call('HGET', KEYS[1], 'top'))
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+local firstRetained = top + 1
+if #first > 0 then firstRetained = tonumber(string.match(first[1][1], '^(%d+)')) end
+`;
+
+/**
+ * ARGV: tenant, newEpoch, idempotencyKey, eventId, receivedAtMs, payload, channel, pbxId, then the
+ * event's distinct agent extensions. Returns {offset, epoch, duplicate}.
+ */
+export const APPEND = `${ENSURE_STREAM}${AGENT_MEMBER}
 local existing = redis.call('HGET', KEYS[3], ARGV[3])
 if existing then return {tonumber(existing), epoch, 1} end
 local offset = redis.call('HINCRBY', KEYS[1], 'top', 1)
 redis.call('XADD', KEYS[2], offset .. '-0', 'k', ARGV[3], 'i', ARGV[4], 'r', ARGV[5], 'e', ARGV[6])
+for i = 9, #ARGV do redis.call('ZADD', KEYS[6], 0, agentMember(ARGV[8], ARGV[i], offset)) end
 redis.call('HSET', KEYS[3], ARGV[3], offset)
 redis.call('HSETNX', KEYS[4], ARGV[4], offset)
 redis.call('PUBLISH', ARGV[7], offset .. ' ' .. epoch .. ' ' .. string.len(ARGV[1]) .. ' ' .. ARGV[1] .. ARGV[6])
@@ -28,14 +58,43 @@ return {offset, epoch, 0}
 `;
 
 /** ARGV: tenant, newEpoch, firstId, limit. Returns {epoch, top, firstRetained, entries}. */
-export const READ = `${ENSURE_STREAM}
-local top = tonumber(redis.call('HGET', KEYS[1], 'top'))
+export const READ = `${ENSURE_STREAM}${FIRST_RETAINED}
 local entries = {}
 if tonumber(ARGV[4]) > 0 then entries = redis.call('XRANGE', KEYS[2], ARGV[3], '+', 'COUNT', ARGV[4]) end
-local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
-local firstRetained = top + 1
-if #first > 0 then firstRetained = tonumber(string.match(first[1][1], '^(%d+)')) end
 return {epoch, top, firstRetained, entries}
+`;
+
+/** ARGV: tenant, newEpoch, pbxId, extension, since, limit. Returns what READ returns, the agent's entries only. */
+export const READ_AGENT = `${ENSURE_STREAM}${AGENT_MEMBER}${FIRST_RETAINED}
+local entries = {}
+if tonumber(ARGV[6]) > 0 then
+  local from = math.max(tonumber(ARGV[5]) + 1, firstRetained)
+  local members = redis.call('ZRANGEBYLEX', KEYS[6], '[' .. agentMember(ARGV[3], ARGV[4], from), '[' .. agentPrefix(ARGV[3], ARGV[4]) .. '~', 'LIMIT', 0, ARGV[6])
+  for _, member in ipairs(members) do
+    local id = tonumber(string.sub(member, -16)) .. '-0'
+    local found = redis.call('XRANGE', KEYS[2], id, id)
+    if found[1] then entries[#entries + 1] = found[1] end
+  end
+end
+return {epoch, top, firstRetained, entries}
+`;
+
+/**
+ * ARGV: tenant, from (offset, inclusive), batch. Indexes up to \`batch\` events of a stream written
+ * before the agent index existed; returns the offset to go on from, or 0 when done (then ax is set).
+ */
+export const BACKFILL_AGENTS = `${AGENT_MEMBER}
+local entries = redis.call('XRANGE', KEYS[2], ARGV[2] .. '-0', '+', 'COUNT', ARGV[3])
+for _, entry in ipairs(entries) do
+  for j = 1, #entry[2], 2 do
+    if entry[2][j] == 'e' then indexEvent(entry[2][j + 1], string.match(entry[1], '^(%d+)'), true) end
+  end
+end
+if #entries < tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], 'ax', 1)
+  return 0
+end
+return tonumber(string.match(entries[#entries][1], '^(%d+)')) + 1
 `;
 
 /** ARGV: tenant, eventId. Returns the stream entry or nil. */
@@ -50,7 +109,7 @@ return found[1]
  * ARGV: tenant, cutoffMs, batch. Removes up to \`batch\` entries from the head of the stream that were
  * received before the cutoff, stopping at the first newer one so what stays is contiguous.
  */
-export const TRIM = `
+export const TRIM = `${AGENT_MEMBER}
 local entries = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', ARGV[3])
 local removed = 0
 for _, entry in ipairs(entries) do
@@ -61,6 +120,7 @@ for _, entry in ipairs(entries) do
   redis.call('XDEL', KEYS[2], entry[1])
   redis.call('HDEL', KEYS[3], f['k'])
   if redis.call('HGET', KEYS[4], f['i']) == offset then redis.call('HDEL', KEYS[4], f['i']) end
+  indexEvent(f['e'], offset, false)
   removed = removed + 1
 end
 return removed

@@ -29,6 +29,9 @@ export function startCheckpointer(file: string, intervalMs: number, onError: (me
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     async stop() {
+      // Unref'd so it never keeps the bus alive, but its exit is awaited here: with nothing else
+      // holding the event loop (a bus whose listen failed) Node would exit mid-await (code 13).
+      worker.ref();
       worker.postMessage('stop');
       await exited;
     },

@@ -1,12 +1,12 @@
 // Embedded default EventLog: one SQLite file (WAL) in the bus data directory. Single process
 // only (several bus nodes share a log through the Redis adapter instead).
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
-import type { AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
-import { ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
+import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+import { ownerOnlyDatabase } from '../../data-dir.js';
 import { startCheckpointer } from './checkpointer.js';
 
 export const SQLITE_LOG_FILE = 'events.sqlite';
@@ -52,11 +52,28 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE UNIQUE INDEX IF NOT EXISTS events_idempotency ON events (tenant_id, idempotency_key);
 CREATE INDEX IF NOT EXISTS events_event_id ON events (tenant_id, event_id);
 CREATE INDEX IF NOT EXISTS events_received_at ON events (tenant_id, received_at);
+CREATE TABLE IF NOT EXISTS event_agents (
+  tenant_id TEXT NOT NULL,
+  pbx_id TEXT NOT NULL,
+  extension TEXT NOT NULL,
+  log_offset INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, pbx_id, extension, log_offset)
+) WITHOUT ROWID;
+`;
+
+/**
+ * user_version 1: the agent index (event_agents) exists and covers every event. A log written
+ * before it had no index: fill it once from the stored events, in the same transaction.
+ */
+const AGENT_INDEX_VERSION = 1;
+const BACKFILL_AGENT_INDEX = `
+INSERT OR IGNORE INTO event_agents (tenant_id, pbx_id, extension, log_offset)
+SELECT e.tenant_id, json_extract(e.body, '$.pbxId'), a.value, e.log_offset FROM events e, json_each(e.body, '$.agents') a;
 `;
 
 export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
-  mkdirSync(options.dataDir, { recursive: true });
   const file = join(options.dataDir, SQLITE_LOG_FILE);
+  ownerOnlyDatabase(file);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   // NORMAL: with WAL, a commit is in the OS page cache when it returns, so an acknowledged append
@@ -68,7 +85,12 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   // it every agent's delivery). Measured at 50 appends/s: append p99 1.4-2.5 ms with the worker,
   // 1.3-8.2 ms with autocheckpoint.
   db.pragma('wal_autocheckpoint = 0');
-  db.exec(SCHEMA);
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    if ((db.pragma('user_version', { simple: true }) as number) >= AGENT_INDEX_VERSION) return;
+    db.exec(BACKFILL_AGENT_INDEX);
+    db.pragma(`user_version = ${AGENT_INDEX_VERSION}`);
+  }).immediate();
   const checkpointer = startCheckpointer(file, options.checkpointIntervalMs ?? 1_000, (message) =>
     options.onError?.(new Error(`WAL checkpoint failed: ${message}`)),
   );
@@ -86,6 +108,13 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     range: db.prepare<[string, number, number], { log_offset: number; body: string }>(
       'SELECT log_offset, body FROM events WHERE tenant_id = ? AND log_offset > ? ORDER BY log_offset LIMIT ?',
     ),
+    insertAgent: db.prepare<[string, string, string, number]>(
+      'INSERT OR IGNORE INTO event_agents (tenant_id, pbx_id, extension, log_offset) VALUES (?, ?, ?, ?)',
+    ),
+    agentRange: db.prepare<[string, string, string, number, number], { log_offset: number; body: string }>(
+      `SELECT e.log_offset, e.body FROM event_agents a JOIN events e ON e.tenant_id = a.tenant_id AND e.log_offset = a.log_offset
+       WHERE a.tenant_id = ? AND a.pbx_id = ? AND a.extension = ? AND a.log_offset > ? ORDER BY a.log_offset LIMIT ?`,
+    ),
     first: db.prepare<[string], { first: number | null }>('SELECT MIN(log_offset) AS first FROM events WHERE tenant_id = ?'),
     byEventId: db.prepare<[string, string], { log_offset: number; body: string }>(
       'SELECT log_offset, body FROM events WHERE tenant_id = ? AND event_id = ? ORDER BY log_offset LIMIT 1',
@@ -96,6 +125,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     ),
     deleteBefore: db.prepare<[string, number]>('DELETE FROM events WHERE tenant_id = ? AND log_offset < ?'),
     deleteAll: db.prepare<[string]>('DELETE FROM events WHERE tenant_id = ?'),
+    deleteAgentsBefore: db.prepare<[string, number]>('DELETE FROM event_agents WHERE tenant_id = ? AND log_offset < ?'),
   };
 
   const listeners = new ListenerSet(options.onError);
@@ -131,6 +161,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
       const offset = ++stream.top;
       const json = JSON.stringify(item.event);
       sql.insert.run(item.tenantId, offset, item.event.id, item.idempotencyKey, receivedAtMs(item.event), json);
+      for (const extension of agentExtensions(item.event)) sql.insertAgent.run(item.tenantId, item.event.pbxId, extension, offset);
       results.push({ offset, epoch: stream.epoch, duplicate: false });
       committed.push({ tenantId: item.tenantId, logged: { offset, event: item.event, json }, epoch: stream.epoch });
     }
@@ -162,9 +193,19 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   const readSnapshot = db.transaction((tenantId: string, since: number, limit: number): ReadResult => {
     const stream = ensureStream(tenantId);
     const events = limit > 0 ? sql.range.all(tenantId, since, limit).map(toLogged) : [];
+    return snapshotOf(tenantId, stream, events);
+  });
+
+  const readForAgentSnapshot = db.transaction((tenantId: string, { pbxId, extension, since, limit }: AgentAddress & { since: number; limit: number }): ReadResult => {
+    const stream = ensureStream(tenantId);
+    const events = limit > 0 ? sql.agentRange.all(tenantId, pbxId, extension, since, limit).map(toLogged) : [];
+    return snapshotOf(tenantId, stream, events);
+  });
+
+  function snapshotOf(tenantId: string, stream: { epoch: string; top: number }, events: LoggedEvent[]): ReadResult {
     const first = sql.first.get(tenantId)?.first ?? null;
     return { events, position: { offset: stream.top, epoch: stream.epoch }, firstRetained: first ?? stream.top + 1 };
-  });
+  }
 
   const trimTx = db.transaction((cutoff: number): number => {
     let removed = 0;
@@ -172,6 +213,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
       // Only the prefix before the first event still inside retention goes, so what stays is contiguous.
       const keepFrom = sql.firstKept.get(tenant_id, cutoff)?.first ?? null;
       removed += (keepFrom === null ? sql.deleteAll.run(tenant_id) : sql.deleteBefore.run(tenant_id, keepFrom)).changes;
+      sql.deleteAgentsBefore.run(tenant_id, keepFrom ?? Number.MAX_SAFE_INTEGER);
     }
     return removed;
   });
@@ -192,6 +234,11 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     async read(tenantId: string, { since, limit }: { since: number; limit: number }): Promise<ReadResult> {
       assertOpen();
       return readSnapshot.immediate(tenantId, since, limit);
+    },
+
+    async readForAgent(tenantId, opts): Promise<ReadResult> {
+      assertOpen();
+      return readForAgentSnapshot.immediate(tenantId, opts);
     },
 
     async position(tenantId: string): Promise<Position> {
