@@ -89,6 +89,7 @@ async function startCores(setup: CoresSetup, onPop: (core: number, pop: PopNotif
         defaultCountry: 'AU',
       });
       cores.push(core);
+      core.start();
       const buildStart = performance.now();
       fillIndex(core.contacts, setup.indexSizes[i]!);
       indexBuildMs += performance.now() - buildStart;

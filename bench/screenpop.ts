@@ -83,6 +83,7 @@ export async function benchScreenpop({ contacts = 1_000_000, events = 2_000 } = 
     globalThis.gc?.();
     const heapUsedMB = Math.round(process.memoryUsage().heapUsed / 1_048_576);
 
+    core.start();
     await core.pair(bus.url, FAKE_PAIRING_CODE);
     while (core.state !== 'connected') await new Promise((r) => setTimeout(r, 5));
 

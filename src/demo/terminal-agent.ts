@@ -105,7 +105,6 @@ export async function startTerminalAgent(opts: TerminalAgentOptions): Promise<Te
     defaultCountry: 'AU',
     bus: { backoff: { initialMs: 100, maxMs: 1000 } },
   });
-  // Before any other await: the outbox must be listening before the first bus event.
   const crm = await createCrmLink({
     core,
     dataDir,
@@ -132,6 +131,7 @@ export async function startTerminalAgent(opts: TerminalAgentOptions): Promise<Te
     const text = `${CRM_STATE_TEXT[state]} — ${who}, ${record.outcome.replace('_', ' ')}${reason ? ` (${reason})` : ''}${where ? ` -> ${where}` : ''}`;
     printer.say(label, 'CRM', text, state === 'needs_attention' ? 'bad' : 'good');
   });
+  core.start(); // every listener is attached
 
   return {
     label,

@@ -5,10 +5,11 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from './bus-client/fake-bus.js';
 import { MemoryContactSource } from './contacts/index.js';
-import { createAgentCore, type AgentCore } from './core.js';
+import { createAgentCore, type AgentCore, type AgentCoreDeps } from './core.js';
+import { memoryHistoryRows } from './history/index.js';
 import type { DialFeedback } from './dial/index.js';
 import type { PopNotification } from './screenpop/index.js';
-import { MemorySecretStore } from './storage/index.js';
+import { MemoryKeyValueStore, MemorySecretStore } from './storage/index.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -32,7 +33,8 @@ afterEach(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function start() {
+/** A core as the shell builds it; `start()` is left to the caller when `started` is false. */
+async function start({ started = true, ...extra }: { started?: boolean } & Partial<AgentCoreDeps> = {}) {
   const log: string[] = [];
   const pops: PopNotification[] = [];
   const feedback: DialFeedback[] = [];
@@ -50,8 +52,10 @@ async function start() {
     logger: silent,
     defaultCountry: 'AU',
     bus: { backoff: { initialMs: 5, maxMs: 20 } },
+    ...extra,
   });
   cores.push(core);
+  if (started) core.start();
   return { core, log, pops, feedback };
 }
 
@@ -146,6 +150,96 @@ describe('AgentCore', () => {
     expect(bus.acks()).toEqual([]);
     release();
     await bus.until(() => bus.acks().includes(1));
+  });
+
+  it('a listener attached before start() sees the first event, replayed from the bus, however long the wiring awaited', async () => {
+    const first = await paired();
+    await first.core.close();
+    bus.append(callEvent({ type: 'ended', pbxCallId: 'while-away', durationSec: 7 }));
+
+    const { core } = await start({ started: false });
+    await new Promise((r) => setTimeout(r, 50)); // the composition root awaits other things (the CRM link)
+    expect(bus.sessions).toHaveLength(1); // nothing connects before start()
+    const seen: string[] = [];
+    core.onBusEvent(({ event, replay }) => void seen.push(`${event.pbxCallId}:${replay}`));
+    core.start();
+    await bus.until(() => bus.acks().includes(1));
+    expect(seen).toEqual(['while-away:true']);
+    expect(core.history.get(key('while-away'))?.outcome).toBe('answered');
+  });
+
+  it('refuses a second start() with a clear error and keeps the one connection', async () => {
+    const { core } = await paired();
+    expect(() => core.start()).toThrow(/called twice/);
+    await deliver(callEvent({ type: 'ringing', pbxCallId: 'once' }));
+    expect(bus.sessions).toHaveLength(1);
+  });
+
+  it('holds an event the history cannot write, says so, and records it and the later ones once each when writes succeed', async () => {
+    let diskFull = false;
+    const rows = memoryHistoryRows();
+    const puts: string[] = [];
+    const put = rows.put.bind(rows);
+    rows.put = (callKey, record) => {
+      if (diskFull) throw new Error('SQLITE_FULL: database or disk is full');
+      puts.push(callKey);
+      put(callKey, record);
+    };
+    const { core } = await start({ historyRows: rows });
+    await core.pair(bus.url, FAKE_PAIRING_CODE);
+    await eventually(() => core.state === 'connected');
+    const taken: string[] = [];
+    core.onBusEvent(({ event }) => void taken.push(event.id));
+    const reasons: Array<string | null> = [];
+    core.onSaveError((reason) => void reasons.push(reason));
+
+    diskFull = true;
+    const events = [callEvent({ type: 'ringing', pbxCallId: 'f1' }), callEvent({ type: 'missed', pbxCallId: 'f1' }), callEvent({ type: 'ringing', pbxCallId: 'f2' })];
+    for (const e of events) bus.append(e);
+    await expect.poll(() => core.saveError).toMatch(/disk is full/);
+    await new Promise((r) => setTimeout(r, 50)); // several retries
+    expect(bus.acks()).toEqual([]);
+    expect(taken).toEqual([]); // the outbox never sees an event the history could not keep
+
+    diskFull = false;
+    await bus.until(() => bus.acks().includes(3));
+    expect(bus.acks()).toEqual([1, 2, 3]);
+    expect(taken).toEqual(events.map((e) => e.id));
+    expect(core.saveError).toBeNull();
+    expect(reasons).toEqual([expect.stringMatching(/disk is full/), null]);
+    expect(core.history.get(key('f1'))?.outcome).toBe('missed');
+    expect(core.history.get(key('f2'))?.outcome).toBe('ringing');
+    expect(puts).toEqual([key('f1'), key('f1'), key('f2')]);
+  });
+
+  it('holds an event whose resume position cannot be written and carries on in order once it can', async () => {
+    const store = new MemoryKeyValueStore();
+    let diskFull = false;
+    const set = store.set.bind(store);
+    store.set = (k, value) => {
+      if (diskFull && k === 'bus.position') throw new Error('ENOSPC: no space left on device, write');
+      set(k, value);
+    };
+    const { core } = await start({ store });
+    await core.pair(bus.url, FAKE_PAIRING_CODE);
+    await eventually(() => core.state === 'connected');
+    await deliver(callEvent({ type: 'ringing', pbxCallId: 'p0' }));
+    const taken: number[] = [];
+    core.onBusEvent(({ offset }) => void taken.push(offset));
+
+    diskFull = true;
+    bus.append(callEvent({ type: 'ringing', pbxCallId: 'p1' }));
+    bus.append(callEvent({ type: 'ringing', pbxCallId: 'p2' }));
+    await expect.poll(() => core.saveError).toMatch(/no space left on device/);
+    expect(bus.acks()).toEqual([1]);
+
+    diskFull = false;
+    await bus.until(() => bus.acks().includes(3));
+    expect(bus.acks()).toEqual([1, 2, 3]);
+    expect(core.saveError).toBeNull();
+    // Offset 2 reached the listeners on every try (they take a repeat as a no-op); 3 only once.
+    expect(taken.filter((o) => o === 3)).toEqual([3]);
+    expect(new Set(taken)).toEqual(new Set([2, 3]));
   });
 
   it('shows signed out when the bus revokes the device, and forgets everything on sign-out', async () => {

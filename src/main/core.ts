@@ -4,9 +4,15 @@
  *
  *   const core = await createAgentCore({ dataDir, secretStore, notifier, confirm, feedback,
  *                                        contactSource, crmUrls, logger });
+ *   ...attach every listener (createCrmLink, onBusEvent, ...), then:
+ *   core.start()                           connects the saved pairing; the bus replays what was not
+ *                                          saved yet, so a listener attached before start misses nothing.
+ *                                          Once only: a second call throws (two owners of the lifecycle).
  *   core.state / core.onState(fn)          'unpaired'|'connecting'|'connected'|'reconnecting'|'signed_out'
+ *   core.saveError / onSaveError(fn)       why calls cannot be saved (a write failed: full disk), or null;
+ *                                          the event waits unacknowledged and is retried until it saves
  *   core.agent                             PairedAgent | null (name, extension, tenant; no secret)
- *   core.pair(busUrl, code)                throws PairingError with a sentence for the window
+ *   core.pair(busUrl, code)                throws PairingError with a sentence for the window; connects once started
  *   core.signOut()                         forgets the credential and resume position
  *   core.settings.get()/update(patch)/onChange(fn)   (doNotDisturb lives here; the tray shows it)
  *   core.history.list()/onChange(fn)/setCrmState(...)
@@ -23,7 +29,7 @@ import type { Logger } from 'pino';
 import { BusClient, forgetPairing, loadPairing, pair, type BusClientOptions, type BusEvent, type ConnectionState, type PairedAgent, type RecordingUrl } from './bus-client/index.js';
 import { ContactIndex, ContactResolver, type ContactSource } from './contacts/index.js';
 import { DialController, type ConfirmPort, type DialFeedback, type FeedbackPort } from './dial/index.js';
-import { CallHistory, sqliteHistoryRows } from './history/index.js';
+import { CallHistory, sqliteHistoryRows, type HistoryRows } from './history/index.js';
 import { ScreenPop, type CrmUrls, type Notifier } from './screenpop/index.js';
 import { SettingsStore, type Settings } from './settings/index.js';
 import { Signal } from './signal.js';
@@ -47,6 +53,8 @@ export interface AgentCoreDeps {
   fetch?: typeof fetch;
   /** Replaces the file store (tests, bench). */
   store?: KeyValueStore;
+  /** Replaces the SQLite rows of the call history (tests). */
+  historyRows?: HistoryRows;
 }
 
 /** What a connected CRM lends the screen-pop: remote lookups on a miss and the record URLs. */
@@ -71,8 +79,13 @@ const NO_CRM: CrmPorts = {
 const notPaired = (): Promise<never> => Promise.reject(new Error('This device is not paired with a Ringbridge bus yet.'));
 
 export interface AgentCore {
+  /** Connects to the bus; call once, after every listener is attached. */
+  start(): void;
   readonly state: ConnectionState;
   onState(listener: (state: ConnectionState) => void): () => void;
+  /** Why calls cannot be saved right now (the failed write's message), or null while they can. */
+  readonly saveError: string | null;
+  onSaveError(listener: (reason: string | null) => void): () => void;
   readonly agent: PairedAgent | null;
   pair(busUrl: string, code: string): Promise<PairedAgent>;
   signOut(): Promise<void>;
@@ -102,9 +115,10 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
   };
   const resolver = new ContactResolver(contacts, contactSource, logger.child({ capability: 'contacts' }));
   mkdirSync(deps.dataDir, { recursive: true });
-  const history = new CallHistory({ rows: sqliteHistoryRows(join(deps.dataDir, 'history.sqlite')), contactNameOf: (e164) => contacts.lookup(e164)[0]?.name ?? null });
+  const history = new CallHistory({ rows: deps.historyRows ?? sqliteHistoryRows(join(deps.dataDir, 'history.sqlite')), contactNameOf: (e164) => contacts.lookup(e164)[0]?.name ?? null });
   const busEvents = new Signal<BusEvent>();
   const states = new Signal<ConnectionState>();
+  const saveErrors = new Signal<string | null>();
 
   /**
    * The agent's own contacts come first on a shared number: contacts carry the CRM's owner id, so
@@ -133,15 +147,25 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     );
   }
 
-  let agent: PairedAgent | null = null;
-  let extension: string | null = null;
+  let pairing = await loadPairing({ secrets, store });
+  let agent: PairedAgent | null = pairing?.agent ?? null;
+  let extension: string | null = agent?.extension ?? null;
   let client: BusClient | null = null;
-  let state: ConnectionState = 'unpaired';
+  let state: ConnectionState = pairing ? 'connecting' : 'unpaired';
+  let started = false;
+  let closed = false;
+  let saveError: string | null = null;
   const setState = (next: ConnectionState): void => {
     if (next === state) return;
     state = next;
     states.emit(next);
   };
+  const setSaveError = (next: string | null): void => {
+    if (next === saveError) return;
+    saveError = next;
+    saveErrors.emit(next);
+  };
+  preferAgentsOwnContacts();
 
   const screenPop = new ScreenPop({
     notifier: deps.notifier,
@@ -164,12 +188,12 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     logger: logger.child({ capability: 'dial' }),
   });
 
-  function connect(paired: PairedAgent, token: string): void {
-    agent = paired;
-    extension = paired.extension;
-    preferAgentsOwnContacts();
-    const next = new BusClient({ wsUrl: paired.wsUrl, token, store, logger: logger.child({ capability: 'bus' }), ...deps.bus });
+  /** The bus client for the pairing, once started (before that, listeners are still being attached). */
+  function connect(): void {
+    if (!started || !pairing) return;
+    const next = new BusClient({ wsUrl: pairing.agent.wsUrl, token: pairing.token, store, logger: logger.child({ capability: 'bus' }), ...deps.bus });
     next.onState(setState);
+    next.onStalled(setSaveError);
     next.onWelcome((welcome) => (extension = welcome.extension));
     next.onResync(() => screenPop.withdrawAll());
     next.onEvent(async ({ event, replay, ...rest }) => {
@@ -179,7 +203,6 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
       await Promise.all(busEvents.emit({ event, replay, ...rest }));
     });
     client = next;
-    setState('connecting');
     next.start();
   }
 
@@ -190,14 +213,21 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     screenPop.withdrawAll();
   }
 
-  const saved = await loadPairing({ secrets, store });
-  if (saved) connect(saved.agent, saved.token);
-
   return {
+    start() {
+      if (closed) throw new Error('core.start(): this agent core was closed.');
+      if (started) throw new Error('core.start() was called twice: the agent has one owner that starts it, after attaching every listener.');
+      started = true;
+      connect();
+    },
     get state() {
       return state;
     },
     onState: (listener) => states.on(listener),
+    get saveError() {
+      return saveError;
+    },
+    onSaveError: (listener) => saveErrors.on(listener),
     get agent() {
       return agent;
     },
@@ -206,12 +236,18 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
       await disconnect();
       const stored = await loadPairing({ secrets, store });
       if (!stored) throw new Error('The device credential could not be read back from secure storage.');
-      connect(stored.agent, stored.token);
+      pairing = stored;
+      agent = stored.agent;
+      extension = stored.agent.extension;
+      preferAgentsOwnContacts();
+      setState('connecting');
+      connect();
       return paired;
     },
     async signOut() {
       await disconnect();
       await forgetPairing({ secrets, store });
+      pairing = null;
       agent = null;
       extension = null;
       setState('unpaired');
@@ -227,6 +263,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     onBusEvent: (listener) => busEvents.on(listener),
     requestRecording: (eventId) => (client ? client.requestRecording(eventId) : notPaired()),
     async close() {
+      closed = true;
       ownerAsk++;
       clearTimeout(ownerRetry);
       await disconnect();

@@ -43,8 +43,6 @@ runShell({
       logger: log,
       ...(country.success ? { defaultCountry: country.data } : {}),
     });
-    // Straight after the core, no other await between: an event the bus client delivers before
-    // the link subscribes would be acknowledged without reaching the outbox.
     const crm = await createCrmLink({
       core,
       dataDir: ports.userDataDir,
@@ -56,6 +54,9 @@ runShell({
       },
       clientIds: crmClientIds,
     });
-    return createShellAgent({ core, crm, crmProviders: Object.values(crmProviders), clientIds: crmClientIds, openExternal: ports.openExternal });
+    const agent = createShellAgent({ core, crm, crmProviders: Object.values(crmProviders), clientIds: crmClientIds, openExternal: ports.openExternal });
+    // Last: the history and the outbox (the link) listen now, so the bus's first event reaches both.
+    core.start();
+    return agent;
   },
 });

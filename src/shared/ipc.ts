@@ -24,6 +24,8 @@ export const AppStateSchema = z.object({
   doNotDisturb: z.boolean(),
   /** A short, human reason for the current bus state (e.g. "revoked by the administrator"). */
   detail: z.string().nullable(),
+  /** Why calls cannot be saved right now (a failed write, e.g. a full disk); null while they can. */
+  saveError: z.string().max(500).nullable(),
 });
 export type AppState = z.infer<typeof AppStateSchema>;
 

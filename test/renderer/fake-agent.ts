@@ -21,6 +21,7 @@ export const PAIRED: AppState = {
   agent: { name: 'Ana Reyes', extension: '101', tenantId: 'acme' },
   doNotDisturb: false,
   detail: null,
+  saveError: null,
 };
 
 export const SAMPLE_CALLS: HistoryEntry[] = [

@@ -51,7 +51,7 @@ async function open(fake: FakeAgent): Promise<Page> {
 
 describe('pairing', () => {
   it('pairs with the bus address and code the admin gave, then shows the paired window', async () => {
-    const fake = new FakeAgent({ bus: 'unpaired', busUrl: null, agent: null, doNotDisturb: false, detail: null });
+    const fake = new FakeAgent({ bus: 'unpaired', busUrl: null, agent: null, doNotDisturb: false, detail: null, saveError: null });
     const p = await open(fake);
     await expect.poll(() => p.getByRole('heading', { name: 'Pair this computer' }).isVisible()).toBe(true);
     await shot(p, 'pairing');
@@ -70,7 +70,7 @@ describe('pairing', () => {
   });
 
   it('refuses a non-https bus address in main, whatever the form allowed', async () => {
-    const fake = new FakeAgent({ bus: 'unpaired', busUrl: null, agent: null, doNotDisturb: false, detail: null });
+    const fake = new FakeAgent({ bus: 'unpaired', busUrl: null, agent: null, doNotDisturb: false, detail: null, saveError: null });
     const p = await open(fake);
     await p.getByLabel('Bus address').fill('http://bus.example.net');
     await p.getByLabel('Pairing code').fill('RB-7Q4K-2M');
@@ -354,6 +354,19 @@ describe('connection state and lock-down', () => {
     await emit(fake, 'stateChanged', { ...PAIRED, bus: 'reconnecting', detail: 'The bus is restarting; resuming where we stopped.' });
     await expect.poll(() => p.getByRole('status', { name: 'Connection' }).textContent()).toBe('Reconnecting…');
     await shot(p, 'reconnecting');
+  });
+
+  it("says it can't save calls, and why, while main cannot write them, and clears when it can again", async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await expect.poll(() => p.getByRole('status', { name: 'Connection' }).textContent()).toBe('Connected');
+    await emit(fake, 'stateChanged', { ...PAIRED, saveError: 'SQLITE_FULL: database or disk is full' });
+    await expect.poll(() => p.getByRole('status', { name: 'Connection' }).textContent()).toBe("Can't save calls");
+    expect(await p.getByRole('alert').textContent()).toContain("Can't save calls: SQLITE_FULL: database or disk is full.");
+    await shot(p, 'cant-save-calls');
+    await emit(fake, 'stateChanged', PAIRED);
+    await expect.poll(() => p.getByRole('status', { name: 'Connection' }).textContent()).toBe('Connected');
+    expect(await p.getByRole('alert').count()).toBe(0);
   });
 
   it('runs under the CSP: no inline or foreign script, no network from the page', async () => {

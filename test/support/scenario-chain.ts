@@ -156,6 +156,7 @@ async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink> {
   core.history.onChange((record) => {
     if ((record.crm.state === 'logged' || record.crm.state === 'recording_attached') && !a.loggedAt.has(record.callKey)) a.loggedAt.set(record.callKey, Date.now());
   });
+  core.start();
   await core.pair(a.busUrl, a.pairingCode);
   await waitFor(() => core.state === 'connected', `agent ${a.dataDir} to connect to the bus`);
   return link;

@@ -176,6 +176,81 @@ describe('BusClient', () => {
     expect(bus.sessions[0]!.received.some((f) => f.t === 'ping')).toBe(true);
   });
 
+  it('holds an event whose position cannot be saved unacknowledged, says why, and delivers it and the later ones once each when the disk frees up', async () => {
+    const store = new MemoryKeyValueStore();
+    let diskFull = false;
+    const set = store.set.bind(store);
+    store.set = (key, value) => {
+      if (diskFull) throw new Error('ENOSPC: no space left on device, write');
+      set(key, value);
+    };
+    const { c } = client(store);
+    const stalls: Array<string | null> = [];
+    c.onStalled((reason) => void stalls.push(reason));
+    c.start();
+    await eventually(() => c.state === 'connected');
+    await expect.poll(() => c.lastPosition).toEqual({ offset: 0, epoch: 'epoch-1' });
+
+    diskFull = true;
+    bus.append(ring('c1'));
+    await expect.poll(() => c.stalled).toMatch(/no space left on device/);
+    bus.append(ring('c2'));
+    bus.append(ring('c3'));
+    await new Promise((r) => setTimeout(r, 50)); // several retries
+    expect(bus.acks()).toEqual([]);
+    expect(c.lastPosition).toEqual({ offset: 0, epoch: 'epoch-1' });
+    expect(c.state).toBe('connected'); // dialling still works meanwhile
+    await expect(c.dial('+14155552671')).resolves.toMatchObject({ ok: true });
+
+    diskFull = false;
+    await bus.until(() => bus.acks().includes(3));
+    expect(bus.acks()).toEqual([1, 2, 3]);
+    expect(c.lastPosition).toEqual({ offset: 3, epoch: 'epoch-1' });
+    expect(c.stalled).toBeNull();
+    expect(stalls).toEqual([expect.stringMatching(/no space left/), null]);
+    bus.append(ring('c4'));
+    await bus.until(() => bus.acks().includes(4));
+  });
+
+  it('holds an event a listener could not save, retries it, and never lets a later event overtake it', async () => {
+    const { c } = client();
+    let failures = 2;
+    const saved: number[] = [];
+    c.onEvent((e) => {
+      if (e.offset === 1 && failures-- > 0) throw new Error('SQLITE_FULL: database or disk is full');
+      saved.push(e.offset);
+    });
+    c.start();
+    await eventually(() => c.state === 'connected');
+    bus.append(ring('c1'));
+    bus.append(ring('c2'));
+    await bus.until(() => bus.acks().includes(2));
+    expect(saved).toEqual([1, 2]);
+    expect(bus.acks()).toEqual([1, 2]);
+    expect(c.stalled).toBeNull();
+  });
+
+  it('gives up an unsaved event at stop and resumes from the last saved position on the next start', async () => {
+    const store = new MemoryKeyValueStore();
+    const first = client(store);
+    let diskFull = true;
+    first.c.onEvent(() => {
+      if (diskFull) throw new Error('ENOSPC: no space left on device');
+    });
+    first.c.start();
+    await eventually(() => first.c.state === 'connected');
+    bus.append(ring('c1'));
+    await expect.poll(() => first.c.stalled).not.toBeNull();
+    await first.c.stop();
+    expect(first.c.stalled).toBeNull();
+
+    diskFull = false;
+    const second = client(store);
+    second.c.start();
+    await bus.until(() => bus.acks().includes(1));
+    expect(second.seen.map((e) => [e.offset, e.replay])).toEqual([[1, true]]);
+  });
+
   it('dials through the bus and maps request errors', async () => {
     const { c } = client();
     await expect(c.dial('+14155552671')).rejects.toMatchObject({ code: 'not_connected' });

@@ -1,7 +1,11 @@
 // The agent's connection to the bus: hello with the persisted resume position, every frame
 // validated, each event handed to listeners and acknowledged only after they finished, the
 // position persisted before the ack, reconnect with capped exponential backoff and full jitter.
+// An event that cannot be saved (a listener or the position write threw: a full disk) holds the
+// stream: it stays unacknowledged, `stalled` says why, and it is tried again with the same backoff
+// until it goes through, so no later event overtakes it and none is dropped.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { z } from 'zod';
@@ -52,6 +56,7 @@ export interface BusClientOptions {
   /** Where the last acknowledged position is kept across restarts. */
   store: KeyValueStore;
   logger: Logger;
+  /** Reconnect delays, and retry delays for an event that could not be saved. */
   backoff?: { initialMs: number; maxMs: number };
   /** Ping interval; the link counts as dead after two intervals without any frame. */
   heartbeatMs?: number;
@@ -65,6 +70,8 @@ interface Pending {
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
 }
+
+const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000 };
 
 /** Full jitter: uniform in [0, min(max, initial * 2^attempt)). */
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
@@ -80,12 +87,17 @@ export class BusClient {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastFrameAt = 0;
   private position: Position | undefined;
-  private processing: Promise<void> = Promise.resolve();
+  /** The frame chain; false once a frame was given up at stop, so nothing after it runs. */
+  private processing: Promise<boolean> = Promise.resolve(true);
+  /** Aborted by stop(): ends the retry wait of a frame that cannot be saved. */
+  private lifetime = new AbortController();
+  private stallReason: string | null = null;
   private readonly pending = new Map<string, Pending>();
   private readonly events = new Signal<BusEvent>();
   private readonly states = new Signal<ConnectionState>();
   private readonly resyncs = new Signal<Resync>();
   private readonly welcomes = new Signal<Welcome>();
+  private readonly stalls = new Signal<string | null>();
 
   constructor(private readonly options: BusClientOptions) {
     this.position = options.store.get(POSITION_KEY, PositionSchema);
@@ -100,9 +112,22 @@ export class BusClient {
     return this.position;
   }
 
-  /** Each event once, in offset order; the ack waits for the promise a listener returns. */
+  /**
+   * Each event in offset order; the ack waits for the promise a listener returns. A listener that
+   * throws or rejects holds the event unacknowledged and it comes again (to every listener), as it
+   * would after a restart: listeners must take a repeated event as a no-op.
+   */
   onEvent(listener: (event: BusEvent) => void | Promise<void>): () => void {
     return this.events.on(listener);
+  }
+
+  /** Why the stream is held at an unsaved event (the error's message), or null while events flow. */
+  get stalled(): string | null {
+    return this.stallReason;
+  }
+
+  onStalled(listener: (reason: string | null) => void): () => void {
+    return this.stalls.on(listener);
   }
 
   onState(listener: (state: ConnectionState) => void): () => void {
@@ -121,6 +146,8 @@ export class BusClient {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.lifetime = new AbortController();
+    this.processing = this.processing.then(() => true);
     this.setState('connecting');
     this.connect();
   }
@@ -128,11 +155,13 @@ export class BusClient {
   /** Closes the connection for good; waits for the event being processed to be acknowledged. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.lifetime.abort();
     this.clearTimers();
     this.socket?.close(1000, 'agent stopping');
     this.socket = null;
     this.failPending(new BusRequestError('stopped', 'The agent is shutting down.'));
     await this.processing;
+    this.setStalled(null);
   }
 
   /** Asks the bus to place a call from this agent's extension. */
@@ -204,7 +233,7 @@ export class BusClient {
       case 'event':
       case 'resync':
         // Serialised with events so a resync never overtakes events that came before it.
-        this.processing = this.processing.then(() => (frame.t === 'event' ? this.process(socket, frame) : this.resync(frame)));
+        this.enqueue(frame.t === 'event' ? () => this.process(socket, frame) : () => this.resync(frame));
         return;
       case 'dial_result':
       case 'recording_url':
@@ -221,7 +250,13 @@ export class BusClient {
 
   private onWelcomeFrame(frame: Welcome): void {
     this.attempt = 0;
-    if (!this.position) this.persist(frame.position); // first connect: resume from this top next time
+    const top = frame.position;
+    // First connect: resume from this top next time (unless an event is saved first).
+    if (!this.position) {
+      this.enqueue(() => {
+        if (!this.position) this.persist(top);
+      });
+    }
     if (!frame.recovered) this.options.logger.warn('bus could not honour the resume position');
     this.setState('connected');
     this.welcomes.emit(frame);
@@ -236,11 +271,9 @@ export class BusClient {
     if (last && last.epoch !== frame.epoch) {
       this.options.logger.warn({ epoch: frame.epoch }, 'bus log epoch changed without a resync; following it');
     }
-    const results = this.events.emit(frame);
-    for (const outcome of await Promise.allSettled(results)) {
-      // A listener that cannot process an event must not block the stream forever: log and move on.
-      if (outcome.status === 'rejected') this.options.logger.error({ err: outcome.reason, offset: frame.offset }, 'event listener failed');
-    }
+    // Settled, not raced: a retry must not start while a listener of this attempt still runs.
+    const failed = (await Promise.allSettled(this.events.emit(frame))).find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     this.persist({ offset: frame.offset, epoch: frame.epoch });
     if (socket.readyState === WebSocket.OPEN) this.send(socket, { t: 'ack', offset: frame.offset });
   }
@@ -251,9 +284,44 @@ export class BusClient {
     this.resyncs.emit(frame);
   }
 
+  /** Runs a frame's work after every frame before it has gone through (see `untilSaved`). */
+  private enqueue(work: () => void | Promise<void>): void {
+    const { signal } = this.lifetime;
+    this.processing = this.processing.then((goOn) => goOn && this.untilSaved(work, signal));
+  }
+
+  /**
+   * Tries the work until it succeeds, waiting with backoff between tries; false only when stop()
+   * ended the wait, and then nothing after it runs: the next start resumes from the position saved.
+   */
+  private async untilSaved(work: () => void | Promise<void>, signal: AbortSignal): Promise<boolean> {
+    const { initialMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await work();
+        this.setStalled(null);
+        return true;
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        this.options.logger.error({ err: reason, attempt }, 'could not save a bus event; it stays unacknowledged and is tried again');
+        this.setStalled(reason);
+        if (signal.aborted) return false;
+        const gaveUp = await sleep(backoffDelay(attempt, initialMs, maxMs, this.options.random ?? Math.random), false, { signal }).catch(() => true);
+        if (gaveUp) return false;
+      }
+    }
+  }
+
   private persist(position: Position): void {
-    this.position = position;
+    // Written first: if the write throws, the event is tried again rather than taken as done.
     this.options.store.set(POSITION_KEY, position);
+    this.position = position;
+  }
+
+  private setStalled(reason: string | null): void {
+    if (reason === this.stallReason) return;
+    this.stallReason = reason;
+    this.stalls.emit(reason);
   }
 
   private settle(reqId: string, frame: ServerFrame): void {
@@ -275,7 +343,7 @@ export class BusClient {
       this.setState('signed_out');
       return;
     }
-    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 500, maxMs: 30_000 };
+    const { initialMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
     const delay = backoffDelay(this.attempt++, initialMs, maxMs, this.options.random ?? Math.random);
     this.options.logger.info({ code, delay }, 'bus connection closed; reconnecting');
     this.setState('reconnecting');

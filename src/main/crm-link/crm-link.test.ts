@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { oauthBrokerRoutes } from '../../bus/oauth-broker/index.js';
 import { HUBSPOT_SIM_CLIENT, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../sim/crm/hubspot/index.js';
 import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
@@ -16,6 +16,7 @@ import { scriptedBrowser } from '../../../test/crm/oauth-harness.js';
 import { recordingBytes } from '../../../test/crm/fixtures.js';
 import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../bus-client/fake-bus.js';
 import { createAgentCore, type AgentCore } from '../core.js';
+import { OutboxStore } from '../outbox/store.js';
 import type { PopNotification } from '../screenpop/index.js';
 import { PAIRING_KEY, PairedAgentSchema } from '../bus-client/pairing.js';
 import { FileKeyValueStore, MemorySecretStore } from '../storage/index.js';
@@ -78,7 +79,8 @@ async function startBroker(sim: HubSpotSim): Promise<string> {
   return url;
 }
 
-async function startCore(): Promise<{ core: AgentCore; pops: PopNotification[]; shown: string[] }> {
+/** The agent core, started unless `started` is false (then the caller starts it after wiring the link). */
+async function startCore(started = true): Promise<{ core: AgentCore; pops: PopNotification[]; shown: string[] }> {
   const pops: PopNotification[] = [];
   const shown: string[] = [];
   const core = await createAgentCore({
@@ -92,6 +94,7 @@ async function startCore(): Promise<{ core: AgentCore; pops: PopNotification[]; 
     bus: { backoff: { initialMs: 5, maxMs: 20 } },
   });
   cleanups.push(() => core.close());
+  if (started) core.start();
   return { core, pops, shown };
 }
 
@@ -222,6 +225,33 @@ describe('CRM link with HubSpot', () => {
     sim.assertNoSpecViolations();
   });
 
+  it('holds calls the outbox cannot write, says why, and logs each call once when writes succeed', async () => {
+    const { sim, link, core } = await hubspotAgent();
+    await link.signIn('hubspot');
+    let diskFull = true;
+    const record = OutboxStore.prototype.record;
+    const spy = vi.spyOn(OutboxStore.prototype, 'record').mockImplementation(function (this: OutboxStore, ...args) {
+      if (diskFull) throw new Error('SQLITE_FULL: database or disk is full');
+      return record.apply(this, args);
+    });
+    cleanups.push(() => spy.mockRestore());
+
+    for (const e of [...answeredCall('d1'), ...answeredCall('d2')]) bus.append(e);
+    await expect.poll(() => core.saveError).toMatch(/disk is full/);
+    await new Promise((r) => setTimeout(r, 100)); // several retries
+    expect(bus.acks()).toEqual([1]); // the ring (the outbox has nothing to write for it); the answer waits
+    expect(sim.calls.size).toBe(0);
+
+    diskFull = false;
+    await bus.until(() => bus.acks().includes(6));
+    expect(bus.acks()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(core.saveError).toBeNull();
+    await eventually(() => core.history.get(key('d2'))?.crm.state === 'logged');
+    expect(core.history.get(key('d1'))?.crm.state).toBe('logged');
+    expect(callKeysInCrm(sim).sort()).toEqual([key('d1'), key('d2')]);
+    sim.assertNoSpecViolations();
+  });
+
   it('turns a revoked grant into one sign-in prompt, queues calls meanwhile, and lands each once after signing in again', async () => {
     const { sim, link, core, browser } = await hubspotAgent();
     await link.signIn('hubspot');
@@ -257,10 +287,11 @@ describe('CRM link with HubSpot', () => {
     await first.core.close();
 
     first.sim.faults.outage({ status: 503 });
-    const { core, pops } = await startCore();
-    await eventually(() => core.state === 'connected');
+    const { core, pops } = await startCore(false);
     const browser = scriptedBrowser();
     const link = await startLink(core, { ...first.options, openBrowser: browser.openBrowser });
+    core.start();
+    await eventually(() => core.state === 'connected');
     expect(link.status()).toEqual({ crm: 'hubspot', state: 'signed_in', account: '62515' });
     expect(browser.visits).toHaveLength(0);
     expect(core.contacts.lookup(JANE).map((c) => c.id)).toEqual([janeId]);

@@ -3,6 +3,7 @@
  *
  *   const link = await createCrmLink({ core, dataDir, secretStore, openBrowser, clientIds, logger,
  *                                      origins?, busUrl?, deviceToken?, appRedirectUri? });
+ *   core.start();                       after the link (and every other listener) is attached
  *   link.status() / link.onStatus(fn)   { crm, state: 'signed_out'|'signed_in'|'sign_in_required', account?, reason? }
  *   link.signIn(crmId) / link.signOut() throws CrmLinkError { code: 'not_configured'|'in_progress'|'sign_in_failed' }
  *   link.retry(callKey)                 the recent-calls retry button

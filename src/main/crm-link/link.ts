@@ -121,10 +121,7 @@ interface Connected {
   sync: ContactSync;
 }
 
-/**
- * Create it right after `createAgentCore`, before any other await: it must be listening before
- * the bus client delivers its first event, or that event is acked without reaching the outbox.
- */
+/** Create it before `core.start()`: the outbox then takes the bus's first event. */
 export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
   const { core, logger } = opts;
   const log = logger.child({ capability: 'crm-link' });
@@ -144,7 +141,7 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
 
   const adapter = (): CrmAdapter | null => connected?.connection.adapter ?? null;
 
-  // --- Outbox: opened synchronously so it is listening before the first event (see above).
+  // --- Outbox
   function syncOutboxToAgent(): void {
     const extension = core.agent?.extension ?? null;
     if (extension === outboxExtension) return;
@@ -185,7 +182,7 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
   syncOutboxToAgent();
   const unsubscribers = [
     core.onBusEvent(({ event }) => {
-      outbox?.enqueue(event); // on disk before this returns, so before the ack
+      outbox?.enqueue(event); // on disk before this returns, so before the ack; a failed write throws and holds the event
     }),
     core.onState(() => syncOutboxToAgent()),
     auth.signInRequired.on(({ crm, reason }) => {

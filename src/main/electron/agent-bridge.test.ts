@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { oauthBrokerRoutes } from '../../bus/oauth-broker/index.js';
 import type { CallEvent } from '../../shared/call-event.js';
 import { invokeNames, type InvokeName } from '../../shared/ipc.js';
@@ -19,6 +19,7 @@ import { createAgentCore, type AgentCore } from '../core.js';
 import { createCrmLink, type CrmLink } from '../crm-link/index.js';
 import type { CrmId } from '../crm/port.js';
 import { crmProviders } from '../crm/registry.js';
+import { OutboxStore } from '../outbox/store.js';
 import { PAIRING_KEY, PairedAgentSchema } from '../bus-client/pairing.js';
 import { FileKeyValueStore, MemorySecretStore } from '../storage/index.js';
 import { createShellAgent, dialNotice } from './agent-bridge.js';
@@ -96,6 +97,7 @@ async function startAgent(): Promise<void> {
     contactSyncIntervalMs: 3_600_000,
   });
   cleanups.push(() => linked.close());
+  started.start();
   core = started;
   link = linked;
 }
@@ -216,6 +218,29 @@ describe('IPC over the agent core', () => {
     });
     expect(received).toContainEqual(expect.objectContaining({ bus: 'unpaired', doNotDisturb: true }));
     expect(await call('getSettings')).toMatchObject({ ok: true, value: { doNotDisturb: true } });
+  });
+
+  it("tells the window it can't save calls, and why, while a write fails, and clears it once the call is saved", async () => {
+    const { call, received } = ipc();
+    await paired(call);
+    let diskFull = true;
+    const record = OutboxStore.prototype.record;
+    const spy = vi.spyOn(OutboxStore.prototype, 'record').mockImplementation(function (this: OutboxStore, ...args) {
+      if (diskFull) throw new Error('SQLITE_FULL: database or disk is full');
+      return record.apply(this, args);
+    });
+    cleanups.push(() => spy.mockRestore());
+
+    const offset = bus.append(callEvent({ type: 'missed', pbxCallId: 'full' }));
+    await until(() => received.some((s) => (s as { saveError?: unknown }).saveError === 'SQLITE_FULL: database or disk is full'));
+    expect(await call('getState')).toMatchObject({ ok: true, value: { bus: 'connected', saveError: 'SQLITE_FULL: database or disk is full' } });
+    expect(bus.acks()).not.toContain(offset);
+
+    diskFull = false;
+    await bus.until(() => bus.acks().includes(offset));
+    expect(await call('getState')).toMatchObject({ ok: true, value: { bus: 'connected', saveError: null } });
+    const flagged = received.findIndex((s) => (s as { saveError?: unknown }).saveError === 'SQLITE_FULL: database or disk is full');
+    expect(received.slice(flagged + 1)).toContainEqual(expect.objectContaining({ bus: 'connected', saveError: null })); // pushed, not only polled
   });
 
   it('lists a missed call with its display number', async () => {

@@ -18,6 +18,7 @@ export function appStateOf(core: AgentCore): AppState {
     agent: agent ? { name: agent.name, extension: agent.extension, tenantId: agent.tenantId } : null,
     doNotDisturb: core.settings.get().doNotDisturb,
     detail: core.state === 'signed_out' ? 'This device was signed out by the bus (revoked or expired). Pair again with a new code.' : null,
+    saveError: core.saveError === null ? null : clip(core.saveError),
   };
 }
 
@@ -156,7 +157,11 @@ export function createShellAgent({ core, crm, crmProviders, clientIds, openExter
     settings: () => core.settings.get(),
     onState: (listener) => {
       // Do-not-disturb is a setting but part of what the tray and window show as state.
-      const offs = [core.onState(() => listener(appStateOf(core))), core.settings.onChange(() => listener(appStateOf(core)))];
+      const offs = [
+        core.onState(() => listener(appStateOf(core))),
+        core.onSaveError(() => listener(appStateOf(core))),
+        core.settings.onChange(() => listener(appStateOf(core))),
+      ];
       return () => offs.forEach((off) => off());
     },
     onSettings: (listener) => core.settings.onChange(listener),

@@ -24,7 +24,16 @@ const STATUS_TEXT: Record<AppState['bus'], string> = {
 
 function StatusBar({ state }: { state: AppState }) {
   const signOut = useSignOut();
-  const tone = state.bus === 'connected' ? (state.doNotDisturb ? 'dnd' : 'ok') : state.bus === 'reconnecting' || state.bus === 'connecting' ? 'warn' : 'off';
+  const tone =
+    state.saveError !== null
+      ? 'warn'
+      : state.bus === 'connected'
+        ? state.doNotDisturb
+          ? 'dnd'
+          : 'ok'
+        : state.bus === 'reconnecting' || state.bus === 'connecting'
+          ? 'warn'
+          : 'off';
   return (
     <header className="status-bar">
       <div>
@@ -37,7 +46,7 @@ function StatusBar({ state }: { state: AppState }) {
       </div>
       <div className="status-right">
         <span role="status" aria-label="Connection" className={`pill pill-${tone}`}>
-          {STATUS_TEXT[state.bus]}
+          {state.saveError !== null ? "Can't save calls" : STATUS_TEXT[state.bus]}
           {state.bus === 'connected' && state.doNotDisturb ? ' · Do not disturb' : ''}
         </span>
         {state.agent && (
@@ -47,6 +56,11 @@ function StatusBar({ state }: { state: AppState }) {
         )}
       </div>
       {state.detail && <p className="detail">{state.detail}</p>}
+      {state.saveError !== null && (
+        <p className="detail" role="alert">
+          Can&apos;t save calls: {state.saveError}. Ringbridge keeps them waiting and catches up as soon as it can write again.
+        </p>
+      )}
     </header>
   );
 }

@@ -17,7 +17,7 @@ function event(over: Partial<{ id: number; url: string; parent: unknown; frame: 
   };
 }
 
-const state: AppState = { bus: 'connected', busUrl: 'https://bus.example.net', agent: null, doNotDisturb: false, detail: null };
+const state: AppState = { bus: 'connected', busUrl: 'https://bus.example.net', agent: null, doNotDisturb: false, detail: null, saveError: null };
 const log = { warn: vi.fn(), error: vi.fn() };
 
 describe('sender check', () => {

@@ -8,6 +8,7 @@ const base: AppState = {
   agent: { name: 'Ana Reyes', extension: '101', tenantId: 't1' },
   doNotDisturb: false,
   detail: null,
+  saveError: null,
 };
 
 describe('tray model', () => {
