@@ -7,10 +7,10 @@ import { answeringExtension, type CallEvent } from '../shared/call-event.js';
 import { formatForDisplay } from '../shared/phone.js';
 import { createAgentCore, type AgentCore } from '../main/core.js';
 import { createCrmLink, type CrmLink } from '../main/crm-link/index.js';
-import type { CrmId } from '../main/crm/port.js';
+import type { CrmId } from '../shared/crm.js';
 import type { Notifier, PopNotification } from '../main/screenpop/index.js';
 import { MemorySecretStore } from '../main/storage/index.js';
-import type { CrmLogState } from '../main/history/index.js';
+import type { CrmLogState } from '../shared/call-history.js';
 import type { Printer } from './print.js';
 
 export interface TerminalAgentOptions {

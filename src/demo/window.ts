@@ -11,7 +11,7 @@ import { extname, join, normalize } from 'node:path';
 import { build } from 'vite';
 import { rendererConfig } from '../../electron.vite.config.js';
 import { crmProviders } from '../main/crm/registry.js';
-import type { CrmId } from '../main/crm/port.js';
+import type { CrmId } from '../shared/crm.js';
 import { createShellAgent } from '../main/electron/agent-bridge.js';
 import { contentSecurityPolicy } from '../main/electron/policy/csp.js';
 import { guardHandler } from '../main/electron/policy/ipc-guard.js';

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { CountryCodeSchema } from '../shared/phone.js';
 import { createAgentCore } from './core.js';
 import { createCrmLink } from './crm-link/index.js';
-import type { CrmId } from './crm/port.js';
+import type { CrmId } from '../shared/crm.js';
 import { crmProviders } from './crm/registry.js';
 import { createShellAgent, dialNotice } from './electron/agent-bridge.js';
 import { runShell } from './electron/app.js';

@@ -3,12 +3,12 @@
 // handler wrapper, the renderer hooks and the test bridge are all typed from these two tables;
 // channel names exist only here.
 import { z } from 'zod';
+import { BusUrlSchema } from './bus-url.js';
+import { CrmLogState, HistoryOutcome } from './call-history.js';
+import { CrmIdSchema } from './crm.js';
 import { CountryCodeSchema } from './phone.js';
 
 // ---- shared shapes ----
-
-export const CrmIdSchema = z.enum(['hubspot', 'salesforce', 'zoho', 'highlevel']);
-export type CrmIdValue = z.infer<typeof CrmIdSchema>;
 
 export const BusStateSchema = z.enum(['unpaired', 'connecting', 'connected', 'reconnecting', 'signed_out']);
 export type BusState = z.infer<typeof BusStateSchema>;
@@ -46,27 +46,25 @@ export const SettingsPatchSchema = SettingsSchema.extend({
   .strict();
 export type SettingsPatch = z.infer<typeof SettingsPatchSchema>;
 
-/** Where the call's CRM log stands: what the Recent calls list shows per call. */
-export const CrmLogStateSchema = z.discriminatedUnion('state', [
-  z.object({ state: z.literal('pending') }),
-  z.object({ state: z.literal('logged') }),
-  z.object({ state: z.literal('recording_attached') }),
-  z.object({ state: z.literal('needs_attention'), reason: z.string().max(500) }),
+/** Where the call's CRM log stands, with the why where there is one: what the Recent calls list shows per call. */
+export const CrmLogStatusSchema = z.discriminatedUnion('state', [
+  z.object({ state: CrmLogState.exclude(['needs_attention', 'not_applicable']) }),
+  z.object({ state: CrmLogState.extract(['needs_attention']), reason: z.string().max(500) }),
   /** Nothing to log (internal call, no CRM connected); `reason` says which. */
-  z.object({ state: z.literal('not_applicable'), reason: z.string().max(500).nullable() }),
+  z.object({ state: CrmLogState.extract(['not_applicable']), reason: z.string().max(500).nullable() }),
 ]);
-export type CrmLogState = z.infer<typeof CrmLogStateSchema>;
+export type CrmLogStatus = z.infer<typeof CrmLogStatusSchema>;
 
 export const HistoryEntrySchema = z.object({
   callKey: z.string().min(1).max(300),
   direction: z.enum(['inbound', 'outbound', 'internal']),
-  outcome: z.enum(['ringing', 'answered', 'answered_elsewhere', 'missed', 'not_answered']),
+  outcome: HistoryOutcome,
   /** Display form of the other party's number (or extension). */
   remoteNumber: z.string().max(64),
   remoteName: z.string().max(200).nullable(),
   startedAt: z.string().datetime({ offset: true }),
   durationSec: z.number().int().nonnegative().nullable(),
-  crm: CrmLogStateSchema,
+  crm: CrmLogStatusSchema,
   /** True when the CRM record exists, so "Open in CRM" makes sense. */
   hasRecord: z.boolean(),
   hasRecording: z.boolean(),
@@ -99,30 +97,13 @@ export type DialResult = z.infer<typeof DialResultSchema>;
 const CallKey = z.string().min(1).max(300);
 /** Anything a person may type or a link may carry; the dial capability decides what is dialable. */
 const RawNumber = z.string().min(1).max(256);
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-/** https, or plain http only to this machine (the demo and tests run the bus on loopback). */
-export function isAcceptableBusUrl(raw: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return false;
-  }
-  if (url.username || url.password) return false;
-  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
-}
-const BusUrl = z
-  .string()
-  .trim()
-  .max(2048)
-  .refine(isAcceptableBusUrl, 'the bus address must be an https:// URL');
 
 // ---- the tables ----
 
 /** window -> main calls. `request` is the argument tuple, so the preload methods are positional. */
 export const invokeContract = {
   getState: { request: z.tuple([]), response: AppStateSchema },
-  pair: { request: z.tuple([BusUrl, z.string().trim().min(6).max(64)]), response: AppStateSchema },
+  pair: { request: z.tuple([BusUrlSchema, z.string().trim().min(6).max(64)]), response: AppStateSchema },
   signOut: { request: z.tuple([]), response: AppStateSchema },
   getSettings: { request: z.tuple([]), response: SettingsSchema },
   setSettings: { request: z.tuple([SettingsPatchSchema]), response: SettingsSchema },

@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { CallEvent, CallEventType } from '../../src/shared/call-event.js';
 import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, FollowUpTaskInput, OwnerResolution, RecordingFile } from '../../src/main/crm/port.js';
-import { Outbox, type CrmStateReport, type OutboxOptions } from '../../src/main/outbox/outbox.js';
+import type { CrmLogState } from '../../src/shared/call-history.js';
+import { Outbox, type OutboxOptions } from '../../src/main/outbox/outbox.js';
 
 export const AGENT_EXT = '101';
 export const silentLogger = pino({ level: 'silent' });
@@ -170,8 +171,8 @@ export class FakeCrm implements CrmAdapter {
 }
 
 export class RecordingHistory {
-  readonly states = new Map<string, Array<{ state: CrmStateReport; reason: string | null }>>();
-  setCrmState(callKey: string, state: CrmStateReport, reason: string | null): void {
+  readonly states = new Map<string, Array<{ state: CrmLogState; reason: string | null }>>();
+  setCrmState(callKey: string, state: CrmLogState, reason: string | null): void {
     const list = this.states.get(callKey) ?? [];
     list.push({ state, reason });
     this.states.set(callKey, list);

@@ -12,7 +12,7 @@ import {
 import type { InvokeHandlers } from '../../src/main/electron/ipc.js';
 import { crmStatusOf } from '../../src/main/electron/agent-bridge.js';
 import type { CrmLinkStatus } from '../../src/main/crm-link/index.js';
-import type { CrmId } from '../../src/main/crm/port.js';
+import type { CrmId } from '../../src/shared/crm.js';
 import { crmProviders } from '../../src/main/crm/registry.js';
 
 export const PAIRED: AppState = {

@@ -6,7 +6,8 @@
 // tokens are never logged.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { CrmId } from '../../main/crm/port.js';
+import { CrmIdSchema, type CrmId } from '../../shared/crm.js';
+import { BrokerTokenRequestSchema, OAUTH_TOKEN_ROUTE, type BrokerAppContext } from '../../shared/oauth-broker.js';
 import { ConfigError } from '../config.js';
 import type { Agent } from '../tenants/port.js';
 
@@ -19,7 +20,7 @@ export interface BrokerClient {
 }
 
 /** App settings per CRM, from RINGBRIDGE_OAUTH_<CRM>_<SUFFIX>: context key -> env suffix. */
-const APP_CONTEXT_ENV: Partial<Record<CrmId, Record<string, string>>> = { highlevel: { conversationProviderId: 'CONVERSATION_PROVIDER_ID' } };
+const APP_CONTEXT_ENV: Partial<Record<CrmId, Record<keyof BrokerAppContext, string>>> = { highlevel: { conversationProviderId: 'CONVERSATION_PROVIDER_ID' } };
 
 export interface OAuthBrokerOptions {
   clients: Partial<Record<CrmId, BrokerClient>>;
@@ -28,22 +29,6 @@ export interface OAuthBrokerOptions {
   /** Upstream timeout; default 15 s. */
   timeoutMs?: number;
 }
-
-export const OAUTH_TOKEN_PATH = '/v1/oauth/:crm/token';
-const BROKERED_CRMS = ['hubspot', 'salesforce', 'zoho', 'highlevel'] as const satisfies readonly CrmId[];
-
-const TokenRequestSchema = z.discriminatedUnion('grant_type', [
-  z.strictObject({
-    grant_type: z.literal('authorization_code'),
-    code: z.string().min(1).max(4096),
-    redirect_uri: z.url().max(2048),
-    code_verifier: z.string().regex(/^[A-Za-z0-9\-._~]{43,128}$/).optional(),
-  }),
-  z.strictObject({
-    grant_type: z.literal('refresh_token'),
-    refresh_token: z.string().min(1).max(4096),
-  }),
-]);
 
 function problem(reply: FastifyReply, status: number, title: string, detail: string) {
   return reply
@@ -62,16 +47,16 @@ export const oauthBrokerRoutes: FastifyPluginAsync<OAuthBrokerOptions> = async (
     return problem(reply, status, status === 500 ? 'Internal error' : 'Bad request', status === 500 ? 'token broker failed' : error.message);
   });
 
-  app.post<{ Params: { crm: string } }>(OAUTH_TOKEN_PATH, async (request, reply) => {
+  app.post<{ Params: { crm: string } }>(OAUTH_TOKEN_ROUTE, async (request, reply) => {
     const bearer = /^Bearer ([^\s]+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const agent = bearer ? await opts.authenticate(bearer) : null;
     if (!agent) return problem(reply, 401, 'Unauthenticated', 'a valid device token is required');
 
-    const crm = BROKERED_CRMS.find((id) => id === request.params.crm);
+    const crm = CrmIdSchema.safeParse(request.params.crm).data;
     const client = crm ? opts.clients[crm] : undefined;
     if (!crm || !client) return problem(reply, 404, 'Not brokered', `no OAuth client is configured for "${request.params.crm}"`);
 
-    const parsed = TokenRequestSchema.safeParse(request.body);
+    const parsed = BrokerTokenRequestSchema.safeParse(request.body);
     if (!parsed.success) return problem(reply, 400, 'Invalid token request', z.prettifyError(parsed.error));
 
     const form = new URLSearchParams({ ...parsed.data, client_id: client.clientId, client_secret: client.clientSecret });
@@ -118,7 +103,7 @@ function withAppContext(body: Buffer, context: Record<string, string>): Buffer {
  */
 export function oauthClientsFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<Record<CrmId, BrokerClient>> {
   const clients: Partial<Record<CrmId, BrokerClient>> = {};
-  for (const crm of BROKERED_CRMS) {
+  for (const crm of CrmIdSchema.options) {
     const prefix = `RINGBRIDGE_OAUTH_${crm.toUpperCase()}_`;
     const values = { clientId: env[`${prefix}CLIENT_ID`], clientSecret: env[`${prefix}CLIENT_SECRET`], tokenUrl: env[`${prefix}TOKEN_URL`] };
     const set = Object.values(values).filter(Boolean).length;

@@ -1,6 +1,7 @@
 // One-time pairing: trade the admin's code for the device credential. The credential goes to the
 // SecretStore only; the rest (who we are, where to connect) is plain settings.
 import { z } from 'zod';
+import { checkBusUrl } from '../../shared/bus-url.js';
 import { PAIR_PATH, PairRequestSchema, PairResponseSchema } from '../../shared/pairing.js';
 import type { KeyValueStore, SecretStore } from '../storage/index.js';
 
@@ -19,18 +20,11 @@ export class PairingError extends Error {
   }
 }
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** https everywhere; plain http/ws only to this machine (the demo and tests). */
-function checkUrl(raw: string, secure: string, insecure: string, what: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new PairingError(`The ${what} address is not a valid URL.`);
-  }
-  if (url.protocol === secure || (url.protocol === insecure && LOOPBACK.has(url.hostname))) return url;
-  throw new PairingError(`The ${what} address must use ${secure.slice(0, -1)}.`);
+/** The URL when the bus-URL policy accepts it, else a PairingError in words for the window. */
+function checkUrl(raw: string, scheme: 'http' | 'ws', what: string): URL {
+  const checked = checkBusUrl(raw, scheme);
+  if (checked.ok) return checked.url;
+  throw new PairingError(checked.problem === 'invalid' ? `The ${what} address is not a valid URL.` : `The ${what} address must use ${scheme}s.`);
 }
 
 export interface PairDeps {
@@ -41,7 +35,7 @@ export interface PairDeps {
 
 /** POSTs the code to the bus, validates the answer and stores the credential. Throws PairingError. */
 export async function pair(busUrl: string, code: string, deps: PairDeps): Promise<PairedAgent> {
-  const base = checkUrl(busUrl.trim(), 'https:', 'http:', 'bus');
+  const base = checkUrl(busUrl.trim(), 'http', 'bus');
   const request = PairRequestSchema.safeParse({ code: code.trim() });
   if (!request.success) throw new PairingError('A pairing code is 6 to 64 characters long.');
 
@@ -63,7 +57,7 @@ export async function pair(busUrl: string, code: string, deps: PairDeps): Promis
   const body = PairResponseSchema.safeParse(await response.json().catch(() => null));
   if (!body.success) throw new PairingError('The bus answered pairing with something unexpected.');
   const { deviceToken, ...identity } = body.data;
-  checkUrl(identity.wsUrl, 'wss:', 'ws:', 'agent stream');
+  checkUrl(identity.wsUrl, 'ws', 'agent stream');
 
   const paired: PairedAgent = { ...identity, busUrl: base.origin };
   await deps.secrets.set(DEVICE_TOKEN_SECRET, deviceToken);

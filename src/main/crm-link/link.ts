@@ -14,7 +14,8 @@ import { z } from 'zod';
 import { DEVICE_TOKEN_SECRET } from '../bus-client/pairing.js';
 import type { AgentCore } from '../core.js';
 import { retryWithin } from '../crm/budget.js';
-import type { CrmAdapter, CrmContact, CrmId } from '../crm/port.js';
+import type { CrmAdapter, CrmContact } from '../crm/port.js';
+import { CrmIdSchema, type CrmId } from '../../shared/crm.js';
 import { crmProvider } from '../crm/registry.js';
 import { AuthStatus } from '../oauth/auth-status.js';
 import { connectCrm, type CrmConnection } from '../oauth/connect.js';
@@ -100,7 +101,7 @@ export interface CrmLink {
 }
 
 const LINK_KEY = 'crm.link';
-const LinkSchema = z.object({ crm: z.enum(['hubspot', 'salesforce', 'zoho', 'highlevel']) });
+const LinkSchema = z.object({ crm: CrmIdSchema });
 const DEFAULT_SYNC_INTERVAL_MS = 10 * 60_000;
 /** How long a screen-pop lookup keeps trying through rate limits: about as long as a phone rings. */
 const LOOKUP_TIME_BUDGET_MS = 20_000;

@@ -1,8 +1,7 @@
 // The CRM port. One adapter folder per CRM (hubspot/, salesforce/, zoho/, highlevel/) implements
 // it; registry.ts holds the one line per CRM. The outbox and screen-pop only ever see this port.
 import type { CallDirection } from '../../shared/call-event.js';
-
-export type CrmId = 'hubspot' | 'salesforce' | 'zoho' | 'highlevel';
+import type { CrmId } from '../../shared/crm.js';
 
 export interface CrmContact {
   /** The CRM's record id. */

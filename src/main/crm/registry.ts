@@ -1,5 +1,6 @@
 // Every CRM the agent supports: adding one is its folder plus one import and one line here.
-import type { CrmId, CrmProvider } from './port.js';
+import type { CrmProvider } from './port.js';
+import type { CrmId } from '../../shared/crm.js';
 import { highLevelProvider } from './highlevel/index.js';
 import { hubspotProvider } from './hubspot/index.js';
 import { salesforceProvider } from './salesforce/index.js';

@@ -17,7 +17,7 @@ import { scriptedBrowser } from '../../../test/crm/oauth-harness.js';
 import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../bus-client/fake-bus.js';
 import { createAgentCore, type AgentCore } from '../core.js';
 import { createCrmLink, type CrmLink } from '../crm-link/index.js';
-import type { CrmId } from '../crm/port.js';
+import type { CrmId } from '../../shared/crm.js';
 import { crmProviders } from '../crm/registry.js';
 import { OutboxStore } from '../outbox/store.js';
 import { PAIRING_KEY, PairedAgentSchema } from '../bus-client/pairing.js';

@@ -4,7 +4,8 @@
 import type { AgentCore } from '../core.js';
 import { CrmLinkError, type CrmLink, type CrmLinkStatus } from '../crm-link/index.js';
 import type { CallRecord } from '../history/index.js';
-import type { CrmId, CrmProvider } from '../crm/port.js';
+import type { CrmProvider } from '../crm/port.js';
+import type { CrmId } from '../../shared/crm.js';
 import type { DialFeedback } from '../dial/index.js';
 import { formatForDisplay } from '../../shared/phone.js';
 import { AgentIpcError, type AppState, type CrmStatus, type HistoryEntry } from '../../shared/ipc.js';

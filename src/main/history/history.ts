@@ -2,14 +2,9 @@
 // CallEvents in log order, with the CRM-log state the outbox keeps up to date.
 import { z } from 'zod';
 import { CallDirection, answeringExtension, remoteParty, type CallEvent } from '../../shared/call-event.js';
+import { CrmLogState, HistoryOutcome } from '../../shared/call-history.js';
 import { Signal } from '../signal.js';
 import type { HistoryRows } from './rows.js';
-
-export const CrmLogState = z.enum(['pending', 'logged', 'recording_attached', 'needs_attention', 'not_applicable']);
-export type CrmLogState = z.infer<typeof CrmLogState>;
-
-export const CallOutcome = z.enum(['ringing', 'answered', 'answered_elsewhere', 'missed', 'not_answered']);
-export type CallOutcome = z.infer<typeof CallOutcome>;
 
 export const CallRecordSchema = z.object({
   /** tenant:pbx:callId:extension — the same key the outbox gives the CRM for idempotency. */
@@ -23,13 +18,13 @@ export const CallRecordSchema = z.object({
   answeredAt: z.string().nullable(),
   endedAt: z.string().nullable(),
   durationSec: z.number().nullable(),
-  outcome: CallOutcome,
+  outcome: HistoryOutcome,
   hasRecording: z.boolean(),
   crm: z.object({ state: CrmLogState, reason: z.string().nullable(), updatedAt: z.string() }),
 });
 export type CallRecord = z.infer<typeof CallRecordSchema>;
 
-const FINAL: ReadonlySet<CallOutcome> = new Set(['missed', 'answered', 'answered_elsewhere', 'not_answered']);
+const FINAL: ReadonlySet<HistoryOutcome> = new Set(['missed', 'answered', 'answered_elsewhere', 'not_answered']);
 
 export function callKeyOf(event: Pick<CallEvent, 'tenantId' | 'pbxId' | 'pbxCallId'>, extension: string): string {
   return `${event.tenantId}:${event.pbxId}:${event.pbxCallId}:${extension}`;

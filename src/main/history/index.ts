@@ -5,15 +5,13 @@
  * `sqliteHistoryRows(file)` or `memoryHistoryRows()`; every change is written at once:
  * - `record(event, extension)` folds a CallEvent (live or replayed) into its entry
  * - `list(): CallRecord[]` newest first; `get(callKey)`; `onChange(fn(record)) => unsubscribe`
- * - `setCrmState(callKey, 'pending'|'logged'|'recording_attached'|'needs_attention'|'not_applicable', reason?)` (outbox)
+ * - `setCrmState(callKey, state: CrmLogState, reason?)` (outbox; CrmLogState from src/shared/call-history)
  * - `setContactName(callKey, name)`, `lastCallWith(e164, exceptKey)`, `close()` on quit
  * `callKeyOf(event, extension)` = tenant:pbx:callId:extension (the CRM idempotency key).
  */
 export {
   CallHistory,
   CallRecordSchema,
-  CrmLogState,
-  CallOutcome,
   callKeyOf,
   type CallRecord,
   type CallHistoryOptions,

@@ -1,7 +1,7 @@
 // "Sign in again", said once. A dead grant flips the CRM to needs-sign-in and fires one signal
 // for the UI; until a new sign-in succeeds, sessions fail fast (no request loop) and the outbox
 // keeps calls queued. A successful sign-in fires `signedIn`, on which the outbox resumes.
-import type { CrmId } from '../crm/port.js';
+import type { CrmId } from '../../shared/crm.js';
 import { Signal } from '../signal.js';
 
 export interface SignInRequired {

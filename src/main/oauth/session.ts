@@ -1,7 +1,8 @@
 // CrmSession over stored tokens: refresh ahead of expiry, one refresh at a time per CRM
 // (concurrent callers share it), re-read the vault before declaring a grant dead (rotating
 // refresh tokens), and turn a dead grant into CrmError('auth') plus one sign-in signal.
-import { CrmError, type CrmId, type CrmSession } from '../crm/port.js';
+import { CrmError, type CrmSession } from '../crm/port.js';
+import type { CrmId } from '../../shared/crm.js';
 import type { AuthStatus } from './auth-status.js';
 import type { TokenEndpoint } from './token-endpoint.js';
 import type { TokenSet } from './token-set.js';

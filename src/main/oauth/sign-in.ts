@@ -1,7 +1,8 @@
 // The native-app sign-in (RFC 8252): authorize in the system browser with PKCE S256 and state,
 // catch the redirect, exchange the code (directly or via the bus broker), keep the tokens in the
 // vault. Only non-secret account context is returned to the caller (and so to the UI).
-import type { CrmId, OAuthClientConfig } from '../crm/port.js';
+import type { OAuthClientConfig } from '../crm/port.js';
+import type { CrmId } from '../../shared/crm.js';
 import type { AuthStatus } from './auth-status.js';
 import { createPkcePair, createState } from './pkce.js';
 import { listenOnLoopback, type RedirectCatcher, type SchemeRedirects } from './redirect.js';

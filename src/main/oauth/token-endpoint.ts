@@ -1,6 +1,8 @@
 // Where the code exchange and refresh go: straight to the CRM for public PKCE clients, or
 // through the bus token broker when the CRM insists on a client secret (which never ships in the app).
-import type { CrmId, OAuthClientConfig, RegionalTokenServer } from '../crm/port.js';
+import type { CrmId } from '../../shared/crm.js';
+import { oauthTokenPath, type BrokerTokenRequest } from '../../shared/oauth-broker.js';
+import type { OAuthClientConfig, RegionalTokenServer } from '../crm/port.js';
 import { CrmError } from '../crm/port.js';
 import { type TokenSet, tokenSetFromResponse } from './token-set.js';
 
@@ -90,8 +92,8 @@ export interface BrokerTokenEndpointOptions {
 
 /** POST /v1/oauth/:crm/token on the bus, which adds the client secret and returns the CRM's answer unchanged. */
 export function brokerTokenEndpoint(opts: BrokerTokenEndpointOptions): TokenEndpoint {
-  const url = new URL(`/v1/oauth/${opts.crm}/token`, opts.busUrl).toString();
-  const post = async (body: Record<string, string>, previous: TokenSet | null) =>
+  const url = new URL(oauthTokenPath(opts.crm), opts.busUrl).toString();
+  const post = async (body: BrokerTokenRequest, previous: TokenSet | null) =>
     postForTokens(opts.fetch ?? fetch, url, {
       headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${await opts.deviceToken()}` },
       body: JSON.stringify(body),

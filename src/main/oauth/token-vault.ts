@@ -1,6 +1,6 @@
 // CRM token sets, kept only through the SecretStore port (safeStorage in the app). Nothing here
 // logs, and TokenSet never crosses to the renderer: the UI only learns "signed in" or not.
-import type { CrmId } from '../crm/port.js';
+import type { CrmId } from '../../shared/crm.js';
 import { Signal } from '../signal.js';
 import type { SecretStore } from '../storage/secret-store.js';
 import { type TokenSet, TokenSetSchema } from './token-set.js';

@@ -19,6 +19,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type CallEvent, remoteParty } from '../../shared/call-event.js';
+import type { CrmLogState } from '../../shared/call-history.js';
 import { runAbortable } from '../crm/abort.js';
 import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
 import { Signal } from '../signal.js';
@@ -26,14 +27,11 @@ import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js'
 import { callKeyOf } from '../history/index.js';
 import { OUTBOX_EVENT_TYPES, callLogInput, followUpDue, followUpTaskInput, loggedElsewhereReason } from './call-facts.js';
 import { RecordingUnavailable, type RecordingSource, fetchRecording } from './recording.js';
-import { type CrmCallState, type OutboxRow, type OutboxStep, OutboxStore } from './store.js';
+import { type OutboxRow, type OutboxStep, OutboxStore } from './store.js';
 
-/** A call's CRM state as the history shows it: 'not_applicable' = another extension logs it. */
-export type CrmStateReport = CrmCallState | 'not_applicable';
-
-/** The call-history side (recent-calls screen) that shows each call's CRM state. */
+/** The call-history side (recent-calls screen) that shows each call's CRM state ('not_applicable': another extension logs it). */
 export interface CrmStateSink {
-  setCrmState(callKey: string, state: CrmStateReport, reason: string | null): void | Promise<void>;
+  setCrmState(callKey: string, state: CrmLogState, reason: string | null): void | Promise<void>;
 }
 
 /** The contact a call is logged against: the contacts index, preferring the agent's own match. */
@@ -59,7 +57,7 @@ export interface OutboxOptions {
 
 export interface CrmStateChange {
   callKey: string;
-  state: CrmStateReport;
+  state: CrmLogState;
   reason: string | null;
 }
 
@@ -392,7 +390,7 @@ export class Outbox {
     this.announce(callKey, 'needs_attention', reason);
   }
 
-  private announce(callKey: string, state: CrmStateReport, reason: string | null): void {
+  private announce(callKey: string, state: CrmLogState, reason: string | null): void {
     this.stateChanged.emit({ callKey, state, reason });
     Promise.resolve()
       .then(() => this.opts.history.setCrmState(callKey, state, reason))

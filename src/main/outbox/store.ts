@@ -8,10 +8,13 @@
 // the row too, so its retry resumes there instead of repeating every read.
 import Database from 'better-sqlite3';
 import type { CallEvent } from '../../shared/call-event.js';
-import type { CrmCallRecord, CrmContact, CrmId, StepMemo } from '../crm/port.js';
+import type { CrmCallRecord, CrmContact, StepMemo } from '../crm/port.js';
+import type { CrmLogState } from '../../shared/call-history.js';
+import type { CrmId } from '../../shared/crm.js';
 import { type CallFacts, dueForLog, foldEvent } from './call-facts.js';
 
-export type CrmCallState = 'pending' | 'logged' | 'recording_attached' | 'needs_attention';
+/** The CRM-log states the outbox stores; `not_applicable` calls never enter it. */
+export type CrmCallState = Exclude<CrmLogState, 'not_applicable'>;
 export type OutboxStep = 'log' | 'attach' | 'task';
 
 export interface OutboxRow {

@@ -2,7 +2,8 @@
 // them, so the window never polls.
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
-import type { CrmIdValue, Settings, SettingsPatch } from '../../shared/ipc.js';
+import type { CrmId } from '../../shared/crm.js';
+import type { Settings, SettingsPatch } from '../../shared/ipc.js';
 
 const agent = () => window.agent;
 
@@ -88,7 +89,7 @@ export const useDial = () => useMutation({ mutationFn: (number: string) => agent
 export function useCrmSignIn() {
   const client = useQueryClient();
   return useMutation({
-    mutationFn: ({ crmId, signIn }: { crmId: CrmIdValue; signIn: boolean }) =>
+    mutationFn: ({ crmId, signIn }: { crmId: CrmId; signIn: boolean }) =>
       signIn ? agent().crmSignIn(crmId) : agent().crmSignOut(crmId),
     onSuccess: (status) => client.setQueryData(keys.crm, status),
   });

@@ -2,6 +2,7 @@
 // contacts, and read back every call record it holds in common terms (agent, remote party,
 // outcome, duration, contact, sha256 of each attached recording). Structured vendor fields where
 // the CRM has them; the rest from the call notes every adapter writes (compose.ts's lines).
+import { CrmIdSchema, type CrmId } from '../../shared/crm.js';
 import { toE164 } from '../../shared/phone.js';
 import type { CrmSimulator } from '../crm/common/index.js';
 import { startHighLevelSimulator, type HighLevelSimulator } from '../crm/highlevel/index.js';
@@ -11,8 +12,8 @@ import { startZohoSimulator, type ZohoSimulator } from '../crm/zoho/index.js';
 import type { ScenarioCaller } from './generate.js';
 import { sha256, type CrmCallEntry } from './oracle.js';
 
-export type ScenarioCrmId = 'hubspot' | 'salesforce' | 'zoho' | 'highlevel';
-export const SCENARIO_CRMS: readonly ScenarioCrmId[] = ['hubspot', 'salesforce', 'zoho', 'highlevel'];
+export type ScenarioCrmId = CrmId;
+export const SCENARIO_CRMS: readonly ScenarioCrmId[] = CrmIdSchema.options;
 
 export interface ScenarioCrm {
   id: ScenarioCrmId;

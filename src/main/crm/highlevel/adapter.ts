@@ -5,6 +5,7 @@
 // notes are the one map from call key to message: a message another call's note names is that
 // call's, however close in time the two calls were.
 import { z } from 'zod';
+import type { BrokerAppContext } from '../../../shared/oauth-broker.js';
 import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmRequest } from '../http.js';
 import { OwnerResolver, withOwnerNote } from '../owner.js';
@@ -63,7 +64,8 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
   const contactUrl = (id: string) => `${appBase}/v2/location/${encodeURIComponent(locationId)}/contacts/detail/${encodeURIComponent(id)}`;
 
   function providerId(): string {
-    const id = session.context.conversationProviderId;
+    // The bus token broker put it there (see BrokerAppContext).
+    const { conversationProviderId: id }: BrokerAppContext = session.context;
     // Without the app's Call provider HighLevel cannot take a call log: nothing a retry would fix.
     if (!id) throw new CrmError('rejected', 'HighLevel: no Call conversation provider configured for this app (conversationProviderId)');
     return id;

@@ -1,4 +1,4 @@
-import type { CrmLogState, HistoryEntry } from '../../../shared/ipc.js';
+import type { CrmLogStatus, HistoryEntry } from '../../../shared/ipc.js';
 import { useHistory, useOpenRecord, useRetry } from '../agent.js';
 
 const time = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
@@ -18,7 +18,7 @@ const OUTCOME: Record<HistoryEntry['outcome'], string> = {
   not_answered: 'not answered',
 };
 
-function CrmBadge({ crm }: { crm: CrmLogState }) {
+function CrmBadge({ crm }: { crm: CrmLogStatus }) {
   switch (crm.state) {
     case 'pending':
       return <span className="badge badge-pending">Logging…</span>;
