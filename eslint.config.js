@@ -21,6 +21,10 @@ const electronImport = {
   paths: [{ name: 'electron', message: 'Only src/main/electron/ (and the preload) may import electron; keep capabilities plain TypeScript.' }],
   patterns: [{ group: ['electron/*'], message: 'Only src/main/electron/ may import electron.' }],
 };
+// The bus and the agent are separate programs: what both use (contracts, wire shapes) lives in
+// src/shared; a test that runs both belongs in test/.
+const noMainImport = { group: ['**/main/**'], message: 'Only the agent imports src/main: put what the bus also uses in src/shared.' };
+const noBusImport = { group: ['**/bus/**'], message: 'Only the bus imports src/bus: put what the agent also uses in src/shared.' };
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test-artifacts/**', '.test-results/**', '.data/**', '**/*.tsbuildinfo'] },
@@ -38,9 +42,26 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/bus/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { ...electronImport, patterns: [...electronImport.patterns, noMainImport] }] },
+  },
+  {
+    files: ['src/main/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { ...electronImport, patterns: [...electronImport.patterns, noBusImport] }] },
+  },
+  {
+    files: ['src/shared/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { ...electronImport, patterns: [...electronImport.patterns, noMainImport, noBusImport] }] },
+  },
+  {
     files: ['src/main/electron/**/*.ts', 'src/preload/index.ts'],
     ignores: ['src/main/electron/policy/**'],
-    rules: { 'no-restricted-imports': 'off' },
+    rules: { 'no-restricted-imports': ['error', { patterns: [noBusImport] }] },
+  },
+  {
+    // Cross-program tests still to be moved to test/ (issue 9, item 16); none imports electron.
+    files: ['src/main/crm-link/crm-link.test.ts', 'src/main/electron/agent-bridge.test.ts'],
+    rules: { 'no-restricted-imports': ['error', electronImport] },
   },
   {
     files: ['src/main/electron/ipc.ts'],
