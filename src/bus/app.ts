@@ -36,8 +36,8 @@ export interface BusDeps {
   publicUrl: string;
   /** CRMs whose OAuth code exchange goes through the bus; the broker route exists only when one is set. */
   oauthClients?: OAuthBrokerOptions['clients'];
-  /** Fan-out tuning (heartbeat, auth timeout, slow-consumer bound, replay cap, revocation poll). */
-  fanout?: Pick<GatewayOptions, 'heartbeatMs' | 'authTimeoutMs' | 'maxBufferedBytes' | 'maxReplay' | 'revocationPollMs'>;
+  /** Fan-out tuning (heartbeat, auth timeout, slow-consumer bound, revocation poll, frame budget, sessions per device). */
+  fanout?: Pick<GatewayOptions, 'heartbeatMs' | 'authTimeoutMs' | 'maxBufferedBytes' | 'revocationPollMs' | 'frameRate' | 'frameBurst' | 'maxSessionsPerDevice'>;
   logger?: Logger;
   /** Proxies (addresses, CIDRs, proxy-addr names) whose X-Forwarded-For is believed; none by default. */
   trustProxy?: string[];

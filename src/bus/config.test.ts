@@ -7,7 +7,16 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toEqual({
       dataDir: './.data', port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080',
       redisUrl: null, retentionDays: 7, masterKey: null, logLevel: 'info', trustProxy: [],
+      fanout: { frameRate: 100, frameBurst: 1_000, maxSessionsPerDevice: 2 },
     });
+  });
+
+  it('reads the agent connection limits and refuses ones that would disable them', () => {
+    const env = { RINGBRIDGE_AGENT_FRAME_RATE: '20', RINGBRIDGE_AGENT_FRAME_BURST: '50', RINGBRIDGE_AGENT_SESSIONS_PER_DEVICE: '1' };
+    expect(loadConfig(env).fanout).toEqual({ frameRate: 20, frameBurst: 50, maxSessionsPerDevice: 1 });
+    for (const [name, bad] of [['RINGBRIDGE_AGENT_FRAME_RATE', '0'], ['RINGBRIDGE_AGENT_FRAME_BURST', 'lots'], ['RINGBRIDGE_AGENT_SESSIONS_PER_DEVICE', '-1']] as const) {
+      expect(() => loadConfig({ [name]: bad }), name).toThrow(new RegExp(name));
+    }
   });
 
   it('reads every variable', () => {

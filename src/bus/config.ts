@@ -32,6 +32,11 @@ const EnvSchema = z.object({
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes')
     .optional(),
   RINGBRIDGE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Frames per second one agent socket may send on average, and at once; beyond, it is closed. */
+  RINGBRIDGE_AGENT_FRAME_RATE: z.coerce.number().int().min(1).max(100_000).default(100),
+  RINGBRIDGE_AGENT_FRAME_BURST: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /** Concurrent agent connections per device token; a newer one closes the oldest. */
+  RINGBRIDGE_AGENT_SESSIONS_PER_DEVICE: z.coerce.number().int().min(1).max(100).default(2),
   /**
    * Proxies in front of the bus whose X-Forwarded-For is believed (comma-separated addresses,
    * CIDRs or loopback/linklocal/uniquelocal), so request.ip is the client's. Unset = none.
@@ -54,6 +59,8 @@ export interface BusConfig {
   retentionDays: number;
   masterKey: Buffer | null;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Limits of each agent connection (see GatewayOptions). */
+  fanout: { frameRate: number; frameBurst: number; maxSessionsPerDevice: number };
   /** Empty: X-Forwarded-For is ignored and request.ip is the connecting peer. */
   trustProxy: string[];
 }
@@ -81,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
     retentionDays: e.RINGBRIDGE_RETENTION_DAYS,
     masterKey: e.RINGBRIDGE_MASTER_KEY ? Buffer.from(e.RINGBRIDGE_MASTER_KEY, 'base64') : null,
     logLevel: e.RINGBRIDGE_LOG_LEVEL,
+    fanout: { frameRate: e.RINGBRIDGE_AGENT_FRAME_RATE, frameBurst: e.RINGBRIDGE_AGENT_FRAME_BURST, maxSessionsPerDevice: e.RINGBRIDGE_AGENT_SESSIONS_PER_DEVICE },
     trustProxy: e.RINGBRIDGE_TRUST_PROXY,
   };
 }

@@ -91,7 +91,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
       relay: services.relay,
       publicUrl,
       oauthClients: options.oauthClients,
-      fanout: options.fanout,
+      fanout: { ...config.fanout, ...options.fanout },
       logger,
       trustProxy: config.trustProxy,
     });

@@ -121,9 +121,13 @@ export const CloseCode = {
   slowConsumer: 4001,
   heartbeatTimeout: 4002,
   authTimeout: 4003,
+  /** The socket sent frames faster than its budget allows; reconnecting (after backoff) resumes. */
+  rateLimited: 4004,
   unauthenticated: 4100,
   revoked: 4101,
   protocolVersion: 4102,
+  /** Newer connections of the same device token took this one's place; reconnecting would evict them in turn. */
+  replaced: 4103,
 } as const;
 
 export function isTerminalClose(code: number): boolean {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { AGENT_WS_PATH, CloseCode } from '../../shared/agent-protocol.js';
+import { AGENT_WS_PATH, CloseCode, isTerminalClose } from '../../shared/agent-protocol.js';
 import type { CallEvent } from '../../shared/call-event.js';
 import type { DialOutcome, DialService } from '../dial/port.js';
 import type { EventLog, LogListener } from '../log/port.js';
@@ -459,5 +459,63 @@ describe('requests', () => {
     expect(await c.nextOf('error')).toMatchObject({ code: 'internal', reqId: 'r3' });
     c.send({ t: 'ping' });
     await c.nextOf('pong');
+  });
+});
+
+describe('limits per socket and per device', () => {
+  it('closes a socket that floods frames after hello, at the default budget, and keeps serving the other agents', async () => {
+    const bus = await startBus();
+    const flooder = await bus.connect(alice);
+    const colleague = await bus.connect(bob);
+    for (let i = 0; i < 20_000; i++) flooder.send(i % 2 ? { t: 'ping' } : 'not json');
+    expect(await flooder.closed).toBe(CloseCode.rateLimited);
+    colleague.send({ t: 'ping' });
+    await colleague.nextOf('pong');
+    const offset = await bus.append(bob);
+    expect((await colleague.nextOf('event')).offset).toBe(offset);
+    expect(bus.app.agentGateway.stats()).toEqual({ sessions: 1, agents: 1 });
+  });
+
+  it('closes a socket that floods frames before its hello', async () => {
+    const bus = await startBus();
+    const raw = await openRaw(bus);
+    for (let i = 0; i < 100; i++) raw.send('not json');
+    raw.hello(token(alice));
+    expect(await raw.closed).toBe(CloseCode.rateLimited);
+    expect(bus.lookups()).toBe(0);
+  });
+
+  it('lets an agent ack every event of a long replay without spending its budget, but not repeat an ack', async () => {
+    const bus = await startBus({ frameBurst: 20, frameRate: 1 });
+    const epoch = (await bus.log.position('t_one')).epoch;
+    const missed: number[] = [];
+    for (let i = 0; i < 300; i++) missed.push(await bus.append(alice));
+    const client = await openRaw(bus);
+    client.hello(token(alice), { offset: 0, epoch });
+    await client.nextOf('welcome');
+    const received: number[] = [];
+    while (received.length < missed.length) {
+      const { offset } = await client.nextOf('event');
+      client.send({ t: 'ack', offset });
+      received.push(offset);
+    }
+    expect(received).toEqual(missed);
+    const live = await bus.append(alice);
+    expect((await client.nextOf('event')).offset).toBe(live);
+    for (let i = 0; i < 100; i++) client.send({ t: 'ack', offset: live - 1 });
+    expect(await client.closed).toBe(CloseCode.rateLimited);
+  });
+
+  it('keeps at most two sessions per device token by default: a newer one closes the oldest with a terminal code', async () => {
+    const bus = await startBus();
+    const first = await bus.connect(alice);
+    const second = await bus.connect(alice);
+    const colleague = await bus.connect(bob);
+    const third = await bus.connect(alice);
+    await expect.poll(() => bus.app.agentGateway.stats().agents).toBe(3);
+    expect(await first.closed).toBe(CloseCode.replaced);
+    expect(isTerminalClose(CloseCode.replaced)).toBe(true);
+    const offset = await bus.append(alice, { agents: ['101', '102'] });
+    for (const client of [second, third, colleague]) expect((await client.nextOf('event')).offset).toBe(offset);
   });
 });

@@ -1,6 +1,7 @@
 // The agent fan-out: one log subscription routed to sessions by tenant -> PBX -> extension, one
 // heartbeat sweep for every connection, a revocation watcher, and the handle the app uses to
 // disconnect an agent or shut down.
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebSocket } from 'ws';
 import { pino, type Logger } from 'pino';
@@ -26,6 +27,12 @@ export interface GatewayOptions {
   maxBufferedBytes?: number;
   /** How often the tenant store is asked for revoked agents, whose connections are then closed. */
   revocationPollMs?: number;
+  /** Frames per second an authenticated agent socket may send on average (acks of events it was sent are free). */
+  frameRate?: number;
+  /** Frames such a socket may send at once; past the budget it is closed with CloseCode.rateLimited. */
+  frameBurst?: number;
+  /** Concurrent sessions per device token; a newer one closes the oldest with CloseCode.replaced. */
+  maxSessionsPerDevice?: number;
 }
 
 export type GatewayDeps = Required<Omit<GatewayOptions, 'logger'>>;
@@ -55,6 +62,9 @@ export class Gateway implements SessionHost {
   private readonly sessions = new Set<AgentSession>();
   /** tenant -> PBX -> extension -> sessions. */
   private readonly routes: Routes = new Map();
+  /** Authenticated sessions per device token (by its hash), oldest first. */
+  private readonly byDevice = new Map<string, AgentSession[]>();
+  private readonly deviceOf = new Map<AgentSession, string>();
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly revocationWatch: NodeJS.Timeout;
@@ -73,6 +83,9 @@ export class Gateway implements SessionHost {
       authTimeoutMs: options.authTimeoutMs ?? 10_000,
       maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
       revocationPollMs: options.revocationPollMs ?? 2_000,
+      frameRate: options.frameRate ?? 100,
+      frameBurst: options.frameBurst ?? 1_000,
+      maxSessionsPerDevice: options.maxSessionsPerDevice ?? 2,
     };
     this.logger = options.logger ?? pino({ enabled: false });
     this.unsubscribe = options.log.subscribe((tenantId, logged, epoch) => this.publish(tenantId, logged, epoch));
@@ -123,8 +136,33 @@ export class Gateway implements SessionHost {
     set.add(session);
   }
 
+  /**
+   * The newest connection wins: a user who opens the app or comes back online expects that one to
+   * work, and the oldest is the likeliest dead (a laptop that slept, a network that changed) or a
+   * copy of the app elsewhere. Its close code is terminal so two copies cannot evict each other forever.
+   */
+  admit(session: AgentSession, deviceToken: string): void {
+    const device = createHash('sha256').update(deviceToken).digest('base64url');
+    this.deviceOf.set(session, device);
+    const list = this.byDevice.get(device) ?? [];
+    this.byDevice.set(device, list);
+    list.push(session);
+    while (list.length > this.deps.maxSessionsPerDevice) {
+      const oldest = list[0]!;
+      this.logger.info({ agentId: oldest.agent?.id, code: CloseCode.replaced }, 'agent session replaced by a newer one of its device');
+      oldest.close(CloseCode.replaced, 'replaced by a newer connection of this device');
+    }
+  }
+
   forget(session: AgentSession): void {
     this.sessions.delete(session);
+    const device = this.deviceOf.get(session);
+    if (device !== undefined) {
+      this.deviceOf.delete(session);
+      const list = this.byDevice.get(device)!;
+      list.splice(list.indexOf(session), 1);
+      if (list.length === 0) this.byDevice.delete(device);
+    }
     const agent = session.agent;
     if (!agent) return;
     const byPbx = this.routes.get(agent.tenantId);

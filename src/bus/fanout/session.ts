@@ -12,6 +12,7 @@ import {
   type Position,
 } from '../../shared/agent-protocol.js';
 import type { Agent } from '../tenants/port.js';
+import { FrameBudget } from './frame-budget.js';
 import { eventFrame, frame, PONG } from './frames.js';
 import type { GatewayDeps } from './gateway.js';
 
@@ -19,6 +20,8 @@ import type { GatewayDeps } from './gateway.js';
 const REPLAY_PAGE = 500;
 /** Dial and recording requests one connection may have outstanding. */
 const MAX_IN_FLIGHT = 4;
+/** Frames a connection may send before it is authenticated: a client sends one, its hello. */
+const PRE_AUTH_FRAMES = 8;
 
 type State = 'hello' | 'authenticating' | 'syncing' | 'live' | 'closed';
 
@@ -27,6 +30,8 @@ export interface SessionHost {
   readonly logger: Logger;
   /** Adds the session to the live routing index; live events start arriving (held while syncing). */
   route(session: AgentSession): void;
+  /** Counts an authenticated session against its device token's cap, closing the oldest beyond it. */
+  admit(session: AgentSession, deviceToken: string): void;
   forget(session: AgentSession): void;
 }
 
@@ -42,6 +47,9 @@ export class AgentSession {
   private held: Array<{ offset: number; epoch: string; frame: string }> = [];
   private heldBytes = 0;
   private inFlight = 0;
+  /** Highest offset acknowledged: an ack of a newer offset this session sent costs no frame budget. */
+  private acked = 0;
+  private budget = new FrameBudget(PRE_AUTH_FRAMES, 0);
   private readonly authTimer: NodeJS.Timeout;
 
   /** A getter, so TypeScript does not carry narrowing of `state` across awaits. */
@@ -117,10 +125,18 @@ export class AgentSession {
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.state === 'closed') return;
     if (isBinary || data.length > MAX_FRAME_BYTES) {
+      if (this.overBudget()) return;
       this.sendError('bad_frame', isBinary ? 'binary frames are not accepted' : 'frame too large');
       return;
     }
     const parsed = parseFrame(ClientFrameSchema, data);
+    // One ack per event sent is the client's own pace (a replay of thousands acks as fast as the
+    // agent stores them), so it is free; every other frame spends budget.
+    if (parsed.ok && parsed.frame.t === 'ack' && parsed.frame.offset > this.acked && parsed.frame.offset <= this.covered) {
+      this.acked = parsed.frame.offset;
+    } else if (this.overBudget()) {
+      return;
+    }
     if (!parsed.ok) {
       if (this.state === 'hello' && isOtherProtocolHello(data)) {
         this.sendError('bad_frame', `protocol version ${AGENT_PROTOCOL_VERSION} required`);
@@ -131,6 +147,14 @@ export class AgentSession {
       return;
     }
     this.handle(parsed.frame);
+  }
+
+  /** Spends one frame of budget; a socket that has none left is closed. */
+  private overBudget(): boolean {
+    if (this.budget.take()) return false;
+    this.host.logger.warn({ agentId: this.agent?.id, code: CloseCode.rateLimited }, 'agent socket sent too many frames');
+    this.close(CloseCode.rateLimited, 'too many frames');
+    return true;
   }
 
   private handle(f: ClientFrame): void {
@@ -218,6 +242,8 @@ export class AgentSession {
       return;
     }
     this.agent = agent;
+    this.budget = new FrameBudget(this.host.deps.frameBurst, this.host.deps.frameRate);
+    this.host.admit(this, token);
     this.state = 'syncing';
     this.host.route(this); // before reading history, so nothing between the two is missed
     try {
@@ -278,9 +304,9 @@ export class AgentSession {
         } else {
           this.ws.send(data);
         }
+        this.covered = logged.offset;
       }
       cursor = page.events.at(-1)?.offset ?? cursor;
-      this.covered = cursor;
       if (page.events.length < REPLAY_PAGE) {
         // The last page holds every event of this agent up to the top it was read at.
         this.goLive(page.position.offset);
