@@ -29,7 +29,7 @@ async function app(extra: Partial<BusDeps> = {}): Promise<FastifyInstance> {
     audit,
     ingestor: createIngestor({ log, tenants }),
     dial: { dial: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'no PBX in this test' }) },
-    recordings: createRecordingService({ log, audit, secret: randomBytes(32), publicUrl: 'http://bus.test' }),
+    recordings: createRecordingService({ log, audit, agents: tenants, secret: randomBytes(32), publicUrl: 'http://bus.test' }),
     pbx: { openRecording: async () => Promise.reject(new Error('no PBX in this test')) },
     publicUrl: 'http://bus.test',
     ...extra,

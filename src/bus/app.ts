@@ -8,6 +8,7 @@ import type { AuditLog } from './audit/port.js';
 import type { DialService } from './dial/port.js';
 import { agentGateway, type GatewayOptions } from './fanout/index.js';
 import { pairingRoutes } from './http/pairing.js';
+import type { RateLimits } from './http/rate-limit.js';
 import { problemHandler } from './http/problem.js';
 import { connectorRoutes } from './ingest/call-control/index.js';
 import type { Ingestor } from './ingest/observation.js';
@@ -32,6 +33,8 @@ export interface BusDeps {
   pbx: Pick<PbxGateway, 'openRecording'>;
   /** Where remote connectors collect makecall and recording requests; without it they can do neither. */
   relay?: ConnectorRelay;
+  /** Where pairing failures are counted (shared through Redis when configured); default: this process. */
+  limits?: RateLimits;
   /** How agents reach this bus (pairing answers with the ws URL derived from it). */
   publicUrl: string;
   /** CRMs whose OAuth code exchange goes through the bus; the broker route exists only when one is set. */
@@ -89,7 +92,7 @@ export async function buildApp(deps: BusDeps): Promise<FastifyInstance> {
 
   await app.register(ingestRoutes, { ingestor: deps.ingestor, tenants: deps.tenants, contacts: deps.contacts });
   await app.register(connectorRoutes, { ingestor: deps.ingestor, tenants: deps.tenants, relay: deps.relay });
-  await app.register(pairingRoutes, { tenants: deps.tenants, publicUrl: deps.publicUrl });
+  await app.register(pairingRoutes, { tenants: deps.tenants, publicUrl: deps.publicUrl, limits: deps.limits });
   await app.register(agentGateway, {
     log: deps.log,
     tenants: deps.tenants,

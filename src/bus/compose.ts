@@ -8,6 +8,7 @@ import { createSqliteAuditLog } from './audit/sqlite.js';
 import type { BusConfig } from './config.js';
 import type { DialService } from './dial/port.js';
 import { createDialService } from './dial/service.js';
+import { memoryRateLimits, redisRateLimits, type RateLimits } from './http/rate-limit.js';
 import type { DeliveryStore } from './ingest/deliveries/port.js';
 import { openRedisDeliveryStore } from './ingest/deliveries/redis.js';
 import { DELIVERIES_DB_FILE, openSqliteDeliveryStore } from './ingest/deliveries/sqlite.js';
@@ -31,6 +32,8 @@ export interface BusStorage {
   audit: AuditLog;
   /** Delivery ids already stored (webhook retries), beside the log: Redis when it has one, else SQLite. */
   deliveries: DeliveryStore;
+  /** Rate-limit counters: in Redis when configured (so every node counts together), else in this process. */
+  limits: RateLimits;
   masterKey: Buffer;
   /** Closes the log and delivery ids, then the tenant database (SQLite checkpoints its WAL on the last close). */
   close(): Promise<void>;
@@ -41,27 +44,34 @@ export interface BusStorage {
  * Tenants stay in SQLite either way: nodes sharing a Redis log must share the data directory
  * (one host, or a shared volume with working POSIX locks); a networked tenant store is not built.
  */
-export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl' | 'masterKey'>, logger: Logger): Promise<BusStorage> {
+export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl' | 'masterKey'> & Partial<Pick<BusConfig, 'auditRetentionDays'>>, logger: Logger): Promise<BusStorage> {
   const onError = (err: unknown) => logger.error({ err }, 'event log background error');
   const masterKey = loadMasterKey({ configured: config.masterKey, dataDir: config.dataDir });
   const log = config.redisUrl ? await openRedisEventLog({ url: config.redisUrl, onError }) : openSqliteEventLog({ dataDir: config.dataDir, onError });
   let tenants: SqliteTenantStore;
+  let limits: RateLimits | undefined;
   let deliveries: DeliveryStore | undefined;
   try {
     deliveries = config.redisUrl ? await openRedisDeliveryStore({ url: config.redisUrl }) : openSqliteDeliveryStore({ path: join(config.dataDir, DELIVERIES_DB_FILE) });
+    limits = config.redisUrl ? await redisRateLimits({ url: config.redisUrl, onError: (err) => logger.warn({ err: err.message }, 'rate limit store connection error') }) : memoryRateLimits();
     tenants = createSqliteTenantStore({ path: join(config.dataDir, TENANTS_DB_FILE), masterKey });
   } catch (err) {
+    await limits?.close();
     await deliveries?.close();
     await log.close();
     throw err;
   }
+  const audit = createSqliteAuditLog({ db: tenants.db }, { retentionDays: config.auditRetentionDays });
   return {
     log,
     tenants,
-    audit: createSqliteAuditLog({ db: tenants.db }),
+    audit,
     deliveries,
+    limits,
     masterKey,
     async close() {
+      await audit.close();
+      await limits.close();
       await log.close();
       await deliveries.close();
       await tenants.close();
@@ -90,9 +100,9 @@ export function composeServices(storage: BusStorage, opts: { publicUrl: string }
     pbxApis,
     pbx,
     relay,
-    dial: createDialService({ tenants, gateway: pbx, audit }),
+    dial: createDialService({ tenants, gateway: pbx, audit, limits: storage.limits }),
     // Derived from the master key, so links stay valid across restarts and on every node.
-    recordings: createRecordingService({ log, audit, secret: recordingLinkKey(storage.masterKey), publicUrl: opts.publicUrl }),
+    recordings: createRecordingService({ log, audit, agents: tenants, limits: storage.limits, secret: recordingLinkKey(storage.masterKey), publicUrl: opts.publicUrl }),
   };
 }
 

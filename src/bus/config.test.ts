@@ -6,7 +6,7 @@ describe('loadConfig', () => {
   it('has working defaults', () => {
     expect(loadConfig({})).toEqual({
       dataDir: './.data', port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080',
-      redisUrl: null, retentionDays: 7, masterKey: null, logLevel: 'info', trustProxy: [],
+      redisUrl: null, retentionDays: 7, auditRetentionDays: 90, masterKey: null, logLevel: 'info', trustProxy: [],
       fanout: { frameRate: 100, frameBurst: 1_000, maxSessionsPerDevice: 2 },
     });
   });
@@ -25,8 +25,9 @@ describe('loadConfig', () => {
       RINGBRIDGE_DATA_DIR: '/var/lib/rb', RINGBRIDGE_PORT: '9000', RINGBRIDGE_HOST: '127.0.0.1',
       RINGBRIDGE_PUBLIC_URL: 'https://bus.example.com/', RINGBRIDGE_REDIS_URL: 'redis://127.0.0.1:6379',
       RINGBRIDGE_RETENTION_DAYS: '30', RINGBRIDGE_MASTER_KEY: key.toString('base64'), RINGBRIDGE_LOG_LEVEL: 'warn',
+      RINGBRIDGE_AUDIT_RETENTION_DAYS: '365',
     });
-    expect(config).toMatchObject({ port: 9000, publicUrl: 'https://bus.example.com', redisUrl: 'redis://127.0.0.1:6379', retentionDays: 30, logLevel: 'warn' });
+    expect(config).toMatchObject({ port: 9000, publicUrl: 'https://bus.example.com', redisUrl: 'redis://127.0.0.1:6379', retentionDays: 30, auditRetentionDays: 365, logLevel: 'warn' });
     expect(config.masterKey).toEqual(key);
   });
 

@@ -26,6 +26,8 @@ const EnvSchema = z.object({
   /** Set to run the log on Redis (several nodes); unset = embedded SQLite. */
   RINGBRIDGE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   RINGBRIDGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
+  /** How long dial and recording audit rows are kept. */
+  RINGBRIDGE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   /** base64 of 32 bytes; unset = a key file in the data directory. */
   RINGBRIDGE_MASTER_KEY: z
     .string()
@@ -57,6 +59,7 @@ export interface BusConfig {
   publicUrl: string;
   redisUrl: string | null;
   retentionDays: number;
+  auditRetentionDays: number;
   masterKey: Buffer | null;
   logLevel: (typeof LOG_LEVELS)[number];
   /** Limits of each agent connection (see GatewayOptions). */
@@ -86,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
     publicUrl: (e.RINGBRIDGE_PUBLIC_URL ?? `http://${localHost}:${e.RINGBRIDGE_PORT}`).replace(/\/+$/, ''),
     redisUrl: e.RINGBRIDGE_REDIS_URL ?? null,
     retentionDays: e.RINGBRIDGE_RETENTION_DAYS,
+    auditRetentionDays: e.RINGBRIDGE_AUDIT_RETENTION_DAYS,
     masterKey: e.RINGBRIDGE_MASTER_KEY ? Buffer.from(e.RINGBRIDGE_MASTER_KEY, 'base64') : null,
     logLevel: e.RINGBRIDGE_LOG_LEVEL,
     fanout: { frameRate: e.RINGBRIDGE_AGENT_FRAME_RATE, frameBurst: e.RINGBRIDGE_AGENT_FRAME_BURST, maxSessionsPerDevice: e.RINGBRIDGE_AGENT_SESSIONS_PER_DEVICE },

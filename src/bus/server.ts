@@ -84,6 +84,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
       tenants: storage.tenants,
       contacts: storage.tenants,
       audit: storage.audit,
+      limits: storage.limits,
       ingestor: services.ingestor,
       dial: services.dial,
       recordings: services.recordings,

@@ -10,7 +10,28 @@ export interface AuditEntry {
   detail: string | null;
 }
 
+/** A stored entry. Identical refusals (agent, action, detail) within a short window share one row. */
+export interface AuditRecord extends AuditEntry {
+  /** Increasing; the paging cursor (`before`). */
+  seq: number;
+  /** How many times this happened; above 1 only for aggregated refusals (`target` is the first one's). */
+  count: number;
+  /** When it last happened (equals `at` when count is 1). */
+  lastAt: string;
+}
+
+export interface AuditQuery {
+  agentId?: string;
+  action?: AuditEntry['action'];
+  /** ISO time: only rows that happened (last) at or after it. */
+  since?: string;
+  /** Only rows older than this seq: the next page after a page whose last row had it. */
+  before?: number;
+  limit?: number;
+}
+
 export interface AuditLog {
   record(entry: Omit<AuditEntry, 'at'>): Promise<void>;
-  list(tenantId: string, opts?: { limit?: number }): Promise<AuditEntry[]>;
+  /** Newest first. */
+  list(tenantId: string, query?: AuditQuery): Promise<AuditRecord[]>;
 }

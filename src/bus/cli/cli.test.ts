@@ -131,7 +131,37 @@ describe('ringbridge-admin', { timeout: 90_000 }, () => {
     const store = openStore();
     await createSqliteAuditLog({ db: store.db }).record({ tenantId, agentId: 'agt_1', action: 'dial', target: '+61298765432', result: 'denied', detail: 'blocked country' });
     await store.close();
-    expect((await admin('audit', '--tenant', tenantId)).stdout).toMatch(/agt_1\s+dial\s+\+61298765432\s+denied\s+blocked country/);
+    expect((await admin('audit', '--tenant', tenantId)).stdout).toMatch(/agt_1\s+dial\s+\+61298765432\s+denied\s+1\s+blocked country/);
+  });
+
+  it('pages the audit log with --before and filters it by agent, action and time', async () => {
+    const tenantId = 'ten_audit';
+    const store = openStore();
+    const clock = { t: Date.UTC(2026, 11, 1, 9) };
+    const audit = createSqliteAuditLog({ db: store.db }, { now: () => new Date(clock.t) });
+    for (let i = 0; i < 6; i++) {
+      await audit.record({ tenantId, agentId: i % 2 ? 'agt_odd' : 'agt_even', action: i < 4 ? 'dial' : 'recording', target: `target-${i}`, result: 'ok', detail: null });
+      clock.t += 60 * 60_000;
+    }
+    for (let i = 0; i < 25; i++) await audit.record({ tenantId, agentId: 'agt_odd', action: 'dial', target: '+61298765432', result: 'denied', detail: 'rate_limited' });
+    await audit.close();
+    await store.close();
+    const targets = (stdout: string) => stdout.trim().split('\n').slice(1).map((line) => line.split(/\s+/)[4]);
+
+    const page1 = await admin('audit', '--tenant', tenantId, '--limit', '3');
+    expect(page1.stdout).toMatch(/agt_odd\s+dial\s+\+61298765432\s+denied\s+25\s+\S+\s+rate_limited/);
+    expect(targets(page1.stdout)).toEqual(['+61298765432', 'target-5', 'target-4']);
+    const before = /--before (\d+)/.exec(page1.stderr)?.[1];
+    expect(before).toBeDefined();
+    const page2 = await admin('audit', '--tenant', tenantId, '--limit', '3', '--before', before!);
+    expect(targets(page2.stdout)).toEqual(['target-3', 'target-2', 'target-1']);
+    const filtered = await admin('audit', '--tenant', tenantId, '--agent', 'agt_even', '--action', 'dial', '--since', '2026-12-01T10:00:00Z');
+    expect(targets(filtered.stdout)).toEqual(['target-2']);
+    expect(filtered.stderr).toBe('');
+    for (const bad of [['--action', 'call'], ['--since', 'yesterday']]) {
+      const res = await admin('audit', '--tenant', tenantId, ...bad);
+      expect([res.code, res.stderr], bad.join(' ')).toEqual([2, expect.stringContaining(bad[0]!)]);
+    }
   });
 
   it('explains bad usage and failures with exit codes 2 and 1', async () => {

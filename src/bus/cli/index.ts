@@ -34,7 +34,8 @@ const USAGE = `ringbridge-admin <command> [options]   (global: --data-dir DIR, d
   agent revoke --agent A
   agents list [--tenant T]
   contacts import --tenant T --csv FILE [--country AU]   (CSV header: id,phone,firstName,lastName,company,url)
-  audit --tenant T [--limit N]
+  audit --tenant T [--agent A] [--action dial|recording] [--since ISO-TIME] [--limit N] [--before SEQ]
+                                                       (newest first, 100 a page; --before pages back)
   watch --tenant T [--from OFFSET] [--interval MS]     (prints the tenant's new call events until Ctrl-C;
                                                         reads the Redis log when RINGBRIDGE_REDIS_URL is set)
 `;
@@ -56,6 +57,9 @@ const OPTIONS = {
   agent: { type: 'string' },
   csv: { type: 'string' },
   limit: { type: 'string' },
+  action: { type: 'string' },
+  since: { type: 'string' },
+  before: { type: 'string' },
   from: { type: 'string' },
   interval: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -90,6 +94,19 @@ function positiveInt(text: string | undefined, name: string, fallback: number): 
   if (text === undefined) return fallback;
   if (!/^\d{1,9}$/.test(text)) throw new UsageError(`--${name} must be a whole number`);
   return Number(text);
+}
+
+function auditAction(text: string | undefined): 'dial' | 'recording' | undefined {
+  if (text === undefined || text === 'dial' || text === 'recording') return text;
+  throw new UsageError('--action must be dial or recording');
+}
+
+/** A date or date-time the user typed, as the ISO string the audit log stores. */
+function isoTime(text: string | undefined, name: string): string | undefined {
+  if (text === undefined) return undefined;
+  const ms = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(ms)) throw new UsageError(`--${name} must be a date or time such as 2026-12-01 or 2026-12-01T09:00:00Z`);
+  return new Date(ms).toISOString();
 }
 
 function kindOf(text: string): SecretKind {
@@ -159,7 +176,7 @@ function setupSheet(o: {
     ...(remote
       ? [
           `     RINGBRIDGE_PBX_CLIENT_SECRET='<3CX API key>' RINGBRIDGE_CONNECTOR_TOKEN='<connector token>' \\`,
-          `       npx tsx src/bus/ingest/call-control/remote.ts --pbx-url ${o.pbx.baseUrl} --client-id ${o.pbx.apiClientId ?? '<DN>'} \\`,
+          `       ringbridge-connector --pbx-url ${o.pbx.baseUrl} --client-id ${o.pbx.apiClientId ?? '<DN>'} \\`,
           `       --bus-url ${o.publicUrl} --pbx-id ${o.pbx.id}`,
           `     It keeps what the bus has not accepted yet in ./ringbridge-connector-queue.db (--queue-file to move it).`,
         ]
@@ -343,8 +360,23 @@ async function run(command: string, values: Values, io: CliIo, config: BusConfig
       }
       case 'audit': {
         const tenantId = need(values, 'tenant');
-        const entries = await createSqliteAuditLog({ db: store.db }).list(tenantId, { limit: positiveInt(opt(values, 'limit'), 'limit', 100) });
-        io.out(table([['AT', 'AGENT', 'ACTION', 'TARGET', 'RESULT', 'DETAIL'], ...entries.map((e) => [e.at, e.agentId, e.action, e.target, e.result, e.detail ?? ''])]).join('\n'));
+        const limit = positiveInt(opt(values, 'limit'), 'limit', 100);
+        if (limit < 1 || limit > 10_000) throw new UsageError('--limit must be between 1 and 10000');
+        // The configured retention: opening the log prunes, and must not prune more than the bus does.
+        const entries = await createSqliteAuditLog({ db: store.db }, { retentionDays: config.auditRetentionDays }).list(tenantId, {
+          agentId: opt(values, 'agent'),
+          action: auditAction(opt(values, 'action')),
+          since: isoTime(opt(values, 'since'), 'since'),
+          before: opt(values, 'before') === undefined ? undefined : positiveInt(opt(values, 'before'), 'before', 0),
+          limit,
+        });
+        io.out(
+          table([
+            ['SEQ', 'AT', 'AGENT', 'ACTION', 'TARGET', 'RESULT', 'COUNT', 'LAST', 'DETAIL'],
+            ...entries.map((e) => [String(e.seq), e.at, e.agentId, e.action, e.target, e.result, String(e.count), e.count > 1 ? e.lastAt : '', e.detail ?? '']),
+          ]).join('\n'),
+        );
+        if (entries.length === limit) io.err(`older entries: add --before ${entries.at(-1)!.seq}`);
         return;
       }
       default:

@@ -1,17 +1,20 @@
 // Dial authorisation against the simulated PBX: own extension only, policy refusals, PBX failures.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../sim/3cx/index.js';
+import { createSqliteAuditLog } from '../audit/sqlite.js';
+import { RateLimitUnavailable, type RateLimits } from '../http/rate-limit.js';
 import { createPbxGateway } from '../pbx/gateway.js';
 import { agent, fakeTenants, memoryAudit } from '../pbx/testing.js';
-import { DialRateLimiter, createDialService } from './service.js';
+import { createDialService, type DialServiceOptions } from './service.js';
 
 let sim: PbxSimulator | undefined;
 afterEach(async () => {
+  vi.useRealTimers();
   await sim?.close();
   sim = undefined;
 });
 
-async function setup(policy: { allowedCountries?: Array<'DE' | 'AT' | 'GB'>; blockedTypes?: string[] } = {}, opts: { maxPerMinute?: number } = {}) {
+async function setup(policy: { allowedCountries?: Array<'DE' | 'AT' | 'GB'>; blockedTypes?: string[] } = {}, opts: Partial<Pick<DialServiceOptions, 'maxPerMinute' | 'limits' | 'audit'>> = {}) {
   sim = await startPbxSimulator();
   const tenants = fakeTenants();
   tenants.put({ tenant: { dialPolicy: { allowedCountries: policy.allowedCountries ?? [], blockedTypes: policy.blockedTypes ?? [] } }, pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: sim.baseUrl, defaultCountry: 'DE' } });
@@ -74,15 +77,34 @@ describe('DialService', () => {
     expect((await service.dial(agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '102' }), '+49301234567')).ok).toBe(true);
   });
 
-  it('lets an agent dial again after a minute and forgets agents that stopped dialling', () => {
-    let t = 0;
-    const limiter = new DialRateLimiter(1, () => t);
-    expect(limiter.tryTake('a')).toBe(true);
-    expect(limiter.tryTake('a')).toBe(false);
-    for (let n = 0; n < 1_000; n++) limiter.tryTake(`agent-${n}`);
-    expect(limiter.trackedAgents).toBe(1_001);
-    t = 60_000;
-    expect(limiter.tryTake('a')).toBe(true);
-    expect(limiter.trackedAgents).toBe(1); // only the agent dialling now
+  it('lets an agent dial again after a minute', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { service } = await setup({}, { maxPerMinute: 1 });
+    expect((await service.dial(alice, '+49301234567')).ok).toBe(true);
+    expect(await service.dial(alice, '+49301234567')).toMatchObject({ ok: false, code: 'rate_limited' });
+    vi.advanceTimersByTime(60_000);
+    expect((await service.dial(alice, '+49301234567')).ok).toBe(true);
+  });
+
+  it('consults the limit before anything else: a flood of junk numbers leaves two aggregated audit rows', async () => {
+    const audit = createSqliteAuditLog({ path: ':memory:' });
+    const { service, sim } = await setup({ allowedCountries: ['DE'] }, { maxPerMinute: 5, audit });
+    const outcomes = [];
+    for (let i = 0; i < 500; i++) outcomes.push(await service.dial(alice, i % 2 ? 'javascript:alert(1)' : '+44 20 7946 0958'));
+    expect(outcomes.filter((o) => !o.ok && o.code === 'rate_limited')).toHaveLength(495);
+    expect(sim.makeCallRequests).toEqual([]);
+    const rows = await audit.list('t_1');
+    expect(rows.map((r) => [r.detail?.split(':')[0], r.count]).sort()).toEqual([['dial_policy', 3], ['invalid_number', 2], ['rate_limited', 495]]);
+  });
+
+  it('refuses, never dials, when the limit store cannot answer', async () => {
+    const failing: RateLimits = {
+      limiter: () => ({ take: () => Promise.reject(new RateLimitUnavailable('redis down')), peek: () => Promise.reject(new RateLimitUnavailable('redis down')) }),
+      close: async () => undefined,
+    };
+    const { service, audit, sim } = await setup({}, { limits: failing });
+    expect(await service.dial(alice, '+49301234567')).toMatchObject({ ok: false, code: 'rate_limited', message: expect.stringContaining('unavailable') });
+    expect(sim.makeCallRequests).toEqual([]);
+    expect(audit.entries).toEqual([expect.objectContaining({ result: 'denied', detail: expect.stringContaining('rate limit store unavailable') })]);
   });
 });

@@ -1,63 +1,27 @@
 // Click-to-dial mediation with least privilege: the number is normalised with the PBX's country and
 // checked against the tenant's dial policy, then dialled from the requesting agent's own extension
-// (never one it names) through the PBX gateway. Every attempt is audited with its result.
+// (never one it names) through the PBX gateway. Every attempt is audited with its result
+// (repeated identical refusals are aggregated by the audit log).
 import type { AuditLog } from '../audit/port.js';
 import type { PbxGateway } from '../pbx/port.js';
 import type { TenantStore } from '../tenants/port.js';
 import { countryOf, numberTypeOf, toE164 } from '../../shared/phone.js';
+import { memoryRateLimits, RateLimitUnavailable, type RateLimits } from '../http/rate-limit.js';
 import type { DialOutcome, DialService } from './port.js';
 
 export interface DialServiceOptions {
   tenants: Pick<TenantStore, 'getTenant' | 'getPbx'>;
   gateway: PbxGateway;
-  audit: AuditLog;
-  /** Dials per agent per minute before `rate_limited`. Default 10. */
+  audit: Pick<AuditLog, 'record'>;
+  /** Where dials are counted: shared through Redis when the bus has it. Default: this process. */
+  limits?: RateLimits;
+  /** Dial requests per agent per minute, refused or not, before `rate_limited`. Default 10. */
   maxPerMinute?: number;
-  now?: () => number;
-}
-
-const WINDOW_MS = 60_000;
-
-/** Dials per agent in the last minute. Agents idle for a whole window are swept out once a window,
- *  so the map holds only agents that dialled recently, not every agent the bus has ever seen. */
-export class DialRateLimiter {
-  private readonly recent = new Map<string, number[]>();
-  private lastSweep: number;
-
-  constructor(
-    private readonly maxPerWindow: number,
-    private readonly now: () => number = Date.now,
-  ) {
-    this.lastSweep = now();
-  }
-
-  /** Counts a dial for the agent unless it already made `maxPerWindow` in the window. */
-  tryTake(agentId: string): boolean {
-    const t = this.now();
-    if (t - this.lastSweep >= WINDOW_MS) this.sweep(t);
-    const times = (this.recent.get(agentId) ?? []).filter((at) => t - at < WINDOW_MS);
-    const allowed = times.length < this.maxPerWindow;
-    if (allowed) times.push(t);
-    this.recent.set(agentId, times);
-    return allowed;
-  }
-
-  /** Agents with a dial inside the current window (for tests and metrics). */
-  get trackedAgents(): number {
-    return this.recent.size;
-  }
-
-  private sweep(t: number): void {
-    this.lastSweep = t;
-    for (const [agentId, times] of this.recent) {
-      if (t - times[times.length - 1]! >= WINDOW_MS) this.recent.delete(agentId);
-    }
-  }
 }
 
 export function createDialService(opts: DialServiceOptions): DialService {
   const maxPerMinute = opts.maxPerMinute ?? 10;
-  const limiter = new DialRateLimiter(maxPerMinute, opts.now);
+  const limiter = (opts.limits ?? memoryRateLimits()).limiter('dial', { max: maxPerMinute, windowMs: 60_000 });
 
   return {
     async dial(agent, number) {
@@ -67,6 +31,15 @@ export function createDialService(opts: DialServiceOptions): DialService {
         audit(target, { ok: false, e164, code, message }, `${code}: ${detail}`);
       // The raw input goes to the audit trimmed and without control characters; it is untrusted.
       const rawTarget = number.replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, 64);
+
+      // The limit comes first, so a flood of junk or forbidden numbers is refused (and audited as
+      // one aggregated rate_limited row) instead of each writing its own refusal.
+      const limit = await limiter.take(agent.id).catch((err: unknown) => {
+        if (err instanceof RateLimitUnavailable) return null;
+        throw err;
+      });
+      if (!limit) return refuse(rawTarget, 'rate_limited', 'Dialling is unavailable right now; try again shortly.', null, 'rate limit store unavailable');
+      if (!limit.allowed) return refuse(rawTarget, 'rate_limited', `At most ${maxPerMinute} calls a minute; try again shortly.`);
 
       const [tenant, pbx] = await Promise.all([opts.tenants.getTenant(agent.tenantId), opts.tenants.getPbx(agent.pbxId)]);
       if (!tenant || !pbx || pbx.tenantId !== agent.tenantId) return refuse(rawTarget, 'pbx_error', 'The agent\'s PBX is not configured.');
@@ -80,7 +53,6 @@ export function createDialService(opts: DialServiceOptions): DialService {
       }
       const type = numberTypeOf(e164);
       if (type && blockedTypes.includes(type)) return refuse(e164, 'dial_policy', `${type.toLowerCase().replace(/_/g, ' ')} numbers are blocked for this organisation.`, e164);
-      if (!limiter.tryTake(agent.id)) return refuse(e164, 'rate_limited', `At most ${maxPerMinute} calls a minute; try again shortly.`, e164);
 
       try {
         const result = await opts.gateway.makeCall(agent.pbxId, agent.extension, e164);

@@ -47,15 +47,13 @@ export function agent(overrides: Partial<Agent> & Pick<Agent, 'tenantId' | 'pbxI
   return { id: `agt_${overrides.extension}`, name: `Agent ${overrides.extension}`, crmUser: null, revokedAt: null, ...overrides };
 }
 
-export function memoryAudit(): AuditLog & { entries: AuditEntry[] } {
+/** Every entry as recorded (no aggregation: that is the SQLite log's). */
+export function memoryAudit(): Pick<AuditLog, 'record'> & { entries: AuditEntry[] } {
   const entries: AuditEntry[] = [];
   return {
     entries,
     async record(entry) {
       entries.push({ at: new Date().toISOString(), ...entry });
-    },
-    async list(tenantId, opts) {
-      return entries.filter((e) => e.tenantId === tenantId).slice(-(opts?.limit ?? 100));
     },
   };
 }

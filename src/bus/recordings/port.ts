@@ -4,7 +4,7 @@ import type { Agent } from '../tenants/port.js';
 
 export type RecordingGrant =
   | { ok: true; url: string; expiresAt: string }
-  | { ok: false; code: 'forbidden' | 'not_found'; message: string };
+  | { ok: false; code: 'forbidden' | 'not_found' | 'rate_limited'; message: string };
 
 export interface RecordingService {
   grant(agent: Agent, eventId: string): Promise<RecordingGrant>;

@@ -5,13 +5,15 @@ import Fastify from 'fastify';
 import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../sim/3cx/index.js';
+import { createSqliteAuditLog } from '../audit/sqlite.js';
 import { createMemoryEventLog } from '../log/memory/index.js';
 import { makeCallEvent } from '../log/testing.js';
 import { createPbxGateway } from '../pbx/gateway.js';
 import type { PbxGateway } from '../pbx/port.js';
 import { agent, eventually, fakeTenants, memoryAudit } from '../pbx/testing.js';
 import { recordingRoutes } from './routes.js';
-import { createRecordingService } from './service.js';
+import type { Agent } from '../tenants/port.js';
+import { createRecordingService, type RecordingServiceOptions } from './service.js';
 
 const SECRET = 'k'.repeat(32);
 const cleanup: Array<() => Promise<unknown>> = [];
@@ -23,7 +25,7 @@ const alice = agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '101' });
 const bob = agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '102' });
 const mallory = agent({ tenantId: 't_2', pbxId: 'pbx_2', extension: '101' });
 
-async function setup(opts: { gateway?: PbxGateway; now?: () => number } = {}) {
+async function setup(opts: { gateway?: PbxGateway } & Partial<Pick<RecordingServiceOptions, 'now' | 'audit' | 'maxPerMinute'>> = {}) {
   let sim: PbxSimulator | null = null;
   let gateway = opts.gateway;
   if (!gateway) {
@@ -35,14 +37,16 @@ async function setup(opts: { gateway?: PbxGateway; now?: () => number } = {}) {
   }
   const log = createMemoryEventLog();
   const audit = memoryAudit();
+  // The agents as the tenant store holds them now; tests revoke or move one by replacing it.
+  const agents = new Map<string, Agent>([alice, bob].map((a) => [a.id, a]));
   const app = Fastify();
-  const service = createRecordingService({ log, audit, secret: SECRET, publicUrl: 'http://placeholder', ttlMs: 60_000, now: opts.now });
-  await app.register(recordingRoutes, { service, gateway, audit });
+  const service = createRecordingService({ log, audit, agents: { getAgent: async (id) => agents.get(id) ?? null }, secret: SECRET, publicUrl: 'http://placeholder', ttlMs: 60_000, ...opts });
+  await app.register(recordingRoutes, { service, gateway, audit: opts.audit ?? audit });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   cleanup.push(() => app.close());
   // The service was built before the port was known; links carry the path, tests fetch from `url`.
   const fetchLink = (link: string) => request(`${url}${new URL(link).pathname}`);
-  return { sim, log, audit, service, fetchLink };
+  return { sim, log, audit, agents, service, fetchLink };
 }
 
 async function recordedCall(log: ReturnType<typeof createMemoryEventLog>, recordingId: string, overrides = {}) {
@@ -139,5 +143,59 @@ describe('GET /v1/recordings/:token', () => {
     expect(res.statusCode).toBe(502);
     expect(JSON.stringify(await res.body.json())).not.toContain('DownloadRecording');
     expect(audit.entries).toEqual([expect.objectContaining({ result: 'error', detail: expect.stringContaining('HTTP 500') })]);
+  });
+
+  it('refuses a link whose agent was revoked after it was made, audits it, and limits repeated use', async () => {
+    const openRecording = vi.fn();
+    const audit = createSqliteAuditLog({ path: ':memory:' });
+    const { log, agents, service, fetchLink } = await setup({ gateway: { makeCall: vi.fn(), openRecording }, audit, maxPerMinute: 5 });
+    const event = await recordedCall(log, '7');
+    const link = ((await service.grant(alice, event.id)) as { url: string }).url;
+    agents.set(alice.id, { ...alice, revokedAt: new Date().toISOString() });
+    const statuses = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await fetchLink(link);
+      const problem = (await res.body.json()) as { type: string; status: number };
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(problem.status).toBe(res.statusCode);
+      statuses.push(problem.type.replace('urn:ringbridge:problem:', ''));
+    }
+    // The grant took one of the five; four refusals as revoked, then the limit.
+    expect(statuses).toEqual([...Array(4).fill('agent-not-authorised'), ...Array(16).fill('too-many-requests')]);
+    expect(openRecording).not.toHaveBeenCalled();
+    expect((await audit.list('t_1')).map((r) => [r.agentId, r.result, r.detail, r.count])).toEqual([
+      [alice.id, 'denied', 'rate_limited: At most 5 recording requests a minute; try again shortly.', 16],
+      [alice.id, 'denied', 'agent revoked', 4],
+    ]);
+    await audit.close();
+  });
+
+  it('refuses a link once its agent belongs to another tenant', async () => {
+    const openRecording = vi.fn();
+    const { log, agents, audit, service, fetchLink } = await setup({ gateway: { makeCall: vi.fn(), openRecording } });
+    const event = await recordedCall(log, '7');
+    const link = ((await service.grant(alice, event.id)) as { url: string }).url;
+    agents.set(alice.id, { ...alice, tenantId: 't_2' });
+    const res = await fetchLink(link);
+    expect([res.statusCode, ((await res.body.json()) as { type: string }).type]).toEqual([403, 'urn:ringbridge:problem:agent-not-authorised']);
+    expect(openRecording).not.toHaveBeenCalled();
+    expect(audit.entries.at(-1)).toMatchObject({ agentId: alice.id, result: 'denied', detail: 'agent not in this tenant' });
+  });
+});
+
+describe('recording request limits', () => {
+  it('limits grant requests per agent before checking them: a flood of refusals is two audit rows', async () => {
+    const audit = createSqliteAuditLog({ path: ':memory:' });
+    const { log, service } = await setup({ gateway: { makeCall: vi.fn(), openRecording: vi.fn() }, audit, maxPerMinute: 10 });
+    const event = await recordedCall(log, '7');
+    const codes = [];
+    for (let i = 0; i < 300; i++) codes.push(((await service.grant(bob, event.id)) as { code: string }).code);
+    expect(codes).toEqual([...Array(10).fill('forbidden'), ...Array(290).fill('rate_limited')]);
+    expect((await service.grant(alice, event.id)).ok).toBe(true);
+    expect((await audit.list('t_1')).map((r) => [r.agentId, r.detail?.split(':')[0], r.count])).toEqual([
+      [bob.id, 'rate_limited', 290],
+      [bob.id, 'forbidden', 10],
+    ]);
+    await audit.close();
   });
 });

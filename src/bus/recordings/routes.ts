@@ -1,5 +1,6 @@
-// GET /v1/recordings/:token: checks the signed link, then pipes the audio from 3CX (XAPI) to the
-// agent chunk by chunk; the bus never holds a whole file. Every fetch is audited with its result.
+// GET /v1/recordings/:token: checks the signed link and its agent's standing as it is used, then
+// pipes the audio from 3CX (XAPI) to the agent chunk by chunk; the bus never holds a whole file.
+// Every fetch is audited with its result (refusals by the service, rate limited and aggregated).
 import type { FastifyPluginAsync } from 'fastify';
 import type { AuditLog } from '../audit/port.js';
 import { ProblemError, refusalLoggingHandler } from '../http/problem.js';
@@ -7,24 +8,21 @@ import type { PbxGateway } from '../pbx/port.js';
 import type { RecordingLinks } from './service.js';
 
 export interface RecordingRoutesOptions {
-  service: Pick<RecordingLinks, 'verify'>;
+  service: Pick<RecordingLinks, 'redeem'>;
   gateway: Pick<PbxGateway, 'openRecording'>;
-  audit: AuditLog;
+  audit: Pick<AuditLog, 'record'>;
 }
 
 export const recordingRoutes: FastifyPluginAsync<RecordingRoutesOptions> = async (app, opts) => {
   app.setErrorHandler(refusalLoggingHandler(app.log, 'recording download refused'));
   // A wildcard, not `:token`: signed tokens are longer than Fastify's default maxParamLength (100).
   app.get<{ Params: { '*': string } }>('/v1/recordings/*', async (request, reply) => {
-    const verified = opts.service.verify(request.params['*']);
-    if (!verified.ok) {
-      if (verified.reason === 'expired') {
-        const { t, a, e } = verified.claims;
-        await opts.audit.record({ tenantId: t, agentId: a, action: 'recording', target: e, result: 'denied', detail: 'link expired' });
-      }
-      throw new ProblemError(403, 'invalid-recording-link', 'Recording link not valid', verified.reason === 'expired' ? 'This link has expired; ask for a new one.' : 'This link is not valid.');
+    const redeemed = await opts.service.redeem(request.params['*']);
+    if (!redeemed.ok) {
+      const headers: Record<string, string> = redeemed.retryAfterSec !== undefined ? { 'retry-after': String(redeemed.retryAfterSec) } : {};
+      throw new ProblemError(redeemed.status, redeemed.slug, redeemed.title, redeemed.detail, headers);
     }
-    const { t: tenantId, a: agentId, p: pbxId, r: recordingId, e: eventId } = verified.claims;
+    const { t: tenantId, a: agentId, p: pbxId, r: recordingId, e: eventId } = redeemed.claims;
     const audit = (result: 'ok' | 'error', detail: string | null) => opts.audit.record({ tenantId, agentId, action: 'recording', target: eventId, result, detail });
 
     let recording;

@@ -47,7 +47,7 @@ async function bus(opts: { ingestor?: (real: Ingestor) => Ingestor; relay?: Conn
   const relay = createConnectorRelay(opts.relay);
   const gateway = createPbxGateway({ tenants, relay });
   const audit = memoryAudit();
-  const recordings = createRecordingService({ log, audit, secret: 'k'.repeat(32), publicUrl: 'http://placeholder' });
+  const recordings = createRecordingService({ log, audit, agents: { getAgent: async (id) => (id === alice.id ? alice : null) }, secret: 'k'.repeat(32), publicUrl: 'http://placeholder' });
   const app: FastifyInstance = Fastify();
   await app.register(connectorRoutes, { ingestor: opts.ingestor?.(real) ?? real, tenants, relay });
   await app.register(recordingRoutes, { service: recordings, gateway, audit });
