@@ -2,7 +2,7 @@
 // starts the in-bus Call Control connectors and the retention sweep, and shuts down in order:
 // readiness 503 -> agents told to reconnect (CloseCode.shutdown) -> grace -> connectors stop ->
 // app.close() -> log and tenant database closed.
-//   npm run bus            (tsx src/bus/server.ts; settings from RINGBRIDGE_* environment variables)
+//   npm run bus            (runs out/bus/server.js from npm run build; settings from RINGBRIDGE_* variables)
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';

@@ -1,7 +1,7 @@
 // The connector as a standalone process beside an on-prem PBX that the bus cannot reach: it holds
 // the PBX's Call Control socket on the LAN and posts observations to the bus over outbound HTTPS,
 // and runs the bus's makecall and recording downloads for it (remote-relay.ts): the one token owner.
-//   tsx src/bus/ingest/call-control/remote.ts --pbx-url https://pbx.local:5001 --client-id 900 \
+//   ringbridge-connector --pbx-url https://pbx.local:5001 --client-id 900 \
 //     --bus-url https://bus.example.com --pbx-id pbx_abc [--queue-file /var/lib/ringbridge/queue.db]
 // Observations wait for the bus in the queue file (default ./ringbridge-connector-queue.db), so a
 // connector restarted while the bus is unreachable still delivers what it had seen.
