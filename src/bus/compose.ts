@@ -52,7 +52,7 @@ export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl'
   let limits: RateLimits | undefined;
   let deliveries: DeliveryStore | undefined;
   try {
-    deliveries = config.redisUrl ? await openRedisDeliveryStore({ url: config.redisUrl }) : openSqliteDeliveryStore({ path: join(config.dataDir, DELIVERIES_DB_FILE) });
+    deliveries = config.redisUrl ? await openRedisDeliveryStore({ url: config.redisUrl }) : openSqliteDeliveryStore({ path: join(config.dataDir, DELIVERIES_DB_FILE), onError: (err) => logger.error({ err }, 'delivery ids background error') });
     limits = config.redisUrl ? await redisRateLimits({ url: config.redisUrl, onError: (err) => logger.warn({ err: err.message }, 'rate limit store connection error') }) : memoryRateLimits();
     tenants = createSqliteTenantStore({ path: join(config.dataDir, TENANTS_DB_FILE), masterKey });
   } catch (err) {

@@ -1,6 +1,7 @@
 // Delivery ids on SQLite, in a file of their own in the data directory (one bus process). Expired
 // rows are deleted a batch at a time as new ones arrive, so the table holds about one retention
 // window of deliveries.
+import { startCheckpointer, type Checkpointer } from '../../log/sqlite/checkpointer.js';
 import { openSqlite } from '../../tenants/sqlite/open.js';
 import { DELIVERY_RETENTION_MS, type DeliveryRecord, type DeliveryStore } from './port.js';
 
@@ -8,6 +9,7 @@ export const DELIVERIES_DB_FILE = 'deliveries.sqlite';
 
 /** Every this many deliveries, up to four times as many expired ones are deleted: more go than come. */
 export const SWEEP_EVERY = 256;
+const CHECKPOINT_EVERY_MS = 1_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -20,6 +22,8 @@ export interface SqliteDeliveryStoreOptions {
   /** The database file, or ':memory:' (tests). */
   path: string;
   retentionMs?: number;
+  /** A background WAL checkpoint failed (the store keeps working). */
+  onError?: (err: unknown) => void;
 }
 
 export function openSqliteDeliveryStore(opts: SqliteDeliveryStoreOptions): DeliveryStore {
@@ -27,9 +31,15 @@ export function openSqliteDeliveryStore(opts: SqliteDeliveryStoreOptions): Deliv
   const db = openSqlite(opts.path);
   // One insert per webhook on the ingest path: no fsync per commit. A crash of the process loses
   // nothing (WAL); a power cut may lose the newest ids, and their retries then reach the log, whose
-  // idempotency keys still store each transition once.
+  // idempotency keys still store each transition once. Checkpoints (the fsyncs left) run on a
+  // worker, as for the event log, not inside an insert on the event loop.
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  let checkpointer: Checkpointer | null = null;
+  if (opts.path !== ':memory:') {
+    db.pragma('wal_autocheckpoint = 0');
+    checkpointer = startCheckpointer(opts.path, CHECKPOINT_EVERY_MS, (message) => opts.onError?.(new Error(`delivery ids WAL checkpoint failed: ${message}`)));
+  }
   const select = db.prepare<[string, number], { digest: string; event_id: string }>('SELECT digest, event_id FROM deliveries WHERE key = ? AND expires_at > ?');
   const upsert = db.prepare<[string, string, string, number]>('INSERT OR REPLACE INTO deliveries (key, digest, event_id, expires_at) VALUES (?, ?, ?, ?)');
   const sweep = db.prepare<[number, number]>('DELETE FROM deliveries WHERE key IN (SELECT key FROM deliveries WHERE expires_at <= ? LIMIT ?)');
@@ -49,6 +59,7 @@ export function openSqliteDeliveryStore(opts: SqliteDeliveryStoreOptions): Deliv
       }
     },
     async close() {
+      await checkpointer?.stop();
       db.close();
     },
   };
