@@ -35,7 +35,7 @@ export interface DirectTokenEndpointOptions {
 
 /** RFC 6749 form-encoded token requests from a public client (no secret; PKCE proves the caller). */
 export function directTokenEndpoint(opts: DirectTokenEndpointOptions): TokenEndpoint {
-  const post = (url: string, params: Record<string, string>, previous: TokenSet | null) =>
+  const post = (url: string, params: BrokerTokenRequest, previous: TokenSet | null) =>
     postForTokens(opts.fetch ?? fetch, url, {
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: new URLSearchParams({ ...params, client_id: opts.clientId }).toString(),
@@ -45,12 +45,7 @@ export function directTokenEndpoint(opts: DirectTokenEndpointOptions): TokenEndp
     async exchangeCode({ code, redirectUri, codeVerifier, tokenServer }) {
       // Checked before anything is sent: the code never goes to a server the CRM does not own.
       const server = regional && tokenServer ? trustedTokenServer(regional, tokenServer, 'rejected') : null;
-      const tokens = await post(server ? `${server}${regional!.tokenPath}` : opts.tokenUrl, {
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: redirectUri,
-        ...(codeVerifier ? { code_verifier: codeVerifier } : {}),
-      }, null);
+      const tokens = await post(server ? `${server}${regional!.tokenPath}` : opts.tokenUrl, codeGrant({ code, redirectUri, codeVerifier }), null);
       // Kept with the tokens: every refresh of this grant goes to the same server.
       if (server) tokens.context[regional!.param] = server;
       return tokens;
@@ -59,7 +54,7 @@ export function directTokenEndpoint(opts: DirectTokenEndpointOptions): TokenEndp
       const stored = regional ? current.context[regional.param] : undefined;
       // A stored server that is no longer trusted cannot be refreshed against: sign in again.
       const url = stored ? `${trustedTokenServer(regional!, stored, 'auth')}${regional!.tokenPath}` : opts.tokenUrl;
-      return post(url, { grant_type: 'refresh_token', refresh_token: requireRefreshToken(current) }, current);
+      return post(url, refreshGrant(current), current);
     },
   };
 }
@@ -99,9 +94,8 @@ export function brokerTokenEndpoint(opts: BrokerTokenEndpointOptions): TokenEndp
       body: JSON.stringify(body),
     }, opts.now ?? Date.now, previous);
   return {
-    exchangeCode: ({ code, redirectUri, codeVerifier }) =>
-      post({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, ...(codeVerifier ? { code_verifier: codeVerifier } : {}) }, null),
-    refresh: (current) => post({ grant_type: 'refresh_token', refresh_token: requireRefreshToken(current) }, current),
+    exchangeCode: (input) => post(codeGrant(input), null),
+    refresh: (current) => post(refreshGrant(current), current),
   };
 }
 
@@ -121,9 +115,14 @@ export function tokenEndpointFor(crm: CrmId, config: OAuthClientConfig, choice: 
   return brokerTokenEndpoint({ busUrl: choice.busUrl, crm, deviceToken: choice.deviceToken, fetch: choice.fetch, now: choice.now });
 }
 
-function requireRefreshToken(current: TokenSet): string {
+// The RFC 6749 grants: a form to the CRM, or the broker's JSON body (which the bus sends on as that form).
+function codeGrant({ code, redirectUri, codeVerifier }: CodeExchange): BrokerTokenRequest {
+  return { grant_type: 'authorization_code', code, redirect_uri: redirectUri, ...(codeVerifier ? { code_verifier: codeVerifier } : {}) };
+}
+
+function refreshGrant(current: TokenSet): BrokerTokenRequest {
   if (!current.refreshToken) throw new CrmError('auth', 'no refresh token: sign in again');
-  return current.refreshToken;
+  return { grant_type: 'refresh_token', refresh_token: current.refreshToken };
 }
 
 async function postForTokens(
