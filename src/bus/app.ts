@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from './audit/port.js';
 import type { DialService } from './dial/port.js';
 import { agentGateway, type GatewayOptions } from './fanout/index.js';
+import { capConnectionsPerAddress, DEFAULT_CONNECTION_LIMITS, serverTimeouts, type ConnectionLimits } from './http/connections.js';
 import { pairingRoutes } from './http/pairing.js';
 import type { RateLimits } from './http/rate-limit.js';
 import { problemHandler } from './http/problem.js';
@@ -44,6 +45,8 @@ export interface BusDeps {
   logger?: Logger;
   /** Proxies (addresses, CIDRs, proxy-addr names) whose X-Forwarded-For is believed; none by default. */
   trustProxy?: string[];
+  /** Request deadlines and the cap per client address (defaults: DEFAULT_CONNECTION_LIMITS). */
+  connections?: ConnectionLimits;
 }
 
 declare module 'fastify' {
@@ -71,6 +74,7 @@ class RequestLogAtDebug extends LogController {
 }
 
 export async function buildApp(deps: BusDeps): Promise<FastifyInstance> {
+  const connections = deps.connections ?? DEFAULT_CONNECTION_LIMITS;
   const app = Fastify({
     // Pino instance from server.ts (redacting); silent for tests that pass none.
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
@@ -79,7 +83,9 @@ export async function buildApp(deps: BusDeps): Promise<FastifyInstance> {
     trustProxy: deps.trustProxy?.length ? deps.trustProxy : false,
     // Idle keep-alive sockets must not hold app.close() open during shutdown.
     forceCloseConnections: 'idle',
+    ...serverTimeouts(connections),
   }) as unknown as FastifyInstance;
+  capConnectionsPerAddress(app.server, { max: connections.maxConnectionsPerAddress, trustProxy: deps.trustProxy ?? [], log: app.log });
 
   await app.register(problemHandler);
 

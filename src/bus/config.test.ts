@@ -3,10 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
 describe('loadConfig', () => {
+  it('reads the request deadlines and the per-address cap, refusing headers that may outlast their request', () => {
+    const env = { RINGBRIDGE_REQUEST_TIMEOUT_MS: '5000', RINGBRIDGE_HEADERS_TIMEOUT_MS: '2000', RINGBRIDGE_KEEP_ALIVE_TIMEOUT_MS: '65000', RINGBRIDGE_MAX_CONNECTIONS_PER_ADDRESS: '64' };
+    expect(loadConfig(env).connections).toEqual({ requestTimeoutMs: 5_000, headersTimeoutMs: 2_000, keepAliveTimeoutMs: 65_000, maxConnectionsPerAddress: 64 });
+    expect(() => loadConfig({ RINGBRIDGE_REQUEST_TIMEOUT_MS: '5000', RINGBRIDGE_HEADERS_TIMEOUT_MS: '6000' })).toThrow(/RINGBRIDGE_HEADERS_TIMEOUT_MS: must not exceed/);
+    expect(() => loadConfig({ RINGBRIDGE_REQUEST_TIMEOUT_MS: '0' })).toThrow(/RINGBRIDGE_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ RINGBRIDGE_MAX_CONNECTIONS_PER_ADDRESS: '0' })).toThrow(/RINGBRIDGE_MAX_CONNECTIONS_PER_ADDRESS/);
+  });
+
   it('has working defaults', () => {
     expect(loadConfig({})).toEqual({
       dataDir: './.data', port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080',
       redisUrl: null, retentionDays: 7, auditRetentionDays: 90, masterKey: null, logLevel: 'info', trustProxy: [],
+      connections: { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnectionsPerAddress: 512 },
       fanout: { frameRate: 100, frameBurst: 1_000, maxSessionsPerDevice: 2 },
     });
   });

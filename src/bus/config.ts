@@ -2,6 +2,7 @@
 // start-up with a clear message instead of at the first request.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http/connections.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -34,6 +35,12 @@ const EnvSchema = z.object({
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes')
     .optional(),
   RINGBRIDGE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Request deadlines and the per-address connection cap (http/connections.ts says why these defaults). */
+  RINGBRIDGE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(DEFAULT_CONNECTION_LIMITS.requestTimeoutMs),
+  RINGBRIDGE_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs),
+  RINGBRIDGE_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs),
+  /** Behind a load balancer, list it in RINGBRIDGE_TRUST_PROXY: its connections are not capped. */
+  RINGBRIDGE_MAX_CONNECTIONS_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_CONNECTION_LIMITS.maxConnectionsPerAddress),
   /** Frames per second one agent socket may send on average, and at once; beyond, it is closed. */
   RINGBRIDGE_AGENT_FRAME_RATE: z.coerce.number().int().min(1).max(100_000).default(100),
   RINGBRIDGE_AGENT_FRAME_BURST: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
@@ -66,6 +73,7 @@ export interface BusConfig {
   fanout: { frameRate: number; frameBurst: number; maxSessionsPerDevice: number };
   /** Empty: X-Forwarded-For is ignored and request.ip is the connecting peer. */
   trustProxy: string[];
+  connections: ConnectionLimits;
 }
 
 export class ConfigError extends Error {
@@ -81,6 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
     throw new ConfigError(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  if (e.RINGBRIDGE_HEADERS_TIMEOUT_MS > e.RINGBRIDGE_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: RINGBRIDGE_HEADERS_TIMEOUT_MS: must not exceed RINGBRIDGE_REQUEST_TIMEOUT_MS (headers are part of the request)');
+  }
   const localHost = e.RINGBRIDGE_HOST === '0.0.0.0' || e.RINGBRIDGE_HOST === '::' ? 'localhost' : e.RINGBRIDGE_HOST;
   return {
     dataDir: e.RINGBRIDGE_DATA_DIR,
@@ -94,5 +105,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
     logLevel: e.RINGBRIDGE_LOG_LEVEL,
     fanout: { frameRate: e.RINGBRIDGE_AGENT_FRAME_RATE, frameBurst: e.RINGBRIDGE_AGENT_FRAME_BURST, maxSessionsPerDevice: e.RINGBRIDGE_AGENT_SESSIONS_PER_DEVICE },
     trustProxy: e.RINGBRIDGE_TRUST_PROXY,
+    connections: {
+      requestTimeoutMs: e.RINGBRIDGE_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.RINGBRIDGE_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.RINGBRIDGE_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnectionsPerAddress: e.RINGBRIDGE_MAX_CONNECTIONS_PER_ADDRESS,
+    },
   };
 }

@@ -95,6 +95,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
       fanout: { ...config.fanout, ...options.fanout },
       logger,
       trustProxy: config.trustProxy,
+      connections: config.connections,
     });
     await app.listen({ port, host: config.host });
     connectors = await startConnectors({

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { allowLongBody } from '../../http/connections.js';
 import { ProblemError, refusalLoggingHandler } from '../../http/problem.js';
 import type { ConnectorRelay } from '../../pbx/relay.js';
 import { CommandId, MAX_ANSWER_BYTES, MAX_POLL_WAIT_SEC, RECORDING_CONTENT_TYPE, RelayAnswerSchema } from '../../pbx/relay-wire.js';
@@ -106,6 +107,8 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
   app.addContentTypeParser(RECORDING_CONTENT_TYPE, (_request, payload, done) => done(null, payload));
   app.post('/v1/pbx/:pbxId/connector/commands/:commandId/recording', async (request, reply) => {
     const pbx = await authenticated(request);
+    // A long recording on a slow uplink may take longer than the request deadline.
+    allowLongBody(request);
     const commandId = commandOf(request);
     const contentType = request.headers['content-type'] ?? '';
     if (!RECORDING_CONTENT_TYPE.test(contentType)) throw new ProblemError(415, 'unsupported-media-type', 'Unsupported media type', 'A recording is sent as audio/* or application/octet-stream.');
