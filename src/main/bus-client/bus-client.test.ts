@@ -212,6 +212,27 @@ describe('BusClient', () => {
     await bus.until(() => bus.acks().includes(4));
   });
 
+  it('connects for the first time on a full disk without crashing, says why, and saves its starting position once it can', async () => {
+    const store = new MemoryKeyValueStore();
+    let diskFull = true;
+    const set = store.set.bind(store);
+    store.set = (key, value) => {
+      if (diskFull) throw new Error('ENOSPC: no space left on device, write');
+      set(key, value);
+    };
+    bus.append(ring('before'));
+    const { c, seen } = client(store);
+    c.start();
+    await expect.poll(() => c.stalled).toMatch(/no space left/);
+    expect(c.state).toBe('connected');
+    bus.append(ring('c2'));
+    diskFull = false;
+    await bus.until(() => bus.acks().includes(2));
+    expect(seen.map((e) => e.offset)).toEqual([2]);
+    expect(c.lastPosition).toEqual({ offset: 2, epoch: 'epoch-1' });
+    expect(c.stalled).toBeNull();
+  });
+
   it('holds an event a listener could not save, retries it, and never lets a later event overtake it', async () => {
     const { c } = client();
     let failures = 2;

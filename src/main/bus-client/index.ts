@@ -6,7 +6,8 @@
  * - `loadPairing({ secrets, store })`, `forgetPairing({ secrets, store })`.
  * - `new BusClient({ wsUrl, token, store, logger, backoff?, heartbeatMs?, requestTimeoutMs? })`:
  *   `start()`, `stop()`, `state`, `onEvent(fn(BusEvent{offset,epoch,replay,event}) => void|Promise)`
- *   (acked after fn settles), `onState(fn)`, `onResync(fn)`, `onWelcome(fn)`,
+ *   (acked after fn settles; a throw holds the event unacked and it is retried with backoff),
+ *   `stalled` / `onStalled(fn(reason|null))` (why the stream is held), `onState(fn)`, `onResync(fn)`, `onWelcome(fn)`,
  *   `dial(e164): Promise<DialResult>`, `requestRecording(eventId): Promise<{url, expiresAt}>`.
  * States: 'unpaired' | 'connecting' | 'connected' | 'reconnecting' | 'signed_out'.
  */
