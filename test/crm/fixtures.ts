@@ -67,12 +67,13 @@ export interface FakeBus {
 
 export async function startFakeBus(opts: { delayMs?: number } = {}): Promise<FakeBus> {
   const delay = () => new Promise((r) => setTimeout(r, opts.delayMs ?? 0));
-  const server: Server = createServer(async (req, res) => {
-    await delay();
-    const eventId = decodeURIComponent((req.url ?? '').replace(/^\/recordings\//, ''));
-    const data = recordingBytes(eventId);
-    res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': data.length });
-    res.end(data);
+  const server: Server = createServer((req, res) => {
+    void delay().then(() => {
+      const eventId = decodeURIComponent((req.url ?? '').replace(/^\/recordings\//, ''));
+      const data = recordingBytes(eventId);
+      res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': data.length });
+      res.end(data);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

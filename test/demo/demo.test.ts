@@ -42,7 +42,7 @@ function runDemo(args: string[]): Run {
           }
         };
         listeners.add(check);
-        exited.then(() => (pattern.test(out) ? resolve() : reject(new Error(`demo exited before ${pattern}:\n${out}`))));
+        void exited.then(() => (pattern.test(out) ? resolve() : reject(new Error(`demo exited before ${pattern}:\n${out}`))));
         check();
       }),
   };

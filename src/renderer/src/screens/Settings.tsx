@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { useState, type ReactNode } from 'react';
 import type { Settings, SettingsPatch } from '../../../shared/ipc.js';
 import { useSaveSettings, useSettings } from '../agent.js';
 
@@ -22,14 +22,14 @@ export function SettingsScreen() {
   const settings = useSettings();
   const save = useSaveSettings();
   // The form's own copy, updated in the event handler itself: the query cache notifies on a later
-  // tick, and a controlled checkbox must not spring back in between.
-  const [draft, setDraft] = useState<Settings | null>(null);
-  useEffect(() => setDraft(null), [settings.data]);
+  // tick, and a controlled checkbox must not spring back in between. The copy belongs to the data it
+  // was made from: once the cache holds newer settings, they win.
+  const [draft, setDraft] = useState<{ from: Settings; value: Settings } | null>(null);
   if (settings.isPending) return <p className="loading">Loading…</p>;
   if (settings.isError) return <p role="alert">Could not load settings: {settings.error.message}</p>;
-  const s = draft ?? settings.data;
+  const s = draft?.from === settings.data ? draft.value : settings.data;
   const set = (patch: SettingsPatch) => {
-    setDraft({ ...s, ...patch, notification: { ...s.notification, ...patch.notification } });
+    setDraft({ from: settings.data, value: { ...s, ...patch, notification: { ...s.notification, ...patch.notification } } });
     save.save(patch);
   };
   const countries = COUNTRIES.includes(s.defaultCountry) ? COUNTRIES : [s.defaultCountry, ...COUNTRIES];
