@@ -1,6 +1,12 @@
 // Dial authorisation against the simulated PBX: own extension only, policy refusals, PBX failures.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startRedis } from '../../../test/support/redis-server.js';
 import { startPbxSimulator, type PbxSimulator } from '../../sim/3cx/index.js';
+import { composeServices, openStorage } from '../compose.js';
 import { createSqliteAuditLog } from '../audit/sqlite.js';
 import { RateLimitUnavailable, type RateLimits } from '../http/rate-limit.js';
 import { createPbxGateway } from '../pbx/gateway.js';
@@ -106,5 +112,24 @@ describe('DialService', () => {
     expect(await service.dial(alice, '+49301234567')).toMatchObject({ ok: false, code: 'rate_limited', message: expect.stringContaining('unavailable') });
     expect(sim.makeCallRequests).toEqual([]);
     expect(audit.entries).toEqual([expect.objectContaining({ result: 'denied', detail: expect.stringContaining('rate limit store unavailable') })]);
+  });
+});
+
+describe('dial limit on several bus nodes', () => {
+  it('two nodes configured with one Redis share each agent\'s budget instead of doubling it', async () => {
+    const redis = await startRedis();
+    const dataDir = mkdtempSync(join(tmpdir(), 'rb-dial-'));
+    const nodes = await Promise.all([0, 1].map(() => openStorage({ dataDir, redisUrl: redis.url, masterKey: null }, pino({ level: 'silent' }))));
+    try {
+      const [a, b] = nodes.map((storage) => composeServices(storage, { publicUrl: 'http://bus.test' }).dial);
+      // This agent's PBX is not configured, so nothing is dialled; every request still counts.
+      const codes = [];
+      for (let i = 0; i < 12; i++) codes.push(((await (i % 2 ? b! : a!).dial(alice, '+49301234567')) as { code: string }).code);
+      expect(codes).toEqual([...Array(10).fill('pbx_error'), 'rate_limited', 'rate_limited']);
+    } finally {
+      for (const storage of nodes) await storage.close();
+      await redis.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
