@@ -147,9 +147,17 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     );
   }
 
-  let pairing = await loadPairing({ secrets, store });
-  let agent: PairedAgent | null = pairing?.agent ?? null;
-  let extension: string | null = agent?.extension ?? null;
+  let pairing: Awaited<ReturnType<typeof loadPairing>> = null;
+  let agent: PairedAgent | null = null;
+  let extension: string | null = null;
+  /** Takes a pairing (or none) as this agent's identity; its bus client follows in `connect`. */
+  function adopt(next: typeof pairing): void {
+    pairing = next;
+    agent = next?.agent ?? null;
+    extension = agent?.extension ?? null;
+    preferAgentsOwnContacts();
+  }
+  adopt(await loadPairing({ secrets, store }));
   let client: BusClient | null = null;
   let state: ConnectionState = pairing ? 'connecting' : 'unpaired';
   let started = false;
@@ -165,7 +173,6 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     saveError = next;
     saveErrors.emit(next);
   };
-  preferAgentsOwnContacts();
 
   const screenPop = new ScreenPop({
     notifier: deps.notifier,
@@ -236,10 +243,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
       await disconnect();
       const stored = await loadPairing({ secrets, store });
       if (!stored) throw new Error('The device credential could not be read back from secure storage.');
-      pairing = stored;
-      agent = stored.agent;
-      extension = stored.agent.extension;
-      preferAgentsOwnContacts();
+      adopt(stored);
       setState('connecting');
       connect();
       return paired;
@@ -247,9 +251,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     async signOut() {
       await disconnect();
       await forgetPairing({ secrets, store });
-      pairing = null;
-      agent = null;
-      extension = null;
+      adopt(null);
       setState('unpaired');
     },
     settings,
