@@ -21,7 +21,7 @@ import { Pool } from 'undici';
 import WebSocket from 'ws';
 import type { WebhookCallPayload } from '../src/bus/ingest/webhook/payload.js';
 import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH } from '../src/shared/agent-protocol.js';
-import { mulberry32 } from '../src/shared/prng.js';
+import { mulberry32 } from '../src/sim/prng.js';
 import { benchCrm } from './crm.js';
 import { benchCrmFaults, type CrmFaultsBenchResult } from './crm-faults.js';
 import type { RingReport } from './ring.js';

@@ -1,6 +1,6 @@
 // Seeded draws for the simulators (random faults, generated call scenarios) on top of the shared
 // mulberry32: the same seed gives the same draws, so a failure found with a seed replays with it.
-import { mulberry32 } from '../shared/prng.js';
+import { mulberry32 } from './prng.js';
 
 export class SeededRandom {
   /** Uniform in [0, 1). */

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildIngestHarness, signedHeaders, webhookPayload, type IngestHarness } from '../../src/bus/ingest/testing.js';
 import { MAX_WEBHOOK_BODY_BYTES } from '../../src/bus/ingest/webhook/payload.js';
-import { mulberry32 } from '../../src/shared/prng.js';
+import { mulberry32 } from '../../src/sim/prng.js';
 
 const SEED = 0x5eed_1234;
 const CASES_PER_GENERATOR = 40;
