@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatForDisplay, numberTypeOf, pbxNumberToE164, toE164 } from './phone.js';
-import { DIALLING_MARKETS } from './testing.js';
+import { DIALLING_MARKETS } from '../../test/support/dialling-markets.js';
 
 describe('toE164', () => {
   it.each([

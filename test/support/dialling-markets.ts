@@ -1,4 +1,4 @@
-// Test data shared by the phone and dial tests. Not used by production code.
+// Test data shared by the phone and dial tests.
 import type { CountryCode } from 'libphonenumber-js';
 
 export interface DiallingMarket {
