@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { CountryCode } from 'libphonenumber-js';
 import { DialController, parseDialInput, type DialFeedback, type DialResult } from './index.js';
-import { hostileDialCorpus } from './hostile-corpus.js';
+import { hostileDialCorpus } from '../../../test/support/hostile-dial-corpus.js';
 import { DIALLING_MARKETS } from '../../../test/support/dialling-markets.js';
 
 const silent = pino({ level: 'silent' });

@@ -1,6 +1,6 @@
 // Generates the hostile tel:/callto: corpus the dial tests run (deterministic: seeded PRNG).
 // Every input is a mutation of a valid link that must be refused.
-import { mulberry32 } from '../../sim/prng.js';
+import { mulberry32 } from '../../src/sim/prng.js';
 
 const VALID_LINKS = [
   'tel:+1-415-555-2671',
