@@ -1,7 +1,8 @@
 // The HighLevel adapter against the HighLevel simulator on loopback; every exchange is checked
 // against apps/contacts.json and apps/conversations.json (plus the overlay in src/sim/crm/highlevel/spec.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeCheckedSim, crmRejection as rejection, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
+import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { closeCheckedSim, crmRejection as rejection, syncAllContacts } from '../../../../test/support/crm-adapter.js';
 import { startHighLevelSimulator, type HighLevelSimulator } from '../../../sim/crm/highlevel/index.js';
 import type { CallLogInput, CrmAdapter } from '../port.js';
 import { highLevelProvider } from './index.js';

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeCheckedSim, crmRejection as rejection, OpenApiValidator, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
+import { OpenApiValidator, simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { closeCheckedSim, crmRejection as rejection, syncAllContacts } from '../../../../test/support/crm-adapter.js';
 import { HUBSPOT_OPENAPI_FILES, HUBSPOT_SIM_PORTAL_ID, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../../sim/crm/hubspot/index.js';
 import type { CallLogInput, CrmAdapter } from '../port.js';
 import { CALL_KEY_PROPERTY, hubspotProvider } from './index.js';

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeCheckedSim, crmRejection as rejection, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
+import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { closeCheckedSim, crmRejection as rejection, syncAllContacts } from '../../../../test/support/crm-adapter.js';
 import { requestLimitExceeded, sfDateTime, startSalesforceSim, type SalesforceSim } from '../../../sim/crm/salesforce/index.js';
 import type { CallLogInput, CrmAdapter } from '../port.js';
 import { salesforceProvider, soqlString } from './index.js';

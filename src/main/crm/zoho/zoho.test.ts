@@ -1,7 +1,8 @@
 // The Zoho adapter against the Zoho simulator on loopback; every exchange is checked against the
 // v8 OpenAPI files (plus the documented overlay in src/sim/crm/zoho/spec.ts).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeCheckedSim, crmRejection as rejection, simSession, syncAllContacts, type SimSession } from '../../../sim/crm/common/index.js';
+import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
+import { closeCheckedSim, crmRejection as rejection, syncAllContacts } from '../../../../test/support/crm-adapter.js';
 import { startZohoSimulator, type ZohoSimulator } from '../../../sim/crm/zoho/index.js';
 import type { CallLogInput, CrmAdapter } from '../port.js';
 import { callKeyTag } from './mapping.js';

@@ -6,4 +6,3 @@ export type { OAuthSimOptions, IssuedTokens } from './oauth.js';
 export { OpenApiValidator } from './openapi.js';
 export { simSession } from './session.js';
 export type { SimSession } from './session.js';
-export { closeCheckedSim, crmRejection, syncAllContacts } from './adapter-testing.js';

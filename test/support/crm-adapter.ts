@@ -1,7 +1,7 @@
 // Small helpers the CRM adapter tests share (src/main/crm/*/*.test.ts). No test-runner imports, so
 // they work from any harness.
-import { CrmError, type CrmAdapter } from '../../../main/crm/port.js';
-import type { CrmSimulator } from './simulator.js';
+import { CrmError, type CrmAdapter } from '../../src/main/crm/port.js';
+import type { CrmSimulator } from '../../src/sim/crm/common/index.js';
 
 /** The end of every adapter test: no wire violations, and the simulator closed even when there were. */
 export async function closeCheckedSim(sim: CrmSimulator): Promise<void> {
