@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { XMLValidator } from 'fast-xml-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { makeCallEvent } from '../log/testing.js';
+import { makeCallEvent } from '../../../test/support/make-call-event.js';
 import { openSqliteEventLog } from '../log/sqlite/index.js';
 import { createSqliteAuditLog } from '../audit/sqlite.js';
 import { loadMasterKey } from '../tenants/secrets.js';

@@ -9,7 +9,7 @@ import type { DialOutcome, DialService } from '../dial/port.js';
 import type { EventLog, LogListener } from '../log/port.js';
 import { createMemoryEventLog } from '../log/memory/index.js';
 import { openSqliteEventLog } from '../log/sqlite/index.js';
-import { makeCallEvent } from '../log/testing.js';
+import { makeCallEvent } from '../../../test/support/make-call-event.js';
 import type { RecordingGrant, RecordingService } from '../recordings/port.js';
 import type { Agent } from '../tenants/port.js';
 import type { GatewayOptions } from './gateway.js';

@@ -6,7 +6,7 @@ import { startRedis, type RedisServer } from '../../../test/support/redis-server
 import { AGENT_WS_PATH } from '../../shared/agent-protocol.js';
 import type { EventLog } from '../log/port.js';
 import { openRedisEventLog } from '../log/redis/index.js';
-import { makeCallEvent } from '../log/testing.js';
+import { makeCallEvent } from '../../../test/support/make-call-event.js';
 import type { Agent } from '../tenants/port.js';
 import { agentGateway } from './plugin.js';
 import { TestAgent } from './test-client.js';

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CallEvent } from '../../shared/call-event.js';
 import type { EventLog, LoggedEvent } from './port.js';
-import { makeCallEvent } from './testing.js';
+import { makeCallEvent } from '../../../test/support/make-call-event.js';
 
 export interface EventLogHarness {
   /** Opens the log over the harness's storage; after close(), a persistent engine sees the same data again. */

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../sim/3cx/index.js';
 import { createSqliteAuditLog } from '../audit/sqlite.js';
 import { createMemoryEventLog } from '../log/memory/index.js';
-import { makeCallEvent } from '../log/testing.js';
+import { makeCallEvent } from '../../../test/support/make-call-event.js';
 import { createPbxGateway } from '../pbx/gateway.js';
 import type { PbxGateway } from '../pbx/port.js';
 import { agent, eventually, fakeTenants, memoryAudit } from '../pbx/testing.js';

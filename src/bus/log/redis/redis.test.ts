@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../../../test/support/redis-server.js';
 import { describeEventLogContract, until } from '../contract.js';
-import { makeCallEvent } from '../testing.js';
+import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { openRedisEventLog } from './index.js';
 
 let server: RedisServer;

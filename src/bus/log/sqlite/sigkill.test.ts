@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
-import { makeCallEvent } from '../testing.js';
+import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { openSqliteEventLog } from './index.js';
 
 const child = fileURLToPath(new URL('./fixtures/append-until-killed.ts', import.meta.url));

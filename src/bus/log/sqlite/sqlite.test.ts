@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeEventLogContract } from '../contract.js';
-import { makeCallEvent } from '../testing.js';
+import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { openSqliteEventLog, SQLITE_LOG_FILE } from './index.js';
 
 describeEventLogContract('sqlite', { persistent: true }, async () => {
