@@ -8,7 +8,7 @@ import { afterEach, expect, it } from 'vitest';
 import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { openSqliteEventLog } from './index.js';
 
-const child = fileURLToPath(new URL('./fixtures/append-until-killed.ts', import.meta.url));
+const child = fileURLToPath(new URL('../../../../test/support/append-until-killed.ts', import.meta.url));
 const dataDirs: string[] = [];
 afterEach(() => {
   for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
