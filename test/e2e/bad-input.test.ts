@@ -2,7 +2,7 @@
 // log or any agent, and the bus keeps serving (the next good delivery is the agent's next event).
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedHeaders, webhookPayload } from '../../src/bus/ingest/testing.js';
+import { signedHeaders, webhookPayload } from '../support/ingest-harness.js';
 import type { RunningBus } from '../../src/bus/server.js';
 import { Agent, postWebhook, provisionSite, Resources, startSim, startTestBus, type HttpAnswer, type Site } from '../support/e2e.js';
 

@@ -3,7 +3,7 @@
 import { Writable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
-import { webhookPayload } from '../../src/bus/ingest/testing.js';
+import { webhookPayload } from '../support/ingest-harness.js';
 import { createBusLogger } from '../../src/bus/logger.js';
 import { CloseCode } from '../../src/shared/agent-protocol.js';
 import { TestAgent } from '../../src/bus/fanout/test-client.js';

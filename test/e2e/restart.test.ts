@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TENANTS_DB_FILE } from '../../src/bus/compose.js';
-import { signedHeaders, webhookPayload } from '../../src/bus/ingest/testing.js';
+import { signedHeaders, webhookPayload } from '../support/ingest-harness.js';
 import { SQLITE_LOG_FILE } from '../../src/bus/log/sqlite/index.js';
 import { loadMasterKey } from '../../src/bus/tenants/secrets.js';
 import { createSqliteTenantStore } from '../../src/bus/tenants/sqlite/store.js';

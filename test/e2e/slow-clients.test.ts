@@ -6,7 +6,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent as Dispatcher, request } from 'undici';
 import WebSocket from 'ws';
-import { signedHeaders, webhookPayload } from '../../src/bus/ingest/testing.js';
+import { signedHeaders, webhookPayload } from '../support/ingest-harness.js';
 import { connectorCommandsPath } from '../../src/bus/pbx/relay-wire.js';
 import type { RunningBus } from '../../src/bus/server.js';
 import { AGENT_PROTOCOL_VERSION, ServerFrameSchema, type ServerFrame } from '../../src/shared/agent-protocol.js';

@@ -2,7 +2,7 @@
 // 4xx RFC 9457 problem, store nothing, and leave the bus answering. Seeded, so a failure replays.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildIngestHarness, signedHeaders, webhookPayload, type IngestHarness } from '../../src/bus/ingest/testing.js';
+import { buildIngestHarness, signedHeaders, webhookPayload, type IngestHarness } from '../support/ingest-harness.js';
 import { MAX_WEBHOOK_BODY_BYTES } from '../../src/bus/ingest/webhook/payload.js';
 import { mulberry32 } from '../../src/sim/prng.js';
 

@@ -10,7 +10,7 @@ import type { EventFrame as EventFrameSchema, Position, ServerFrame, WelcomeFram
 import type { CallEvent } from '../../src/shared/call-event.js';
 import type { z } from 'zod';
 import { loadConfig } from '../../src/bus/config.js';
-import { signedHeaders } from '../../src/bus/ingest/testing.js';
+import { signedHeaders } from './ingest-harness.js';
 import { startBus, type RunningBus, type StartBusOptions } from '../../src/bus/server.js';
 import { TestAgent } from '../../src/bus/fanout/test-client.js';
 import type { Pbx, PbxSecrets, TenantStore } from '../../src/bus/tenants/port.js';

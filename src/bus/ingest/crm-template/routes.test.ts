@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PROBLEM_CONTENT_TYPE } from '../../http/problem.js';
-import { buildIngestHarness, type IngestHarness } from '../testing.js';
+import { buildIngestHarness, type IngestHarness } from '../../../../test/support/ingest-harness.js';
 import { parseDuration } from './routes.js';
 
 let h: IngestHarness;

@@ -1,6 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildIngestHarness, type IngestHarness } from '../testing.js';
+import { buildIngestHarness, type IngestHarness } from '../../../../test/support/ingest-harness.js';
 import { renderTemplate } from './template.js';
 
 const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['Parameter', 'Scenario', 'Value', 'Output', 'Variable'].includes(name) });

@@ -8,7 +8,7 @@ import { startRedis, type RedisServer } from '../../../../test/support/redis-ser
 import { openStorage, type BusStorage } from '../../compose.js';
 import { PROBLEM_CONTENT_TYPE } from '../../http/problem.js';
 import { DELIVERIES_DB_FILE } from '../deliveries/sqlite.js';
-import { buildIngestHarness, ingestApp, signedHeaders, webhookPayload, type IngestHarness } from '../testing.js';
+import { buildIngestHarness, ingestApp, signedHeaders, webhookPayload, type IngestHarness } from '../../../../test/support/ingest-harness.js';
 import { MAX_WEBHOOK_BODY_BYTES } from './payload.js';
 
 let h: IngestHarness;

@@ -3,15 +3,15 @@
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
-import { problemHandler } from '../http/problem.js';
-import { createMemoryEventLog } from '../log/memory/index.js';
-import type { EventLog, LoggedEvent } from '../log/port.js';
-import type { Pbx, PbxSecrets } from '../tenants/port.js';
-import { createSqliteTenantStore, type SqliteTenantStore } from '../tenants/sqlite/store.js';
-import type { DeliveryStore } from './deliveries/port.js';
-import { createIngestor } from './normalise.js';
-import { ingestRoutes } from './routes.js';
-import type { WebhookCallPayload } from './webhook/payload.js';
+import { problemHandler } from '../../src/bus/http/problem.js';
+import { createMemoryEventLog } from '../../src/bus/log/memory/index.js';
+import type { EventLog, LoggedEvent } from '../../src/bus/log/port.js';
+import type { Pbx, PbxSecrets } from '../../src/bus/tenants/port.js';
+import { createSqliteTenantStore, type SqliteTenantStore } from '../../src/bus/tenants/sqlite/store.js';
+import type { DeliveryStore } from '../../src/bus/ingest/deliveries/port.js';
+import { createIngestor } from '../../src/bus/ingest/normalise.js';
+import { ingestRoutes } from '../../src/bus/ingest/routes.js';
+import type { WebhookCallPayload } from '../../src/bus/ingest/webhook/payload.js';
 
 export interface IngestHarness {
   app: FastifyInstance;
