@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { webhookPayload } from '../support/ingest-harness.js';
 import { createBusLogger } from '../../src/bus/logger.js';
 import { CloseCode } from '../../src/shared/agent-protocol.js';
-import { TestAgent } from '../../src/bus/fanout/test-client.js';
+import { TestAgent } from '../support/test-agent.js';
 import { Agent, callerNumber, fromCaller, pair, postWebhook, provisionSite, Resources, startSim, startTestBus, waitFor } from '../support/e2e.js';
 
 const res = new Resources();

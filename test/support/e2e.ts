@@ -12,7 +12,7 @@ import type { z } from 'zod';
 import { loadConfig } from '../../src/bus/config.js';
 import { signedHeaders } from './ingest-harness.js';
 import { startBus, type RunningBus, type StartBusOptions } from '../../src/bus/server.js';
-import { TestAgent } from '../../src/bus/fanout/test-client.js';
+import { TestAgent } from './test-agent.js';
 import type { Pbx, PbxSecrets, TenantStore } from '../../src/bus/tenants/port.js';
 import { startPbxSimulator, type PbxSimulator, type PbxSimulatorOptions } from '../../src/sim/3cx/index.js';
 

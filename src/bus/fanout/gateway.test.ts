@@ -14,7 +14,7 @@ import type { RecordingGrant, RecordingService } from '../recordings/port.js';
 import type { Agent } from '../tenants/port.js';
 import type { GatewayOptions } from './gateway.js';
 import { agentGateway } from './plugin.js';
-import { TestAgent } from './test-client.js';
+import { TestAgent } from '../../../test/support/test-agent.js';
 
 function agent(id: string, tenantId: string, extension: string, pbxId = `pbx_${tenantId}`): Agent {
   return { id, tenantId, extension, pbxId, name: id, crmUser: null, revokedAt: null };

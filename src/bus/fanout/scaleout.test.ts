@@ -9,7 +9,7 @@ import { openRedisEventLog } from '../log/redis/index.js';
 import { makeCallEvent } from '../../../test/support/make-call-event.js';
 import type { Agent } from '../tenants/port.js';
 import { agentGateway } from './plugin.js';
-import { TestAgent } from './test-client.js';
+import { TestAgent } from '../../../test/support/test-agent.js';
 
 let redis: RedisServer;
 beforeAll(async () => {

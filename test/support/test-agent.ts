@@ -1,7 +1,7 @@
 // A real `ws` agent client for the fan-out tests: validates every server frame against the shared
 // schema and hands them out in order.
 import WebSocket from 'ws';
-import { AGENT_PROTOCOL_VERSION, ServerFrameSchema, type Position, type ServerFrame } from '../../shared/agent-protocol.js';
+import { AGENT_PROTOCOL_VERSION, ServerFrameSchema, type Position, type ServerFrame } from '../../src/shared/agent-protocol.js';
 
 export class TestAgent {
   private readonly frames: ServerFrame[] = [];
