@@ -10,7 +10,7 @@ import { composeServices, openStorage } from '../compose.js';
 import { createSqliteAuditLog } from '../audit/sqlite.js';
 import { RateLimitUnavailable, type RateLimits } from '../http/rate-limit.js';
 import { createPbxGateway } from '../pbx/gateway.js';
-import { agent, fakeTenants, memoryAudit } from '../pbx/testing.js';
+import { agent, fakeTenants, memoryAudit } from '../../../test/support/pbx-fakes.js';
 import { createDialService, type DialServiceOptions } from './service.js';
 
 let sim: PbxSimulator | undefined;

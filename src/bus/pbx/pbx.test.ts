@@ -4,7 +4,7 @@ import { startPbxSimulator, type PbxSimulator, type PbxSimulatorOptions } from '
 import { createPbxApiRegistry, pbxApiFor } from './api.js';
 import { PbxApiError } from './errors.js';
 import { createPbxGateway } from './gateway.js';
-import { fakeTenants } from './testing.js';
+import { fakeTenants } from '../../../test/support/pbx-fakes.js';
 import { TokenRegistry, TokenSource } from './tokens.js';
 
 let sim: PbxSimulator | undefined;

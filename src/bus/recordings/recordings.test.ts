@@ -10,7 +10,7 @@ import { createMemoryEventLog } from '../log/memory/index.js';
 import { makeCallEvent } from '../../../test/support/make-call-event.js';
 import { createPbxGateway } from '../pbx/gateway.js';
 import type { PbxGateway } from '../pbx/port.js';
-import { agent, eventually, fakeTenants, memoryAudit } from '../pbx/testing.js';
+import { agent, eventually, fakeTenants, memoryAudit } from '../../../test/support/pbx-fakes.js';
 import { recordingRoutes } from './routes.js';
 import type { Agent } from '../tenants/port.js';
 import { createRecordingService, type RecordingServiceOptions } from './service.js';

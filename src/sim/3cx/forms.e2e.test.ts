@@ -10,7 +10,7 @@ import { createIngestor } from '../../bus/ingest/normalise.js';
 import { ingestRoutes } from '../../bus/ingest/routes.js';
 import { createMemoryEventLog } from '../../bus/log/memory/index.js';
 import { pbxApiFor } from '../../bus/pbx/api.js';
-import { eventually, fakeTenants } from '../../bus/pbx/testing.js';
+import { eventually, fakeTenants } from '../../../test/support/pbx-fakes.js';
 import { startPbxSimulator, type PbxSimulator } from './simulator.js';
 
 const cleanup: Array<() => Promise<unknown>> = [];

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually } from '../../bus/pbx/testing.js';
+import { eventually } from '../../../test/support/pbx-fakes.js';
 import WebSocket from 'ws';
 import { JournalBodySchema, LookupQuerySchema } from '../../bus/ingest/crm-template/wire.js';
 import { WebhookCallPayloadSchema } from '../../bus/ingest/webhook/payload.js';

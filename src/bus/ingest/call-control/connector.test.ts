@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventually, fakeTenants } from '../../pbx/testing.js';
+import { eventually, fakeTenants } from '../../../../test/support/pbx-fakes.js';
 import { startPbxSimulator, type PbxSimulator, type PbxSimulatorOptions } from '../../../sim/3cx/index.js';
 import { createMemoryEventLog } from '../../log/memory/index.js';
 import { pbxApiFor } from '../../pbx/api.js';

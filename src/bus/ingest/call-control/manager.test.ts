@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js';
 import { createMemoryEventLog } from '../../log/memory/index.js';
-import { eventually, fakeTenants } from '../../pbx/testing.js';
+import { eventually, fakeTenants } from '../../../../test/support/pbx-fakes.js';
 import { createIngestor } from '../normalise.js';
 import { startConnectors, type ConnectorManager } from './manager.js';
 import { readConfig } from './remote.js';

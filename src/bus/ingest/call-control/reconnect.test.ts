@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js';
 import { pbxApiFor } from '../../pbx/api.js';
-import { eventually } from '../../pbx/testing.js';
+import { eventually } from '../../../../test/support/pbx-fakes.js';
 import { CallControlConnector } from './connector.js';
 
 let sim: PbxSimulator | undefined;

@@ -11,7 +11,7 @@ import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js'
 import { createMemoryEventLog } from '../../log/memory/index.js';
 import type { EventLog } from '../../log/port.js';
 import { pbxApiFor } from '../../pbx/api.js';
-import { agent, eventually, fakeTenants, memoryAudit } from '../../pbx/testing.js';
+import { agent, eventually, fakeTenants, memoryAudit } from '../../../../test/support/pbx-fakes.js';
 import { createIngestor } from '../normalise.js';
 import type { CallObservation, Ingestor } from '../observation.js';
 import { CallControlConnector } from './connector.js';

@@ -1,8 +1,8 @@
 // Test support for the bus's PBX-facing areas (pbx, call-control, dial, recordings): a TenantStore
 // holding tenants and PBXs in memory, an AuditLog in memory. Only what those tests exercise works.
 import { vi } from 'vitest';
-import type { AuditEntry, AuditLog } from '../audit/port.js';
-import type { Agent, DialPolicy, Pbx, PbxSecrets, Tenant, TenantStore } from '../tenants/port.js';
+import type { AuditEntry, AuditLog } from '../../src/bus/audit/port.js';
+import type { Agent, DialPolicy, Pbx, PbxSecrets, Tenant, TenantStore } from '../../src/bus/tenants/port.js';
 
 export interface FakeTenants extends TenantStore {
   put(input: { tenant?: Partial<Tenant>; pbx: Partial<Pbx> & Pick<Pbx, 'id' | 'tenantId' | 'baseUrl'>; secrets?: Partial<PbxSecrets> }): Pbx;
