@@ -8,7 +8,7 @@ import type { LevelWithSilent } from 'pino';
 import { buildApp, type BusDeps } from './app.js';
 import { createSqliteAuditLog } from './audit/sqlite.js';
 import { createIngestor } from './ingest/normalise.js';
-import { createMemoryEventLog } from './log/memory/index.js';
+import { createMemoryEventLog } from '../../test/support/memory-event-log.js';
 import { createBusLogger } from './logger.js';
 import { createRecordingService } from './recordings/index.js';
 import { createSqliteTenantStore } from './tenants/sqlite/store.js';

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { problemHandler } from '../../src/bus/http/problem.js';
-import { createMemoryEventLog } from '../../src/bus/log/memory/index.js';
+import { createMemoryEventLog } from './memory-event-log.js';
 import type { EventLog, LoggedEvent } from '../../src/bus/log/port.js';
 import type { Pbx, PbxSecrets } from '../../src/bus/tenants/port.js';
 import { createSqliteTenantStore, type SqliteTenantStore } from '../../src/bus/tenants/sqlite/store.js';

@@ -7,7 +7,7 @@ import { AGENT_WS_PATH, CloseCode, isTerminalClose } from '../../shared/agent-pr
 import type { CallEvent } from '../../shared/call-event.js';
 import type { DialOutcome, DialService } from '../dial/port.js';
 import type { EventLog, LogListener } from '../log/port.js';
-import { createMemoryEventLog } from '../log/memory/index.js';
+import { createMemoryEventLog } from '../../../test/support/memory-event-log.js';
 import { openSqliteEventLog } from '../log/sqlite/index.js';
 import { makeCallEvent } from '../../../test/support/make-call-event.js';
 import type { RecordingGrant, RecordingService } from '../recordings/port.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMemoryEventLog } from '../log/memory/index.js';
+import { createMemoryEventLog } from '../../../test/support/memory-event-log.js';
 import type { EventLog } from '../log/port.js';
 import { createSqliteTenantStore, type SqliteTenantStore } from '../tenants/sqlite/store.js';
 import { openSqliteDeliveryStore } from './deliveries/sqlite.js';

@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../sim/3cx/index.js';
 import { createSqliteAuditLog } from '../audit/sqlite.js';
-import { createMemoryEventLog } from '../log/memory/index.js';
+import { createMemoryEventLog } from '../../../test/support/memory-event-log.js';
 import { makeCallEvent } from '../../../test/support/make-call-event.js';
 import { createPbxGateway } from '../pbx/gateway.js';
 import type { PbxGateway } from '../pbx/port.js';

@@ -8,7 +8,7 @@ import { CallControlConnector } from '../../bus/ingest/call-control/connector.js
 import { ingestorSink } from '../../bus/ingest/call-control/manager.js';
 import { createIngestor } from '../../bus/ingest/normalise.js';
 import { ingestRoutes } from '../../bus/ingest/routes.js';
-import { createMemoryEventLog } from '../../bus/log/memory/index.js';
+import { createMemoryEventLog } from '../../../test/support/memory-event-log.js';
 import { pbxApiFor } from '../../bus/pbx/api.js';
 import { eventually, fakeTenants } from '../../../test/support/pbx-fakes.js';
 import { startPbxSimulator, type PbxSimulator } from './simulator.js';

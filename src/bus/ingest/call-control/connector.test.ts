@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, fakeTenants } from '../../../../test/support/pbx-fakes.js';
 import { startPbxSimulator, type PbxSimulator, type PbxSimulatorOptions } from '../../../sim/3cx/index.js';
-import { createMemoryEventLog } from '../../log/memory/index.js';
+import { createMemoryEventLog } from '../../../../test/support/memory-event-log.js';
 import { pbxApiFor } from '../../pbx/api.js';
 import { createIngestor } from '../normalise.js';
 import type { CallObservation } from '../observation.js';

@@ -1,7 +1,7 @@
 // The bus runs a connector for each PBX whose socket it holds, and none for remote-mode PBXs.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js';
-import { createMemoryEventLog } from '../../log/memory/index.js';
+import { createMemoryEventLog } from '../../../../test/support/memory-event-log.js';
 import { eventually, fakeTenants } from '../../../../test/support/pbx-fakes.js';
 import { createIngestor } from '../normalise.js';
 import { startConnectors, type ConnectorManager } from './manager.js';

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startPbxSimulator, type PbxSimulator } from '../../../sim/3cx/index.js';
-import { createMemoryEventLog } from '../../log/memory/index.js';
+import { createMemoryEventLog } from '../../../../test/support/memory-event-log.js';
 import type { EventLog } from '../../log/port.js';
 import { pbxApiFor } from '../../pbx/api.js';
 import { agent, eventually, fakeTenants, memoryAudit } from '../../../../test/support/pbx-fakes.js';

@@ -1,5 +1,5 @@
-import { describeEventLogContract } from '../contract.js';
-import { createMemoryEventLog } from './index.js';
+import { describeEventLogContract } from '../../src/bus/log/contract.js';
+import { createMemoryEventLog } from './memory-event-log.js';
 
 describeEventLogContract('memory', { persistent: false }, async () => ({
   open: async () => createMemoryEventLog(),

@@ -1,8 +1,8 @@
 // In-memory EventLog for tests: same contract as the durable adapters, nothing survives the process.
-import type { CallEvent } from '../../../shared/call-event.js';
-import type { Position } from '../../../shared/agent-protocol.js';
-import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
-import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+import type { CallEvent } from '../../src/shared/call-event.js';
+import type { Position } from '../../src/shared/agent-protocol.js';
+import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../../src/bus/log/port.js';
+import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../../src/bus/log/support.js';
 
 interface Entry {
   logged: LoggedEvent;
