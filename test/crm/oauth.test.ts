@@ -11,7 +11,7 @@ import { createCrmSession } from '../../src/main/oauth/session.js';
 import { signIn } from '../../src/main/oauth/sign-in.js';
 import { directTokenEndpoint, type TokenEndpoint } from '../../src/main/oauth/token-endpoint.js';
 import { TokenVault } from '../../src/main/oauth/token-vault.js';
-import { oauthConfig, scriptedBrowser, startOAuthSim } from './oauth-harness.js';
+import { oauthConfig, scriptedBrowser, startOAuthSim } from '../support/oauth-harness.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

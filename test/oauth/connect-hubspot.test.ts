@@ -9,7 +9,7 @@ import { TokenVault } from '../../src/main/oauth/token-vault.js';
 import { MemorySecretStore } from '../../src/main/storage/secret-store.js';
 import { oauthBrokerRoutes } from '../../src/bus/oauth-broker/index.js';
 import { HUBSPOT_SIM_CLIENT, startHubSpotSim } from '../../src/sim/crm/hubspot/index.js';
-import { scriptedBrowser } from './oauth-harness.js';
+import { scriptedBrowser } from '../support/oauth-harness.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
