@@ -2,15 +2,15 @@
 // accounts server the redirect names (`accounts-server`), never to the fixed US token URL, and a
 // redirect naming a server that is not Zoho's stops the sign-in before anything is sent.
 import { afterEach, describe, expect, it } from 'vitest';
-import { zohoProvider } from '../../src/main/crm/zoho/index.js';
-import { AuthStatus } from '../../src/main/oauth/auth-status.js';
-import { SchemeRedirects } from '../../src/main/oauth/redirect.js';
-import { createCrmSession } from '../../src/main/oauth/session.js';
-import { signIn } from '../../src/main/oauth/sign-in.js';
-import { tokenEndpointFor } from '../../src/main/oauth/token-endpoint.js';
-import { TokenVault } from '../../src/main/oauth/token-vault.js';
-import { MemorySecretStore } from '../../src/main/storage/secret-store.js';
-import { startZohoSimulator, type ZohoSimulator } from '../../src/sim/crm/zoho/index.js';
+import { zohoProvider } from '../crm/zoho/index.js';
+import { AuthStatus } from './auth-status.js';
+import { SchemeRedirects } from './redirect.js';
+import { createCrmSession } from './session.js';
+import { signIn } from './sign-in.js';
+import { tokenEndpointFor } from './token-endpoint.js';
+import { TokenVault } from './token-vault.js';
+import { MemorySecretStore } from '../storage/secret-store.js';
+import { startZohoSimulator, type ZohoSimulator } from '../../sim/crm/zoho/index.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

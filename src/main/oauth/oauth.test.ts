@@ -1,17 +1,17 @@
 // Per-user OAuth against the simulators' OAuth server: the browser leg, the loopback and scheme
 // redirects, token storage, refresh ahead of expiry and the one "sign in again" signal.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { CrmSimulator } from '../../src/sim/crm/common/index.js';
-import { CrmError } from '../../src/main/crm/port.js';
-import { MemorySecretStore } from '../../src/main/storage/secret-store.js';
-import { AuthStatus } from '../../src/main/oauth/auth-status.js';
-import { pkceChallenge } from '../../src/main/oauth/pkce.js';
-import { SchemeRedirects, SignInError, listenOnLoopback } from '../../src/main/oauth/redirect.js';
-import { createCrmSession } from '../../src/main/oauth/session.js';
-import { signIn } from '../../src/main/oauth/sign-in.js';
-import { directTokenEndpoint, type TokenEndpoint } from '../../src/main/oauth/token-endpoint.js';
-import { TokenVault } from '../../src/main/oauth/token-vault.js';
-import { oauthConfig, scriptedBrowser, startOAuthSim } from '../support/oauth-harness.js';
+import type { CrmSimulator } from '../../sim/crm/common/index.js';
+import { CrmError } from '../crm/port.js';
+import { MemorySecretStore } from '../storage/secret-store.js';
+import { AuthStatus } from './auth-status.js';
+import { pkceChallenge } from './pkce.js';
+import { SchemeRedirects, SignInError, listenOnLoopback } from './redirect.js';
+import { createCrmSession } from './session.js';
+import { signIn } from './sign-in.js';
+import { directTokenEndpoint, type TokenEndpoint } from './token-endpoint.js';
+import { TokenVault } from './token-vault.js';
+import { oauthConfig, scriptedBrowser, startOAuthSim } from '../../../test/support/oauth-harness.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
