@@ -80,6 +80,13 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', electronImport] },
   },
   {
+    // Test helpers live in test/; production code never imports them. A rule of its own (the
+    // typescript-eslint twin), so the per-folder no-restricted-imports settings above stay as they are.
+    files: ['src/**/*.{ts,tsx}'],
+    ignores: ['**/*.test.{ts,tsx}'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/test/**'], message: 'Only tests import test/: production code stands without it.' }] }] },
+  },
+  {
     files: ['src/main/electron/ipc.ts'],
     rules: { 'no-restricted-syntax': ['error', openExternalOutsideGate, sandboxOff] },
   },
