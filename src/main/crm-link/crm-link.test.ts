@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { oauthBrokerRoutes } from '../../bus/oauth-broker/index.js';
 import { HUBSPOT_SIM_CLIENT, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../sim/crm/hubspot/index.js';
 import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
-import { scriptedBrowser } from '../../../test/crm/oauth-harness.js';
+import { scriptedBrowser } from '../../../test/support/oauth-harness.js';
 import { recordingBytes } from '../../../test/crm/fixtures.js';
 import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../bus-client/fake-bus.js';
 import { createAgentCore, type AgentCore } from '../core.js';
