@@ -65,7 +65,7 @@ export async function startStage(opts: StageOptions): Promise<Stage> {
       shutdownGraceMs: 50,
       // The HubSpot client secret stays on the bus; agents sign in through its token broker.
       oauthClients: { hubspot: { ...HUBSPOT_SIM_CLIENT, tokenUrl: `${hubspot.url}/oauth/v1/token` } },
-      connectors: { backoff: { initialMs: 50, maxMs: 1000 }, recordingPoll: { attempts: 50, intervalMs: 50 } },
+      connectors: { backoff: { baseMs: 50, capMs: 1000 }, recordingPoll: { attempts: 50, intervalMs: 50 } },
     });
     closers.push(() => bus.close());
 

@@ -103,7 +103,7 @@ export async function startTerminalAgent(opts: TerminalAgentOptions): Promise<Te
     },
     logger,
     defaultCountry: 'AU',
-    bus: { backoff: { initialMs: 100, maxMs: 1000 } },
+    bus: { backoff: { baseMs: 100, capMs: 1000 } },
   });
   const crm = await createCrmLink({
     core,

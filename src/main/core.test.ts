@@ -13,10 +13,6 @@ import { MemoryKeyValueStore, MemorySecretStore } from './storage/index.js';
 
 const silent = pino({ level: 'silent' });
 
-async function eventually(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 5));
-}
-
 let bus: FakeBus;
 let dataDir: string;
 let secretStore: MemorySecretStore;
@@ -51,7 +47,7 @@ async function start({ started = true, ...extra }: { started?: boolean } & Parti
     crmUrls: { contactUrl: (c) => `https://crm.example/c/${c.id}`, newContactUrl: () => 'https://crm.example/new' },
     logger: silent,
     defaultCountry: 'AU',
-    bus: { backoff: { initialMs: 5, maxMs: 20 } },
+    bus: { backoff: { baseMs: 5, capMs: 20 } },
     ...extra,
   });
   cores.push(core);
@@ -62,7 +58,7 @@ async function start({ started = true, ...extra }: { started?: boolean } & Parti
 async function paired() {
   const agent = await start();
   await agent.core.pair(bus.url, FAKE_PAIRING_CODE);
-  await eventually(() => agent.core.state === 'connected');
+  await expect.poll(() => agent.core.state).toBe('connected');
   return agent;
 }
 
@@ -79,7 +75,7 @@ describe('AgentCore', () => {
     const { core } = await start();
     expect(core.state).toBe('unpaired');
     await core.pair(bus.url, FAKE_PAIRING_CODE);
-    await eventually(() => core.state === 'connected');
+    await expect.poll(() => core.state).toBe('connected');
     expect(core.agent).toMatchObject({ extension: '201', name: 'Robin Reception' });
     const files = readdirSync(join(dataDir, 'state'));
     for (const file of files) expect(readFileSync(join(dataDir, 'state', file), 'utf8')).not.toContain(FAKE_DEVICE_TOKEN);
@@ -106,7 +102,7 @@ describe('AgentCore', () => {
     bus.append(callEvent({ type: 'ringing', pbxCallId: 'stale' })); // rang while closed, still "ringing" in the log
     const second = await start();
     expect(second.core.agent?.extension).toBe('201');
-    await eventually(() => second.core.history.get(key('stale')) !== undefined);
+    await expect.poll(() => second.core.history.get(key('stale'))).toBeDefined();
     expect(second.log).toEqual([]);
     expect(second.core.history.get(key('away'))?.outcome).toBe('missed');
     expect(bus.sessions.at(-1)?.hello?.resume).toEqual({ offset: 1, epoch: 'epoch-1' });
@@ -146,7 +142,7 @@ describe('AgentCore', () => {
     const gate = new Promise<void>((r) => (release = r));
     core.onBusEvent(() => gate);
     bus.append(callEvent({ type: 'ended', pbxCallId: 'e1', durationSec: 3 }));
-    await eventually(() => core.history.get(key('e1')) !== undefined);
+    await expect.poll(() => core.history.get(key('e1'))).toBeDefined();
     expect(bus.acks()).toEqual([]);
     release();
     await bus.until(() => bus.acks().includes(1));
@@ -187,7 +183,7 @@ describe('AgentCore', () => {
     };
     const { core } = await start({ historyRows: rows });
     await core.pair(bus.url, FAKE_PAIRING_CODE);
-    await eventually(() => core.state === 'connected');
+    await expect.poll(() => core.state).toBe('connected');
     const taken: string[] = [];
     core.onBusEvent(({ event }) => void taken.push(event.id));
     const reasons: Array<string | null> = [];
@@ -222,7 +218,7 @@ describe('AgentCore', () => {
     };
     const { core } = await start({ store });
     await core.pair(bus.url, FAKE_PAIRING_CODE);
-    await eventually(() => core.state === 'connected');
+    await expect.poll(() => core.state).toBe('connected');
     await deliver(callEvent({ type: 'ringing', pbxCallId: 'p0' }));
     const taken: number[] = [];
     core.onBusEvent(({ offset }) => void taken.push(offset));
@@ -248,7 +244,7 @@ describe('AgentCore', () => {
     core.onState((s) => states.push(s));
     bus.revoked = true;
     bus.current!.socket.close(4101, 'revoked');
-    await eventually(() => core.state === 'signed_out');
+    await expect.poll(() => core.state).toBe('signed_out');
     await core.signOut();
     expect(states).toEqual(['signed_out', 'unpaired']);
     expect(core.agent).toBeNull();

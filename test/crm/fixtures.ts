@@ -183,15 +183,6 @@ export class RecordingHistory {
   }
 }
 
-/** Polls until the predicate holds (state changes are async); fails the test after `ms`. */
-export async function eventually(predicate: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > until) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** An outbox on a real adapter that looks contacts up in the CRM, as crm-link does on an index miss. */
 export function outboxOnAdapter(adapter: CrmAdapter, opts: Pick<OutboxOptions, 'dataDir' | 'bus' | 'history'> & Partial<OutboxOptions>): Outbox {
   return new Outbox({

@@ -10,7 +10,7 @@ import { hubspotProvider } from '../../src/main/crm/hubspot/index.js';
 import type { CrmSession } from '../../src/main/crm/port.js';
 import { simSession } from '../../src/sim/crm/common/index.js';
 import { hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../src/sim/crm/hubspot/index.js';
-import { RecordingHistory, callEvent, eventually, keyOf, outboxOnAdapter, recordingBytes, startFakeBus, type FakeBus } from './fixtures.js';
+import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, recordingBytes, startFakeBus, type FakeBus } from './fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -46,7 +46,7 @@ describe('outbox + HubSpot adapter + simulator', () => {
       outbox.enqueue(callEvent(call(n), 'ended'));
       outbox.enqueue(callEvent(call(n), 'recording_ready'));
     }
-    await eventually(() => sim.requests.filter((r) => r.fault === 'status').length >= 5);
+    await expect.poll(() => sim.requests.filter((r) => r.fault === 'status').length).toBeGreaterThanOrEqual(5);
     expect(sim.calls.size).toBe(0);
     sim.faults.restore();
     await outbox.whenIdle();
@@ -133,7 +133,7 @@ describe('outbox + HubSpot adapter + simulator', () => {
       });
       const exited = new Promise((resolve) => child.once('exit', resolve));
       cleanups.push(() => child.kill('SIGKILL'));
-      await eventually(() => stage.applied(sim), 20_000);
+      await expect.poll(() => stage.applied(sim), { timeout: 20_000 }).toBe(true);
       child.kill('SIGKILL');
       await exited;
 

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { crmFetch, IgnoredBody } from '../../src/main/crm/http.js';
 import { CrmError } from '../../src/main/crm/port.js';
 import { Outbox, type OutboxOptions } from '../../src/main/outbox/outbox.js';
-import { AGENT_EXT, FakeCrm, RecordingHistory, callEvent, eventually, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from './fixtures.js';
+import { AGENT_EXT, FakeCrm, RecordingHistory, callEvent, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from './fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -190,9 +190,9 @@ describe('outbox: when the CRM misbehaves', () => {
     const outbox = open();
     crm.down = new CrmError('transient', 'HTTP 503', 503);
     for (let n = 1; n <= 6; n++) outbox.enqueue(callEvent(call(n), n % 3 === 0 ? 'missed' : 'ended'));
-    await eventually(() => crm.attempts.length >= 4);
+    await expect.poll(() => crm.attempts.length).toBeGreaterThanOrEqual(4);
     // Two calls failing in a row pause the whole queue; the pause lasts at most capMs, so look for it.
-    await eventually(() => outbox.paused === 'backoff');
+    await expect.poll(() => outbox.paused).toBe('backoff');
     expect(crm.records.size).toBe(0);
     crm.down = null;
     await outbox.whenIdle();
@@ -205,11 +205,11 @@ describe('outbox: when the CRM misbehaves', () => {
     refuseLogsOf(crm, keyOf('c1'));
     const outbox = open();
     for (let n = 1; n <= 4; n++) outbox.enqueue(callEvent(call(n), 'ended'));
-    await eventually(() => crm.created.length === 3);
+    await expect.poll(() => crm.created).toHaveLength(3);
     expect(crm.created).toEqual([2, 3, 4].map((n) => keyOf(`c${n}`)));
     for (let n = 2; n <= 4; n++) expect(history.last(keyOf(`c${n}`))).toEqual({ state: 'logged', reason: null });
     // The refused call backs off on its own and is tried again, still pending.
-    await eventually(() => crm.attempts.filter((a) => a.callKey === keyOf('c1')).length >= 3);
+    await expect.poll(() => crm.attempts.filter((a) => a.callKey === keyOf('c1')).length).toBeGreaterThanOrEqual(3);
     expect(history.last(keyOf('c1'))).toEqual({ state: 'pending', reason: null });
   });
 
@@ -226,7 +226,7 @@ describe('outbox: when the CRM misbehaves', () => {
     outbox.enqueue(callEvent(call(1), 'ended'));
     for (let n = 2; n <= 4; n++) outbox.enqueue(callEvent(call(n, { remote: `+6129876500${n}` }), 'ended'));
     outbox.enqueue(callEvent(call(5), 'ended')); // c1's caller again
-    await eventually(() => crm.created.length === 3);
+    await expect.poll(() => crm.created).toHaveLength(3);
     expect([...crm.created].sort()).toEqual([2, 3, 4].map((n) => keyOf(`c${n}`)).sort());
     answer();
     await outbox.whenIdle();
@@ -379,7 +379,7 @@ describe('outbox: follow-up task for a missed call', () => {
       throw new CrmError('transient', 'HTTP 503', 503);
     };
     first.enqueue(callEvent(call(5, { agents: [AGENT_EXT, '102'] }), 'missed'));
-    await eventually(() => crm.attempts.some((a) => a.op === 'createFollowUpTask' && a.callKey === keyOf('c5')));
+    await expect.poll(() => crm.attempts.some((a) => a.op === 'createFollowUpTask' && a.callKey === keyOf('c5'))).toBe(true);
     await first.close();
     expect(crm.records.has(keyOf('c5'))).toBe(true);
     crm.createFollowUpTask = realTask;
@@ -411,7 +411,7 @@ describe('outbox: durability', () => {
     const first = open();
     first.enqueue(callEvent(call(1), 'ended'));
     first.enqueue(callEvent(call(1), 'recording_ready'));
-    await eventually(() => crm.attempts.length >= 1);
+    await expect.poll(() => crm.attempts.length).toBeGreaterThanOrEqual(1);
     await first.close();
 
     crm.down = null;
@@ -488,7 +488,7 @@ describe('outbox: durability', () => {
     const first = open();
     first.enqueue(callEvent(call(1), 'ended'));
     first.enqueue(callEvent(call(1), 'recording_ready'));
-    await eventually(() => uploads.length === 1);
+    await expect.poll(() => uploads).toHaveLength(1);
     await first.close(); // before the fix: waited the ten minutes out
 
     const second = open();

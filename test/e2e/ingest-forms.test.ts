@@ -7,7 +7,7 @@ import { runRemoteConnector } from '../../src/bus/ingest/call-control/index.js';
 import type { RunningBus } from '../../src/bus/server.js';
 import { pino } from 'pino';
 import type { PbxSimulator } from '../../src/sim/3cx/index.js';
-import { Agent, callerNumber, connectorReady, fromCaller, provisionSite, Resources, SIM_CLIENT, startSim, startTestBus, waitFor, type EventFrame, type Site } from '../support/e2e.js';
+import { Agent, callerNumber, connectorReady, fromCaller, provisionSite, Resources, SIM_CLIENT, startSim, startTestBus, type EventFrame, type Site } from '../support/e2e.js';
 
 const res = new Resources();
 let bus: RunningBus;
@@ -80,7 +80,7 @@ describe('each ingest form reaches the agent it concerns', () => {
       }, pino({ enabled: false })),
       (c) => c.stop(),
     );
-    await waitFor(() => onPrem.openSockets() > 0, 'the remote connector to open its Call Control socket');
+    await expect.poll(() => onPrem.openSockets(), { message: 'the remote connector to open its Call Control socket' }).toBeGreaterThan(0);
     const agent = await Agent.connect(res, bus.wsUrl, remoteSite.tokens['101']!);
     const caller = callerNumber(4);
     await onPrem.placeCall({ kind: 'inbound', from: caller.raw, to: '101', answer: false });

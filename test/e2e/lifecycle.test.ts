@@ -7,7 +7,7 @@ import { webhookPayload } from '../support/ingest-harness.js';
 import { createBusLogger } from '../../src/bus/logger.js';
 import { CloseCode } from '../../src/shared/agent-protocol.js';
 import { TestAgent } from '../support/test-agent.js';
-import { Agent, callerNumber, fromCaller, pair, postWebhook, provisionSite, Resources, startSim, startTestBus, waitFor } from '../support/e2e.js';
+import { Agent, callerNumber, fromCaller, pair, postWebhook, provisionSite, Resources, startSim, startTestBus } from '../support/e2e.js';
 
 const res = new Resources();
 afterAll(() => res.cleanup());
@@ -81,7 +81,7 @@ describe('retention', () => {
     const first = await Agent.connect(res, bus.wsUrl, site.tokens['101']!);
     expect((await postWebhook(bus.url, site, webhookPayload({ callId: 'old-call' }))).status).toBe(200);
     await first.nextEvent();
-    await waitFor(async () => (await bus.log.read(site.tenantId, { since: 0, limit: 1 })).events.length === 0, 'the retention sweep');
+    await expect.poll(async () => (await bus.log.read(site.tenantId, { since: 0, limit: 1 })).events, { message: 'the retention sweep' }).toEqual([]);
 
     const resumed = await Agent.connect(res, bus.wsUrl, site.tokens['101']!, { offset: 0, epoch: first.welcome.position.epoch });
     expect([resumed.resyncReason, resumed.welcome.recovered, resumed.welcome.position.offset]).toEqual(['retention', false, 1]);

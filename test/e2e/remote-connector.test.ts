@@ -3,11 +3,11 @@
 // events, click-to-dial and recording downloads all travel over the connector's outbound HTTPS.
 import { pino } from 'pino';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runRemoteConnector } from '../../src/bus/ingest/call-control/index.js';
 import type { RunningBus } from '../../src/bus/server.js';
 import type { PbxSimulator } from '../../src/sim/3cx/index.js';
-import { Agent, callerNumber, fromCaller, provisionSite, Resources, SIM_CLIENT, startSim, startTestBus, waitFor, type Site } from '../support/e2e.js';
+import { Agent, callerNumber, fromCaller, provisionSite, Resources, SIM_CLIENT, startSim, startTestBus, type Site } from '../support/e2e.js';
 
 const RECORDING_BYTES = 96 * 1024;
 const res = new Resources();
@@ -35,7 +35,8 @@ beforeAll(async () => {
     ),
     (c) => c.stop(),
   );
-  await waitFor(() => sim.openSockets() > 0, 'the remote connector to open its Call Control socket');
+  // A hook, not a test: expect.poll is for tests only.
+  await vi.waitFor(() => expect(sim.openSockets(), 'the remote connector to open its Call Control socket').toBeGreaterThan(0), { timeout: 10_000, interval: 10 });
 });
 
 describe('remote connector mode over loopback HTTP', () => {

@@ -7,7 +7,7 @@ import { SQLITE_LOG_FILE } from '../../src/bus/log/sqlite/index.js';
 import type { RunningBus } from '../../src/bus/server.js';
 import type { PbxSimulator } from '../../src/sim/3cx/index.js';
 import { startRedis } from '../support/redis-server.js';
-import { Agent, callerNumber, fromCaller, provisionSite, Resources, startSim, startTestBus, waitFor, type Site } from '../support/e2e.js';
+import { Agent, callerNumber, fromCaller, provisionSite, Resources, startSim, startTestBus, type Site } from '../support/e2e.js';
 
 const res = new Resources();
 let nodeA: RunningBus;
@@ -83,7 +83,7 @@ describe('Call Control with several nodes', () => {
     expect(pbx.openSockets()).toBe(1);
 
     await leader.close();
-    await waitFor(() => follower.connectors.connectors.size === 1 && pbx.openSockets() === 1, 'the other node to take the Call Control socket over');
+    await expect.poll(() => [follower.connectors.connectors.size, pbx.openSockets()], { message: 'the other node to take the Call Control socket over' }).toEqual([1, 1]);
     await pbx.placeCall({ kind: 'inbound', from: callerNumber(46).raw, to: '101', talkSec: 3, forms: callControlOnly });
     const after = await agent.eventsUntil((e) => fromCaller(46)(e) && e.type === 'recording_ready');
     expect(after.map((f) => f.event.type)).toEqual(['ringing', 'answered', 'ended', 'recording_ready']);

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { PAIR_PATH, PairResponseSchema } from '../../src/shared/pairing.js';
 import type { EventFrame as EventFrameSchema, Position, ServerFrame, WelcomeFrame } from '../../src/shared/agent-protocol.js';
@@ -24,7 +25,7 @@ export const SIM_CLIENT = { clientId: '900', secret: 'sim-api-key' };
 
 /** Connector settings that keep tests quick: fast reconnects, recordings looked up every 20 ms. */
 export const FAST_CONNECTORS: StartBusOptions['connectors'] = {
-  backoff: { initialMs: 10, maxMs: 100 },
+  backoff: { baseMs: 10, capMs: 100 },
   recordingPoll: { attempts: 50, intervalMs: 20 },
 };
 
@@ -208,12 +209,13 @@ export function callerNumber(n: number): { raw: string; e164: string } {
 
 export const fromCaller = (n: number) => (event: CallEvent) => event.caller.e164 === callerNumber(n).e164;
 
+/** Polls `probe` until it yields a value: for code the bench runs too, outside vitest (tests use expect.poll). */
 export async function waitFor<T>(probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { createAgentCore } from '../../src/main/core.js';
 import { createCrmLink, type CrmLink } from '../../src/main/crm-link/index.js';
-import type { BackoffPolicy } from '../../src/main/outbox/backoff.js';
+import type { BackoffPolicy } from '../../src/shared/retry.js';
 import { MemorySecretStore } from '../../src/main/storage/index.js';
 import type { RandomFaults } from '../../src/sim/crm/common/index.js';
 import { checkCrm, expectedLogs, sha256, startScenarioCrm, type OracleReport, type Scenario, type ScenarioCrm, type ScenarioCrmId } from '../../src/sim/scenarios/index.js';
@@ -132,7 +132,7 @@ async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink> {
     feedback: { dialFeedback: () => undefined },
     logger: silent,
     defaultCountry: 'AU',
-    bus: { backoff: { initialMs: 20, maxMs: 200 } },
+    bus: { backoff: { baseMs: 20, capMs: 200 } },
   });
   res.add(core, (c) => c.close());
   const timeoutMs = a.opts.crmTimeoutMs === undefined ? 1500 : a.opts.crmTimeoutMs;

@@ -14,15 +14,6 @@ export interface EventLogHarness {
   dispose(): Promise<void>;
 }
 
-/** Waits for a condition driven by another connection (Redis pub/sub); fails after `ms`. */
-export async function until(condition: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 const DAY = 86_400_000;
 
 export interface EngineTraits {
@@ -57,7 +48,7 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
       const offsets = results.map((r) => r.offset).sort((a, b) => a - b);
       expect(offsets).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
       expect(results.every((r) => !r.duplicate && r.epoch === results[0]!.epoch)).toBe(true);
-      await until(() => seen.length >= 1000);
+      await expect.poll(() => seen.length).toBeGreaterThanOrEqual(1000);
       expect(seen).toEqual(offsets);
       expect(storedJsonMismatches).toEqual([]);
       unsubscribe();
@@ -75,7 +66,7 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
       expect((await log.position('t_a')).offset).toBe(1);
       const next = await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'wh_2');
       expect(next.offset).toBe(2);
-      await until(() => notified.length >= 2);
+      await expect.poll(() => notified.length).toBeGreaterThanOrEqual(2);
       expect(notified).toEqual([1, 2]);
     });
 
@@ -178,7 +169,7 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
       expect(a.events.map((e) => [e.offset, e.event.tenantId])).toEqual([[1, 't_a']]);
       expect(b.events.map((e) => [e.offset, e.event.tenantId])).toEqual([[1, 't_b'], [2, 't_b']]);
       expect(a.position.epoch).not.toBe(b.position.epoch);
-      await until(() => delivered.length >= 3);
+      await expect.poll(() => delivered.length).toBeGreaterThanOrEqual(3);
       expect(delivered.sort()).toEqual(['t_a:t_a', 't_b:t_b', 't_b:t_b']);
     });
 

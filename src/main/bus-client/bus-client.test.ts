@@ -2,13 +2,9 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryKeyValueStore, MemorySecretStore } from '../storage/index.js';
 import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from './fake-bus.js';
-import { BusClient, BusRequestError, PairingError, backoffDelay, loadPairing, pair, type BusEvent, type ConnectionState } from './index.js';
+import { BusClient, BusRequestError, PairingError, loadPairing, pair, type BusEvent, type ConnectionState } from './index.js';
 
 const silent = pino({ level: 'silent' });
-
-async function eventually(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 5));
-}
 
 let bus: FakeBus;
 const clients: BusClient[] = [];
@@ -21,7 +17,7 @@ afterEach(async () => {
 });
 
 function client(store = new MemoryKeyValueStore(), extra: Partial<ConstructorParameters<typeof BusClient>[0]> = {}) {
-  const c = new BusClient({ wsUrl: bus.wsUrl, token: FAKE_DEVICE_TOKEN, store, logger: silent, backoff: { initialMs: 5, maxMs: 20 }, ...extra });
+  const c = new BusClient({ wsUrl: bus.wsUrl, token: FAKE_DEVICE_TOKEN, store, logger: silent, backoff: { baseMs: 5, capMs: 20 }, ...extra });
   clients.push(c);
   const seen: BusEvent[] = [];
   const states: ConnectionState[] = [];
@@ -64,7 +60,7 @@ describe('BusClient', () => {
       handled.push(e.offset);
     });
     c.start();
-    await eventually(() => c.state === 'connected');
+    await expect.poll(() => c.state).toBe('connected');
     bus.append(ring('c1'));
     await new Promise((r) => setTimeout(r, 30));
     expect(bus.acks()).toEqual([]);
@@ -82,7 +78,7 @@ describe('BusClient', () => {
     const store = new MemoryKeyValueStore();
     const first = client(store);
     first.c.start();
-    await eventually(() => first.c.state === 'connected');
+    await expect.poll(() => first.c.state).toBe('connected');
     bus.append(ring('c1'));
     await bus.until(() => bus.acks().includes(1));
     await first.c.stop();
@@ -91,7 +87,7 @@ describe('BusClient', () => {
     bus.append(callEvent({ type: 'missed', pbxCallId: 'c2' }));
     const second = client(store);
     second.c.start();
-    await eventually(() => second.seen.length === 2);
+    await expect.poll(() => second.seen).toHaveLength(2);
     expect(bus.current?.hello?.resume).toEqual({ offset: 1, epoch: 'epoch-1' });
     expect(second.seen.map((e) => [e.offset, e.replay, e.event.type])).toEqual([
       [2, true, 'ringing'],
@@ -103,11 +99,11 @@ describe('BusClient', () => {
   it('drops duplicate and out-of-order events and ignores frames that do not parse', async () => {
     const { c, seen } = client();
     c.start();
-    await eventually(() => c.state === 'connected');
+    await expect.poll(() => c.state).toBe('connected');
     const events = [ring('a'), ring('b'), ring('c')];
     const frame = (offset: number) => JSON.stringify({ t: 'event', offset, epoch: 'epoch-1', replay: false, event: events[offset - 1] });
     for (const raw of [frame(1), frame(2), frame(2), frame(1), 'not json', '{"t":"event","offset":-4}', '{"t":"welcome"}', frame(3)]) bus.sendRaw(raw);
-    await eventually(() => seen.length >= 3);
+    await expect.poll(() => seen.length).toBeGreaterThanOrEqual(3);
     await bus.until(() => bus.acks().includes(3));
     expect(seen.map((e) => e.offset)).toEqual([1, 2, 3]);
     expect(bus.acks()).toEqual([1, 2, 3]);
@@ -117,12 +113,12 @@ describe('BusClient', () => {
   it('reconnects after the bus drops the link and resumes without losing or repeating events', async () => {
     const { c, seen, states } = client();
     c.start();
-    await eventually(() => c.state === 'connected');
+    await expect.poll(() => c.state).toBe('connected');
     bus.append(ring('c1'));
     await bus.until(() => bus.acks().includes(1));
     bus.current!.socket.close(4000, 'shutdown');
     bus.append(ring('c2')); // appended while the link is down: only a resume can deliver it
-    await eventually(() => seen.length === 2);
+    await expect.poll(() => seen).toHaveLength(2);
     expect(seen.map((e) => [e.offset, e.replay])).toEqual([
       [1, false],
       [2, true],
@@ -135,10 +131,10 @@ describe('BusClient', () => {
   it('stops for good on a terminal close: revoked device is signed out', async () => {
     const { c, states } = client();
     c.start();
-    await eventually(() => c.state === 'connected');
+    await expect.poll(() => c.state).toBe('connected');
     bus.revoked = true;
     bus.current!.socket.close(4101, 'revoked');
-    await eventually(() => c.state === 'signed_out');
+    await expect.poll(() => c.state).toBe('signed_out');
     await new Promise((r) => setTimeout(r, 60)); // several backoff periods: no new attempt
     expect(bus.sessions).toHaveLength(1);
     expect(states).toEqual(['connected', 'signed_out']);
@@ -147,7 +143,7 @@ describe('BusClient', () => {
   it('is signed out when the bus rejects its credential on hello', async () => {
     const { c } = client(new MemoryKeyValueStore(), { token: 'x'.repeat(32) });
     c.start();
-    await eventually(() => c.state === 'signed_out');
+    await expect.poll(() => c.state).toBe('signed_out');
     expect(bus.sessions).toHaveLength(1);
   });
 
@@ -160,11 +156,11 @@ describe('BusClient', () => {
     const resyncs: string[] = [];
     c.onResync((r) => void resyncs.push(r.reason));
     c.start();
-    await eventually(() => resyncs.length === 1);
+    await expect.poll(() => resyncs).toHaveLength(1);
     expect(resyncs).toEqual(['epoch']);
     expect(c.lastPosition).toEqual({ offset: 2, epoch: 'epoch-1' });
     bus.append(ring('c3'));
-    await eventually(() => seen.length === 1);
+    await expect.poll(() => seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ offset: 3, replay: false });
   });
 
@@ -172,7 +168,7 @@ describe('BusClient', () => {
     bus.answerPings = false;
     const { c } = client(new MemoryKeyValueStore(), { heartbeatMs: 15 });
     c.start();
-    await eventually(() => bus.sessions.length >= 2);
+    await expect.poll(() => bus.sessions.length).toBeGreaterThanOrEqual(2);
     expect(bus.sessions[0]!.received.some((f) => f.t === 'ping')).toBe(true);
   });
 
@@ -188,7 +184,7 @@ describe('BusClient', () => {
     const stalls: Array<string | null> = [];
     c.onStalled((reason) => void stalls.push(reason));
     c.start();
-    await eventually(() => c.state === 'connected');
+    await expect.poll(() => c.state).toBe('connected');
     await expect.poll(() => c.lastPosition).toEqual({ offset: 0, epoch: 'epoch-1' });
 
     diskFull = true;
@@ -242,7 +238,7 @@ describe('BusClient', () => {
       saved.push(e.offset);
     });
     c.start();
-    await eventually(() => c.state === 'connected');
+    await expect.poll(() => c.state).toBe('connected');
     bus.append(ring('c1'));
     bus.append(ring('c2'));
     await bus.until(() => bus.acks().includes(2));
@@ -259,7 +255,7 @@ describe('BusClient', () => {
       if (diskFull) throw new Error('ENOSPC: no space left on device');
     });
     first.c.start();
-    await eventually(() => first.c.state === 'connected');
+    await expect.poll(() => first.c.state).toBe('connected');
     bus.append(ring('c1'));
     await expect.poll(() => first.c.stalled).not.toBeNull();
     await first.c.stop();
@@ -276,7 +272,7 @@ describe('BusClient', () => {
     const { c } = client();
     await expect(c.dial('+14155552671')).rejects.toMatchObject({ code: 'not_connected' });
     c.start();
-    await eventually(() => c.state === 'connected');
+    await expect.poll(() => c.state).toBe('connected');
     await expect(c.dial('+14155552671')).resolves.toMatchObject({ t: 'dial_result', ok: true, e164: '+14155552671' });
     const err = await c.requestRecording('evt-unknown').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BusRequestError);
@@ -284,14 +280,5 @@ describe('BusClient', () => {
     const ready = callEvent({ type: 'recording_ready', pbxCallId: 'c9', recording: { pbxRecordingId: 'r1', contentType: 'audio/wav' } });
     bus.append(ready);
     await expect(c.requestRecording(ready.id)).resolves.toMatchObject({ url: `${bus.url}/rec/${ready.id}` });
-  });
-});
-
-describe('backoffDelay', () => {
-  it('grows exponentially, is capped, and is fully jittered', () => {
-    expect(backoffDelay(0, 500, 30_000, () => 0.999)).toBe(499);
-    expect(backoffDelay(3, 500, 30_000, () => 0.999)).toBe(3996);
-    expect(backoffDelay(50, 500, 30_000, () => 0.999)).toBe(29_970);
-    expect(backoffDelay(50, 500, 30_000, () => 0)).toBe(0);
   });
 });

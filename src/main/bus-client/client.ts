@@ -5,7 +5,6 @@
 // stream: it stays unacknowledged, `stalled` says why, and it is tried again with the same backoff
 // until it goes through, so no later event overtakes it and none is dropped.
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { z } from 'zod';
@@ -24,6 +23,7 @@ import {
   type ServerFrame,
   type WelcomeFrame,
 } from '../../shared/agent-protocol.js';
+import { type BackoffPolicy, backoffDelay, pause } from '../../shared/retry.js';
 import { Signal } from '../signal.js';
 import type { KeyValueStore } from '../storage/index.js';
 import { POSITION_KEY } from './pairing.js';
@@ -57,7 +57,7 @@ export interface BusClientOptions {
   store: KeyValueStore;
   logger: Logger;
   /** Reconnect delays, and retry delays for an event that could not be saved. */
-  backoff?: { initialMs: number; maxMs: number };
+  backoff?: BackoffPolicy;
   /** Ping interval; the link counts as dead after two intervals without any frame. */
   heartbeatMs?: number;
   requestTimeoutMs?: number;
@@ -71,12 +71,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 30_000 };
-
-/** Full jitter: uniform in [0, min(max, initial * 2^attempt)). */
-export function backoffDelay(attempt: number, initialMs: number, maxMs: number, random: () => number): number {
-  return Math.floor(random() * Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30)));
-}
+const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 30_000 };
 
 export class BusClient {
   private socket: WebSocket | null = null;
@@ -295,7 +290,6 @@ export class BusClient {
    * ended the wait, and then nothing after it runs: the next start resumes from the position saved.
    */
   private async untilSaved(work: () => void | Promise<void>, signal: AbortSignal): Promise<boolean> {
-    const { initialMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
     for (let attempt = 0; ; attempt++) {
       try {
         await work();
@@ -306,8 +300,7 @@ export class BusClient {
         this.options.logger.error({ err: reason, attempt }, 'could not save a bus event; it stays unacknowledged and is tried again');
         this.setStalled(reason);
         if (signal.aborted) return false;
-        const gaveUp = await sleep(backoffDelay(attempt, initialMs, maxMs, this.options.random ?? Math.random), false, { signal }).catch(() => true);
-        if (gaveUp) return false;
+        if (!(await pause(backoffDelay(attempt, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random), signal))) return false;
       }
     }
   }
@@ -343,8 +336,7 @@ export class BusClient {
       this.setState('signed_out');
       return;
     }
-    const { initialMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
-    const delay = backoffDelay(this.attempt++, initialMs, maxMs, this.options.random ?? Math.random);
+    const delay = backoffDelay(this.attempt++, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random);
     this.options.logger.info({ code, delay }, 'bus connection closed; reconnecting');
     this.setState('reconnecting');
     this.reconnectTimer = setTimeout(() => {

@@ -14,7 +14,6 @@
 export {
   BusClient,
   BusRequestError,
-  backoffDelay,
   type BusClientOptions,
   type BusEvent,
   type ConnectionState,

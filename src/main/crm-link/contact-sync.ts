@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { CrmError, type CrmAdapter } from '../crm/port.js';
 import type { ContactIndex } from '../contacts/index.js';
-import { type BackoffPolicy, backoffDelay } from '../outbox/backoff.js';
+import { type BackoffPolicy, backoffDelay } from '../../shared/retry.js';
 import type { ContactCache } from './contact-cache.js';
 
 export interface ContactSyncOptions {

@@ -27,14 +27,6 @@ const silent = pino({ level: 'silent' });
 const JANE = '+61298765432';
 const key = (pbxCallId: string) => `tenant-1:pbx-1:${pbxCallId}:201`;
 
-async function eventually(check: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** The fake bus hands out `/rec/<eventId>` URLs; serve the recording bytes there as the real bus does. */
 function serveRecordings(bus: FakeBus): void {
   const server = (bus as unknown as { server: Server }).server;
@@ -91,7 +83,7 @@ async function startCore(started = true): Promise<{ core: AgentCore; pops: PopNo
     feedback: { dialFeedback: () => undefined },
     logger: silent,
     defaultCountry: 'AU',
-    bus: { backoff: { initialMs: 5, maxMs: 20 } },
+    bus: { backoff: { baseMs: 5, capMs: 20 } },
   });
   cleanups.push(() => core.close());
   if (started) core.start();
@@ -122,7 +114,7 @@ async function hubspotAgent() {
   const busUrl = await startBroker(sim);
   const agent = await startCore();
   await agent.core.pair(bus.url, FAKE_PAIRING_CODE);
-  await eventually(() => agent.core.state === 'connected');
+  await expect.poll(() => agent.core.state).toBe('connected');
   const browser = scriptedBrowser();
   const options = { clientIds: { hubspot: HUBSPOT_SIM_CLIENT.clientId }, origins: { hubspot: sim.url }, busUrl, openBrowser: browser.openBrowser };
   const link = await startLink(agent.core, options);
@@ -183,7 +175,7 @@ describe('CRM link with HubSpot', () => {
     await deliver(callEvent({ type: 'ringing', pbxCallId: 'u1', caller: { raw: '0399990000', e164: '+61399990000', name: null, extension: null } }));
     expect(pops[0]!.title).toBe('(03) 9999 0000');
     expect(pops[0]!.body).toContain('New caller');
-    await eventually(() => pops.length === 2);
+    await expect.poll(() => pops).toHaveLength(2);
     expect(pops[1]!.title).toBe('Late Arrival');
     expect(shown).toEqual(['show:(03) 9999 0000', `withdraw:${key('u1')}`, 'show:Late Arrival']);
   });
@@ -197,7 +189,7 @@ describe('CRM link with HubSpot', () => {
     sim.faults.next({ ...hubspotRateLimitFault(undefined, 'SECONDLY'), match: { method: 'POST', path: '/crm/v3/objects/contacts/search' } });
 
     await deliver(callEvent({ type: 'ringing', pbxCallId: 'u2', caller: { raw: '0399990000', e164: '+61399990000', name: null, extension: null } }));
-    await eventually(() => pops.length === 2);
+    await expect.poll(() => pops).toHaveLength(2);
     expect(pops.map((p) => p.title)).toEqual(['(03) 9999 0000', 'Late Arrival']);
     expect(sim.requestsTo('POST', '/crm/v3/objects/contacts/search').slice(-2).map((r) => r.status)).toEqual([429, 200]);
   });
@@ -210,7 +202,7 @@ describe('CRM link with HubSpot', () => {
 
     const ready = callEvent({ type: 'recording_ready', pbxCallId: 'r1', recording: { pbxRecordingId: 'rec-r1', contentType: 'audio/wav' } });
     await deliver(...answeredCall('r1'), ready);
-    await eventually(() => core.history.get(key('r1'))?.crm.state === 'recording_attached');
+    await expect.poll(() => core.history.get(key('r1'))?.crm.state).toBe('recording_attached');
     // The bus redelivers (e.g. after a reconnect): nothing doubles.
     await deliver(ready);
     await new Promise((r) => setTimeout(r, 50));
@@ -246,7 +238,7 @@ describe('CRM link with HubSpot', () => {
     await bus.until(() => bus.acks().includes(6));
     expect(bus.acks()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(core.saveError).toBeNull();
-    await eventually(() => core.history.get(key('d2'))?.crm.state === 'logged');
+    await expect.poll(() => core.history.get(key('d2'))?.crm.state).toBe('logged');
     expect(core.history.get(key('d1'))?.crm.state).toBe('logged');
     expect(callKeysInCrm(sim).sort()).toEqual([key('d1'), key('d2')]);
     sim.assertNoSpecViolations();
@@ -261,7 +253,7 @@ describe('CRM link with HubSpot', () => {
     sim.faults.expireTokens();
     sim.faults.revokeGrant();
     await deliver(...answeredCall('q1'));
-    await eventually(() => link.status().state === 'sign_in_required');
+    await expect.poll(() => link.status().state).toBe('sign_in_required');
     await deliver(...answeredCall('q2'));
     await new Promise((r) => setTimeout(r, 100)); // time for the queue to (wrongly) loop
     expect(statuses.map((s) => s.state)).toEqual(['sign_in_required']);
@@ -271,7 +263,7 @@ describe('CRM link with HubSpot', () => {
     expect([key('q1'), key('q2')].map((k) => core.history.get(k)?.crm.state)).toEqual(['pending', 'pending']);
 
     await link.signIn('hubspot');
-    await eventually(() => core.history.get(key('q2'))?.crm.state === 'logged');
+    await expect.poll(() => core.history.get(key('q2'))?.crm.state).toBe('logged');
     expect(core.history.get(key('q1'))?.crm.state).toBe('logged');
     expect(callKeysInCrm(sim)).toEqual([key('q1'), key('q2')]);
     expect(statuses.map((s) => s.state)).toEqual(['sign_in_required', 'signed_in']);
@@ -291,7 +283,7 @@ describe('CRM link with HubSpot', () => {
     const browser = scriptedBrowser();
     const link = await startLink(core, { ...first.options, openBrowser: browser.openBrowser });
     core.start();
-    await eventually(() => core.state === 'connected');
+    await expect.poll(() => core.state).toBe('connected');
     expect(link.status()).toEqual({ crm: 'hubspot', state: 'signed_in', account: '62515' });
     expect(browser.visits).toHaveLength(0);
     expect(core.contacts.lookup(JANE).map((c) => c.id)).toEqual([janeId]);
@@ -301,7 +293,7 @@ describe('CRM link with HubSpot', () => {
     expect(pops[0]!.title).toBe('Jane Citizen');
     await deliver(...answeredCall('after').slice(1));
     first.sim.faults.restore();
-    await eventually(() => core.history.get(key('after'))?.crm.state === 'logged');
+    await expect.poll(() => core.history.get(key('after'))?.crm.state).toBe('logged');
     expect(callKeysInCrm(first.sim)).toEqual([key('after')]);
     // The sync continued from its stored cursor rather than sweeping from the start.
     expect(await link.syncContacts()).toBe('synced');
@@ -352,7 +344,7 @@ describe('CRM link with Salesforce (direct PKCE, no broker)', () => {
     const contactId = sim.add('Contact', { Name: 'Ada Lovelace', Phone: '(02) 9876 5432', OwnerId: SF_USER });
     await pairAs(SF_USER);
     const { core, pops } = await startCore();
-    await eventually(() => core.state === 'connected');
+    await expect.poll(() => core.state).toBe('connected');
     const browser = scriptedBrowser();
     const link = await startLink(core, { clientIds: { salesforce: sim.oauth.clientId }, origins: { salesforce: sim.url }, openBrowser: browser.openBrowser });
 
@@ -363,7 +355,7 @@ describe('CRM link with Salesforce (direct PKCE, no broker)', () => {
 
     const ready = callEvent({ type: 'recording_ready', pbxCallId: 'sf1', recording: { pbxRecordingId: 'rec-sf1', contentType: 'audio/wav' } });
     await deliver(...answeredCall('sf1').slice(1), ready);
-    await eventually(() => core.history.get(key('sf1'))?.crm.state === 'recording_attached');
+    await expect.poll(() => core.history.get(key('sf1'))?.crm.state).toBe('recording_attached');
     const tasks = [...sim.records.Task.values()];
     expect(tasks).toHaveLength(1);
     expect(tasks[0]).toMatchObject({ WhoId: contactId, OwnerId: SF_USER });
@@ -380,15 +372,15 @@ describe('CRM link with Salesforce (direct PKCE, no broker)', () => {
     sim.add('Contact', { Name: 'Ada (front desk)', Phone: '+61 2 9876 5432', OwnerId: sim.signedInUserId, LastActivityDate: '2026-03-01' });
     await pairAs('jane@acme.com');
     const { core, pops } = await startCore();
-    await eventually(() => core.state === 'connected');
+    await expect.poll(() => core.state).toBe('connected');
     const link = await startLink(core, { clientIds: { salesforce: sim.oauth.clientId }, origins: { salesforce: sim.url }, openBrowser: scriptedBrowser().openBrowser });
     await link.signIn('salesforce');
     expect(await link.syncContacts()).toBe('synced');
-    await eventually(() => core.contacts.lookup(JANE)[0]?.id === hers);
+    await expect.poll(() => core.contacts.lookup(JANE)[0]?.id).toBe(hers);
 
     await deliver(...answeredCall('sf2'));
     expect(pops[0]).toMatchObject({ title: 'Ada Lovelace', clickUrl: expect.stringContaining(hers) });
-    await eventually(() => core.history.get(key('sf2'))?.crm.state === 'logged');
+    await expect.poll(() => core.history.get(key('sf2'))?.crm.state).toBe('logged');
     expect([...sim.records.Task.values()]).toEqual([expect.objectContaining({ WhoId: hers, OwnerId: jane })]);
   });
 });

@@ -3,6 +3,7 @@
 // the recording download read the signal from it, so the adapters need not pass a signal through
 // every request they make.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout } from 'node:timers/promises';
 
 const scope = new AsyncLocalStorage<AbortSignal>();
 
@@ -18,17 +19,9 @@ export function currentAbortSignal(): AbortSignal | undefined {
 
 /** A sleep that ends early, rejecting with the abort reason, when the signal aborts. */
 export function sleep(ms: number, signal: AbortSignal | undefined = currentAbortSignal()): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  // timers/promises rejects with its own AbortError; the work here ends with the reason it was aborted for.
+  return setTimeout(ms, undefined, { signal }).catch((error: unknown) => {
+    throw signal?.aborted ? signal.reason : error;
   });
 }
 

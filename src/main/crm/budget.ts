@@ -4,7 +4,7 @@
 // Retry-After. Waiters are served oldest first and a retried request keeps its place in line, so
 // a pause paces every request without starving any. `retryWithin` gives a whole operation with a
 // deadline (the screen-pop lookup) further tries within its time budget.
-import { type BackoffPolicy, backoffDelay } from '../outbox/backoff.js';
+import { type BackoffPolicy, backoffDelay } from '../../shared/retry.js';
 import { sleep } from './abort.js';
 import { CrmError } from './port.js';
 

@@ -11,7 +11,7 @@
 // (crm/abort.ts: the outbox closing) every wait and the request itself stop at once.
 import { z } from 'zod';
 import { currentAbortSignal, sleep } from './abort.js';
-import { type BackoffPolicy, backoffDelay } from '../outbox/backoff.js';
+import { type BackoffPolicy, backoffDelay } from '../../shared/retry.js';
 import { RequestBudget } from './budget.js';
 import { CrmError, type CrmSession } from './port.js';
 

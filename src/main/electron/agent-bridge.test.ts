@@ -80,7 +80,7 @@ async function startAgent(): Promise<void> {
     feedback: { dialFeedback: () => {} },
     logger: silent,
     defaultCountry: 'AU',
-    bus: { backoff: { initialMs: 5, maxMs: 20 } },
+    bus: { backoff: { baseMs: 5, capMs: 20 } },
   });
   cleanups.push(() => started.close());
   browser = scriptedBrowser();
@@ -130,14 +130,6 @@ function ipc(opts: { gate?: (url: string) => boolean } = {}) {
   return { shell, call, opened, received };
 }
 
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /**
  * Pairs, then restarts as the agent the admin mapped to `crmUser` (Salesforce owners must be real
  * User ids; the fake bus pairs everyone as 'crm-user-1').
@@ -149,12 +141,12 @@ async function pairedAs(crmUser: string): Promise<void> {
   const store = new FileKeyValueStore(join(dataDir, 'state'));
   store.set(PAIRING_KEY, { ...store.get(PAIRING_KEY, PairedAgentSchema)!, crmUser });
   await startAgent();
-  await until(() => core.state === 'connected');
+  await expect.poll(() => core.state).toBe('connected');
 }
 
 async function paired(call: ReturnType<typeof ipc>['call']): Promise<void> {
   await call('pair', bus.url, FAKE_PAIRING_CODE);
-  await until(() => core.state === 'connected');
+  await expect.poll(() => core.state).toBe('connected');
 }
 
 /** Appends and waits until the agent acknowledged (so the outbox has it on disk). */
@@ -189,7 +181,7 @@ describe('IPC over the agent core', () => {
     const { call, received } = ipc();
     const answer = await call('pair', bus.url, FAKE_PAIRING_CODE);
     expect(answer).toMatchObject({ ok: true, value: { busUrl: bus.url, agent: { name: 'Robin Reception', extension: '201' } } });
-    await until(() => core.state === 'connected');
+    await expect.poll(() => core.state).toBe('connected');
     await Promise.all((['getState', 'getSettings', 'listHistory', 'crmStatus'] as const).map((n) => call(n)));
     expect(JSON.stringify(received)).not.toContain(FAKE_DEVICE_TOKEN);
   });
@@ -232,7 +224,7 @@ describe('IPC over the agent core', () => {
     cleanups.push(() => spy.mockRestore());
 
     const offset = bus.append(callEvent({ type: 'missed', pbxCallId: 'full' }));
-    await until(() => received.some((s) => (s as { saveError?: unknown }).saveError === 'SQLITE_FULL: database or disk is full'));
+    await expect.poll(() => received.map((s) => (s as { saveError?: unknown }).saveError)).toContain('SQLITE_FULL: database or disk is full');
     expect(await call('getState')).toMatchObject({ ok: true, value: { bus: 'connected', saveError: 'SQLITE_FULL: database or disk is full' } });
     expect(bus.acks()).not.toContain(offset);
 
@@ -291,7 +283,7 @@ describe('CRM over IPC', () => {
     expect(received).toContainEqual({ crms: expect.arrayContaining([expect.objectContaining({ id: 'hubspot', state: 'signed_in' })]) });
 
     await deliver(...answeredCall('c1'));
-    await until(() => core.history.get(key('c1'))?.crm.state === 'logged');
+    await expect.poll(() => core.history.get(key('c1'))?.crm.state).toBe('logged');
     const [logged] = [...sim.calls.values()];
     expect(logged!.associations).toEqual([{ toId: janeId, typeId: 194 }]);
     // HubSpot documents no page for a call record: "Open in CRM" opens the contact, whose timeline shows the call.
@@ -316,7 +308,7 @@ describe('CRM over IPC', () => {
     expect(await call('openCallRecord', key('s1'))).toMatchObject({ ok: false, error: { code: 'failed', message: 'This call is not in the CRM yet.' } });
 
     await deliver(...answeredCall('s1'));
-    await until(() => core.history.get(key('s1'))?.crm.state === 'logged');
+    await expect.poll(() => core.history.get(key('s1'))?.crm.state).toBe('logged');
     expect(await historyRow(call, key('s1'))).toMatchObject({ crm: { state: 'logged' }, hasRecord: true });
     const [task] = [...salesforce.records.Task.values()];
     expect(await call('openCallRecord', key('s1'))).toEqual({ ok: true, value: null });
@@ -337,13 +329,13 @@ describe('CRM over IPC', () => {
     sim.faults.next({ status: 400, match: { method: 'POST', path: '/crm/v3/objects/calls' } });
 
     await deliver(...answeredCall('r1'));
-    await until(() => core.history.get(key('r1'))?.crm.state === 'needs_attention');
+    await expect.poll(() => core.history.get(key('r1'))?.crm.state).toBe('needs_attention');
     const parked = await historyRow(call, key('r1'));
     expect(parked).toMatchObject({ crm: { state: 'needs_attention', reason: expect.any(String) }, hasRecord: false });
     expect(sim.calls.size).toBe(0);
 
     expect(await call('retryHistory', key('r1'))).toEqual({ ok: true, value: null });
-    await until(() => core.history.get(key('r1'))?.crm.state === 'logged');
+    await expect.poll(() => core.history.get(key('r1'))?.crm.state).toBe('logged');
     expect(await historyRow(call, key('r1'))).toMatchObject({ crm: { state: 'logged' } });
     expect(sim.calls.size).toBe(1);
     // Nothing left to retry: the button's call says so instead of silently doing nothing.
@@ -358,7 +350,7 @@ describe('CRM over IPC', () => {
     sim.faults.revokeGrant();
 
     await deliver(...answeredCall('g1'));
-    await until(() => link.status().state === 'sign_in_required');
+    await expect.poll(() => link.status().state).toBe('sign_in_required');
     const status = await call('crmStatus');
     expect(status).toMatchObject({ ok: true, value: { crms: [{ id: 'hubspot', state: 'needs_sign_in', detail: expect.stringContaining('invalid_grant') }, {}, {}, {}] } });
     expect(received.filter((r) => JSON.stringify(r).includes('needs_sign_in') && !('ok' in (r as object)))).toHaveLength(1);

@@ -20,14 +20,17 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type CallEvent, remoteParty } from '../../shared/call-event.js';
 import type { CrmLogState } from '../../shared/call-history.js';
+import { type BackoffPolicy, backoffDelay } from '../../shared/retry.js';
 import { runAbortable } from '../crm/abort.js';
 import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
 import { Signal } from '../signal.js';
-import { type BackoffPolicy, DEFAULT_BACKOFF, backoffDelay } from './backoff.js';
 import { callKeyOf } from '../history/index.js';
 import { OUTBOX_EVENT_TYPES, callLogInput, followUpDue, followUpTaskInput, loggedElsewhereReason } from './call-facts.js';
 import { RecordingUnavailable, type RecordingSource, fetchRecording } from './recording.js';
 import { type OutboxRow, type OutboxStep, OutboxStore } from './store.js';
+
+// A CRM that answers again is tried again within a minute, never left for minutes.
+export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 1_000, capMs: 60_000 };
 
 /** The call-history side (recent-calls screen) that shows each call's CRM state ('not_applicable': another extension logs it). */
 export interface CrmStateSink {

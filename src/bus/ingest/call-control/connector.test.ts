@@ -25,7 +25,7 @@ async function setup(simOpts: PbxSimulatorOptions = {}, connectorOpts: Partial<C
   sim = await startPbxSimulator(simOpts);
   const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 't_1' });
   const seen: CallObservation[] = [];
-  connector = new CallControlConnector({ api, sink: async (o) => void seen.push(o), backoff: { initialMs: 5, maxMs: 20 }, recordingPoll: { attempts: 20, intervalMs: 5 }, ...connectorOpts });
+  connector = new CallControlConnector({ api, sink: async (o) => void seen.push(o), backoff: { baseMs: 5, capMs: 20 }, recordingPoll: { attempts: 20, intervalMs: 5 }, ...connectorOpts });
   const ready = once(connector, 'ready');
   connector.start();
   await ready;
@@ -150,7 +150,7 @@ describe('CallControlConnector', () => {
     await api.callControl.bearer();
     sim.faults.failNextRest(1, 503); // the GET /callcontrol right after the socket opens
     const seen: CallObservation[] = [];
-    connector = new CallControlConnector({ api, sink: async (o) => void seen.push(o), backoff: { initialMs: 5, maxMs: 20 }, recordingPoll: false });
+    connector = new CallControlConnector({ api, sink: async (o) => void seen.push(o), backoff: { baseMs: 5, capMs: 20 }, recordingPoll: false });
     const disconnected = once(connector, 'disconnected');
     const ready = once(connector, 'ready');
     connector.start();

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { type BackoffPolicy, backoffDelay, pause } from '../../../shared/retry.js';
 import type { PbxApi } from '../../pbx/api.js';
 import { WS_REMOVE, WS_UPSERT, WsEventSchema, parseEntity } from '../../pbx/wire.js';
 import type { CallObservation } from '../observation.js';
@@ -20,7 +21,8 @@ export interface CallControlConnectorOptions {
   api: PbxApi;
   sink: ObservationSink;
   logger?: Logger;
-  backoff?: { initialMs?: number; maxMs?: number };
+  /** Reconnect delays. Default: from 0.5 s up to 30 s. */
+  backoff?: BackoffPolicy;
   /** WS ping interval; the official example pings every 5 s. A missed pong ends the session. */
   pingIntervalMs?: number;
   /** Polls XAPI after a talked leg ends to announce recording_ready; false turns it off. */
@@ -79,8 +81,7 @@ export class CallControlConnector extends EventEmitter {
   }
 
   private async loop(): Promise<void> {
-    const initialMs = this.opts.backoff?.initialMs ?? 500;
-    const maxMs = this.opts.backoff?.maxMs ?? 30_000;
+    const backoff = this.opts.backoff ?? { baseMs: 500, capMs: 30_000 };
     let failures = 0;
     let retriedAtOnce = false;
     while (!this.stopped) {
@@ -98,9 +99,9 @@ export class CallControlConnector extends EventEmitter {
       const retryNow: boolean = outcome === 'renewed' && !retriedAtOnce;
       retriedAtOnce = retryNow;
       // Full jitter: spreads reconnects of many connectors after a PBX restart.
-      const delayMs = retryNow ? 0 : Math.random() * Math.min(maxMs, initialMs * 2 ** failures);
-      this.emit('disconnected', { retryInMs: Math.round(delayMs) });
-      if (delayMs > 0) await sleep(delayMs, this.stopController.signal);
+      const delayMs = retryNow ? 0 : backoffDelay(failures, backoff);
+      this.emit('disconnected', { retryInMs: delayMs });
+      if (delayMs > 0) await pause(delayMs, this.stopController.signal);
     }
   }
 
@@ -231,8 +232,7 @@ export class CallControlConnector extends EventEmitter {
     const poll = (async () => {
       let reason: string | null = null;
       for (let i = 0; i < attempts && !this.stopped; i++) {
-        await sleep(intervalMs, this.stopController.signal);
-        if (this.stopped) return;
+        if (!(await pause(intervalMs, this.stopController.signal))) return;
         const others = [...this.recentLegs, ...this.tracker.liveLegs()].filter((l) => l !== leg);
         const match = await findRecording(this.opts.api.xapi, leg, { claimed: this.claimedRecordings, others }, this.stopController.signal).catch((err: Error) => {
           this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'XAPI recording lookup failed');
@@ -251,17 +251,4 @@ export class CallControlConnector extends EventEmitter {
     this.polls.add(poll);
     void poll.finally(() => this.polls.delete(poll));
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

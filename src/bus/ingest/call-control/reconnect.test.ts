@@ -22,7 +22,7 @@ async function slowBackoffConnector() {
   const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 't_1' });
   // Jitter pinned to the middle of the range, so a backoff step is never near zero by chance.
   vi.spyOn(Math, 'random').mockReturnValue(0.5);
-  connector = new CallControlConnector({ api, sink: async () => undefined, backoff: { initialMs: 600_000, maxMs: 600_000 }, recordingPoll: false });
+  connector = new CallControlConnector({ api, sink: async () => undefined, backoff: { baseMs: 600_000, capMs: 600_000 }, recordingPoll: false });
   const retries: number[] = [];
   connector.on('disconnected', (info?: { retryInMs: number }) => retries.push(info?.retryInMs ?? -1));
   return { sim, api, connector, retries };

@@ -3,9 +3,9 @@
 // own token (so the connector stays the client id's only token owner), and their answers and
 // recordings go back over outbound HTTPS. A makecall runs at most once: nothing here retries it.
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
+import { type BackoffPolicy, backoffDelay, pause } from '../../../shared/retry.js';
 import type { PbxApi } from '../../pbx/api.js';
 import { PbxApiError } from '../../pbx/errors.js';
 import { makeCallOn, openRecordingOn } from '../../pbx/gateway.js';
@@ -18,8 +18,8 @@ export interface CommandRelayOptions {
   api: Pick<PbxApi, 'callControl' | 'xapi'>;
   /** How long the bus may hold a poll open. Default 25 s (below common proxy idle timeouts). */
   waitSec?: number;
-  /** Backoff while the bus is unreachable or refuses the poll. */
-  retry?: { initialMs?: number; maxMs?: number };
+  /** Backoff while the bus is unreachable or refuses the poll. Default: from 0.5 s up to 30 s. */
+  retry?: BackoffPolicy;
   dispatcher?: Dispatcher;
   logger?: Logger;
 }
@@ -31,8 +31,7 @@ const UPLOAD_ANSWER_MS = 15 * 60_000;
 
 export function startCommandRelay(opts: CommandRelayOptions): { stop(): Promise<void> } {
   const waitSec = Math.min(opts.waitSec ?? 25, MAX_POLL_WAIT_SEC);
-  const initialMs = opts.retry?.initialMs ?? 500;
-  const maxMs = opts.retry?.maxMs ?? 30_000;
+  const retry = opts.retry ?? { baseMs: 500, capMs: 30_000 };
   const base = new URL(connectorCommandsPath(opts.pbxId), opts.busUrl).toString();
   const auth = { authorization: `Bearer ${opts.connectorToken}` };
   const stopping = new AbortController();
@@ -64,7 +63,7 @@ export function startCommandRelay(opts: CommandRelayOptions): { stop(): Promise<
         if (stopping.signal.aborted) return;
         log(err, 'command poll failed');
         failures++;
-        await sleep(Math.random() * Math.min(maxMs, initialMs * 2 ** failures), undefined, { signal: stopping.signal }).catch(() => undefined);
+        await pause(backoffDelay(failures, retry), stopping.signal);
       }
     }
   }

@@ -2,9 +2,9 @@
 // in order, batched, retried with backoff and jitter until the bus answers 2xx. The queue is
 // bounded and, given a durable one, outlives a restart; the deliveryId on each observation lets
 // the bus drop a resend.
-import { setTimeout } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
+import { type BackoffPolicy, backoffDelay, pause } from '../../../shared/retry.js';
 import type { CallObservation } from '../observation.js';
 import { memoryObservationQueue, type ObservationQueue } from './remote-queue.js';
 import { CONNECTOR_OBSERVATIONS_PATH, MAX_BATCH, toRemote, type RemoteObservation } from './wire.js';
@@ -17,7 +17,8 @@ export interface RemoteSinkOptions {
   queue?: ObservationQueue;
   /** Most observations held while the bus is unreachable. Default 10,000. */
   maxQueue?: number;
-  retry?: { initialMs?: number; maxMs?: number };
+  /** Delays between resends while the bus is unreachable. Default: from 0.25 s up to 30 s. */
+  retry?: BackoffPolicy;
   dispatcher?: Dispatcher;
   logger?: Logger;
 }
@@ -36,8 +37,7 @@ export class RemoteSinkFullError extends Error {}
 export function createRemoteSink(opts: RemoteSinkOptions): RemoteSink {
   const queue = opts.queue ?? memoryObservationQueue();
   const maxQueue = opts.maxQueue ?? 10_000;
-  const initialMs = opts.retry?.initialMs ?? 250;
-  const maxMs = opts.retry?.maxMs ?? 30_000;
+  const retry = opts.retry ?? { baseMs: 250, capMs: 30_000 };
   const url = new URL(CONNECTOR_OBSERVATIONS_PATH(opts.pbxId), opts.busUrl);
   const closing = new AbortController();
   let worker: Promise<void> | null = null;
@@ -72,7 +72,7 @@ export function createRemoteSink(opts: RemoteSinkOptions): RemoteSink {
       const outcome = await post(batch.map((entry) => entry.observation));
       if (outcome === 'retry') {
         failures++;
-        await setTimeout(Math.random() * Math.min(maxMs, initialMs * 2 ** failures), undefined, { signal: closing.signal }).catch(() => undefined);
+        await pause(backoffDelay(failures, retry), closing.signal);
         continue;
       }
       if (outcome === 'reject') opts.logger?.error({ pbxId: opts.pbxId, dropped: batch.map((e) => e.observation.deliveryId) }, 'observations dropped');

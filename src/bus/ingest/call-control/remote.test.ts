@@ -94,7 +94,7 @@ async function connectedPbx(): Promise<{ log: EventLog; sim: PbxSimulator }> {
   const { url, log } = await bus();
   const sim = await startPbxSimulator();
   cleanup.push(() => sim.close());
-  const sink = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, retry: { initialMs: 5, maxMs: 20 } });
+  const sink = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, retry: { baseMs: 5, capMs: 20 } });
   // The remote side does not know the tenant; the bus takes it from the authenticated PBX.
   const api = pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 'assigned-by-bus' });
   const connector = new CallControlConnector({ api, sink, recordingPoll: { attempts: 20, intervalMs: 5 } });
@@ -139,7 +139,7 @@ describe('remote connector -> bus', () => {
         },
       }),
     });
-    const sink: RemoteSink = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, retry: { initialMs: 5, maxMs: 20 } });
+    const sink: RemoteSink = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, retry: { baseMs: 5, capMs: 20 } });
     cleanup.push(() => sink.close());
     for (let i = 0; i < 5; i++) await sink(observation(i));
     await sink.flush();
@@ -176,12 +176,12 @@ describe('remote connector -> bus', () => {
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
     const queueFile = join(dir, 'queue.db');
     // The first run sees three calls ring while the bus is down, then stops without a goodbye.
-    const before = createRemoteSink({ busUrl: 'http://127.0.0.1:9', pbxId: 'pbx_1', connectorToken: TOKEN, queue: sqliteObservationQueue(queueFile), retry: { initialMs: 1000, maxMs: 1000 } });
+    const before = createRemoteSink({ busUrl: 'http://127.0.0.1:9', pbxId: 'pbx_1', connectorToken: TOKEN, queue: sqliteObservationQueue(queueFile), retry: { baseMs: 1000, capMs: 1000 } });
     cleanup.push(() => before.close());
     for (let i = 0; i < 3; i++) await before(observation(i));
 
     const { url, log } = await bus();
-    const after = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, queue: sqliteObservationQueue(queueFile), retry: { initialMs: 5, maxMs: 20 } });
+    const after = createRemoteSink({ busUrl: url, pbxId: 'pbx_1', connectorToken: TOKEN, queue: sqliteObservationQueue(queueFile), retry: { baseMs: 5, capMs: 20 } });
     cleanup.push(() => after.close());
     expect(after.pending()).toBe(3);
     await after(observation(3));
@@ -191,7 +191,7 @@ describe('remote connector -> bus', () => {
   });
 
   it('bounds its queue while the bus is unreachable', async () => {
-    const sink = createRemoteSink({ busUrl: 'http://127.0.0.1:9', pbxId: 'pbx_1', connectorToken: TOKEN, maxQueue: 3, retry: { initialMs: 1000, maxMs: 1000 } });
+    const sink = createRemoteSink({ busUrl: 'http://127.0.0.1:9', pbxId: 'pbx_1', connectorToken: TOKEN, maxQueue: 3, retry: { baseMs: 1000, capMs: 1000 } });
     cleanup.push(() => sink.close());
     for (let i = 0; i < 3; i++) await sink(observation(i));
     await expect(sink(observation(3))).rejects.toThrow(/queue full/);

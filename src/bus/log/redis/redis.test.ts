@@ -1,18 +1,14 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../../../test/support/redis-server.js';
-import { describeEventLogContract, until } from '../contract.js';
+import { describeEventLogContract } from '../contract.js';
 import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { openRedisEventLog } from './index.js';
 
 let server: RedisServer;
 
 async function waitForSubscribers(admin: Redis, channel: string, count: number): Promise<void> {
-  for (;;) {
-    const [, n] = (await admin.pubsub('NUMSUB', channel)) as [string, number];
-    if (n >= count) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await expect.poll(async () => ((await admin.pubsub('NUMSUB', channel)) as [string, number])[1]).toBeGreaterThanOrEqual(count);
 }
 let run = 0;
 beforeAll(async () => {
@@ -49,7 +45,7 @@ it('lets every node hear every node’s appends, each in offset order', async ()
     b.subscribe((_t, logged) => heardByB.push(logged.offset));
     await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${i}`)));
     const all = Array.from({ length: 200 }, (_, i) => i + 1);
-    await until(() => heardByA.length >= 200 && heardByB.length >= 200);
+    await expect.poll(() => Math.min(heardByA.length, heardByB.length)).toBeGreaterThanOrEqual(200);
     expect(heardByA).toEqual(all);
     expect(heardByB).toEqual(all);
   } finally {
@@ -95,10 +91,10 @@ async function withReconnectingListener(appendedFirst: number, body: (nodes: Rec
 it('catches up on events appended while the subscriber was down, with no later append', () =>
   withReconnectingListener(0, async ({ heard, append, killSubscribers }) => {
     await append();
-    await until(() => heard.length === 1);
+    await expect.poll(() => heard).toHaveLength(1);
     await killSubscribers();
     for (let i = 1; i <= 3; i++) await append();
-    await until(() => heard.length >= 4);
+    await expect.poll(() => heard.length).toBeGreaterThanOrEqual(4);
     expect(heard).toEqual([1, 2, 3, 4]);
   }));
 
@@ -108,20 +104,20 @@ it('catches up a tenant whose agents synced but whose first live event was lost 
     expect((await listener.position('t_a')).offset).toBe(1);
     await killSubscribers();
     await append();
-    await until(() => heard.length >= 1);
+    await expect.poll(() => heard.length).toBeGreaterThanOrEqual(1);
     expect(heard).toEqual([2]);
   }));
 
 it('fills events missed while the subscriber connection was down, in order', () =>
   withReconnectingListener(0, async ({ heard, append, killSubscribers, subscribers }) => {
     await append();
-    await until(() => heard.length === 1);
+    await expect.poll(() => heard).toHaveLength(1);
     // Drop every subscriber connection, append while they are gone, then once more after they are back.
     await killSubscribers();
     for (let i = 1; i <= 5; i++) await append();
     await subscribers(2);
     await append();
-    await until(() => heard.length >= 7);
+    await expect.poll(() => heard.length).toBeGreaterThanOrEqual(7);
     expect(heard).toEqual([1, 2, 3, 4, 5, 6, 7]);
   }));
 
