@@ -2,6 +2,7 @@
 // in it are the owner's alone (0700 and 0600), whatever the umask, or an older bus, left behind.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { openDatabase, type OpenDatabaseOptions, type SqliteDb } from '../shared/sqlite.js';
 
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
@@ -14,7 +15,7 @@ const SQLITE_COMPANIONS = ['-wal', '-shm', '-journal'];
  * missing), creates the file owner-only when missing and tightens it and companions left by
  * earlier runs. New -wal and -shm files need nothing more: SQLite gives them the database's mode.
  */
-export function ownerOnlyDatabase(file: string): void {
+function ownerOnlyDatabase(file: string): void {
   const dir = dirname(file);
   mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   chmodSync(dir, DIR_MODE);
@@ -27,4 +28,10 @@ export function ownerOnlyDatabase(file: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
+}
+
+/** How the bus opens every database of its own: owner-only (a file, not ':memory:'), then openDatabase. */
+export function openBusDatabase(file: string, options: OpenDatabaseOptions): SqliteDb {
+  if (file !== ':memory:') ownerOnlyDatabase(file);
+  return openDatabase(file, options);
 }

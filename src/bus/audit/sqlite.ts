@@ -1,5 +1,5 @@
 // The audit log on SQLite: append-only rows, newest first when read. It can share the tenants
-// database file (pass its handle) or own one.
+// database file (pass its handle) or own one; either way openSqlite's migrations create its table.
 // Bounded: rows past the retention are deleted on open and then at most hourly as rows are written,
 // and a refusal repeated within the aggregation window (same agent, action and reason) only bumps
 // the count of its first row. Those bumps are kept in memory and written at most once a second in
@@ -7,16 +7,6 @@
 // during a flood; a kill -9 loses at most that second of counts, never a row.
 import type { AuditEntry, AuditLog, AuditQuery, AuditRecord } from './port.js';
 import { openSqlite, type SqliteDb } from '../tenants/sqlite/open.js';
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS audit (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, tenant_id TEXT NOT NULL, agent_id TEXT NOT NULL,
-  action TEXT NOT NULL, target TEXT NOT NULL, result TEXT NOT NULL, detail TEXT,
-  count INTEGER NOT NULL DEFAULT 1, last_at TEXT);
-CREATE INDEX IF NOT EXISTS audit_by_tenant ON audit (tenant_id, seq);
-`;
-/** Columns newer than the table: added to files created before them. */
-const ADDED_COLUMNS: Record<string, string> = { count: 'INTEGER NOT NULL DEFAULT 1', last_at: 'TEXT' };
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 10_000;
@@ -49,11 +39,6 @@ export function createSqliteAuditLog(store: { db: SqliteDb } | { path: string },
   const now = opts.now ?? (() => new Date());
   const retentionMs = (opts.retentionDays ?? 90) * DAY_MS;
   const aggregateMs = opts.aggregateMs ?? 5 * 60_000;
-
-  db.exec(SCHEMA);
-  const columns = new Set(db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'audit\')').all().map((c) => c.name));
-  for (const [name, type] of Object.entries(ADDED_COLUMNS)) if (!columns.has(name)) db.exec(`ALTER TABLE audit ADD COLUMN ${name} ${type}`);
-  db.exec('CREATE INDEX IF NOT EXISTS audit_by_at ON audit (at)');
 
   const insert = db.prepare<[Omit<AuditEntry, 'at'> & { at: string }]>(
     'INSERT INTO audit (at, tenant_id, agent_id, action, target, result, detail) VALUES (@at, @tenantId, @agentId, @action, @target, @result, @detail)',

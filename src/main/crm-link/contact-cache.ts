@@ -7,14 +7,22 @@
 // start: every contact it files is marked with the pass, and when the pass ends the contacts it did
 // not see (deleted or merged away in the CRM) are dropped. The pass survives restarts and rate
 // limits like any sweep, since its marker and cursor are on disk with the contacts.
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { CrmContact } from '../crm/port.js';
+import { addMissingColumns, openDatabase, type Migration, type SqliteDb } from '../../shared/sqlite.js';
 
-const SCHEMA = `
+/** Step 1 also brings up a cache from before schema versions (user_version 0). */
+const MIGRATIONS: Migration[] = [
+  (db) => {
+    db.exec(`
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS contacts (id TEXT PRIMARY KEY, json TEXT NOT NULL, pass TEXT);
-`;
+`);
+    // Caches written before full passes existed get the column; their next sweep is a full pass.
+    addMissingColumns(db, 'contacts', { pass: 'TEXT' });
+  },
+];
 
 const CachedContactSchema = z.object({
   id: z.string(),
@@ -29,19 +37,14 @@ const CachedContactSchema = z.object({
 });
 
 export class ContactCache {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDb;
   private readonly upsert: Database.Statement<[string, string, string | null]>;
   private readonly setMeta: Database.Statement<[string, string]>;
   private readonly getMeta: Database.Statement<[string], { value: string }>;
   private readonly savePageTx: (contacts: CrmContact[], cursor: string | null) => void;
 
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.exec(SCHEMA);
-    // Caches written before full passes existed get the column; their next sweep is a full pass.
-    const columns = this.db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('contacts') as string[];
-    if (!columns.includes('pass')) this.db.exec('ALTER TABLE contacts ADD COLUMN pass TEXT');
+    this.db = openDatabase(path, { durability: 'full', migrations: MIGRATIONS });
     this.upsert = this.db.prepare(
       'INSERT INTO contacts (id, json, pass) VALUES (?, ?, ?) ON CONFLICT(id) DO UPDATE SET json = excluded.json, pass = excluded.pass',
     );

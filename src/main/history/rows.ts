@@ -2,7 +2,7 @@
 // changes, before the bus event behind it is acknowledged. (A whole-list file written on a timer
 // lost the rows of the last moments before a crash: the bus does not send acknowledged events
 // again.) SQLite in the agent's data directory; memory for tests.
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../shared/sqlite.js';
 
 export interface HistoryRows {
   /** Every stored row as written; the history validates each and removes what it cannot read. */
@@ -23,11 +23,11 @@ export function memoryHistoryRows(): HistoryRows {
 }
 
 export function sqliteHistoryRows(file: string): HistoryRows {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  // NORMAL in WAL: a committed row survives the app being killed; only an OS crash can lose the last ones.
-  db.pragma('synchronous = NORMAL');
-  db.exec('CREATE TABLE IF NOT EXISTS calls (call_key TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID');
+  const db = openDatabase(file, {
+    // normal: a committed row survives the app being killed; only an OS crash can lose the last ones.
+    durability: 'normal',
+    migrations: [(conn) => conn.exec('CREATE TABLE IF NOT EXISTS calls (call_key TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID')],
+  });
   const all = db.prepare<[], { call_key: string; json: string }>('SELECT call_key, json FROM calls');
   const upsert = db.prepare<[string, string]>('INSERT INTO calls (call_key, json) VALUES (?, ?) ON CONFLICT(call_key) DO UPDATE SET json = excluded.json');
   const deleteOne = db.prepare<[string]>('DELETE FROM calls WHERE call_key = ?');

@@ -6,10 +6,10 @@
 // before any CRM call, and the CRM record id stored on it is the mapping every retry reuses.
 // What a step learned before it failed (the contact, the record id, an uploaded file) is stored on
 // the row too, so its retry resumes there instead of repeating every read.
-import Database from 'better-sqlite3';
 import type { CallEvent } from '../../shared/call-event.js';
 import type { CrmCallRecord, CrmContact, StepMemo } from '../crm/port.js';
 import type { CrmLogState } from '../../shared/call-history.js';
+import { addMissingColumns, openDatabase, type Migration, type SqliteDb } from '../../shared/sqlite.js';
 import type { CrmId } from '../../shared/crm.js';
 import { type CallFacts, dueForLog, foldEvent } from './call-facts.js';
 
@@ -103,12 +103,20 @@ CREATE TABLE IF NOT EXISTS seen_events (
 );
 `;
 
-/** Columns added after the first release, for databases created before them (migrated on open). */
-const ADDED_COLUMNS: Record<string, string> = {
-  follow_up: 'INTEGER NOT NULL DEFAULT 0',
-  follow_up_created: 'INTEGER NOT NULL DEFAULT 0',
-  progress_json: "TEXT NOT NULL DEFAULT '{}'",
-};
+/**
+ * The file's schema steps (user_version counts those done). Step 1 also brings up a file from
+ * before schema versions (user_version 0), whose calls table may lack the columns added since.
+ */
+const MIGRATIONS: Migration[] = [
+  (db) => {
+    db.exec(SCHEMA);
+    addMissingColumns(db, 'calls', {
+      follow_up: 'INTEGER NOT NULL DEFAULT 0',
+      follow_up_created: 'INTEGER NOT NULL DEFAULT 0',
+      progress_json: "TEXT NOT NULL DEFAULT '{}'",
+    });
+  },
+];
 
 /**
  * What each step still has to do: a log whose facts moved on, a recording not yet attached, a
@@ -123,19 +131,11 @@ const WORK: Record<OutboxStep, string> = {
 const OPEN_WORK = `state != 'needs_attention' AND ((${WORK.log}) OR (${WORK.attach}) OR (${WORK.task}))`;
 
 export class OutboxStore {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDb;
 
   constructor(file: string) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // FULL: an acked event must survive a power cut too, not only a process crash.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    const existing = new Set((this.db.prepare('PRAGMA table_info(calls)').all() as Array<{ name: string }>).map((c) => c.name));
-    for (const [name, type] of Object.entries(ADDED_COLUMNS)) {
-      if (!existing.has(name)) this.db.exec(`ALTER TABLE calls ADD COLUMN ${name} ${type}`);
-    }
+    // full: an acked event must survive a power cut too, not only a process crash.
+    this.db = openDatabase(file, { durability: 'full', busyTimeoutMs: 5000, migrations: MIGRATIONS });
   }
 
   /** Folds the event into its call row (the leg of `agentExtension`). False when the event was seen before (redelivery). */

@@ -2,7 +2,7 @@
 // (SQLite, like the bus's own log), so a connector restarted while the bus is unreachable still
 // sends what it had seen; in memory for tests and throwaway runs. The bus drops resends by
 // deliveryId, so sending an entry twice after a crash is harmless; losing one is not.
-import Database from 'better-sqlite3';
+import { openDatabase } from '../../../shared/sqlite.js';
 import type { RemoteObservation } from './wire.js';
 
 export interface QueuedObservation {
@@ -33,11 +33,11 @@ export function memoryObservationQueue(): ObservationQueue {
 }
 
 export function sqliteObservationQueue(file: string): ObservationQueue {
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  // NORMAL in WAL survives the process being killed (each push is committed before it returns).
-  db.pragma('synchronous = NORMAL');
-  db.exec('CREATE TABLE IF NOT EXISTS observations (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)');
+  const db = openDatabase(file, {
+    // normal survives the process being killed (each push is committed before it returns).
+    durability: 'normal',
+    migrations: [(conn) => conn.exec('CREATE TABLE IF NOT EXISTS observations (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)')],
+  });
   const insert = db.prepare<[string]>('INSERT INTO observations (body) VALUES (?)');
   const oldest = db.prepare<[number], { seq: number; body: string }>('SELECT seq, body FROM observations ORDER BY seq LIMIT ?');
   const remove = db.prepare<[number]>('DELETE FROM observations WHERE seq <= ?');

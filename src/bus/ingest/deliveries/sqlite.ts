@@ -2,7 +2,8 @@
 // rows are deleted a batch at a time as new ones arrive, so the table holds about one retention
 // window of deliveries.
 import { startCheckpointer, type Checkpointer } from '../../log/sqlite/checkpointer.js';
-import { openSqlite } from '../../tenants/sqlite/open.js';
+import { openBusDatabase } from '../../data-dir.js';
+import type { Migration } from '../../../shared/sqlite.js';
 import { DELIVERY_RETENTION_MS, type DeliveryRecord, type DeliveryStore } from './port.js';
 
 export const DELIVERIES_DB_FILE = 'deliveries.sqlite';
@@ -11,12 +12,14 @@ export const DELIVERIES_DB_FILE = 'deliveries.sqlite';
 export const SWEEP_EVERY = 256;
 const CHECKPOINT_EVERY_MS = 1_000;
 
-const SCHEMA = `
+const MIGRATIONS: Migration[] = [
+  (db) => db.exec(`
 CREATE TABLE IF NOT EXISTS deliveries (
   key TEXT PRIMARY KEY, digest TEXT NOT NULL, event_id TEXT NOT NULL, expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_expiry ON deliveries (expires_at);
-`;
+`),
+];
 
 export interface SqliteDeliveryStoreOptions {
   /** The database file, or ':memory:' (tests). */
@@ -28,16 +31,17 @@ export interface SqliteDeliveryStoreOptions {
 
 export function openSqliteDeliveryStore(opts: SqliteDeliveryStoreOptions): DeliveryStore {
   const retentionMs = opts.retentionMs ?? DELIVERY_RETENTION_MS;
-  const db = openSqlite(opts.path);
-  // One insert per webhook on the ingest path: no fsync per commit. A crash of the process loses
-  // nothing (WAL); a power cut may lose the newest ids, and their retries then reach the log, whose
-  // idempotency keys still store each transition once. Checkpoints (the fsyncs left) run on a
-  // worker, as for the event log, not inside an insert on the event loop.
-  db.pragma('synchronous = NORMAL');
-  db.exec(SCHEMA);
+  const db = openBusDatabase(opts.path, {
+    // One insert per webhook on the ingest path: no fsync per commit. A crash of the process loses
+    // nothing (WAL); a power cut may lose the newest ids, and their retries then reach the log, whose
+    // idempotency keys still store each transition once. Checkpoints (the fsyncs left) run on a
+    // worker, as for the event log, not inside an insert on the event loop.
+    durability: 'normal',
+    walAutocheckpoint: 0,
+    migrations: MIGRATIONS,
+  });
   let checkpointer: Checkpointer | null = null;
   if (opts.path !== ':memory:') {
-    db.pragma('wal_autocheckpoint = 0');
     checkpointer = startCheckpointer(opts.path, CHECKPOINT_EVERY_MS, (message) => opts.onError?.(new Error(`delivery ids WAL checkpoint failed: ${message}`)));
   }
   const select = db.prepare<[string, number], { digest: string; event_id: string }>('SELECT digest, event_id FROM deliveries WHERE key = ? AND expires_at > ?');

@@ -1,12 +1,12 @@
 // Embedded default EventLog: one SQLite file (WAL) in the bus data directory. Single process
 // only (several bus nodes share a log through the Redis adapter instead).
-import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
 import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
 import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../support.js';
-import { ownerOnlyDatabase } from '../../data-dir.js';
+import { openBusDatabase } from '../../data-dir.js';
+import type { Migration } from '../../../shared/sqlite.js';
 import { startCheckpointer } from './checkpointer.js';
 
 export const SQLITE_LOG_FILE = 'events.sqlite';
@@ -62,35 +62,30 @@ CREATE TABLE IF NOT EXISTS event_agents (
 `;
 
 /**
- * user_version 1: the agent index (event_agents) exists and covers every event. A log written
- * before it had no index: fill it once from the stored events, in the same transaction.
+ * The log file's schema steps (user_version N = the first N done). 1: the tables and the agent
+ * index (event_agents) covering every event. A log written before the index had user_version 0
+ * and no index: step 1 fills it from the stored events.
  */
-const AGENT_INDEX_VERSION = 1;
 const BACKFILL_AGENT_INDEX = `
 INSERT OR IGNORE INTO event_agents (tenant_id, pbx_id, extension, log_offset)
 SELECT e.tenant_id, json_extract(e.body, '$.pbxId'), a.value, e.log_offset FROM events e, json_each(e.body, '$.agents') a;
 `;
+const MIGRATIONS: Migration[] = [(db) => db.exec(SCHEMA + BACKFILL_AGENT_INDEX)];
 
 export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   const file = join(options.dataDir, SQLITE_LOG_FILE);
-  ownerOnlyDatabase(file);
-  const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  // NORMAL: with WAL, a commit is in the OS page cache when it returns, so an acknowledged append
-  // survives SIGKILL or any crash of the bus process (the SIGKILL test proves it); only a kernel
-  // crash or power cut could lose the last commits. FULL would fsync every commit: measured on
-  // this VM at p50 2 ms / p99 25 ms per append, which alone breaks the 20 ms ingest-to-agent p99.
-  db.pragma('synchronous = NORMAL');
-  // Checkpoints do fsync; a worker thread runs them so they never block the event loop (and with
-  // it every agent's delivery). Measured at 50 appends/s: append p99 1.4-2.5 ms with the worker,
-  // 1.3-8.2 ms with autocheckpoint.
-  db.pragma('wal_autocheckpoint = 0');
-  db.transaction(() => {
-    db.exec(SCHEMA);
-    if ((db.pragma('user_version', { simple: true }) as number) >= AGENT_INDEX_VERSION) return;
-    db.exec(BACKFILL_AGENT_INDEX);
-    db.pragma(`user_version = ${AGENT_INDEX_VERSION}`);
-  }).immediate();
+  const db = openBusDatabase(file, {
+    // normal: with WAL, a commit is in the OS page cache when it returns, so an acknowledged append
+    // survives SIGKILL or any crash of the bus process (the SIGKILL test proves it); only a kernel
+    // crash or power cut could lose the last commits. FULL would fsync every commit: measured on
+    // this VM at p50 2 ms / p99 25 ms per append, which alone breaks the 20 ms ingest-to-agent p99.
+    durability: 'normal',
+    // Checkpoints do fsync; a worker thread runs them so they never block the event loop (and with
+    // it every agent's delivery). Measured at 50 appends/s: append p99 1.4-2.5 ms with the worker,
+    // 1.3-8.2 ms with autocheckpoint.
+    walAutocheckpoint: 0,
+    migrations: MIGRATIONS,
+  });
   const checkpointer = startCheckpointer(file, options.checkpointIntervalMs ?? 1_000, (message) =>
     options.onError?.(new Error(`WAL checkpoint failed: ${message}`)),
   );

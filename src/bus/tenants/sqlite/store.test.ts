@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -199,6 +200,29 @@ describe('SQLite tenant store', () => {
       expect(await second.getTenant(tenant.id)).toEqual(tenant);
       expect(await second.pbxSecrets(pbx.id)).toEqual(secrets);
       await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('opens a file written before schema versions with its tenants, and refuses one from a newer release', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rb-tenants-'));
+    try {
+      // What the store left before migrations: user_version 0, its tables (here just tenants).
+      const path = join(dir, 'tenants.db');
+      const old = new Database(path);
+      old.exec(`CREATE TABLE tenants (id TEXT PRIMARY KEY, name TEXT NOT NULL, dial_policy TEXT NOT NULL, created_at TEXT NOT NULL);
+        INSERT INTO tenants VALUES ('t_old', 'Old Co', '{"allowedCountries":[],"blockedTypes":[]}', '2026-01-01T00:00:00.000Z');`);
+      old.close();
+      const store = createSqliteTenantStore({ path, masterKey });
+      expect((await store.listTenants()).map((t) => t.name)).toEqual(['Old Co']);
+      await store.createTenant({ name: 'New Co' });
+      await store.close();
+
+      const newer = new Database(path);
+      newer.pragma('user_version = 99');
+      newer.close();
+      expect(() => createSqliteTenantStore({ path, masterKey })).toThrow(/tenants\.db has schema version 99, newer than this program knows/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,5 +1,6 @@
 // TenantStore (and the contact cache) on embedded SQLite. better-sqlite3 is synchronous, so each
-// method is one short transaction; the async signatures keep the port engine-neutral.
+// method is one short transaction; the async signatures keep the port engine-neutral. The tables
+// are created by the file's migrations in ./open.ts.
 import type { CountryCode } from 'libphonenumber-js';
 import type { Agent, DialPolicy, Pbx, PbxSecrets, Tenant, TenantStore } from '../port.js';
 import type { CachedContact, ContactCache } from '../contacts.js';
@@ -26,36 +27,6 @@ export interface SqliteTenantStore extends TenantStore, ContactCache {
   /** The shared handle, so the audit log can live in the same file. */
   readonly db: SqliteDb;
 }
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS tenants (
-  id TEXT PRIMARY KEY, name TEXT NOT NULL, dial_policy TEXT NOT NULL, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pbxs (
-  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), name TEXT NOT NULL,
-  base_url TEXT NOT NULL, default_country TEXT NOT NULL, api_client_id TEXT,
-  connector_mode TEXT NOT NULL CHECK (connector_mode IN ('bus','remote')), api_client_secret TEXT,
-  created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pbx_secrets (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, pbx_id TEXT NOT NULL REFERENCES pbxs(id),
-  kind TEXT NOT NULL CHECK (kind IN ('webhook','template','connector')), sealed TEXT NOT NULL,
-  created_at TEXT NOT NULL, retired_at TEXT);
-CREATE INDEX IF NOT EXISTS pbx_secrets_live ON pbx_secrets (pbx_id, kind) WHERE retired_at IS NULL;
-CREATE TABLE IF NOT EXISTS agents (
-  id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), pbx_id TEXT NOT NULL REFERENCES pbxs(id),
-  extension TEXT NOT NULL, name TEXT NOT NULL, crm_user TEXT, created_at TEXT NOT NULL, revoked_at TEXT);
-CREATE UNIQUE INDEX IF NOT EXISTS agents_active_extension ON agents (pbx_id, extension) WHERE revoked_at IS NULL;
-CREATE INDEX IF NOT EXISTS agents_revoked ON agents (revoked_at) WHERE revoked_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS pairing_codes (
-  code_hash TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id),
-  expires_at TEXT NOT NULL, used_at TEXT);
-CREATE TABLE IF NOT EXISTS device_tokens (
-  token_hash TEXT PRIMARY KEY, agent_id TEXT NOT NULL REFERENCES agents(id),
-  created_at TEXT NOT NULL, revoked_at TEXT);
-CREATE TABLE IF NOT EXISTS contacts (
-  tenant_id TEXT NOT NULL REFERENCES tenants(id), e164 TEXT NOT NULL, id TEXT NOT NULL,
-  first_name TEXT NOT NULL, last_name TEXT NOT NULL, company TEXT NOT NULL, url TEXT NOT NULL,
-  PRIMARY KEY (tenant_id, e164));
-`;
 
 const DEFAULT_DIAL_POLICY: DialPolicy = { allowedCountries: [], blockedTypes: ['PREMIUM_RATE', 'SHARED_COST'] };
 
@@ -98,7 +69,6 @@ export const PBX_CACHE_MS = 5_000;
 
 export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer; now?: () => Date }): SqliteTenantStore {
   const db = openSqlite(opts.path);
-  db.exec(SCHEMA);
   const box = new SecretBox(opts.masterKey);
   const now = opts.now ?? (() => new Date());
   const iso = () => now().toISOString();
