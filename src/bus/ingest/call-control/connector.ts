@@ -21,7 +21,7 @@ export interface CallControlConnectorOptions {
   api: PbxApi;
   sink: ObservationSink;
   logger?: Logger;
-  /** Reconnect delays. Default: from 0.5 s up to 30 s. */
+  /** Reconnect delays. Default { baseMs: 500, capMs: 30_000 }. */
   backoff?: BackoffPolicy;
   /** WS ping interval; the official example pings every 5 s. A missed pong ends the session. */
   pingIntervalMs?: number;

@@ -18,7 +18,7 @@ export interface CommandRelayOptions {
   api: Pick<PbxApi, 'callControl' | 'xapi'>;
   /** How long the bus may hold a poll open. Default 25 s (below common proxy idle timeouts). */
   waitSec?: number;
-  /** Backoff while the bus is unreachable or refuses the poll. Default: from 0.5 s up to 30 s. */
+  /** Backoff while the bus is unreachable or refuses the poll. Default { baseMs: 500, capMs: 30_000 }. */
   retry?: BackoffPolicy;
   dispatcher?: Dispatcher;
   logger?: Logger;

@@ -17,7 +17,7 @@ export interface RemoteSinkOptions {
   queue?: ObservationQueue;
   /** Most observations held while the bus is unreachable. Default 10,000. */
   maxQueue?: number;
-  /** Delays between resends while the bus is unreachable. Default: from 0.25 s up to 30 s. */
+  /** Delays between resends while the bus is unreachable. Default { baseMs: 250, capMs: 30_000 }. */
   retry?: BackoffPolicy;
   dispatcher?: Dispatcher;
   logger?: Logger;
