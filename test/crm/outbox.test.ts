@@ -505,8 +505,10 @@ describe('outbox: durability', () => {
     first.enqueue(callEvent(call(1), 'ended'));
     first.enqueue(callEvent(call(1), 'recording_ready'));
     await first.close();
+    // What that release left: no progress column, and no schema version (user_version 0).
     const db = new Database(join(dir, 'outbox.sqlite'));
     db.exec('ALTER TABLE calls DROP COLUMN progress_json');
+    db.pragma('user_version = 0');
     db.close();
     const second = open();
     await second.whenIdle();
