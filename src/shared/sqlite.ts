@@ -6,8 +6,8 @@ export type SqliteDb = Database.Database;
 
 /**
  * One schema step. Migration N (1-based) runs once per file, when its user_version is N-1, in a
- * transaction that also sets user_version to N. Shipped steps are never edited or reordered:
- * a schema change is a new step appended to the list.
+ * transaction that also sets user_version to N (so PRAGMA foreign_keys cannot change inside one).
+ * Shipped steps are never edited or reordered: a schema change is a new step appended to the list.
  */
 export type Migration = (db: SqliteDb) => void;
 
@@ -51,9 +51,10 @@ function migrate(db: SqliteDb, migrations: readonly Migration[]): void {
       throw new Error(`${db.name} has schema version ${version}, newer than this program knows (${migrations.length}): it was written by a newer release`);
     }
   };
-  check(userVersion(db));
+  const current = userVersion(db);
+  check(current);
   // Up to date (every open but the first after an upgrade): no write lock is taken.
-  if (userVersion(db) === migrations.length) return;
+  if (current === migrations.length) return;
   for (;;) {
     let running = 0;
     try {
