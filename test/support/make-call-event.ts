@@ -1,5 +1,5 @@
 // Builds valid CallEvents for tests of the log and the fan-out.
-import type { CallEvent } from '../../shared/call-event.js';
+import type { CallEvent } from '../../src/shared/call-event.js';
 
 let counter = 0;
 
