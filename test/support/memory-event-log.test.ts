@@ -1,4 +1,4 @@
-import { describeEventLogContract } from '../../src/bus/log/contract.js';
+import { describeEventLogContract } from './log-contract.js';
 import { createMemoryEventLog } from './memory-event-log.js';
 
 describeEventLogContract('memory', { persistent: false }, async () => ({

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../../../test/support/redis-server.js';
-import { describeEventLogContract } from '../contract.js';
+import { describeEventLogContract } from '../../../../test/support/log-contract.js';
 import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { openRedisEventLog } from './index.js';
 

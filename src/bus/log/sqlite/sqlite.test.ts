@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { describeEventLogContract } from '../contract.js';
+import { describeEventLogContract } from '../../../../test/support/log-contract.js';
 import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { openSqliteEventLog, SQLITE_LOG_FILE } from './index.js';
 

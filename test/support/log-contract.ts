@@ -1,9 +1,9 @@
 // The one behaviour suite every EventLog adapter must pass (memory, sqlite, redis).
 // Each adapter's test file calls describeEventLogContract with a harness over its storage.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CallEvent } from '../../shared/call-event.js';
-import type { EventLog, LoggedEvent } from './port.js';
-import { makeCallEvent } from '../../../test/support/make-call-event.js';
+import type { CallEvent } from '../../src/shared/call-event.js';
+import type { EventLog, LoggedEvent } from '../../src/bus/log/port.js';
+import { makeCallEvent } from './make-call-event.js';
 
 export interface EventLogHarness {
   /** Opens the log over the harness's storage; after close(), a persistent engine sees the same data again. */
