@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { FAKE_PAIRING_CODE, FakeBus, callEvent } from '../src/main/bus-client/fake-bus.js';
+import { FAKE_PAIRING_CODE, FakeBus, callEvent } from '../test/support/fake-bus.js';
 import { MemoryContactSource, type ContactIndex } from '../src/main/contacts/index.js';
 import { createAgentCore } from '../src/main/core.js';
 import { MemoryKeyValueStore, MemorySecretStore } from '../src/main/storage/index.js';

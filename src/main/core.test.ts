@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from './bus-client/fake-bus.js';
+import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../../test/support/fake-bus.js';
 import { MemoryContactSource } from './contacts/index.js';
 import { createAgentCore, type AgentCore, type AgentCoreDeps } from './core.js';
 import { memoryHistoryRows } from './history/index.js';

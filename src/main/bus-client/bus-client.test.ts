@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryKeyValueStore, MemorySecretStore } from '../storage/index.js';
-import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from './fake-bus.js';
+import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../../../test/support/fake-bus.js';
 import { BusClient, BusRequestError, PairingError, loadPairing, pair, type BusEvent, type ConnectionState } from './index.js';
 
 const silent = pino({ level: 'silent' });

@@ -14,7 +14,7 @@ import { HUBSPOT_SIM_CLIENT, hubspotRateLimitFault, startHubSpotSim, type HubSpo
 import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
 import { scriptedBrowser } from '../../../test/support/oauth-harness.js';
 import { recordingBytes } from '../../../test/crm/fixtures.js';
-import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../bus-client/fake-bus.js';
+import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../../../test/support/fake-bus.js';
 import { createAgentCore, type AgentCore } from '../core.js';
 import { OutboxStore } from '../outbox/store.js';
 import type { PopNotification } from '../screenpop/index.js';

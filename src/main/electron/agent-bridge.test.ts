@@ -14,7 +14,7 @@ import { invokeNames, type InvokeName } from '../../shared/ipc.js';
 import { HUBSPOT_SIM_CLIENT, HUBSPOT_SIM_PORTAL_ID, startHubSpotSim, type HubSpotSim } from '../../sim/crm/hubspot/index.js';
 import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
 import { scriptedBrowser } from '../../../test/support/oauth-harness.js';
-import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../bus-client/fake-bus.js';
+import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../../../test/support/fake-bus.js';
 import { createAgentCore, type AgentCore } from '../core.js';
 import { createCrmLink, type CrmLink } from '../crm-link/index.js';
 import type { CrmId } from '../../shared/crm.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { callEvent } from '../bus-client/fake-bus.js';
+import { callEvent } from '../../../test/support/fake-bus.js';
 import { CallHistory, callKeyOf, memoryHistoryRows, sqliteHistoryRows } from './index.js';
 
 const at = (iso: string) => ({ pbxTime: iso, receivedAt: iso });

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { callEvent } from '../bus-client/fake-bus.js';
+import { callEvent } from '../../../test/support/fake-bus.js';
 import { ContactIndex, ContactResolver, MemoryContactSource } from '../contacts/index.js';
 import type { CrmContact } from '../crm/port.js';
 import { SettingsSchema, type Settings } from '../settings/index.js';

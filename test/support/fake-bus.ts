@@ -4,9 +4,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AGENT_WS_PATH, ClientFrameSchema, parseFrame, type ClientFrame, type ServerFrame } from '../../shared/agent-protocol.js';
-import type { CallEvent } from '../../shared/call-event.js';
-import { PAIR_PATH, type PairResponse } from '../../shared/pairing.js';
+import { AGENT_WS_PATH, ClientFrameSchema, parseFrame, type ClientFrame, type ServerFrame } from '../../src/shared/agent-protocol.js';
+import type { CallEvent } from '../../src/shared/call-event.js';
+import { PAIR_PATH, type PairResponse } from '../../src/shared/pairing.js';
 
 export const FAKE_PAIRING_CODE = 'PAIR-123456';
 export const FAKE_DEVICE_TOKEN = 'device-token-0123456789abcdef';
