@@ -75,11 +75,6 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [noBusImport] }] },
   },
   {
-    // Cross-program tests still to be moved to test/ (issue 9, item 16); none imports electron.
-    files: ['src/main/crm-link/crm-link.test.ts', 'src/main/electron/agent-bridge.test.ts'],
-    rules: { 'no-restricted-imports': ['error', electronImport] },
-  },
-  {
     // Test helpers live in test/; production code never imports them. A rule of its own (the
     // typescript-eslint twin), so the per-folder no-restricted-imports settings above stay as they are.
     files: ['src/**/*.{ts,tsx}'],
