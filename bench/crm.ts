@@ -12,7 +12,7 @@ import { Outbox } from '../src/main/outbox/outbox.js';
 import type { CallEvent } from '../src/shared/call-event.js';
 import { simSession } from '../src/sim/crm/common/index.js';
 import { startHubSpotSim } from '../src/sim/crm/hubspot/index.js';
-import { AGENT_EXT, callEvent, keyOf, startFakeBus } from '../test/crm/fixtures.js';
+import { AGENT_EXT, callEvent, keyOf, startFakeBus } from '../test/support/outbox-fixtures.js';
 
 export interface CrmBenchOptions {
   rttMs?: number;

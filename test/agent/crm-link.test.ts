@@ -13,7 +13,7 @@ import { oauthBrokerRoutes } from '../../src/bus/oauth-broker/index.js';
 import { HUBSPOT_SIM_CLIENT, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../src/sim/crm/hubspot/index.js';
 import { startSalesforceSim } from '../../src/sim/crm/salesforce/index.js';
 import { scriptedBrowser } from '../support/oauth-harness.js';
-import { recordingBytes } from '../crm/fixtures.js';
+import { recordingBytes } from '../support/outbox-fixtures.js';
 import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../support/fake-bus.js';
 import { createAgentCore, type AgentCore } from '../../src/main/core.js';
 import { OutboxStore } from '../../src/main/outbox/store.js';

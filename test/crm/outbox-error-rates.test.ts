@@ -12,7 +12,7 @@ import type { Outbox } from '../../src/main/outbox/outbox.js';
 import { simSession, type CrmSimulator } from '../../src/sim/crm/common/index.js';
 import { hubspotRateLimitFault, startHubSpotSim } from '../../src/sim/crm/hubspot/index.js';
 import { startZohoSimulator } from '../../src/sim/crm/zoho/index.js';
-import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, recordingBytes, startFakeBus } from './fixtures.js';
+import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, recordingBytes, startFakeBus } from '../support/outbox-fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { crmFetch, IgnoredBody } from '../../src/main/crm/http.js';
 import { CrmError } from '../../src/main/crm/port.js';
 import { Outbox, type OutboxOptions } from '../../src/main/outbox/outbox.js';
-import { AGENT_EXT, FakeCrm, RecordingHistory, callEvent, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from './fixtures.js';
+import { AGENT_EXT, FakeCrm, RecordingHistory, callEvent, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from '../support/outbox-fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

@@ -3,7 +3,7 @@
 import { hubspotProvider } from '../../src/main/crm/hubspot/index.js';
 import { Outbox } from '../../src/main/outbox/outbox.js';
 import type { CallEvent } from '../../src/shared/call-event.js';
-import { AGENT_EXT, silentLogger } from './fixtures.js';
+import { AGENT_EXT, silentLogger } from './outbox-fixtures.js';
 
 const env = (name: string) => process.env[name] ?? (() => { throw new Error(`${name} missing`); })();
 
