@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { crmFetch, IgnoredBody } from '../../src/main/crm/http.js';
-import { CrmError } from '../../src/main/crm/port.js';
-import { Outbox, type OutboxOptions } from '../../src/main/outbox/outbox.js';
-import { AGENT_EXT, FakeCrm, RecordingHistory, callEvent, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from '../support/outbox-fixtures.js';
+import { crmFetch, IgnoredBody } from '../crm/http.js';
+import { CrmError } from '../crm/port.js';
+import { Outbox, type OutboxOptions } from './outbox.js';
+import { AGENT_EXT, FakeCrm, RecordingHistory, callEvent, keyOf, recordingBytes, silentLogger, startFakeBus, type FakeBus } from '../../../test/support/outbox-fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

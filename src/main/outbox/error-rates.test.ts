@@ -5,14 +5,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hubspotProvider } from '../../src/main/crm/hubspot/index.js';
-import type { CrmAdapter } from '../../src/main/crm/port.js';
-import { zohoProvider } from '../../src/main/crm/zoho/index.js';
-import type { Outbox } from '../../src/main/outbox/outbox.js';
-import { simSession, type CrmSimulator } from '../../src/sim/crm/common/index.js';
-import { hubspotRateLimitFault, startHubSpotSim } from '../../src/sim/crm/hubspot/index.js';
-import { startZohoSimulator } from '../../src/sim/crm/zoho/index.js';
-import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, recordingBytes, startFakeBus } from '../support/outbox-fixtures.js';
+import { hubspotProvider } from '../crm/hubspot/index.js';
+import type { CrmAdapter } from '../crm/port.js';
+import { zohoProvider } from '../crm/zoho/index.js';
+import type { Outbox } from './outbox.js';
+import { simSession, type CrmSimulator } from '../../sim/crm/common/index.js';
+import { hubspotRateLimitFault, startHubSpotSim } from '../../sim/crm/hubspot/index.js';
+import { startZohoSimulator } from '../../sim/crm/zoho/index.js';
+import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, recordingBytes, startFakeBus } from '../../../test/support/outbox-fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hubspotProvider } from '../../src/main/crm/hubspot/index.js';
-import type { CrmSession } from '../../src/main/crm/port.js';
-import { simSession } from '../../src/sim/crm/common/index.js';
-import { hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../src/sim/crm/hubspot/index.js';
-import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, recordingBytes, startFakeBus, type FakeBus } from '../support/outbox-fixtures.js';
+import { hubspotProvider } from '../crm/hubspot/index.js';
+import type { CrmSession } from '../crm/port.js';
+import { simSession } from '../../sim/crm/common/index.js';
+import { hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../sim/crm/hubspot/index.js';
+import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, recordingBytes, startFakeBus, type FakeBus } from '../../../test/support/outbox-fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -126,7 +126,7 @@ describe('outbox + HubSpot adapter + simulator', () => {
       // The CRM applies the write, and the process dies before hearing back.
       sim.faults.next({ timeoutAfterApply: true, match: { method: stage.method, path: stage.path } });
       const events = [callEvent(call(1), 'ended'), callEvent(call(1), 'recording_ready')];
-      const child = fork(fileURLToPath(new URL('../support/outbox-child.ts', import.meta.url)), {
+      const child = fork(fileURLToPath(new URL('../../../test/support/outbox-child.ts', import.meta.url)), {
         execArgv: ['--import', 'tsx'],
         env: { ...process.env, OUTBOX_DIR: dir, SIM_URL: sim.url, ACCESS_TOKEN: await session.accessToken(), BUS_URL: bus.url, EVENTS: JSON.stringify(events) },
         stdio: 'pipe',
