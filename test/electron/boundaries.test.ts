@@ -3,9 +3,9 @@
 // registered raw IPC, turned the sandbox off, or let the renderer reach Node.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
 import config from '../../electron.vite.config.js';
+import { lintRuleIds as lint } from '../support/lint-probe.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -82,12 +82,6 @@ describe('code boundaries', () => {
 });
 
 describe('lint rules that back the boundaries', () => {
-  const eslint = new ESLint({ cwd: ROOT });
-  const lint = async (filePath: string, code: string) => {
-    const [result] = await eslint.lintText(code, { filePath: join(ROOT, filePath) });
-    return (result?.messages ?? []).map((m) => m.ruleId);
-  };
-
   it('flags electron in a capability, shell.openExternal and raw ipcMain.handle outside their homes', async () => {
     const code = "import { ipcMain, shell } from 'electron';\nexport const go = (u: string) => shell.openExternal(u);\nipcMain.handle('x', () => 1);\n";
     expect(await lint('src/main/screenpop/evil.ts', code)).toEqual(['no-restricted-imports', 'no-restricted-syntax', 'no-restricted-syntax']);

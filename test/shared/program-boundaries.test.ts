@@ -2,8 +2,8 @@
 // and the contracts both use live once in src/shared. The lint rule keeps it so as the tree grows.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ESLint } from 'eslint';
 import { describe, expect, it } from 'vitest';
+import { lintRuleIds as lint } from '../support/lint-probe.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const sourceFiles = (dir: string) =>
@@ -12,20 +12,6 @@ const sourceFiles = (dir: string) =>
     .map((e) => relative(ROOT, join(e.parentPath, e.name)));
 const importsFrom = (file: string, program: 'main' | 'bus') =>
   new RegExp(`(from\\s+|import\\s*\\(\\s*)['"][./]*/${program}/`).test(readFileSync(join(ROOT, file), 'utf8'));
-
-// Lints code as if it were at filePath (a file that does not exist). Such a file is in no tsconfig,
-// so the type-aware promise rules (and the project service behind them) are off for it.
-const eslint = new ESLint({
-  cwd: ROOT,
-  overrideConfig: {
-    languageOptions: { parserOptions: { projectService: false } },
-    rules: { '@typescript-eslint/no-floating-promises': 'off', '@typescript-eslint/no-misused-promises': 'off' },
-  },
-});
-const lint = async (filePath: string, code: string) => {
-  const [result] = await eslint.lintText(code, { filePath: join(ROOT, filePath) });
-  return (result?.messages ?? []).map((m) => m.ruleId);
-};
 
 describe('program boundaries', () => {
   it('no file of the bus imports the agent, and no agent code imports the bus', () => {
