@@ -230,10 +230,22 @@ async function connectAll(count: number, connect: (i: number) => Promise<WebSock
   return sockets;
 }
 
+/**
+ * Agents come from offices, not from one host: 64 loopback source addresses (Linux routes all of
+ * 127/8 to lo), about 160 agents each, under the bus's connection cap per address.
+ */
+const OFFICES = 64;
+const officeAddress = (agent: number) => `127.0.1.${1 + (agent % OFFICES)}`;
+
 /** Opens a socket and resolves once `ready` says so; rejects if it closes first. */
-function openSocket(url: string, onMessage: (ws: WebSocket, data: Buffer, t1: number) => boolean, onOpen?: (ws: WebSocket) => void): Promise<WebSocket> {
+function openSocket(
+  url: string,
+  onMessage: (ws: WebSocket, data: Buffer, t1: number) => boolean,
+  onOpen?: (ws: WebSocket) => void,
+  localAddress?: string,
+): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false });
+    const ws = new WebSocket(url, { perMessageDeflate: false, localAddress });
     let ready = !onOpen;
     ws.on('open', () => {
       onOpen?.(ws);
@@ -371,6 +383,7 @@ async function loadPhase(): Promise<LoadResult> {
           return true;
         },
         (ws) => ws.send(JSON.stringify({ t: 'hello', v: AGENT_PROTOCOL_VERSION, token })),
+        officeAddress(i),
       );
     });
     const connectSeconds = (performance.now() - connectStart) / 1000;
