@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { oauthBrokerRoutes } from '../../src/bus/oauth-broker/index.js';
 import type { CallEvent } from '../../src/shared/call-event.js';
 import { invokeNames, type InvokeName } from '../../src/shared/ipc.js';
@@ -19,7 +19,7 @@ import { createAgentCore, type AgentCore } from '../../src/main/core.js';
 import { createCrmLink, type CrmLink } from '../../src/main/crm-link/index.js';
 import type { CrmId } from '../../src/shared/crm.js';
 import { crmProviders } from '../../src/main/crm/registry.js';
-import { OutboxStore } from '../../src/main/outbox/store.js';
+import { DISK_FULL, fillOutboxDisk } from '../support/full-disk.js';
 import { PAIRING_KEY, PairedAgentSchema } from '../../src/main/bus-client/pairing.js';
 import { FileKeyValueStore, MemorySecretStore } from '../../src/main/storage/index.js';
 import { createShellAgent, dialNotice } from '../../src/main/electron/agent-bridge.js';
@@ -215,23 +215,18 @@ describe('IPC over the agent core', () => {
   it("tells the window it can't save calls, and why, while a write fails, and clears it once the call is saved", async () => {
     const { call, received } = ipc();
     await paired(call);
-    let diskFull = true;
-    const record = OutboxStore.prototype.record;
-    const spy = vi.spyOn(OutboxStore.prototype, 'record').mockImplementation(function (this: OutboxStore, ...args) {
-      if (diskFull) throw new Error('SQLITE_FULL: database or disk is full');
-      return record.apply(this, args);
-    });
-    cleanups.push(() => spy.mockRestore());
+    const disk = fillOutboxDisk();
+    cleanups.push(disk.restore);
 
     const offset = bus.append(callEvent({ type: 'missed', pbxCallId: 'full' }));
-    await expect.poll(() => received.map((s) => (s as { saveError?: unknown }).saveError)).toContain('SQLITE_FULL: database or disk is full');
-    expect(await call('getState')).toMatchObject({ ok: true, value: { bus: 'connected', saveError: 'SQLITE_FULL: database or disk is full' } });
+    await expect.poll(() => received.map((s) => (s as { saveError?: unknown }).saveError)).toContain(DISK_FULL);
+    expect(await call('getState')).toMatchObject({ ok: true, value: { bus: 'connected', saveError: DISK_FULL } });
     expect(bus.acks()).not.toContain(offset);
 
-    diskFull = false;
+    disk.heal();
     await bus.until(() => bus.acks().includes(offset));
     expect(await call('getState')).toMatchObject({ ok: true, value: { bus: 'connected', saveError: null } });
-    const flagged = received.findIndex((s) => (s as { saveError?: unknown }).saveError === 'SQLITE_FULL: database or disk is full');
+    const flagged = received.findIndex((s) => (s as { saveError?: unknown }).saveError === DISK_FULL);
     expect(received.slice(flagged + 1)).toContainEqual(expect.objectContaining({ bus: 'connected', saveError: null })); // pushed, not only polled
   });
 

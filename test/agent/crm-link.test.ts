@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { oauthBrokerRoutes } from '../../src/bus/oauth-broker/index.js';
 import { HUBSPOT_SIM_CLIENT, hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../src/sim/crm/hubspot/index.js';
 import { startSalesforceSim } from '../../src/sim/crm/salesforce/index.js';
@@ -16,7 +16,7 @@ import { scriptedBrowser } from '../support/oauth-harness.js';
 import { recordingBytes } from '../support/outbox-fixtures.js';
 import { FAKE_DEVICE_TOKEN, FAKE_PAIRING_CODE, FakeBus, callEvent } from '../support/fake-bus.js';
 import { createAgentCore, type AgentCore } from '../../src/main/core.js';
-import { OutboxStore } from '../../src/main/outbox/store.js';
+import { fillOutboxDisk } from '../support/full-disk.js';
 import type { PopNotification } from '../../src/main/screenpop/index.js';
 import { PAIRING_KEY, PairedAgentSchema } from '../../src/main/bus-client/pairing.js';
 import { FileKeyValueStore, MemorySecretStore } from '../../src/main/storage/index.js';
@@ -220,13 +220,8 @@ describe('CRM link with HubSpot', () => {
   it('holds calls the outbox cannot write, says why, and logs each call once when writes succeed', async () => {
     const { sim, link, core } = await hubspotAgent();
     await link.signIn('hubspot');
-    let diskFull = true;
-    const record = OutboxStore.prototype.record;
-    const spy = vi.spyOn(OutboxStore.prototype, 'record').mockImplementation(function (this: OutboxStore, ...args) {
-      if (diskFull) throw new Error('SQLITE_FULL: database or disk is full');
-      return record.apply(this, args);
-    });
-    cleanups.push(() => spy.mockRestore());
+    const disk = fillOutboxDisk();
+    cleanups.push(disk.restore);
 
     for (const e of [...answeredCall('d1'), ...answeredCall('d2')]) bus.append(e);
     await expect.poll(() => core.saveError).toMatch(/disk is full/);
@@ -234,7 +229,7 @@ describe('CRM link with HubSpot', () => {
     expect(bus.acks()).toEqual([1]); // the ring (the outbox has nothing to write for it); the answer waits
     expect(sim.calls.size).toBe(0);
 
-    diskFull = false;
+    disk.heal();
     await bus.until(() => bus.acks().includes(6));
     expect(bus.acks()).toEqual([1, 2, 3, 4, 5, 6]);
     expect(core.saveError).toBeNull();
