@@ -19,6 +19,7 @@ import { oauthBrokerRoutes, type OAuthBrokerOptions } from './oauth-broker/index
 import type { PbxGateway } from './pbx/port.js';
 import type { ConnectorRelay } from './pbx/relay.js';
 import { recordingRoutes, type RecordingLinks } from './recordings/index.js';
+import { createBusMetrics, meteredIngestor, metricsRoutes, type BusMetrics, type IngestForm } from './metrics.js';
 import type { ContactCache } from './tenants/contacts.js';
 import type { TenantStore } from './tenants/port.js';
 
@@ -47,10 +48,17 @@ export interface BusDeps {
   trustProxy?: string[];
   /** Request deadlines and the cap per client address (defaults: DEFAULT_CONNECTION_LIMITS). */
   connections?: ConnectionLimits;
+  /** This bus's metrics (server.ts also counts appends, limits and connectors into them); default: a fresh registry. */
+  metrics?: BusMetrics;
+  /** /metrics answers only requests bearing this token; without one the route does not exist. */
+  metricsToken?: string | null;
+  /** Readiness probe of the storage (a trivial query on each engine); rejects when one does not answer. */
+  pingStorage?: () => Promise<void>;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
+    metrics: BusMetrics;
     /**
      * First step of a graceful shutdown: /ready answers 503 so the load balancer stops routing
      * here, and every agent is closed with CloseCode.shutdown (it reconnects and resumes).
@@ -89,15 +97,28 @@ export async function buildApp(deps: BusDeps): Promise<FastifyInstance> {
 
   await app.register(problemHandler);
 
+  const metrics = deps.metrics ?? createBusMetrics();
+  app.decorate('metrics', metrics);
+  await app.register(metricsRoutes, { metrics, token: deps.metricsToken ?? null });
+
   let draining = false;
+  // Alive: the process answers. Ready: not draining and every storage engine answers.
   app.get('/health', async () => ({ status: 'ok' }));
-  app.get('/ready', async (_request, reply) => {
+  app.get('/ready', async (request, reply) => {
     if (draining) return reply.code(503).header('retry-after', '5').send({ status: 'draining' });
+    try {
+      await deps.pingStorage?.();
+    } catch (err) {
+      request.log.warn({ err: (err as Error).message }, 'not ready: storage does not answer');
+      return reply.code(503).header('retry-after', '5').send({ status: 'storage-unreachable' });
+    }
     return { status: 'ready', ...app.agentGateway.stats() };
   });
 
-  await app.register(ingestRoutes, { ingestor: deps.ingestor, tenants: deps.tenants, contacts: deps.contacts });
-  await app.register(connectorRoutes, { ingestor: deps.ingestor, tenants: deps.tenants, relay: deps.relay });
+  // HTTP forms count only stored/duplicate here; refusals and faults by status (metricsRoutes).
+  const httpIngestor = (form: (source: IngestForm) => IngestForm) => meteredIngestor(deps.ingestor, metrics, form, false);
+  await app.register(ingestRoutes, { ingestor: httpIngestor((source) => source), tenants: deps.tenants, contacts: deps.contacts });
+  await app.register(connectorRoutes, { ingestor: httpIngestor(() => 'remote'), tenants: deps.tenants, relay: deps.relay });
   await app.register(pairingRoutes, { tenants: deps.tenants, publicUrl: deps.publicUrl, limits: deps.limits });
   await app.register(agentGateway, {
     log: deps.log,
@@ -105,7 +126,14 @@ export async function buildApp(deps: BusDeps): Promise<FastifyInstance> {
     dial: deps.dial,
     recordings: deps.recordings,
     ...deps.fanout,
+    meter: {
+      delivered: (seconds) => metrics.deliverySeconds.observe(seconds),
+      slowConsumerClosed: () => metrics.slowConsumerCloses.inc(),
+      resynced: (reason) => metrics.resyncs.inc({ reason }),
+    },
   });
+  metrics.sources.agents = () => app.agentGateway.stats().agents;
+  metrics.sources.sendQueueBytes = () => app.agentGateway.queuedBytes();
   await app.register(recordingRoutes, { service: deps.recordings, gateway: deps.pbx, audit: deps.audit });
   if (deps.oauthClients && Object.keys(deps.oauthClients).length > 0) {
     await app.register(oauthBrokerRoutes, {

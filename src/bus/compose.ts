@@ -35,6 +35,8 @@ export interface BusStorage {
   /** Rate-limit counters: in Redis when configured (so every node counts together), else in this process. */
   limits: RateLimits;
   masterKey: Buffer;
+  /** Readiness: rejects unless the tenant database and Redis (when configured) answer a trivial query. */
+  ping(): Promise<void>;
   /** Closes the log and delivery ids, then the tenant database (SQLite checkpoints its WAL on the last close). */
   close(): Promise<void>;
 }
@@ -69,6 +71,12 @@ export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl'
     deliveries,
     limits,
     masterKey,
+    async ping() {
+      tenants.db.prepare('SELECT 1').get();
+      // Every Redis user of the bus shares one server: the limits' connection answers for it,
+      // and it fails at once while Redis is down (no offline queue).
+      await limits.ping();
+    },
     async close() {
       await audit.close();
       await limits.close();

@@ -35,6 +35,8 @@ const EnvSchema = z.object({
     .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes')
     .optional(),
   RINGBRIDGE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Bearer token Prometheus presents for /metrics; unset: no /metrics route at all. */
+  RINGBRIDGE_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Request deadlines and the per-address connection cap (http/connections.ts says why these defaults). */
   RINGBRIDGE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(DEFAULT_CONNECTION_LIMITS.requestTimeoutMs),
   RINGBRIDGE_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(DEFAULT_CONNECTION_LIMITS.headersTimeoutMs),
@@ -69,6 +71,8 @@ export interface BusConfig {
   auditRetentionDays: number;
   masterKey: Buffer | null;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** /metrics is served only to a request bearing this token; null: not served. */
+  metricsToken: string | null;
   /** Limits of each agent connection (see GatewayOptions). */
   fanout: { frameRate: number; frameBurst: number; maxSessionsPerDevice: number };
   /** Empty: X-Forwarded-For is ignored and request.ip is the connecting peer. */
@@ -103,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
     auditRetentionDays: e.RINGBRIDGE_AUDIT_RETENTION_DAYS,
     masterKey: e.RINGBRIDGE_MASTER_KEY ? Buffer.from(e.RINGBRIDGE_MASTER_KEY, 'base64') : null,
     logLevel: e.RINGBRIDGE_LOG_LEVEL,
+    metricsToken: e.RINGBRIDGE_METRICS_TOKEN ?? null,
     fanout: { frameRate: e.RINGBRIDGE_AGENT_FRAME_RATE, frameBurst: e.RINGBRIDGE_AGENT_FRAME_BURST, maxSessionsPerDevice: e.RINGBRIDGE_AGENT_SESSIONS_PER_DEVICE },
     trustProxy: e.RINGBRIDGE_TRUST_PROXY,
     connections: {

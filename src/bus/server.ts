@@ -16,6 +16,7 @@ import { startConnectors, type ConnectorManager, type StartConnectorsOptions } f
 import type { EventLog } from './log/port.js';
 import { acquireLease, type Lease } from './lease.js';
 import { createBusLogger, flushLogger } from './logger.js';
+import { createBusMetrics, meteredIngestor, meteredLimits, timedLog } from './metrics.js';
 import { oauthClientsFromEnv } from './oauth-broker/index.js';
 import type { SqliteTenantStore } from './tenants/sqlite/store.js';
 
@@ -64,6 +65,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
   const publicUrl = new URL(config.publicUrl).port === '0' ? withPort(config.publicUrl, port) : config.publicUrl;
 
   const storage = await openStorage(config, logger);
+  const metrics = createBusMetrics();
   // Bound once the connectors exist; a lease change before that is seen by their first refresh.
   let refresh: () => void = () => undefined;
   let app: FastifyInstance | undefined;
@@ -78,13 +80,16 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
     const connectorTenants = holder
       ? { ...storage.tenants, listPbxs: (tenantId?: string) => (holder.held() ? storage.tenants.listPbxs(tenantId) : Promise.resolve([])) }
       : storage.tenants;
-    const services = composeServices(storage, { publicUrl });
+    metrics.sources.leaseHeld = holder ? () => holder.held() : undefined;
+    // Services append through a timed log and take limits that count refusals; fan-out reads the log itself.
+    const limits = meteredLimits(storage.limits, metrics);
+    const services = composeServices({ ...storage, log: timedLog(storage.log, metrics), limits }, { publicUrl });
     app = await buildApp({
       log: storage.log,
       tenants: storage.tenants,
       contacts: storage.tenants,
       audit: storage.audit,
-      limits: storage.limits,
+      limits,
       ingestor: services.ingestor,
       dial: services.dial,
       recordings: services.recordings,
@@ -96,11 +101,14 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
       logger,
       trustProxy: config.trustProxy,
       connections: config.connections,
+      metrics,
+      metricsToken: config.metricsToken,
+      pingStorage: () => storage.ping(),
     });
     await app.listen({ port, host: config.host });
     connectors = await startConnectors({
       tenants: connectorTenants,
-      ingestor: services.ingestor,
+      ingestor: meteredIngestor(services.ingestor, metrics, () => 'call-control', true),
       registry: services.pbxApis,
       logger: logger.child({ component: 'call-control' }),
       ...options.connectors,
@@ -113,6 +121,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
     throw err;
   }
   const running = { app, connectors };
+  metrics.sources.connectorStates = () => running.connectors.states();
 
   const retentionDays = config.retentionDays;
   const now = options.now ?? Date.now;

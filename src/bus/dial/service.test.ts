@@ -106,6 +106,7 @@ describe('DialService', () => {
   it('refuses, never dials, when the limit store cannot answer', async () => {
     const failing: RateLimits = {
       limiter: () => ({ take: () => Promise.reject(new RateLimitUnavailable('redis down')), peek: () => Promise.reject(new RateLimitUnavailable('redis down')) }),
+      ping: () => Promise.reject(new RateLimitUnavailable('redis down')),
       close: async () => undefined,
     };
     const { service, audit, sim } = await setup({}, { limits: failing });

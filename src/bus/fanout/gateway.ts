@@ -33,7 +33,19 @@ export interface GatewayOptions {
   frameBurst?: number;
   /** Concurrent sessions per device token; a newer one closes the oldest with CloseCode.replaced. */
   maxSessionsPerDevice?: number;
+  /** Where deliveries, slow-consumer closes and resyncs are counted; default: nowhere. */
+  meter?: GatewayMeter;
 }
+
+/** The gateway's metric hooks: each called once per occurrence, O(1). */
+export interface GatewayMeter {
+  /** Seconds from ingest (the event's receivedAt) to its frame handed to this node's sockets; once per event with a recipient here. */
+  delivered(seconds: number): void;
+  slowConsumerClosed(): void;
+  resynced(reason: 'epoch' | 'retention'): void;
+}
+
+const NO_METER: GatewayMeter = { delivered() {}, slowConsumerClosed() {}, resynced() {} };
 
 export type GatewayDeps = Required<Omit<GatewayOptions, 'logger'>>;
 
@@ -86,6 +98,7 @@ export class Gateway implements SessionHost {
       frameRate: options.frameRate ?? 100,
       frameBurst: options.frameBurst ?? 1_000,
       maxSessionsPerDevice: options.maxSessionsPerDevice ?? 2,
+      meter: options.meter ?? NO_METER,
     };
     this.logger = options.logger ?? pino({ enabled: false });
     this.unsubscribe = options.log.subscribe((tenantId, logged, epoch) => this.publish(tenantId, logged, epoch));
@@ -113,6 +126,21 @@ export class Gateway implements SessionHost {
     let agents = 0;
     for (const s of this.sessions) if (s.agent) agents++;
     return { sessions: this.sessions.size, agents };
+  }
+
+  /** Bytes written to agent sockets and not yet flushed to the network (O(sessions): for scrapes). */
+  queuedBytes(): number {
+    let bytes = 0;
+    for (const s of this.sessions) bytes += s.ws.bufferedAmount;
+    return bytes;
+  }
+
+  closing(code: number): void {
+    if (code === CloseCode.slowConsumer) this.deps.meter.slowConsumerClosed();
+  }
+
+  resyncing(reason: 'epoch' | 'retention'): void {
+    this.deps.meter.resynced(reason);
   }
 
   /** Stops accepting, tells every agent to reconnect later (they resume from their offset). */
@@ -189,6 +217,7 @@ export class Gateway implements SessionHost {
       data ??= eventFrame(logged, epoch, false);
       for (const session of sessions) session.deliver(logged.offset, epoch, data);
     }
+    if (data !== null) this.deps.meter.delivered((Date.now() - Date.parse(logged.event.receivedAt)) / 1000);
   }
 
   private disconnectAgents(agentIds: ReadonlySet<string>, code: number, reason: string): number {

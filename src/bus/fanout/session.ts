@@ -33,6 +33,10 @@ export interface SessionHost {
   /** Counts an authenticated session against its device token's cap, closing the oldest beyond it. */
   admit(session: AgentSession, deviceToken: string): void;
   forget(session: AgentSession): void;
+  /** Told of every close the bus initiates (metrics). */
+  closing(code: number): void;
+  /** Told of every resync frame sent (metrics). */
+  resyncing(reason: 'epoch' | 'retention'): void;
 }
 
 export class AgentSession {
@@ -101,6 +105,7 @@ export class AgentSession {
 
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
+    this.host.closing(code);
     this.onClosed();
     this.ws.close(code, reason);
   }
@@ -271,6 +276,7 @@ export class AgentSession {
     const reason =
       resume.epoch !== top.epoch || resume.offset > top.offset ? 'epoch' : resume.offset < head.firstRetained - 1 ? 'retention' : null;
     if (reason) {
+      this.host.resyncing(reason);
       this.send(frame({ t: 'resync', reason, position: top }));
       this.send(welcome(false));
       this.goLive(top.offset);

@@ -30,6 +30,8 @@ export interface RateLimiter {
 export interface RateLimits {
   /** A limiter whose keys live under `name`, so two limiters never share a counter. */
   limiter(name: string, rule: LimitRule): RateLimiter;
+  /** Rejects when the store cannot answer (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export function memoryRateLimits(opts: { maxKeys?: number } = {}): RateLimits {
       if (!store) stores.set(name, (store = new LocalStore(false, false, opts.maxKeys ?? DEFAULT_MAX_KEYS)));
       return limiterOn(store, rule);
     },
+    ping: async () => undefined,
     close: async () => undefined,
   };
 }
@@ -89,6 +92,9 @@ export async function redisRateLimits(opts: { url: string; keyPrefix?: string; c
   const prefix = opts.keyPrefix ?? 'rb';
   return {
     limiter: (name, rule) => limiterOn(new RedisStore(false, false, redis, `${prefix}:rl:${name}:`), rule),
+    async ping() {
+      await redis.ping();
+    },
     async close() {
       redis.disconnect();
     },

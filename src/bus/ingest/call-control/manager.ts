@@ -5,10 +5,13 @@ import { createPbxApiRegistry, type PbxApiRegistry } from '../../pbx/api.js';
 import type { TenantStore } from '../../tenants/port.js';
 import { IngestError } from '../normalise.js';
 import type { Ingestor } from '../observation.js';
+import type { ConnectorState } from '../../metrics.js';
 import { CallControlConnector, type CallControlConnectorOptions, type ObservationSink } from './connector.js';
 
 export interface ConnectorManager {
   connectors: ReadonlyMap<string, CallControlConnector>;
+  /** Each running connector's state (metrics). */
+  states(): Iterable<ConnectorState>;
   /** Starts connectors for PBXs added since; stops those no longer eligible. */
   refresh(): Promise<void>;
   stop(): Promise<void>;
@@ -36,6 +39,7 @@ export function ingestorSink(ingestor: Ingestor): ObservationSink {
 export async function startConnectors(opts: StartConnectorsOptions): Promise<ConnectorManager> {
   const registry = opts.registry ?? createPbxApiRegistry({ tenants: opts.tenants });
   const connectors = new Map<string, CallControlConnector>();
+  const states = new Map<CallControlConnector, ConnectorState>();
   const sink = ingestorSink(opts.ingestor);
 
   async function refresh(): Promise<void> {
@@ -44,6 +48,7 @@ export async function startConnectors(opts: StartConnectorsOptions): Promise<Con
     for (const [id, connector] of connectors) {
       if (wanted.has(id)) continue;
       connectors.delete(id);
+      states.delete(connector);
       await connector.stop();
     }
     for (const pbx of eligible) {
@@ -52,6 +57,12 @@ export async function startConnectors(opts: StartConnectorsOptions): Promise<Con
         const api = await registry.forPbx(pbx.id);
         const connector = new CallControlConnector({ api, sink, logger: opts.logger, backoff: opts.backoff, recordingPoll: opts.recordingPoll, pingIntervalMs: opts.pingIntervalMs });
         connectors.set(pbx.id, connector);
+        states.set(connector, 'connecting');
+        const track = (state: ConnectorState) => () => {
+          if (states.has(connector)) states.set(connector, state);
+        };
+        connector.on('ready', track('connected'));
+        connector.on('disconnected', track('reconnecting'));
         connector.start();
       } catch (err) {
         opts.logger?.error({ pbxId: pbx.id, err: (err as Error).message }, 'call-control connector not started');
@@ -62,10 +73,12 @@ export async function startConnectors(opts: StartConnectorsOptions): Promise<Con
   await refresh();
   return {
     connectors,
+    states: () => states.values(),
     refresh,
     async stop() {
       await Promise.all([...connectors.values()].map((c) => c.stop()));
       connectors.clear();
+      states.clear();
     },
   };
 }

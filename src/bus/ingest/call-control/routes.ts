@@ -26,6 +26,7 @@ export interface ConnectorRoutesOptions {
 }
 
 const MAX_BODY_BYTES = 256 * 1024;
+export const REMOTE_OBSERVATIONS_PATH = '/v1/pbx/:pbxId/connector/observations';
 const PollQuerySchema = z.object({ waitSec: z.coerce.number().int().min(0).max(MAX_POLL_WAIT_SEC).default(25) });
 const CommandParamsSchema = z.object({ pbxId: z.string(), commandId: CommandId });
 
@@ -41,7 +42,7 @@ export const connectorRoutes: FastifyPluginAsync<ConnectorRoutesOptions> = async
     return pbx;
   }
 
-  app.post('/v1/pbx/:pbxId/connector/observations', { bodyLimit: MAX_BODY_BYTES }, async (request, reply) => {
+  app.post(REMOTE_OBSERVATIONS_PATH, { bodyLimit: MAX_BODY_BYTES }, async (request, reply) => {
     const pbx = await authenticated(request);
     const batch = RemoteBatchSchema.safeParse(request.body);
     if (!batch.success) throw invalidRequest(batch.error);
