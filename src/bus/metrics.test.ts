@@ -78,6 +78,12 @@ describe('/metrics', () => {
     expect(sample(text, 'ringbridge_delivery_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'ringbridge_rate_limit_refusals_total', { limiter: 'pair-failures' })).toBe(1);
     expect(sample(text, 'ringbridge_slow_consumer_closes_total')).toBe(0);
+    expect(sample(text, 'ringbridge_resyncs_total', { reason: 'epoch' })).toBe(0);
+
+    // An app resuming in a log that no longer exists (another epoch) is told to resync.
+    const resumed = await Agent.connect(res, bus.wsUrl, site.tokens['101']!, { offset: 1, epoch: 'an-old-epoch' });
+    expect(resumed.resyncReason).toBe('epoch');
+    expect(sample(await scrape(), 'ringbridge_resyncs_total', { reason: 'epoch' })).toBe(1);
     // No label carries a tenant, PBX or agent id.
     expect(text).not.toContain(site.tenantId);
     expect(text).not.toContain(site.pbx.id);

@@ -365,8 +365,10 @@ describe('resume', () => {
 });
 
 describe('backpressure and liveness', () => {
-  it('closes a consumer that stops reading while the others keep receiving', async () => {
-    const bus = await startBus({ maxBufferedBytes: 64 * 1024 });
+  it('closes a consumer that stops reading while the others keep receiving, and counts the close once', async () => {
+    const counted = { slowConsumerClosed: 0, delivered: 0 };
+    const meter = { delivered: () => counted.delivered++, slowConsumerClosed: () => counted.slowConsumerClosed++, resynced() {} };
+    const bus = await startBus({ maxBufferedBytes: 64 * 1024, meter });
     const slow = await bus.connect(alice);
     const fast = await bus.connect(bob);
     slow.ws.pause(); // stops reading from the TCP socket
@@ -381,6 +383,8 @@ describe('backpressure and liveness', () => {
     expect((await fast.nextOf('event')).offset).toBe(after);
     slow.ws.resume();
     expect(await slow.closed).toBe(CloseCode.slowConsumer);
+    expect(counted.slowConsumerClosed).toBe(1);
+    expect(counted.delivered).toBeGreaterThan(0);
   });
 
   it('drops a connection that stops answering pings', async () => {
