@@ -16,6 +16,7 @@ import { createIngestor } from './ingest/normalise.js';
 import type { Ingestor } from './ingest/observation.js';
 import type { EventLog } from './log/port.js';
 import { openRedisEventLog } from './log/redis/index.js';
+import { verifyRedisDurability } from './redis-durability.js';
 import { openSqliteEventLog } from './log/sqlite/index.js';
 import { createConnectorRelay, createPbxApiRegistry, createPbxGateway, type ConnectorRelay, type PbxApiRegistry } from './pbx/index.js';
 import type { PbxGateway } from './pbx/port.js';
@@ -46,8 +47,10 @@ export interface BusStorage {
  * Tenants stay in SQLite either way: nodes sharing a Redis log must share the data directory
  * (one host, or a shared volume with working POSIX locks); a networked tenant store is not built.
  */
-export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl' | 'masterKey'> & Partial<Pick<BusConfig, 'auditRetentionDays'>>, logger: Logger): Promise<BusStorage> {
+export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl' | 'masterKey'> & Partial<Pick<BusConfig, 'auditRetentionDays' | 'redisRequireFsync'>>, logger: Logger): Promise<BusStorage> {
   const onError = (err: unknown) => logger.error({ err }, 'event log background error');
+  // Before anything is acknowledged: what a Redis crash could lose (refuses when required and weaker).
+  if (config.redisUrl) await verifyRedisDurability(config.redisUrl, { required: config.redisRequireFsync ?? null, logger });
   const masterKey = loadMasterKey({ configured: config.masterKey, dataDir: config.dataDir });
   const log = config.redisUrl ? await openRedisEventLog({ url: config.redisUrl, onError }) : openSqliteEventLog({ dataDir: config.dataDir, onError });
   let tenants: SqliteTenantStore;

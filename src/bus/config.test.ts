@@ -14,7 +14,7 @@ describe('loadConfig', () => {
   it('has working defaults', () => {
     expect(loadConfig({})).toEqual({
       dataDir: './.data', port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080',
-      redisUrl: null, retentionDays: 7, auditRetentionDays: 90, masterKey: null, logLevel: 'info', metricsToken: null, trustProxy: [],
+      redisUrl: null, redisRequireFsync: null, retentionDays: 7, auditRetentionDays: 90, masterKey: null, logLevel: 'info', metricsToken: null, trustProxy: [],
       connections: { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnectionsPerAddress: 512 },
       fanout: { frameRate: 100, frameBurst: 1_000, maxSessionsPerDevice: 2 },
     });

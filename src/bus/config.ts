@@ -3,6 +3,8 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_CONNECTION_LIMITS, type ConnectionLimits } from './http/connections.js';
+import { isRedisUrl } from './redis-client.js';
+import { FSYNC_POLICIES, type FsyncPolicy } from './redis-durability.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -24,8 +26,10 @@ const EnvSchema = z.object({
   RINGBRIDGE_HOST: z.string().min(1).default('0.0.0.0'),
   /** How agents and PBXs reach this bus (behind a proxy: the proxy's https URL). */
   RINGBRIDGE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  /** Set to run the log on Redis (several nodes); unset = embedded SQLite. */
-  RINGBRIDGE_REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Set to run the log on Redis (several nodes); unset = embedded SQLite. redis+cluster://h:p,h:p = Redis Cluster. */
+  RINGBRIDGE_REDIS_URL: z.string().refine(isRedisUrl, 'must be redis://, rediss:// or redis+cluster://host:port,host:port').optional(),
+  /** Refuse to start unless every Redis data node fsyncs its append-only file this often (redis-durability.ts). */
+  RINGBRIDGE_REDIS_REQUIRE_FSYNC: z.enum(FSYNC_POLICIES).optional(),
   RINGBRIDGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   /** How long dial and recording audit rows are kept. */
   RINGBRIDGE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
@@ -67,6 +71,8 @@ export interface BusConfig {
   /** Without a trailing slash. */
   publicUrl: string;
   redisUrl: string | null;
+  /** null: start whatever Redis's appendfsync, warning when a crash could lose acknowledged events. */
+  redisRequireFsync: FsyncPolicy | null;
   retentionDays: number;
   auditRetentionDays: number;
   masterKey: Buffer | null;
@@ -103,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
     host: e.RINGBRIDGE_HOST,
     publicUrl: (e.RINGBRIDGE_PUBLIC_URL ?? `http://${localHost}:${e.RINGBRIDGE_PORT}`).replace(/\/+$/, ''),
     redisUrl: e.RINGBRIDGE_REDIS_URL ?? null,
+    redisRequireFsync: e.RINGBRIDGE_REDIS_REQUIRE_FSYNC ?? null,
     retentionDays: e.RINGBRIDGE_RETENTION_DAYS,
     auditRetentionDays: e.RINGBRIDGE_AUDIT_RETENTION_DAYS,
     masterKey: e.RINGBRIDGE_MASTER_KEY ? Buffer.from(e.RINGBRIDGE_MASTER_KEY, 'base64') : null,

@@ -1,9 +1,10 @@
 // A lease on Redis so that, of several bus nodes, exactly one holds the PBXs' Call Control
 // sockets: 3CX keeps one active token per API client (two holders would keep revoking each
 // other's) and two trackers of one PBX would race each other's view of a call. The holder renews
-// well inside the TTL; when it dies, another node takes over within one TTL.
+// well inside the TTL; when it dies, another node takes over within one TTL. One key, so its
+// scripts run on Redis Cluster too.
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRedis } from './redis-client.js';
 import type { Logger } from 'pino';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -16,7 +17,7 @@ export interface Lease {
 }
 
 export async function acquireLease(opts: { url: string; key: string; ttlMs: number; onChange: (held: boolean) => void; logger: Logger }): Promise<Lease> {
-  const redis = new Redis(opts.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = createRedis(opts.url, { maxRetriesPerRequest: 1 });
   redis.on('error', (err) => opts.logger.warn({ err: err.message }, 'lease connection error'));
   await redis.connect();
   const owner = randomUUID();

@@ -21,6 +21,11 @@ export interface EngineTraits {
   persistent: boolean;
 }
 
+/** Subscribers hear a tenant once it is watched, on adapters that deliver watched tenants only (Redis). */
+async function watch(log: EventLog, ...tenants: string[]): Promise<void> {
+  await Promise.all(tenants.map((t) => log.watch?.(t)));
+}
+
 export function describeEventLogContract(engine: string, traits: EngineTraits, createHarness: () => Promise<EventLogHarness>): void {
   describe(`EventLog contract: ${engine}`, () => {
     let harness: EventLogHarness;
@@ -38,6 +43,7 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
     it('gives 1000 concurrent appends offsets 1..1000 with no gap or duplicate, delivered to subscribers in order', async () => {
       const seen: number[] = [];
       const storedJsonMismatches: number[] = [];
+      await watch(log, 't_a');
       const unsubscribe = log.subscribe((tenantId, logged) => {
         if (tenantId === 't_a') seen.push(logged.offset);
         if (logged.json !== undefined && JSON.stringify(JSON.parse(logged.json)) !== JSON.stringify(logged.event)) storedJsonMismatches.push(logged.offset);
@@ -56,6 +62,7 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
 
     it('returns the original offset for a repeated idempotency key and writes nothing', async () => {
       const notified: number[] = [];
+      await watch(log, 't_a');
       log.subscribe((_t, logged) => notified.push(logged.offset));
       const event = makeCallEvent({ tenantId: 't_a' });
       const [first, second] = await Promise.all([log.append('t_a', event, 'wh_1'), log.append('t_a', event, 'wh_1')]);
@@ -160,6 +167,7 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
 
     it('keeps tenants apart: own offsets, own epoch, never the other tenant’s events', async () => {
       const delivered: string[] = [];
+      await watch(log, 't_a', 't_b');
       log.subscribe((tenantId, logged) => delivered.push(`${tenantId}:${logged.event.tenantId}`));
       await log.append('t_a', makeCallEvent({ tenantId: 't_a', agents: ['101'] }), 'same-key');
       await log.append('t_b', makeCallEvent({ tenantId: 't_b', agents: ['101'] }), 'same-key');

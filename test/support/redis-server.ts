@@ -1,4 +1,5 @@
-// Starts a throwaway redis-server on a free loopback port for tests (no persistence, temp dir).
+// Starts a throwaway redis-server on a free loopback port for tests (no persistence, temp dir,
+// unless the options say otherwise).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -8,7 +9,18 @@ import { Redis } from 'ioredis';
 
 export interface RedisServer {
   url: string;
+  port: number;
   stop(): Promise<void>;
+  /** SIGKILL, as a crash: no shutdown save or fsync; the data directory is kept. */
+  kill(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** More redis-server arguments; later ones override the defaults (e.g. --appendonly yes). */
+  args?: string[];
+  /** A data directory the caller owns and keeps (a restart on it replays its files); default: a temp dir removed on stop. */
+  dir?: string;
+  port?: number;
 }
 
 function freePort(): Promise<number> {
@@ -40,13 +52,14 @@ async function waitUntilReady(url: string, exited: () => boolean): Promise<void>
   }
 }
 
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error('redis-server not installed (apt-get install redis-server; .ci/run does this)');
   }
-  const dir = mkdtempSync(join(tmpdir(), 'rb-redis-'));
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rb-redis-'));
+  const removeDir = () => options.dir === undefined && rmSync(dir, { recursive: true, force: true });
+  const port = options.port ?? (await freePort());
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])], {
     stdio: 'ignore',
   });
   let exited = false;
@@ -62,17 +75,21 @@ export async function startRedis(): Promise<RedisServer> {
   } catch (err) {
     proc.kill('SIGKILL');
     await exit;
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
     throw err;
   }
+  const end = async (signal: NodeJS.Signals) => {
+    if (exited) return;
+    proc.kill(signal);
+    await exit;
+  };
   return {
     url,
+    port,
     async stop() {
-      if (!exited) {
-        proc.kill('SIGTERM');
-        await exit;
-      }
-      rmSync(dir, { recursive: true, force: true });
+      await end('SIGTERM');
+      removeDir();
     },
+    kill: () => end('SIGKILL'),
   };
 }

@@ -153,7 +153,7 @@ export class Gateway implements SessionHost {
     for (const session of this.sessions) session.close(CloseCode.shutdown, 'server shutdown');
   }
 
-  route(session: AgentSession): void {
+  route(session: AgentSession): Promise<void> {
     const { tenantId, pbxId, extension } = session.agent!;
     let byPbx = this.routes.get(tenantId);
     if (!byPbx) this.routes.set(tenantId, (byPbx = new Map()));
@@ -162,6 +162,8 @@ export class Gateway implements SessionHost {
     let set = byExtension.get(extension);
     if (!set) byExtension.set(extension, (set = new Set()));
     set.add(session);
+    // One watch per routed session (forget undoes it): a node hears only the tenants it serves.
+    return this.deps.log.watch?.(tenantId) ?? Promise.resolve();
   }
 
   /**
@@ -196,7 +198,9 @@ export class Gateway implements SessionHost {
     const byPbx = this.routes.get(agent.tenantId);
     const byExtension = byPbx?.get(agent.pbxId);
     const set = byExtension?.get(agent.extension);
-    if (!set?.delete(session) || set.size > 0) return;
+    if (!set?.delete(session)) return;
+    this.deps.log.unwatch?.(agent.tenantId);
+    if (set.size > 0) return;
     byExtension!.delete(agent.extension);
     if (byExtension!.size > 0) return;
     byPbx!.delete(agent.pbxId);

@@ -28,8 +28,11 @@ type State = 'hello' | 'authenticating' | 'syncing' | 'live' | 'closed';
 export interface SessionHost {
   readonly deps: GatewayDeps;
   readonly logger: Logger;
-  /** Adds the session to the live routing index; live events start arriving (held while syncing). */
-  route(session: AgentSession): void;
+  /**
+   * Adds the session to the live routing index; live events start arriving (held while syncing)
+   * once it resolves (the log then delivers the tenant's appends to this node).
+   */
+  route(session: AgentSession): Promise<void>;
   /** Counts an authenticated session against its device token's cap, closing the oldest beyond it. */
   admit(session: AgentSession, deviceToken: string): void;
   forget(session: AgentSession): void;
@@ -250,8 +253,8 @@ export class AgentSession {
     this.budget = new FrameBudget(this.host.deps.frameBurst, this.host.deps.frameRate);
     this.host.admit(this, token);
     this.state = 'syncing';
-    this.host.route(this); // before reading history, so nothing between the two is missed
     try {
+      await this.host.route(this); // before reading history, so nothing between the two is missed
       await this.sync(agent, resume);
     } catch (err) {
       this.host.logger.error({ err, agentId: agent.id }, 'agent sync failed');

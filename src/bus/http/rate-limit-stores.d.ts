@@ -8,7 +8,7 @@ declare module '@fastify/rate-limit/store/LocalStore.js' {
 }
 
 declare module '@fastify/rate-limit/store/RedisStore.js' {
-  import type { Redis } from 'ioredis';
+  import type { Cluster, Redis } from 'ioredis';
   type Done = (err: Error | null, result?: { current: number; ttl: number }) => void;
   export interface RateLimitStore {
     /** Counts one hit; `ttl` is what is left of the key's window in ms. */
@@ -16,7 +16,7 @@ declare module '@fastify/rate-limit/store/RedisStore.js' {
     /** The count without counting. */
     read(key: string, done: Done, timeWindow: number, max: number): void;
   }
-  /** INCR + PEXPIRE in one Lua script under `key` + the caller's key. */
-  const RedisStore: new (continueExceeding: boolean, exponentialBackoff: boolean, redis: Redis, key?: string) => RateLimitStore;
+  /** INCR + PEXPIRE in one Lua script on one key (`key` + the caller's key), so it runs on Redis Cluster too. */
+  const RedisStore: new (continueExceeding: boolean, exponentialBackoff: boolean, redis: Redis | Cluster, key?: string) => RateLimitStore;
   export default RedisStore;
 }

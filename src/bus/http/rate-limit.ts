@@ -4,7 +4,7 @@
 // a new one. Limits fail closed: a store error rejects with RateLimitUnavailable, never "allowed".
 import LocalStore from '@fastify/rate-limit/store/LocalStore.js';
 import RedisStore, { type RateLimitStore } from '@fastify/rate-limit/store/RedisStore.js';
-import { Redis } from 'ioredis';
+import { createRedis } from '../redis-client.js';
 import { ProblemError } from './problem.js';
 
 export interface LimitRule {
@@ -86,7 +86,7 @@ export function memoryRateLimits(opts: { maxKeys?: number } = {}): RateLimits {
  * means prompt refusals, not hung requests; ioredis reconnects in the background.
  */
 export async function redisRateLimits(opts: { url: string; keyPrefix?: string; commandTimeoutMs?: number; onError?: (err: Error) => void }): Promise<RateLimits> {
-  const redis = new Redis(opts.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: opts.commandTimeoutMs ?? 2_000 });
+  const redis = createRedis(opts.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: opts.commandTimeoutMs ?? 2_000 });
   redis.on('error', (err: Error) => opts.onError?.(err));
   await redis.connect();
   const prefix = opts.keyPrefix ?? 'rb';

@@ -30,7 +30,7 @@ export interface AgentAddress {
   extension: string;
 }
 
-/** Called for every committed append, on every node (Redis: via pub/sub), in offset order per tenant. */
+/** Called for every committed append, on every node (Redis: via sharded pub/sub, watched tenants only), in offset order per tenant. */
 export type LogListener = (tenantId: string, logged: LoggedEvent, epoch: string) => void;
 
 export interface EventLog {
@@ -48,6 +48,13 @@ export interface EventLog {
   /** Finds one event by its CallEvent.id (recording requests name the event). */
   findById(tenantId: string, eventId: string): Promise<LoggedEvent | null>;
   subscribe(listener: LogListener): () => void;
+  /**
+   * Adapters shared by several nodes (Redis) deliver to subscribers only the appends of tenants
+   * watched on this node: watch() resolves once the tenant's appends will be heard; each watch is
+   * undone by one unwatch(). In-process adapters deliver every tenant's and leave both out.
+   */
+  watch?(tenantId: string): Promise<void>;
+  unwatch?(tenantId: string): void;
   /** Deletes events received before `olderThan`; returns how many. */
   trim(olderThan: Date): Promise<number>;
   close(): Promise<void>;

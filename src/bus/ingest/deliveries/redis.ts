@@ -1,5 +1,6 @@
-// Delivery ids on the Redis every bus node shares: one key per delivery, expired by Redis itself.
-import { Redis } from 'ioredis';
+// Delivery ids on the Redis every bus node shares: one key per delivery, expired by Redis itself
+// (one key per command, so Redis Cluster routes each by its own slot).
+import { createRedis } from '../../redis-client.js';
 import { DELIVERY_RETENTION_MS, DeliveryRecordSchema, type DeliveryStore } from './port.js';
 
 export interface RedisDeliveryStoreOptions {
@@ -12,7 +13,7 @@ export interface RedisDeliveryStoreOptions {
 export async function openRedisDeliveryStore(opts: RedisDeliveryStoreOptions): Promise<DeliveryStore> {
   const retentionMs = opts.retentionMs ?? DELIVERY_RETENTION_MS;
   const prefix = `${opts.keyPrefix ?? 'rb'}:delivery:`;
-  const redis = new Redis(opts.url, { lazyConnect: true });
+  const redis = createRedis(opts.url);
   await redis.connect();
   return {
     async find(key) {

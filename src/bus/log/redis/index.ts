@@ -1,8 +1,9 @@
-// Scale-out EventLog on Redis: every bus node appends through one Lua script (idempotency check,
-// offset bump, XADD, PUBLISH) and hears every node's appends on a pub/sub channel. Durability is
-// Redis's: run it with appendonly yes (appendfsync everysec or always) in production.
-import { Redis } from 'ioredis';
+// Scale-out EventLog on Redis or Redis Cluster: every bus node appends through one Lua script
+// (idempotency check, offset bump, XADD, SPUBLISH) on the tenant's keys, which share one hash slot,
+// and hears the appends of the tenants it watches (those whose agents it serves) on their shard
+// channels. Durability is Redis's: redis-durability.ts says what each appendfsync setting can lose.
 import type { Result } from 'ioredis';
+import { createRedis } from '../../redis-client.js';
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
 import type { AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
@@ -10,6 +11,7 @@ import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../support
 import { APPEND, BACKFILL_AGENTS, FIND, READ, READ_AGENT, TRIM } from './scripts.js';
 
 export interface RedisEventLogOptions {
+  /** redis://, rediss://, or redis+cluster://host:port,host:port (see redis-client.ts). */
   url: string;
   /** Prefix of every key and of the pub/sub channel, so several buses can share one Redis. */
   keyPrefix?: string;
@@ -46,21 +48,25 @@ interface Delivered {
   held: LoggedEvent[] | null;
 }
 
-/** Connects and subscribes before resolving, so no append made after it is missed by listeners. */
+/** Connects before resolving; listeners hear a tenant's appends once watch() for it has resolved. */
 export async function openRedisEventLog(options: RedisEventLogOptions): Promise<EventLog> {
   const prefix = options.keyPrefix ?? 'rb';
-  const channel = `${prefix}:events`;
   const tenantsKey = `${prefix}:tenants`;
-  const redis = new Redis(options.url, { lazyConnect: true });
-  const subscriber = redis.duplicate();
+  const redis = createRedis(options.url);
+  const subscriber = createRedis(options.url, { sharded: true });
   for (const [name, lua] of [['rbAppend', APPEND], ['rbRead', READ], ['rbReadAgent', READ_AGENT], ['rbFind', FIND], ['rbTrim', TRIM], ['rbBackfillAgents', BACKFILL_AGENTS]] as const) {
-    redis.defineCommand(name, { numberOfKeys: 6, lua });
+    redis.defineCommand(name, { numberOfKeys: 5, lua });
   }
+  // Reconnects are ioredis's; each failed attempt is reported, not thrown.
+  for (const client of [redis, subscriber]) client.on('error', (err: unknown) => options.onError?.(err));
   await Promise.all([redis.connect(), subscriber.connect()]);
-  await subscriber.subscribe(channel);
 
   const listeners = new ListenerSet(options.onError);
   const delivered = new Map<string, Delivered>();
+  /** Watchers per tenant, and its SSUBSCRIBE while it has any. */
+  const watchers = new Map<string, { count: number; subscribed: Promise<void> }>();
+  /** Tenants this process put in the tenant set (trim and the index backfill walk it). */
+  const registered = new Set<string>();
 
   // Streams written before the agent index existed are indexed once, before this node serves
   // resumes (appends index themselves, so a fill racing them or another node is harmless).
@@ -69,17 +75,20 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
     for (let from = 1; from !== 0; ) from = await redis.rbBackfillAgents(...keys(tenantId), tenantId, String(from), String(TRIM_BATCH));
   }
 
+  // The hash tag {<tenant>} puts one tenant's keys and shard channel in one Cluster slot. (These
+  // names predate Cluster support, so streams written by earlier versions are read as they are.)
   function keys(tenantId: string): string[] {
-    // The hash tag keeps one tenant's keys in one slot should this ever run on Redis Cluster.
     const base = `${prefix}:{${tenantId}}`;
-    return [`${base}:meta`, `${base}:stream`, `${base}:idem`, `${base}:byid`, tenantsKey, `${base}:byagent`];
+    return [`${base}:meta`, `${base}:stream`, `${base}:idem`, `${base}:byid`, `${base}:byagent`];
   }
+  const channelOf = (tenantId: string) => `${prefix}:{${tenantId}}:events`;
+  const tenantOf = (channel: string) => channel.slice(prefix.length + 2, -':events'.length - 1);
 
   function readResult(tenantId: string, [epoch, top, firstRetained, entries]: [string, number, number, StreamEntry[]]): ReadResult {
     // A tenant read here before any of its messages was heard (an agent syncing) is tracked from
     // this position, so a message lost to a reconnect before its first one is still caught up.
     // Copies of offsets up to `top` arriving later were covered by that read and are dropped.
-    if (!delivered.has(tenantId)) delivered.set(tenantId, { epoch, offset: top, held: null });
+    if (watchers.has(tenantId) && !delivered.has(tenantId)) delivered.set(tenantId, { epoch, offset: top, held: null });
     return { events: entries.map(entryToLogged), position: { offset: top, epoch }, firstRetained };
   }
 
@@ -91,6 +100,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   // on a gap, hold newer messages, fetch the missing ones from the stream, then go on. After a
   // reconnect, every known tenant catches up too, so a lost last message is not left hanging.
   function onMessage(tenantId: string, logged: LoggedEvent, epoch: string): void {
+    if (!watchers.has(tenantId)) return; // in flight when its last watcher left
     const { offset } = logged;
     const state = delivered.get(tenantId);
     if (!state || state.epoch !== epoch) {
@@ -131,31 +141,28 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   }
 
   // Attached after the first connect, so every 'ready' seen here is a reconnect. ioredis emits it
-  // before its own re-SUBSCRIBE is sent; catching up then could read the stream before the
-  // subscription is back and lose what is appended in between. Our SUBSCRIBE queues behind
+  // before its own re-SSUBSCRIBE is sent; catching up then could read the stream before the
+  // subscription is back and lose what is appended in between. Our SSUBSCRIBE queues behind
   // ioredis's, so once Redis confirms it, every later append reaches us: catch up from then.
   subscriber.on('ready', () => {
-    const pending = [...delivered].filter(([, state]) => !state.held); // a fill in progress delivers up to its newest message
-    if (pending.length === 0) return;
-    for (const [, state] of pending) state.held = [];
-    void subscriber
-      .subscribe(channel)
-      .catch((err: unknown) => options.onError?.(err))
-      .then(() => {
-        for (const [tenantId, state] of pending) void fillGap(tenantId, state, CATCH_UP_LIMIT);
-      });
+    for (const [tenantId, state] of delivered) {
+      if (state.held) continue; // a fill in progress delivers up to its newest message
+      state.held = [];
+      void subscriber
+        .ssubscribe(channelOf(tenantId))
+        .catch((err: unknown) => options.onError?.(err))
+        .then(() => fillGap(tenantId, state, CATCH_UP_LIMIT));
+    }
   });
 
-  subscriber.on('message', (_channel: string, message: string) => {
-    // "<offset> <epoch> <tenant length> <tenant><payload>"
+  subscriber.on('smessage', (channel: string, message: string) => {
+    // "<offset> <epoch> <payload>"
     const s1 = message.indexOf(' ');
     const s2 = message.indexOf(' ', s1 + 1);
-    const s3 = message.indexOf(' ', s2 + 1);
-    const tenantEnd = s3 + 1 + Number.parseInt(message.slice(s2 + 1, s3), 10);
     try {
-      const json = message.slice(tenantEnd);
+      const json = message.slice(s2 + 1);
       const logged = { offset: Number.parseInt(message.slice(0, s1), 10), event: JSON.parse(json) as CallEvent, json };
-      onMessage(message.slice(s3 + 1, tenantEnd), logged, message.slice(s1 + 1, s2));
+      onMessage(tenantOf(channel), logged, message.slice(s1 + 1, s2));
     } catch (err) {
       options.onError?.(err);
     }
@@ -163,6 +170,11 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
 
   return {
     async append(tenantId: string, event: CallEvent, idempotencyKey: string): Promise<AppendResult> {
+      if (!registered.has(tenantId)) {
+        // Before the first append, so a tenant with events is always in the set trim walks.
+        await redis.sadd(tenantsKey, tenantId);
+        registered.add(tenantId);
+      }
       const [offset, epoch, duplicate] = await redis.rbAppend(
         ...keys(tenantId),
         tenantId,
@@ -171,7 +183,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
         event.id,
         String(receivedAtMs(event)),
         JSON.stringify(event),
-        channel,
+        channelOf(tenantId),
         event.pbxId,
         ...agentExtensions(event),
       );
@@ -195,6 +207,25 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
 
     subscribe(listener: LogListener): () => void {
       return listeners.add(listener);
+    },
+
+    watch(tenantId: string): Promise<void> {
+      let watched = watchers.get(tenantId);
+      if (!watched) {
+        watched = { count: 0, subscribed: subscriber.ssubscribe(channelOf(tenantId)).then(() => undefined) };
+        watchers.set(tenantId, watched);
+      }
+      watched.count++;
+      return watched.subscribed;
+    },
+
+    unwatch(tenantId: string): void {
+      const watched = watchers.get(tenantId);
+      if (!watched || --watched.count > 0) return;
+      watchers.delete(tenantId);
+      delivered.delete(tenantId); // a later watch starts from the position its agents read
+      // Sent after the SSUBSCRIBE on the same connection, so a watch() racing this one re-subscribes after it.
+      void subscriber.sunsubscribe(channelOf(tenantId)).catch((err: unknown) => options.onError?.(err));
     },
 
     async trim(olderThan: Date): Promise<number> {

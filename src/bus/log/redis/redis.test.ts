@@ -1,57 +1,100 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../../../test/support/redis-server.js';
+import { shardSubscribers, startRedisCluster, wipeKeys, type RedisCluster } from '../../../../test/support/redis-cluster.js';
 import { describeEventLogContract } from '../../../../test/support/log-contract.js';
 import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { openRedisEventLog } from './index.js';
 
 let server: RedisServer;
+let serverAdmin: Redis;
+let cluster: RedisCluster;
 
-async function waitForSubscribers(admin: Redis, channel: string, count: number): Promise<void> {
-  await expect.poll(async () => ((await admin.pubsub('NUMSUB', channel)) as [string, number])[1]).toBeGreaterThanOrEqual(count);
-}
 let run = 0;
 beforeAll(async () => {
-  server = await startRedis();
+  [server, cluster] = await Promise.all([startRedis(), startRedisCluster()]);
+  serverAdmin = new Redis(server.url);
 });
 afterAll(async () => {
-  await server?.stop();
+  serverAdmin?.disconnect();
+  await Promise.all([server?.stop(), cluster?.stop()]);
 });
 
-describeEventLogContract('redis', { persistent: true }, async () => {
-  const keyPrefix = `rb_test_${++run}`;
-  const admin = new Redis(server.url);
-  const wipe = async () => {
-    const keys = await admin.keys(`${keyPrefix}:*`);
-    if (keys.length > 0) await admin.del(...keys);
-  };
-  return {
-    open: () => openRedisEventLog({ url: server.url, keyPrefix }),
-    wipe,
-    dispose: async () => {
-      await wipe();
-      await admin.quit();
-    },
-  };
-});
+/** The same suites on one Redis and on a 3-master Redis Cluster; `admins` are plain connections to every data node. */
+const targets = {
+  redis: () => ({ url: server.url, admins: [serverAdmin] }),
+  'redis cluster': () => ({ url: cluster.url, admins: cluster.masters }),
+};
 
-it('lets every node hear every node’s appends, each in offset order', async () => {
-  const keyPrefix = `rb_nodes_${++run}`;
-  const [a, b] = await Promise.all([openRedisEventLog({ url: server.url, keyPrefix }), openRedisEventLog({ url: server.url, keyPrefix })]);
-  try {
-    const heardByA: number[] = [];
-    const heardByB: number[] = [];
-    a.subscribe((_t, logged) => heardByA.push(logged.offset));
-    b.subscribe((_t, logged) => heardByB.push(logged.offset));
-    await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${i}`)));
-    const all = Array.from({ length: 200 }, (_, i) => i + 1);
-    await expect.poll(() => Math.min(heardByA.length, heardByB.length)).toBeGreaterThanOrEqual(200);
-    expect(heardByA).toEqual(all);
-    expect(heardByB).toEqual(all);
-  } finally {
-    await Promise.all([a.close(), b.close()]);
-  }
-});
+for (const [name, target] of Object.entries(targets)) {
+  describeEventLogContract(name, { persistent: true }, async () => {
+    const keyPrefix = `rb_test_${++run}`;
+    const wipe = () => wipeKeys(target().admins, `${keyPrefix}:*`);
+    return {
+      open: () => openRedisEventLog({ url: target().url, keyPrefix }),
+      wipe,
+      dispose: wipe,
+    };
+  });
+
+  describe(`${name}: several nodes`, () => {
+    it('lets every node hear every node’s appends, each in offset order', async () => {
+      const keyPrefix = `rb_nodes_${++run}`;
+      const [a, b] = await Promise.all([openRedisEventLog({ url: target().url, keyPrefix }), openRedisEventLog({ url: target().url, keyPrefix })]);
+      try {
+        const heardByA: number[] = [];
+        const heardByB: number[] = [];
+        a.subscribe((_t, logged) => heardByA.push(logged.offset));
+        b.subscribe((_t, logged) => heardByB.push(logged.offset));
+        await Promise.all([a.watch!('t_a'), b.watch!('t_a')]);
+        await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${i}`)));
+        const all = Array.from({ length: 200 }, (_, i) => i + 1);
+        await expect.poll(() => Math.min(heardByA.length, heardByB.length)).toBeGreaterThanOrEqual(200);
+        expect(heardByA).toEqual(all);
+        expect(heardByB).toEqual(all);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+      }
+    });
+
+    it('subscribes a node only to the tenants it watches: on the first watch, until the last unwatch', async () => {
+      const keyPrefix = `rb_watch_${++run}`;
+      const { url, admins } = target();
+      const channel = (tenant: string) => `${keyPrefix}:{${tenant}}:events`;
+      const subscribers = (tenant: string) => shardSubscribers(admins, channel(tenant));
+      const [a, b] = await Promise.all([openRedisEventLog({ url, keyPrefix }), openRedisEventLog({ url, keyPrefix })]);
+      try {
+        const heardByA: string[] = [];
+        const heardByB: string[] = [];
+        a.subscribe((tenantId, logged) => heardByA.push(`${tenantId}:${logged.offset}`));
+        b.subscribe((tenantId, logged) => heardByB.push(`${tenantId}:${logged.offset}`));
+        // A serves t_a's agents, B two agents of t_b; nobody serves t_c.
+        await Promise.all([a.watch!('t_a'), b.watch!('t_b'), b.watch!('t_b')]);
+        expect([await subscribers('t_a'), await subscribers('t_b'), await subscribers('t_c')]).toEqual([1, 1, 0]);
+        for (const tenant of ['t_c', 't_b', 't_a']) await a.append(tenant, makeCallEvent({ tenantId: tenant }), 'k1');
+        await expect.poll(() => heardByA).toEqual(['t_a:1']);
+        await expect.poll(() => heardByB).toEqual(['t_b:1']);
+
+        b.unwatch!('t_b'); // one of its agents left: still subscribed
+        expect(await subscribers('t_b')).toBe(1);
+        b.unwatch!('t_b'); // the last one
+        await expect.poll(() => subscribers('t_b')).toBe(0);
+        await b.watch!('t_a');
+        await a.append('t_b', makeCallEvent({ tenantId: 't_b' }), 'k2');
+        await a.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k2');
+        await expect.poll(() => heardByB).toEqual(['t_b:1', 't_a:2']);
+        expect(heardByA).toEqual(['t_a:1', 't_a:2']);
+      } finally {
+        await Promise.all([a.close(), b.close()]);
+        await wipeKeys(admins, `${keyPrefix}:*`);
+      }
+    });
+  });
+}
+
+async function waitForSubscribers(channel: string, count: number): Promise<void> {
+  await expect.poll(() => shardSubscribers([serverAdmin], channel)).toBeGreaterThanOrEqual(count);
+}
 
 interface Reconnecting {
   /** Offsets the listening node has delivered, in order. */
@@ -75,13 +118,14 @@ async function withReconnectingListener(appendedFirst: number, body: (nodes: Rec
   const admin = new Redis(server.url);
   const heard: number[] = [];
   listener.subscribe((_t, logged) => heard.push(logged.offset));
+  await listener.watch!('t_a');
   try {
     await body({
       heard,
       append,
       listener,
       killSubscribers: () => admin.client('KILL', 'TYPE', 'pubsub'),
-      subscribers: (count) => waitForSubscribers(admin, `${keyPrefix}:events`, count),
+      subscribers: (count) => waitForSubscribers(`${keyPrefix}:{t_a}:events`, count),
     });
   } finally {
     await Promise.all([listener.close(), writer.close(), admin.quit()]);
@@ -115,7 +159,7 @@ it('fills events missed while the subscriber connection was down, in order', () 
     // Drop every subscriber connection, append while they are gone, then once more after they are back.
     await killSubscribers();
     for (let i = 1; i <= 5; i++) await append();
-    await subscribers(2);
+    await subscribers(1);
     await append();
     await expect.poll(() => heard.length).toBeGreaterThanOrEqual(7);
     expect(heard).toEqual([1, 2, 3, 4, 5, 6, 7]);

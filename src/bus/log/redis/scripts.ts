@@ -1,8 +1,10 @@
 // Lua scripts of the Redis EventLog. Each runs atomically, so offset bump, write and publish can
-// never be seen half done. Every script takes the same six per-tenant keys:
+// never be seen half done. Every script takes the same five keys of one tenant, all named with the
+// tenant's hash tag so they share one Redis Cluster slot (a script may only touch one slot; the
+// set of tenant ids, shared by all, is kept outside the scripts):
 //   KEYS[1] meta (hash: epoch, top, ax)   KEYS[2] stream (XADD id = "<offset>-0")
-//   KEYS[3] idempotency key -> offset   KEYS[4] event id -> offset   KEYS[5] set of tenant ids
-//   KEYS[6] agent index: a sorted set read by lex range, one member per (PBX, extension, offset)
+//   KEYS[3] idempotency key -> offset   KEYS[4] event id -> offset
+//   KEYS[5] agent index: a sorted set read by lex range, one member per (PBX, extension, offset)
 // ARGV[1] is always the tenant id and ARGV[2] a fresh epoch, used only if the stream is new.
 // Meta field ax marks a stream whose agent index covers every event (new streams, or filled by BACKFILL_AGENTS).
 
@@ -11,9 +13,8 @@ const ENSURE_STREAM = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[2]
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[6])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0, 'ax', 1)
-  redis.call('SADD', KEYS[5], ARGV[1])
 end
 `;
 
@@ -27,8 +28,8 @@ local function agentMember(pbx, ext, offset) return agentPrefix(pbx, ext) .. str
 local function indexEvent(json, offset, add)
   local event = cjson.decode(json)
   for _, ext in ipairs(event.agents) do
-    if add then redis.call('ZADD', KEYS[6], 0, agentMember(event.pbxId, ext, offset))
-    else redis.call('ZREM', KEYS[6], agentMember(event.pbxId, ext, offset)) end
+    if add then redis.call('ZADD', KEYS[5], 0, agentMember(event.pbxId, ext, offset))
+    else redis.call('ZREM', KEYS[5], agentMember(event.pbxId, ext, offset)) end
   end
 end
 `;
@@ -43,17 +44,18 @@ if #first > 0 then firstRetained = tonumber(string.match(first[1][1], '^(%d+)'))
 
 /**
  * ARGV: tenant, newEpoch, idempotencyKey, eventId, receivedAtMs, payload, channel, pbxId, then the
- * event's distinct agent extensions. Returns {offset, epoch, duplicate}.
+ * event's distinct agent extensions. Returns {offset, epoch, duplicate}. The channel is the tenant's
+ * shard channel (same hash tag, same slot): only nodes serving the tenant's agents subscribe to it.
  */
 export const APPEND = `${ENSURE_STREAM}${AGENT_MEMBER}
 local existing = redis.call('HGET', KEYS[3], ARGV[3])
 if existing then return {tonumber(existing), epoch, 1} end
 local offset = redis.call('HINCRBY', KEYS[1], 'top', 1)
 redis.call('XADD', KEYS[2], offset .. '-0', 'k', ARGV[3], 'i', ARGV[4], 'r', ARGV[5], 'e', ARGV[6])
-for i = 9, #ARGV do redis.call('ZADD', KEYS[6], 0, agentMember(ARGV[8], ARGV[i], offset)) end
+for i = 9, #ARGV do redis.call('ZADD', KEYS[5], 0, agentMember(ARGV[8], ARGV[i], offset)) end
 redis.call('HSET', KEYS[3], ARGV[3], offset)
 redis.call('HSETNX', KEYS[4], ARGV[4], offset)
-redis.call('PUBLISH', ARGV[7], offset .. ' ' .. epoch .. ' ' .. string.len(ARGV[1]) .. ' ' .. ARGV[1] .. ARGV[6])
+redis.call('SPUBLISH', ARGV[7], offset .. ' ' .. epoch .. ' ' .. ARGV[6])
 return {offset, epoch, 0}
 `;
 
@@ -69,7 +71,7 @@ export const READ_AGENT = `${ENSURE_STREAM}${AGENT_MEMBER}${FIRST_RETAINED}
 local entries = {}
 if tonumber(ARGV[6]) > 0 then
   local from = math.max(tonumber(ARGV[5]) + 1, firstRetained)
-  local members = redis.call('ZRANGEBYLEX', KEYS[6], '[' .. agentMember(ARGV[3], ARGV[4], from), '[' .. agentPrefix(ARGV[3], ARGV[4]) .. '~', 'LIMIT', 0, ARGV[6])
+  local members = redis.call('ZRANGEBYLEX', KEYS[5], '[' .. agentMember(ARGV[3], ARGV[4], from), '[' .. agentPrefix(ARGV[3], ARGV[4]) .. '~', 'LIMIT', 0, ARGV[6])
   for _, member in ipairs(members) do
     local id = tonumber(string.sub(member, -16)) .. '-0'
     local found = redis.call('XRANGE', KEYS[2], id, id)
