@@ -4,6 +4,7 @@ import { hkdfSync } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AuditLog } from './audit/port.js';
+import { createPostgresAuditLog } from './audit/postgres.js';
 import { createSqliteAuditLog } from './audit/sqlite.js';
 import type { BusConfig } from './config.js';
 import type { DialService } from './dial/port.js';
@@ -20,16 +21,74 @@ import { verifyRedisDurability } from './redis-durability.js';
 import { openSqliteEventLog } from './log/sqlite/index.js';
 import { createConnectorRelay, createPbxApiRegistry, createPbxGateway, type ConnectorRelay, type PbxApiRegistry } from './pbx/index.js';
 import type { PbxGateway } from './pbx/port.js';
+import { openPostgres } from './postgres.js';
 import { createRecordingService, type RecordingLinks } from './recordings/index.js';
+import { MIGRATIONS as POSTGRES_MIGRATIONS } from './tenants/postgres/schema.js';
+import { createPostgresTenantStore } from './tenants/postgres/store.js';
+import type { AdminTenantStore } from './tenants/rows.js';
 import { loadMasterKey } from './tenants/secrets.js';
-import { createSqliteTenantStore, type SqliteTenantStore } from './tenants/sqlite/store.js';
+import { createSqliteTenantStore } from './tenants/sqlite/store.js';
 
-/** Tenants, PBXs, agents, contacts and the audit trail share this file in the data directory. */
+/** Without a database URL, tenants, PBXs, agents, contacts and the audit trail share this file in the data directory. */
 export const TENANTS_DB_FILE = 'tenants.sqlite';
+
+/** Tenants (with PBXs, agents, pairing codes, contacts) and the audit trail: one engine for both. */
+export interface TenantStorage {
+  tenants: AdminTenantStore;
+  audit: AuditLog;
+  /** Rejects unless the database answers a trivial query. */
+  ping(): Promise<void>;
+  /** Writes what the audit log holds back, then closes the database (or pool). */
+  close(): Promise<void>;
+}
+
+/**
+ * PostgreSQL when a database URL is configured (every node and the admin CLI share it; migrations
+ * run here), else the SQLite file in the data directory (nodes must then share that directory).
+ */
+export async function openTenantStorage(opts: {
+  dataDir: string;
+  databaseUrl: string | null;
+  masterKey: Buffer;
+  auditRetentionDays?: number;
+  onError: (err: Error) => void;
+}): Promise<TenantStorage> {
+  const auditOptions = { retentionDays: opts.auditRetentionDays };
+  if (opts.databaseUrl) {
+    const pool = await openPostgres({ url: opts.databaseUrl, migrations: POSTGRES_MIGRATIONS, onError: opts.onError });
+    try {
+      const audit = await createPostgresAuditLog(pool, auditOptions);
+      return {
+        tenants: createPostgresTenantStore({ pool, masterKey: opts.masterKey }),
+        audit,
+        async ping() {
+          await pool.query('SELECT 1');
+        },
+        close: () => pool.end(),
+      };
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
+  }
+  const tenants = createSqliteTenantStore({ path: join(opts.dataDir, TENANTS_DB_FILE), masterKey: opts.masterKey });
+  const audit = createSqliteAuditLog({ db: tenants.db }, auditOptions);
+  return {
+    tenants,
+    audit,
+    async ping() {
+      tenants.db.prepare('SELECT 1').get();
+    },
+    async close() {
+      await audit.close();
+      await tenants.close();
+    },
+  };
+}
 
 export interface BusStorage {
   log: EventLog;
-  tenants: SqliteTenantStore;
+  tenants: AdminTenantStore;
   audit: AuditLog;
   /** Delivery ids already stored (webhook retries), beside the log: Redis when it has one, else SQLite. */
   deliveries: DeliveryStore;
@@ -38,54 +97,59 @@ export interface BusStorage {
   masterKey: Buffer;
   /** Readiness: rejects unless the tenant database and Redis (when configured) answer a trivial query. */
   ping(): Promise<void>;
-  /** Closes the log and delivery ids, then the tenant database (SQLite checkpoints its WAL on the last close). */
+  /** Closes the log and delivery ids, then the tenant storage (SQLite checkpoints its WAL on the last close). */
   close(): Promise<void>;
 }
 
 /**
- * The log on SQLite in the data directory, or on Redis when a URL is configured (several nodes).
- * Tenants stay in SQLite either way: nodes sharing a Redis log must share the data directory
- * (one host, or a shared volume with working POSIX locks); a networked tenant store is not built.
+ * The log (and delivery ids) on SQLite in the data directory, or on Redis when a URL is configured.
+ * Tenants and the audit trail on PostgreSQL when a database URL is configured, else SQLite in the
+ * data directory. Nodes on separate hosts need both URLs; with SQLite tenants they must share the
+ * data directory (one host, or a shared volume with working POSIX locks).
  */
-export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl' | 'masterKey'> & Partial<Pick<BusConfig, 'auditRetentionDays' | 'redisRequireFsync'>>, logger: Logger): Promise<BusStorage> {
+export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl' | 'masterKey'> & Partial<Pick<BusConfig, 'auditRetentionDays' | 'redisRequireFsync' | 'databaseUrl'>>, logger: Logger): Promise<BusStorage> {
   const onError = (err: unknown) => logger.error({ err }, 'event log background error');
   // Before anything is acknowledged: what a Redis crash could lose (refuses when required and weaker).
   if (config.redisUrl) await verifyRedisDurability(config.redisUrl, { required: config.redisRequireFsync ?? null, logger });
   const masterKey = loadMasterKey({ configured: config.masterKey, dataDir: config.dataDir });
   const log = config.redisUrl ? await openRedisEventLog({ url: config.redisUrl, onError }) : openSqliteEventLog({ dataDir: config.dataDir, onError });
-  let tenants: SqliteTenantStore;
+  let tenantStorage: TenantStorage;
   let limits: RateLimits | undefined;
   let deliveries: DeliveryStore | undefined;
   try {
     deliveries = config.redisUrl ? await openRedisDeliveryStore({ url: config.redisUrl }) : openSqliteDeliveryStore({ path: join(config.dataDir, DELIVERIES_DB_FILE), onError: (err) => logger.error({ err }, 'delivery ids background error') });
     limits = config.redisUrl ? await redisRateLimits({ url: config.redisUrl, onError: (err) => logger.warn({ err: err.message }, 'rate limit store connection error') }) : memoryRateLimits();
-    tenants = createSqliteTenantStore({ path: join(config.dataDir, TENANTS_DB_FILE), masterKey });
+    tenantStorage = await openTenantStorage({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl ?? null,
+      masterKey,
+      auditRetentionDays: config.auditRetentionDays,
+      onError: (err) => logger.error({ err }, 'tenant database connection error'),
+    });
   } catch (err) {
     await limits?.close();
     await deliveries?.close();
     await log.close();
     throw err;
   }
-  const audit = createSqliteAuditLog({ db: tenants.db }, { retentionDays: config.auditRetentionDays });
   return {
     log,
-    tenants,
-    audit,
+    tenants: tenantStorage.tenants,
+    audit: tenantStorage.audit,
     deliveries,
     limits,
     masterKey,
     async ping() {
-      tenants.db.prepare('SELECT 1').get();
+      await tenantStorage.ping();
       // Every Redis user of the bus shares one server: the limits' connection answers for it,
       // and it fails at once while Redis is down (no offline queue).
       await limits.ping();
     },
     async close() {
-      await audit.close();
       await limits.close();
       await log.close();
       await deliveries.close();
-      await tenants.close();
+      await tenantStorage.close();
     },
   };
 }

@@ -14,7 +14,7 @@ describe('loadConfig', () => {
   it('has working defaults', () => {
     expect(loadConfig({})).toEqual({
       dataDir: './.data', port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080',
-      redisUrl: null, redisRequireFsync: null, retentionDays: 7, auditRetentionDays: 90, masterKey: null, logLevel: 'info', metricsToken: null, trustProxy: [],
+      redisUrl: null, databaseUrl: null, redisRequireFsync: null, retentionDays: 7, auditRetentionDays: 90, masterKey: null, logLevel: 'info', metricsToken: null, trustProxy: [],
       connections: { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnectionsPerAddress: 512 },
       fanout: { frameRate: 100, frameBurst: 1_000, maxSessionsPerDevice: 2 },
     });
@@ -38,6 +38,17 @@ describe('loadConfig', () => {
     });
     expect(config).toMatchObject({ port: 9000, publicUrl: 'https://bus.example.com', redisUrl: 'redis://127.0.0.1:6379', retentionDays: 30, auditRetentionDays: 365, logLevel: 'warn' });
     expect(config.masterKey).toEqual(key);
+  });
+
+  it('reads a PostgreSQL database URL (unset: SQLite) and refuses anything else without echoing it', () => {
+    expect(loadConfig({}).databaseUrl).toBeNull();
+    for (const url of ['postgres://rb:s3cret@db.internal:5432/ringbridge', 'postgresql://db.internal/ringbridge?sslmode=require']) {
+      expect(loadConfig({ RINGBRIDGE_DATABASE_URL: url }).databaseUrl).toBe(url);
+    }
+    for (const bad of ['mysql://rb:s3cret@db/rb', 'db.internal:5432', 'postgres//rb:s3cret@db']) {
+      expect(() => loadConfig({ RINGBRIDGE_DATABASE_URL: bad }), bad).toThrow(/RINGBRIDGE_DATABASE_URL/);
+      expect(() => loadConfig({ RINGBRIDGE_DATABASE_URL: bad }), bad).not.toThrow(/s3cret/);
+    }
   });
 
   it('reads trusted proxies as addresses, CIDRs or range names, and refuses a hop count', () => {

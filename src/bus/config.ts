@@ -28,6 +28,8 @@ const EnvSchema = z.object({
   RINGBRIDGE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Set to run the log on Redis (several nodes); unset = embedded SQLite. redis+cluster://h:p,h:p = Redis Cluster. */
   RINGBRIDGE_REDIS_URL: z.string().refine(isRedisUrl, 'must be redis://, rediss:// or redis+cluster://host:port,host:port').optional(),
+  /** Set to keep tenants, agents, pairing codes, contacts and the audit trail in PostgreSQL (nodes on several hosts); unset = SQLite in the data directory. */
+  RINGBRIDGE_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Refuse to start unless every Redis data node fsyncs its append-only file this often (redis-durability.ts). */
   RINGBRIDGE_REDIS_REQUIRE_FSYNC: z.enum(FSYNC_POLICIES).optional(),
   RINGBRIDGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
@@ -71,6 +73,8 @@ export interface BusConfig {
   /** Without a trailing slash. */
   publicUrl: string;
   redisUrl: string | null;
+  /** postgres:// URL of the tenant database; null = SQLite in the data directory. */
+  databaseUrl: string | null;
   /** null: start whatever Redis's appendfsync, warning when a crash could lose acknowledged events. */
   redisRequireFsync: FsyncPolicy | null;
   retentionDays: number;
@@ -109,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
     host: e.RINGBRIDGE_HOST,
     publicUrl: (e.RINGBRIDGE_PUBLIC_URL ?? `http://${localHost}:${e.RINGBRIDGE_PORT}`).replace(/\/+$/, ''),
     redisUrl: e.RINGBRIDGE_REDIS_URL ?? null,
+    databaseUrl: e.RINGBRIDGE_DATABASE_URL ?? null,
     redisRequireFsync: e.RINGBRIDGE_REDIS_REQUIRE_FSYNC ?? null,
     retentionDays: e.RINGBRIDGE_RETENTION_DAYS,
     auditRetentionDays: e.RINGBRIDGE_AUDIT_RETENTION_DAYS,

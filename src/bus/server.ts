@@ -18,7 +18,7 @@ import { acquireLease, type Lease } from './lease.js';
 import { createBusLogger, flushLogger } from './logger.js';
 import { createBusMetrics, meteredIngestor, meteredLimits, timedLog } from './metrics.js';
 import { oauthClientsFromEnv } from './oauth-broker/index.js';
-import type { SqliteTenantStore } from './tenants/sqlite/store.js';
+import type { AdminTenantStore } from './tenants/rows.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -50,7 +50,7 @@ export interface RunningBus {
   wsUrl: string;
   app: FastifyInstance;
   log: EventLog;
-  tenants: SqliteTenantStore;
+  tenants: AdminTenantStore;
   storage: BusStorage;
   connectors: ConnectorManager;
   /** Graceful shutdown; safe to call more than once. */

@@ -1,7 +1,7 @@
 // Who sees what, and what an agent gets back after being away: two tenants whose PBXs use the
 // same extension numbers, and an agent that disconnects while calls happen.
 import { execFile } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningBus } from '../../src/bus/server.js';
@@ -11,6 +11,8 @@ import { Agent, callerNumber, fromCaller, pair, provisionSite, Resources, startS
 
 const res = new Resources();
 let bus: RunningBus;
+/** The bus's data directory: the admin CLI, run as its own process, opens the same tenant database. */
+let dataDir: string;
 let simA: PbxSimulator;
 let simB: PbxSimulator;
 let acme: Site;
@@ -18,7 +20,8 @@ let globex: Site;
 afterAll(() => res.cleanup());
 
 beforeAll(async () => {
-  bus = await startTestBus(res);
+  dataDir = res.tempDir();
+  bus = await startTestBus(res, { dataDir });
   [simA, simB] = await Promise.all([startSim(res), startSim(res)]);
   // Both PBXs number their agents 101 and 102; they send the HTTP forms (template and webhook).
   acme = await provisionSite(bus, simA, { tenantName: 'Acme', extensions: ['101', '102'], callControl: false });
@@ -78,7 +81,6 @@ describe('revocation', () => {
     const colleague = await Agent.connect(res, bus.wsUrl, acme.tokens['101']!);
 
     const admin = resolve(import.meta.dirname, '../../bin/ringbridge-admin.mjs');
-    const dataDir = dirname(bus.tenants.db.name);
     await promisify(execFile)(process.execPath, [admin, 'agent', 'revoke', '--agent', agent.id], { env: { ...process.env, RINGBRIDGE_DATA_DIR: dataDir, RINGBRIDGE_MASTER_KEY: '' } });
 
     expect(await leaver.socket.closed).toBe(CloseCode.revoked);

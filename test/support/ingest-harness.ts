@@ -7,6 +7,7 @@ import { problemHandler } from '../../src/bus/http/problem.js';
 import { createMemoryEventLog } from './memory-event-log.js';
 import type { EventLog, LoggedEvent } from '../../src/bus/log/port.js';
 import type { Pbx, PbxSecrets } from '../../src/bus/tenants/port.js';
+import type { AdminTenantStore } from '../../src/bus/tenants/rows.js';
 import { createSqliteTenantStore, type SqliteTenantStore } from '../../src/bus/tenants/sqlite/store.js';
 import type { DeliveryStore } from '../../src/bus/ingest/deliveries/port.js';
 import { createIngestor } from '../../src/bus/ingest/normalise.js';
@@ -45,7 +46,7 @@ export async function buildIngestHarness(): Promise<IngestHarness> {
 }
 
 /** Just the ingest routes over the given storage (a bus restart is a new app on the same storage). */
-export async function ingestApp(storage: { log: EventLog; tenants: SqliteTenantStore; deliveries?: DeliveryStore }): Promise<FastifyInstance> {
+export async function ingestApp(storage: { log: EventLog; tenants: AdminTenantStore; deliveries?: DeliveryStore }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   await app.register(problemHandler);
   await app.register(ingestRoutes, { ingestor: createIngestor(storage), tenants: storage.tenants, contacts: storage.tenants });

@@ -5,22 +5,13 @@
 // the count of its first row. Those bumps are kept in memory and written at most once a second in
 // one transaction, because a synchronous SQLite commit per refusal would stall the event loop
 // during a flood; a kill -9 loses at most that second of counts, never a row.
-import type { AuditEntry, AuditLog, AuditQuery, AuditRecord } from './port.js';
+import type { AuditEntry, AuditLog, AuditQuery } from './port.js';
 import { openSqlite, type SqliteDb } from '../tenants/sqlite/open.js';
+import { AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, toAuditRecord, type AuditOptions, type AuditRow } from './rows.js';
 
-const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 10_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const FLUSH_EVERY_MS = 1_000;
-
-export interface SqliteAuditOptions {
-  /** Rows older than this many days are deleted. Default 90. */
-  retentionDays?: number;
-  /** Identical refusals within this window share one row. Default 5 minutes. */
-  aggregateMs?: number;
-  now?: () => Date;
-}
 
 export interface SqliteAuditLog extends AuditLog {
   /** Deletes rows past the retention; returns how many. */
@@ -29,12 +20,10 @@ export interface SqliteAuditLog extends AuditLog {
   close(): Promise<void>;
 }
 
-interface AuditRow { seq: number; at: string; tenant_id: string; agent_id: string; action: AuditEntry['action']; target: string; result: AuditEntry['result']; detail: string | null; count: number; last_at: string | null }
-
 /** The first row of a run of identical refusals and what has happened since. */
 interface OpenRun { seq: number; startedMs: number; count: number; written: number; lastAt: string }
 
-export function createSqliteAuditLog(store: { db: SqliteDb } | { path: string }, opts: SqliteAuditOptions = {}): SqliteAuditLog {
+export function createSqliteAuditLog(store: { db: SqliteDb } | { path: string }, opts: AuditOptions = {}): SqliteAuditLog {
   const db = 'db' in store ? store.db : openSqlite(store.path);
   const now = opts.now ?? (() => new Date());
   const retentionMs = (opts.retentionDays ?? 90) * DAY_MS;
@@ -103,12 +92,9 @@ export function createSqliteAuditLog(store: { db: SqliteDb } | { path: string },
     },
     async list(tenantId, query: AuditQuery = {}) {
       flush(false);
-      const limit = Math.min(Math.max(query.limit ?? DEFAULT_LIMIT, 1), MAX_LIMIT);
+      const limit = Math.min(Math.max(query.limit ?? AUDIT_DEFAULT_LIMIT, 1), AUDIT_MAX_LIMIT);
       const rows = select.all({ tenantId, agentId: query.agentId ?? null, action: query.action ?? null, since: query.since ?? null, before: query.before ?? null, limit });
-      return rows.map((r): AuditRecord => ({
-        seq: r.seq, at: r.at, tenantId: r.tenant_id, agentId: r.agent_id, action: r.action, target: r.target, result: r.result, detail: r.detail,
-        count: r.count, lastAt: r.last_at ?? r.at,
-      }));
+      return rows.map(toAuditRecord);
     },
     prune,
     async close() {

@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CountryCode } from 'libphonenumber-js';
 import { CountryCodeSchema } from '../../shared/phone.js';
 import type { CallEvent } from '../../shared/call-event.js';
-import { createSqliteAuditLog } from '../audit/sqlite.js';
 import { loadConfig, type BusConfig } from '../config.js';
 import { renderTemplate, templateBaseUrl } from '../ingest/crm-template/template.js';
 import { openRedisEventLog } from '../log/redis/index.js';
@@ -17,8 +16,8 @@ import { openSqliteEventLog } from '../log/sqlite/index.js';
 import { parseContactsCsv } from '../tenants/contacts.js';
 import type { Pbx } from '../tenants/port.js';
 import { loadMasterKey } from '../tenants/secrets.js';
-import { TENANTS_DB_FILE } from '../compose.js';
-import { createSqliteTenantStore, type SecretKind, type SqliteTenantStore } from '../tenants/sqlite/store.js';
+import { openTenantStorage } from '../compose.js';
+import type { AdminTenantStore, SecretKind } from '../tenants/rows.js';
 
 
 const USAGE = `ringbridge-admin <command> [options]   (global: --data-dir DIR, default $RINGBRIDGE_DATA_DIR or ./.data)
@@ -124,7 +123,7 @@ function writeSecretFile(path: string, content: string): void {
   chmodSync(path, 0o600);
 }
 
-async function requirePbx(store: SqliteTenantStore, id: string): Promise<Pbx> {
+async function requirePbx(store: AdminTenantStore, id: string): Promise<Pbx> {
   const pbx = await store.getPbx(id);
   if (!pbx) throw new CommandError(`no PBX ${id}`);
   return pbx;
@@ -196,10 +195,14 @@ function setupSheet(o: {
 }
 
 async function run(command: string, values: Values, io: CliIo, config: BusConfig): Promise<void> {
+  // The bus's own tenant storage: PostgreSQL when RINGBRIDGE_DATABASE_URL is set, else the data directory's file.
   const openStore = () =>
-    createSqliteTenantStore({
-      path: resolve(io.cwd, config.dataDir, TENANTS_DB_FILE),
+    openTenantStorage({
+      dataDir: resolve(io.cwd, config.dataDir),
+      databaseUrl: config.databaseUrl,
       masterKey: loadMasterKey({ configured: config.masterKey, dataDir: resolve(io.cwd, config.dataDir) }),
+      auditRetentionDays: config.auditRetentionDays,
+      onError: (err) => io.err(`warning: ${err.message}`),
     });
 
   if (command === 'watch') {
@@ -227,7 +230,8 @@ async function run(command: string, values: Values, io: CliIo, config: BusConfig
     return;
   }
 
-  const store = openStore();
+  const storage = await openStore();
+  const store = storage.tenants;
   try {
     switch (command) {
       case 'tenant create': {
@@ -362,8 +366,8 @@ async function run(command: string, values: Values, io: CliIo, config: BusConfig
         const tenantId = need(values, 'tenant');
         const limit = positiveInt(opt(values, 'limit'), 'limit', 100);
         if (limit < 1 || limit > 10_000) throw new UsageError('--limit must be between 1 and 10000');
-        // The configured retention: opening the log prunes, and must not prune more than the bus does.
-        const entries = await createSqliteAuditLog({ db: store.db }, { retentionDays: config.auditRetentionDays }).list(tenantId, {
+        // Opened with the configured retention: opening the log prunes, and must not prune more than the bus does.
+        const entries = await storage.audit.list(tenantId, {
           agentId: opt(values, 'agent'),
           action: auditAction(opt(values, 'action')),
           since: isoTime(opt(values, 'since'), 'since'),
@@ -383,7 +387,7 @@ async function run(command: string, values: Values, io: CliIo, config: BusConfig
         throw new UsageError(`unknown command "${command}"`);
     }
   } finally {
-    await store.close();
+    await storage.close();
   }
 }
 

@@ -1,71 +1,35 @@
 // TenantStore (and the contact cache) on embedded SQLite. better-sqlite3 is synchronous, so each
 // method is one short transaction; the async signatures keep the port engine-neutral. The tables
 // are created by the file's migrations in ./open.ts.
-import type { CountryCode } from 'libphonenumber-js';
-import type { Agent, DialPolicy, Pbx, PbxSecrets, Tenant, TenantStore } from '../port.js';
-import type { CachedContact, ContactCache } from '../contacts.js';
+import type { CachedContact } from '../contacts.js';
+import type { Tenant, TenantStore } from '../port.js';
 import {
-  PAIRING_CODE_TTL_MS,
-  SecretBox,
-  canonicalPairingCode,
-  newConnectorToken,
-  newDeviceToken,
-  newId,
-  newPairingCode,
-  newTemplateKey,
-  newWebhookSecret,
-  sha256Hex,
-} from '../secrets.js';
+  createPbxCache,
+  DEFAULT_DIAL_POLICY,
+  frozenSecrets,
+  NEW_SECRET,
+  NotFoundError,
+  openSecrets,
+  toAgent,
+  toContact,
+  toPbx,
+  toTenant,
+  type AdminTenantStore,
+  type AgentRow,
+  type ContactRow,
+  type PbxRow,
+  type SecretKind,
+  type TenantRow,
+} from '../rows.js';
+import { PAIRING_CODE_TTL_MS, SecretBox, canonicalPairingCode, newDeviceToken, newId, newPairingCode, sha256Hex } from '../secrets.js';
 import { openSqlite, type SqliteDb } from './open.js';
 
-export type SecretKind = 'webhook' | 'template' | 'connector';
+export { NotFoundError, PBX_CACHE_MS, type SecretKind } from '../rows.js';
 
-/** The port plus what only administration needs. */
-export interface SqliteTenantStore extends TenantStore, ContactCache {
-  listTenants(): Promise<Tenant[]>;
-  getAgent(agentId: string): Promise<Agent | null>;
+export interface SqliteTenantStore extends AdminTenantStore {
   /** The shared handle, so the audit log can live in the same file. */
   readonly db: SqliteDb;
 }
-
-const DEFAULT_DIAL_POLICY: DialPolicy = { allowedCountries: [], blockedTypes: ['PREMIUM_RATE', 'SHARED_COST'] };
-
-interface TenantRow { id: string; name: string; dial_policy: string; created_at: string }
-interface PbxRow {
-  id: string; tenant_id: string; name: string; base_url: string; default_country: string;
-  api_client_id: string | null; connector_mode: 'bus' | 'remote'; api_client_secret: string | null;
-}
-interface AgentRow {
-  id: string; tenant_id: string; pbx_id: string; extension: string; name: string; crm_user: string | null; revoked_at: string | null;
-}
-
-const toTenant = (r: TenantRow): Tenant => ({ id: r.id, name: r.name, dialPolicy: JSON.parse(r.dial_policy) as DialPolicy, createdAt: r.created_at });
-const toPbx = (r: PbxRow): Pbx => ({
-  id: r.id, tenantId: r.tenant_id, name: r.name, baseUrl: r.base_url, defaultCountry: r.default_country as CountryCode,
-  apiClientId: r.api_client_id, connectorMode: r.connector_mode,
-});
-const toAgent = (r: AgentRow): Agent => ({
-  id: r.id, tenantId: r.tenant_id, pbxId: r.pbx_id, extension: r.extension, name: r.name, crmUser: r.crm_user, revokedAt: r.revoked_at,
-});
-
-const NEW_SECRET: Record<SecretKind, () => string> = {
-  webhook: newWebhookSecret,
-  template: newTemplateKey,
-  connector: newConnectorToken,
-};
-
-export class NotFoundError extends Error {
-  override name = 'NotFoundError';
-}
-
-/**
- * How long a PBX and its decrypted secrets are served from memory: every ingest request reads
- * both, and opening the secrets is an AES-GCM decryption each. Rotation and retirement through
- * this store take effect at once; through another process (the admin CLI) within this time. That
- * is safe: a rotation keeps old and new secrets valid together, so the only change that waits is
- * retiring an old secret, which stops being accepted within PBX_CACHE_MS.
- */
-export const PBX_CACHE_MS = 5_000;
 
 export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer; now?: () => Date }): SqliteTenantStore {
   const db = openSqlite(opts.path);
@@ -118,7 +82,7 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
        ON CONFLICT (tenant_id, e164) DO UPDATE SET id = excluded.id, first_name = excluded.first_name,
          last_name = excluded.last_name, company = excluded.company, url = excluded.url`,
     ),
-    contact: db.prepare<[string, string], { id: string; first_name: string; last_name: string; company: string; url: string }>(
+    contact: db.prepare<[string, string], ContactRow>(
       'SELECT id, first_name, last_name, company, url FROM contacts WHERE tenant_id = ? AND e164 = ?',
     ),
   };
@@ -135,38 +99,10 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
     return secret;
   };
 
-  const readSecrets = (row: PbxRow): PbxSecrets => {
-    const secrets: PbxSecrets = {
-      webhookSecrets: [],
-      templateKeys: [],
-      connectorTokens: [],
-      apiClientSecret: row.api_client_secret === null ? null : box.open(row.api_client_secret),
-    };
-    const listOf: Record<SecretKind, string[]> = {
-      webhook: secrets.webhookSecrets,
-      template: secrets.templateKeys,
-      connector: secrets.connectorTokens,
-    };
-    for (const s of q.liveSecrets.all(row.id)) listOf[s.kind].push(box.open(s.sealed));
-    return secrets;
-  };
+  const readSecrets = (row: PbxRow) => openSecrets(box, row, q.liveSecrets.all(row.id));
 
-  /** One entry per PBX looked up (bounded by the PBXs that exist); secrets opened on first use. */
-  const pbxCache = new Map<string, { pbx: Pbx; row: PbxRow; secrets: PbxSecrets | null; expiresAt: number }>();
-  const cachedPbx = (pbxId: string) => {
-    const t = now().getTime();
-    const hit = pbxCache.get(pbxId);
-    if (hit && hit.expiresAt > t) return hit;
-    const row = q.pbx.get(pbxId);
-    if (!row) {
-      pbxCache.delete(pbxId);
-      return null;
-    }
-    // Frozen: every caller shares these objects until the entry expires.
-    const entry = { pbx: Object.freeze(toPbx(row)), row, secrets: null, expiresAt: t + PBX_CACHE_MS };
-    pbxCache.set(pbxId, entry);
-    return entry;
-  };
+  const pbxCache = createPbxCache(now);
+  const cachedPbx = (pbxId: string) => pbxCache.fresh(pbxId) ?? pbxCache.store(pbxId, q.pbx.get(pbxId) ?? null);
 
   const addPbxTx = db.transaction((input: Parameters<TenantStore['addPbx']>[0]) => {
     if (!q.tenant.get(input.tenantId)) throw new NotFoundError(`no tenant ${input.tenantId}`);
@@ -273,12 +209,12 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
     },
     async rotatePbxSecret(pbxId, kind) {
       const secret = rotateTx(pbxId, kind);
-      pbxCache.delete(pbxId);
+      pbxCache.forget(pbxId);
       return secret;
     },
     async retireOldPbxSecrets(pbxId, kind) {
       retireTx(pbxId, kind);
-      pbxCache.delete(pbxId);
+      pbxCache.forget(pbxId);
     },
     async addAgent(input) {
       return addAgentTx(input);
@@ -308,17 +244,10 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
     },
     async findContact(tenantId, e164) {
       const row = q.contact.get(tenantId, e164);
-      return row ? { id: row.id, firstName: row.first_name, lastName: row.last_name, company: row.company, url: row.url } : null;
+      return row ? toContact(row) : null;
     },
     async close() {
       if (db.open) db.close();
     },
   };
-}
-
-function frozenSecrets(secrets: PbxSecrets): PbxSecrets {
-  Object.freeze(secrets.webhookSecrets);
-  Object.freeze(secrets.templateKeys);
-  Object.freeze(secrets.connectorTokens);
-  return Object.freeze(secrets);
 }
