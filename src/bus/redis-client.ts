@@ -24,7 +24,7 @@ export function parseClusterUrl(url: string): ClusterTarget | null {
   if (!m) throw new Error('a cluster URL looks like redis+cluster://host:port,host:port');
   const nodes = m[3]!.split(',').map((hostPort) => {
     const at = hostPort.lastIndexOf(':');
-    const node = NodeSchema.safeParse({ host: hostPort.slice(0, at), port: hostPort.slice(at + 1) });
+    const node = NodeSchema.safeParse({ host: hostPort.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: hostPort.slice(at + 1) }); // [IPv6]:port
     if (at < 0 || !node.success) throw new Error(`cluster node "${hostPort}" is not host:port`);
     return node.data;
   });
