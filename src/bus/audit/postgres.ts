@@ -53,13 +53,14 @@ export async function createPostgresAuditLog(pool: PgPool, opts: AuditOptions = 
     },
     async list(tenantId, query: AuditQuery = {}) {
       const limit = Math.min(Math.max(query.limit ?? AUDIT_DEFAULT_LIMIT, 1), AUDIT_MAX_LIMIT);
-      const { rows } = await pool.query<AuditRow>(
-        `SELECT seq::int AS seq, at, tenant_id, agent_id, action, target, result, detail, count, last_at FROM audit
+      // seq is a bigint, which pg returns as a string: a number is exact up to 2^53 rows.
+      const { rows } = await pool.query<Omit<AuditRow, 'seq'> & { seq: string }>(
+        `SELECT seq, at, tenant_id, agent_id, action, target, result, detail, count, last_at FROM audit
          WHERE tenant_id = $1 AND ($2::text IS NULL OR agent_id = $2) AND ($3::text IS NULL OR action = $3)
            AND ($4::text IS NULL OR coalesce(last_at, at) >= $4) AND ($5::bigint IS NULL OR seq < $5) ORDER BY seq DESC LIMIT $6`,
         [tenantId, query.agentId ?? null, query.action ?? null, query.since ?? null, query.before ?? null, limit],
       );
-      return rows.map(toAuditRecord);
+      return rows.map((r) => toAuditRecord({ ...r, seq: Number(r.seq) }));
     },
     prune,
     async close() {},
