@@ -2,7 +2,7 @@
 // (idempotency check, offset bump, XADD, SPUBLISH) on the tenant's keys, which share one hash slot,
 // and hears the appends of the tenants it watches (those whose agents it serves) on their shard
 // channels. Durability is Redis's: redis-durability.ts says what each appendfsync setting can lose.
-import type { Result } from 'ioredis';
+import { Cluster, type Result } from 'ioredis';
 import { createRedis } from '../../redis-client.js';
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
@@ -144,7 +144,9 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   // before its own re-SSUBSCRIBE is sent; catching up then could read the stream before the
   // subscription is back and lose what is appended in between. Our SSUBSCRIBE queues behind
   // ioredis's, so once Redis confirms it, every later append reaches us: catch up from then.
-  subscriber.on('ready', () => {
+  // A Cluster client replaces a lost shard subscriber itself and says so with 'subscribersReady'
+  // (after re-sending its SSUBSCRIBEs); it emits no 'ready' for it.
+  subscriber.on(subscriber instanceof Cluster ? 'subscribersReady' : 'ready', () => {
     for (const [tenantId, state] of delivered) {
       if (state.held) continue; // a fill in progress delivers up to its newest message
       state.held = [];

@@ -92,30 +92,29 @@ for (const [name, target] of Object.entries(targets)) {
   });
 }
 
-async function waitForSubscribers(channel: string, count: number): Promise<void> {
-  await expect.poll(() => shardSubscribers([serverAdmin], channel)).toBeGreaterThanOrEqual(count);
-}
-
 interface Reconnecting {
   /** Offsets the listening node has delivered, in order. */
   heard: number[];
   /** Appends the next event of tenant t_a from the other node. */
   append(): Promise<unknown>;
-  /** Drops every pub/sub connection; ioredis reconnects them. */
+  /** Drops every pub/sub connection on every data node; ioredis reconnects them. */
   killSubscribers(): Promise<unknown>;
   subscribers(count: number): Promise<void>;
   listener: Awaited<ReturnType<typeof openRedisEventLog>>;
 }
 
-/** A writing node and a listening node on a fresh key prefix; `appendedFirst` events exist before the listener opens. */
-async function withReconnectingListener(appendedFirst: number, body: (nodes: Reconnecting) => Promise<void>): Promise<void> {
+/** A writing node and a listening node (watching t_a) on a fresh key prefix; `appendedFirst` events exist before the listener opens. */
+async function withReconnectingListener(
+  { url, admins }: { url: string; admins: Redis[] },
+  appendedFirst: number,
+  body: (nodes: Reconnecting) => Promise<void>,
+): Promise<void> {
   const keyPrefix = `rb_reconnect_${++run}`;
-  const writer = await openRedisEventLog({ url: server.url, keyPrefix });
+  const writer = await openRedisEventLog({ url, keyPrefix });
   let appended = 0;
   const append = () => writer.append('t_a', makeCallEvent({ tenantId: 't_a' }), `k${appended++}`);
   for (let i = 0; i < appendedFirst; i++) await append();
-  const listener = await openRedisEventLog({ url: server.url, keyPrefix });
-  const admin = new Redis(server.url);
+  const listener = await openRedisEventLog({ url, keyPrefix });
   const heard: number[] = [];
   listener.subscribe((_t, logged) => heard.push(logged.offset));
   await listener.watch!('t_a');
@@ -124,46 +123,51 @@ async function withReconnectingListener(appendedFirst: number, body: (nodes: Rec
       heard,
       append,
       listener,
-      killSubscribers: () => admin.client('KILL', 'TYPE', 'pubsub'),
-      subscribers: (count) => waitForSubscribers(`${keyPrefix}:{t_a}:events`, count),
+      killSubscribers: () => Promise.all(admins.map((admin) => admin.client('KILL', 'TYPE', 'pubsub'))),
+      subscribers: (count) => expect.poll(() => shardSubscribers(admins, `${keyPrefix}:{t_a}:events`)).toBeGreaterThanOrEqual(count),
     });
   } finally {
-    await Promise.all([listener.close(), writer.close(), admin.quit()]);
+    await Promise.all([listener.close(), writer.close()]);
+    await wipeKeys(admins, `${keyPrefix}:*`);
   }
 }
 
-it('catches up on events appended while the subscriber was down, with no later append', () =>
-  withReconnectingListener(0, async ({ heard, append, killSubscribers }) => {
-    await append();
-    await expect.poll(() => heard).toHaveLength(1);
-    await killSubscribers();
-    for (let i = 1; i <= 3; i++) await append();
-    await expect.poll(() => heard.length).toBeGreaterThanOrEqual(4);
-    expect(heard).toEqual([1, 2, 3, 4]);
-  }));
+for (const [name, target] of Object.entries(targets)) {
+  describe(`${name}: a subscriber that reconnects`, () => {
+    it('catches up on events appended while the subscriber was down, with no later append', () =>
+      withReconnectingListener(target(), 0, async ({ heard, append, killSubscribers }) => {
+        await append();
+        await expect.poll(() => heard).toHaveLength(1);
+        await killSubscribers();
+        for (let i = 1; i <= 3; i++) await append();
+        await expect.poll(() => heard.length).toBeGreaterThanOrEqual(4);
+        expect(heard).toEqual([1, 2, 3, 4]);
+      }));
 
-it('catches up a tenant whose agents synced but whose first live event was lost to a reconnect', () =>
-  withReconnectingListener(1, async ({ heard, append, killSubscribers, listener }) => {
-    // An agent connecting reads the head (offset 1) and goes live; this node has heard nothing yet.
-    expect((await listener.position('t_a')).offset).toBe(1);
-    await killSubscribers();
-    await append();
-    await expect.poll(() => heard.length).toBeGreaterThanOrEqual(1);
-    expect(heard).toEqual([2]);
-  }));
+    it('catches up a tenant whose agents synced but whose first live event was lost to a reconnect', () =>
+      withReconnectingListener(target(), 1, async ({ heard, append, killSubscribers, listener }) => {
+        // An agent connecting reads the head (offset 1) and goes live; this node has heard nothing yet.
+        expect((await listener.position('t_a')).offset).toBe(1);
+        await killSubscribers();
+        await append();
+        await expect.poll(() => heard.length).toBeGreaterThanOrEqual(1);
+        expect(heard).toEqual([2]);
+      }));
 
-it('fills events missed while the subscriber connection was down, in order', () =>
-  withReconnectingListener(0, async ({ heard, append, killSubscribers, subscribers }) => {
-    await append();
-    await expect.poll(() => heard).toHaveLength(1);
-    // Drop every subscriber connection, append while they are gone, then once more after they are back.
-    await killSubscribers();
-    for (let i = 1; i <= 5; i++) await append();
-    await subscribers(1);
-    await append();
-    await expect.poll(() => heard.length).toBeGreaterThanOrEqual(7);
-    expect(heard).toEqual([1, 2, 3, 4, 5, 6, 7]);
-  }));
+    it('fills events missed while the subscriber connection was down, in order', () =>
+      withReconnectingListener(target(), 0, async ({ heard, append, killSubscribers, subscribers }) => {
+        await append();
+        await expect.poll(() => heard).toHaveLength(1);
+        // Drop every subscriber connection, append while they are gone, then once more after they are back.
+        await killSubscribers();
+        for (let i = 1; i <= 5; i++) await append();
+        await subscribers(1);
+        await append();
+        await expect.poll(() => heard.length).toBeGreaterThanOrEqual(7);
+        expect(heard).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      }));
+  });
+}
 
 it('indexes once, on open, the agents of a stream written before the agent index existed, and trims the index with the events', async () => {
   const keyPrefix = `rb_backfill_${++run}`;
