@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BusProcess } from '../../test/support/bus-process.js';
 import { ingestApp, signedHeaders, webhookPayload } from '../../test/support/ingest-harness.js';
 import { startRedis, type RedisServer } from '../../test/support/redis-server.js';
 import { startRedisCluster } from '../../test/support/redis-cluster.js';
@@ -60,6 +61,15 @@ describe('the Redis durability check at start-up', () => {
     const redis = await redisWith([]); // the test default: appendonly no
     const { logger } = capturingLogger();
     await expect(verifyRedisDurability(redis.url, { required: 'everysec', logger })).rejects.toThrow(/appendonly no: a crash would lose every acknowledged event since the last snapshot/);
+  });
+
+  it('stops the bus from starting with RINGBRIDGE_REDIS_REQUIRE_FSYNC=always on a Redis with appendfsync everysec, saying why', async () => {
+    const redis = await redisWith(['--appendonly', 'yes', '--appendfsync', 'everysec']);
+    const dataDir = mkdtempSync(join(tmpdir(), 'rb-bus-fsync-'));
+    dirs.push(dataDir);
+    await expect(BusProcess.start(dataDir, { RINGBRIDGE_REDIS_URL: redis.url, RINGBRIDGE_REDIS_REQUIRE_FSYNC: 'always' })).rejects.toThrow(
+      `bus exited (1) before listening:\nringbridge bus: cannot start: Redis 127.0.0.1:${redis.port} runs with appendfsync everysec: a crash would lose up to about 1 s of acknowledged events. RINGBRIDGE_REDIS_REQUIRE_FSYNC=always requires appendonly yes and appendfsync always.\n`,
+    );
   });
 
   it('checks every master of a Redis Cluster', async () => {

@@ -15,6 +15,7 @@ import { agentStreamUrl } from './http/pairing.js';
 import { startConnectors, type ConnectorManager, type StartConnectorsOptions } from './ingest/call-control/index.js';
 import type { EventLog } from './log/port.js';
 import { acquireLease, type Lease } from './lease.js';
+import { RedisDurabilityError } from './redis-durability.js';
 import { createBusLogger, flushLogger } from './logger.js';
 import { createBusMetrics, meteredIngestor, meteredLimits, timedLog } from './metrics.js';
 import { oauthClientsFromEnv } from './oauth-broker/index.js';
@@ -221,6 +222,7 @@ function startFailure(err: unknown, config: BusConfig): string {
     if (e.code === 'EACCES') return `${where}: not permitted to listen there (ports below 1024 need privileges)`;
   }
   if (typeof e.path === 'string' && e.syscall) return `data directory ${config.dataDir} (RINGBRIDGE_DATA_DIR) is not usable: ${e.message}`;
+  if (err instanceof RedisDurabilityError) return err.message; // a refusal by policy: the message says what to change
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
 
