@@ -9,24 +9,27 @@
 //   --prof                        run the bus child with --cpu-prof (profile under $TMPDIR/ringbridge-bench-prof/)
 //   --bus-only                    skip the floor, the agent cores and the agent-side benches (for profiling)
 //   --only crm-faults             only the generated scenario into every CRM at 25 % random faults (bench/crm-faults.ts)
-import { fork, type ChildProcess } from 'node:child_process';
+//   --node-scale                  the node-scale section at full size (50,000 idle agents, 10,000 agents over 3 nodes, 10 s rate steps)
+//   --only node-scale             only the node-scale section (bench/node-scale.ts)
+//   --idle-connections N, --cross-agents N, --step-seconds S   override the node-scale sizes
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { Pool } from 'undici';
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import type { WebhookCallPayload } from '../src/bus/ingest/webhook/payload.js';
 import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH } from '../src/shared/agent-protocol.js';
 import { mulberry32 } from '../src/sim/prng.js';
 import { benchCrm } from './crm.js';
 import { benchCrmFaults, type CrmFaultsBenchResult } from './crm-faults.js';
 import type { RingReport } from './ring.js';
+import { benchCrossNode, benchIdle, benchThroughput, THROUGHPUT_P99_LIMIT_MS, type CrossNodeResult, type IdleResult, type ThroughputResult } from './node-scale.js';
 import { benchScreenpop } from './screenpop.js';
 import { seedTenants, webhookRequest } from './bus.js';
+import { closeAll, connectAll, drive, openSocket, readFrame, sleep, startChild, Tracker, type DriveResult } from './harness.js';
 import { round, summarise, table, type ChildMessage, type MemorySnapshot, type Percentiles, type UsageReport } from './stats.js';
 
 const { values: flags } = parseArgs({
@@ -38,9 +41,13 @@ const { values: flags } = parseArgs({
     prof: { type: 'boolean', default: false },
     'bus-only': { type: 'boolean', default: false },
     only: { type: 'string' },
+    'node-scale': { type: 'boolean', default: false },
+    'idle-connections': { type: 'string' },
+    'cross-agents': { type: 'string' },
+    'step-seconds': { type: 'string' },
   },
 });
-const ONLY_SECTIONS = ['crm-faults'];
+const ONLY_SECTIONS = ['crm-faults', 'node-scale'];
 if (flags.only !== undefined && !ONLY_SECTIONS.includes(flags.only)) throw new Error(`--only takes one of: ${ONLY_SECTIONS.join(', ')}`);
 const AGENTS = Number(flags.agents ?? process.env.BENCH_AGENTS ?? (flags.quick ? 1_000 : 10_000));
 const SECONDS = Number(flags.seconds ?? (flags.quick ? 20 : 60));
@@ -49,73 +56,29 @@ const CALLS_PER_MIN = Number(flags['calls-per-min'] ?? 1_000);
 /** Share of calls that come through a queue and ring several agents at once. */
 const QUEUE_SHARE = 0.2;
 const QUEUE_RING = 3;
-/** Sockets opening at once while connecting agents. */
-const CONNECT_CONCURRENCY = 200;
 /** Real agent cores (bench/ring.ts) among the load: the first has RING_BIG_INDEX contacts, the rest RING_SMALL_INDEX. */
 const RING_CORES = 5;
 const RING_BIG_INDEX = 1_000_000;
 const RING_SMALL_INDEX = 10_000;
 /** Rings sent to those cores, on top of CALLS_PER_MIN, alternating webhook and template lookup. */
 const RINGS_PER_SECOND = 5;
-/** How long after the last send a missing delivery still counts as late rather than lost. */
-const DRAIN_MS = 5_000;
+
+/** Full size with --node-scale; the default run's sizes keep `npm run bench` within 10 minutes. */
+const NODE_SCALE = {
+  rateAgents: 1_000,
+  rates: [250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000],
+  stepSeconds: Number(flags['step-seconds'] ?? (flags['node-scale'] ? 10 : 5)),
+  idleConnections: Number(flags['idle-connections'] ?? (flags['node-scale'] ? 50_000 : 20_000)),
+  crossAgents: Number(flags['cross-agents'] ?? (flags['node-scale'] ? 10_000 : 3_000)),
+  crossEventsPerSec: 50,
+  crossSeconds: flags['node-scale'] ? 60 : 20,
+};
 
 if (!Number.isInteger(AGENTS) || AGENTS < 1 || !(SECONDS > 0) || !(CALLS_PER_MIN > 0)) {
   throw new Error('--agents, --seconds and --calls-per-min must be positive numbers');
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (bytes: number) => round(bytes / 1_048_576, 1);
-
-// ---------- children ----------
-
-interface Child {
-  port: number;
-  request<T extends ChildMessage['t']>(message: ChildMessage, reply: T): Promise<Extract<ChildMessage, { t: T }>>;
-  stop(): Promise<void>;
-}
-
-/** `quiet`: discard the child's stdout (the bus logs a JSON line per request at its default level). */
-async function startChild(file: string, env: Record<string, string> = {}, profile = false, quiet = false): Promise<Child> {
-  const execArgv = ['--import', 'tsx', '--expose-gc'];
-  if (profile) {
-    const dir = join(tmpdir(), 'ringbridge-bench-prof');
-    mkdirSync(dir, { recursive: true });
-    execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
-  }
-  const proc: ChildProcess = fork(fileURLToPath(new URL(file, import.meta.url)), [], {
-    execArgv,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  const next = <T extends ChildMessage['t']>(t: T) =>
-    new Promise<Extract<ChildMessage, { t: T }>>((resolve, reject) => {
-      const onMessage = (m: ChildMessage) => {
-        if (m.t !== t) return;
-        proc.off('message', onMessage);
-        resolve(m as Extract<ChildMessage, { t: T }>);
-      };
-      proc.on('message', onMessage);
-      void exited.then(() => reject(new Error(`${file} exited while the bench waited for '${t}'`)));
-    });
-  const { port } = await next('ready');
-  return {
-    port,
-    request(message, reply) {
-      const answer = next(reply);
-      proc.send(message);
-      return answer;
-    },
-    async stop() {
-      if (proc.exitCode !== null) return;
-      proc.send({ t: 'exit' } satisfies ChildMessage);
-      const timeout = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timeout);
-    },
-  };
-}
 
 // ---------- the call schedule ----------
 
@@ -169,66 +132,7 @@ function buildSchedule(extensionsByPbx: string[][], runId: string): ScheduledEve
   return events.sort((a, b) => a.at - b.at);
 }
 
-// ---------- delivery tracking ----------
-
-/** Matches frames received by agents to the request that caused them. One clock: performance.now(). */
-class Tracker {
-  private readonly pending = new Map<string, { t0: number; remaining: Set<string>; measured: boolean }>();
-  readonly samples: number[] = [];
-  /** The first copy of each event frame, replayed byte for byte by the floor. */
-  readonly frames = new Map<string, Buffer>();
-  duplicates = 0;
-  deliveries = 0;
-
-  /** Call right before the request is written. */
-  sent(event: ScheduledEvent): void {
-    this.pending.set(event.key, { t0: performance.now(), remaining: new Set(event.targets), measured: event.measured });
-  }
-
-  received(agentKey: string, eventKey: string, t1: number, frame: Buffer): void {
-    const entry = this.pending.get(eventKey);
-    if (!entry || !entry.remaining.delete(agentKey)) {
-      this.duplicates++; // a copy nobody expected: a repeat, or the wrong agent
-      return;
-    }
-    this.deliveries++;
-    if (!this.frames.has(eventKey)) this.frames.set(eventKey, frame);
-    if (entry.measured) this.samples.push(t1 - entry.t0);
-  }
-
-  outstanding(): number {
-    let n = 0;
-    for (const entry of this.pending.values()) n += entry.remaining.size;
-    return n;
-  }
-
-  async drain(): Promise<number> {
-    const until = performance.now() + DRAIN_MS;
-    while (this.outstanding() > 0 && performance.now() < until) await sleep(20);
-    return this.outstanding();
-  }
-}
-
-/** What the client needs from a frame to match an event to its send; the raw bytes are kept as they came. */
-function readFrame(data: Buffer): { t: string; key: string; offset: number } {
-  const f = JSON.parse(data.toString('utf8')) as { t: string; offset?: number; event?: { pbxCallId: string; type: string } };
-  return { t: f.t, key: f.event ? `${f.event.pbxCallId}|${f.event.type}` : '', offset: f.offset ?? 0 };
-}
-
 // ---------- load ----------
-
-async function connectAll(count: number, connect: (i: number) => Promise<WebSocket>): Promise<WebSocket[]> {
-  const sockets = new Array<WebSocket>(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      sockets[i] = await connect(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, count) }, worker));
-  return sockets;
-}
 
 /**
  * Agents come from offices, not from one host: 64 loopback source addresses (Linux routes all of
@@ -236,75 +140,6 @@ async function connectAll(count: number, connect: (i: number) => Promise<WebSock
  */
 const OFFICES = 64;
 const officeAddress = (agent: number) => `127.0.1.${1 + (agent % OFFICES)}`;
-
-/** Opens a socket and resolves once `ready` says so; rejects if it closes first. */
-function openSocket(
-  url: string,
-  onMessage: (ws: WebSocket, data: Buffer, t1: number) => boolean,
-  onOpen?: (ws: WebSocket) => void,
-  localAddress?: string,
-): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { perMessageDeflate: false, localAddress });
-    let ready = !onOpen;
-    ws.on('open', () => {
-      onOpen?.(ws);
-      if (ready) resolve(ws);
-    });
-    ws.on('message', (data: Buffer) => {
-      const t1 = performance.now();
-      if (onMessage(ws, data, t1) && !ready) {
-        ready = true;
-        resolve(ws);
-      }
-    });
-    ws.on('error', reject);
-    ws.on('close', (code) => reject(new Error(`socket closed (${code}) before it was ready`)));
-  });
-}
-
-export interface DriveResult {
-  sent: number;
-  httpErrors: number;
-  firstError: string | null;
-  httpSamples: number[];
-}
-
-/** Open loop: each event goes out at its time whether or not earlier requests have answered. */
-async function drive(
-  schedule: ScheduledEvent[],
-  pool: Pool,
-  tracker: Tracker,
-  request: (event: ScheduledEvent) => { path: string; headers: Record<string, string>; body: string | Buffer } | null,
-): Promise<DriveResult> {
-  const result: DriveResult = { sent: 0, httpErrors: 0, firstError: null, httpSamples: [] };
-  const inFlight = new Set<Promise<void>>();
-  const start = performance.now();
-  for (const event of schedule) {
-    const wait = start + event.at - performance.now();
-    if (wait > 1) await sleep(wait);
-    const req = request(event);
-    if (!req) continue;
-    tracker.sent(event);
-    const t0 = performance.now();
-    result.sent++;
-    const p = pool
-      .request({ method: 'POST', path: req.path, headers: req.headers, body: req.body })
-      .then(async (res) => {
-        const text = await res.body.text();
-        if (event.measured) result.httpSamples.push(performance.now() - t0);
-        if (res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
-      })
-      .catch((err: unknown) => {
-        result.httpErrors++;
-        result.firstError ??= String(err);
-      })
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-  }
-  await Promise.all(inFlight);
-  return result;
-}
 
 interface PhaseResult {
   latency: Percentiles;
@@ -318,17 +153,6 @@ interface PhaseResult {
   /** Over the drive and drain: CPU the server used, its event-loop delay. */
   usage: UsageReport;
   connectSeconds: number;
-}
-
-async function closeAll(sockets: WebSocket[]): Promise<void> {
-  await Promise.all(
-    sockets.map((ws) =>
-      ws.readyState === ws.CLOSED ? undefined : new Promise<void>((resolve) => {
-        ws.once('close', () => resolve());
-        ws.terminate();
-      }),
-    ),
-  );
 }
 
 interface LoadResult {
@@ -515,6 +339,8 @@ if (process.env.BENCH_ROLE === 'floor-load') {
   await floorLoad();
 } else if (flags.only === 'crm-faults') {
   await onlyCrmFaults();
+} else if (flags.only === 'node-scale') {
+  await onlyNodeScale();
 } else {
   await main();
 }
@@ -554,6 +380,84 @@ async function onlyCrmFaults(): Promise<void> {
   process.exit(0);
 }
 
+// ---------- node scale ----------
+
+interface NodeScaleResults {
+  rate: ThroughputResult | null;
+  idle: IdleResult | null;
+  cross: CrossNodeResult | null;
+}
+
+async function nodeScale(): Promise<NodeScaleResults> {
+  const n = NODE_SCALE;
+  console.log(`\nnode scale: rate steps of ${n.stepSeconds} s on one node (${n.rateAgents} agents), ${n.idleConnections} idle agents on one node, ${n.crossAgents} agents over 3 nodes (PostgreSQL + Redis)`);
+  const rate = await agentBench('events per second per node', () => benchThroughput({ agents: n.rateAgents, stepSeconds: n.stepSeconds, rates: n.rates }));
+  const idle = await agentBench('idle connections', () => benchIdle({ connections: n.idleConnections }));
+  const cross = await agentBench('cross node', () => benchCrossNode({ agents: n.crossAgents, eventsPerSec: n.crossEventsPerSec, seconds: n.crossSeconds }));
+  return { rate, idle, cross };
+}
+
+/** The last-line keys of the node-scale section (bench/README.md, "Node scale"). */
+function nodeScaleFigures({ rate, idle, cross }: NodeScaleResults) {
+  return {
+    events_per_sec_per_node: rate ? (rate.best?.rate ?? 0) : null,
+    events_per_sec_p99_ms: rate?.best?.latency.p99 ?? null,
+    events_per_sec_load_cores: rate?.best?.loadCores ?? null,
+    events_per_sec_bus_cores: rate?.best?.busCores ?? null,
+    events_per_sec_step_seconds: rate?.stepSeconds ?? null,
+    events_per_sec_broken_at: rate && rate.steps.at(-1) !== rate.best ? rate.steps.at(-1)!.rate : null,
+    idle_connections_per_node: idle?.open ?? null,
+    bytes_per_idle_connection_50k: idle?.bytesPerConnection ?? null,
+    heap_bytes_per_idle_connection_50k: idle?.heapBytesPerConnection ?? null,
+    idle_connections_wanted: idle?.wanted ?? null,
+    idle_connections_capped_by_nofile: idle ? idle.connected < idle.wanted : null,
+    idle_connect_seconds: idle?.connectSeconds ?? null,
+    idle_source_addresses: idle?.sourceAddresses ?? null,
+    nofile_limit_found: idle?.nofileFound ?? null,
+    nofile_limit_used: idle ? Math.min(idle.nofileBench, idle.nofileBus) : null,
+    cross_node_p50_ms: cross?.cross.p50 ?? null,
+    cross_node_p95_ms: cross?.cross.p95 ?? null,
+    cross_node_p99_ms: cross?.cross.p99 ?? null,
+    cross_node_samples: cross?.cross.n ?? null,
+    cross_node_same_node_p99_ms: cross?.local.p99 ?? null,
+    cross_node_agents: cross?.agents ?? null,
+    cross_node_lost: cross ? cross.lost + cross.httpErrors : null,
+    cross_node_unexpected: cross?.unexpected ?? null,
+  };
+}
+
+function printNodeScale({ rate, idle, cross }: NodeScaleResults): void {
+  if (rate) {
+    console.log(
+      table(['events/s on one node', 'sent/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'errors', 'load cores', 'bus cores', ''],
+        rate.steps.map((s) => [s.rate, s.sentPerSec, s.latency.p50, s.latency.p99, s.latency.max, s.lost, s.httpErrors, s.loadCores, s.busCores, s.ok ? 'held' : 'BROKE'])),
+    );
+    console.log(`${rate.agents} agents, ${rate.stepSeconds} s per step; a step holds with p99 <= ${THROUGHPUT_P99_LIMIT_MS} ms, nothing lost or refused, the rate sent${rate.firstError ? `; first error: ${rate.firstError}` : ''}`);
+  }
+  if (idle) {
+    if (idle.connected < idle.wanted) console.log(`idle: WARNING: ${idle.wanted} agents wanted, ${idle.connected} connected: the open-file limit (ulimit -n ${idle.nofileFound}) could not be raised (prlimit needs CAP_SYS_RESOURCE past the hard limit)`);
+    console.log(`idle: ${idle.open} of ${idle.wanted} agents open on one node (from ${idle.sourceAddresses} source addresses, connected in ${idle.connectSeconds} s), ${idle.bytesPerConnection} bytes RSS each (${idle.heapBytesPerConnection} heap), bus RSS ${idle.rssIdleMb} MB; open-file limit found ${idle.nofileFound}, raised to ${idle.nofileBench} (bench) / ${idle.nofileBus} (bus)`);
+  }
+  if (cross) {
+    console.log(
+      table(['ingest on node A -> agent (ms)', 'samples', 'p50', 'p95', 'p99', 'max'], [
+        ['agent on node B or C', cross.cross.n, cross.cross.p50, cross.cross.p95, cross.cross.p99, cross.cross.max],
+        ['agent on node A', cross.local.n, cross.local.p50, cross.local.p95, cross.local.p99, cross.local.max],
+      ]),
+    );
+    console.log(`${cross.agents} agents over ${cross.nodes} nodes, ${cross.eventsPerSec} events/s for ${cross.seconds} s; lost ${cross.lost}, unexpected ${cross.unexpected}, webhook errors ${cross.httpErrors}${cross.firstError ? ` (first: ${cross.firstError})` : ''}`);
+  }
+}
+
+async function onlyNodeScale(): Promise<void> {
+  const wallStart = performance.now();
+  const loadAtStart = round(loadavg()[0]!, 2);
+  const results = await nodeScale();
+  printNodeScale(results);
+  console.log(JSON.stringify({ ...nodeScaleFigures(results), load_avg_1m_start: loadAtStart, load_avg_1m_end: round(loadavg()[0]!, 2), wall_seconds: round((performance.now() - wallStart) / 1000, 1) }));
+  process.exit(0);
+}
+
 async function main(): Promise<void> {
   const wallStart = performance.now();
   const loadAtStart = round(loadavg()[0]!, 2);
@@ -568,6 +472,7 @@ async function main(): Promise<void> {
   const floor = floorOrNull;
   if (ring) console.log(`ring: ${RING_CORES} real agent cores (contacts: ${RING_BIG_INDEX} in one, ${RING_SMALL_INDEX} in each other), index build ${ring.indexBuildMs} ms, heap ${ring.heapUsedMB} MB; ${ring.samples.webhook.length + ring.samples.template.length} measured rings`);
   console.log(`floor: ${AGENTS} sockets connected in ${floor.connectSeconds.toFixed(1)} s; ${floor.drive.sent} triggers, ${floor.deliveries} deliveries\n`);
+  const nodeScaleResults = await nodeScale();
   const screenpop = await agentBench('screen-pop', () => benchScreenpop({ contacts: 1_000_000 }));
   const crm = await agentBench('CRM', () => benchCrm({ rttMs: 100 }));
   const crmFaults = await agentBench('CRM under faults', () => benchCrmFaults());
@@ -640,6 +545,7 @@ async function main(): Promise<void> {
     ready_to_attached_p99_ms: crm?.ready_to_attached_p99_ms ?? null,
     crm_rtt_ms: crm?.rtt_ms ?? null,
     ...crmFaultsFigures(crmFaults),
+    ...nodeScaleFigures(nodeScaleResults),
     /** Other work on this 2-core machine skews every figure; the 1-minute load average says how much. */
     load_avg_1m_start: loadAtStart,
     load_avg_1m_end: round(loadavg()[0]!, 2),
@@ -703,6 +609,8 @@ async function main(): Promise<void> {
     console.log();
     printCrmFaults(crmFaults);
   }
+  console.log();
+  printNodeScale(nodeScaleResults);
   if (ring && (ring.lost || ring.httpErrors)) {
     console.log(`\nWARNING: ring to pop: ${ring.lost} rings never popped, ${ring.httpErrors} ring request errors (first: ${ring.firstError})`);
   }
