@@ -603,6 +603,9 @@ async function main(): Promise<void> {
       ['ready_to_attached_p99_ms', figures.ready_to_attached_p99_ms ?? 'n/a', 10000, verdict(figures.ready_to_attached_p99_ms, 10000)],
       ['crm_logged_under_faults_ratio (min)', crmFaults?.logged_ratio.min ?? 'n/a', '>= 1', crmFaults ? (crmFaults.logged_ratio.min >= 1 ? 'ok' : 'MISSED') : 'n/a'],
       ['recordings_misattached', figures.recordings_misattached ?? 'n/a', 0, verdict(figures.recordings_misattached, 0)],
+      ['events_per_sec_per_node', figures.events_per_sec_per_node ?? 'n/a', '>= 5000', figures.events_per_sec_per_node === null ? 'n/a' : figures.events_per_sec_per_node >= 5_000 ? 'ok' : 'MISSED'],
+      ['bytes_per_idle_connection_50k', figures.bytes_per_idle_connection_50k ?? 'n/a', 8192, verdict(figures.bytes_per_idle_connection_50k, 8192)],
+      ['cross_node_p99_ms', figures.cross_node_p99_ms ?? 'n/a', 15, verdict(figures.cross_node_p99_ms, 15)],
     ]),
   );
   if (crmFaults) {

@@ -162,8 +162,9 @@ export async function benchThroughput(opts: { agents: number; stepSeconds: numbe
       const busUsage = await bus.request({ t: 'usage', reset: false }, 'usage-report');
       const lost = await tracker.drain(STEP_DRAIN_MS);
       const latency = summarise(tracker.samples);
-      // Sent over the schedule's span, or longer when the driver fell behind it.
-      const sentPerSec = round(drove.sent / (Math.max(drove.sendSpanMs, schedule.at(-1)!.at) / 1000), 1);
+      // The schedule spans stepSeconds (plus the last calls' 400 ms tail); a driver that fell behind took longer.
+      const lateMs = Math.max(0, drove.sendSpanMs - schedule.at(-1)!.at);
+      const sentPerSec = round(drove.sent / (opts.stepSeconds + lateMs / 1000), 1);
       const step: ThroughputStep = {
         rate, sentPerSec, latency, lost, httpErrors: drove.httpErrors, unexpected: tracker.duplicates,
         loadCores: round((cpu.user + cpu.system) / 1e6 / wall, 2), busCores: round(busUsage.cpuMs / 1000 / wall, 2),
