@@ -32,6 +32,8 @@ const EnvSchema = z.object({
   RINGBRIDGE_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** Refuse to start unless every Redis data node fsyncs its append-only file this often (redis-durability.ts). */
   RINGBRIDGE_REDIS_REQUIRE_FSYNC: z.enum(FSYNC_POLICIES).optional(),
+  /** With Redis: TTL of the lease that lets one node hold the Call Control sockets (a dead holder's PBXs wait up to this long for another node). */
+  RINGBRIDGE_CALL_CONTROL_LEASE_MS: z.coerce.number().int().min(300).max(600_000).default(15_000),
   RINGBRIDGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
   /** How long dial and recording audit rows are kept. */
   RINGBRIDGE_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
@@ -77,6 +79,7 @@ export interface BusConfig {
   databaseUrl: string | null;
   /** null: start whatever Redis's appendfsync, warning when a crash could lose acknowledged events. */
   redisRequireFsync: FsyncPolicy | null;
+  callControlLeaseMs: number;
   retentionDays: number;
   auditRetentionDays: number;
   masterKey: Buffer | null;
@@ -115,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BusConfig {
     redisUrl: e.RINGBRIDGE_REDIS_URL ?? null,
     databaseUrl: e.RINGBRIDGE_DATABASE_URL ?? null,
     redisRequireFsync: e.RINGBRIDGE_REDIS_REQUIRE_FSYNC ?? null,
+    callControlLeaseMs: e.RINGBRIDGE_CALL_CONTROL_LEASE_MS,
     retentionDays: e.RINGBRIDGE_RETENTION_DAYS,
     auditRetentionDays: e.RINGBRIDGE_AUDIT_RETENTION_DAYS,
     masterKey: e.RINGBRIDGE_MASTER_KEY ? Buffer.from(e.RINGBRIDGE_MASTER_KEY, 'base64') : null,

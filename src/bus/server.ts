@@ -34,7 +34,7 @@ export interface StartBusOptions {
   connectors?: Pick<StartConnectorsOptions, 'backoff' | 'recordingPoll' | 'pingIntervalMs'>;
   /** How often PBXs added by the admin CLI get their connector started. Default 30 s. */
   connectorRefreshMs?: number;
-  /** With Redis: TTL of the lease that lets one node hold the Call Control sockets. Default 15 s. */
+  /** With Redis: TTL of the lease that lets one node hold the Call Control sockets. Default config.callControlLeaseMs. */
   connectorLeaseMs?: number;
   /** How often events older than the retention are trimmed. Default 1 h. */
   retentionSweepMs?: number;
@@ -75,7 +75,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
   try {
     // Several nodes share a Redis log: only the lease holder runs connectors (see lease.ts).
     lease = config.redisUrl
-      ? await acquireLease({ url: config.redisUrl, key: 'rb:call-control:lease', ttlMs: options.connectorLeaseMs ?? 15_000, onChange: () => refresh(), logger })
+      ? await acquireLease({ url: config.redisUrl, key: 'rb:call-control:lease', ttlMs: options.connectorLeaseMs ?? config.callControlLeaseMs, onChange: () => refresh(), logger })
       : null;
     const holder = lease;
     const connectorTenants = holder

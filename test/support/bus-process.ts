@@ -23,8 +23,11 @@ export class BusProcess {
     return agentStreamUrl(this.url);
   }
 
-  static async start(dataDir: string, env: Record<string, string> = {}): Promise<BusProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/bus/server.ts')], {
+  /** `netns`: run it inside that network namespace (another host; `ip netns exec` execs node, so signals reach the bus itself). */
+  static async start(dataDir: string, env: Record<string, string> = {}, opts: { netns?: string } = {}): Promise<BusProcess> {
+    const node = [process.execPath, '--import', 'tsx', join(ROOT, 'src/bus/server.ts')];
+    const [command, ...args] = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ...node] : node;
+    const child = spawn(command!, args, {
       cwd: ROOT,
       env: { ...process.env, ...busEnv(dataDir, { RINGBRIDGE_LOG_LEVEL: 'info', ...env }) },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,7 @@
 // server refuses to run as root), loopback TCP on a free port, its socket in the temp dir, no
 // fsync (a crash loses nothing a test needs). One server per test file; a database per caller.
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -40,20 +40,28 @@ function check(result: SpawnSyncReturns<Buffer>, what: string): void {
 
 let databases = 0;
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresServerOptions {
+  /** The address it listens on and its URLs name; default 127.0.0.1. Another one is also let in from its subnet (hosts in network namespaces). */
+  host?: string;
+}
+
+export async function startPostgres(options: PostgresServerOptions = {}): Promise<PostgresServer> {
+  const host = options.host ?? '127.0.0.1';
   const bin = binDir();
   const dir = mkdtempSync(join(tmpdir(), 'rb-pg-'));
   const user = serverUser();
   if (user.uid !== undefined) chownSync(dir, user.uid, user.gid!);
   const data = join(dir, 'data');
   check(spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--no-locale'], { ...user, cwd: dir }), 'initdb');
-  const port = await freePort();
-  const settings = ['-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off',
+  // initdb's pg_hba.conf lets in loopback only; peers on the listen address's subnet need a line.
+  if (host !== '127.0.0.1') appendFileSync(join(data, 'pg_hba.conf'), 'host all all samenet trust\n');
+  const port = await freePort(host);
+  const settings = ['-p', String(port), '-c', `listen_addresses=${host}`, '-c', `unix_socket_directories=${dir}`, '-c', 'fsync=off',
     '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'shared_buffers=16MB', '-c', 'max_connections=200'];
   const proc = spawn(join(bin, 'postgres'), ['-D', data, ...settings], { ...user, cwd: dir, stdio: 'ignore' });
   let exited = false;
   const exit = new Promise<void>((resolve) => proc.once('exit', () => { exited = true; resolve(); }));
-  const admin = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const admin = `postgres://postgres@${host}:${port}/postgres`;
   const stop = async () => {
     // SIGINT is PostgreSQL's fast shutdown: aborts sessions, does not wait for clients.
     if (!exited) proc.kill('SIGINT');
@@ -75,7 +83,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       } finally {
         await client.end();
       }
-      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+      return `postgres://postgres@${host}:${port}/${name}`;
     },
     stop,
   };

@@ -21,13 +21,15 @@ export interface RedisServerOptions {
   /** A data directory the caller owns and keeps (a restart on it replays its files); default: a temp dir removed on stop. */
   dir?: string;
   port?: number;
+  /** The address it listens on and its URL names; default 127.0.0.1 (another host: an address they reach, e.g. a bridge's). */
+  host?: string;
 }
 
-export function freePort(): Promise<number> {
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(0, host, () => {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
@@ -58,8 +60,9 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   }
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'rb-redis-'));
   const removeDir = () => options.dir === undefined && rmSync(dir, { recursive: true, force: true });
-  const port = options.port ?? (await freePort());
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])], {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? (await freePort(host));
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', host, '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])], {
     stdio: 'ignore',
   });
   let exited = false;
@@ -69,7 +72,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       resolve();
     }),
   );
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://${host}:${port}`;
   try {
     await waitUntilReady(url, () => exited);
   } catch (err) {

@@ -92,6 +92,8 @@ export interface PbxSimulatorOptions {
   syncReadTimeoutMs?: number;
   /** Answer makecall with finalstatus as a string, as the XAPI swagger types it. Default false. */
   finalStatusAsString?: boolean;
+  /** The address it listens on. Default 127.0.0.1. */
+  host?: string;
 }
 
 export interface PbxFaults {
@@ -555,8 +557,9 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrlRef.value = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  baseUrlRef.value = `http://${host}:${(server.address() as AddressInfo).port}`;
 
   return {
     baseUrl: baseUrlRef.value,
