@@ -24,7 +24,7 @@ import { round, summarise, type Percentiles } from './stats.js';
  * far inside the ephemeral port range each source address has (32768-60999 here).
  */
 const SOURCE_ADDRESSES = 128;
-export const sourceAddress = (agent: number) => {
+const sourceAddress = (agent: number) => {
   const k = agent % SOURCE_ADDRESSES;
   return `127.0.${2 + Math.floor(k / 250)}.${1 + (k % 250)}`;
 };
@@ -119,6 +119,9 @@ export interface ThroughputStep {
   /** CPU seconds per second: of the load generator (this process) and of the bus. */
   loadCores: number;
   busCores: number;
+  /** Nothing lost, refused or duplicated, and the driver kept the rate. */
+  clean: boolean;
+  /** Clean, and p99 within THROUGHPUT_P99_LIMIT_MS. */
   ok: boolean;
 }
 
@@ -126,7 +129,7 @@ export interface ThroughputResult {
   agents: number;
   stepSeconds: number;
   steps: ThroughputStep[];
-  /** The highest step that held; 0 if none did. */
+  /** The highest step that held; null if none did. */
   best: ThroughputStep | null;
   firstError: string | null;
 }
@@ -137,8 +140,8 @@ const STEP_DRAIN_MS = 3_000;
 
 /**
  * Step search on one node with embedded storage: `rates` (events/s, rising), `stepSeconds` each
- * (the first second of each step unmeasured), stop at the first step that breaks the p99, loses or
- * refuses anything, or that the load generator cannot send at its rate.
+ * (the first second of each step unmeasured), stop at the first step that breaks the p99 (twice
+ * running), loses or refuses anything, or that the load generator cannot send at its rate.
  */
 export async function benchThroughput(opts: { agents: number; stepSeconds: number; rates: number[] }): Promise<ThroughputResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'rb-bench-rate-'));
@@ -150,7 +153,7 @@ export async function benchThroughput(opts: { agents: number; stepSeconds: numbe
   const pool = new Pool(`http://127.0.0.1:${bus.port}`, { connections: 32, pipelining: 1, keepAliveTimeout: 60_000 });
   const result: ThroughputResult = { agents: opts.agents, stepSeconds: opts.stepSeconds, steps: [], best: null, firstError: null };
   try {
-    for (const rate of opts.rates) {
+    const runStep = async (rate: number): Promise<ThroughputStep> => {
       tracker = new Tracker();
       const schedule = callSchedule(seeded, rate, opts.stepSeconds, 1_000, `rate${rate}x${Date.now().toString(36)}`);
       await bus.request({ t: 'usage', reset: true }, 'usage-report');
@@ -165,12 +168,23 @@ export async function benchThroughput(opts: { agents: number; stepSeconds: numbe
       // The schedule spans stepSeconds (plus the last calls' 400 ms tail); a driver that fell behind took longer.
       const lateMs = Math.max(0, drove.sendSpanMs - schedule.at(-1)!.at);
       const sentPerSec = round(drove.sent / (opts.stepSeconds + lateMs / 1000), 1);
-      const step: ThroughputStep = {
+      result.firstError ??= drove.firstError;
+      return {
         rate, sentPerSec, latency, lost, httpErrors: drove.httpErrors, unexpected: tracker.duplicates,
         loadCores: round((cpu.user + cpu.system) / 1e6 / wall, 2), busCores: round(busUsage.cpuMs / 1000 / wall, 2),
-        ok: latency.p99 <= THROUGHPUT_P99_LIMIT_MS && lost === 0 && drove.httpErrors === 0 && tracker.duplicates === 0 && sentPerSec >= 0.95 * rate,
+        clean: lost === 0 && drove.httpErrors === 0 && tracker.duplicates === 0 && sentPerSec >= 0.95 * rate,
+        ok: false,
       };
-      result.firstError ??= drove.firstError;
+    };
+    for (const rate of opts.rates) {
+      let step = await runStep(rate);
+      step.ok = step.clean && step.latency.p99 <= THROUGHPUT_P99_LIMIT_MS;
+      // One scheduling stall on this shared machine can break a p99 on its own: such a step runs once more.
+      if (step.clean && !step.ok) {
+        result.steps.push(step);
+        step = await runStep(rate);
+        step.ok = step.clean && step.latency.p99 <= THROUGHPUT_P99_LIMIT_MS;
+      }
       result.steps.push(step);
       if (!step.ok) break;
       result.best = step;
