@@ -303,7 +303,8 @@ describe.skipIf(skipReason)(`three bus nodes on three hosts${skipReason ? ` (ski
 
   it('the Call Control lease moves to a surviving node, which re-reads the PBX so a call ringing during the kill keeps its true outcome', async () => {
     const holds = (i: number) => nodes[i]!.lines.filter((l) => l.includes('"msg":"lease ')).at(-1)?.includes('"lease acquired"') ?? false;
-    await vi.waitFor(() => expect(cc.sim.openSockets()).toBe(1), { timeout: 10_000 });
+    const leaseLines = () => nodes.map((n, i) => `node ${i}: ${n.lines.filter((l) => l.includes('"msg":"lease ')).join(' ')}`).join('\n');
+    await vi.waitFor(() => expect(cc.sim.openSockets(), `Call Control sockets open on the PBX; lease logs:\n${leaseLines()}`).toBe(1), { timeout: 20_000 });
     const killed = [A, B, C].find(holds)!;
     const survivor = (killed + 1) % 3;
     expect(killed).toBeDefined();
