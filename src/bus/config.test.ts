@@ -14,7 +14,7 @@ describe('loadConfig', () => {
   it('has working defaults', () => {
     expect(loadConfig({})).toEqual({
       dataDir: './.data', port: 8080, host: '0.0.0.0', publicUrl: 'http://localhost:8080',
-      redisUrl: null, databaseUrl: null, redisRequireFsync: null, retentionDays: 7, auditRetentionDays: 90, masterKey: null, logLevel: 'info', metricsToken: null, trustProxy: [],
+      redisUrl: null, databaseUrl: null, redisRequireFsync: null, callControlLeaseMs: 15_000, retentionDays: 7, auditRetentionDays: 90, masterKey: null, logLevel: 'info', metricsToken: null, trustProxy: [],
       connections: { requestTimeoutMs: 30_000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 72_000, maxConnectionsPerAddress: 512 },
       fanout: { frameRate: 100, frameBurst: 1_000, maxSessionsPerDevice: 2 },
     });
@@ -26,6 +26,11 @@ describe('loadConfig', () => {
     for (const [name, bad] of [['RINGBRIDGE_AGENT_FRAME_RATE', '0'], ['RINGBRIDGE_AGENT_FRAME_BURST', 'lots'], ['RINGBRIDGE_AGENT_SESSIONS_PER_DEVICE', '-1']] as const) {
       expect(() => loadConfig({ [name]: bad }), name).toThrow(new RegExp(name));
     }
+  });
+
+  it('reads the Call Control lease TTL and refuses one too short to renew', () => {
+    expect(loadConfig({ RINGBRIDGE_CALL_CONTROL_LEASE_MS: '900' }).callControlLeaseMs).toBe(900);
+    expect(() => loadConfig({ RINGBRIDGE_CALL_CONTROL_LEASE_MS: '50' })).toThrow(/RINGBRIDGE_CALL_CONTROL_LEASE_MS/);
   });
 
   it('reads every variable', () => {
