@@ -4,16 +4,19 @@
 // and for the build context, and from any other stage rebuilt in an empty folder by running its RUN
 // lines (the `deps` stage: `npm ci --omit=dev`). Then runs two bus nodes from that folder with the
 // image's ENV, WORKDIR and CMD against a real PostgreSQL and Redis (the same helpers the tests use),
-// runs the image's HEALTHCHECK command, and the admin CLI from the same tree.
+// runs the image's HEALTHCHECK command, and the admin CLI from the same tree; with HAProxy installed,
+// puts deploy/haproxy.cfg in front of them (only its bind and server addresses changed).
 // Not checked here, because they need an engine: the base images, the RUN lines of the last stage
 // (the user, /data's owner), USER, VOLUME and EXPOSE. Exits non-zero with the reason.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, posix } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH, CloseCode } from '../src/shared/agent-protocol.js';
 import { startPostgres } from '../test/support/postgres-server.js';
 import { freePort, startRedis } from '../test/support/redis-server.js';
 
@@ -213,6 +216,56 @@ function startNode(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Node {
   return { child, listening, exited, output: () => output };
 }
 
+/** deploy/haproxy.cfg with its `bind` on a free loopback port and each `server NAME` at that node's address. */
+async function startBalancer(dir: string, addresses: Map<string, string>): Promise<{ url: string; stop(): Promise<void> } | null> {
+  if (spawnSync('haproxy', ['-v']).error) {
+    console.log('skipped: the balancer (haproxy is not installed: apt-get install haproxy)');
+    return null;
+  }
+  const port = await freePort();
+  const config = join(dir, 'haproxy.cfg');
+  const text = readFileSync(join(root, 'deploy/haproxy.cfg'), 'utf8')
+    .replace(/^(\s*bind\s+)\S+/m, `$1127.0.0.1:${port}`)
+    .replace(/^(\s*server\s+(\S+)\s+)\S+/gm, (_, head: string, name: string) => head + (addresses.get(name) ?? fail(`deploy/haproxy.cfg: server ${name} is not a node of compose.yaml`)));
+  writeFileSync(config, text);
+  const valid = spawnSync('haproxy', ['-c', '-f', config], { encoding: 'utf8' });
+  check(valid.status === 0, 'deploy/haproxy.cfg passes haproxy -c', valid.stdout + valid.stderr);
+  // -n overrides the config's maxconn, which needs more descriptors than `ulimit -n` allows on CI machines (compose.yaml raises it).
+  const proc = spawn('haproxy', ['-db', '-n', '2000', '-f', config], { stdio: 'ignore' });
+  const exit = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      proc.kill('SIGTERM');
+      await exit;
+    },
+  };
+}
+
+/** GET through the balancer until it answers 200 (its first health checks take a moment); the last status otherwise. */
+async function getUntilOk(url: string): Promise<number> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const status = await fetch(url, { signal: AbortSignal.timeout(5_000) }).then((r) => r.status, () => 0);
+    if (status === 200 || Date.now() > deadline) return status;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** An agent socket through the balancer with a token the bus does not know: the close code the bus answers with. */
+function agentCloseCode(baseUrl: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(baseUrl.replace(/^http/, 'ws') + AGENT_WS_PATH);
+    const timer = setTimeout(() => socket.terminate(), 10_000);
+    socket.once('open', () => socket.send(JSON.stringify({ t: 'hello', v: AGENT_PROTOCOL_VERSION, token: 'not-a-device-token-from-pairing' })));
+    socket.once('error', reject);
+    socket.once('close', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'rb-image-'));
   const tree = join(scratch, 'app');
@@ -242,8 +295,9 @@ async function main(): Promise<void> {
     };
     // Two nodes, each with its own data directory (its own volume in compose.yaml), started together:
     // the schema migrations run once under PostgreSQL's advisory lock.
+    const names = ['bus1', 'bus2'];
     const envs = await Promise.all(
-      ['bus1', 'bus2'].map(async (name) => ({ ...shared, HOME: join(scratch, name), RINGBRIDGE_DATA_DIR: join(scratch, name, 'data'), RINGBRIDGE_PORT: String(await freePort()) })),
+      names.map(async (name) => ({ ...shared, HOME: join(scratch, name), RINGBRIDGE_DATA_DIR: join(scratch, name, 'data'), RINGBRIDGE_PORT: String(await freePort()) })),
     );
     const timer = setTimeout(() => nodes.forEach((n) => n.child.kill('SIGKILL')), 120_000);
     try {
@@ -260,6 +314,14 @@ async function main(): Promise<void> {
         const exposition = await metrics.text();
         check(metrics.status === 200 && exposition.includes('ringbridge_agents_connected'), `${url}/metrics answers with the token`, `${metrics.status} ${exposition.slice(0, 500)}\n${node.output()}`);
       }
+      const balancer = await startBalancer(scratch, new Map(names.map((name, i) => [name, new URL(urls[i]!).host])));
+      if (balancer) servers.push(balancer);
+      if (balancer) {
+        check((await getUntilOk(`${balancer.url}/ready`)) === 200, `the balancer answers ${balancer.url}/ready from the nodes`);
+        // The bus's own close code proves the upgrade and frames both ways crossed the balancer.
+        const code = await agentCloseCode(balancer.url);
+        check(code === CloseCode.unauthenticated, `an agent WebSocket through the balancer reaches a node (closed ${code}: unknown token)`);
+      }
       // The admin CLI as an operator runs it in a container (`docker compose exec bus1 node bin/ringbridge-admin.mjs …`).
       const admin = ['node', 'bin/ringbridge-admin.mjs'];
       const created = run([...admin, 'tenant', 'create', '--name', 'Image check'], tree, envs[0]!);
@@ -272,6 +334,7 @@ async function main(): Promise<void> {
       check((await first!.exited) === 0, 'a node stops cleanly on SIGTERM', first!.output());
       const down = run(image.healthcheck, tree, envs[0]!);
       check(down.code !== 0, 'the HEALTHCHECK fails once the node is gone');
+      if (balancer) check((await getUntilOk(`${balancer.url}/ready`)) === 200, 'the balancer still answers through the other node');
     } finally {
       clearTimeout(timer);
     }
