@@ -65,7 +65,7 @@ const RINGS_PER_SECOND = 5;
 /** Full size with --node-scale; the default run's sizes keep `npm run bench` within 10 minutes. */
 const NODE_SCALE = {
   rateAgents: 1_000,
-  rates: [100, 250, 500, 1_000, 2_000, 3_000, 5_000, 7_500, 10_000],
+  rates: [100, 250, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000],
   stepSeconds: Number(flags['step-seconds'] ?? (flags['node-scale'] ? 10 : 5)),
   idleConnections: Number(flags['idle-connections'] ?? (flags['node-scale'] ? 50_000 : 20_000)),
   crossAgents: Number(flags['cross-agents'] ?? (flags['node-scale'] ? 10_000 : 3_000)),
