@@ -64,6 +64,24 @@ describe('capConnectionsPerAddress', () => {
     await Promise.all(proxy.map((s) => once(s, 'data')));
     expect(proxy.filter((s) => s.destroyed)).toEqual([]);
   });
+
+  it("gives a closed connection's place back to its address", async () => {
+    const port = await cappedServer([]);
+    const first = [1, 2].map(() => open(port, '127.0.0.6'));
+    await Promise.all(first.map((s) => once(s, 'connect')));
+    first[0]!.destroy();
+    // Once the server has seen the close, a new connection from the address is served, not refused.
+    await expect
+      .poll(async () => {
+        const next = open(port, '127.0.0.6');
+        await once(next, 'connect');
+        next.write('GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n');
+        const answered = await Promise.race([once(next, 'data').then(() => true), once(next, 'close').then(() => false)]);
+        next.destroy();
+        return answered;
+      })
+      .toBe(true);
+  });
 });
 
 describe('request deadline', () => {
