@@ -5,6 +5,7 @@
 // received their whole request before they wait, so no request deadline runs for them.
 import type { Server } from 'node:http';
 import { BlockList, isIPv4, type Socket } from 'node:net';
+import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE, problemType } from './problem.js';
 
@@ -106,15 +107,13 @@ function proxyList(trustProxy: string[]): BlockList {
 /** An IPv4 client of a dual-stack server appears as ::ffff:a.b.c.d. */
 const unmapped = (address: string) => /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
 
-/** The key a client is counted under: its IPv4 address, or the /64 of its IPv6 address (one host's usual share). */
+/**
+ * The key a client is counted under: its IPv4 address, or the /64 of its IPv6 address (one host's
+ * usual share). The same grouping as the rate limits' (@fastify/rate-limit's normalizeIP).
+ */
 export function clientKey(peer: string): string {
-  const address = unmapped(peer);
-  if (isIPv4(address)) return address;
-  const [head = '', tail] = address.split('%')[0]!.split('::');
-  const front = head ? head.split(':') : [];
-  const back = tail ? tail.split(':') : [];
-  const groups = tail === undefined ? front : [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  const key = normalizeIP(peer);
+  return isIPv4(key) ? key : `${key}/64`;
 }
 
 /**
