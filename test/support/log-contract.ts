@@ -201,6 +201,34 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
       expect(await log.trim(new Date(now - 7 * DAY))).toBe(0);
     });
 
+    it('holds the legs still in progress per PBX: a ring opens them, an answer keeps only the answering one, an end closes it; retention clears them', async () => {
+      const now = Date.now();
+      const call = (pbxCallId: string, type: CallEvent['type'], agents: string[], extra: Partial<CallEvent> = {}) =>
+        makeCallEvent({ tenantId: 't_a', pbxCallId, type, agents, extensions: agents, receivedAt: new Date(now).toISOString(), ...extra });
+      const legs = async (pbxId = 'pbx_test') =>
+        (await log.openLegs('t_a', pbxId)).map((l) => `${l.logged.event.pbxCallId}/${l.extension}:${l.logged.event.type}`).sort();
+      await log.append('t_a', call('q1', 'ringing', ['101', '102']), 'q1r');
+      await log.append('t_a', call('c2', 'ringing', ['103']), 'c2r');
+      await log.append('t_a', call('c3', 'ringing', ['104'], { pbxId: 'pbx_other' }), 'c3r');
+      expect(await legs()).toEqual(['c2/103:ringing', 'q1/101:ringing', 'q1/102:ringing']);
+      await log.append('t_a', call('q1', 'answered', ['101', '102'], { answeredBy: '102' }), 'q1a');
+      await log.append('t_a', call('c2', 'missed', ['103']), 'c2m');
+      expect(await legs()).toEqual(['q1/102:answered']);
+      // A repeat changes nothing; recordings change nothing.
+      await log.append('t_a', call('c2', 'ringing', ['103']), 'c2r');
+      await log.append('t_a', call('q1', 'recording_ready', ['102']), 'q1rec');
+      expect(await legs()).toEqual(['q1/102:answered']);
+      expect(await legs('pbx_other')).toEqual(['c3/104:ringing']);
+      expect(await log.openLegs('t_b', 'pbx_test')).toEqual([]);
+      await log.append('t_a', call('q1', 'ended', ['102']), 'q1e');
+      expect(await legs()).toEqual([]);
+      // A leg whose opening event retention removed is no longer in progress (never ended, long gone).
+      await log.append('t_a', call('old', 'ringing', ['105'], { receivedAt: new Date(now - 9 * DAY).toISOString() }), 'oldr');
+      await log.trim(new Date(now - 7 * DAY));
+      await log.trim(new Date(now + 1));
+      expect(await legs('pbx_other')).toEqual([]);
+    });
+
     if (traits.persistent) {
       it('keeps epoch, events, offsets and idempotency keys across close and reopen', async () => {
         const first = await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k1');

@@ -1,8 +1,8 @@
 // In-memory EventLog for tests: same contract as the durable adapters, nothing survives the process.
 import type { CallEvent } from '../../src/shared/call-event.js';
 import type { Position } from '../../src/shared/agent-protocol.js';
-import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../../src/bus/log/port.js';
-import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../../src/bus/log/support.js';
+import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, OpenLeg, ReadResult } from '../../src/bus/log/port.js';
+import { agentExtensions, ListenerSet, newEpoch, openLegChanges, parseOpenLegField, receivedAtMs } from '../../src/bus/log/support.js';
 
 interface Entry {
   logged: LoggedEvent;
@@ -19,6 +19,8 @@ interface Stream {
   byEventId: Map<string, Entry>;
   /** Agent index: agentKey -> its events, oldest first. */
   byAgent: Map<string, LoggedEvent[]>;
+  /** Open-legs index: field -> the event that opened it. */
+  open: Map<string, LoggedEvent>;
 }
 
 function agentKey(pbxId: string, extension: string): string {
@@ -44,7 +46,7 @@ export function createMemoryEventLog(): EventLog {
   function stream(tenantId: string): Stream {
     let s = streams.get(tenantId);
     if (!s) {
-      s = { epoch: newEpoch(), top: 0, entries: [], byKey: new Map(), byEventId: new Map(), byAgent: new Map() };
+      s = { epoch: newEpoch(), top: 0, entries: [], byKey: new Map(), byEventId: new Map(), byAgent: new Map(), open: new Map() };
       streams.set(tenantId, s);
     }
     return s;
@@ -69,6 +71,9 @@ export function createMemoryEventLog(): EventLog {
         if (list) list.push(entry.logged);
         else s.byAgent.set(key, [entry.logged]);
       }
+      const legs = openLegChanges(event);
+      for (const field of legs.close) s.open.delete(field);
+      for (const field of legs.open) s.open.set(field, entry.logged);
       listeners.emit(tenantId, entry.logged, s.epoch);
       return { offset: entry.logged.offset, epoch: s.epoch, duplicate: false };
     },
@@ -92,6 +97,14 @@ export function createMemoryEventLog(): EventLog {
     async position(tenantId: string): Promise<Position> {
       const s = stream(tenantId);
       return { offset: s.top, epoch: s.epoch };
+    },
+
+    async openLegs(tenantId: string, pbxId: string): Promise<OpenLeg[]> {
+      const open = streams.get(tenantId)?.open ?? new Map<string, LoggedEvent>();
+      return [...open].flatMap(([field, logged]) => {
+        const leg = parseOpenLegField(field);
+        return leg.pbxId === pbxId ? [{ extension: leg.extension, logged }] : [];
+      });
     },
 
     async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {
@@ -120,6 +133,7 @@ export function createMemoryEventLog(): EventLog {
             if (list.length === 0) s.byAgent.delete(key);
           }
         }
+        for (const [field, logged] of s.open) if (logged.offset < firstRetained(s)) s.open.delete(field);
         removed += n;
       }
       return removed;

@@ -30,6 +30,13 @@ export interface AgentAddress {
   extension: string;
 }
 
+/** A call's leg on one extension that the log holds as still in progress (see openLegChanges). */
+export interface OpenLeg {
+  extension: string;
+  /** The latest event that opened or kept it open (its ring, or the answer it took). */
+  logged: LoggedEvent;
+}
+
 /** Called for every committed append, on every node (Redis: via sharded pub/sub, watched tenants only), in offset order per tenant. */
 export type LogListener = (tenantId: string, logged: LoggedEvent, epoch: string) => void;
 
@@ -45,6 +52,12 @@ export interface EventLog {
    */
   readForAgent(tenantId: string, opts: AgentAddress & { since: number; limit: number }): Promise<ReadResult>;
   position(tenantId: string): Promise<Position>;
+  /**
+   * The legs on this PBX that the log holds as in progress: rung or answered on the extension and
+   * not ended there (an index kept with every append, cleared by retention). Whoever takes a PBX's
+   * Call Control socket over asks the PBX what became of them.
+   */
+  openLegs(tenantId: string, pbxId: string): Promise<OpenLeg[]>;
   /** Finds one event by its CallEvent.id (recording requests name the event). */
   findById(tenantId: string, eventId: string): Promise<LoggedEvent | null>;
   subscribe(listener: LogListener): () => void;

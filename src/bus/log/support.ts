@@ -19,6 +19,40 @@ export function agentExtensions(event: CallEvent): string[] {
   return event.agents.length < 2 ? event.agents : [...new Set(event.agents)];
 }
 
+/**
+ * How an event changes the open-legs index, one field per (PBX, call, extension): a ring opens
+ * its extensions' legs; an answer keeps the answering extension's open and closes the others'
+ * (answered elsewhere, nothing left to log there); an end closes its extensions'. Recordings
+ * change nothing. Every adapter applies exactly this, atomically with the append.
+ */
+export function openLegChanges(event: CallEvent): { open: string[]; close: string[] } {
+  const extensions = agentExtensions(event);
+  const field = (extension: string) => openLegField(event.pbxId, event.pbxCallId, extension);
+  switch (event.type) {
+    case 'ringing':
+      return { open: extensions.map(field), close: [] };
+    case 'answered': {
+      const by = event.answeredBy ?? null;
+      return { open: by === null ? [] : [field(by)], close: extensions.filter((e) => e !== by).map(field) };
+    }
+    case 'ended':
+    case 'missed':
+      return { open: [], close: extensions.map(field) };
+    default:
+      return { open: [], close: [] };
+  }
+}
+
+/** One leg's key in the index; JSON so no id can run into the next. */
+export function openLegField(pbxId: string, pbxCallId: string, extension: string): string {
+  return JSON.stringify([pbxId, pbxCallId, extension]);
+}
+
+export function parseOpenLegField(field: string): { pbxId: string; pbxCallId: string; extension: string } {
+  const [pbxId, pbxCallId, extension] = JSON.parse(field) as [string, string, string];
+  return { pbxId, pbxCallId, extension };
+}
+
 export class ListenerSet {
   private readonly listeners = new Set<LogListener>();
 

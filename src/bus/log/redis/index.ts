@@ -6,9 +6,9 @@ import { Cluster, type Result } from 'ioredis';
 import { createRedis } from '../../redis-client.js';
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
-import type { AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
-import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../support.js';
-import { APPEND, BACKFILL_AGENTS, FIND, READ, READ_AGENT, TRIM } from './scripts.js';
+import type { AppendResult, EventLog, LogListener, LoggedEvent, OpenLeg, ReadResult } from '../port.js';
+import { agentExtensions, ListenerSet, newEpoch, openLegChanges, openLegField, parseOpenLegField, receivedAtMs } from '../support.js';
+import { APPEND, BACKFILL_AGENTS, FIND, OPEN_LEGS, READ, READ_AGENT, TRIM } from './scripts.js';
 
 export interface RedisEventLogOptions {
   /** redis://, rediss://, or redis+cluster://host:port,host:port (see redis-client.ts). */
@@ -28,12 +28,16 @@ declare module 'ioredis' {
     rbFind(...args: string[]): Result<StreamEntry | null, Context>;
     rbBackfillAgents(...args: string[]): Result<number, Context>;
     rbTrim(...args: string[]): Result<number, Context>;
+    rbOpenLegs(...args: string[]): Result<Array<[string, StreamEntry]>, Context>;
   }
 }
 
 const TRIM_BATCH = 500;
 /** Most events per tenant fetched after a reconnect; agents further behind resync on resume. */
 const CATCH_UP_LIMIT = 1_000;
+
+/** A list as the APPEND script reads it: its length, then its items. */
+const counted = (items: string[]): string[] => [String(items.length), ...items];
 
 function entryToLogged([id, fields]: StreamEntry): LoggedEvent {
   let payload = '';
@@ -54,8 +58,8 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   const tenantsKey = `${prefix}:tenants`;
   const redis = createRedis(options.url);
   const subscriber = createRedis(options.url, { sharded: true });
-  for (const [name, lua] of [['rbAppend', APPEND], ['rbRead', READ], ['rbReadAgent', READ_AGENT], ['rbFind', FIND], ['rbTrim', TRIM], ['rbBackfillAgents', BACKFILL_AGENTS]] as const) {
-    redis.defineCommand(name, { numberOfKeys: 5, lua });
+  for (const [name, lua] of [['rbAppend', APPEND], ['rbRead', READ], ['rbReadAgent', READ_AGENT], ['rbFind', FIND], ['rbTrim', TRIM], ['rbBackfillAgents', BACKFILL_AGENTS], ['rbOpenLegs', OPEN_LEGS]] as const) {
+    redis.defineCommand(name, { numberOfKeys: 6, lua });
   }
   // Reconnects are ioredis's; each failed attempt is reported, not thrown.
   for (const client of [redis, subscriber]) client.on('error', (err: unknown) => options.onError?.(err));
@@ -79,7 +83,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   // names predate Cluster support, so streams written by earlier versions are read as they are.)
   function keys(tenantId: string): string[] {
     const base = `${prefix}:{${tenantId}}`;
-    return [`${base}:meta`, `${base}:stream`, `${base}:idem`, `${base}:byid`, `${base}:byagent`];
+    return [`${base}:meta`, `${base}:stream`, `${base}:idem`, `${base}:byid`, `${base}:byagent`, `${base}:open`];
   }
   const channelOf = (tenantId: string) => `${prefix}:{${tenantId}}:events`;
   const tenantOf = (channel: string) => channel.slice(prefix.length + 2, -':events'.length - 1);
@@ -177,6 +181,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
         await redis.sadd(tenantsKey, tenantId);
         registered.add(tenantId);
       }
+      const legs = openLegChanges(event);
       const [offset, epoch, duplicate] = await redis.rbAppend(
         ...keys(tenantId),
         tenantId,
@@ -187,7 +192,9 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
         JSON.stringify(event),
         channelOf(tenantId),
         event.pbxId,
-        ...agentExtensions(event),
+        ...counted(agentExtensions(event)),
+        ...counted(legs.close),
+        ...counted(legs.open),
       );
       return { offset, epoch, duplicate: duplicate === 1 };
     },
@@ -200,6 +207,13 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
 
     async position(tenantId: string): Promise<Position> {
       return (await read(tenantId, 0, 0)).position;
+    },
+
+    async openLegs(tenantId: string, pbxId: string): Promise<OpenLeg[]> {
+      // Every field of this PBX starts as its JSON array does, up to the call id.
+      const prefix = openLegField(pbxId, '', '').slice(0, -'"",""]'.length);
+      const pairs = await redis.rbOpenLegs(...keys(tenantId), tenantId, prefix);
+      return pairs.map(([field, entry]) => ({ extension: parseOpenLegField(field).extension, logged: entryToLogged(entry) }));
     },
 
     async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {

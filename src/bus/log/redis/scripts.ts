@@ -1,10 +1,11 @@
 // Lua scripts of the Redis EventLog. Each runs atomically, so offset bump, write and publish can
-// never be seen half done. Every script takes the same five keys of one tenant, all named with the
+// never be seen half done. Every script takes the same six keys of one tenant, all named with the
 // tenant's hash tag so they share one Redis Cluster slot (a script may only touch one slot; the
 // set of tenant ids, shared by all, is kept outside the scripts):
 //   KEYS[1] meta (hash: epoch, top, ax)   KEYS[2] stream (XADD id = "<offset>-0")
 //   KEYS[3] idempotency key -> offset   KEYS[4] event id -> offset
 //   KEYS[5] agent index: a sorted set read by lex range, one member per (PBX, extension, offset)
+//   KEYS[6] open legs: hash, leg field (support.ts openLegField) -> offset of the event that opened it
 // ARGV[1] is always the tenant id and ARGV[2] a fresh epoch, used only if the stream is new.
 // Meta field ax marks a stream whose agent index covers every event (new streams, or filled by BACKFILL_AGENTS).
 
@@ -13,7 +14,7 @@ const ENSURE_STREAM = `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[2]
-  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'top', 0, 'ax', 1)
 end
 `;
@@ -43,16 +44,26 @@ if #first > 0 then firstRetained = tonumber(string.match(first[1][1], '^(%d+)'))
 `;
 
 /**
- * ARGV: tenant, newEpoch, idempotencyKey, eventId, receivedAtMs, payload, channel, pbxId, then the
- * event's distinct agent extensions. Returns {offset, epoch, duplicate}. The channel is the tenant's
- * shard channel (same hash tag, same slot): only nodes serving the tenant's agents subscribe to it.
+ * ARGV: tenant, newEpoch, idempotencyKey, eventId, receivedAtMs, payload, channel, pbxId, then three
+ * counted lists (a count, then its items): the event's distinct agent extensions, the open legs it
+ * closes, the legs it opens (support.ts openLegChanges). Returns {offset, epoch, duplicate}. The
+ * channel is the tenant's shard channel (same hash tag, same slot): only nodes serving the tenant's
+ * agents subscribe to it.
  */
 export const APPEND = `${ENSURE_STREAM}${AGENT_MEMBER}
 local existing = redis.call('HGET', KEYS[3], ARGV[3])
 if existing then return {tonumber(existing), epoch, 1} end
 local offset = redis.call('HINCRBY', KEYS[1], 'top', 1)
 redis.call('XADD', KEYS[2], offset .. '-0', 'k', ARGV[3], 'i', ARGV[4], 'r', ARGV[5], 'e', ARGV[6])
-for i = 9, #ARGV do redis.call('ZADD', KEYS[5], 0, agentMember(ARGV[8], ARGV[i], offset)) end
+local at = 9
+local function list(each)
+  local n = tonumber(ARGV[at])
+  for i = at + 1, at + n do each(ARGV[i]) end
+  at = at + n + 1
+end
+list(function(ext) redis.call('ZADD', KEYS[5], 0, agentMember(ARGV[8], ext, offset)) end)
+list(function(leg) redis.call('HDEL', KEYS[6], leg) end)
+list(function(leg) redis.call('HSET', KEYS[6], leg, offset) end)
 redis.call('HSET', KEYS[3], ARGV[3], offset)
 redis.call('HSETNX', KEYS[4], ARGV[4], offset)
 redis.call('SPUBLISH', ARGV[7], offset .. ' ' .. epoch .. ' ' .. ARGV[6])
@@ -125,5 +136,29 @@ for _, entry in ipairs(entries) do
   indexEvent(f['e'], offset, false)
   removed = removed + 1
 end
+-- Legs whose opening event is gone are no longer in progress.
+if removed > 0 then
+  local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+  local keepFrom = math.huge
+  if #first > 0 then keepFrom = tonumber(string.match(first[1][1], '^(%d+)')) end
+  local open = redis.call('HGETALL', KEYS[6])
+  for i = 1, #open, 2 do
+    if tonumber(open[i + 1]) < keepFrom then redis.call('HDEL', KEYS[6], open[i]) end
+  end
+end
 return removed
+`;
+
+/** ARGV: tenant, leg field prefix of one PBX. Returns {field, stream entry} pairs of its open legs. */
+export const OPEN_LEGS = `
+local out = {}
+local prefix = ARGV[2]
+local open = redis.call('HGETALL', KEYS[6])
+for i = 1, #open, 2 do
+  if string.sub(open[i], 1, #prefix) == prefix then
+    local found = redis.call('XRANGE', KEYS[2], open[i + 1] .. '-0', open[i + 1] .. '-0')
+    if found[1] then out[#out + 1] = {open[i], found[1]} end
+  end
+end
+return out
 `;

@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
-import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, ReadResult } from '../port.js';
-import { agentExtensions, ListenerSet, newEpoch, receivedAtMs } from '../support.js';
+import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, OpenLeg, ReadResult } from '../port.js';
+import { agentExtensions, ListenerSet, newEpoch, openLegChanges, parseOpenLegField, receivedAtMs } from '../support.js';
 import { openBusDatabase } from '../../data-dir.js';
 import type { Migration } from '../../../shared/sqlite.js';
 import { startCheckpointer } from './checkpointer.js';
@@ -70,7 +70,36 @@ const BACKFILL_AGENT_INDEX = `
 INSERT OR IGNORE INTO event_agents (tenant_id, pbx_id, extension, log_offset)
 SELECT e.tenant_id, json_extract(e.body, '$.pbxId'), a.value, e.log_offset FROM events e, json_each(e.body, '$.agents') a;
 `;
-const MIGRATIONS: Migration[] = [(db) => db.exec(SCHEMA + BACKFILL_AGENT_INDEX)];
+/** 2: the open-legs index (openLegChanges per event), filled by replaying the stored events in order. */
+const OPEN_LEGS = `
+CREATE TABLE IF NOT EXISTS open_legs (
+  tenant_id TEXT NOT NULL,
+  pbx_id TEXT NOT NULL,
+  leg TEXT NOT NULL,
+  log_offset INTEGER NOT NULL,
+  PRIMARY KEY (tenant_id, pbx_id, leg)
+) WITHOUT ROWID;
+`;
+const MIGRATIONS: Migration[] = [
+  (db) => db.exec(SCHEMA + BACKFILL_AGENT_INDEX),
+  (db) => {
+    db.exec(OPEN_LEGS);
+    const rows = db.prepare<[], { tenant_id: string; log_offset: number; body: string }>('SELECT tenant_id, log_offset, body FROM events ORDER BY tenant_id, log_offset');
+    const apply = openLegsWriter(db);
+    for (const row of rows.all()) apply(row.tenant_id, JSON.parse(row.body) as CallEvent, row.log_offset);
+  },
+];
+
+/** Applies one event's openLegChanges to the index (inside the caller's transaction). */
+function openLegsWriter(db: Parameters<Migration>[0]): (tenantId: string, event: CallEvent, offset: number) => void {
+  const open = db.prepare<[string, string, string, number]>('INSERT OR REPLACE INTO open_legs (tenant_id, pbx_id, leg, log_offset) VALUES (?, ?, ?, ?)');
+  const close = db.prepare<[string, string, string]>('DELETE FROM open_legs WHERE tenant_id = ? AND pbx_id = ? AND leg = ?');
+  return (tenantId, event, offset) => {
+    const legs = openLegChanges(event);
+    for (const leg of legs.close) close.run(tenantId, event.pbxId, leg);
+    for (const leg of legs.open) open.run(tenantId, event.pbxId, leg, offset);
+  };
+}
 
 export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   const file = join(options.dataDir, SQLITE_LOG_FILE);
@@ -121,7 +150,13 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     deleteBefore: db.prepare<[string, number]>('DELETE FROM events WHERE tenant_id = ? AND log_offset < ?'),
     deleteAll: db.prepare<[string]>('DELETE FROM events WHERE tenant_id = ?'),
     deleteAgentsBefore: db.prepare<[string, number]>('DELETE FROM event_agents WHERE tenant_id = ? AND log_offset < ?'),
+    deleteOpenLegsBefore: db.prepare<[string, number]>('DELETE FROM open_legs WHERE tenant_id = ? AND log_offset < ?'),
+    openLegs: db.prepare<[string, string], { leg: string; log_offset: number; body: string }>(
+      `SELECT o.leg, o.log_offset, e.body FROM open_legs o JOIN events e ON e.tenant_id = o.tenant_id AND e.log_offset = o.log_offset
+       WHERE o.tenant_id = ? AND o.pbx_id = ?`,
+    ),
   };
+  const applyOpenLegs = openLegsWriter(db);
 
   const listeners = new ListenerSet(options.onError);
   let queue: PendingAppend[] = [];
@@ -157,6 +192,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
       const json = JSON.stringify(item.event);
       sql.insert.run(item.tenantId, offset, item.event.id, item.idempotencyKey, receivedAtMs(item.event), json);
       for (const extension of agentExtensions(item.event)) sql.insertAgent.run(item.tenantId, item.event.pbxId, extension, offset);
+      applyOpenLegs(item.tenantId, item.event, offset);
       results.push({ offset, epoch: stream.epoch, duplicate: false });
       committed.push({ tenantId: item.tenantId, logged: { offset, event: item.event, json }, epoch: stream.epoch });
     }
@@ -209,6 +245,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
       const keepFrom = sql.firstKept.get(tenant_id, cutoff)?.first ?? null;
       removed += (keepFrom === null ? sql.deleteAll.run(tenant_id) : sql.deleteBefore.run(tenant_id, keepFrom)).changes;
       sql.deleteAgentsBefore.run(tenant_id, keepFrom ?? Number.MAX_SAFE_INTEGER);
+      sql.deleteOpenLegsBefore.run(tenant_id, keepFrom ?? Number.MAX_SAFE_INTEGER);
     }
     return removed;
   });
@@ -240,6 +277,11 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
       assertOpen();
       const { epoch, top } = ensureStreamTx(tenantId);
       return { offset: top, epoch };
+    },
+
+    async openLegs(tenantId: string, pbxId: string): Promise<OpenLeg[]> {
+      assertOpen();
+      return sql.openLegs.all(tenantId, pbxId).map((row) => ({ extension: parseOpenLegField(row.leg).extension, logged: toLogged(row) }));
     },
 
     async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {
