@@ -1,10 +1,10 @@
-// Who dialled what and who fetched which recording, when, with what result.
+// Who dialled what, fetched which recording, controlled which call or changed their status, when, with what result.
 export interface AuditEntry {
   at: string;
   tenantId: string;
   agentId: string;
-  action: 'dial' | 'recording';
-  /** The dialled E.164 (or raw input when invalid), or the event id of the recording. */
+  action: 'dial' | 'recording' | 'call_control' | 'presence';
+  /** The dialled E.164 (or raw input when invalid), the event id of the recording, `<action> <call id> [destination]`, or `dnd on|off`/`read`. */
   target: string;
   result: 'ok' | 'denied' | 'error';
   detail: string | null;

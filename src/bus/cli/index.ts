@@ -33,7 +33,7 @@ const USAGE = `ringbridge-admin <command> [options]   (global: --data-dir DIR, d
   agent revoke --agent A
   agents list [--tenant T]
   contacts import --tenant T --csv FILE [--country AU]   (CSV header: id,phone,firstName,lastName,company,url)
-  audit --tenant T [--agent A] [--action dial|recording] [--since ISO-TIME] [--limit N] [--before SEQ]
+  audit --tenant T [--agent A] [--action dial|recording|call_control|presence] [--since ISO-TIME] [--limit N] [--before SEQ]
                                                        (newest first, 100 a page; --before pages back)
   watch --tenant T [--from OFFSET] [--interval MS]     (prints the tenant's new call events until Ctrl-C;
                                                         reads the Redis log when RINGBRIDGE_REDIS_URL is set)
@@ -95,9 +95,12 @@ function positiveInt(text: string | undefined, name: string, fallback: number): 
   return Number(text);
 }
 
-function auditAction(text: string | undefined): 'dial' | 'recording' | undefined {
-  if (text === undefined || text === 'dial' || text === 'recording') return text;
-  throw new UsageError('--action must be dial or recording');
+const AUDIT_ACTIONS = ['dial', 'recording', 'call_control', 'presence'] as const;
+function auditAction(text: string | undefined): (typeof AUDIT_ACTIONS)[number] | undefined {
+  if (text === undefined) return text;
+  const action = AUDIT_ACTIONS.find((a) => a === text);
+  if (action) return action;
+  throw new UsageError(`--action must be one of ${AUDIT_ACTIONS.join(', ')}`);
 }
 
 /** A date or date-time the user typed, as the ISO string the audit log stores. */

@@ -1,13 +1,15 @@
-// Click-to-dial mediation with least privilege: the number is normalised with the PBX's country and
-// checked against the tenant's dial policy, then dialled from the requesting agent's own extension
-// (never one it names) through the PBX gateway. Every attempt is audited with its result
-// (repeated identical refusals are aggregated by the audit log).
-import type { AuditLog } from '../audit/port.js';
+// Click-to-dial, call control and presence, mediated with least privilege (mediate.ts): a number is
+// normalised with the PBX's country and checked against the tenant's dial policy, then dialled from
+// the requesting agent's own extension (never one it names); a call is acted on only through the
+// agent's own participant of it; presence is the agent's own extension's. Every attempt is audited.
 import type { PbxGateway } from '../pbx/port.js';
-import type { TenantStore } from '../tenants/port.js';
+import type { Pbx, Tenant } from '../tenants/port.js';
 import { countryOf, numberTypeOf, toE164 } from '../../shared/phone.js';
-import { memoryRateLimits, RateLimitUnavailable, type RateLimits } from '../http/rate-limit.js';
-import type { DialOutcome, DialService } from './port.js';
+import type { RateLimits } from '../http/rate-limit.js';
+import type { AuditLog } from '../audit/port.js';
+import type { TenantStore } from '../tenants/port.js';
+import { createMediator, Refused } from './mediate.js';
+import type { DialService } from './port.js';
 
 export interface DialServiceOptions {
   tenants: Pick<TenantStore, 'getTenant' | 'getPbx'>;
@@ -17,51 +19,82 @@ export interface DialServiceOptions {
   limits?: RateLimits;
   /** Dial requests per agent per minute, refused or not, before `rate_limited`. Default 10. */
   maxPerMinute?: number;
+  /** Call-control requests per agent per minute. Default 30 (a busy agent answers, transfers, hangs up). */
+  maxControlsPerMinute?: number;
+  /** Presence reads and changes per agent per minute. Default 20. */
+  maxPresencePerMinute?: number;
+}
+
+/** An extension of the PBX (short digits), not a public number: transfers go to it as dialled. */
+const EXTENSION = /^\d{2,6}$/;
+
+/** The number as E.164 under the tenant's dial policy, or a refusal naming why. */
+function policedNumber(number: string, tenant: Tenant, pbx: Pbx): string {
+  const e164 = toE164(number, pbx.defaultCountry);
+  if (!e164) throw new Refused('invalid_number', 'Not a valid phone number.');
+  const { allowedCountries, blockedTypes } = tenant.dialPolicy;
+  const country = countryOf(e164);
+  if (allowedCountries.length > 0 && (!country || !allowedCountries.includes(country))) {
+    throw new Refused('dial_policy', `Calls to ${country ?? 'this destination'} are not allowed for this organisation.`, { target: e164, e164 });
+  }
+  const type = numberTypeOf(e164);
+  if (type && blockedTypes.includes(type)) throw new Refused('dial_policy', `${type.toLowerCase().replace(/_/g, ' ')} numbers are blocked for this organisation.`, { target: e164, e164 });
+  return e164;
 }
 
 export function createDialService(opts: DialServiceOptions): DialService {
-  const maxPerMinute = opts.maxPerMinute ?? 10;
-  const limiter = (opts.limits ?? memoryRateLimits()).limiter('dial', { max: maxPerMinute, windowMs: 60_000 });
+  const mediated = createMediator(opts);
+  const dialing = mediated<'invalid_number' | 'dial_policy', { e164: string; pbxCallId: string | null }>('dial', {
+    maxPerMinute: opts.maxPerMinute ?? 10,
+    what: 'Dialling',
+    unit: 'calls',
+    pbxFailure: 'The PBX could not place the call right now.',
+  });
+  const controlling = mediated<'invalid_number' | 'dial_policy' | 'not_found' | 'call_state', { destination: string | null }>('call_control', {
+    maxPerMinute: opts.maxControlsPerMinute ?? 30,
+    what: 'Call control',
+    unit: 'call actions',
+    pbxFailure: 'The PBX could not do that right now.',
+  });
+  const presenceOf = mediated<never, { presence: Awaited<ReturnType<PbxGateway['presence']>> }>('presence', {
+    maxPerMinute: opts.maxPresencePerMinute ?? 20,
+    what: 'Your 3CX status',
+    unit: 'status requests',
+    pbxFailure: 'The PBX could not read or change your status right now.',
+  });
 
   return {
-    async dial(agent, number) {
-      const audit = (target: string, outcome: DialOutcome, detail: string | null) =>
-        opts.audit.record({ tenantId: agent.tenantId, agentId: agent.id, action: 'dial', target, result: outcome.ok ? 'ok' : outcome.code === 'pbx_error' ? 'error' : 'denied', detail }).then(() => outcome);
-      const refuse = (target: string, code: Exclude<DialOutcome, { ok: true }>['code'], message: string, e164: string | null = null, detail = message) =>
-        audit(target, { ok: false, e164, code, message }, `${code}: ${detail}`);
-      // The raw input goes to the audit trimmed and without control characters; it is untrusted.
-      const rawTarget = number.replace(/[\p{Cc}\p{Cf}]/gu, '').slice(0, 64);
+    dial: (agent, number) =>
+      dialing(agent, number, async ({ tenant, pbx }) => {
+        const e164 = policedNumber(number, tenant, pbx);
+        const pbxFailed = (detail: string, message = 'The PBX could not place the call right now.') => new Refused('pbx_error', message, { target: e164, e164, detail });
+        const result = await opts.gateway.makeCall(agent.pbxId, agent.extension, e164).catch((err: Error) => {
+          throw pbxFailed(err.message);
+        });
+        if (!result.ok) throw pbxFailed(result.reason ?? 'The PBX did not place the call.', result.reason ?? 'The PBX did not place the call.');
+        return { value: { e164, pbxCallId: result.pbxCallId }, target: e164, detail: result.pbxCallId ? `pbx call ${result.pbxCallId}` : null };
+      }),
 
-      // The limit comes first, so a flood of junk or forbidden numbers is refused (and audited as
-      // one aggregated rate_limited row) instead of each writing its own refusal.
-      const limit = await limiter.take(agent.id).catch((err: unknown) => {
-        if (err instanceof RateLimitUnavailable) return null;
-        throw err;
-      });
-      if (!limit) return refuse(rawTarget, 'rate_limited', 'Dialling is unavailable right now; try again shortly.', null, 'rate limit store unavailable');
-      if (!limit.allowed) return refuse(rawTarget, 'rate_limited', `At most ${maxPerMinute} calls a minute; try again shortly.`);
+    control: (agent, request) =>
+      controlling(agent, `${request.action} ${request.pbxCallId}${request.destination ? ` -> ${request.destination}` : ''}`, async ({ tenant, pbx }) => {
+        let destination: string | null = null;
+        if (request.action === 'transfer') {
+          const raw = request.destination?.trim() ?? '';
+          if (!raw) throw new Refused('invalid_number', 'Say where to transfer the call.');
+          destination = EXTENSION.test(raw) ? raw : policedNumber(raw, tenant, pbx);
+        }
+        const target = `${request.action} ${request.pbxCallId}${destination ? ` -> ${destination}` : ''}`;
+        const result = await opts.gateway.controlCall(agent.pbxId, agent.extension, request.pbxCallId, request.action, destination);
+        if (!result.ok) {
+          const code = result.reason === 'no_call' ? 'not_found' : result.reason === 'wrong_state' ? 'call_state' : 'pbx_error';
+          throw new Refused(code, result.message, { target, detail: result.message });
+        }
+        return { value: { destination }, target };
+      }),
 
-      const [tenant, pbx] = await Promise.all([opts.tenants.getTenant(agent.tenantId), opts.tenants.getPbx(agent.pbxId)]);
-      if (!tenant || !pbx || pbx.tenantId !== agent.tenantId) return refuse(rawTarget, 'pbx_error', 'The agent\'s PBX is not configured.');
-
-      const e164 = toE164(number, pbx.defaultCountry);
-      if (!e164) return refuse(rawTarget, 'invalid_number', 'Not a valid phone number.');
-      const { allowedCountries, blockedTypes } = tenant.dialPolicy;
-      const country = countryOf(e164);
-      if (allowedCountries.length > 0 && (!country || !allowedCountries.includes(country))) {
-        return refuse(e164, 'dial_policy', `Calls to ${country ?? 'this destination'} are not allowed for this organisation.`, e164);
-      }
-      const type = numberTypeOf(e164);
-      if (type && blockedTypes.includes(type)) return refuse(e164, 'dial_policy', `${type.toLowerCase().replace(/_/g, ' ')} numbers are blocked for this organisation.`, e164);
-
-      try {
-        const result = await opts.gateway.makeCall(agent.pbxId, agent.extension, e164);
-        if (!result.ok) return refuse(e164, 'pbx_error', result.reason ?? 'The PBX did not place the call.', e164);
-        return audit(e164, { ok: true, e164, pbxCallId: result.pbxCallId }, result.pbxCallId ? `pbx call ${result.pbxCallId}` : null);
-      } catch (err) {
-        // Internals (paths, statuses) go to the audit trail, not to the agent.
-        return refuse(e164, 'pbx_error', 'The PBX could not place the call right now.', e164, (err as Error).message);
-      }
-    },
+    presence: (agent, dnd) =>
+      presenceOf(agent, dnd === undefined ? 'read' : `dnd ${dnd ? 'on' : 'off'}`, async () => ({
+        value: { presence: await opts.gateway.presence(agent.pbxId, agent.extension, dnd) },
+      })),
   };
 }

@@ -1,10 +1,12 @@
-// The 3CX V20 Call Control REST API (NOTES 2.1): state reads and makecall.
+// The 3CX V20 Call Control REST API (NOTES 2.1): state reads, makecall and participant actions.
 import { z } from 'zod';
 import { PbxApiError } from './errors.js';
 import type { PbxHttp } from './http.js';
 import { CallControlResultSchema, CallParticipantSchema, DnDeviceSchema, DnInfoSchema, type CallParticipant, type DnDevice, type DnInfo } from './wire.js';
 
 export type MakeCallOutcome = z.infer<typeof CallControlResultSchema>;
+/** The official action names (CCX constants.ts); there is no hold among them. */
+export type ParticipantAction = 'answer' | 'drop' | 'divert' | 'routeto' | 'transferto';
 
 const seg = encodeURIComponent;
 
@@ -47,6 +49,16 @@ export class CallControlClient {
 
   async devices(dn: string): Promise<DnDevice[]> {
     return z.array(DnDeviceSchema).parse(await this.http.json({ method: 'GET', path: `/callcontrol/${seg(dn)}/devices` }));
+  }
+
+  async participants(dn: string): Promise<CallParticipant[]> {
+    return z.array(CallParticipantSchema).parse(await this.http.json({ method: 'GET', path: `/callcontrol/${seg(dn)}/participants` }));
+  }
+
+  /** `POST /callcontrol/{dn}/participants/{id}/{action}`, with `{ destination }` where the action takes one. */
+  async control(dn: string, participantId: number, action: ParticipantAction, destination: string | null): Promise<MakeCallOutcome> {
+    const path = `/callcontrol/${seg(dn)}/participants/${participantId}/${action}`;
+    return CallControlResultSchema.parse(await this.http.json({ method: 'POST', path, json: destination === null ? {} : { destination } }));
   }
 
   /** From a chosen device (official dialer's choice) or, with none, the DN itself. */

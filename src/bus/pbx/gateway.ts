@@ -5,7 +5,8 @@
 import type { TenantStore } from '../tenants/port.js';
 import { createPbxApiRegistry, type PbxApi, type PbxApiRegistry } from './api.js';
 import { PbxApiError } from './errors.js';
-import type { MakeCallResult, PbxGateway, RecordingStream } from './port.js';
+import type { CallAction, ControlResult, MakeCallResult, PbxGateway, PbxPresence, RecordingStream } from './port.js';
+import type { ParticipantAction } from './callcontrol.js';
 
 export async function makeCallOn(api: Pick<PbxApi, 'callControl'>, extension: string, destination: string): Promise<MakeCallResult> {
   const [device] = await api.callControl.devices(extension);
@@ -21,6 +22,43 @@ export function openRecordingOn(api: Pick<PbxApi, 'xapi'>, pbxRecordingId: strin
   return api.xapi.download(recId);
 }
 
+/**
+ * The call's participant on the extension's own DN is the only one acted on: a call id that is not
+ * on that DN (another agent's call, another PBX's, a made-up one) finds nothing. Transfer is a blind
+ * `transferto` of a talking leg; hang up is `drop` (rejecting a ringing call too).
+ */
+export async function controlOn(api: Pick<PbxApi, 'callControl'>, extension: string, pbxCallId: string, action: CallAction, destination: string | null): Promise<ControlResult> {
+  const leg = (await api.callControl.participants(extension)).find((p) => p.callid === pbxCallId);
+  if (!leg) return { ok: false, reason: 'no_call', message: 'That call is not on your extension (it ended, or it is not yours).' };
+  const ringing = /^ringing$/i.test(leg.status);
+  if (action === 'answer' && !ringing) return { ok: false, reason: 'wrong_state', message: 'The call is not ringing any more.' };
+  if (action === 'transfer' && ringing) return { ok: false, reason: 'wrong_state', message: 'Answer the call before transferring it.' };
+  if (action === 'transfer' && !destination) return { ok: false, reason: 'refused', message: 'A transfer needs a destination.' };
+  const pbxAction: ParticipantAction = action === 'answer' ? 'answer' : action === 'hangup' ? 'drop' : 'transferto';
+  const outcome = await api.callControl.control(extension, leg.id, pbxAction, action === 'transfer' ? destination : null);
+  return outcome.success ? { ok: true } : { ok: false, reason: 'refused', message: outcome.reason ?? 'The PBX refused.' };
+}
+
+/**
+ * 3CX V20 clients show five statuses; the XAPI names the profiles behind them. Which profile is
+ * "Do Not Disturb" is [UNCONFIRMED]: V20 shows the former "Out of office" profile as Do Not Disturb,
+ * so either name counts (src/sim/3cx/NOTES.md, presence).
+ */
+const DND_PROFILE = /^(do not disturb|dnd|out of office)$/i;
+
+export async function presenceOn(api: Pick<PbxApi, 'xapi'>, extension: string, dnd?: boolean): Promise<PbxPresence> {
+  let user = await api.xapi.userByNumber(extension);
+  if (!user) throw new PbxApiError(`no 3CX user has extension ${extension}`, 404);
+  const profiles = user.ForwardingProfiles.map((p) => p.Name).filter((name) => name);
+  if (dnd !== undefined && DND_PROFILE.test(user.CurrentProfileName) !== dnd) {
+    const target = dnd ? profiles.find((name) => DND_PROFILE.test(name)) : (profiles.find((name) => /^available$/i.test(name)) ?? profiles.find((name) => !DND_PROFILE.test(name)));
+    if (!target) throw new PbxApiError(`extension ${extension} has no ${dnd ? 'Do Not Disturb' : 'available'} status profile`, 409);
+    await api.xapi.setProfile(user.Id, target);
+    user = { ...user, CurrentProfileName: target };
+  }
+  return { profile: user.CurrentProfileName, dnd: DND_PROFILE.test(user.CurrentProfileName), profiles, queueStatus: user.QueueStatus };
+}
+
 export interface PbxGatewayOptions {
   tenants: Pick<TenantStore, 'getPbx' | 'pbxSecrets'>;
   /** Pass the same `registry` the connectors use so one token owner serves both. */
@@ -34,6 +72,8 @@ export function createPbxGateway(opts: PbxGatewayOptions): PbxGateway {
   const direct: PbxGateway = {
     makeCall: async (pbxId, extension, destination) => makeCallOn(await registry.forPbx(pbxId), extension, destination),
     openRecording: async (pbxId, pbxRecordingId) => openRecordingOn(await registry.forPbx(pbxId), pbxRecordingId),
+    controlCall: async (pbxId, extension, callId, action, destination) => controlOn(await registry.forPbx(pbxId), extension, callId, action, destination),
+    presence: async (pbxId, extension, dnd) => presenceOn(await registry.forPbx(pbxId), extension, dnd),
   };
   async function adapterFor(pbxId: string): Promise<PbxGateway> {
     const pbx = await opts.tenants.getPbx(pbxId);
@@ -45,5 +85,7 @@ export function createPbxGateway(opts: PbxGatewayOptions): PbxGateway {
   return {
     makeCall: async (pbxId, extension, destination) => (await adapterFor(pbxId)).makeCall(pbxId, extension, destination),
     openRecording: async (pbxId, pbxRecordingId) => (await adapterFor(pbxId)).openRecording(pbxId, pbxRecordingId),
+    controlCall: async (pbxId, extension, callId, action, destination) => (await adapterFor(pbxId)).controlCall(pbxId, extension, callId, action, destination),
+    presence: async (pbxId, extension, dnd) => (await adapterFor(pbxId)).presence(pbxId, extension, dnd),
   };
 }

@@ -5,7 +5,7 @@ import { PbxApiError } from './errors.js';
 import type { TokenSource } from './tokens.js';
 
 export interface PbxRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH';
   path: string;
   json?: unknown;
   signal?: AbortSignal;

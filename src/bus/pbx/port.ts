@@ -14,9 +14,34 @@ export interface RecordingStream {
   contentLength: number | null;
 }
 
+/** What an agent may do to a call on its own extension (3CX Call Control has no hold: NOTES 2.1). */
+export type CallAction = 'answer' | 'hangup' | 'transfer';
+
+export type ControlResult =
+  | { ok: true }
+  /** no_call: no participant of that call on the extension; wrong_state: e.g. answering a call already talking. */
+  | { ok: false; reason: 'no_call' | 'wrong_state' | 'refused'; message: string };
+
+/** The extension's 3CX status (XAPI `Users`: `CurrentProfileName`, `QueueStatus`). */
+export interface PbxPresence {
+  profile: string;
+  /** The current profile is the PBX's Do Not Disturb one. */
+  dnd: boolean;
+  /** The profiles the user can switch to (`ForwardingProfiles[].Name`). */
+  profiles: string[];
+  queueStatus: 'LoggedIn' | 'LoggedOut' | null;
+}
+
 export interface PbxGateway {
   /** Places a call from the extension (its registered device first) to an E.164 number. */
   makeCall(pbxId: string, extension: string, destination: string): Promise<MakeCallResult>;
   /** Streams a recording from XAPI; never buffers the whole file. */
   openRecording(pbxId: string, pbxRecordingId: string): Promise<RecordingStream>;
+  /**
+   * Acts on the extension's own participant of the call (found on the extension's DN by call id,
+   * never named by the caller); `destination` (an extension or E.164) for transfer.
+   */
+  controlCall(pbxId: string, extension: string, pbxCallId: string, action: CallAction, destination: string | null): Promise<ControlResult>;
+  /** The extension's status; with `dnd` set, switches to (or away from) its DND profile first. */
+  presence(pbxId: string, extension: string, dnd?: boolean): Promise<PbxPresence>;
 }

@@ -99,3 +99,13 @@ export const XapiRecordingSchema = z.looseObject({
 export type XapiRecording = z.infer<typeof XapiRecordingSchema>;
 
 export const XapiCollectionSchema = <T extends z.ZodType>(item: T) => z.object({ value: z.array(item) });
+
+/** XAPI `Pbx.User`, the fields presence reads (swagger: all nullable). */
+export const XapiUserSchema = z.looseObject({
+  Id: z.number().int(),
+  Number: text,
+  CurrentProfileName: text,
+  QueueStatus: z.enum(['LoggedIn', 'LoggedOut']).nullish().transform((v) => v ?? null),
+  ForwardingProfiles: z.array(z.looseObject({ Name: text })).nullish().transform((v) => v ?? []),
+});
+export type XapiUser = z.infer<typeof XapiUserSchema>;

@@ -1,10 +1,14 @@
-// The XAPI (OData, PascalCase) calls the bus needs: recording rows and their audio (NOTES 3.2).
+// The XAPI (OData, PascalCase) calls the bus needs: recording rows and their audio (NOTES 3.2),
+// and a user's status profile (swagger `Pbx.User`: CurrentProfileName, ForwardingProfiles).
 import { PbxApiError } from './errors.js';
 import type { PbxHttp } from './http.js';
 import type { RecordingStream } from './port.js';
-import { XapiCollectionSchema, XapiRecordingSchema, type XapiRecording } from './wire.js';
+import { XapiCollectionSchema, XapiRecordingSchema, XapiUserSchema, type XapiRecording, type XapiUser } from './wire.js';
 
 const RecordingsPage = XapiCollectionSchema(XapiRecordingSchema);
+const UsersPage = XapiCollectionSchema(XapiUserSchema);
+/** OData string literal: single quotes, a quote doubled (official helper odataParamEncoder). */
+const odataString = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
 export interface RecordingQuery {
   filter?: string;
@@ -27,6 +31,26 @@ export class XapiClient {
   /** Reading `/Recordings({id})` is rejected by 3CX; a filter on Id is the way (NOTES 3.2). */
   async recording(id: number): Promise<XapiRecording | null> {
     return (await this.recordings({ filter: `Id eq ${id}`, top: 1 }))[0] ?? null;
+  }
+
+  /** The user behind an extension number, with the profiles it can switch to; null when none. */
+  async userByNumber(extension: string): Promise<XapiUser | null> {
+    const params = new URLSearchParams({
+      $filter: `Number eq ${odataString(extension)}`,
+      $select: 'Id,Number,CurrentProfileName,QueueStatus',
+      $expand: 'ForwardingProfiles',
+      $top: '1',
+    });
+    const page = UsersPage.parse(await this.http.json({ method: 'GET', path: `/xapi/v1/Users?${params.toString().replace(/\+/g, '%20')}` }));
+    return page.value[0] ?? null;
+  }
+
+  /** `PATCH /Users({Id})` with only `CurrentProfileName` (204 on success). */
+  async setProfile(userId: number, profile: string): Promise<void> {
+    const path = `/xapi/v1/Users(${userId})`;
+    const res = await this.http.send({ method: 'PATCH', path, json: { CurrentProfileName: profile } });
+    await res.body.dump();
+    if (res.statusCode < 200 || res.statusCode >= 300) throw new PbxApiError(`3CX PATCH ${path} answered HTTP ${res.statusCode}`, res.statusCode);
   }
 
   /** The audio as a stream straight from the socket: the body is piped, never buffered. */

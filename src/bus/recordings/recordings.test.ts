@@ -25,7 +25,7 @@ const alice = agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '101' });
 const bob = agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '102' });
 const mallory = agent({ tenantId: 't_2', pbxId: 'pbx_2', extension: '101' });
 
-async function setup(opts: { gateway?: PbxGateway } & Partial<Pick<RecordingServiceOptions, 'now' | 'audit' | 'maxPerMinute'>> = {}) {
+async function setup(opts: { gateway?: Pick<PbxGateway, 'openRecording' | 'makeCall'> } & Partial<Pick<RecordingServiceOptions, 'now' | 'audit' | 'maxPerMinute'>> = {}) {
   let sim: PbxSimulator | null = null;
   let gateway = opts.gateway;
   if (!gateway) {
