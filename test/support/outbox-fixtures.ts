@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { CallEvent, CallEventType } from '../../src/shared/call-event.js';
-import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, FollowUpTaskInput, OwnerResolution, RecordingFile } from '../../src/main/crm/port.js';
+import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, CrmDeal, FollowUpTaskInput, NewContactInput, OwnerResolution, RecordingFile } from '../../src/main/crm/port.js';
 import type { CrmLogState } from '../../src/shared/call-history.js';
 import { Outbox, type OutboxOptions } from '../../src/main/outbox/outbox.js';
 
@@ -169,8 +169,12 @@ export class FakeCrm implements CrmAdapter {
   async syncContacts() {
     return { contacts: [], cursor: null, hasMore: false };
   }
-  async listDispositions() {
-    return [{ id: 'disp-connected', label: 'Connected' }];
+  async findOpenDeals(): Promise<CrmDeal[]> {
+    return [];
+  }
+  async createContact(input: NewContactInput): Promise<CrmContact> {
+    const id = `new-${input.e164}`;
+    return { id, kind: 'contact', name: input.name ?? input.e164, company: null, phones: [input.e164], ownerId: null, lastActivityAt: null, url: this.contactUrl({ id }), updatedAt: null };
   }
 }
 

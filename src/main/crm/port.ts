@@ -21,6 +21,27 @@ export interface CrmContact {
   updatedAt: string | null;
 }
 
+/** An open deal of a contact (HubSpot deal, Salesforce Opportunity or Case, Zoho Deal, HighLevel opportunity). */
+export interface CrmDeal {
+  id: string;
+  /** Object kind as the CRM names it: 'deal', 'Opportunity' | 'Case', 'Deals', 'opportunity'. */
+  kind: string;
+  name: string;
+  /** Stage or status as the CRM shows it. */
+  stage: string | null;
+  url: string;
+}
+
+/** A caller the CRM does not know yet: what `createContact` fills in. */
+export interface NewContactInput {
+  /** The caller's number in E.164, stored as such. */
+  e164: string;
+  /** A name the agent typed; without one the record is named after the number. */
+  name: string | null;
+  /** The agent's CRM user, owner of the new record; resolved as for `CallLogInput.ownerId`. */
+  ownerId: string | null;
+}
+
 export type CallOutcome = 'answered' | 'missed' | 'no_answer' | 'busy' | 'failed';
 
 export interface CallLogInput {
@@ -35,15 +56,13 @@ export interface CallLogInput {
   outcome: CallOutcome;
   subject: string;
   notes: string;
-  /**
-   * 'in_progress': the live record written when the agent answered (the call is still on);
-   * 'completed' (also when absent) once it ended. The same record goes from one to the other (`updateCall`).
-   */
-  status?: 'in_progress' | 'completed';
-  /** The outcome the agent picked from `listDispositions` (id and label); absent or null: none. */
-  disposition?: { id: string; label: string } | null;
   /** The contact to attach the call to; null logs it unattached (or against a new contact where the CRM requires one). */
   contact: Pick<CrmContact, 'id' | 'kind'> | null;
+  /**
+   * The contact's open deal the agent picked: the call is associated with it as well (the contact
+   * stays). An update with another deal (or none) moves the association; never a second record.
+   */
+  deal?: Pick<CrmDeal, 'id' | 'kind' | 'name'> | null;
   /**
    * The agent's CRM user as configured (the CRM's user id, or an e-mail): the adapter resolves it
    * with `resolveOwner` and never sends an owner the CRM cannot take; unknown, the record goes
@@ -118,17 +137,21 @@ export interface CrmAdapter {
    * (the outbox's) tells a first attempt from a retry, so a first one need not look for an earlier write.
    */
   logCall(input: CallLogInput, memo?: StepMemo): Promise<CrmCallRecord>;
+  /** Updates the record, its contact and deal association included (a re-pick moves it, never copies it). */
   updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord>;
+  /** The contact's open deals (newest first, at most 20); [] for a kind that has none (a lead). */
+  findOpenDeals(contact: Pick<CrmContact, 'id' | 'kind'>): Promise<CrmDeal[]>;
+  /**
+   * Creates the record for a new caller with the number in E.164: a contact, or a lead where the
+   * CRM keeps unknown callers as leads (Salesforce Lead, Zoho Leads). Not idempotent by itself:
+   * callers look the number up first (contacts/create-caller.ts).
+   */
+  createContact(input: NewContactInput): Promise<CrmContact>;
   /**
    * Uploads the file and attaches it to the call record (never just a link). Idempotent per
    * recordId+fileName. `memo` keeps what an attempt learned (e.g. the uploaded file's id) for the next.
    */
   attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string, memo?: StepMemo): Promise<void>;
-  /**
-   * The call outcomes the agent may pick, as this CRM account defines them (HubSpot reads the
-   * account's dispositions; CRMs with a free-text or fixed field offer their documented values).
-   */
-  listDispositions(): Promise<Array<{ id: string; label: string }>>;
   /** Incremental contact sync for the local index; cursor null = from the beginning. */
   syncContacts(cursor: string | null): Promise<ContactPage>;
   /**

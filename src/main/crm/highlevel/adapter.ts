@@ -9,18 +9,19 @@ import type { BrokerAppContext } from '../../../shared/oauth-broker.js';
 import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmRequest } from '../http.js';
 import { OwnerResolver, withOwnerNote } from '../owner.js';
-import { COMMON_DISPOSITIONS } from '../compose.js';
 import { CrmError, type CallLogInput, type CrmAdapter, type CrmCallRecord, type CrmSession, type RecordingFile } from '../port.js';
 import { callKeyTag, callStatus, callSummary, followUpMarker, noteBody, readCallNote, toContact, withRecording } from './mapping.js';
 import {
   ContactSearchPage,
   ConversationSearch,
+  CreatedContact,
   CreatedConversation,
   DuplicateContact,
   Message,
   MessagesPage,
   NoteResponse,
   NotesList,
+  OpportunitiesPage,
   ProcessedMessage,
   TaskResponse,
   TasksList,
@@ -133,7 +134,7 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
       conversationId,
       conversationProviderId: providerId(),
       date: new Date(input.startedAt).toISOString(),
-      call: { from: input.from, to: input.to, status: callStatus(input) },
+      call: { from: input.from, to: input.to, status: callStatus(input.outcome) },
     };
     // No `direction` on inbound: the endpoint implies it, and the spec types that field as an object.
     const res =
@@ -191,6 +192,34 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
 
     contactUrl: (contact) => contactUrl(contact.id),
 
+    async findOpenDeals(contact) {
+      const query = { location_id: locationId, contact_id: contact.id, status: 'open', limit: '20' };
+      const page = await call('opportunities', { path: '/opportunities/search', query, schema: OpportunitiesPage });
+      return page.opportunities
+        .sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''))
+        .map((o) => ({
+          id: o.id,
+          kind: 'opportunity',
+          name: o.name || o.id,
+          stage: o.status ?? null,
+          url: `${appBase}/v2/location/${encodeURIComponent(locationId)}/opportunities/list`,
+        }));
+    },
+
+    async createContact(input) {
+      const owner = await owners.forWrite(input.ownerId);
+      const words = input.name?.trim().split(/\s+/).filter(Boolean) ?? [];
+      const json = {
+        locationId,
+        phone: input.e164,
+        ...(words.length > 0 ? { firstName: words[0] } : {}),
+        ...(words.length > 1 ? { lastName: words.slice(1).join(' ') } : {}),
+        ...(owner.id ? { assignedTo: owner.id } : {}),
+      };
+      const { contact } = await call('contacts', { method: 'POST', path: '/contacts/', json, schema: CreatedContact });
+      return toContact(contact, contactUrl(contact.id));
+    },
+
     newContactUrl: () => `${appBase}/v2/location/${encodeURIComponent(locationId)}/contacts/smart_list/All`,
 
     resolveOwner: (crmUser) => owners.resolve(crmUser),
@@ -211,6 +240,11 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
     async updateCall(messageId, configured) {
       const input = await owners.forCall(configured);
       const { contactId } = await getMessage(messageId);
+      // A Call message belongs to one contact's conversation for good, and the recording and task
+      // steps find the call's note there: another contact picked later cannot take the call.
+      if (input.contact && input.contact.id !== contactId) {
+        throw new CrmError('rejected', "HighLevel keeps a logged call in the first contact's conversation; it cannot be moved to another contact");
+      }
       const note = await callNote(contactId, input.callKey);
       const recordingUrl = readCallNote(note?.body)?.recordingUrl ?? null;
       await writeNote(contactId, note, noteBody(input, messageId, recordingUrl), input.ownerId);
@@ -260,9 +294,6 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
       };
       await call('contacts', { method: 'POST', path, json, schema: TaskResponse });
     },
-
-    /** HighLevel has no call-outcome field: the pick goes into the call note (compose.ts). */
-    listDispositions: () => Promise.resolve([...COMMON_DISPOSITIONS]),
 
     async syncContacts(cursorText) {
       const cursor = parseCursor(cursorText);

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 /** Each endpoint family pins its own API version (the `Version` header enum in the spec). */
-export const VERSION = { contacts: '2021-07-28', conversations: '2021-04-15', users: '2021-07-28' } as const;
+export const VERSION = { contacts: '2021-07-28', conversations: '2021-04-15', users: '2021-07-28', opportunities: '2021-07-28' } as const;
 
 export const Contact = z.object({
   id: z.string(),
@@ -63,3 +63,11 @@ export const TaskResponse = z.object({ task: Task.optional() });
 export const UsersSearch = z.object({
   users: z.array(z.object({ id: z.string(), email: z.string().nullish(), deleted: z.boolean().nullish() })).default([]),
 });
+
+/** GET /opportunities/search (SearchSuccessfulResponseDto in opportunities.json): what we read. */
+export const OpportunitiesPage = z.object({
+  opportunities: z.array(z.object({ id: z.string(), name: z.string().nullish(), status: z.string().nullish(), pipelineStageId: z.string().nullish(), createdAt: z.string().nullish() })),
+});
+
+/** POST /contacts/ (CreateContactsSuccessfulResponseDto). */
+export const CreatedContact = z.object({ contact: Contact });

@@ -12,14 +12,16 @@ import {
   type CrmAdapter,
   type CrmCallRecord,
   type CrmContact,
+  type CrmDeal,
   type CrmSession,
+  type NewContactInput,
   type FollowUpTaskInput,
   type OwnerResolution,
   type RecordingFile,
   type StepMemo,
 } from '../port.js';
 import { phoneSpellings } from './phone.js';
-import { Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
+import { AssociationsPage, BatchReadResponse, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
 
 /** Custom call property holding our callKey; created once per portal (README.md, "Portal setup"). */
 export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
@@ -27,6 +29,8 @@ export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
 export const CALL_TO_CONTACT_TYPE_ID = 194;
 export const RECORDINGS_FOLDER = '/ringbridge/recordings';
 
+const DEAL_PROPERTIES = ['dealname', 'dealstage', 'hs_is_closed', 'createdate'];
+const MAX_DEALS = 20;
 const CONTACT_PROPERTIES = ['firstname', 'lastname', 'company', 'phone', 'mobilephone', 'hubspot_owner_id', 'notes_last_updated', 'lastmodifieddate'];
 const SYNC_PAGE_SIZE = 100;
 /** The search API stops paging at 10,000 results; restart from the newest timestamp before that. */
@@ -124,6 +128,8 @@ export class HubSpotAdapter implements CrmAdapter {
       () => this.call({ method: 'POST', path: '/crm/v3/objects/calls', json: body, schema: SimplePublicObject, idempotent: true }),
       firstSend(memo, 'createSent'),
     );
+    // The default call -> deal association (v4): repeating it on a retry changes nothing.
+    if (input.deal) await this.associate('calls', id, 'deals', input.deal.id);
     return this.record(id, input);
   }
 
@@ -134,7 +140,44 @@ export class HubSpotAdapter implements CrmAdapter {
       json: { properties: callProperties(input, await this.owners.forWrite(input.ownerId)) },
       schema: SimplePublicObject,
     });
+    // A re-pick moves the call: the chosen contact and deal are linked, any other one unlinked.
+    await this.linkOnly(recordId, 'contacts', input.contact?.id ?? null);
+    await this.linkOnly(recordId, 'deals', input.deal?.id ?? null);
     return this.record(recordId, input);
+  }
+
+  async findOpenDeals(contact: Pick<CrmContact, 'id' | 'kind'>): Promise<CrmDeal[]> {
+    const linked = await this.associated('contacts', contact.id, 'deals');
+    if (linked.length === 0) return [];
+    const read = await this.call({
+      method: 'POST',
+      path: '/crm/v3/objects/0-3/batch/read',
+      json: { inputs: linked.slice(0, 100).map((id) => ({ id })), properties: DEAL_PROPERTIES, propertiesWithHistory: [] },
+      schema: BatchReadResponse,
+      idempotent: true,
+    });
+    return read.results
+      .filter((d) => d.properties.hs_is_closed !== 'true')
+      .sort((a, b) => (b.properties.createdate ?? b.createdAt).localeCompare(a.properties.createdate ?? a.createdAt))
+      .slice(0, MAX_DEALS)
+      .map((d) => ({
+        id: d.id,
+        kind: 'deal',
+        name: d.properties.dealname || `Deal ${d.id}`,
+        stage: d.properties.dealstage ?? null,
+        url: `${this.options.appOrigin}/contacts/${this.portalId}/record/0-3/${encodeURIComponent(d.id)}`,
+      }));
+  }
+
+  async createContact(input: NewContactInput): Promise<CrmContact> {
+    const owner = await this.owners.forWrite(input.ownerId);
+    const [firstname, ...rest] = (input.name?.trim() || '').split(/\s+/);
+    const properties: Record<string, string> = { phone: input.e164 };
+    if (firstname) properties.firstname = firstname;
+    if (rest.length > 0) properties.lastname = rest.join(' ');
+    if (owner.id) properties.hubspot_owner_id = owner.id;
+    const created = await this.call({ method: 'POST', path: '/crm/v3/objects/contacts', json: { properties, associations: [] }, schema: SimplePublicObject });
+    return this.toContact({ ...created, properties: { ...properties, ...created.properties } });
   }
 
   resolveOwner(crmUser: string): Promise<OwnerResolution> {
@@ -160,12 +203,6 @@ export class HubSpotAdapter implements CrmAdapter {
       json: { properties: { hs_attachment_ids: [...attached, fileId].join(';') } },
       schema: SimplePublicObject,
     });
-  }
-
-  /** The account's call outcomes (legacy calling API, still what the calls object's disposition takes). */
-  async listDispositions(): Promise<Array<{ id: string; label: string }>> {
-    const list = await this.call({ path: '/calling/v1/dispositions', schema: Dispositions, idempotent: true });
-    return list.filter((d) => !d.deleted).map(({ id, label }) => ({ id, label }));
   }
 
   async syncContacts(cursor: string | null): Promise<ContactPage> {
@@ -206,6 +243,23 @@ export class HubSpotAdapter implements CrmAdapter {
   private async associate(fromType: string, fromId: string, toType: string, toId: string): Promise<void> {
     const path = `/crm/v4/objects/${fromType}/${encodeURIComponent(fromId)}/associations/default/${toType}/${encodeURIComponent(toId)}`;
     await this.call({ method: 'PUT', path, schema: IgnoredBody });
+  }
+
+  /** Ids of the `toType` objects the object is associated with (one page: a call has a few). */
+  private async associated(fromType: string, fromId: string, toType: string): Promise<string[]> {
+    const path = `/crm/v4/objects/${fromType}/${encodeURIComponent(fromId)}/associations/${toType}`;
+    const page = await this.call({ path, query: { limit: '500' }, schema: AssociationsPage });
+    return page.results.map((r) => String(r.toObjectId));
+  }
+
+  /** Leaves the call associated with `keep` alone among its `toType` objects (none when null). */
+  private async linkOnly(callId: string, toType: 'contacts' | 'deals', keep: string | null): Promise<void> {
+    const current = await this.associated('calls', callId, toType);
+    for (const other of current.filter((id) => id !== keep)) {
+      const path = `/crm/v4/objects/calls/${encodeURIComponent(callId)}/associations/${toType}/${encodeURIComponent(other)}`;
+      await this.call({ method: 'DELETE', path, schema: IgnoredBody });
+    }
+    if (keep !== null && !current.includes(keep)) await this.associate('calls', callId, toType, keep);
   }
 
   /**
@@ -295,16 +349,13 @@ function callProperties(input: CallLogInput, owner: WriteOwner): Record<string, 
     // HubSpot knows INBOUND/OUTBOUND only; an internal call is outbound from the agent's view.
     hs_call_direction: input.direction === 'inbound' ? 'INBOUND' : 'OUTBOUND',
     hs_call_duration: String(Math.round(input.durationSec * 1000)),
-    // The live record (answered, still on) is IN_PROGRESS; the same record is completed at the end.
-    hs_call_status: input.status === 'in_progress' ? 'IN_PROGRESS' : STATUS[input.outcome],
+    hs_call_status: STATUS[input.outcome],
     hs_call_from_number: input.from,
     hs_call_to_number: input.to,
     hs_call_title: input.subject,
     hs_call_body: withOwnerNote(input.notes, owner),
   };
   if (owner.id) props.hubspot_owner_id = owner.id;
-  // The account's disposition GUID (GET /calling/v1/dispositions): HubSpot's "call outcome".
-  if (input.disposition) props.hs_call_disposition = input.disposition.id;
   return props;
 }
 

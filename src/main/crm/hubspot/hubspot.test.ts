@@ -240,6 +240,14 @@ describe('HubSpot adapter against the simulator', () => {
     await crm.createFollowUpTask!(record, { callKey: missed.callKey, contact: missed.contact, ownerId: 'jane@acme.com', subject: 'Call back Ada', dueAt: '2026-03-01T11:00:20.000Z' });
     await syncAllContacts(crm);
     expect(found!.id).toBe(contact);
+    // Log to a deal, re-pick another contact, create a new caller.
+    const deal = sim.addDeal({ dealname: 'Renewal' }, [contact]);
+    const [open] = await crm.findOpenDeals({ id: contact, kind: 'contact' });
+    await crm.updateCall(record.id, { ...missed, deal: { id: open!.id, kind: 'deal', name: 'Renewal' } });
+    const other = await crm.createContact({ e164: '+14155550177', name: 'Bea New', ownerId: 'jane@acme.com' });
+    await crm.updateCall(record.id, { ...missed, contact: { id: other.id, kind: 'contact' } });
+    expect(sim.callLinks(record.id, 'contacts')).toEqual([other.id]);
+    expect(open!.id).toBe(deal);
 
     // Strict simulator: every request and answer was checked against the vendored files (afterEach
     // asserts no violation); here, independently, each request names an operation of those files.
@@ -253,6 +261,10 @@ describe('HubSpot adapter against the simulator', () => {
         'GET /crm/v3/owners',
         'GET /files/v3/files/search',
         'PATCH /crm/v3/objects/calls/{callId}',
+        'DELETE /crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}/{toObjectId}',
+        'GET /crm/v4/objects/{objectType}/{objectId}/associations/{toObjectType}',
+        'POST /crm/v3/objects/0-3/batch/read',
+        'POST /crm/v3/objects/contacts',
         'POST /crm/v3/objects/calls',
         'POST /crm/v3/objects/calls/search',
         'POST /crm/v3/objects/contacts/search',

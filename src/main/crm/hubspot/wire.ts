@@ -16,9 +16,6 @@ export const SearchResponse = z.object({
   paging: z.object({ next: z.object({ after: z.string() }).optional() }).optional(),
 });
 
-/** GET /calling/v1/dispositions: a bare array (developers.hubspot.com, legacy engagements "Get call engagement dispositions"). */
-export const Dispositions = z.array(z.object({ id: z.string(), label: z.string(), deleted: z.boolean().optional() }));
-
 export const HubSpotFile = z.object({ id: z.string(), name: z.string().optional(), path: z.string().optional() });
 
 export const FileSearchResponse = z.object({ results: z.array(HubSpotFile) });
@@ -40,3 +37,9 @@ export interface ObjectCreate {
 
 /** GET /crm/v3/owners (CollectionResponsePublicOwnerForwardPaging in crm-owners-v3): what we read of it. */
 export const OwnersPage = z.object({ results: z.array(z.object({ id: z.string(), email: z.string().optional() })) });
+
+/** GET /crm/v4/objects/{type}/{id}/associations/{toType} (crm-associations-v4): the associated ids. */
+export const AssociationsPage = z.object({ results: z.array(z.object({ toObjectId: z.union([z.string(), z.number()]) })) });
+
+/** POST /crm/v3/objects/0-3/batch/read (BatchResponseSimplePublicObject in crm-deals-v3). */
+export const BatchReadResponse = z.object({ results: z.array(SimplePublicObject) });

@@ -3,11 +3,10 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { countryOf, toE164 } from '../../../shared/phone.js';
-import { COMMON_DISPOSITIONS } from '../compose.js';
 import { crmFetch, IgnoredBody, type CrmFetchOptions, type CrmRequest } from '../http.js';
 import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
-import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmSession, FollowUpTaskInput, OwnerResolution, RecordingFile } from '../port.js';
-import { API_VERSION, ContactRecord, CreateResponse, IdRecord, QueryResponse, SearchResponse, UserRecord, type FollowUpTaskInput as FollowUpTaskFields, type TaskInput } from './wire.js';
+import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmDeal, CrmSession, FollowUpTaskInput, NewContactInput, OwnerResolution, RecordingFile } from '../port.js';
+import { API_VERSION, CaseRecord, ContactRecord, CreateResponse, IdRecord, OpportunityRecord, QueryResponse, RoleRecord, SearchResponse, UserRecord, type FollowUpTaskInput as FollowUpTaskFields, type TaskInput } from './wire.js';
 
 export type SalesforceKind = 'Contact' | 'Lead';
 const KINDS: SalesforceKind[] = ['Contact', 'Lead'];
@@ -103,13 +102,55 @@ export class SalesforceAdapter implements CrmAdapter {
   }
 
   async updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord> {
-    const json = taskFields(input, await this.owners.forWrite(input.ownerId));
+    // WhatId null first: a deal picked before and dropped since is unlinked, not left behind.
+    const json = { WhatId: null, ...taskFields(input, await this.owners.forWrite(input.ownerId)) };
     await this.call({ method: 'PATCH', path: `/sobjects/Task/${encodeURIComponent(recordId)}`, json, schema: IgnoredBody });
     return this.record(recordId);
   }
 
   resolveOwner(crmUser: string): Promise<OwnerResolution> {
     return this.owners.resolve(crmUser);
+  }
+
+  /**
+   * A Contact's open Opportunities (through its OpportunityContactRole rows) and open Cases
+   * (Case.ContactId). A Lead has none: a Task on a lead cannot be related to another record.
+   */
+  async findOpenDeals(contact: Pick<CrmContact, 'id' | 'kind'>): Promise<CrmDeal[]> {
+    if (contact.kind !== 'Contact') return [];
+    const roles = await this.query(`SELECT Id, OpportunityId FROM OpportunityContactRole WHERE ContactId = ${soqlString(contact.id)} LIMIT 100`, RoleRecord);
+    const opportunityIds = [...new Set(roles.records.map((r) => r.OpportunityId))];
+    const opportunities = opportunityIds.length
+      ? (await this.query(`SELECT Id, Name, StageName, CreatedDate FROM Opportunity WHERE Id IN (${opportunityIds.map(soqlString).join(', ')}) AND IsClosed = false`, OpportunityRecord)).records
+      : [];
+    const cases = (await this.query(`SELECT Id, CaseNumber, Subject, Status, CreatedDate FROM Case WHERE ContactId = ${soqlString(contact.id)} AND IsClosed = false LIMIT 20`, CaseRecord)).records;
+    const deals = [
+      ...opportunities.map((o) => ({ at: o.CreatedDate ?? '', deal: this.deal(o.Id, 'Opportunity', o.Name ?? o.Id, o.StageName ?? null) })),
+      ...cases.map((c) => ({ at: c.CreatedDate ?? '', deal: this.deal(c.Id, 'Case', `Case ${c.CaseNumber ?? c.Id}${c.Subject ? `: ${c.Subject}` : ''}`, c.Status ?? null) })),
+    ];
+    return deals.sort((a, b) => instant(b.at) - instant(a.at) || 0).slice(0, 20).map((d) => d.deal);
+  }
+
+  /** A new caller is a Lead (Salesforce's record for a person not yet qualified); Company is required, so it says so. */
+  async createContact(input: NewContactInput): Promise<CrmContact> {
+    const owner = await this.owners.forWrite(input.ownerId);
+    const words = input.name?.trim().split(/\s+/).filter(Boolean) ?? [];
+    const LastName = (words.length > 0 ? words.slice(-1)[0]! : input.e164).slice(0, 80);
+    const fields = {
+      ...(words.length > 1 ? { FirstName: words.slice(0, -1).join(' ').slice(0, 40) } : {}),
+      LastName,
+      Company: '[not provided]',
+      Phone: input.e164,
+      LeadSource: 'Phone Inquiry',
+      ...(owner.id ? { OwnerId: owner.id } : {}),
+    };
+    const created = await this.call({ method: 'POST', path: '/sobjects/Lead', json: fields, schema: CreateResponse });
+    const name = [fields.FirstName, LastName].filter(Boolean).join(' ');
+    return { id: created.id, kind: 'Lead', name, company: null, phones: [input.e164], ownerId: owner.id, lastActivityAt: null, url: this.contactUrl({ id: created.id, kind: 'Lead' }), updatedAt: null };
+  }
+
+  private deal(id: string, kind: 'Opportunity' | 'Case', name: string, stage: string | null): CrmDeal {
+    return { id, kind, name, stage, url: this.contactUrl({ id, kind }) };
   }
 
   /**
@@ -166,11 +207,6 @@ export class SalesforceAdapter implements CrmAdapter {
       ...(owner.id ? { OwnerId: owner.id } : {}),
     };
     await this.call({ method: 'POST', path: '/sobjects/Task', json: fields, schema: CreateResponse });
-  }
-
-  /** CallDisposition is free text on Task (string 255): the common outcomes are offered. */
-  listDispositions(): Promise<Array<{ id: string; label: string }>> {
-    return Promise.resolve([...COMMON_DISPOSITIONS]);
   }
 
   async syncContacts(cursor: string | null): Promise<ContactPage> {
@@ -230,16 +266,17 @@ function taskFields(input: CallLogInput, owner: WriteOwner): Omit<TaskInput, 'Ta
   return {
     Subject: input.subject.slice(0, 255),
     Type: 'Call',
-    // "In Progress" is a standard TaskStatus value: the live record while the call is on.
-    Status: input.status === 'in_progress' ? 'In Progress' : 'Completed',
+    Status: 'Completed',
     CallType: input.direction === 'inbound' ? 'Inbound' : input.direction === 'outbound' ? 'Outbound' : 'Internal',
     CallDurationInSeconds: Math.round(input.durationSec),
     CallObject: input.callKey,
-    CallDisposition: (input.disposition?.label ?? DISPOSITION[input.outcome]).slice(0, 255),
+    CallDisposition: DISPOSITION[input.outcome],
     // Task has no from/to or start-time fields: they go in the description.
     Description: lines.join('\n').trim(),
     ActivityDate: when.toISOString().slice(0, 10),
     ...(input.contact ? { WhoId: input.contact.id } : {}),
+    // The Opportunity or Case, only beside a Contact (a lead's Task relates to nothing else).
+    ...(input.deal && input.contact?.kind === 'Contact' ? { WhatId: input.deal.id } : {}),
     ...(owner.id ? { OwnerId: owner.id } : {}),
   };
 }

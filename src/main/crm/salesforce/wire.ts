@@ -28,6 +28,16 @@ export const QueryResponse = <T extends z.ZodType>(record: T) =>
 
 export const IdRecord = SObject;
 
+/** SELECT OpportunityId FROM OpportunityContactRole … */
+export const RoleRecord = SObject.extend({ OpportunityId: z.string() });
+export const OpportunityRecord = SObject.extend({ Name: z.string().nullable().optional(), StageName: z.string().nullable().optional(), CreatedDate: z.string().nullable().optional() });
+export const CaseRecord = SObject.extend({
+  CaseNumber: z.string().nullable().optional(),
+  Subject: z.string().nullable().optional(),
+  Status: z.string().nullable().optional(),
+  CreatedDate: z.string().nullable().optional(),
+});
+
 /** SELECT Id, Username FROM User … */
 export const UserRecord = SObject.extend({ Username: z.string().nullable().optional() });
 
@@ -52,6 +62,8 @@ export const TaskInput = z.strictObject({
   Description: z.string().max(32_000),
   ActivityDate: z.iso.date(),
   WhoId: z.string().regex(/^(003|00Q)[A-Za-z0-9]{12,15}$/, 'a Contact (003) or Lead (00Q) id').nullable().optional(),
+  /** The picked Opportunity (006) or Case (500); null clears it. */
+  WhatId: z.string().nullable().optional(),
   OwnerId: z.string().regex(/^(005|00G)[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$/, 'a User (005) or queue (00G) id').optional(),
 });
 export type TaskInput = z.infer<typeof TaskInput>;

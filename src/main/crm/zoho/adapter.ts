@@ -9,6 +9,7 @@ import {
   type CrmAdapter,
   type CrmCallRecord,
   type CrmContact,
+  type CrmDeal,
   type CrmSession,
   type RecordingFile,
 } from '../port.js';
@@ -22,10 +23,9 @@ import {
   toContact,
   toFollowUpTask,
   webBaseFor,
-  ZOHO_CALL_RESULTS,
   type ZohoPersonModule,
 } from './mapping.js';
-import { AttachmentPage, IdPage, PersonPage, UsersPage, WriteResponse, type WriteResult } from './wire.js';
+import { AttachmentPage, DealPage, IdPage, PersonPage, UsersPage, WriteResponse, type WriteResult } from './wire.js';
 
 /** Default API name of the Calls custom field holding the call key (see README: org setup). */
 export const DEFAULT_CALL_KEY_FIELD = 'Ringbridge_Call_Key';
@@ -141,15 +141,46 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
 
     async updateCall(recordId, configured) {
       const input = await owners.forCall(configured);
+      // A deal picked before and dropped since is unlinked: What_Id null unless a lead or deal holds it.
+      const fields = { What_Id: null, ...toCallRecord(input, keyField) };
       const response = await call({
         method: 'PUT',
         path: `/Calls/${encodeURIComponent(recordId)}`,
-        json: { data: [toCallRecord(input, keyField)] },
+        json: { data: [fields] },
         schema: WriteResponse,
       });
       const result = response.data[0]!;
       if (result.status !== 'success') throw rejectedFrom(result);
       return callRecord(recordId);
+    },
+
+    // A contact's Deals (Contact_Name lookup) not in a closed stage (Zoho's standard stages
+    // "Closed Won" and "Closed Lost…" start with "Closed"). A lead has no deals.
+    async findOpenDeals(contact) {
+      if (contact.kind !== 'Contacts') return [];
+      const criteria = `(Contact_Name:equals:${criteriaValue(contact.id)})`;
+      const page = await call({ path: '/Deals/search', query: { criteria, fields: 'Deal_Name,Stage,Created_Time' }, schema: DealPage });
+      return (page?.data ?? [])
+        .filter((d) => !/^closed/i.test(d.Stage ?? ''))
+        .sort((a, b) => (b.Created_Time ?? '').localeCompare(a.Created_Time ?? ''))
+        .slice(0, 20)
+        .map((d): CrmDeal => ({ id: d.id, kind: 'Deals', name: d.Deal_Name ?? d.id, stage: d.Stage ?? null, url: recordUrl('Deals', d.id) }));
+    },
+
+    // A new caller is a Lead (Zoho's module for people not yet qualified); Last_Name is its one
+    // mandatory field, so a caller without a name is named after the number.
+    async createContact(input) {
+      const owner = await owners.forWrite(input.ownerId);
+      const words = input.name?.trim().split(/\s+/).filter(Boolean) ?? [];
+      const lead: Record<string, unknown> = { Last_Name: words.length > 0 ? words.slice(-1)[0] : input.e164, Phone: input.e164 };
+      if (words.length > 1) lead.First_Name = words.slice(0, -1).join(' ');
+      if (owner.id) lead.Owner = { id: owner.id };
+      const response = await call({ method: 'POST', path: '/Leads', json: { data: [lead] }, schema: WriteResponse });
+      const result = response.data[0]!;
+      if (result.status !== 'success') throw rejectedFrom(result);
+      const id = requireId(result);
+      const name = words.length > 0 ? words.join(' ') : input.e164;
+      return { id, kind: 'Leads', name, company: null, phones: [input.e164], ownerId: owner.id, lastActivityAt: null, url: recordUrl('Leads', id), updatedAt: null };
     },
 
     async attachRecording(record, file: RecordingFile) {
@@ -170,8 +201,6 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
       const result = response.data[0]!;
       if (result.status !== 'success' && result.code !== 'DUPLICATE_DATA') throw rejectedFrom(result);
     },
-
-    listDispositions: () => Promise.resolve([...ZOHO_CALL_RESULTS]),
 
     async syncContacts(cursorText) {
       const cursor = parseCursor(cursorText);

@@ -56,3 +56,8 @@ export const WriteResponse = z.object({ data: z.array(WriteResult).min(1) });
 export const AttachmentPage = z
   .object({ data: z.array(z.object({ id: z.string(), File_Name: z.string().nullish() })), info: Info.optional() })
   .optional();
+
+/** GET /Deals/search?criteria=…&fields=Deal_Name,Stage,Created_Time (204 = none). */
+export const DealPage = z
+  .object({ data: z.array(z.object({ id: z.string(), Deal_Name: z.string().nullable().optional(), Stage: z.string().nullable().optional(), Created_Time: z.string().nullable().optional() })) })
+  .optional();

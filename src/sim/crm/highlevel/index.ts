@@ -73,6 +73,18 @@ export interface HighLevelSimulator extends CrmSimulator {
   readonly tasks: HlTask[];
   readonly uploads: { url: string; fileName: string; data: Buffer }[];
   addContact(fields: Omit<HlContact, 'id' | 'dateAdded' | 'dateUpdated'>, dateUpdated?: string): HlContact;
+  /** Opportunities (opportunities.json); a contact's open ones are what the call panel offers. */
+  readonly opportunities: HlOpportunity[];
+  addOpportunity(fields: Omit<HlOpportunity, 'id' | 'createdAt'>): HlOpportunity;
+}
+
+export interface HlOpportunity {
+  id: string;
+  name: string;
+  contactId: string;
+  status: 'open' | 'won' | 'lost' | 'abandoned';
+  pipelineStageId?: string;
+  createdAt: string;
 }
 
 const LOCATION = 'sim-location-1';
@@ -84,6 +96,7 @@ const VERSIONS: [RegExp, string][] = [
   [/^\/contacts\//, '2021-07-28'],
   [/^\/conversations\//, '2021-04-15'],
   [/^\/users\//, '2021-07-28'],
+  [/^\/opportunities\//, '2021-07-28'],
 ];
 
 /**
@@ -109,6 +122,7 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
   const messages: HlMessage[] = [];
   const notes: HlNote[] = [];
   const tasks: HlTask[] = [];
+  const opportunities: HlOpportunity[] = [];
   const uploads: HighLevelSimulator['uploads'] = [];
   let seq = 0;
   const newId = (prefix: string) => `${prefix}${String(++seq).padStart(16, '0')}`;
@@ -169,6 +183,30 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
       const number = toE164((req.query as Record<string, string>).number, 'US');
       const contact = number ? contacts.find((c) => samePhone(c.phone, number)) : undefined;
       return { contact: contact ? contactView(contact) : null };
+    });
+
+    // A new contact (CreateContactDto: locationId required). HighLevel refuses a second contact with
+    // the same phone when the location does not allow duplicates (its default): modelled so.
+    app.post('/contacts/', async (req, reply) => {
+      const body = req.body as { phone?: string; firstName?: string; lastName?: string; assignedTo?: string };
+      const e164 = body.phone === undefined ? null : toE164(body.phone, 'US');
+      if (body.phone !== undefined && !e164) throw simError(422, { statusCode: 422, message: ['phone must be a valid phone number'], error: 'Unprocessable Entity' });
+      if (e164 && contacts.some((c) => samePhone(c.phone, e164))) throw simError(400, { statusCode: 400, message: 'This location does not allow duplicated contacts.' });
+      if (body.assignedTo !== undefined) checkUser('assignedTo', body.assignedTo);
+      const { firstName, lastName, assignedTo } = body;
+      const contact = addContact({ phone: body.phone, ...(firstName ? { firstName } : {}), ...(lastName ? { lastName } : {}), ...(assignedTo ? { assignedTo } : {}) });
+      return reply.code(201).send({ contact: contactView(contact) });
+    });
+
+    app.get('/opportunities/search', async (req) => {
+      const q = req.query as Record<string, string | undefined>;
+      if (q.location_id !== LOCATION) throw simError(403, { statusCode: 403, message: 'The token does not have access to this location' });
+      const found = opportunities.filter((o) => (!q.contact_id || o.contactId === q.contact_id) && (!q.status || q.status === 'all' || o.status === q.status));
+      const limit = Number(q.limit ?? 20) || 20;
+      return {
+        opportunities: found.slice(0, limit).map((o) => ({ ...o, locationId: LOCATION, updatedAt: o.createdAt, contact: contactBrief(contactById(o.contactId)) })),
+        meta: { total: found.length, currentPage: 1 },
+      };
     });
 
     app.post('/contacts/upsert', async (req) => {
@@ -364,6 +402,12 @@ export async function startHighLevelSimulator(options: HighLevelSimOptions = {})
     tasks,
     uploads,
     addContact,
+    opportunities,
+    addOpportunity(fields: Omit<HlOpportunity, 'id' | 'createdAt'>) {
+      const opportunity: HlOpportunity = { ...fields, id: newId('op'), createdAt: new Date().toISOString() };
+      opportunities.push(opportunity);
+      return opportunity;
+    },
     close: async () => {
       await closeHarness();
       spec.dispose();
@@ -388,6 +432,11 @@ function rateLimiter(limits: typeof HIGHLEVEL_RATE_LIMITS, now: () => number): (
     // The 429 body is undocumented: the Nest-style {statusCode, message} of the other error DTOs.
     return allowed ? { headers } : { headers, refuse: { status: 429, body: hlError(429, 'Too Many Requests') } };
   };
+}
+
+function contactBrief(c: HlContact) {
+  const name = [c.firstName, c.lastName].filter(Boolean).join(' ');
+  return { id: c.id, ...(name ? { name } : {}), ...(c.phone ? { phone: c.phone } : {}) };
 }
 
 function contactView(c: HlContact) {

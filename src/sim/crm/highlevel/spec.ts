@@ -27,7 +27,7 @@ export function highLevelSpecWithOverlay(): { files: string[]; dispose: () => vo
   overlay(doc);
   writeFileSync(conversations, JSON.stringify(doc));
   return {
-    files: [join(dir, 'apps/contacts.json'), conversations, join(dir, 'apps/users.json')],
+    files: [join(dir, 'apps/contacts.json'), conversations, join(dir, 'apps/users.json'), join(dir, 'apps/opportunities.json')],
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -64,6 +64,12 @@ export interface HubSpotSim extends CrmSimulator {
   readonly tasks: Map<string, StoredObject>;
   /** The portal's users as owners (GET /crm/v3/owners); `hubspot_owner_id` must name one of them. */
   readonly owners: Map<string, HubSpotOwner>;
+  /** Deals; `associations` names their contacts (`toType` 'contacts'). */
+  readonly deals: Map<string, StoredObject>;
+  /** Adds a deal of these contacts (`hs_is_closed` 'false' unless given). Returns its id. */
+  addDeal(properties: Record<string, string>, contactIds: string[]): string;
+  /** The ids of the `toType` objects a call is associated with (ground truth for tests). */
+  callLinks(callId: string, toType: 'contacts' | 'deals'): string[];
   /** Adds a contact with these properties; `lastmodifieddate` defaults to now. Returns its id. */
   addContact(properties: Record<string, string>): string;
   /** Adds a HubSpot user (owner); returns its numeric owner id. */
@@ -115,6 +121,7 @@ export const HUBSPOT_OPENAPI_FILES = [
   'crm-tasks-v3.json',
   'crm-owners-v3.json',
   'crm-associations-v4.json',
+  'crm-deals-v3.json',
   'files-v3.json',
   'auth-oauth-v1.json',
 ].map((f) => resolve(import.meta.dirname, 'openapi', f));
@@ -125,6 +132,18 @@ export const HUBSPOT_OPENAPI_FILES = [
  * adapter never sends or reads them (it uses the default-association endpoint).
  */
 const TASK_ASSOCIATION_TYPE: Record<string, number> = { contacts: 204, calls: 216_001 };
+/**
+ * The same for calls (contact 194, as the adapter sends inline; deal 206 as public integration code
+ * has it, unconfirmed) and deals (contact 3). The adapter links calls to deals and re-links contacts
+ * with the default-association endpoint and never reads these numbers.
+ */
+const DEFAULT_ASSOCIATION_TYPE: Record<string, Record<string, number>> = {
+  tasks: TASK_ASSOCIATION_TYPE,
+  calls: { contacts: 194, deals: 206 },
+  deals: { contacts: 3 },
+};
+/** An association made inline at create names no type: a call's are its contacts. */
+const toTypeOf = (a: StoredObject['associations'][number]): string => a.toType ?? 'contacts';
 
 export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<HubSpotSim> {
   const contacts = new Map<string, StoredObject>();
@@ -132,9 +151,10 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
   const files = new Map<string, StoredFile>();
   const tasks = new Map<string, StoredObject>();
   const owners = new Map<string, HubSpotOwner>();
+  const deals = new Map<string, StoredObject>();
   let nextId = 1000;
   const newId = () => String(++nextId);
-  const state: State = { contacts, calls, files, tasks, owners, newId, callKeyProperty: options.callKeyProperty ?? true, searchLagMs: 0 };
+  const state: State = { contacts, calls, files, tasks, owners, deals, newId, callKeyProperty: options.callKeyProperty ?? true, searchLagMs: 0 };
   const limits = options.rateLimits ?? HUBSPOT_RATE_LIMITS;
 
   const sim = await startCrmSimulator({
@@ -158,6 +178,17 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
     files,
     tasks,
     owners,
+    deals,
+    addDeal(properties: Record<string, string>, contactIds: string[]) {
+      const id = newId();
+      const now = new Date().toISOString();
+      const associations = contactIds.map((toId) => ({ toId, typeId: 3, toType: 'contacts' }));
+      deals.set(id, { id, properties: { hs_is_closed: 'false', createdate: now, ...properties }, createdAt: now, updatedAt: now, associations });
+      return id;
+    },
+    callLinks(callId: string, toType: 'contacts' | 'deals') {
+      return (calls.get(callId)?.associations ?? []).filter((a) => toTypeOf(a) === toType).map((a) => a.toId);
+    },
     addOwner(owner: { email: string; id?: string; firstName?: string; lastName?: string; archived?: boolean }) {
       const id = owner.id ?? newId();
       owners.set(id, { id, email: owner.email, firstName: owner.firstName, lastName: owner.lastName, archived: owner.archived ?? false });
@@ -184,6 +215,7 @@ interface State {
   files: Map<string, StoredFile>;
   tasks: Map<string, StoredObject>;
   owners: Map<string, HubSpotOwner>;
+  deals: Map<string, StoredObject>;
   newId: () => string;
   callKeyProperty: boolean;
   searchLagMs: number;
@@ -262,11 +294,12 @@ function registerRoutes(app: FastifyInstance, state: State): void {
   // Default (unlabelled) association, validated against crm-associations-v4.json. Repeating one changes nothing.
   app.put('/crm/v4/objects/:fromType/:fromId/associations/default/:toType/:toId', async (req) => {
     const { fromType, fromId, toType, toId } = req.params as { fromType: string; fromId: string; toType: string; toId: string };
-    const from = fromType === 'tasks' ? state.tasks.get(fromId) : undefined;
-    const target = toType === 'calls' ? state.calls.get(toId) : toType === 'contacts' ? state.contacts.get(toId) : undefined;
+    const from = objectsOf(state, fromType)?.get(fromId);
+    const target = objectsOf(state, toType)?.get(toId);
+    const typeId = DEFAULT_ASSOCIATION_TYPE[fromType]?.[toType];
+    if (typeId === undefined) throw simError(400, hubspotError(400, `No default association from ${fromType} to ${toType} in this simulator`));
     if (!from || !target) throw simError(404, hubspotError(404, `No ${from ? toType : fromType} with id ${from ? toId : fromId}`));
-    const typeId = TASK_ASSOCIATION_TYPE[toType]!;
-    if (!from.associations.some((a) => a.toType === toType && a.toId === toId)) from.associations.push({ toId, typeId, toType });
+    if (!from.associations.some((a) => toTypeOf(a) === toType && a.toId === toId)) from.associations.push({ toId, typeId, toType });
     const now = new Date().toISOString();
     return {
       status: 'COMPLETE',
@@ -274,6 +307,45 @@ function registerRoutes(app: FastifyInstance, state: State): void {
       startedAt: now,
       completedAt: now,
     };
+  });
+
+  // An object's associations of one type: a deal lists its contacts; a contact, the deals naming it.
+  app.get('/crm/v4/objects/:objectType/:objectId/associations/:toType', async (req) => {
+    const { objectType, objectId, toType } = req.params as { objectType: string; objectId: string; toType: string };
+    const object = objectsOf(state, objectType)?.get(objectId);
+    if (!object) throw simError(404, hubspotError(404, `No ${objectType} with id ${objectId}`));
+    const linked =
+      objectType === 'contacts'
+        ? [...(objectsOf(state, toType)?.values() ?? [])].filter((o) => o.associations.some((a) => toTypeOf(a) === 'contacts' && a.toId === objectId)).map((o) => ({ toId: o.id, typeId: DEFAULT_ASSOCIATION_TYPE[toType]?.contacts ?? 0 }))
+        : object.associations.filter((a) => toTypeOf(a) === toType);
+    return { results: linked.map((a) => ({ toObjectId: a.toId, associationTypes: [{ category: 'HUBSPOT_DEFINED', typeId: a.typeId }] })) };
+  });
+
+  app.delete('/crm/v4/objects/:objectType/:objectId/associations/:toType/:toId', async (req, reply) => {
+    const { objectType, objectId, toType, toId } = req.params as { objectType: string; objectId: string; toType: string; toId: string };
+    const object = objectsOf(state, objectType)?.get(objectId);
+    if (!object) throw simError(404, hubspotError(404, `No ${objectType} with id ${objectId}`));
+    object.associations = object.associations.filter((a) => !(toTypeOf(a) === toType && a.toId === toId));
+    return reply.code(204).send();
+  });
+
+  app.post('/crm/v3/objects/0-3/batch/read', async (req) => {
+    const body = req.body as { inputs: Array<{ id: string }>; properties: string[] };
+    const now = new Date().toISOString();
+    const results = body.inputs.flatMap(({ id }) => {
+      const deal = state.deals.get(id);
+      return deal ? [publicObject(deal, body.properties)] : [];
+    });
+    return { status: 'COMPLETE', results, startedAt: now, completedAt: now };
+  });
+
+  app.post('/crm/v3/objects/contacts', async (req, reply) => {
+    const body = req.body as CreateBody;
+    checkCallProperties(state, body.properties);
+    const now = new Date().toISOString();
+    const contact: StoredObject = { id: state.newId(), properties: { ...body.properties, createdate: now, lastmodifieddate: now }, createdAt: now, updatedAt: now, associations: [] };
+    state.contacts.set(contact.id, contact);
+    return reply.code(201).send(publicObject(contact));
   });
 
   app.post('/crm/v3/objects/calls', async (req, reply) => {
@@ -342,6 +414,10 @@ function registerRoutes(app: FastifyInstance, state: State): void {
     );
     return { results: results.map(fileObject) };
   });
+}
+
+function objectsOf(state: State, type: string): Map<string, StoredObject> | undefined {
+  return ({ calls: state.calls, tasks: state.tasks, contacts: state.contacts, deals: state.deals } as Record<string, Map<string, StoredObject>>)[type];
 }
 
 function checkCallProperties(state: State, properties: Record<string, string>): void {

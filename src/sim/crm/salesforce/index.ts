@@ -7,6 +7,7 @@ import { simError, startCrmSimulator, type CrmSimulator, type StatusFault } from
 import { DAY_MS, RollingWindow } from '../common/rolling-window.js';
 import {
   ContentVersionCreateBody,
+  LeadCreateBody,
   OWNER_ID,
   QueryResult,
   RECORD_ID,
@@ -20,14 +21,16 @@ import {
 } from './schemas.js';
 
 export type SfRecord = Record<string, unknown> & { Id: string };
-type SObjectType = 'Contact' | 'Lead' | 'Task' | 'ContentVersion' | 'User';
+type SObjectType = 'Contact' | 'Lead' | 'Task' | 'ContentVersion' | 'User' | 'Opportunity' | 'Case' | 'OpportunityContactRole';
 
 export interface SalesforceSim extends CrmSimulator {
   readonly records: Record<SObjectType, Map<string, SfRecord>>;
   /** The user who signs in (the token's identity URL names them): 005SIM000000001AAA. */
   readonly signedInUserId: string;
-  /** Adds a Contact or Lead; LastModifiedDate defaults to now. Returns its id. */
-  add(type: 'Contact' | 'Lead', fields: Record<string, unknown>): string;
+  /** Adds a Contact or Lead, or an Opportunity (with IsClosed) or Case (ContactId, IsClosed); LastModifiedDate defaults to now. Returns its id. */
+  add(type: 'Contact' | 'Lead' | 'Opportunity' | 'Case', fields: Record<string, unknown>): string;
+  /** Makes the contact play a role on the opportunity (OpportunityContactRole). */
+  addContactRole(opportunityId: string, contactId: string): string;
   /** Adds a User (Username, Email, LastName required; active unless IsActive false). Returns its Id. */
   addUser(fields: z.input<typeof UserFields>): string;
 }
@@ -47,7 +50,7 @@ export interface SalesforceSimOptions {
 }
 
 const ERROR_CODES: Record<number, string> = { 400: 'INVALID_FIELD', 401: 'INVALID_SESSION_ID', 403: 'REQUEST_LIMIT_EXCEEDED', 404: 'NOT_FOUND', 500: 'UNKNOWN_EXCEPTION', 503: 'SERVER_UNAVAILABLE' };
-const ID_PREFIX: Record<SObjectType, string> = { Contact: '003', Lead: '00Q', Task: '00T', ContentVersion: '068', User: '005' };
+const ID_PREFIX: Record<SObjectType, string> = { Contact: '003', Lead: '00Q', Task: '00T', ContentVersion: '068', User: '005', Opportunity: '006', Case: '500', OpportunityContactRole: '00K' };
 
 /** Salesforce's REST error body: an array of {message, errorCode}. */
 export function salesforceError(status: number, message: string, errorCode?: string, fields?: string[]) {
@@ -64,7 +67,7 @@ export const requestLimitExceeded: StatusFault = {
 };
 
 export async function startSalesforceSim(options: SalesforceSimOptions = {}): Promise<SalesforceSim> {
-  const records: Record<SObjectType, Map<string, SfRecord>> = { Contact: new Map(), Lead: new Map(), Task: new Map(), ContentVersion: new Map(), User: new Map() };
+  const records = Object.fromEntries(Object.keys(ID_PREFIX).map((type) => [type, new Map<string, SfRecord>()])) as Record<SObjectType, Map<string, SfRecord>>;
   let counter = 0;
   const newId = (type: SObjectType) => `${ID_PREFIX[type]}SIM${String(++counter).padStart(9, '0')}AAA`;
   const addUser = (fields: z.input<typeof UserFields>) => {
@@ -110,9 +113,14 @@ export async function startSalesforceSim(options: SalesforceSimOptions = {}): Pr
     records,
     signedInUserId,
     addUser,
-    add(type: 'Contact' | 'Lead', fields: Record<string, unknown>) {
+    add(type: 'Contact' | 'Lead' | 'Opportunity' | 'Case', fields: Record<string, unknown>) {
       const Id = newId(type);
-      records[type].set(Id, { LastModifiedDate: sfDateTime(new Date()), ...fields, Id });
+      records[type].set(Id, { LastModifiedDate: sfDateTime(new Date()), CreatedDate: sfDateTime(new Date()), ...fields, Id });
+      return Id;
+    },
+    addContactRole(OpportunityId: string, ContactId: string) {
+      const Id = newId('OpportunityContactRole');
+      records.OpportunityContactRole.set(Id, { Id, OpportunityId, ContactId, IsPrimary: false });
       return Id;
     },
   });
@@ -196,12 +204,35 @@ function registerRoutes(
     }
   };
 
-  app.post(`${base}/sobjects/Task`, cfg, async (req, reply) => {
-    checkOwner(req.body);
-    const task = sim.parse(TaskCreateBody, req.body, 'POST /sobjects/Task body');
+  /**
+   * WhoId names an existing Contact or Lead; WhatId an existing record, and must be empty when WhoId
+   * is a Lead (Task object reference, WhatId: "If the WhoId refers to a lead, then the WhatId field must be empty").
+   */
+  const checkLinks = (task: { WhoId?: string | null; WhatId?: string | null }) => {
     if (task.WhoId && !records.Contact.has(task.WhoId) && !records.Lead.has(task.WhoId)) {
       throw simError(400, salesforceError(400, `Name ID: id value of incorrect type: ${task.WhoId}`, 'FIELD_INTEGRITY_EXCEPTION', ['WhoId']));
     }
+    if (task.WhatId && !Object.values(records).some((store) => store.has(task.WhatId!))) {
+      throw simError(400, salesforceError(400, `Related To ID: id value of incorrect type: ${task.WhatId}`, 'FIELD_INTEGRITY_EXCEPTION', ['WhatId']));
+    }
+    if (task.WhatId && task.WhoId && records.Lead.has(task.WhoId)) {
+      throw simError(400, salesforceError(400, 'Lead/Contact ID: A task for a lead cannot also be related to another record', 'FIELD_INTEGRITY_EXCEPTION', ['WhatId']));
+    }
+  };
+
+  app.post(`${base}/sobjects/Lead`, cfg, async (req, reply) => {
+    checkOwner(req.body);
+    const lead = sim.parse(LeadCreateBody, req.body, 'POST /sobjects/Lead body');
+    const Id = newId('Lead');
+    const Name = [lead.FirstName, lead.LastName].filter(Boolean).join(' ');
+    records.Lead.set(Id, { ...lead, Name, Id, LastModifiedDate: sfDateTime(new Date()) });
+    return reply.code(201).send(SaveResult.parse({ id: Id, success: true, errors: [] }));
+  });
+
+  app.post(`${base}/sobjects/Task`, cfg, async (req, reply) => {
+    checkOwner(req.body);
+    const task = sim.parse(TaskCreateBody, req.body, 'POST /sobjects/Task body');
+    checkLinks(task);
     const Id = newId('Task');
     records.Task.set(Id, { Status: 'Not Started', Priority: 'Normal', ...task, Id, LastModifiedDate: sfDateTime(new Date()) });
     return reply.code(201).send(SaveResult.parse({ id: Id, success: true, errors: [] }));
@@ -212,6 +243,7 @@ function registerRoutes(
     const update = sim.parse(TaskUpdateBody, req.body, 'PATCH /sobjects/Task body');
     const task = records.Task.get((req.params as { id: string }).id);
     if (!task) throw simError(404, salesforceError(404, 'The requested resource does not exist', 'NOT_FOUND'));
+    checkLinks({ WhoId: (update.WhoId !== undefined ? update.WhoId : task.WhoId) as string | null, WhatId: (update.WhatId !== undefined ? update.WhatId : task.WhatId) as string | null });
     Object.assign(task, update, { LastModifiedDate: sfDateTime(new Date()) });
     return reply.code(204).send();
   });
@@ -230,7 +262,7 @@ function registerRoutes(
 interface Soql {
   fields: string[];
   from: string;
-  where: Array<{ field: string; op: string; value: string }>;
+  where: Array<{ field: string; op: string; value: string | string[] }>;
   orderBy: string | null;
   limit: number | null;
 }
@@ -241,6 +273,11 @@ function parseSoql(q: string): Soql | null {
   if (!m) return null;
   const where: Soql['where'] = [];
   for (const cond of m[3] ? m[3].split(/ AND (?=(?:[^']*'[^']*')*[^']*$)/) : []) {
+    const list = /^(\w+) IN \(('(?:[^'\\]|\\.)*'(?:, ?'(?:[^'\\]|\\.)*')*)\)$/i.exec(cond.trim());
+    if (list) {
+      where.push({ field: list[1]!, op: 'IN', value: [...list[2]!.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((v) => v[1]!.replace(/\\(.)/g, '$1')) });
+      continue;
+    }
     const c = /^(\w+) (=|>=|<=|>|<) ('(?:[^'\\]|\\.)*'|\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)|true|false)$/.exec(cond.trim());
     if (!c) return null;
     const raw = c[3]!;
@@ -254,7 +291,8 @@ function badQuery(sim: CrmSimulator, q: string): never {
   throw simError(400, salesforceError(400, `unexpected token in: ${q}`, 'MALFORMED_QUERY'));
 }
 
-function compareField(actual: unknown, op: string, expected: string): boolean {
+function compareField(actual: unknown, op: string, expected: string | string[]): boolean {
+  if (Array.isArray(expected)) return expected.some((e) => compareField(actual, '=', e));
   if (actual === undefined || actual === null) return false;
   const a = String(actual);
   const isDate = /^\d{4}-\d\d-\d\dT/.test(expected);

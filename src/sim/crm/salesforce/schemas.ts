@@ -121,3 +121,16 @@ export const SearchResult = z.strictObject({ searchRecords: z.array(ResultRecord
  * https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_sobject_create.htm
  */
 export const SaveResult = z.strictObject({ id: z.string(), success: z.literal(true), errors: z.array(z.unknown()).length(0) });
+
+// Lead fields with Create properties that a new caller's lead uses: LastName and Company are
+// required on create ("Required" in the Lead field list); Phone a phone field (limit 40).
+// https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_lead.htm
+export const LeadCreateBody = z.strictObject({
+  FirstName: z.string().max(40).optional(),
+  LastName: z.string().min(1).max(80),
+  Company: z.string().min(1).max(255),
+  Phone: z.string().max(40).optional(),
+  MobilePhone: z.string().max(40).optional(),
+  LeadSource: z.string().max(255).optional(),
+  OwnerId: sfId(['005', '00G'], 'a User or queue').optional(),
+});

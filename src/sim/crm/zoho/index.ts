@@ -43,26 +43,27 @@ export interface ZohoUser {
 }
 
 export interface ZohoSimulator extends CrmSimulator {
-  readonly records: { Contacts: ZohoRecord[]; Leads: ZohoRecord[]; Calls: ZohoRecord[]; Tasks: ZohoRecord[] };
+  readonly records: { Contacts: ZohoRecord[]; Leads: ZohoRecord[]; Calls: ZohoRecord[]; Tasks: ZohoRecord[]; Deals: ZohoRecord[] };
   /** The org's users; the first is the one who signs in. */
   readonly users: ZohoUser[];
   addUser(user: { email: string; name: string; active?: boolean }): ZohoUser;
   readonly attachments: Map<string, ZohoAttachment[]>;
   /** The edition's API credits and concurrency in force. */
   readonly limits: ZohoLimits;
-  addRecord(module: 'Contacts' | 'Leads', fields: Record<string, unknown>, modifiedTime?: string): ZohoRecord;
+  /** A Deals record names its contact in the `Contact_Name` lookup ({ id }). */
+  addRecord(module: 'Contacts' | 'Leads' | 'Deals', fields: Record<string, unknown>, modifiedTime?: string): ZohoRecord;
 }
 
 const PHONE_FIELDS = ['Phone', 'Mobile', 'Home_Phone', 'Other_Phone', 'Asst_Phone'];
 const USER = { id: '5000000000001', name: 'Sim Agent', email: 'agent@example.com' };
-const MODULES = ['Contacts', 'Leads', 'Calls', 'Tasks'] as const;
+const MODULES = ['Contacts', 'Leads', 'Calls', 'Tasks', 'Deals'] as const;
 type Module = (typeof MODULES)[number];
 
 export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<ZohoSimulator> {
   const location = options.location ?? 'us';
   const keyField = options.callKeyField ?? 'Ringbridge_Call_Key';
   const spec = zohoSpecWithOverlay();
-  const records: ZohoSimulator['records'] = { Contacts: [], Leads: [], Calls: [], Tasks: [] };
+  const records: ZohoSimulator['records'] = { Contacts: [], Leads: [], Calls: [], Tasks: [], Deals: [] };
   const users: ZohoUser[] = [{ ...USER, full_name: USER.name, last_name: 'Agent', status: 'active', confirm: true }];
   const attachments = new Map<string, ZohoAttachment[]>();
   let nextId = 4_000_000_000_000n;
@@ -136,7 +137,9 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       if (q.criteria !== undefined) {
         const conditions = parseCriteria(q.criteria);
         if (!conditions) return reply.code(400).send(zohoError('INVALID_QUERY', 'invalid query formed', { reason: 'criteria' }));
-        found = records[module].filter((r) => conditions.some(([field, value]) => String(r[field] ?? '') === value));
+        // A lookup field (Contact_Name) matches on the id of the record it points at.
+        const text = (v: unknown) => (v !== null && typeof v === 'object' && 'id' in v ? String(v.id) : String(v ?? ''));
+        found = records[module].filter((r) => conditions.some(([field, value]) => text(r[field]) === value));
       } else if (q.phone !== undefined) {
         // Modelled as: formatting characters ignored, digits compared exactly (country code not inferred).
         const digits = q.phone.replace(/\D/g, '');
@@ -173,7 +176,7 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
       const input = harness.parse(bodyData, req.body, 'Create Records body');
       const now = isoNow();
       const results = input.data.map((fields) => {
-        const problem = checkOwner(fields) ?? checkCall(module, fields, null) ?? checkTask(module, fields);
+        const problem = checkOwner(fields) ?? checkCall(module, fields, null) ?? checkTask(module, fields) ?? checkPerson(module, fields);
         if (problem) return problem;
         const record: ZohoRecord = { ...fields, id: newId(), Created_Time: now, Modified_Time: now, Owner: ownerView(fields.Owner) };
         records[module].push(record);
@@ -274,6 +277,14 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
   }
 
   /** Calls validation: mandatory fields, picklist, duration format, lookups, the unique key field. */
+  /** Contacts and Leads have one mandatory field, Last_Name (insert-records page, mandatory fields). */
+  function checkPerson(module: Module, fields: Record<string, unknown>) {
+    if ((module === 'Contacts' || module === 'Leads') && !(typeof fields.Last_Name === 'string' && fields.Last_Name.trim())) {
+      return zohoError('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'Last_Name' });
+    }
+    return null;
+  }
+
   function checkCall(module: Module, fields: Record<string, unknown>, selfId: string | null) {
     if (module !== 'Calls') return null;
     for (const name of ['Subject', 'Call_Type', 'Call_Start_Time']) {
@@ -294,6 +305,12 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
     if (who && !records.Contacts.some((c) => c.id === who.id)) {
       return zohoError('INVALID_DATA', 'Please check whether the input values are correct', { api_name: 'Who_Id' });
     }
+    // What_Id points into the module $se_module names (a lead, or a deal beside the contact).
+    const what = fields.What_Id as { id?: string } | null | undefined;
+    const whatModule = fields.$se_module;
+    if (what && !((whatModule === 'Leads' || whatModule === 'Deals') && records[whatModule].some((r) => r.id === what.id))) {
+      return zohoError('INVALID_DATA', 'Please check whether the input values are correct', { api_name: 'What_Id' });
+    }
     const key = fields[keyField];
     const dup = key === undefined ? undefined : records.Calls.find((c) => c[keyField] === key && c.id !== selfId);
     if (dup) return zohoError('DUPLICATE_DATA', 'duplicate data', { api_name: keyField, duplicate_record: { id: dup.id, module: { api_name: 'Calls' } } });
@@ -311,7 +328,7 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
     },
     attachments,
     limits,
-    addRecord(module: 'Contacts' | 'Leads', fields: Record<string, unknown>, modifiedTime = isoNow()): ZohoRecord {
+    addRecord(module: 'Contacts' | 'Leads' | 'Deals', fields: Record<string, unknown>, modifiedTime = isoNow()): ZohoRecord {
       const record: ZohoRecord = { Owner: { id: USER.id, name: USER.name }, ...fields, id: newId(), Created_Time: modifiedTime, Modified_Time: modifiedTime };
       records[module].push(record);
       return record;
