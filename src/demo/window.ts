@@ -84,6 +84,7 @@ export async function serveAgentWindow({ agent, outDir, clientIds, openExternal 
     shell.onSettings((s) => push('settingsChanged', s)),
     shell.onHistory(() => push('historyChanged', null)),
     shell.onCrmStatus((s) => push('crmStatusChanged', s)),
+    shell.onCallPanel((p) => push('callPanelChanged', p)),
   ];
 
   async function invoke(name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -37,6 +37,8 @@ export const SettingsSchema = z.object({
   startAtLogin: z.boolean(),
   /** How screen-pops behave: the system sound, and whether the caller's company is shown. */
   notification: z.object({ sound: z.boolean(), showCompany: z.boolean() }),
+  /** After-call work: how long the Call panel keeps an ended call open for notes before it is logged (0 = log at once). */
+  wrapUpSec: z.number().int().min(0).max(3600),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 export const SettingsPatchSchema = SettingsSchema.extend({
@@ -98,6 +100,51 @@ const CallKey = z.string().min(1).max(300);
 /** Anything a person may type or a link may carry; the dial capability decides what is dialable. */
 const RawNumber = z.string().min(1).max(256);
 
+// ---- the Call panel (issue 11): the agent's current calls and their wrap-up ----
+
+/** Notes the agent types for a call: they go into the CRM's own notes field. */
+export const CALL_NOTES_MAX = 5000;
+export const DispositionIdSchema = z.string().min(1).max(100);
+
+/** One call on the Call panel: ringing, talking, or ended and in wrap-up (notes, outcome, Save). */
+export const PanelCallSchema = z.object({
+  callKey: CallKey,
+  direction: z.enum(['inbound', 'outbound']),
+  /** Display form of the other party's number. */
+  remoteNumber: z.string().max(64),
+  remoteName: z.string().max(200).nullable(),
+  queue: z.string().max(200).nullable(),
+  state: z.enum(['ringing', 'talking', 'wrap_up']),
+  startedAt: z.string().datetime({ offset: true }),
+  answeredAt: z.string().datetime({ offset: true }).nullable(),
+  endedAt: z.string().datetime({ offset: true }).nullable(),
+  /** When wrap-up ends by itself and the call is logged with what is typed; null outside wrap-up. */
+  wrapUpEndsAt: z.string().datetime({ offset: true }).nullable(),
+  notes: z.string().max(CALL_NOTES_MAX),
+  dispositionId: DispositionIdSchema.nullable(),
+});
+export type PanelCall = z.infer<typeof PanelCallSchema>;
+
+/** A call outcome as the connected CRM defines it (HubSpot's account dispositions, Salesforce's CallDisposition...). */
+export const DispositionSchema = z.object({ id: DispositionIdSchema, label: z.string().min(1).max(200) });
+export type Disposition = z.infer<typeof DispositionSchema>;
+
+export const CallPanelSchema = z.object({
+  calls: z.array(PanelCallSchema).max(20),
+  /** The connected CRM's outcomes; empty while none is connected (notes still go with the log). */
+  dispositions: z.array(DispositionSchema).max(200),
+});
+export type CallPanel = z.infer<typeof CallPanelSchema>;
+
+/**
+ * Notes and outcome for a call. `done: false` is a draft while typing (kept on disk, logged later);
+ * `done: true` is Save: it ends wrap-up and writes the log, or updates a call logged already.
+ */
+export const CallNotesSchema = z
+  .object({ callKey: CallKey, notes: z.string().max(CALL_NOTES_MAX), dispositionId: DispositionIdSchema.nullable(), done: z.boolean() })
+  .strict();
+export type CallNotes = z.infer<typeof CallNotesSchema>;
+
 // ---- the tables ----
 
 /** window -> main calls. `request` is the argument tuple, so the preload methods are positional. */
@@ -114,6 +161,10 @@ export const invokeContract = {
   crmStatus: { request: z.tuple([]), response: CrmStatusSchema },
   crmSignIn: { request: z.tuple([CrmIdSchema]), response: CrmStatusSchema },
   crmSignOut: { request: z.tuple([CrmIdSchema]), response: CrmStatusSchema },
+  getCallPanel: { request: z.tuple([]), response: CallPanelSchema },
+  /** A call's notes and outcome as saved (the Recent calls row edits them after the log). */
+  getCallNotes: { request: z.tuple([CallKey]), response: CallNotesSchema.omit({ done: true }) },
+  saveCallNotes: { request: z.tuple([CallNotesSchema]), response: z.null() },
 } as const;
 
 /** main -> window pushes. Each becomes an `on<Name>(listener)` method returning its unsubscribe. */
@@ -124,6 +175,7 @@ export const eventContract = {
   crmStatusChanged: { payload: CrmStatusSchema },
   /** The tray's "Dial number…" asks the window to focus its dial box. */
   dialBoxRequested: { payload: z.null() },
+  callPanelChanged: { payload: CallPanelSchema },
 } as const;
 
 export type InvokeName = keyof typeof invokeContract;

@@ -3,6 +3,7 @@
 import {
   AgentIpcError,
   type AppState,
+  type CallPanel,
   type CrmStatus,
   type HistoryEntry,
   type InvokeName,
@@ -217,8 +218,13 @@ export class FakeAgent {
     doNotDisturb: false,
     startAtLogin: true,
     notification: { sound: true, showCompany: true },
+    wrapUpSec: 60,
   };
   history: HistoryEntry[] = structuredClone(SAMPLE_CALLS);
+  /** The Call panel as main's view model would send it (set by a test, pushed with `emit`). */
+  panel: CallPanel = { calls: [], dispositions: [] };
+  /** Notes and outcome saved per call, as the outbox keeps them. */
+  readonly notes = new Map<string, { notes: string; dispositionId: string | null }>();
   /**
    * The build's public OAuth client ids: a CRM without one is `not_configured` (main's own
    * mapping, crmStatusOf, turns this and `link` into the window's CrmStatus).
@@ -283,6 +289,24 @@ export class FakeAgent {
       return this.settings;
     },
     listHistory: async () => this.history,
+    getCallPanel: async () => this.panel,
+    getCallNotes: async (callKey) => {
+      if (!this.history.some((c) => c.callKey === callKey) && !this.panel.calls.some((c) => c.callKey === callKey)) {
+        throw new AgentIpcError('failed', 'This call is not one Ringbridge logs for you.');
+      }
+      return { callKey, ...(this.notes.get(callKey) ?? { notes: '', dispositionId: null }) };
+    },
+    // As main: Save ends the wrap-up (the call leaves the panel); a draft only updates it.
+    saveCallNotes: async (input) => {
+      this.record('saveCallNotes', [input]);
+      this.notes.set(input.callKey, { notes: input.notes, dispositionId: input.dispositionId });
+      const calls = input.done
+        ? this.panel.calls.filter((c) => c.callKey !== input.callKey)
+        : this.panel.calls.map((c) => (c.callKey === input.callKey ? { ...c, notes: input.notes, dispositionId: input.dispositionId } : c));
+      if (calls !== this.panel.calls) this.panel = { ...this.panel, calls };
+      await this.emit('onCallPanelChanged', this.panel);
+      return null;
+    },
     // As main: a retry re-queues the call (pending); the outbox's answer arrives later by push.
     retryHistory: async (callKey) => {
       this.record('retryHistory', [callKey]);

@@ -169,6 +169,9 @@ export class FakeCrm implements CrmAdapter {
   async syncContacts() {
     return { contacts: [], cursor: null, hasMore: false };
   }
+  async listDispositions() {
+    return [{ id: 'disp-connected', label: 'Connected' }];
+  }
   async findOpenDeals(): Promise<CrmDeal[]> {
     return [];
   }

@@ -26,7 +26,10 @@ import { tokenEndpointFor } from '../oauth/token-endpoint.js';
 import { TokenVault } from '../oauth/token-vault.js';
 import { DEFAULT_BACKOFF, Outbox } from '../outbox/outbox.js';
 import { Signal } from '../signal.js';
+import { callKeyOf } from '../history/index.js';
 import { FileKeyValueStore, type KeyValueStore, type SecretStore } from '../storage/index.js';
+import { CallPanelModel } from '../call-panel/panel.js';
+import type { CallNotes, CallPanel, Disposition } from '../../shared/ipc.js';
 import { ContactCache } from './contact-cache.js';
 import { ContactSync, type SweepOutcome } from './contact-sync.js';
 
@@ -44,7 +47,7 @@ export interface CrmLinkStatus {
 
 export class CrmLinkError extends Error {
   constructor(
-    readonly code: 'not_configured' | 'in_progress' | 'sign_in_failed',
+    readonly code: 'not_configured' | 'in_progress' | 'sign_in_failed' | 'not_found',
     message: string,
   ) {
     super(message);
@@ -95,6 +98,13 @@ export interface CrmLink {
   callRecordUrl(callKey: string): string | null;
   /** ringbridge:// URLs from the shell: true when one completed a sign-in in progress. */
   handleAppUrl(url: string): boolean;
+  /** The Call panel: this agent's current calls and wrap-ups, and the CRM's call outcomes. */
+  callPanel(): CallPanel;
+  onCallPanel(listener: (panel: CallPanel) => void): () => void;
+  /** A call's notes and outcome as saved; null when the outbox has no such call. */
+  callNotes(callKey: string): Omit<CallNotes, 'done'> | null;
+  /** Notes typed (draft) or saved (`done`: ends wrap-up, logs or updates). Throws CrmLinkError('not_found'). */
+  saveCallNotes(input: CallNotes): void;
   /** Runs a contact sync now (or joins the one under way). */
   syncContacts(): Promise<SweepOutcome>;
   close(): Promise<void>;
@@ -142,6 +152,29 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
 
   const adapter = (): CrmAdapter | null => connected?.connection.adapter ?? null;
 
+  // --- Call panel (wrap-up notes and outcome go to the outbox, which holds the completing log)
+  const panel = new CallPanelModel({
+    extension: () => core.agent?.extension ?? null,
+    home: () => core.settings.get().defaultCountry,
+    nameOf: (e164) => core.contacts.lookup(e164)[0]?.name ?? null,
+  });
+  let dispositions: Disposition[] = [];
+  const panelChanged = new Signal<CallPanel>();
+  const callPanel = (): CallPanel => ({ calls: panel.calls(), dispositions });
+  panel.changed.on(() => panelChanged.emit(callPanel()));
+
+  /** The connected CRM's outcomes for the panel's select; asked again on each connect. */
+  async function loadDispositions(crm: CrmAdapter): Promise<void> {
+    try {
+      const list = await retryWithin(LOOKUP_TIME_BUDGET_MS, () => crm.listDispositions());
+      if (adapter() !== crm) return;
+      dispositions = list;
+      panelChanged.emit(callPanel());
+    } catch (error) {
+      log.warn({ err: (error as Error).message }, 'could not read the CRM call outcomes; notes still go with the log');
+    }
+  }
+
   // --- Outbox
   function syncOutboxToAgent(): void {
     const extension = core.agent?.extension ?? null;
@@ -150,6 +183,7 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
     outbox = null;
     outboxExtension = extension;
     if (previous) void previous.close().catch((err: Error) => log.error({ err: err.message }, 'outbox close failed'));
+    panel.clear();
     if (extension === null) return;
     outbox = new Outbox({
       dataDir: opts.dataDir,
@@ -164,6 +198,19 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       logger: logger.child({ capability: 'outbox' }),
       backoff,
     });
+    // A restart during wrap-up: the held calls are back on the panel with what was typed.
+    panel.restore(
+      outbox.heldWrapUps().map((row) => ({
+        callKey: row.callKey,
+        parties: row.facts,
+        startedAt: row.facts.firstSeenAt,
+        answeredAt: row.facts.answeredAt,
+        endedAt: row.facts.endedAt,
+        notes: row.notes,
+        dispositionId: row.disposition?.id ?? null,
+        endsAt: row.holdUntil,
+      })),
+    );
   }
 
   /** The call log's contact: the local index first (agent's own match first), else the CRM. */
@@ -182,8 +229,14 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
 
   syncOutboxToAgent();
   const unsubscribers = [
-    core.onBusEvent(({ event }) => {
-      outbox?.enqueue(event); // on disk before this returns, so before the ack; a failed write throws and holds the event
+    core.onBusEvent(({ event, replay }) => {
+      // A replayed end (the app was off) is past its wrap-up: logged at once.
+      const wrapUpMs = replay ? 0 : core.settings.get().wrapUpSec * 1000;
+      outbox?.enqueue(event, { wrapUpMs }); // on disk before this returns, so before the ack; a failed write throws and holds the event
+      if (replay) return;
+      const extension = core.agent?.extension;
+      const held = extension && outbox ? (outbox.call(callKeyOf(event, extension))?.holdUntil ?? 0) : 0;
+      panel.handle(event, held > Date.now() ? held : null);
     }),
     core.onState(() => syncOutboxToAgent()),
     auth.signInRequired.on(({ crm, reason }) => {
@@ -263,6 +316,8 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       ownerIdOf: async (crmUser) => (await retryWithin(LOOKUP_TIME_BUDGET_MS, () => crmAdapter.resolveOwner(crmUser))).id,
     });
     outbox?.setAdapter(crmAdapter);
+    dispositions = [];
+    void loadDispositions(crmAdapter);
     store.set(LINK_KEY, { crm });
     sync.start();
     log.info({ crm, cachedContacts: core.contacts.size }, 'CRM connected');
@@ -277,6 +332,8 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
     current.connection.close();
     core.useCrm(null);
     outbox?.setAdapter(null);
+    dispositions = [];
+    panelChanged.emit(callPanel());
     if (forget) {
       await current.connection.signOut();
       store.delete(LINK_KEY);
@@ -339,12 +396,26 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
     retry: (callKey) => outbox?.retry(callKey) ?? false,
     callRecordUrl: (callKey) => outbox?.call(callKey)?.record?.url ?? null,
     handleAppUrl: (url) => schemeRedirects.deliver(url),
+    callPanel,
+    onCallPanel: (listener) => panelChanged.on(listener),
+    callNotes(callKey) {
+      const row = outbox?.call(callKey);
+      return row ? { callKey, notes: row.notes, dispositionId: row.disposition?.id ?? null } : null;
+    },
+    saveCallNotes({ callKey, notes, dispositionId, done }) {
+      const disposition = dispositionId === null ? null : (dispositions.find((d) => d.id === dispositionId) ?? null);
+      if (dispositionId !== null && !disposition) throw new CrmLinkError('not_found', 'That call outcome is not one the CRM offers; pick another.');
+      if (!outbox?.saveNotes(callKey, notes, disposition, done)) throw new CrmLinkError('not_found', 'This call is not one Ringbridge logs for you.');
+      if (done) panel.endWrapUp(callKey);
+      else panel.setDraft(callKey, notes, dispositionId);
+    },
     syncContacts: () => connected?.sync.syncNow() ?? Promise.resolve('stopped'),
 
     async close() {
       if (closed) return;
       closed = true;
       for (const unsubscribe of unsubscribers) unsubscribe();
+      panel.clear();
       await disconnect(false);
       await outbox?.close();
       outbox = null;

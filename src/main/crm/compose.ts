@@ -18,6 +18,12 @@ export interface CallSummary {
   durationSec: number;
   outcome: CallOutcome;
   queue: string | null;
+  /** The live record of a call still on (no end, no duration yet). */
+  inProgress?: boolean;
+  /** What the agent typed; first in the notes, as a person reads it. */
+  agentNotes?: string;
+  /** The outcome label the agent picked. */
+  disposition?: string | null;
 }
 
 const OUTCOME_TEXT: Record<CallOutcome, string> = {
@@ -27,6 +33,15 @@ const OUTCOME_TEXT: Record<CallOutcome, string> = {
   busy: 'busy',
   failed: 'failed',
 };
+
+/**
+ * Call outcomes offered where the CRM keeps the outcome as free text (Salesforce CallDisposition)
+ * or has no field for it (HighLevel, in the note): HubSpot's default dispositions, so agents of
+ * every CRM pick from the same words.
+ */
+export const COMMON_DISPOSITIONS: ReadonlyArray<{ id: string; label: string }> = ['Connected', 'Left live message', 'Left voicemail', 'No answer', 'Busy', 'Wrong number'].map(
+  (label) => ({ id: label, label }),
+);
 
 export function composeSubject(call: CallSummary): string {
   const who = call.remoteName ? `${call.remoteName} (${call.remoteNumber})` : call.remoteNumber;
@@ -42,16 +57,19 @@ export function composeFollowUpSubject(call: Pick<CallSummary, 'remoteNumber' | 
 }
 
 export function composeNotes(call: CallSummary): string {
+  const typed = call.agentNotes?.trim() ?? '';
   const lines = [
+    ...(typed ? [typed, ''] : []),
+    ...(call.disposition ? [`Call outcome: ${call.disposition}`] : []),
     `Direction: ${call.direction}`,
     `${call.direction === 'inbound' ? 'Caller' : 'Called'}: ${call.remoteName ? `${call.remoteName}, ` : ''}${call.remoteNumber}`,
     `Agent extension: ${call.agentExtension}`,
     ...(call.queue ? [`Queue: ${call.queue}`] : []),
     `Started: ${call.startedAt}`,
-    `Outcome: ${OUTCOME_TEXT[call.outcome]}`,
+    `Outcome: ${call.inProgress ? 'in progress' : OUTCOME_TEXT[call.outcome]}`,
     ...(call.answeredAt ? [`Answered: ${call.answeredAt}`] : []),
     // The CRM template reports a talk time without an answer time: the duration still belongs here.
-    ...(call.outcome === 'answered' ? [`Duration: ${formatDuration(call.durationSec)}`] : []),
+    ...(call.outcome === 'answered' && !call.inProgress ? [`Duration: ${formatDuration(call.durationSec)}`] : []),
     '',
     callKeyMarker(call.callKey),
   ];

@@ -56,6 +56,13 @@ export interface CallLogInput {
   outcome: CallOutcome;
   subject: string;
   notes: string;
+  /**
+   * 'in_progress': the live record written when the agent answered (the call is still on);
+   * 'completed' (also when absent) once it ended. The same record goes from one to the other (`updateCall`).
+   */
+  status?: 'in_progress' | 'completed';
+  /** The outcome the agent picked from `listDispositions` (id and label); absent or null: none. */
+  disposition?: { id: string; label: string } | null;
   /** The contact to attach the call to; null logs it unattached (or against a new contact where the CRM requires one). */
   contact: Pick<CrmContact, 'id' | 'kind'> | null;
   /**
@@ -152,6 +159,11 @@ export interface CrmAdapter {
    * recordId+fileName. `memo` keeps what an attempt learned (e.g. the uploaded file's id) for the next.
    */
   attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string, memo?: StepMemo): Promise<void>;
+  /**
+   * The call outcomes the agent may pick, as this CRM account defines them (HubSpot reads the
+   * account's dispositions; CRMs with a free-text or fixed field offer their documented values).
+   */
+  listDispositions(): Promise<Array<{ id: string; label: string }>>;
   /** Incremental contact sync for the local index; cursor null = from the beginning. */
   syncContacts(cursor: string | null): Promise<ContactPage>;
   /**

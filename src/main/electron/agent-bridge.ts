@@ -148,6 +148,21 @@ export function createShellAgent({ core, crm, crmProviders, clientIds, openExter
         await signInAnswer(crm.signIn(crmId));
         return crmStatus();
       },
+      getCallPanel: () => crm.callPanel(),
+      getCallNotes: (callKey) => {
+        const saved = crm.callNotes(callKey);
+        if (!saved) throw new AgentIpcError('failed', 'This call is not one Ringbridge logs for you.');
+        return saved;
+      },
+      saveCallNotes: (input) => {
+        try {
+          crm.saveCallNotes(input);
+        } catch (error) {
+          if (error instanceof CrmLinkError) throw new AgentIpcError('failed', error.message);
+          throw error;
+        }
+        return null;
+      },
       // One CRM at a time: signing out of one that is not connected has nothing to undo.
       crmSignOut: async (crmId) => {
         if (crm.status().crm === crmId) await crm.signOut();
@@ -168,6 +183,7 @@ export function createShellAgent({ core, crm, crmProviders, clientIds, openExter
     onSettings: (listener) => core.settings.onChange(listener),
     onHistory: (listener) => core.history.onChange(() => listener()),
     onCrmStatus: (listener) => crm.onStatus(() => listener(crmStatus())),
+    onCallPanel: (listener) => crm.onCallPanel(listener),
     handleAppUrl: (url) => crm.handleAppUrl(url),
     dial: (raw) => void core.dial(raw),
     setDoNotDisturb: (on) => void core.settings.update({ doNotDisturb: on }),

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app } from 'electron';
-import type { AppState, CrmStatus, Settings } from '../../shared/ipc.js';
+import type { AppState, CallPanel, CrmStatus, Settings } from '../../shared/ipc.js';
 import type { SecretStore } from '../storage/secret-store.js';
 import { confirmDialDialog } from './dialogs.js';
 import { handleAll, send, type InvokeHandlers } from './ipc.js';
@@ -41,6 +41,8 @@ export interface ShellAgent {
   onSettings(listener: (settings: Settings) => void): () => void;
   onHistory(listener: () => void): () => void;
   onCrmStatus(listener: (status: CrmStatus) => void): () => void;
+  /** The Call panel changed (a call rang, was answered, ended into wrap-up, was saved). */
+  onCallPanel(listener: (panel: CallPanel) => void): () => void;
   /** A ringbridge:// link; true when it completed a CRM sign-in (e.g. Zoho's redirect to the app). */
   handleAppUrl(url: string): boolean;
   /** A tel:/callto: link or typed number; the dial capability parses, confirms and reports. */
@@ -146,6 +148,7 @@ export function runShell({ log, build }: ShellOptions): void {
     });
     built.onHistory(() => push((c) => send(c, 'historyChanged', null, log))(null));
     built.onCrmStatus((status) => push((c, s: CrmStatus) => send(c, 'crmStatusChanged', s, log))(status));
+    built.onCallPanel((panel) => push((c, p: CallPanel) => send(c, 'callPanelChanged', p, log))(panel));
 
     if (testMode) {
       // Read by test/electron/app.e2e.test.ts through electronApp.evaluate; absent in real runs.

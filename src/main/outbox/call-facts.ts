@@ -82,9 +82,12 @@ export function foldEvent(facts: CallFacts | null, event: CallEvent, agentExtens
   return next;
 }
 
-/** The CRM logs a leg once it ended, unless another extension logs the call. */
+/**
+ * The CRM logs a leg once this agent answered it (the live record, completed when it ends) or once
+ * it ended, unless another extension logs the call.
+ */
 export function dueForLog(facts: CallFacts): boolean {
-  return facts.endedAt !== null && !facts.loggedBy;
+  return (facts.endedAt !== null || facts.answeredAt !== null) && !facts.loggedBy;
 }
 
 /** Why this agent does not log the call, for its history; null when it does. */
@@ -136,16 +139,26 @@ export function startedAtOf(facts: CallFacts): string {
   return facts.firstSeenAt;
 }
 
+/** What the agent added to the call: typed notes and the picked outcome (Call panel, Recent calls). */
+export interface AgentAdditions {
+  notes: string;
+  disposition: { id: string; label: string } | null;
+}
+
+export const NO_ADDITIONS: AgentAdditions = { notes: '', disposition: null };
+
 export function callLogInput(
   callKey: string,
   agentExtension: string,
   facts: CallFacts,
   contact: Pick<CrmContact, 'id' | 'kind' | 'name'> | null,
   ownerId: string | null,
+  added: AgentAdditions = NO_ADDITIONS,
 ): CallLogInput {
   const remote = remoteParty(facts);
   const outcome = outcomeOf(facts);
   const answered = outcome === 'answered';
+  const inProgress = facts.endedAt === null;
   const summary = {
     callKey,
     direction: facts.direction,
@@ -157,6 +170,9 @@ export function callLogInput(
     durationSec: answered ? (facts.durationSec ?? 0) : 0,
     outcome,
     queue: facts.queue,
+    inProgress,
+    agentNotes: added.notes,
+    disposition: added.disposition?.label ?? null,
   };
   return {
     callKey,
@@ -169,6 +185,8 @@ export function callLogInput(
     outcome,
     subject: composeSubject(summary),
     notes: composeNotes(summary),
+    status: inProgress ? 'in_progress' : 'completed',
+    disposition: added.disposition,
     contact: contact ? { id: contact.id, kind: contact.kind } : null,
     ownerId,
   };

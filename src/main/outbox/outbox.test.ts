@@ -65,18 +65,22 @@ const call = (n: number, extra: Partial<Parameters<typeof callEvent>[0]> = {}) =
 });
 
 describe('outbox: logging', () => {
-  it('logs an answered call once it ends, against the resolved contact, then attaches the recording', async () => {
+  it('writes the live record when the agent answers, completes that same record when the call ends, then attaches the recording', async () => {
     const { crm, bus, history, open } = await harness();
     const outbox = open();
     const c = call(1);
     outbox.enqueue(callEvent(c, 'answered'));
     await outbox.whenIdle();
-    expect(crm.records.size).toBe(0); // not before the call ends
+    // Issue 11 item 10: colleagues see the call on the contact while it happens.
+    expect(crm.records.get(keyOf('c1'))!.input).toMatchObject({ status: 'in_progress', answeredAt: '2026-03-02T09:01:00.000Z', contact: { id: 'c-jane', kind: 'contact' } });
 
     outbox.enqueue(callEvent(c, 'ended'));
     await outbox.whenIdle();
+    expect(crm.created).toEqual([keyOf('c1')]); // one record, completed in place
     const logged = crm.records.get(keyOf('c1'))!;
+    expect(logged.updates).toBe(1);
     expect(logged.input).toMatchObject({
+      status: 'completed',
       direction: 'inbound',
       from: '+61298765432',
       to: AGENT_EXT,

@@ -109,7 +109,7 @@ export class Outbox {
    * Durably takes an event concerning this agent (answered, ended, missed, recording_ready).
    * Returns once it is on disk, so the bus client may ack after it. Redeliveries are no-ops.
    */
-  enqueue(event: CallEvent): boolean {
+  enqueue(event: CallEvent, { wrapUpMs = 0 }: { wrapUpMs?: number } = {}): boolean {
     if (!OUTBOX_EVENT_TYPES.has(event.type) || !event.agents.includes(this.opts.agentExtension)) return false;
     // Extension-to-extension calls have no customer to log against.
     if (event.direction === 'internal') return false;
@@ -117,7 +117,12 @@ export class Outbox {
     const before = this.store.get(callKey);
     const taken = this.store.record(callKey, event, this.now(), this.opts.agentExtension);
     if (!taken) return false;
-    const after = this.store.get(callKey)!;
+    let after = this.store.get(callKey)!;
+    // The agent's call ended: its completing log waits for wrap-up (notes, outcome) or its end.
+    if (wrapUpMs > 0 && (event.type === 'ended' || event.type === 'missed') && after.facts.answeredAt && !after.facts.loggedBy) {
+      this.store.holdForWrapUp(callKey, this.now() + wrapUpMs);
+      after = this.store.get(callKey)!;
+    }
     // A colleague answered (or logs the unanswered queue call): kept on disk so a late event for
     // this leg cannot log it after all, but shown as not this agent's to log.
     const elsewhere = loggedElsewhereReason(after.facts);
@@ -150,6 +155,24 @@ export class Outbox {
     this.announce(callKey, state, null);
     this.kick();
     return true;
+  }
+
+  /**
+   * The agent's notes and outcome for a call of this outbox. `done` (Save) ends its wrap-up and
+   * writes them (an update when the call is logged already); a draft waits on disk for the log.
+   * False when the outbox has no such call (internal, or another agent's to log).
+   */
+  saveNotes(callKey: string, notes: string, disposition: OutboxRow['disposition'], done: boolean): boolean {
+    const row = this.store.get(callKey);
+    if (!row || row.facts.loggedBy) return false;
+    this.store.saveNotes(callKey, notes, disposition, done, this.now());
+    if (done) this.kick();
+    return true;
+  }
+
+  /** Calls whose log waits for wrap-up now (the Call panel shows them again after a restart). */
+  heldWrapUps(): OutboxRow[] {
+    return this.store.heldWrapUps(this.now());
   }
 
   /** Current rows, newest first, for the history screen on start-up. */
@@ -273,7 +296,7 @@ export class Outbox {
       contact = await this.contactFor(row);
       this.store.saveContact(row.callKey, contact);
     }
-    const input = callLogInput(row.callKey, this.opts.agentExtension, row.facts, contact, this.opts.ownerId?.() ?? null);
+    const input = callLogInput(row.callKey, this.opts.agentExtension, row.facts, contact, this.opts.ownerId?.() ?? null, { notes: row.notes, disposition: row.disposition });
     let record = row.record;
     if (record) {
       record = await adapter.updateCall(record.id, input);

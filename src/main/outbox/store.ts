@@ -42,6 +42,11 @@ export interface OutboxRow {
   /** Failed tries of the step due now; with notBefore, this call's own backoff. */
   attempts: number;
   notBefore: number;
+  /** What the agent typed and picked (the Call panel, a Recent calls row). */
+  notes: string;
+  disposition: { id: string; label: string } | null;
+  /** Wrap-up: the completing log waits until then (epoch ms; 0 = not held). */
+  holdUntil: number;
 }
 
 interface RawRow {
@@ -66,6 +71,10 @@ interface RawRow {
   reason: string | null;
   attempts: number;
   not_before: number;
+  notes: string;
+  disposition_id: string | null;
+  disposition_label: string | null;
+  hold_until: number;
 }
 
 /** What steps learned, by step then key (e.g. attach.fileId); absent in files from before it existed. */
@@ -116,6 +125,8 @@ const MIGRATIONS: Migration[] = [
       progress_json: "TEXT NOT NULL DEFAULT '{}'",
     });
   },
+  // Issue 11: the agent's notes and outcome, and the wrap-up hold on the completing log.
+  (db) => addMissingColumns(db, 'calls', { notes: "TEXT NOT NULL DEFAULT ''", disposition_id: 'TEXT', disposition_label: 'TEXT', hold_until: 'INTEGER NOT NULL DEFAULT 0' }),
 ];
 
 /**
@@ -177,21 +188,28 @@ export class OutboxStore {
    * calls backing off (`not_before`): one failing call never holds up the others.
    */
   nextDue(step: OutboxStep, crm: CrmId, now: number, busy: ReadonlySet<string>): OutboxRow | null {
+    // A log held for wrap-up waits for its end (or the agent's Save); the other steps need not.
+    const held = step === 'log' ? 'AND hold_until <= ?' : 'AND ? IS NOT NULL';
     const rows = this.db
       .prepare(
-        `SELECT * FROM calls WHERE state != 'needs_attention' AND (${WORK[step]}) AND not_before <= ? AND (crm IS NULL OR crm = ?)
+        `SELECT * FROM calls WHERE state != 'needs_attention' AND (${WORK[step]}) AND not_before <= ? ${held} AND (crm IS NULL OR crm = ?)
          ORDER BY seq LIMIT ?`,
       )
-      .all(now, crm, busy.size + 1) as RawRow[];
+      .all(now, now, crm, busy.size + 1) as RawRow[];
     const free = rows.find((r) => !busy.has(r.call_key));
     return free ? toRow(free) : null;
   }
 
-  /** When the next call backing off is due (after `now`), for the wake-up timer. */
+  /** When the next call backing off or in wrap-up is due (after `now`), for the wake-up timer. */
   nextWakeAt(crm: CrmId, now: number): number | null {
     const raw = this.db
-      .prepare(`SELECT MIN(not_before) AS at FROM calls WHERE ${OPEN_WORK} AND not_before > ? AND (crm IS NULL OR crm = ?)`)
-      .get(now, crm) as { at: number | null };
+      .prepare(
+        `SELECT MIN(at) AS at FROM (
+           SELECT MIN(not_before) AS at FROM calls WHERE ${OPEN_WORK} AND not_before > ? AND (crm IS NULL OR crm = ?)
+           UNION ALL
+           SELECT MIN(hold_until) FROM calls WHERE state != 'needs_attention' AND (${WORK.log}) AND hold_until > ? AND (crm IS NULL OR crm = ?))`,
+      )
+      .get(now, crm, now, crm) as { at: number | null };
     return raw.at;
   }
 
@@ -206,6 +224,40 @@ export class OutboxStore {
 
   list(limit = 200): OutboxRow[] {
     return (this.db.prepare('SELECT * FROM calls ORDER BY seq DESC LIMIT ?').all(limit) as RawRow[]).map(toRow);
+  }
+
+  /**
+   * Holds the call's completing log until `until` (wrap-up); only where the call has not been
+   * completed yet, so a late or replayed `ended` never re-opens a wrap-up.
+   */
+  holdForWrapUp(callKey: string, until: number): void {
+    this.db.prepare('UPDATE calls SET hold_until = ? WHERE call_key = ? AND hold_until = 0 AND logged_version < facts_version').run(until, callKey);
+  }
+
+  /**
+   * The agent's notes and outcome. `done` (Save) ends wrap-up and makes the log due again, which
+   * updates a record already written; a draft only waits on disk for the log. False: no such call.
+   */
+  saveNotes(callKey: string, notes: string, disposition: OutboxRow['disposition'], done: boolean, now: number): boolean {
+    const id = disposition?.id ?? null;
+    const label = disposition?.label ?? null;
+    if (!done) {
+      const draft = this.db.prepare('UPDATE calls SET notes = ?, disposition_id = ?, disposition_label = ?, updated_at = ? WHERE call_key = ?');
+      return draft.run(notes, id, label, now, callKey).changes > 0;
+    }
+    // The old values are on the right-hand side: an unchanged Save only ends the wrap-up.
+    const saved = this.db
+      .prepare(
+        `UPDATE calls SET facts_version = facts_version + (CASE WHEN notes IS ? AND disposition_id IS ? THEN 0 ELSE 1 END),
+           notes = ?, disposition_id = ?, disposition_label = ?, hold_until = 0, not_before = 0, attempts = 0, updated_at = ? WHERE call_key = ?`,
+      )
+      .run(notes, id, notes, id, label, now, callKey);
+    return saved.changes > 0;
+  }
+
+  /** Calls in wrap-up now (held logs), for the Call panel after a restart. */
+  heldWrapUps(now: number): OutboxRow[] {
+    return (this.db.prepare('SELECT * FROM calls WHERE hold_until > ? ORDER BY seq').all(now) as RawRow[]).map(toRow);
   }
 
   saveContact(callKey: string, contact: OutboxRow['contact']): void {
@@ -318,5 +370,8 @@ function toRow(r: RawRow): OutboxRow {
     reason: r.reason,
     attempts: r.attempts,
     notBefore: r.not_before,
+    notes: r.notes,
+    disposition: r.disposition_id ? { id: r.disposition_id, label: r.disposition_label ?? r.disposition_id } : null,
+    holdUntil: r.hold_until,
   };
 }

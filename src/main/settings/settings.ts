@@ -14,6 +14,7 @@ export const DEFAULT_SETTINGS: Settings = {
   doNotDisturb: false,
   startAtLogin: true,
   notification: { sound: true, showCompany: true },
+  wrapUpSec: 60,
 };
 
 function withDefaults(partial: SettingsPatch, base: Settings): Settings {

@@ -1,6 +1,7 @@
-import { useCallback, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AppState } from '../../shared/ipc.js';
-import { useAgentEvents, useAppState, useSignOut } from './agent.js';
+import { useAgentEvents, useAppState, useCallPanel, useSignOut } from './agent.js';
+import { CallPanel } from './screens/CallPanel.js';
 import { CrmSignIn } from './screens/CrmSignIn.js';
 import { DialBox } from './screens/DialBox.js';
 import { Pairing } from './screens/Pairing.js';
@@ -8,6 +9,7 @@ import { RecentCalls } from './screens/RecentCalls.js';
 import { SettingsScreen } from './screens/Settings.js';
 
 const TABS = [
+  { id: 'call', label: 'Call' },
   { id: 'calls', label: 'Recent calls' },
   { id: 'crm', label: 'CRM' },
   { id: 'settings', label: 'Settings' },
@@ -65,9 +67,23 @@ function StatusBar({ state }: { state: AppState }) {
   );
 }
 
+/** A call arriving on the panel brings its tab forward (the pop's click opens the window there). */
+function useOpenCallPanelOnNewCall(open: () => void): void {
+  const panel = useCallPanel();
+  const seen = useRef<Set<string> | null>(null);
+  const keys = panel.data?.calls.map((c) => c.callKey);
+  useEffect(() => {
+    if (!keys) return;
+    const before = seen.current;
+    seen.current = new Set(keys);
+    if (before && keys.some((k) => !before.has(k))) open();
+  }, [keys?.join('|'), open]); // eslint-disable-line react-hooks/exhaustive-deps
+}
+
 export function App() {
   const state = useAppState();
   const [tab, setTab] = useState<TabId>('calls');
+  useOpenCallPanelOnNewCall(() => setTab('call'));
   const dialInput = useRef<HTMLInputElement>(null);
   const focusDialBox = useCallback(() => dialInput.current?.focus(), []);
   useAgentEvents(focusDialBox);
@@ -102,6 +118,7 @@ export function App() {
         ))}
       </nav>
       <section role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`} className="panel">
+        {tab === 'call' && <CallPanel />}
         {tab === 'calls' && <RecentCalls />}
         {tab === 'crm' && <CrmSignIn />}
         {tab === 'settings' && <SettingsScreen />}

@@ -3,7 +3,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useRef } from 'react';
 import type { CrmId } from '../../shared/crm.js';
-import type { Settings, SettingsPatch } from '../../shared/ipc.js';
+import type { CallNotes, Settings, SettingsPatch } from '../../shared/ipc.js';
 
 const agent = () => window.agent;
 
@@ -12,6 +12,7 @@ export const keys = {
   settings: ['settings'] as const,
   history: ['history'] as const,
   crm: ['crm'] as const,
+  callPanel: ['callPanel'] as const,
 };
 
 /** Subscribes once to main's pushes and feeds them into the query cache. */
@@ -24,6 +25,7 @@ export function useAgentEvents(onDialBoxRequested: () => void): void {
       agent().onCrmStatusChanged((status) => client.setQueryData(keys.crm, status)),
       agent().onHistoryChanged(() => void client.invalidateQueries({ queryKey: keys.history })),
       agent().onDialBoxRequested(onDialBoxRequested),
+      agent().onCallPanelChanged((panel) => client.setQueryData(keys.callPanel, panel)),
     ];
     return () => offs.forEach((off) => off());
   }, [client, onDialBoxRequested]);
@@ -32,6 +34,17 @@ export function useAgentEvents(onDialBoxRequested: () => void): void {
 export const useAppState = () => useQuery({ queryKey: keys.state, queryFn: () => agent().getState() });
 export const useSettings = () => useQuery({ queryKey: keys.settings, queryFn: () => agent().getSettings() });
 export const useHistory = () => useQuery({ queryKey: keys.history, queryFn: () => agent().listHistory() });
+export const useCallPanel = () => useQuery({ queryKey: keys.callPanel, queryFn: () => agent().getCallPanel() });
+export const useCallNotes = (callKey: string) => useQuery({ queryKey: ['callNotes', callKey], queryFn: () => agent().getCallNotes(callKey) });
+
+/** Saves a call's notes and outcome (a draft, or `done`: Save); the panel follows by push. */
+export function useSaveCallNotes() {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (notes: CallNotes) => agent().saveCallNotes(notes),
+    onSuccess: (_none, { callKey }) => client.invalidateQueries({ queryKey: ['callNotes', callKey] }),
+  });
+}
 export const useCrmStatus = () => useQuery({ queryKey: keys.crm, queryFn: () => agent().crmStatus() });
 
 export function usePair() {

@@ -9,6 +9,7 @@ import type { BrokerAppContext } from '../../../shared/oauth-broker.js';
 import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmRequest } from '../http.js';
 import { OwnerResolver, withOwnerNote } from '../owner.js';
+import { COMMON_DISPOSITIONS } from '../compose.js';
 import { CrmError, type CallLogInput, type CrmAdapter, type CrmCallRecord, type CrmSession, type RecordingFile } from '../port.js';
 import { callKeyTag, callStatus, callSummary, followUpMarker, noteBody, readCallNote, toContact, withRecording } from './mapping.js';
 import {
@@ -134,7 +135,7 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
       conversationId,
       conversationProviderId: providerId(),
       date: new Date(input.startedAt).toISOString(),
-      call: { from: input.from, to: input.to, status: callStatus(input.outcome) },
+      call: { from: input.from, to: input.to, status: callStatus(input) },
     };
     // No `direction` on inbound: the endpoint implies it, and the spec types that field as an object.
     const res =
@@ -294,6 +295,9 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
       };
       await call('contacts', { method: 'POST', path, json, schema: TaskResponse });
     },
+
+    /** HighLevel has no call-outcome field: the pick goes into the call note (compose.ts). */
+    listDispositions: () => Promise.resolve([...COMMON_DISPOSITIONS]),
 
     async syncContacts(cursorText) {
       const cursor = parseCursor(cursorText);

@@ -10,7 +10,9 @@ export { callKeyTag };
 export type HlCallStatus = 'completed' | 'answered' | 'busy' | 'no-answer' | 'failed' | 'canceled' | 'voicemail' | 'pending';
 
 /** call.status (CallDataDTO enum) for our outcome. */
-export function callStatus(outcome: CallLogInput['outcome']): HlCallStatus {
+export function callStatus({ outcome, status }: Pick<CallLogInput, 'outcome' | 'status'>): HlCallStatus {
+  // The live record: the Call message is created when the agent answers, and stays 'answered'.
+  if (status === 'in_progress') return 'answered';
   switch (outcome) {
     case 'answered':
       return 'completed';
@@ -43,6 +45,7 @@ const OUTCOME_TEXT: Record<CallLogInput['outcome'], string> = {
 /** One line a person reads: "Inbound call, answered, 1:35". Goes into inbound message bodies and notes. */
 export function callSummary(input: CallLogInput): string {
   const dir = input.direction === 'inbound' ? 'Inbound' : 'Outbound';
+  if (input.status === 'in_progress') return `${dir} call, in progress`;
   const talk = input.outcome === 'answered' ? `, ${formatDuration(input.durationSec)}` : '';
   return `${dir} call, ${OUTCOME_TEXT[input.outcome]}${talk}`;
 }

@@ -21,7 +21,7 @@ import {
   type StepMemo,
 } from '../port.js';
 import { phoneSpellings } from './phone.js';
-import { AssociationsPage, BatchReadResponse, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
+import { AssociationsPage, BatchReadResponse, Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
 
 /** Custom call property holding our callKey; created once per portal (README.md, "Portal setup"). */
 export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
@@ -205,6 +205,12 @@ export class HubSpotAdapter implements CrmAdapter {
     });
   }
 
+  /** The account's call outcomes (legacy calling API, still what the calls object's disposition takes). */
+  async listDispositions(): Promise<Array<{ id: string; label: string }>> {
+    const list = await this.call({ path: '/calling/v1/dispositions', schema: Dispositions, idempotent: true });
+    return list.filter((d) => !d.deleted).map(({ id, label }) => ({ id, label }));
+  }
+
   async syncContacts(cursor: string | null): Promise<ContactPage> {
     const position: SyncCursor = cursor ? (JSON.parse(cursor) as SyncCursor) : { since: '0', after: '0' };
     const body: SearchRequest = {
@@ -349,13 +355,16 @@ function callProperties(input: CallLogInput, owner: WriteOwner): Record<string, 
     // HubSpot knows INBOUND/OUTBOUND only; an internal call is outbound from the agent's view.
     hs_call_direction: input.direction === 'inbound' ? 'INBOUND' : 'OUTBOUND',
     hs_call_duration: String(Math.round(input.durationSec * 1000)),
-    hs_call_status: STATUS[input.outcome],
+    // The live record (answered, still on) is IN_PROGRESS; the same record is completed at the end.
+    hs_call_status: input.status === 'in_progress' ? 'IN_PROGRESS' : STATUS[input.outcome],
     hs_call_from_number: input.from,
     hs_call_to_number: input.to,
     hs_call_title: input.subject,
     hs_call_body: withOwnerNote(input.notes, owner),
   };
   if (owner.id) props.hubspot_owner_id = owner.id;
+  // The account's disposition GUID (GET /calling/v1/dispositions): HubSpot's "call outcome".
+  if (input.disposition) props.hs_call_disposition = input.disposition.id;
   return props;
 }
 

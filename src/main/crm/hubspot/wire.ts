@@ -16,6 +16,9 @@ export const SearchResponse = z.object({
   paging: z.object({ next: z.object({ after: z.string() }).optional() }).optional(),
 });
 
+/** GET /calling/v1/dispositions: a bare array (developers.hubspot.com, legacy engagements "Get call engagement dispositions"). */
+export const Dispositions = z.array(z.object({ id: z.string(), label: z.string(), deleted: z.boolean().optional() }));
+
 export const HubSpotFile = z.object({ id: z.string(), name: z.string().optional(), path: z.string().optional() });
 
 export const FileSearchResponse = z.object({ results: z.array(HubSpotFile) });

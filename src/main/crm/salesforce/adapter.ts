@@ -3,6 +3,7 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import { z } from 'zod';
 import { countryOf, toE164 } from '../../../shared/phone.js';
+import { COMMON_DISPOSITIONS } from '../compose.js';
 import { crmFetch, IgnoredBody, type CrmFetchOptions, type CrmRequest } from '../http.js';
 import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
 import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmDeal, CrmSession, FollowUpTaskInput, NewContactInput, OwnerResolution, RecordingFile } from '../port.js';
@@ -209,6 +210,11 @@ export class SalesforceAdapter implements CrmAdapter {
     await this.call({ method: 'POST', path: '/sobjects/Task', json: fields, schema: CreateResponse });
   }
 
+  /** CallDisposition is free text on Task (string 255): the common outcomes are offered. */
+  listDispositions(): Promise<Array<{ id: string; label: string }>> {
+    return Promise.resolve([...COMMON_DISPOSITIONS]);
+  }
+
   async syncContacts(cursor: string | null): Promise<ContactPage> {
     const position: SyncCursor = cursor ? (JSON.parse(cursor) as SyncCursor) : { kind: 'Contact', since: { Contact: null, Lead: null }, next: null };
     const { kind } = position;
@@ -266,11 +272,12 @@ function taskFields(input: CallLogInput, owner: WriteOwner): Omit<TaskInput, 'Ta
   return {
     Subject: input.subject.slice(0, 255),
     Type: 'Call',
-    Status: 'Completed',
+    // "In Progress" is a standard TaskStatus value: the live record while the call is on.
+    Status: input.status === 'in_progress' ? 'In Progress' : 'Completed',
     CallType: input.direction === 'inbound' ? 'Inbound' : input.direction === 'outbound' ? 'Outbound' : 'Internal',
     CallDurationInSeconds: Math.round(input.durationSec),
     CallObject: input.callKey,
-    CallDisposition: DISPOSITION[input.outcome],
+    CallDisposition: (input.disposition?.label ?? DISPOSITION[input.outcome]).slice(0, 255),
     // Task has no from/to or start-time fields: they go in the description.
     Description: lines.join('\n').trim(),
     ActivityDate: when.toISOString().slice(0, 10),

@@ -23,6 +23,7 @@ import {
   toContact,
   toFollowUpTask,
   webBaseFor,
+  ZOHO_CALL_RESULTS,
   type ZohoPersonModule,
 } from './mapping.js';
 import { AttachmentPage, DealPage, IdPage, PersonPage, UsersPage, WriteResponse, type WriteResult } from './wire.js';
@@ -201,6 +202,8 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
       const result = response.data[0]!;
       if (result.status !== 'success' && result.code !== 'DUPLICATE_DATA') throw rejectedFrom(result);
     },
+
+    listDispositions: () => Promise.resolve([...ZOHO_CALL_RESULTS]),
 
     async syncContacts(cursorText) {
       const cursor = parseCursor(cursorText);

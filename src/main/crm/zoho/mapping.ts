@@ -3,6 +3,19 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { CallLogInput, CrmCallRecord, CrmContact, FollowUpTaskInput } from '../port.js';
 import type { PersonRecord } from './wire.js';
 import { callKeyTag } from '../compose.js';
+
+/**
+ * Call_Result, a picklist on Calls: the values of Zoho's standard layout [U: read from Zoho's Calls
+ * layout as commonly shipped; an account may have edited them, which GET settings/fields would show].
+ */
+export const ZOHO_CALL_RESULTS: ReadonlyArray<{ id: string; label: string }> = [
+  'Interested',
+  'Not interested',
+  'No response/Busy',
+  'Requested more info',
+  'Requested call back',
+  'Invalid number',
+].map((label) => ({ id: label, label }));
 import { withOwnerNote, type WriteOwner } from '../owner.js';
 
 // The Calls custom field stores the shared tag: fixed length and free of criteria metacharacters.
@@ -121,7 +134,8 @@ const OUTCOME_TEXT: Record<CallLogInput['outcome'], string> = {
 /** The Calls record for a call; `keyField` is the custom field holding the callKey tag. */
 export function toCallRecord(input: CallLogInput, keyField: string): Record<string, unknown> {
   const type = callType(input);
-  const description = [`Outcome: ${OUTCOME_TEXT[input.outcome]}`, `From ${input.from} to ${input.to}`, input.notes]
+  // Calls has no in-progress status: the live record says so in words, with no duration yet.
+  const description = [`Outcome: ${input.status === 'in_progress' ? 'In progress' : OUTCOME_TEXT[input.outcome]}`, `From ${input.from} to ${input.to}`, input.notes]
     .filter((line) => line.length > 0)
     .join('\n');
   const record: Record<string, unknown> = {
@@ -131,6 +145,7 @@ export function toCallRecord(input: CallLogInput, keyField: string): Record<stri
     Description: description,
     [keyField]: callKeyTag(input.callKey),
   };
+  if (input.disposition) record.Call_Result = input.disposition.label;
   // A missed call has no talk time; Zoho asks for a duration only on calls that happened.
   if (type !== 'Missed') record.Call_Duration = formatCallDuration(input.durationSec);
   return withOwnerAndContact(record, input);

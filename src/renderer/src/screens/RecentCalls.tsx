@@ -1,5 +1,7 @@
 import type { CrmLogStatus, HistoryEntry } from '../../../shared/ipc.js';
+import { useState } from 'react';
 import { useHistory, useOpenRecord, useRetry } from '../agent.js';
+import { CallNotesEditor } from './call/CallNotesEditor.js';
 
 const time = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
 
@@ -34,6 +36,7 @@ function CrmBadge({ crm }: { crm: CrmLogStatus }) {
 }
 
 function CallRow({ call }: { call: HistoryEntry }) {
+  const [editing, setEditing] = useState(false);
   const retry = useRetry();
   const open = useOpenRecord();
   const who = call.remoteName ?? call.remoteNumber;
@@ -56,12 +59,18 @@ function CallRow({ call }: { call: HistoryEntry }) {
               {retry.isPending ? 'Retrying…' : 'Retry'}
             </button>
           )}
+          {call.crm.state !== 'not_applicable' && (
+            <button type="button" className="link" onClick={() => setEditing(!editing)} aria-expanded={editing} aria-label={`Notes and outcome of the call with ${who}`}>
+              Notes
+            </button>
+          )}
           {call.hasRecord && (
             <button type="button" className="link" onClick={() => open.mutate(call.callKey)} aria-label={`Open the call with ${who} in the CRM`}>
               Open in CRM
             </button>
           )}
         </div>
+        {editing && <CallNotesEditor callKey={call.callKey} who={who} onDone={() => setEditing(false)} />}
         {(retry.isError || open.isError) && (
           <p role="alert" className="error">
             {(retry.error ?? open.error)?.message}
