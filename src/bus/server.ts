@@ -110,6 +110,7 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
     connectors = await startConnectors({
       tenants: connectorTenants,
       ingestor: meteredIngestor(services.ingestor, metrics, () => 'call-control', true),
+      log: storage.log,
       registry: services.pbxApis,
       logger: logger.child({ component: 'call-control' }),
       ...options.connectors,

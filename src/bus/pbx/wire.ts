@@ -98,6 +98,31 @@ export const XapiRecordingSchema = z.looseObject({
 });
 export type XapiRecording = z.infer<typeof XapiRecordingSchema>;
 
+/** ISO 8601 duration (`PT1M5.25S`, the form the swagger's pattern allows) in seconds; null when unreadable. */
+export function isoDurationSeconds(text: string): number | null {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text);
+  if (!m) return null;
+  const [, d = '0', h = '0', min = '0', sec = '0'] = m;
+  return Number(d) * 86_400 + Number(h) * 3_600 + Number(min) * 60 + Number(sec);
+}
+
+const Duration = z.string().nullish().transform((v) => (v ? isoDurationSeconds(v) : null));
+
+/**
+ * A row of XAPI ReportCallLogData/Pbx.GetCallLogData (swagger `Pbx.CallLogData`, NOTES 3.1): one
+ * segment of a call as the PBX's call log has it once the segment ended. Only what the reconciler reads.
+ */
+export const XapiCallLogRowSchema = z.looseObject({
+  CallId: z.number().int(),
+  StartTime: z.string().nullish(),
+  RingingDuration: Duration,
+  TalkingDuration: Duration,
+  Answered: z.boolean().nullish(),
+  SourceDn: text,
+  DestinationDn: text,
+});
+export type XapiCallLogRow = z.infer<typeof XapiCallLogRowSchema>;
+
 export const XapiCollectionSchema = <T extends z.ZodType>(item: T) => z.object({ value: z.array(item) });
 
 /** XAPI `Pbx.User`, the fields presence reads (swagger: all nullable). */

@@ -92,6 +92,8 @@ export interface CallDriver {
   remove(p: CallParticipant): Promise<void>;
   /** A recording of the leg's talk from its answer to its end (ms), as 3CX writes it when the leg ends. */
   createRecording(p: CallParticipant, direction: 'inbound' | 'outbound', talk: { from: number; to: number }): XapiRecording;
+  /** The PBX writes the call-log row of an agent leg that ended (not of one cut by a restart). */
+  logLeg(leg: EndedLegLog): void;
   /** The PBX service restarts (see PbxSimulator.restart). */
   restart(opts: RestartOptions): Promise<void>;
   recordingUrl(id: number): string;
@@ -103,6 +105,17 @@ export interface CallDriver {
 
 type Direction = 'inbound' | 'outbound';
 
+/** What the PBX knows of an agent leg when it ends: the makings of its call-log row. */
+export interface EndedLegLog {
+  participant: CallParticipant;
+  direction: Direction;
+  queue: string | null;
+  presentedAt: number;
+  answeredAt: number | null;
+  talkSec: number;
+  recordingId: number | null;
+}
+
 class CallRun {
   readonly callid: number;
   readonly recordingIds: number[] = [];
@@ -113,6 +126,7 @@ class CallRun {
   readonly webhook: boolean;
   private webhookSeq = 0;
   private readonly connectedAt = new Map<CallParticipant, number>();
+  private readonly presentedAt = new Map<CallParticipant, number>();
 
   constructor(
     private readonly pbx: CallDriver,
@@ -156,6 +170,7 @@ class CallRun {
 
   /** Presents the call at these DNs: participants appear, the CRM is asked who calls. */
   async present(legs: CallParticipant[]): Promise<void> {
+    for (const p of legs) this.presentedAt.set(p, Date.now());
     if (this.cc) await Promise.all(legs.map((p) => this.pbx.upsert(p)));
     if (this.template) {
       for (const p of legs) {
@@ -178,6 +193,7 @@ class CallRun {
   /** A leg that lost to another agent (queue): it disappears after the answer, nobody journals it. */
   async withdraw(leg: CallParticipant): Promise<void> {
     this.legs.push({ dn: leg.dn, outcome: 'elsewhere', talkSec: 0, recordingId: null });
+    this.logLeg(leg, 0, null);
     if (this.cc) await this.pbx.remove(leg);
   }
 
@@ -193,6 +209,7 @@ class CallRun {
     const recording = talk && this.record ? this.pbx.createRecording(leg, this.direction, talk) : null;
     if (recording) this.recordingIds.push(recording.Id);
     this.legs.push({ dn: leg.dn, outcome: answered ? 'answered' : 'missed', talkSec: answered ? talkSec : 0, recordingId: recording?.Id ?? null });
+    this.logLeg(leg, answered ? talkSec : 0, recording?.Id ?? null);
     if (this.cc) await this.pbx.remove(leg);
     await this.sendWebhook(answered ? 'call.ended' : 'call.missed', [leg.dn], { durationSec: answered ? talkSec : 0 });
     if (recording) await this.sendWebhook('call.recording_ready', [leg.dn], { durationSec: talkSec, recordingId: String(recording.Id) });
@@ -209,6 +226,12 @@ class CallRun {
     await this.pbx.restart(restart);
   }
 
+  /** The call-log row is written before the leg's Remove, as the CDR of a finished leg. */
+  private logLeg(leg: CallParticipant, talkSec: number, recordingId: number | null): void {
+    const presentedAt = this.presentedAt.get(leg) ?? this.startedAt;
+    this.pbx.logLeg({ participant: leg, direction: this.direction, queue: this.queue, presentedAt, answeredAt: this.connectedAt.get(leg) ?? null, talkSec, recordingId });
+  }
+
   /** The leg talks (for real with realTalkTime); returns when it talked from and to. */
   private async talk(leg: CallParticipant, talkSec: number): Promise<{ from: number; to: number }> {
     const from = this.connectedAt.get(leg)!;
@@ -220,7 +243,10 @@ class CallRun {
 
   /** An unanswered queue call: one webhook for the call, a Missed journal per agent offered it. */
   async missAll(legs: CallParticipant[]): Promise<void> {
-    for (const p of legs) this.legs.push({ dn: p.dn, outcome: 'missed', talkSec: 0, recordingId: null });
+    for (const p of legs) {
+      this.legs.push({ dn: p.dn, outcome: 'missed', talkSec: 0, recordingId: null });
+      this.logLeg(p, 0, null);
+    }
     if (this.cc) await Promise.all(legs.map((p) => this.pbx.remove(p)));
     await this.sendWebhook('call.missed', legs.map((p) => p.dn), { durationSec: 0 });
     if (this.template) for (const p of legs) await this.pbx.forms!.journal(this.journalBody(p.dn, false, 0, null));

@@ -219,6 +219,43 @@ describe('3CX simulator: XAPI recordings (NOTES 3.2)', () => {
   });
 });
 
+describe('3CX simulator: XAPI call log (NOTES 3.1)', () => {
+  const callLogPath = (from: string, to: string, rest = "sourceType=0,sourceFilter='',destinationType=0,destinationFilter='',callsType=0,callTimeFilterType=0,callTimeFilterFrom='0:00:0',callTimeFilterTo='0:00:0',hidePcalls=true") =>
+    `/xapi/v1/ReportCallLogData/Pbx.GetCallLogData(${encodeURI(`periodFrom=${from},periodTo=${to},${rest}`)})`;
+
+  it('serves one GetCallLogData row per agent leg that ended, as the official swagger describes it, paged by $top/$skip', async () => {
+    sim = await startPbxSimulator({ realTalkTime: true });
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    const answered = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', talkSec: 1 });
+    await sim.placeCall({ kind: 'outbound', from: '102', to: '+4930555', answer: false });
+    const [from, to] = [new Date(Date.now() - 60_000).toISOString().slice(0, 19) + 'Z', new Date(Date.now() + 60_000).toISOString().slice(0, 19) + 'Z'];
+    const page = await get(sim.baseUrl, callLogPath(from, to), bearer);
+    expect(page.status).toBe(200);
+    expect((page.body as { value: unknown[] }).value).toEqual([
+      expect.objectContaining({ CallId: answered.callid, SourceCallerId: '+4930123456', DestinationDn: '101', Answered: true, Status: 'Answered', Direction: 'Inbound', TalkingDuration: 'PT1S', DstRecId: answered.recordingIds[0] }),
+      expect.objectContaining({ SourceDn: '102', DestinationCallerId: '+4930555', Answered: false, Status: 'Unanswered', Direction: 'Outbound', TalkingDuration: 'PT0S' }),
+    ]);
+    expect((await get(sim.baseUrl, `${callLogPath(from, to)}?$top=1&$skip=1`, bearer)).body).toMatchObject({ value: [{ SourceDn: '102' }] });
+    // A period the calls did not start in has none.
+    expect((await get(sim.baseUrl, callLogPath('2020-01-01T00:00:00Z', '2020-01-02T00:00:00Z'), bearer)).body).toMatchObject({ value: [] });
+    expect(sim.specViolations()).toEqual([]);
+  });
+
+  it('refuses GetCallLogData arguments the official swagger does not allow', async () => {
+    sim = await startPbxSimulator();
+    const bearer = (await token(sim.baseUrl)).body.access_token as string;
+    expect((await get(sim.baseUrl, callLogPath('yesterday', '2026-01-02T00:00:00Z'), bearer)).status).toBe(400);
+    expect((await get(sim.baseUrl, callLogPath('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', "sourceType=all,sourceFilter='',destinationType=0,destinationFilter='',callsType=0,callTimeFilterType=0,callTimeFilterFrom='',callTimeFilterTo='',hidePcalls=maybe"), bearer)).status).toBe(400);
+    const violations = sim.specViolations().join('\n');
+    expect(violations).toContain('path periodFrom must match');
+    expect(violations).toContain('path sourceType must be integer');
+    expect(violations).toContain('path hidePcalls must be boolean');
+    const closing = sim.close();
+    sim = undefined;
+    await expect(closing).rejects.toThrow(/XAPI traffic broke the official description/);
+  });
+});
+
 describe('3CX simulator: its own record of every call (the oracle for generated scenarios)', () => {
   it('records each leg: answered with its talk and recording, unrecorded, missed, and queue legs a colleague took', async () => {
     sim = await startPbxSimulator({ recordingBytes: 4_000, realTalkTime: true });

@@ -21,25 +21,30 @@ import {
   type DnType,
   type TokenResponse,
   type WsEventMessage,
+  type XapiCallLogRow,
   type XapiRecording,
 } from './wire.js';
 
-/** The official XAPI description of the Recordings endpoints (vendored, see xapi/README.md). */
-const XAPI_SPEC_FILE = new URL('./xapi/xapi-recordings.json', import.meta.url);
-let xapiSpec: { validator: OpenApiValidator; queryOptions: Set<string> } | undefined;
-/** Compiled once per process: every simulator validates against the same file. */
+/** The official XAPI description of the endpoints the product reads (vendored, see xapi/README.md). */
+const XAPI_SPEC_FILES = [new URL('./xapi/xapi-recordings.json', import.meta.url), new URL('./xapi/xapi-calllog.json', import.meta.url)];
+let xapiSpec: { validator: OpenApiValidator; queryOptions: Map<string, Set<string>> } | undefined;
+/** Compiled once per process: every simulator validates against the same files. */
 function loadXapiSpec(): NonNullable<typeof xapiSpec> {
   if (xapiSpec) return xapiSpec;
-  const file = fileURLToPath(XAPI_SPEC_FILE);
-  const doc = JSON.parse(readFileSync(file, 'utf8')) as {
-    paths: Record<string, { get: { parameters: Array<{ name?: string; $ref?: string }> } }>;
-    components: { parameters: Record<string, { name: string }> };
-  };
-  // OData answers 400 to a system query option it does not know: collect the ones the spec lists.
-  const queryOptions = new Set(
-    doc.paths['/Recordings']!.get.parameters.map((p) => p.name ?? doc.components.parameters[p.$ref!.split('/').pop()!]!.name),
-  );
-  xapiSpec = { validator: new OpenApiValidator([file]), queryOptions };
+  const files = XAPI_SPEC_FILES.map((url) => fileURLToPath(url));
+  // OData answers 400 to a query option it does not know: collect, per path, the ones the spec lists.
+  const queryOptions = new Map<string, Set<string>>();
+  for (const file of files) {
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+      paths: Record<string, { get: { parameters: Array<{ name?: string; in?: string; $ref?: string }> } }>;
+      components: { parameters: Record<string, { name: string; in: string }> };
+    };
+    for (const [template, item] of Object.entries(doc.paths)) {
+      const params = item.get.parameters.map((p) => (p.$ref ? doc.components.parameters[p.$ref.split('/').pop()!]! : p));
+      queryOptions.set(template, new Set(params.filter((p) => p.in === 'query').map((p) => p.name!)));
+    }
+  }
+  xapiSpec = { validator: new OpenApiValidator(files), queryOptions };
   return xapiSpec;
 }
 
@@ -145,6 +150,8 @@ export interface PbxSimulator {
   tokensIssued(clientId: string): number;
   /** Requests and upgrades refused because their token had expired (not revoked or unknown). */
   expiredTokensPresented(): number;
+  /** The XAPI call log (ReportCallLogData/Pbx.GetCallLogData): one row per agent leg that ended. */
+  callLog(): XapiCallLogRow[];
   /** Currently open Call Control WebSockets. */
   openSockets(): number;
   /**
@@ -201,6 +208,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
   const issued = new Map<string, number>();
   const participants = new Map<string, Map<number, CallParticipant>>();
   const recordings: XapiRecording[] = [];
+  const callLog: XapiCallLogRow[] = [];
   const specViolations: string[] = [];
   const makeCallRequests: MakeCallRequest[] = [];
   const deliveries: Delivery[] = [];
@@ -345,6 +353,54 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
       recordings.push(recording);
       return recording;
     },
+    logLeg(leg) {
+      const p = leg.participant;
+      const agent = { dn: p.dn, type: 0, callerId: p.dn, name: names.get(p.dn) ?? p.dn };
+      const remote = { dn: p.party_dn, type: 1, callerId: p.party_caller_id, name: p.party_caller_name };
+      const [src, dst] = leg.direction === 'inbound' ? [remote, agent] : [agent, remote];
+      const ringEnd = leg.answeredAt ?? Date.now();
+      const id = callLog.length + 1;
+      const recId = leg.recordingId;
+      callLog.push({
+        CallId: p.callid,
+        CdrId: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+        CallHistoryId: `00000000-0000-4000-9000-${String(p.legid).padStart(12, '0')}`,
+        MainCallHistoryId: `00000000-0000-4000-9000-${String(p.callid).padStart(12, '0')}`,
+        SegmentId: id,
+        Indent: 0,
+        StartTime: new Date(leg.presentedAt).toISOString(),
+        RingingDuration: isoDuration(ringEnd - leg.presentedAt),
+        TalkingDuration: isoDuration(leg.talkSec * 1000),
+        Answered: leg.answeredAt !== null,
+        Status: leg.answeredAt !== null ? 'Answered' : 'Unanswered',
+        Direction: leg.direction === 'inbound' ? 'Inbound' : 'Outbound',
+        CallType: leg.queue ? 'Queue' : 'Extension',
+        Reason: null,
+        SourceDn: src.dn,
+        SourceType: src.type,
+        SourceCallerId: src.callerId,
+        SourceDisplayName: src.name,
+        DestinationDn: dst.dn,
+        DestinationType: dst.type,
+        DestinationCallerId: dst.callerId,
+        DestinationDisplayName: dst.name,
+        actionDnDn: leg.queue,
+        ActionDnType: leg.queue ? 4 : null,
+        ActionDnCallerId: leg.queue,
+        ActionDnDisplayName: leg.queue,
+        ActionType: null,
+        SrcRecId: leg.direction === 'outbound' ? recId : null,
+        DstRecId: leg.direction === 'inbound' ? recId : null,
+        RecordingUrl: recId === null ? null : driver.recordingUrl(recId),
+        Recordings: recId === null ? [] : [{ Id: recId, SentimentScore: null, Summary: null, Transcription: null }],
+        Transcription: null,
+        Summary: null,
+        SentimentScore: null,
+        CallCost: null,
+        QualityReport: false,
+        SubrowDescNumber: 0,
+      });
+    },
     recordingUrl: (id) => `${baseUrlRef.value}/xapi/v1/Recordings/Pbx.DownloadRecording(recId=${id})`,
     forms: opts.bus ? new BusForms(opts.bus, deliveries) : null,
     step: () => (opts.stepDelayMs ? new Promise((r) => setTimeout(r, opts.stepDelayMs)) : Promise.resolve()),
@@ -460,13 +516,33 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     json(res, 200, page);
   }
 
+  /**
+   * GetCallLogData(periodFrom=…,periodTo=…,…): the rows of legs that started in the period, in the
+   * order they were written. $top/$skip page them; 3CX applies paging before $filter on its report
+   * functions [COMMUNITY], so the bus filters on its side and the simulator supports no $filter.
+   */
+  function handleCallLog(res: ServerResponse, path: string, query: URLSearchParams): void {
+    const period = (name: string) => Date.parse(new RegExp(`[(,]${name}=([^,)]+)`).exec(path)?.[1] ?? '');
+    const [from, to] = [period('periodFrom'), period('periodTo')];
+    if (query.has('$filter')) return odataError(res, 400, 'BadRequest', 'The simulator applies no $filter to report functions');
+    const skip = Number(query.get('$skip') ?? 0);
+    const top = query.get('$top');
+    const rows = callLog.filter((r) => Date.parse(r.StartTime) >= from && Date.parse(r.StartTime) <= to).slice(skip, top === null ? undefined : skip + Number(top));
+    const page = { '@odata.context': `${baseUrlRef.value}/xapi/v1/$metadata#Collection(Pbx.CallLogData)`, value: rows };
+    specViolations.push(...loadXapiSpec().validator.validateResponse('GET', path, 200, 'application/json', page));
+    json(res, 200, page);
+  }
+
   /** What the official XAPI description says is wrong with a request; [] when it conforms. */
   function checkXapiRequest(method: string, path: string, query: URLSearchParams): string[] {
     const spec = loadXapiSpec();
-    const unknown = path === '/Recordings' ? [...query.keys()].filter((k) => !spec.queryOptions.has(k)) : [];
+    const op = spec.validator.findOperation(method, path);
+    const known = op ? spec.queryOptions.get(op.template) : undefined;
+    const unknown = known ? [...query.keys()].filter((k) => !known.has(k)) : [];
     return [
       ...unknown.map((k) => `${method} ${path}: query option ${k} is not in the spec`),
       ...spec.validator.validateRequest({ method, path, query: Object.fromEntries(query), contentType: undefined, body: undefined }),
+      ...(op ? spec.validator.validatePathParams(method, path) : []),
     ];
   }
 
@@ -494,6 +570,9 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
         return odataError(res, 400, 'BadRequest', problems.join('; '));
       }
       if (req.method === 'GET' && path === '/xapi/v1/Recordings') return handleRecordings(res, url.searchParams);
+      if (req.method === 'GET' && decodeURIComponent(path).startsWith('/xapi/v1/ReportCallLogData/Pbx.GetCallLogData(')) {
+        return handleCallLog(res, decodeURIComponent(path).slice('/xapi/v1'.length), url.searchParams);
+      }
       const download = /^\/xapi\/v1\/Recordings\/Pbx\.DownloadRecording\(recId=(-?\d+)\)$/.exec(decodeURIComponent(path));
       if (req.method === 'GET' && download) {
         if (!recordings.some((r) => r.Id === Number(download[1]))) return odataError(res, 404, 'NotFound', 'Recording not found');
@@ -582,6 +661,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     },
     participants: (dn) => [...dnParticipants(dn).values()].map((p) => ({ ...p })),
     recordings: () => recordings.slice(),
+    callLog: () => callLog.slice(),
     makeCallRequests,
     deliveries,
     tokensIssued: (clientId) => issued.get(clientId) ?? 0,
@@ -623,6 +703,14 @@ export function parseODataFilter(filter: string): ((row: XapiRecording) => boole
     };
   });
   return (row) => tests.every((t) => t(row));
+}
+
+/** ISO 8601 duration as 3CX writes it (`PT1M5.25S`). */
+function isoDuration(ms: number): string {
+  const total = Math.max(0, ms) / 1000;
+  const minutes = Math.floor(total / 60);
+  const seconds = Math.round((total - minutes * 60) * 1000) / 1000;
+  return `PT${minutes > 0 ? `${minutes}M` : ''}${seconds}S`;
 }
 
 /** header.payload.signature with the standard iat/exp claims (seconds), as OAuth servers commonly issue. */

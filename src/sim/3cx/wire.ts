@@ -81,6 +81,52 @@ export interface XapiRecording {
   IsTranscribed: boolean;
 }
 
+/**
+ * XAPI `Pbx.CallLogData` (NOTES 3.1): one row of ReportCallLogData/Pbx.GetCallLogData per agent leg,
+ * written when the leg ends. Durations are ISO 8601 (`PT1M5S`). Values of Direction, CallType and
+ * Status are the ones a live V20 PBX answered in a published probe [COMMUNITY]; that CallId is the
+ * Call Control callid is [UNCONFIRMED] (the simulator makes it so).
+ */
+export interface XapiCallLogRow {
+  CallId: number;
+  CdrId: string;
+  CallHistoryId: string;
+  MainCallHistoryId: string;
+  SegmentId: number;
+  Indent: number;
+  StartTime: string;
+  RingingDuration: string;
+  TalkingDuration: string;
+  Answered: boolean;
+  Status: 'Answered' | 'Unanswered';
+  Direction: 'Inbound' | 'Outbound';
+  CallType: 'Extension' | 'Queue';
+  Reason: string | null;
+  SourceDn: string;
+  SourceType: number;
+  SourceCallerId: string;
+  SourceDisplayName: string;
+  DestinationDn: string;
+  DestinationType: number;
+  DestinationCallerId: string;
+  DestinationDisplayName: string;
+  actionDnDn: string | null;
+  ActionDnType: number | null;
+  ActionDnCallerId: string | null;
+  ActionDnDisplayName: string | null;
+  ActionType: number | null;
+  SrcRecId: number | null;
+  DstRecId: number | null;
+  RecordingUrl: string | null;
+  Recordings: Array<{ Id: number; SentimentScore: number | null; Summary: string | null; Transcription: string | null }>;
+  Transcription: string | null;
+  Summary: string | null;
+  SentimentScore: number | null;
+  CallCost: number | null;
+  QualityReport: boolean;
+  SubrowDescNumber: number;
+}
+
 export interface TokenResponse {
   token_type: 'Bearer';
   expires_in: number;

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, fakeTenants } from '../../../../test/support/pbx-fakes.js';
-import { startPbxSimulator, type PbxSimulator, type PbxSimulatorOptions } from '../../../sim/3cx/index.js';
+import { startPbxSimulator, type CallRecord, type PbxSimulator, type PbxSimulatorOptions } from '../../../sim/3cx/index.js';
 import { createMemoryEventLog } from '../../../../test/support/memory-event-log.js';
 import { pbxApiFor } from '../../pbx/api.js';
 import { createIngestor } from '../normalise.js';
@@ -246,5 +246,96 @@ describe('CallControlConnector: PBX restarts', () => {
     expect(ended).toMatchObject({ pbxCallId: String(call.callid), endReason: 'connection_lost' });
     expect(seen[3]!.recording!.pbxRecordingId).toBe(String(call.recordingIds[0]));
     expect(sim.callRecords()[0]!.legs).toEqual([expect.objectContaining({ dn: '101', outcome: 'answered', cutByRestart: true })]);
+  });
+});
+
+describe('CallControlConnector: taking a PBX over from a holder that died', () => {
+  /** The old holder logs a call's first transitions, dies (its socket just stops), and the call goes on with nobody watching. */
+  async function holderDiesDuring(script: (sim: PbxSimulator) => Promise<CallRecord>, diesAfter: 'ringing' | 'answered') {
+    const tenants = fakeTenants();
+    const log = createMemoryEventLog();
+    const ingestor = createIngestor({ log, tenants });
+    // A pause between the call's steps, so the holder can die between its ring and its answer.
+    const { sim, connector: old } = await setup({ realTalkTime: true, stepDelayMs: 300 }, { sink: ingestorSink(ingestor), recordingPoll: false });
+    tenants.put({ pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: sim.baseUrl } });
+    const logged = async () => (await log.read('t_1', { since: 0, limit: 50 })).events.map((e) => e.event);
+    const call = script(sim);
+    await eventually(async () => expect((await logged()).map((e) => e.type)).toContain(diesAfter));
+    await old.stop();
+    const record = await call;
+    expect(sim.openSockets()).toBe(0);
+    /** A node taking the PBX over: its connector knows only what the log holds. */
+    const takeOver = async () => {
+      const next = new CallControlConnector({
+        api: pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 't_1' }),
+        sink: ingestorSink(ingestor),
+        openLegs: async () => (await log.openLegs('t_1', 'pbx_1')).map((l) => ({ extension: l.extension, event: l.logged.event })),
+        recordingPoll: false,
+      });
+      const ready = once(next, 'ready');
+      next.start();
+      await ready;
+      await next.stop();
+    };
+    return { record, logged, takeOver, log };
+  }
+
+  it('an answered call that ends during the hand-over gets exactly one end, with the duration and end time the PBX logged', async () => {
+    const { record, logged, takeOver, log } = await holderDiesDuring((sim) => sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', talkSec: 2 }), 'answered');
+    expect((await logged()).map((e) => e.type)).toEqual(['ringing', 'answered']);
+    await takeOver();
+    const events = await logged();
+    expect(events.map((e) => e.type)).toEqual(['ringing', 'answered', 'ended']);
+    const row = events[2]!;
+    expect(row).toMatchObject({ pbxCallId: String(record.callid), durationSec: record.legs[0]!.talkSec, endReason: 'reported', agents: ['101'] });
+    expect(Date.parse(row.pbxTime)).toBeCloseTo(Date.parse(record.endedAt), -3);
+    expect(await log.openLegs('t_1', 'pbx_1')).toEqual([]);
+    // Another takeover (or a reconnect) finds nothing left to end: no second record.
+    await takeOver();
+    expect(await logged()).toHaveLength(3);
+  });
+
+  it('a call answered and ended during the hand-over is reported answered, then ended with its talk', async () => {
+    const { record, logged, takeOver } = await holderDiesDuring((sim) => sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '102', talkSec: 1 }), 'ringing');
+    expect((await logged()).map((e) => e.type)).toEqual(['ringing']);
+    await takeOver();
+    const events = await logged();
+    expect(events.map((e) => [e.type, e.agents])).toEqual([['ringing', ['102']], ['answered', ['102']], ['ended', ['102']]]);
+    expect(events[2]).toMatchObject({ durationSec: record.legs[0]!.talkSec, endReason: 'reported' });
+  });
+
+  it('a call that rang out during the hand-over is missed, once', async () => {
+    const { logged, takeOver } = await holderDiesDuring((sim) => sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '103', answer: false }), 'ringing');
+    await takeOver();
+    await takeOver();
+    expect((await logged()).map((e) => [e.type, e.agents, e.endReason])).toEqual([['ringing', ['103'], undefined], ['missed', ['103'], 'reported']]);
+  });
+
+  it('a call still talking when the PBX is taken over carries on under its logged answer, and ends once', async () => {
+    const tenants = fakeTenants();
+    const log = createMemoryEventLog();
+    const ingestor = createIngestor({ log, tenants });
+    const { sim, connector: old } = await setup({ realTalkTime: true }, { sink: ingestorSink(ingestor), recordingPoll: false });
+    tenants.put({ pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: sim.baseUrl } });
+    const logged = async () => (await log.read('t_1', { since: 0, limit: 50 })).events.map((e) => e.event);
+    const call = sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', talkSec: 2 });
+    await eventually(async () => expect((await logged()).map((e) => e.type)).toEqual(['ringing', 'answered']));
+    await old.stop();
+    connector = new CallControlConnector({
+      api: pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 't_1' }),
+      sink: ingestorSink(ingestor),
+      openLegs: async () => (await log.openLegs('t_1', 'pbx_1')).map((l) => ({ extension: l.extension, event: l.logged.event })),
+      recordingPoll: false,
+    });
+    const ready = once(connector, 'ready');
+    connector.start();
+    await ready;
+    const record = await call;
+    await eventually(async () => expect((await logged()).map((e) => e.type)).toEqual(['ringing', 'answered', 'ended']));
+    // Measured live from the logged answer (whole seconds, rounded up), as any call the connector watches end.
+    const ended = (await logged())[2]!;
+    expect(ended.endReason).toBe('reported');
+    expect(ended.durationSec).toBeGreaterThanOrEqual(record.legs[0]!.talkSec);
+    expect(ended.durationSec).toBeLessThanOrEqual(record.legs[0]!.talkSec + 1);
   });
 });

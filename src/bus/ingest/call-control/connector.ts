@@ -2,6 +2,12 @@
 // of the agents' participants (WS events carry only entity paths: re-GET on Upsert, cache for Remove),
 // hands CallObservations to a sink, and reconnects with capped, jittered exponential backoff,
 // re-reading the full state after every connect because 3CX replays nothing (NOTES 2.4).
+//
+// Every connect reconciles: the legs the event log holds as in progress (on a takeover from another
+// node, or after this process restarted) join the ones this connector tracks; those the PBX no
+// longer shows ended while nobody watched, and the PBX's call log (XAPI GetCallLogData) says how:
+// when, answered or not, for how long. Each gets one end (the log's idempotency keys drop an end
+// the previous holder managed to log); one the call log does not have yet ends as connection_lost.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
@@ -10,10 +16,14 @@ import type { PbxApi } from '../../pbx/api.js';
 import { WS_REMOVE, WS_UPSERT, WsEventSchema, parseEntity } from '../../pbx/wire.js';
 import type { CallObservation } from '../observation.js';
 import { findRecording } from './recordings.js';
-import { ParticipantTracker, type EndedLeg } from './tracker.js';
+import { ParticipantTracker, type EndedLeg, type LoggedEnd, type OpenLegRecord, type TrackedLeg } from './tracker.js';
 
 /** How long an ended leg stays a possible owner of recordings other legs find. */
 const RECENT_LEG_MS = 10 * 60_000;
+/** How long before a vanished leg was last seen its call-log row may start (it rang, or was answered, up to this long before). */
+const CALL_LOG_LOOKBACK_MS = 60 * 60_000;
+/** Clock slack between the PBX's call log and our own times. */
+const CALL_LOG_SLACK_MS = 10_000;
 
 export type ObservationSink = (observation: CallObservation) => Promise<void>;
 
@@ -25,6 +35,8 @@ export interface CallControlConnectorOptions {
   backoff?: BackoffPolicy;
   /** WS ping interval; the official example pings every 5 s. A missed pong ends the session. */
   pingIntervalMs?: number;
+  /** The legs the event log holds as in progress on this PBX (EventLog.openLegs); none when not given (a remote connector). */
+  openLegs?: () => Promise<OpenLegRecord[]>;
   /** Polls XAPI after a talked leg ends to announce recording_ready; false turns it off. */
   recordingPoll?: { attempts?: number; intervalMs?: number } | false;
   now?: () => Date;
@@ -185,9 +197,45 @@ export class CallControlConnector extends EventEmitter {
     const state = await this.opts.api.callControl.fullState(this.stopController.signal);
     this.agentDns = new Set(state.filter((d) => d.type === 'Wextension').map((d) => d.dn));
     const participants = state.filter((d) => this.agentDns.has(d.dn)).flatMap((d) => d.participants);
-    const { observations, ended } = this.tracker.reconcile(participants, this.now(), lostAt);
+    if (this.opts.openLegs) this.tracker.restore((await this.opts.openLegs()).filter((l) => this.agentDns.has(l.extension)));
+    const at = this.now();
+    const ends = await this.loggedEnds(this.tracker.vanished(participants), at);
+    const { observations, ended } = this.tracker.reconcile(participants, at, lostAt, ends);
     await this.deliver(observations);
     for (const leg of ended) this.pollRecording(leg);
+  }
+
+  /**
+   * How the PBX's call log says each vanished leg ended: its row is the one of the leg's callid on
+   * its DN (CallId as the Call Control callid: [UNCONFIRMED], see NOTES 6) that started by the time
+   * the leg was last seen. A leg whose row is missing (not written yet, or XAPI refused) is left out.
+   */
+  private async loggedEnds(legs: TrackedLeg[], at: Date): Promise<Map<TrackedLeg, LoggedEnd>> {
+    const ends = new Map<TrackedLeg, LoggedEnd>();
+    if (legs.length === 0) return ends;
+    const from = new Date(Math.min(...legs.map((l) => l.seenAt.getTime())) - CALL_LOG_LOOKBACK_MS);
+    const rows = await this.opts.api.xapi.callLog(from, new Date(at.getTime() + CALL_LOG_SLACK_MS), this.stopController.signal).catch((err: Error) => {
+      this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'call log not read: calls that ended while nobody watched end as connection_lost');
+      return [];
+    });
+    for (const leg of legs) {
+      const { dn, callid } = leg.participant;
+      const seen = leg.seenAt.getTime();
+      const row = rows
+        .filter((r) => String(r.CallId) === callid && (r.SourceDn === dn || r.DestinationDn === dn) && r.StartTime)
+        .map((r) => ({ r, start: Date.parse(r.StartTime!) }))
+        .filter(({ start }) => start <= seen + CALL_LOG_SLACK_MS && start >= seen - CALL_LOG_LOOKBACK_MS)
+        .sort((a, b) => b.start - a.start)[0];
+      if (!row) continue;
+      const answered = row.r.Answered === true;
+      // A leg the log saw answered is not taken back by a row that says otherwise: that row is another's.
+      if (leg.connectedAt && !answered) continue;
+      const answeredAt = answered ? row.start + (row.r.RingingDuration ?? 0) * 1000 : null;
+      const talk = answered ? (row.r.TalkingDuration ?? 0) : 0;
+      const endedAt = Math.min((answeredAt ?? row.start + (row.r.RingingDuration ?? 0) * 1000) + talk * 1000, at.getTime());
+      ends.set(leg, { endedAt: new Date(endedAt), answeredAt: answeredAt === null ? null : new Date(answeredAt), talkSec: answered ? Math.max(1, Math.round(talk)) : 0 });
+    }
+    return ends;
   }
 
   private async onFrame(raw: string): Promise<void> {

@@ -2,6 +2,7 @@
 // API client configured), feeding the in-bus Ingestor.
 import type { Logger } from 'pino';
 import { createPbxApiRegistry, type PbxApiRegistry } from '../../pbx/api.js';
+import type { EventLog } from '../../log/port.js';
 import type { TenantStore } from '../../tenants/port.js';
 import { IngestError } from '../normalise.js';
 import type { Ingestor } from '../observation.js';
@@ -20,6 +21,8 @@ export interface ConnectorManager {
 export interface StartConnectorsOptions extends Pick<CallControlConnectorOptions, 'backoff' | 'recordingPoll' | 'pingIntervalMs'> {
   tenants: TenantStore;
   ingestor: Ingestor;
+  /** Where a connector learns which calls were in progress when it took the PBX over (see connector.ts). */
+  log?: Pick<EventLog, 'openLegs'>;
   /** Share the gateway's registry so one token owner per client id serves both. */
   registry?: PbxApiRegistry;
   logger?: Logger;
@@ -55,7 +58,11 @@ export async function startConnectors(opts: StartConnectorsOptions): Promise<Con
       if (connectors.has(pbx.id)) continue;
       try {
         const api = await registry.forPbx(pbx.id);
-        const connector = new CallControlConnector({ api, sink, logger: opts.logger, backoff: opts.backoff, recordingPoll: opts.recordingPoll, pingIntervalMs: opts.pingIntervalMs });
+        const log = opts.log;
+        const openLegs = log
+          ? async () => (await log.openLegs(pbx.tenantId, pbx.id)).map((l) => ({ extension: l.extension, event: l.logged.event }))
+          : undefined;
+        const connector = new CallControlConnector({ api, sink, openLegs, logger: opts.logger, backoff: opts.backoff, recordingPoll: opts.recordingPoll, pingIntervalMs: opts.pingIntervalMs });
         connectors.set(pbx.id, connector);
         states.set(connector, 'connecting');
         const track = (state: ConnectorState) => () => {

@@ -29,10 +29,16 @@
 // monitored extension after a network blip, under an id below ones seen before it (a queue or
 // transfer leg), is flagged too.
 //
-// A leg that vanished while the socket was down (PBX restart, network) ends at the last time it was
-// seen (its last change, or the last sign of life on the socket), with endReason 'connection_lost',
-// never at the reconnect.
-import type { CallDirection, CallEventType, EndReason, RecordingRef } from '../../../shared/call-event.js';
+// A leg that vanished while the socket was down (PBX restart, network) ends as the PBX's call log
+// says (its true end, talk and answer, endReason 'reported') when the connector found its row there;
+// otherwise at the last time it was seen (its last change, or the last sign of life on the
+// socket), with endReason 'connection_lost', never at the reconnect.
+//
+// Legs the event log holds as in progress but this tracker never saw (another node held the
+// socket, or this process restarted) are restored from their logged events before the full state
+// is read: a restored leg the PBX still shows is the same leg (same DN and callid) and carries on;
+// one it no longer shows ended meanwhile and is ended like any leg that vanished.
+import type { CallDirection, CallEvent, CallEventType, EndReason, RecordingRef } from '../../../shared/call-event.js';
 import type { CallParticipant } from '../../pbx/wire.js';
 import type { CallObservation } from '../observation.js';
 
@@ -48,7 +54,27 @@ export interface TrackedLeg {
   answeredElsewhere: boolean;
   /** When the connector last saw this leg's state. */
   seenAt: Date;
+  /** Restored from the event log: its participant id is not known until the PBX shows the leg. */
+  restored?: true;
 }
+
+/** How the PBX's call log says a leg that vanished ended. */
+export interface LoggedEnd {
+  endedAt: Date;
+  /** When it was answered; null if it never was. */
+  answeredAt: Date | null;
+  /** Talk as the PBX measured it (whole seconds, at least 1 when answered). */
+  talkSec: number;
+}
+
+/** The event log's word that a leg is still in progress (see EventLog.openLegs). */
+export interface OpenLegRecord {
+  extension: string;
+  event: CallEvent;
+}
+
+/** A participant id no PBX hands out: a restored leg's until the PBX shows it. */
+const RESTORED_ID = -1;
 
 export interface EndedLeg extends TrackedLeg {
   endedAt: Date;
@@ -58,6 +84,7 @@ export interface EndedLeg extends TrackedLeg {
 }
 
 const key = (dn: string, id: number | string) => `${dn}/${id}`;
+const restoredKey = (dn: string, pbxCallId: string) => `${dn}/restored:${pbxCallId}`;
 
 export class ParticipantTracker {
   private readonly legs = new Map<string, TrackedLeg>();
@@ -91,23 +118,30 @@ export class ParticipantTracker {
       known.seenAt = at;
     }
     const leg = this.legs.get(key(p.dn, p.id))!;
-    if (p.status === 'Connected' && !leg.connectedAt) {
-      leg.connectedAt = at;
-      leg.answeredElsewhere = false;
-      // Everyone the call is (or was just) offered to learns who took it.
-      const losers = [...this.ringingWith(leg), ...this.takeReleased(leg.pbxCallId)];
-      for (const loser of losers) loser.answeredElsewhere = true;
-      out.push(this.observe(leg, 'answered', at, { agents: [p.dn, ...losers.map((l) => l.participant.dn)], answeredBy: p.dn }));
-    }
+    if (p.status === 'Connected' && !leg.connectedAt) out.push(this.answer(leg, at));
     return out;
+  }
+
+  /** The leg was answered: everyone the call is (or was just) offered to learns who took it. */
+  private answer(leg: TrackedLeg, at: Date): CallObservation {
+    leg.connectedAt = at;
+    leg.answeredElsewhere = false;
+    const losers = [...this.ringingWith(leg), ...this.takeReleased(leg.pbxCallId)];
+    for (const loser of losers) loser.answeredElsewhere = true;
+    const dn = leg.participant.dn;
+    return this.observe(leg, 'answered', at, { agents: [dn, ...losers.map((l) => l.participant.dn)], answeredBy: dn });
   }
 
   /** The participant is gone (Remove). Unknown participants (never seen: race) produce nothing. */
   remove(dn: string, id: number | string, at: Date, endReason: EndReason = 'reported'): { observations: CallObservation[]; ended: EndedLeg | null } {
-    const leg = this.legs.get(key(dn, id));
+    return this.end(key(dn, id), at, endReason);
+  }
+
+  private end(k: string, at: Date, endReason: EndReason, talkSec?: number): { observations: CallObservation[]; ended: EndedLeg | null } {
+    const leg = this.legs.get(k);
     if (!leg) return { observations: [], ended: null };
-    this.legs.delete(key(dn, id));
-    if (leg.connectedAt) return { observations: [this.observe(leg, 'ended', at, { endReason })], ended: { ...leg, endedAt: at, endReason, goneBy: at } };
+    this.legs.delete(k);
+    if (leg.connectedAt) return { observations: [this.observe(leg, 'ended', at, { endReason, talkSec })], ended: { ...leg, endedAt: at, endReason, goneBy: at } };
     if (leg.answeredElsewhere) return { observations: [], ended: null };
     const call = leg.pbxCallId;
     if (this.ringingWith(leg).length > 0) {
@@ -119,26 +153,85 @@ export class ParticipantTracker {
   }
 
   /**
-   * After a (re)connect the full state is the truth and no events are replayed (NOTES 2.4): legs we
-   * hold that are gone ended while we were away, at the last time they were seen (`lastAlive`: the
-   * last sign of life of the previous socket); new or changed ones are upserts.
+   * Takes in the legs the event log holds as in progress that this tracker does not know (by DN
+   * and callid): the ring or answer the log has is where each stands. Only ids the PBX gave (a
+   * template-opened call's `tpl_` id is not one).
    */
-  reconcile(current: CallParticipant[], at: Date, lastAlive: Date | null = null): { observations: CallObservation[]; ended: EndedLeg[] } {
+  restore(open: OpenLegRecord[]): void {
+    for (const { extension, event } of open) {
+      const callid = event.pbxCallId.split('@')[0]!;
+      if (!/^\d+$/.test(callid) || this.findLeg(extension, callid)) continue;
+      const inbound = event.direction !== 'outbound';
+      const remote = inbound ? event.caller : event.callee;
+      const participant: CallParticipant = {
+        id: RESTORED_ID,
+        status: event.type === 'answered' ? 'Connected' : inbound ? 'Ringing' : 'Dialing',
+        dn: extension,
+        party_caller_name: remote.name ?? '',
+        party_dn: remote.extension ?? '',
+        party_caller_id: remote.raw,
+        party_did: '',
+        device_id: '',
+        party_dn_type: event.direction === 'internal' ? 'Wextension' : '',
+        originated_by_dn: '',
+        referred_by_dn: '',
+        on_behalf_of_dn: event.queue ?? '',
+        on_behalf_of_type: event.queue ? 'Wqueue' : '',
+        callid,
+      };
+      const at = new Date(event.pbxTime);
+      this.legs.set(restoredKey(extension, event.pbxCallId), {
+        participant, pbxCallId: event.pbxCallId, earlierRunUntil: null, direction: event.direction,
+        connectedAt: event.type === 'answered' ? at : null, answeredElsewhere: false, seenAt: at, restored: true,
+      });
+    }
+  }
+
+  /** Legs held that the full state no longer shows: they ended while nobody watched. */
+  vanished(current: CallParticipant[]): TrackedLeg[] {
+    return [...this.vanishedEntries(current).values()];
+  }
+
+  private vanishedEntries(current: CallParticipant[]): Map<string, TrackedLeg> {
+    const present = new Map(current.map((p) => [key(p.dn, p.id), p]));
+    return new Map(
+      [...this.legs].filter(([k, leg]) => {
+        if (leg.restored) return !current.some((p) => p.dn === leg.participant.dn && p.callid === leg.participant.callid);
+        const now = present.get(k);
+        return !now || !sameParticipant(leg, now);
+      }),
+    );
+  }
+
+  /**
+   * After a (re)connect the full state is the truth and no events are replayed (NOTES 2.4): legs we
+   * hold that are gone ended while we were away: as the PBX's call log says (`ends`, by leg), else
+   * at the last time they were seen (`lastAlive`: the last sign of life of the previous socket);
+   * new or changed ones are upserts.
+   */
+  reconcile(current: CallParticipant[], at: Date, lastAlive: Date | null = null, ends: ReadonlyMap<TrackedLeg, LoggedEnd> = new Map()): { observations: CallObservation[]; ended: EndedLeg[] } {
     if (this.sessions++ > 0) {
       this.reusedUpTo = this.highestCallid;
       this.lastBreak = lastAlive ?? at;
       this.reused.clear();
     }
-    const present = new Map(current.map((p) => [key(p.dn, p.id), p]));
     const observations: CallObservation[] = [];
     const ended: EndedLeg[] = [];
-    for (const [k, leg] of [...this.legs]) {
-      const now = present.get(k);
-      if (now && sameParticipant(leg, now)) continue;
+    for (const [k, leg] of this.vanishedEntries(current)) {
+      const end = ends.get(leg);
+      // Answered while nobody watched: its answer is reported first, at the time the PBX logged.
+      if (end?.answeredAt && !leg.connectedAt) observations.push(this.answer(leg, end.answeredAt));
       const lastSeen = new Date(Math.max(leg.seenAt.getTime(), lastAlive?.getTime() ?? at.getTime()));
-      const removed = this.remove(leg.participant.dn, leg.participant.id, lastSeen, 'connection_lost');
+      const removed = end ? this.end(k, end.endedAt, 'reported', end.talkSec) : this.end(k, lastSeen, 'connection_lost');
       observations.push(...removed.observations);
       if (removed.ended) ended.push({ ...removed.ended, goneBy: at });
+    }
+    // A restored leg the PBX still shows is that leg: it takes its participant id and carries on.
+    for (const [k, leg] of [...this.legs]) {
+      if (!leg.restored) continue;
+      const p = current.find((c) => c.dn === leg.participant.dn && c.callid === leg.participant.callid)!;
+      this.legs.delete(k);
+      this.legs.set(key(p.dn, p.id), { ...leg, participant: { ...p, status: leg.connectedAt ? 'Connected' : p.status }, restored: undefined });
     }
     for (const p of current) observations.push(...this.upsert(p, at));
     return { observations, ended };
@@ -151,6 +244,10 @@ export class ParticipantTracker {
   /** Legs still up: a recording being polled for may belong to one (our view of its answer may lag). */
   liveLegs(): TrackedLeg[] {
     return [...this.legs.values()];
+  }
+
+  private findLeg(dn: string, callid: string): TrackedLeg | undefined {
+    return [...this.legs.values()].find((l) => l.participant.dn === dn && l.participant.callid === callid);
   }
 
   /** Which call instance a newly seen callid belongs to (see the header). */
@@ -188,7 +285,7 @@ export class ParticipantTracker {
     leg: TrackedLeg,
     type: CallEventType,
     at: Date,
-    extra: { recording?: RecordingRef; endedAt?: Date; agents?: string[]; answeredBy?: string; endReason?: EndReason } = {},
+    extra: { recording?: RecordingRef; endedAt?: Date; agents?: string[]; answeredBy?: string; endReason?: EndReason; talkSec?: number } = {},
   ): CallObservation {
     const p = leg.participant;
     const agents = [...new Set(extra.agents ?? [p.dn])];
@@ -211,7 +308,7 @@ export class ParticipantTracker {
       agents,
       ...(extra.answeredBy !== undefined ? { answeredBy: extra.answeredBy } : {}),
       pbxTime: at,
-      durationSec: talkEnds && leg.connectedAt ? talkSeconds(leg.connectedAt, endedAt) : null,
+      durationSec: talkEnds && leg.connectedAt ? (extra.talkSec ?? talkSeconds(leg.connectedAt, endedAt)) : null,
       recording: extra.recording ?? null,
       ...(extra.endReason ? { endReason: extra.endReason } : {}),
       // Stable per transition of this leg, so a resend (reconnect, remote retry) is recognised.
