@@ -35,11 +35,32 @@ export const RecordingRequestFrame = z.object({
   eventId: z.string().min(1).max(200),
 });
 export const PingFrame = z.object({ t: z.literal('ping') });
+/** What an agent can do to a call of its own extension (3CX Call Control has no hold/resume). */
+export const CallActionSchema = z.enum(['answer', 'hangup', 'transfer']);
+export type CallAction = z.infer<typeof CallActionSchema>;
+export const CallControlFrame = z.object({
+  t: z.literal('call_control'),
+  reqId: ReqId,
+  /** `CallEvent.pbxCallId` of the call: the 3CX call id, digits only (never a participant id or a path). */
+  pbxCallId: z.string().regex(/^\d{1,19}$/),
+  action: CallActionSchema,
+  /** For transfer: an extension or a phone number. */
+  destination: z.string().min(1).max(64).optional(),
+});
+/** Reads the agent's 3CX status; with `dnd`, switches Do Not Disturb on or off first. */
+export const PresenceRequestFrame = z.object({ t: z.literal('presence'), reqId: ReqId, dnd: z.boolean().optional() });
 
-export const ClientFrameSchema = z.discriminatedUnion('t', [HelloFrame, AckFrame, DialFrame, RecordingRequestFrame, PingFrame]);
+export const ClientFrameSchema = z.discriminatedUnion('t', [HelloFrame, AckFrame, DialFrame, RecordingRequestFrame, PingFrame, CallControlFrame, PresenceRequestFrame]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
 // ---- bus -> agent ----
+/** The tenant's policy for a caller the CRM does not know: never create, the agent creates (default), or create at once. */
+export const CreateRecordPolicySchema = z.enum(['off', 'ask', 'auto']);
+export type CreateRecordPolicy = z.infer<typeof CreateRecordPolicySchema>;
+/** Tenant settings the agent applies; absent from a bus that predates them (the agent keeps its defaults). */
+export const AgentPolicySchema = z.object({ createRecord: CreateRecordPolicySchema });
+export type AgentPolicy = z.infer<typeof AgentPolicySchema>;
+
 export const WelcomeFrame = z.object({
   t: z.literal('welcome'),
   agentId: z.string(),
@@ -49,6 +70,7 @@ export const WelcomeFrame = z.object({
   position: PositionSchema,
   /** True when the resume position was honoured and every missed event follows; false means resync. */
   recovered: z.boolean(),
+  policy: AgentPolicySchema.optional(),
 });
 export const EventFrame = z.object({
   t: z.literal('event'),
@@ -80,6 +102,28 @@ export const RecordingUrlFrame = z.object({
   expiresAt: z.string().datetime({ offset: true }),
 });
 export const PongFrame = z.object({ t: z.literal('pong') });
+const ActionError = (codes: [string, ...string[]]) => z.object({ code: z.enum(codes), message: z.string() });
+export const CallControlResultFrame = z.object({
+  t: z.literal('call_control_result'),
+  reqId: ReqId,
+  ok: z.boolean(),
+  /** not_found: the call is not on this agent's extension; call_state: not possible now (answering a talking call). */
+  error: ActionError(['not_found', 'call_state', 'invalid_number', 'dial_policy', 'pbx_error', 'rate_limited']).nullable(),
+});
+/** The agent's 3CX status: the profile by name, and whether it is the Do Not Disturb one. */
+export const PresenceSchema = z.object({
+  profile: z.string().max(100),
+  dnd: z.boolean(),
+  profiles: z.array(z.string().max(100)).max(20),
+  queueStatus: z.enum(['LoggedIn', 'LoggedOut']).nullable(),
+});
+export type Presence = z.infer<typeof PresenceSchema>;
+export const PresenceResultFrame = z.object({
+  t: z.literal('presence_result'),
+  reqId: ReqId,
+  presence: PresenceSchema.nullable(),
+  error: ActionError(['pbx_error', 'rate_limited']).nullable(),
+});
 
 export const ErrorCode = z.enum([
   'bad_frame',
@@ -109,6 +153,8 @@ export const ServerFrameSchema = z.discriminatedUnion('t', [
   RecordingUrlFrame,
   PongFrame,
   ErrorFrame,
+  CallControlResultFrame,
+  PresenceResultFrame,
 ]);
 export type ServerFrame = z.infer<typeof ServerFrameSchema>;
 

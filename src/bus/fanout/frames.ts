@@ -3,7 +3,9 @@
 // and not at all when the log hands over the JSON it stored.
 import type { z } from 'zod';
 import type {
+  CallControlResultFrame,
   DialResultFrame,
+  PresenceResultFrame,
   ErrorCode,
   RecordingUrlFrame,
   ResyncFrame,
@@ -20,6 +22,8 @@ type Frame =
   | z.infer<typeof ResyncFrame>
   | z.infer<typeof DialResultFrame>
   | z.infer<typeof RecordingUrlFrame>
+  | z.infer<typeof CallControlResultFrame>
+  | z.infer<typeof PresenceResultFrame>
   | { t: 'pong' }
   | { t: 'error'; code: ErrorCode; message: string; reqId?: string };
 

@@ -57,6 +57,8 @@ async function startBus(options: Partial<GatewayOptions> & { dialOutcome?: DialO
       dialled.push([a.id, number]);
       return options.dialOutcome ?? { ok: true, e164: '+61298765432', pbxCallId: 'call-77' };
     },
+    control: async () => ({ ok: true, destination: null }),
+    presence: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'unused' }),
   };
   const recordings: RecordingService = {
     async grant(a, eventId) {

@@ -36,7 +36,7 @@ async function startNode(url: string, keyPrefix: string) {
   await app.register(agentGateway, {
     log,
     tenants: { authenticateDevice: async (t) => devices.get(t) ?? null, revokedSince: async () => [] },
-    dial: { dial: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'unused' }) },
+    dial: { dial: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'unused' }), control: async () => ({ ok: true, destination: null }), presence: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'unused' }) },
     recordings: { grant: async () => ({ ok: false, code: 'not_found', message: 'unused' }) },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

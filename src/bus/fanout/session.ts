@@ -200,6 +200,18 @@ export class AgentSession {
           );
         });
         return;
+      case 'call_control':
+        this.request(f.reqId, async () => {
+          const outcome = await this.host.deps.dial.control(agent, f);
+          return frame({ t: 'call_control_result', reqId: f.reqId, ok: outcome.ok, error: outcome.ok ? null : { code: outcome.code, message: outcome.message } });
+        });
+        return;
+      case 'presence':
+        this.request(f.reqId, async () => {
+          const outcome = await this.host.deps.dial.presence(agent, f.dnd);
+          return frame({ t: 'presence_result', reqId: f.reqId, presence: outcome.ok ? outcome.presence : null, error: outcome.ok ? null : { code: outcome.code, message: outcome.message } });
+        });
+        return;
       case 'recording':
         this.request(f.reqId, async () => {
           const grant = await this.host.deps.recordings.grant(agent, f.eventId);

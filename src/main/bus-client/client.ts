@@ -15,8 +15,10 @@ import {
   ServerFrameSchema,
   isTerminalClose,
   parseFrame,
+  type CallAction,
   type ClientFrame,
   type DialResultFrame,
+  type Presence,
   type EventFrame,
   type Position,
   type ResyncFrame,
@@ -47,6 +49,13 @@ export class BusRequestError extends Error {
     super(message);
     this.name = 'BusRequestError';
   }
+}
+
+/** The bus's refusal in an answer (an error frame, or a result carrying its error) as a BusRequestError. */
+function refusalOf(frame: ServerFrame, what: string): BusRequestError {
+  if (frame.t === 'error') return new BusRequestError(frame.code, frame.message);
+  if ((frame.t === 'call_control_result' || frame.t === 'presence_result') && frame.error) return new BusRequestError(frame.error.code, frame.error.message);
+  return new BusRequestError('bad_frame', `unexpected ${frame.t} answer to a ${what}`);
 }
 
 export interface BusClientOptions {
@@ -168,6 +177,22 @@ export class BusClient {
     });
   }
 
+  /** Answers, hangs up or transfers a call of this agent's extension; a refusal throws BusRequestError with its code. */
+  controlCall(pbxCallId: string, action: CallAction, destination?: string): Promise<void> {
+    return this.request((reqId) => ({ t: 'call_control', reqId, pbxCallId, action, ...(destination ? { destination } : {}) })).then((frame) => {
+      if (frame.t === 'call_control_result' && frame.ok) return;
+      throw refusalOf(frame, 'call-control request');
+    });
+  }
+
+  /** This agent's 3CX status, switching Do Not Disturb first when `dnd` is given. */
+  presence(dnd?: boolean): Promise<Presence> {
+    return this.request((reqId) => ({ t: 'presence', reqId, ...(dnd === undefined ? {} : { dnd }) })).then((frame) => {
+      if (frame.t === 'presence_result' && frame.presence) return frame.presence;
+      throw refusalOf(frame, 'presence request');
+    });
+  }
+
   /** A short-lived URL for the recording of one of this agent's calls. */
   requestRecording(eventId: string): Promise<RecordingUrl> {
     return this.request((reqId) => ({ t: 'recording', reqId, eventId })).then((frame) => {
@@ -232,6 +257,8 @@ export class BusClient {
         return;
       case 'dial_result':
       case 'recording_url':
+      case 'call_control_result':
+      case 'presence_result':
         this.settle(frame.reqId, frame);
         return;
       case 'error':

@@ -8,7 +8,8 @@
  *   `start()`, `stop()`, `state`, `onEvent(fn(BusEvent{offset,epoch,replay,event}) => void|Promise)`
  *   (acked after fn settles; a throw holds the event unacked and it is retried with backoff),
  *   `stalled` / `onStalled(fn(reason|null))` (why the stream is held), `onState(fn)`, `onResync(fn)`, `onWelcome(fn)`,
- *   `dial(e164): Promise<DialResult>`, `requestRecording(eventId): Promise<{url, expiresAt}>`.
+ *   `dial(e164): Promise<DialResult>`, `requestRecording(eventId): Promise<{url, expiresAt}>`,
+ *   `controlCall(pbxCallId, 'answer'|'hangup'|'transfer', destination?)`, `presence(dnd?): Promise<Presence>`.
  * States: 'unpaired' | 'connecting' | 'connected' | 'reconnecting' | 'signed_out'.
  */
 export {

@@ -49,7 +49,24 @@ export type CallScript =
   /** An extension dials an external number; `answer: false` is 3CX's "Notanswered". */
   | ({ kind: 'outbound'; from: string; to: string; toName?: string; answer?: boolean } & Common)
   /** Inbound to `to`, answered, then blind-transferred to `transferTo`, who answers. */
-  | ({ kind: 'transfer'; to: string; transferTo: string } & ExternalCaller & Common);
+  | ({ kind: 'transfer'; to: string; transferTo: string } & ExternalCaller & Common)
+  /**
+   * Inbound to `to`, driven by Call Control: it rings until an app answers or drops it (or `ringSec`
+   * passes: missed), then talks until an app drops or transfers it (`transferto` an extension rings
+   * there, driven the same way; a number leaves the PBX), `PbxSimulator.hangup` (the caller hangs
+   * up) or `maxTalkSec`.
+   */
+  | ({ kind: 'live'; to: string; ringSec?: number; maxTalkSec?: number } & ExternalCaller & Common);
+
+/** A Call Control participant action on a live call, as the PBX received it. */
+export interface ControlRequest {
+  /** The official action name, or `hangup` for the remote party hanging up. */
+  action: string;
+  participantId: number;
+  destination: string | null;
+  /** Answered to the app once the PBX has applied it (or refused it: `reasontext`). */
+  reply(result: { ok: true } | { ok: false; reasontext: string }): void;
+}
 
 export interface PlacedCall {
   callid: number;
@@ -66,6 +83,8 @@ export interface LegRecord {
   recordingId: number | null;
   /** The leg was cut off by a PBX restart (its talk ended at the cut, no end was reported). */
   cutByRestart?: true;
+  /** Blind-transferred (Call Control `transferto`) to this extension or number. */
+  transferredTo?: string;
 }
 
 /** The PBX's own record of a placed call: the oracle tests compare every downstream record with. */
@@ -101,6 +120,12 @@ export interface CallDriver {
   step(): Promise<void>;
   /** Talk lasts `talkSec` in real time, so what watchers measure and what 3CX reports agree. */
   realTalkTime: boolean;
+  /** Whether a DN is an extension of this PBX (a transfer rings it) rather than an outside number. */
+  isExtension(dn: string): boolean;
+  /** The next Call Control request on a live call's participants; null when none came within `timeoutMs`. */
+  nextControl(callid: number, timeoutMs: number): Promise<ControlRequest | null>;
+  /** The live call is over: later requests on it are refused. */
+  closeControl(callid: number): void;
 }
 
 type Direction = 'inbound' | 'outbound';
@@ -202,13 +227,19 @@ class CallRun {
     return cutByRestart && leg.status === 'Connected' ? this.cut(leg, talkSec, cutByRestart) : this.finish(leg, talkSec);
   }
 
+  /** Seconds the leg has talked so far (0 if it never connected). */
+  talkedSec(leg: CallParticipant): number {
+    const from = this.connectedAt.get(leg);
+    return from === undefined ? 0 : Math.round((Date.now() - from) / 1000);
+  }
+
   /** A leg ends: answered legs get a recording, every leg a journal entry and a webhook. */
-  async finish(leg: CallParticipant, talkSec: number): Promise<void> {
+  async finish(leg: CallParticipant, talkSec: number, extra: Pick<LegRecord, 'transferredTo'> = {}): Promise<void> {
     const answered = leg.status === 'Connected';
     const talk = answered ? await this.talk(leg, talkSec) : null;
     const recording = talk && this.record ? this.pbx.createRecording(leg, this.direction, talk) : null;
     if (recording) this.recordingIds.push(recording.Id);
-    this.legs.push({ dn: leg.dn, outcome: answered ? 'answered' : 'missed', talkSec: answered ? talkSec : 0, recordingId: recording?.Id ?? null });
+    this.legs.push({ dn: leg.dn, outcome: answered ? 'answered' : 'missed', talkSec: answered ? talkSec : 0, recordingId: recording?.Id ?? null, ...extra });
     this.logLeg(leg, answered ? talkSec : 0, recording?.Id ?? null);
     if (this.cc) await this.pbx.remove(leg);
     await this.sendWebhook(answered ? 'call.ended' : 'call.missed', [leg.dn], { durationSec: answered ? talkSec : 0 });
@@ -359,6 +390,8 @@ async function play(pbx: CallDriver, script: CallScript): Promise<CallRun> {
       await call.end(leg, talkSec, script.cutByRestart);
       return call;
     }
+    case 'live':
+      return playLive(pbx, script);
     case 'transfer': {
       const call = new CallRun(pbx, 'inbound', external(script), null, script.forms, script.record);
       const first = call.participant(script.to);
@@ -371,6 +404,60 @@ async function play(pbx: CallDriver, script: CallScript): Promise<CallRun> {
       await call.finish(second, talkSec);
       return call;
     }
+  }
+}
+
+/** A live call: each step waits for what an app (or the caller) does through the PBX. */
+async function playLive(pbx: CallDriver, script: Extract<CallScript, { kind: 'live' }>): Promise<CallRun> {
+  const call = new CallRun(pbx, 'inbound', external(script), null, script.forms, script.record);
+  let leg = call.participant(script.to);
+  await call.present([leg]);
+  try {
+    for (;;) {
+      const ringing = leg.status === 'Ringing';
+      const request = await pbx.nextControl(call.callid, (ringing ? (script.ringSec ?? 30) : (script.maxTalkSec ?? 600)) * 1000);
+      if (!request) {
+        await call.finish(leg, call.talkedSec(leg));
+        return call;
+      }
+      if (request.participantId !== leg.id && request.action !== 'hangup') {
+        request.reply({ ok: false, reasontext: 'The participant is no longer part of this call' });
+        continue;
+      }
+      switch (request.action) {
+        case 'answer':
+          if (!ringing) {
+            request.reply({ ok: false, reasontext: 'The participant is not ringing' });
+            continue;
+          }
+          await call.answer(leg);
+          request.reply({ ok: true });
+          continue;
+        case 'drop':
+        case 'hangup':
+          await call.finish(leg, call.talkedSec(leg));
+          request.reply({ ok: true });
+          return call;
+        case 'transferto': {
+          const destination = request.destination!;
+          if (ringing) {
+            request.reply({ ok: false, reasontext: 'Only a connected participant can be transferred' });
+            continue;
+          }
+          const next = pbx.isExtension(destination) ? call.participant(destination, { referred_by_dn: leg.dn, referred_by_type: 'Wextension' }) : null;
+          if (next) await call.present([next]);
+          await call.finish(leg, call.talkedSec(leg), { transferredTo: destination });
+          request.reply({ ok: true });
+          if (!next) return call;
+          leg = next;
+          continue;
+        }
+        default:
+          request.reply({ ok: false, reasontext: `${request.action} is not simulated` });
+      }
+    }
+  } finally {
+    pbx.closeControl(call.callid);
   }
 }
 

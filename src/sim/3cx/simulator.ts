@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { OpenApiValidator } from '../crm/common/openapi.js';
-import { runScript, type CallDriver, type CallRecord, type CallScript, type RestartOptions } from './calls.js';
+import { runScript, type CallDriver, type CallRecord, type CallScript, type ControlRequest, type RestartOptions } from './calls.js';
 import { BusForms, type BusTarget, type Delivery } from './forms.js';
 import { wavSize, wavStream } from './wav.js';
 import {
@@ -26,7 +26,7 @@ import {
 } from './wire.js';
 
 /** The official XAPI description of the endpoints the product reads (vendored, see xapi/README.md). */
-const XAPI_SPEC_FILES = [new URL('./xapi/xapi-recordings.json', import.meta.url), new URL('./xapi/xapi-calllog.json', import.meta.url)];
+const XAPI_SPEC_FILES = [new URL('./xapi/xapi-recordings.json', import.meta.url), new URL('./xapi/xapi-calllog.json', import.meta.url), new URL('./xapi/xapi-users.json', import.meta.url)];
 let xapiSpec: { validator: OpenApiValidator; queryOptions: Map<string, Set<string>> } | undefined;
 /** Compiled once per process: every simulator validates against the same files. */
 function loadXapiSpec(): NonNullable<typeof xapiSpec> {
@@ -36,10 +36,11 @@ function loadXapiSpec(): NonNullable<typeof xapiSpec> {
   const queryOptions = new Map<string, Set<string>>();
   for (const file of files) {
     const doc = JSON.parse(readFileSync(file, 'utf8')) as {
-      paths: Record<string, { get: { parameters: Array<{ name?: string; in?: string; $ref?: string }> } }>;
+      paths: Record<string, { get?: { parameters: Array<{ name?: string; in?: string; $ref?: string }> } }>;
       components: { parameters: Record<string, { name: string; in: string }> };
     };
     for (const [template, item] of Object.entries(doc.paths)) {
+      if (!item.get) continue; // PATCH /Users({Id}) takes no query options
       const params = item.get.parameters.map((p) => (p.$ref ? doc.components.parameters[p.$ref.split('/').pop()!]! : p));
       queryOptions.set(template, new Set(params.filter((p) => p.in === 'query').map((p) => p.name!)));
     }
@@ -48,11 +49,23 @@ function loadXapiSpec(): NonNullable<typeof xapiSpec> {
   return xapiSpec;
 }
 
+/** Call Control participant actions (NOTES 2.1, official CCX constants.ts) and those that need a destination. */
+const PARTICIPANT_ACTIONS = new Set(['drop', 'answer', 'divert', 'routeto', 'transferto', 'attach_participant_data']);
+const NEEDS_DESTINATION = new Set(['divert', 'routeto', 'transferto']);
+/**
+ * The status profiles of a V20 user (XAPI `ForwardingProfiles[].Name`). [UNCONFIRMED] names: V20
+ * clients show Available, Away, Do Not Disturb, Lunch and Business Trip; this simulator names the
+ * DND one "Out of office", its pre-V20 name, which the bus must also recognise.
+ */
+export const SIM_PROFILES = ['Available', 'Away', 'Out of office', 'Custom 1', 'Custom 2'];
+
 export interface SimExtension {
   dn: string;
   name?: string;
   /** Registered devices (phones, web client); 0 = unregistered. Default 1. */
   devices?: number;
+  /** The user's current status profile (one of SIM_PROFILES). Default 'Available'. */
+  profile?: string;
 }
 
 export interface SimApiClient {
@@ -143,6 +156,12 @@ export interface PbxSimulator {
   hangup(callid: number): Promise<void>;
   /** Current participants of a DN. */
   participants(dn: string): CallParticipant[];
+  /** Every Call Control participant action received, in order, and whether the PBX applied it. */
+  controlRequests: Array<{ dn: string; participantId: number; action: string; destination: string | null; applied: boolean }>;
+  /** The extension user's current status profile (XAPI `CurrentProfileName`). */
+  profileOf(dn: string): string;
+  /** The user switches status on their phone or 3CX app. */
+  setProfile(dn: string, profile: string): void;
   recordings(): XapiRecording[];
   makeCallRequests: MakeCallRequest[];
   deliveries: Delivery[];
@@ -201,6 +220,11 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     ]),
   );
   const names = new Map(extensions.map((e) => [e.dn, e.name ?? `Ext ${e.dn}`]));
+  /** XAPI users: one per extension, Id counting from 1 in the order given. */
+  const users = new Map(extensions.map((e, i) => [e.dn, { Id: i + 1, profile: e.profile ?? 'Available', QueueStatus: 'LoggedIn' as const }]));
+  const controlRequests: PbxSimulator['controlRequests'] = [];
+  /** Live calls (CallScript 'live'): their pending Call Control requests and the script's waiter. */
+  const liveCalls = new Map<number, { queue: ControlRequest[]; wake: (() => void) | null }>();
   const monitored = new Map(clients.map((c) => [c.clientId, new Set(c.monitored ?? [...extensions.map((e) => e.dn), ...queues])]));
 
   const tokens = new Map<string, IssuedToken>();
@@ -405,7 +429,39 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     forms: opts.bus ? new BusForms(opts.bus, deliveries) : null,
     step: () => (opts.stepDelayMs ? new Promise((r) => setTimeout(r, opts.stepDelayMs)) : Promise.resolve()),
     realTalkTime: opts.realTalkTime ?? false,
+    isExtension: (dn) => names.has(dn),
+    async nextControl(callid, timeoutMs) {
+      let live = liveCalls.get(callid);
+      if (!live) liveCalls.set(callid, (live = { queue: [], wake: null }));
+      if (live.queue.length === 0) {
+        const entry = live;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          timer.unref();
+          entry.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        entry.wake = null;
+      }
+      return live.queue.shift() ?? null;
+    },
+    closeControl(callid) {
+      for (const request of liveCalls.get(callid)?.queue ?? []) request.reply({ ok: false, reasontext: 'The call has ended' });
+      liveCalls.delete(callid);
+    },
   };
+
+  /** Hands a request to a live call's script and waits for what the PBX made of it; null when the call is not live. */
+  function toLiveCall(callid: number, request: Omit<ControlRequest, 'reply'>): Promise<{ ok: true } | { ok: false; reasontext: string }> | null {
+    const live = liveCalls.get(callid);
+    if (!live) return null;
+    return new Promise((reply) => {
+      live.queue.push({ ...request, reply });
+      live.wake?.();
+    });
+  }
 
   // ---- HTTP ----
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -494,6 +550,76 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     void driver.upsert(leg);
   }
 
+  /** `POST /callcontrol/{dn}/participants/{id}/{action}` (NOTES 2.1, 2.2): checked as the notes describe it. */
+  async function handleParticipantAction(req: IncomingMessage, res: ServerResponse, dn: string, rawId: string, action: string): Promise<void> {
+    const problems: string[] = [];
+    const where = `POST /callcontrol/${dn}/participants/${rawId}/${action}`;
+    if (!PARTICIPANT_ACTIONS.has(action)) problems.push(`${where}: ${action} is not a Call Control action`);
+    if (!/^application\/json/i.test(req.headers['content-type'] ?? '')) problems.push(`${where}: content-type must be application/json`);
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req)).toString('utf8'));
+    } catch {
+      problems.push(`${where}: body is not JSON`);
+    }
+    const destination = body && typeof body === 'object' && 'destination' in body ? (body as { destination: unknown }).destination : undefined;
+    if (body !== undefined && (body === null || typeof body !== 'object' || Array.isArray(body))) problems.push(`${where}: body must be an object`);
+    if (destination !== undefined && (typeof destination !== 'string' || destination.length === 0)) problems.push(`${where}: destination must be a non-empty string`);
+    if (NEEDS_DESTINATION.has(action) && typeof destination !== 'string') problems.push(`${where}: ${action} needs a destination`);
+    if (problems.length > 0) {
+      specViolations.push(...problems);
+      return json(res, 400, { error: problems.join('; ') });
+    }
+    const participant = /^\d+$/.test(rawId) ? dnParticipants(dn).get(Number(rawId)) : undefined;
+    if (!participant) return json(res, 404, { error: 'Participant not found' });
+    const request = { action, participantId: participant.id, destination: typeof destination === 'string' ? destination : null };
+    const outcome = (await toLiveCall(participant.callid, request)) ?? { ok: false as const, reasontext: 'This simulated call is scripted; only live calls take Call Control actions' };
+    controlRequests.push({ dn, ...request, applied: outcome.ok });
+    const result: CallControlResultResponse = outcome.ok
+      ? { finalstatus: 1, reason: 'None', reasontext: '', result: dnParticipants(dn).get(participant.id) ?? participant }
+      : { finalstatus: 0, reason: 'Rejected', reasontext: outcome.reasontext, result: null };
+    json(res, 200, result);
+  }
+
+  /** A `Pbx.User` as the XAPI serves it, cut to `$select` (and `ForwardingProfiles` with `$expand`). */
+  function userRow(dn: string, query: URLSearchParams): Record<string, unknown> {
+    const user = users.get(dn)!;
+    const [first, ...rest] = (names.get(dn) ?? dn).split(' ');
+    const full: Record<string, unknown> = { Id: user.Id, Number: dn, FirstName: first, LastName: rest.join(' '), CurrentProfileName: user.profile, QueueStatus: user.QueueStatus, IsRegistered: (devices.get(dn)?.length ?? 0) > 0 };
+    const select = query.get('$select')?.split(',').map((f) => f.trim());
+    const row = select ? Object.fromEntries(Object.entries(full).filter(([k]) => select.includes(k))) : full;
+    if (query.get('$expand')?.split(',').some((e) => e.trim() === 'ForwardingProfiles')) {
+      row.ForwardingProfiles = SIM_PROFILES.map((Name, i) => ({ Id: user.Id * 10 + i, Name }));
+    }
+    return row;
+  }
+
+  function handleUsers(res: ServerResponse, query: URLSearchParams): void {
+    let dns = [...users.keys()];
+    const filter = query.get('$filter');
+    if (filter) {
+      const predicate = parseODataFilter(filter);
+      if (!predicate) return odataError(res, 400, 'BadRequest', `Unsupported $filter: ${filter}`);
+      dns = dns.filter((dn) => predicate(userRow(dn, new URLSearchParams())));
+    }
+    const top = query.get('$top');
+    const page = { '@odata.context': `${baseUrlRef.value}/xapi/v1/$metadata#Users`, value: dns.slice(0, top === null ? undefined : Number(top)).map((dn) => userRow(dn, query)) };
+    specViolations.push(...loadXapiSpec().validator.validateResponse('GET', '/Users', 200, 'application/json', page));
+    json(res, 200, page);
+  }
+
+  function patchUser(res: ServerResponse, id: number, body: unknown): void {
+    const entry = [...users.entries()].find(([, u]) => u.Id === id);
+    if (!entry) return odataError(res, 404, 'NotFound', `User ${id} not found`);
+    const profile = (body as { CurrentProfileName?: unknown }).CurrentProfileName;
+    if (profile !== undefined) {
+      if (typeof profile !== 'string' || !SIM_PROFILES.includes(profile)) return odataError(res, 400, 'BadRequest', `No forwarding profile named ${String(profile)}`);
+      entry[1].profile = profile;
+    }
+    res.writeHead(204);
+    res.end();
+  }
+
   function handleRecordings(res: ServerResponse, query: URLSearchParams): void {
     let rows = recordings.slice();
     const filter = query.get('$filter');
@@ -534,14 +660,14 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
   }
 
   /** What the official XAPI description says is wrong with a request; [] when it conforms. */
-  function checkXapiRequest(method: string, path: string, query: URLSearchParams): string[] {
+  function checkXapiRequest(method: string, path: string, query: URLSearchParams, contentType?: string, body?: unknown): string[] {
     const spec = loadXapiSpec();
     const op = spec.validator.findOperation(method, path);
     const known = op ? spec.queryOptions.get(op.template) : undefined;
     const unknown = known ? [...query.keys()].filter((k) => !known.has(k)) : [];
     return [
       ...unknown.map((k) => `${method} ${path}: query option ${k} is not in the spec`),
-      ...spec.validator.validateRequest({ method, path, query: Object.fromEntries(query), contentType: undefined, body: undefined }),
+      ...spec.validator.validateRequest({ method, path, query: Object.fromEntries(query), contentType, body }),
       ...(op ? spec.validator.validatePathParams(method, path) : []),
     ];
   }
@@ -564,12 +690,17 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     const visible = monitored.get(clientId)!;
 
     if (path.startsWith('/xapi/v1/')) {
-      const problems = checkXapiRequest(req.method ?? 'GET', decodeURIComponent(path.slice('/xapi/v1'.length)), url.searchParams);
+      // Only PATCH /Users({Id}) sends a body here; `(not JSON)` fails the spec's schema.
+      const body = req.method === 'PATCH' ? await readBody(req).then((b) => { try { return JSON.parse(b.toString('utf8')) as unknown; } catch { return '(not JSON)'; } }) : undefined;
+      const problems = checkXapiRequest(req.method ?? 'GET', decodeURIComponent(path.slice('/xapi/v1'.length)), url.searchParams, req.headers['content-type'], body);
       if (problems.length > 0) {
         specViolations.push(...problems);
         return odataError(res, 400, 'BadRequest', problems.join('; '));
       }
       if (req.method === 'GET' && path === '/xapi/v1/Recordings') return handleRecordings(res, url.searchParams);
+      if (req.method === 'GET' && path === '/xapi/v1/Users') return handleUsers(res, url.searchParams);
+      const user = /^\/xapi\/v1\/Users\((-?\d+)\)$/.exec(path);
+      if (req.method === 'PATCH' && user) return patchUser(res, Number(user[1]), body);
       if (req.method === 'GET' && decodeURIComponent(path).startsWith('/xapi/v1/ReportCallLogData/Pbx.GetCallLogData(')) {
         return handleCallLog(res, decodeURIComponent(path).slice('/xapi/v1'.length), url.searchParams);
       }
@@ -584,6 +715,12 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     }
 
     if (req.method === 'GET' && path === '/callcontrol') return json(res, 200, [...visible].map(dnInfo).concat(dnInfo(clientId)));
+    const act = /^\/callcontrol\/([^/]+)\/participants\/([^/]+)\/([^/]+)$/.exec(path);
+    if (act && req.method === 'POST') {
+      const [, dn, rawId, action] = act as unknown as [string, string, string, string];
+      if (!visible.has(dn)) return json(res, 403, { error: 'DN is not monitored by this application' });
+      return handleParticipantAction(req, res, dn, rawId, action);
+    }
     const m = /^\/callcontrol\/([^/]+)(?:\/(participants|devices)(?:\/([^/]+))?)?(?:\/(makecall))?$/.exec(path);
     if (!m) return json(res, 404, { error: 'Not found' });
     const [, dn, collection, rawId, makecall] = m as unknown as [string, string, string | undefined, string | undefined, string | undefined];
@@ -656,10 +793,20 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     },
     restart,
     async hangup(callid) {
+      // A live call's script ends it (its records stay true); other calls just lose their legs.
+      const live = toLiveCall(callid, { action: 'hangup', participantId: 0, destination: null });
+      if (live) return void (await live);
       const legs = [...participants.values()].flatMap((m) => [...m.values()]).filter((p) => p.callid === callid);
       await Promise.all(legs.map((p) => driver.remove(p)));
     },
     participants: (dn) => [...dnParticipants(dn).values()].map((p) => ({ ...p })),
+    controlRequests,
+    profileOf: (dn) => users.get(dn)?.profile ?? '',
+    setProfile(dn, profile) {
+      const user = users.get(dn);
+      if (!user || !SIM_PROFILES.includes(profile)) throw new Error(`no user ${dn} or no profile ${profile}`);
+      user.profile = profile;
+    },
     recordings: () => recordings.slice(),
     callLog: () => callLog.slice(),
     makeCallRequests,
@@ -682,13 +829,13 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
 }
 
 /** `Field op value [and Field op value]...` with eq/ne/ge/gt/le/lt, numbers and 'quoted' strings. */
-export function parseODataFilter(filter: string): ((row: XapiRecording) => boolean) | null {
+export function parseODataFilter(filter: string): ((row: XapiRecording | Record<string, unknown>) => boolean) | null {
   const clauses = filter.split(/\s+and\s+/i).map((clause) => /^\s*(\w+)\s+(eq|ne|ge|gt|le|lt)\s+('(?:[^']|'')*'|-?\d+(?:\.\d+)?|[\d:T.+\-Z]+)\s*$/i.exec(clause));
   if (clauses.some((c) => c === null)) return null;
   const tests = (clauses as RegExpExecArray[]).map(([, field, op, literal]) => {
     const value: string | number = literal!.startsWith("'") ? literal!.slice(1, -1).replace(/''/g, "'") : /^-?\d+(\.\d+)?$/.test(literal!) ? Number(literal) : literal!;
-    return (row: XapiRecording) => {
-      const actual = row[field as keyof XapiRecording] as unknown;
+    return (row: XapiRecording | Record<string, unknown>) => {
+      const actual = (row as Record<string, unknown>)[field!];
       if (actual === undefined) return false;
       // Date-times compare as instants, so offsets and fractional seconds do not matter.
       const [a, b] = typeof value === 'string' && /^\d{4}-\d\d-\d\dT/.test(value) ? [Date.parse(String(actual)), Date.parse(value)] : [actual as string | number, value];
