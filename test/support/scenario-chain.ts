@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createAgentCore } from '../../src/main/core.js';
+import { createAgentCore, type AgentCore } from '../../src/main/core.js';
 import { createCrmLink, type CrmLink } from '../../src/main/crm-link/index.js';
 import type { BackoffPolicy } from '../../src/shared/retry.js';
 import { MemorySecretStore } from '../../src/main/storage/index.js';
@@ -110,18 +110,20 @@ async function run(res: Resources, opts: ChainOptions): Promise<ChainResult> {
   return { crm: opts.crm, calls: expected.length, report, loggedAfterMs, faultsFired: { ...crm.sim.faults.randomFired }, crmRequests: crm.sim.requests.length };
 }
 
-interface AgentSetup {
+export interface AgentSetup {
   dataDir: string;
   crm: ScenarioCrm;
   busUrl: string;
   pairingCode: string;
-  opts: ChainOptions;
+  opts: Omit<ChainOptions, 'crm' | 'scenario' | 'settleMs'>;
   /** callKey -> when this agent first saw the call logged. */
   loggedAt: Map<string, number>;
+  /** Sees the core before it starts (settings, bus event listeners). */
+  onCore?: (core: AgentCore) => void;
 }
 
 /** A tray agent without its windows: the real core and CRM link, paired with the code the admin handed out. */
-async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink> {
+export async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink> {
   mkdirSync(a.dataDir, { recursive: true });
   const secretStore = new MemorySecretStore();
   const core = await createAgentCore({
@@ -135,6 +137,7 @@ async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink> {
     bus: { backoff: { baseMs: 20, capMs: 200 } },
   });
   res.add(core, (c) => c.close());
+  a.onCore?.(core);
   const timeoutMs = a.opts.crmTimeoutMs === undefined ? 1500 : a.opts.crmTimeoutMs;
   const isCrmApi = (url: string) => timeoutMs !== null && url.startsWith(a.crm.sim.url) && !a.crm.sim.oauth.isOAuthPath(new URL(url).pathname);
   let link: CrmLink | null = null;
