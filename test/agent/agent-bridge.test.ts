@@ -10,7 +10,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { oauthBrokerRoutes } from '../../src/bus/oauth-broker/index.js';
 import type { CallEvent } from '../../src/shared/call-event.js';
-import { invokeNames, type InvokeName } from '../../src/shared/ipc.js';
+import { invokeNames, type CallPanel, type InvokeName } from '../../src/shared/ipc.js';
 import { HUBSPOT_SIM_CLIENT, HUBSPOT_SIM_PORTAL_ID, startHubSpotSim, type HubSpotSim } from '../../src/sim/crm/hubspot/index.js';
 import { startSalesforceSim } from '../../src/sim/crm/salesforce/index.js';
 import { scriptedBrowser } from '../support/oauth-harness.js';
@@ -83,6 +83,8 @@ async function startAgent(): Promise<void> {
     bus: { backoff: { baseMs: 5, capMs: 20 } },
   });
   cleanups.push(() => started.close());
+  // No wrap-up unless a test asks for one: calls are logged as they end.
+  started.settings.update({ wrapUpSec: 0 });
   browser = scriptedBrowser();
   const linked = await createCrmLink({
     core: started,
@@ -335,6 +337,40 @@ describe('CRM over IPC', () => {
     expect(sim.calls.size).toBe(1);
     // Nothing left to retry: the button's call says so instead of silently doing nothing.
     expect(await call('retryHistory', key('r1'))).toMatchObject({ ok: false, error: { code: 'failed' } });
+  });
+
+  it('Call panel over IPC: the call in wrap-up with the CRM\'s outcomes; Save writes notes and outcome to the live record; bad input changes nothing', async () => {
+    const { call, shell } = ipc();
+    const panels: CallPanel[] = [];
+    shell.onCallPanel((p) => panels.push(p));
+    await paired(call);
+    await call('crmSignIn', 'hubspot');
+    await call('setSettings', { wrapUpSec: 600 });
+    await expect.poll(async () => ((await call('getCallPanel')) as { value: CallPanel }).value.dispositions.length).toBe(sim.dispositions.length);
+
+    const [ringing, answered, ended] = answeredCall('w1');
+    await deliver(ringing!, answered!);
+    // The live record: on the contact while the call is on.
+    await expect.poll(() => [...sim.calls.values()].map((c) => c.properties.hs_call_status)).toEqual(['IN_PROGRESS']);
+    await deliver(ended!);
+    const panel = ((await call('getCallPanel')) as { value: CallPanel }).value;
+    expect(panel.calls).toMatchObject([{ callKey: key('w1'), state: 'wrap_up', notes: '' }]);
+    expect(panels.at(-1)!.calls[0]!.state).toBe('wrap_up');
+
+    const connected = sim.dispositions.find((d) => d.label === 'Connected')!;
+    // Refused, with nothing changed: an outcome the CRM does not offer, a call that is not ours, a malformed request.
+    expect(await call('saveCallNotes', { callKey: key('w1'), notes: 'x', dispositionId: 'made-up', done: true })).toMatchObject({ ok: false, error: { code: 'failed' } });
+    expect(await call('saveCallNotes', { callKey: key('nope'), notes: 'x', dispositionId: null, done: true })).toMatchObject({ ok: false, error: { code: 'failed' } });
+    expect(await call('saveCallNotes', { callKey: key('w1'), notes: 'x'.repeat(6000), dispositionId: null, done: true })).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+    expect([...sim.calls.values()][0]!.properties.hs_call_status).toBe('IN_PROGRESS');
+
+    expect(await call('saveCallNotes', { callKey: key('w1'), notes: 'Renewal in March', dispositionId: connected.id, done: true })).toEqual({ ok: true, value: null });
+    await expect.poll(() => [...sim.calls.values()].map((c) => c.properties.hs_call_status)).toEqual(['COMPLETED']);
+    const logged = [...sim.calls.values()][0]!.properties;
+    expect(logged).toMatchObject({ hs_call_disposition: connected.id, hs_call_duration: '65000' });
+    expect(logged.hs_call_body).toMatch(/^Renewal in March\n/);
+    expect(((await call('getCallPanel')) as { value: CallPanel }).value.calls).toEqual([]);
+    expect(await call('getCallNotes', key('w1'))).toEqual({ ok: true, value: { callKey: key('w1'), notes: 'Renewal in March', dispositionId: connected.id } });
   });
 
   it('turns a lost grant into "sign in again" with the reason, and signs out on request', async () => {

@@ -86,6 +86,8 @@ async function startCore(started = true): Promise<{ core: AgentCore; pops: PopNo
     bus: { backoff: { baseMs: 5, capMs: 20 } },
   });
   cleanups.push(() => core.close());
+  // No wrap-up: these calls are logged as they end (the wrap-up has its own tests).
+  core.settings.update({ wrapUpSec: 0 });
   if (started) core.start();
   return { core, pops, shown };
 }

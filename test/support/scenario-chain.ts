@@ -25,6 +25,8 @@ export interface ChainOptions {
   backoff?: BackoffPolicy | null;
   /** How long after the last call the CRM may take to agree with the oracle. */
   settleMs: number;
+  /** The agents' wrap-up time (the Call panel holds the completing log this long); default 0: logged when the call ends. */
+  wrapUpSec?: number;
 }
 
 export interface ChainResult {
@@ -138,6 +140,7 @@ export async function startAgent(res: Resources, a: AgentSetup): Promise<CrmLink
   });
   res.add(core, (c) => c.close());
   a.onCore?.(core);
+  core.settings.update({ wrapUpSec: a.opts.wrapUpSec ?? 0 });
   const timeoutMs = a.opts.crmTimeoutMs === undefined ? 1500 : a.opts.crmTimeoutMs;
   const isCrmApi = (url: string) => timeoutMs !== null && url.startsWith(a.crm.sim.url) && !a.crm.sim.oauth.isOAuthPath(new URL(url).pathname);
   let link: CrmLink | null = null;

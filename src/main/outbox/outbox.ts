@@ -190,7 +190,7 @@ export class Outbox {
     return this.pause.kind === 'until' && this.pause.at > this.now() ? 'backoff' : null;
   }
 
-  /** Resolves when no call has CRM work left that could run (parked calls do not count). */
+  /** Resolves when no call has CRM work left that could run (parked calls and logs held for wrap-up do not count). */
   whenIdle(): Promise<void> {
     if (this.busy.size === 0 && !this.hasRunnableWork()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -210,7 +210,7 @@ export class Outbox {
   }
 
   private hasRunnableWork(): boolean {
-    return this.adapter !== null && this.pause.kind !== 'auth' && this.store.hasOpenWork(this.adapter.id);
+    return this.adapter !== null && this.pause.kind !== 'auth' && this.store.hasOpenWork(this.adapter.id, this.now());
   }
 
   /** Starts every step that may run now: logs one at a time in call order, recordings beside them. */
@@ -268,8 +268,9 @@ export class Outbox {
   private scheduleWake(now: number): void {
     if (!this.adapter || this.pause.kind === 'auth') return this.settleIdle();
     const wakeAt = this.pause.kind === 'until' && this.pause.at > now ? this.pause.at : this.store.nextWakeAt(this.adapter.id, now);
-    if (wakeAt === null) return this.settleIdle();
-    this.timer = setTimeout(() => this.kick(), Math.max(MIN_WAKE_MS, wakeAt - now));
+    if (wakeAt !== null) this.timer = setTimeout(() => this.kick(), Math.max(MIN_WAKE_MS, wakeAt - now));
+    // Idle may hold with a timer set: a log held for wrap-up waits, but it is no work to wait for.
+    this.settleIdle();
   }
 
   private settleIdle(): void {

@@ -213,8 +213,11 @@ export class OutboxStore {
     return raw.at;
   }
 
-  hasOpenWork(crm: CrmId): boolean {
-    return this.db.prepare(`SELECT 1 FROM calls WHERE ${OPEN_WORK} AND (crm IS NULL OR crm = ?) LIMIT 1`).get(crm) !== undefined;
+  /** Work that could run at `now`: a log held for wrap-up is not (its end wakes the outbox). */
+  hasOpenWork(crm: CrmId, now: number): boolean {
+    const sql = `SELECT 1 FROM calls WHERE ${OPEN_WORK} AND NOT ((${WORK.log}) AND hold_until > ? AND NOT (${WORK.attach}) AND NOT (${WORK.task}))
+      AND (crm IS NULL OR crm = ?) LIMIT 1`;
+    return this.db.prepare(sql).get(now, crm) !== undefined;
   }
 
   get(callKey: string): OutboxRow | null {
@@ -258,6 +261,12 @@ export class OutboxStore {
   /** Calls in wrap-up now (held logs), for the Call panel after a restart. */
   heldWrapUps(now: number): OutboxRow[] {
     return (this.db.prepare('SELECT * FROM calls WHERE hold_until > ? ORDER BY seq').all(now) as RawRow[]).map(toRow);
+  }
+
+  /** Makes the call's log due again (the agent re-picked its record or deal); false when no such call. */
+  logAgain(callKey: string, now: number): boolean {
+    const due = this.db.prepare('UPDATE calls SET facts_version = facts_version + 1, not_before = 0, attempts = 0, updated_at = ? WHERE call_key = ?');
+    return due.run(now, callKey).changes > 0;
   }
 
   saveContact(callKey: string, contact: OutboxRow['contact']): void {

@@ -64,6 +64,8 @@ export interface HubSpotSim extends CrmSimulator {
   readonly tasks: Map<string, StoredObject>;
   /** The portal's users as owners (GET /crm/v3/owners); `hubspot_owner_id` must name one of them. */
   readonly owners: Map<string, HubSpotOwner>;
+  /** The portal's call outcomes (GET /calling/v1/dispositions); `hs_call_disposition` must name one. */
+  readonly dispositions: Array<{ id: string; label: string }>;
   /** Deals; `associations` names their contacts (`toType` 'contacts'). */
   readonly deals: Map<string, StoredObject>;
   /** Adds a deal of these contacts (`hs_is_closed` 'false' unless given). Returns its id. */
@@ -124,6 +126,7 @@ export const HUBSPOT_OPENAPI_FILES = [
   'crm-deals-v3.json',
   'files-v3.json',
   'auth-oauth-v1.json',
+  'calling-dispositions-v1.json',
 ].map((f) => resolve(import.meta.dirname, 'openapi', f));
 
 /**
@@ -154,7 +157,8 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
   const deals = new Map<string, StoredObject>();
   let nextId = 1000;
   const newId = () => String(++nextId);
-  const state: State = { contacts, calls, files, tasks, owners, deals, newId, callKeyProperty: options.callKeyProperty ?? true, searchLagMs: 0 };
+  const dispositions = DEFAULT_DISPOSITION_LABELS.map((label) => ({ id: randomUUID(), label }));
+  const state: State = { contacts, calls, files, tasks, owners, deals, dispositions, newId, callKeyProperty: options.callKeyProperty ?? true, searchLagMs: 0 };
   const limits = options.rateLimits ?? HUBSPOT_RATE_LIMITS;
 
   const sim = await startCrmSimulator({
@@ -179,6 +183,7 @@ export async function startHubSpotSim(options: HubSpotSimOptions = {}): Promise<
     tasks,
     owners,
     deals,
+    dispositions,
     addDeal(properties: Record<string, string>, contactIds: string[]) {
       const id = newId();
       const now = new Date().toISOString();
@@ -216,6 +221,7 @@ interface State {
   tasks: Map<string, StoredObject>;
   owners: Map<string, HubSpotOwner>;
   deals: Map<string, StoredObject>;
+  dispositions: Array<{ id: string; label: string }>;
   newId: () => string;
   callKeyProperty: boolean;
   searchLagMs: number;
@@ -264,6 +270,8 @@ function registerRoutes(app: FastifyInstance, state: State): void {
   app.post('/crm/v3/objects/contacts/search', async (req) => search(state.contacts, req.body as SearchBody));
   app.post('/crm/v3/objects/calls/search', async (req) => search(indexed(state, state.calls), req.body as SearchBody));
   app.post('/crm/v3/objects/tasks/search', async (req) => search(indexed(state, state.tasks), req.body as SearchBody));
+
+  app.get('/calling/v1/dispositions', async () => state.dispositions);
 
   app.get('/crm/v3/owners', async (req) => {
     const q = req.query as { email?: string; after?: string; limit?: string; archived?: string };
@@ -420,7 +428,24 @@ function objectsOf(state: State, type: string): Map<string, StoredObject> | unde
   return ({ calls: state.calls, tasks: state.tasks, contacts: state.contacts, deals: state.deals } as Record<string, Map<string, StoredObject>>)[type];
 }
 
+/**
+ * The labels of a new portal's call outcomes (HubSpot's knowledge base, "create custom call and
+ * meeting outcomes"); their GUIDs differ per simulator run, as real portals' ids are theirs.
+ */
+const DEFAULT_DISPOSITION_LABELS = ['Busy', 'Connected', 'Left live message', 'Left voicemail', 'No answer', 'Wrong number'];
+
+/** hs_call_status values the calls guide documents (developers.hubspot.com, CRM calls). */
+const CALL_STATUSES = new Set(['BUSY', 'CALLING_CRM_USER', 'CANCELED', 'COMPLETED', 'CONNECTING', 'FAILED', 'IN_PROGRESS', 'MISSED', 'NO_ANSWER', 'QUEUED', 'RINGING']);
+
 function checkCallProperties(state: State, properties: Record<string, string>): void {
+  const status = properties.hs_call_status;
+  if (status !== undefined && !CALL_STATUSES.has(status)) {
+    throw simError(400, hubspotError(400, `Property values were not valid: ${status} was not one of the allowed options for hs_call_status`));
+  }
+  const disposition = properties.hs_call_disposition;
+  if (disposition !== undefined && disposition !== '' && !state.dispositions.some((d) => d.id === disposition)) {
+    throw simError(400, hubspotError(400, `Property values were not valid: ${disposition} was not one of the allowed options for hs_call_disposition`));
+  }
   if (!state.callKeyProperty && 'ringbridge_call_key' in properties) {
     throw simError(400, hubspotError(400, 'Property values were not valid: Property "ringbridge_call_key" does not exist'));
   }

@@ -277,6 +277,9 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
   }
 
   /** Calls validation: mandatory fields, picklist, duration format, lookups, the unique key field. */
+  /** Call_Result picklist values of Zoho's standard Calls layout (the adapter offers the same; an account may edit them). */
+  const CALL_RESULTS = ['Interested', 'Not interested', 'No response/Busy', 'Requested more info', 'Requested call back', 'Invalid number'];
+
   /** Contacts and Leads have one mandatory field, Last_Name (insert-records page, mandatory fields). */
   function checkPerson(module: Module, fields: Record<string, unknown>) {
     if ((module === 'Contacts' || module === 'Leads') && !(typeof fields.Last_Name === 'string' && fields.Last_Name.trim())) {
@@ -297,6 +300,10 @@ export async function startZohoSimulator(options: ZohoSimOptions = {}): Promise<
     }
     if (fields.Call_Type !== 'Missed' && !/^\d{2,}:\d{2}$/.test(String(fields.Call_Duration ?? ''))) {
       return zohoError('MANDATORY_NOT_FOUND', 'required field not found', { api_name: 'Call_Duration' });
+    }
+    // A picklist: a value the layout lacks is refused like any invalid input [U: the standard layout's values].
+    if (fields.Call_Result !== undefined && fields.Call_Result !== null && !CALL_RESULTS.includes(String(fields.Call_Result))) {
+      return zohoError('INVALID_DATA', 'Please check whether the input values are correct', { api_name: 'Call_Result' });
     }
     if (Number.isNaN(Date.parse(String(fields.Call_Start_Time))) || /\.\d{3}/.test(String(fields.Call_Start_Time))) {
       return zohoError('INVALID_DATA', 'Please check whether the input values are correct', { api_name: 'Call_Start_Time' });
