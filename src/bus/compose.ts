@@ -12,7 +12,6 @@ import { createDialService } from './dial/service.js';
 import { memoryRateLimits, redisRateLimits, type RateLimits } from './http/rate-limit.js';
 import type { DeliveryStore } from './ingest/deliveries/port.js';
 import { openRedisDeliveryStore } from './ingest/deliveries/redis.js';
-import { DELIVERIES_DB_FILE, openSqliteDeliveryStore } from './ingest/deliveries/sqlite.js';
 import { createIngestor } from './ingest/normalise.js';
 import type { Ingestor } from './ingest/observation.js';
 import type { EventLog } from './log/port.js';
@@ -90,7 +89,7 @@ export interface BusStorage {
   log: EventLog;
   tenants: AdminTenantStore;
   audit: AuditLog;
-  /** Delivery ids already stored (webhook retries), beside the log: Redis when it has one, else SQLite. */
+  /** Delivery ids already stored (webhook retries), beside the log: Redis when it has one, else the SQLite log's file. */
   deliveries: DeliveryStore;
   /** Rate-limit counters: in Redis when configured (so every node counts together), else in this process. */
   limits: RateLimits;
@@ -117,7 +116,7 @@ export async function openStorage(config: Pick<BusConfig, 'dataDir' | 'redisUrl'
   let limits: RateLimits | undefined;
   let deliveries: DeliveryStore | undefined;
   try {
-    deliveries = config.redisUrl ? await openRedisDeliveryStore({ url: config.redisUrl }) : openSqliteDeliveryStore({ path: join(config.dataDir, DELIVERIES_DB_FILE), onError: (err) => logger.error({ err }, 'delivery ids background error') });
+    deliveries = log.deliveries ?? (await openRedisDeliveryStore({ url: config.redisUrl! }));
     limits = config.redisUrl ? await redisRateLimits({ url: config.redisUrl, onError: (err) => logger.warn({ err: err.message }, 'rate limit store connection error') }) : memoryRateLimits();
     tenantStorage = await openTenantStorage({
       dataDir: config.dataDir,

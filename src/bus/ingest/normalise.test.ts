@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryEventLog } from '../../../test/support/memory-event-log.js';
 import type { EventLog } from '../log/port.js';
 import { createSqliteTenantStore, type SqliteTenantStore } from '../tenants/sqlite/store.js';
-import { openSqliteDeliveryStore } from './deliveries/sqlite.js';
+import { openMemoryDeliveryStore } from './deliveries/sqlite.js';
 import { END_WINDOW_MS, IngestError, RINGING_WINDOW_MS, createIngestor } from './normalise.js';
 import type { CallObservation, Ingestor } from './observation.js';
 
@@ -263,7 +263,7 @@ describe('normaliser', () => {
   });
 
   it('accepts the retry of a delivery that failed to store, on this node or another sharing its delivery ids', async () => {
-    const deliveries = openSqliteDeliveryStore({ path: ':memory:' });
+    const deliveries = openMemoryDeliveryStore();
     const failing: EventLog = { ...log, append: async () => Promise.reject(new Error('disk full')) };
     const flaky = createIngestor({ log: failing, tenants, deliveries, now: () => clock });
     const sent = obs({ deliveryId: 'msg_2' });

@@ -61,7 +61,8 @@
 // retry (same id, event time and content digest) is a duplicate of the event it became, stored
 // nothing new; the same id and event time with other content is refused. The same id with another
 // event time is another delivery (see deliveryKey). A delivery that failed to store left no record,
-// so its retry is accepted.
+// so its retry is accepted. A log that keeps delivery ids itself (SQLite) stores a new event's
+// delivery in the append's own commit; any other is remembered once the append resolved.
 //
 // An `ended` that was never answered becomes `missed`: duration 0, or no duration and this
 // normaliser saw the call ring but never saw it answered.
@@ -76,7 +77,7 @@ import { cleanRawNumber, pbxNumberToE164 } from '../../shared/phone.js';
 import type { EventLog } from '../log/port.js';
 import type { TenantStore } from '../tenants/port.js';
 import { contentDigest, deliveryKey, type DeliveryStore } from './deliveries/port.js';
-import { openSqliteDeliveryStore } from './deliveries/sqlite.js';
+import { openMemoryDeliveryStore } from './deliveries/sqlite.js';
 import type { CallObservation, IngestResult, Ingestor } from './observation.js';
 
 export const RINGING_WINDOW_MS = 2 * 60_000;
@@ -234,7 +235,7 @@ function party(raw: string, name: string | null, country: CountryCode, extension
 export interface IngestorOptions {
   log: EventLog;
   tenants: Pick<TenantStore, 'getPbx'>;
-  /** Where delivery ids are remembered; in memory (this ingestor only) when not given, as in tests. */
+  /** Where delivery ids are remembered: default the log's own (`log.deliveries`), else in memory (this ingestor only, as in tests). */
   deliveries?: DeliveryStore;
   now?: () => Date;
 }
@@ -242,7 +243,9 @@ export interface IngestorOptions {
 export function createIngestor(opts: IngestorOptions): Ingestor {
   const now = opts.now ?? (() => new Date());
   const calls = new Map<string, PbxCalls>();
-  const deliveries = opts.deliveries ?? openSqliteDeliveryStore({ path: ':memory:' });
+  const deliveries = opts.deliveries ?? opts.log.deliveries ?? openMemoryDeliveryStore();
+  // The log may store a delivery with its event only where this ingestor looks deliveries up.
+  const logStoresDeliveries = opts.log.deliveries !== undefined && deliveries === opts.log.deliveries;
   let sinceSweep = 0;
 
   const callsOf = (pbxId: string) => {
@@ -269,7 +272,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       }
 
       const at = obs.pbxTime.getTime();
-      const delivery = obs.deliveryId === undefined ? null : { key: deliveryKey(obs.pbxId, obs.deliveryId, at), digest: contentDigest({ ...obs, deliveryId: undefined }) };
+      const delivery = obs.deliveryId === undefined ? null : { key: deliveryKey(obs.pbxId, obs.deliveryId, at), digest: contentDigest(obs) };
       if (delivery !== null) {
         const delivered = await deliveries.find(delivery.key);
         if (delivered?.digest === delivery.digest) return { duplicate: true, eventId: delivered.eventId };
@@ -379,7 +382,8 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       // Only a ring: a connector restarted with the bus reports a call it finds talking as answered
       // now, long after the answer it logged before; that is the same call.
       const checkLog = call.unchecked && cls === 'ringing';
-      let appended = await opts.log.append(obs.tenantId, parsed.data, key);
+      const deliveryOf = (eventId: string) => (delivery !== null && logStoresDeliveries ? { key: delivery.key, record: { digest: delivery.digest, eventId } } : undefined);
+      let appended = await opts.log.append(obs.tenantId, parsed.data, key, deliveryOf(key));
       let eventId = key;
       if (checkLog) {
         // Memory had no instance of this id (a bus restart, or the call is long forgotten): the log
@@ -391,11 +395,11 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
         if (reused) {
           if (call.pbxCallId === call.callId) call.pbxCallId = qualifiedCallId(call.callId, at);
           eventId = transition.key = keyOf(call.pbxCallId);
-          appended = await opts.log.append(obs.tenantId, { ...parsed.data, id: eventId, pbxCallId: call.pbxCallId }, eventId);
+          appended = await opts.log.append(obs.tenantId, { ...parsed.data, id: eventId, pbxCallId: call.pbxCallId }, eventId, deliveryOf(eventId));
         }
       }
       // Only once the event is in the log: a delivery that failed to store must be accepted on retry.
-      if (delivery !== null) await deliveries.remember(delivery.key, { digest: delivery.digest, eventId });
+      if (delivery !== null && appended.deliveryStored !== true) await deliveries.remember(delivery.key, { digest: delivery.digest, eventId });
       return { duplicate: appended.duplicate, eventId };
     },
   };

@@ -2,6 +2,7 @@
 // (sqlite: embedded default, redis: scale-out, memory: tests); one contract suite runs on all.
 import type { CallEvent } from '../../shared/call-event.js';
 import type { Position } from '../../shared/agent-protocol.js';
+import type { DeliveryRecord, DeliveryStore } from '../ingest/deliveries/port.js';
 
 export interface LoggedEvent {
   /** Per-tenant, starts at 1, +1 on every append, no gaps. */
@@ -14,6 +15,14 @@ export interface LoggedEvent {
 export interface AppendResult extends Position {
   /** True when the idempotency key was seen before: nothing was written, offset is the original. */
   duplicate: boolean;
+  /** The append's `delivery` was stored with the event, in the same commit (a new event, on a log with `deliveries`). */
+  deliveryStored?: boolean;
+}
+
+/** A sender delivery to remember with the event it brought (see DeliveryStore). */
+export interface DeliveryWrite {
+  key: string;
+  record: DeliveryRecord;
 }
 
 export interface ReadResult {
@@ -41,8 +50,13 @@ export interface OpenLeg {
 export type LogListener = (tenantId: string, logged: LoggedEvent, epoch: string) => void;
 
 export interface EventLog {
-  /** Durable when the promise resolves: only then may the PBX be answered 2xx. */
-  append(tenantId: string, event: CallEvent, idempotencyKey: string): Promise<AppendResult>;
+  /**
+   * Durable when the promise resolves: only then may the PBX be answered 2xx. A log with
+   * `deliveries` also stores `delivery` there when the event is new, in the same commit.
+   */
+  append(tenantId: string, event: CallEvent, idempotencyKey: string, delivery?: DeliveryWrite): Promise<AppendResult>;
+  /** Delivery ids kept in the log's own storage (SQLite: its file), where the engine has them. */
+  readonly deliveries?: DeliveryStore;
   /** Events with offset > since, oldest first, at most `limit` (0 = position only). */
   read(tenantId: string, opts: { since: number; limit: number }): Promise<ReadResult>;
   /**

@@ -3,11 +3,12 @@
 import { join } from 'node:path';
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
-import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, OpenLeg, ReadResult } from '../port.js';
+import type { AgentAddress, AppendResult, DeliveryWrite, EventLog, LogListener, LoggedEvent, OpenLeg, ReadResult } from '../port.js';
 import { agentExtensions, ListenerSet, newEpoch, openLegChanges, parseOpenLegField, receivedAtMs } from '../support.js';
 import { openBusDatabase } from '../../data-dir.js';
 import type { Migration } from '../../../shared/sqlite.js';
 import { startCheckpointer } from './checkpointer.js';
+import { DELIVERIES_SCHEMA, sqliteDeliveries, type SqliteDeliveries } from '../../ingest/deliveries/sqlite.js';
 
 export const SQLITE_LOG_FILE = 'events.sqlite';
 
@@ -18,12 +19,20 @@ export interface SqliteEventLogOptions {
   checkpointIntervalMs?: number;
   /** Errors that cannot fail an append: a listener throwing, a background checkpoint failing. */
   onError?: (err: unknown) => void;
+  /** How long delivery ids are remembered (default DELIVERY_RETENTION_MS). */
+  deliveryRetentionMs?: number;
+}
+
+/** The SQLite log keeps delivery ids in its own file, committed with the events they brought. */
+export interface SqliteEventLog extends EventLog {
+  readonly deliveries: SqliteDeliveries;
 }
 
 interface PendingAppend {
   tenantId: string;
   event: CallEvent;
   idempotencyKey: string;
+  delivery: DeliveryWrite | undefined;
   resolve(result: AppendResult): void;
   reject(err: unknown): void;
 }
@@ -88,6 +97,8 @@ const MIGRATIONS: Migration[] = [
     const apply = openLegsWriter(db);
     for (const row of rows.all()) apply(row.tenant_id, JSON.parse(row.body) as CallEvent, row.log_offset);
   },
+  // 3: delivery ids, committed with the events they brought (before: a deliveries.sqlite file of their own).
+  (db) => db.exec(DELIVERIES_SCHEMA),
 ];
 
 /** Applies one event's openLegChanges to the index (inside the caller's transaction). */
@@ -101,7 +112,7 @@ function openLegsWriter(db: Parameters<Migration>[0]): (tenantId: string, event:
   };
 }
 
-export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
+export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventLog {
   const file = join(options.dataDir, SQLITE_LOG_FILE);
   const db = openBusDatabase(file, {
     // normal: with WAL, a commit is in the OS page cache when it returns, so an acknowledged append
@@ -157,6 +168,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
     ),
   };
   const applyOpenLegs = openLegsWriter(db);
+  const deliveries = sqliteDeliveries(db, options.deliveryRetentionMs);
 
   const listeners = new ListenerSet(options.onError);
   let queue: PendingAppend[] = [];
@@ -193,7 +205,8 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
       sql.insert.run(item.tenantId, offset, item.event.id, item.idempotencyKey, receivedAtMs(item.event), json);
       for (const extension of agentExtensions(item.event)) sql.insertAgent.run(item.tenantId, item.event.pbxId, extension, offset);
       applyOpenLegs(item.tenantId, item.event, offset);
-      results.push({ offset, epoch: stream.epoch, duplicate: false });
+      if (item.delivery) deliveries.put(item.delivery.key, item.delivery.record);
+      results.push(item.delivery ? { offset, epoch: stream.epoch, duplicate: false, deliveryStored: true } : { offset, epoch: stream.epoch, duplicate: false });
       committed.push({ tenantId: item.tenantId, logged: { offset, event: item.event, json }, epoch: stream.epoch });
     }
     for (const [tenantId, stream] of streams) sql.setTop.run(stream.top, tenantId);
@@ -255,11 +268,13 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): EventLog {
   }
 
   return {
-    append(tenantId: string, event: CallEvent, idempotencyKey: string): Promise<AppendResult> {
+    deliveries,
+
+    append(tenantId: string, event: CallEvent, idempotencyKey: string, delivery?: DeliveryWrite): Promise<AppendResult> {
       assertOpen();
       return new Promise((resolve, reject) => {
         if (queue.length === 0) setImmediate(flush);
-        queue.push({ tenantId, event, idempotencyKey, resolve, reject });
+        queue.push({ tenantId, event, idempotencyKey, delivery, resolve, reject });
       });
     },
 
