@@ -32,6 +32,7 @@ import { DialController, type ConfirmPort, type DialFeedback, type FeedbackPort 
 import { CallHistory, sqliteHistoryRows, type HistoryRows } from './history/index.js';
 import { ScreenPop, type CrmUrls, type Notifier } from './screenpop/index.js';
 import { SettingsStore, type Settings } from './settings/index.js';
+import { DEFAULT_AGENT_POLICY, type AgentPolicy } from '../shared/agent-protocol.js';
 import { Signal } from './signal.js';
 import { FileKeyValueStore, type KeyValueStore, type SecretStore } from './storage/index.js';
 
@@ -87,6 +88,8 @@ export interface AgentCore {
   readonly saveError: string | null;
   onSaveError(listener: (reason: string | null) => void): () => void;
   readonly agent: PairedAgent | null;
+  /** The tenant's policies from the bus's welcome (defaults until it says). */
+  readonly agentPolicy: AgentPolicy;
   pair(busUrl: string, code: string): Promise<PairedAgent>;
   signOut(): Promise<void>;
   readonly settings: SettingsStore;
@@ -159,6 +162,8 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
   }
   adopt(await loadPairing({ secrets, store }));
   let client: BusClient | null = null;
+  /** The tenant's policies as the bus last said (issue 11: creating records for new callers). */
+  let agentPolicy: AgentPolicy = DEFAULT_AGENT_POLICY;
   let state: ConnectionState = pairing ? 'connecting' : 'unpaired';
   let started = false;
   let closed = false;
@@ -201,7 +206,10 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     const next = new BusClient({ wsUrl: pairing.agent.wsUrl, token: pairing.token, store, logger: logger.child({ capability: 'bus' }), ...deps.bus });
     next.onState(setState);
     next.onStalled(setSaveError);
-    next.onWelcome((welcome) => (extension = welcome.extension));
+    next.onWelcome((welcome) => {
+      extension = welcome.extension;
+      if (welcome.policy) agentPolicy = welcome.policy; // a bus without tenant policies keeps the defaults
+    });
     next.onResync(() => screenPop.withdrawAll());
     next.onEvent(async ({ event, replay, ...rest }) => {
       if (extension === null) return;
@@ -237,6 +245,9 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     onSaveError: (listener) => saveErrors.on(listener),
     get agent() {
       return agent;
+    },
+    get agentPolicy() {
+      return agentPolicy;
     },
     async pair(busUrl, code) {
       const paired = await pair(busUrl, code, { secrets, store, fetch: deps.fetch });

@@ -60,6 +60,8 @@ export type CreateRecordPolicy = z.infer<typeof CreateRecordPolicySchema>;
 /** Tenant settings the agent applies; absent from a bus that predates them (the agent keeps its defaults). */
 export const AgentPolicySchema = z.object({ createRecord: CreateRecordPolicySchema });
 export type AgentPolicy = z.infer<typeof AgentPolicySchema>;
+/** Until the tenant sets otherwise: the agent is asked before a record is made for a new caller. */
+export const DEFAULT_AGENT_POLICY: AgentPolicy = { createRecord: 'ask' };
 
 export const WelcomeFrame = z.object({
   t: z.literal('welcome'),

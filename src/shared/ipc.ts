@@ -3,6 +3,7 @@
 // handler wrapper, the renderer hooks and the test bridge are all typed from these two tables;
 // channel names exist only here.
 import { z } from 'zod';
+import { CreateRecordPolicySchema } from './agent-protocol.js';
 import { BusUrlSchema } from './bus-url.js';
 import { CrmLogState, HistoryOutcome } from './call-history.js';
 import { CrmIdSchema } from './crm.js';
@@ -125,6 +126,30 @@ export const PanelCallSchema = z.object({
 });
 export type PanelCall = z.infer<typeof PanelCallSchema>;
 
+const RecordId = z.string().min(1).max(200);
+export { CreateRecordPolicySchema };
+export type { CreateRecordPolicy } from './agent-protocol.js';
+
+/**
+ * A call's CRM record as the agent may set it (issue 11): the records sharing the caller's number
+ * and the one the call is logged to (picked by the agent, remembered for the number, or by policy),
+ * its open deals and the one picked, and whether a new caller's record may be created.
+ */
+export const CallRecordsSchema = z.object({
+  e164: z.string().max(20).nullable(),
+  candidates: z
+    .array(z.object({ id: RecordId, kind: z.string().max(60), name: z.string().max(300), company: z.string().max(300).nullable() }))
+    .max(100),
+  chosenId: RecordId.nullable(),
+  chosenBy: z.enum(['agent', 'remembered', 'policy']).nullable(),
+  deals: z.array(z.object({ id: RecordId, kind: z.string().max(60), name: z.string().max(300), stage: z.string().max(200).nullable() })).max(20),
+  dealId: RecordId.nullable(),
+  dealsError: z.string().max(300).nullable(),
+  /** 'off' also when the number has records or no CRM is connected. */
+  create: CreateRecordPolicySchema,
+});
+export type CallRecords = z.infer<typeof CallRecordsSchema>;
+
 /** A call outcome as the connected CRM defines it (HubSpot's account dispositions, Salesforce's CallDisposition...). */
 export const DispositionSchema = z.object({ id: DispositionIdSchema, label: z.string().min(1).max(200) });
 export type Disposition = z.infer<typeof DispositionSchema>;
@@ -165,6 +190,11 @@ export const invokeContract = {
   /** A call's notes and outcome as saved (the Recent calls row edits them after the log). */
   getCallNotes: { request: z.tuple([CallKey]), response: CallNotesSchema.omit({ done: true }) },
   saveCallNotes: { request: z.tuple([CallNotesSchema]), response: z.null() },
+  getCallRecords: { request: z.tuple([CallKey]), response: CallRecordsSchema },
+  pickCallRecord: { request: z.tuple([CallKey, RecordId]), response: CallRecordsSchema },
+  pickCallDeal: { request: z.tuple([CallKey, RecordId.nullable()]), response: CallRecordsSchema },
+  /** A name for the new record (may be empty: named after the number where the CRM needs one). */
+  createCallRecord: { request: z.tuple([CallKey, z.string().trim().max(120)]), response: CallRecordsSchema },
 } as const;
 
 /** main -> window pushes. Each becomes an `on<Name>(listener)` method returning its unsubscribe. */

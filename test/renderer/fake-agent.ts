@@ -4,6 +4,7 @@ import {
   AgentIpcError,
   type AppState,
   type CallPanel,
+  type CallRecords,
   type CrmStatus,
   type HistoryEntry,
   type InvokeName,
@@ -225,6 +226,10 @@ export class FakeAgent {
   panel: CallPanel = { calls: [], dispositions: [] };
   /** Notes and outcome saved per call, as the outbox keeps them. */
   readonly notes = new Map<string, { notes: string; dispositionId: string | null }>();
+  /** Each call's CRM record picker (issue 11: pick the record, log to the deal, create a record). */
+  readonly records = new Map<string, CallRecords>();
+  /** The deals each record has, as the CRM would list them. */
+  readonly dealsOf = new Map<string, CallRecords['deals']>();
   /**
    * The build's public OAuth client ids: a CRM without one is `not_configured` (main's own
    * mapping, crmStatusOf, turns this and `link` into the window's CrmStatus).
@@ -259,6 +264,15 @@ export class FakeAgent {
   async settle(callKey: string, change: Pick<HistoryEntry, 'crm'> & Partial<Pick<HistoryEntry, 'hasRecord'>>): Promise<void> {
     this.history = this.history.map((c) => (c.callKey === callKey ? { ...c, ...change } : c));
     await this.emit('onHistoryChanged', null);
+  }
+
+  private callRecords(callKey: string): CallRecords {
+    return this.records.get(callKey) ?? { e164: null, candidates: [], chosenId: null, chosenBy: null, deals: [], dealId: null, dealsError: null, create: 'off' };
+  }
+
+  private setRecords(callKey: string, view: CallRecords): CallRecords {
+    this.records.set(callKey, view);
+    return view;
   }
 
   callsTo(name: InvokeName): unknown[][] {
@@ -306,6 +320,27 @@ export class FakeAgent {
       if (calls !== this.panel.calls) this.panel = { ...this.panel, calls };
       await this.emit('onCallPanelChanged', this.panel);
       return null;
+    },
+    // As main's call-records service: picks are checked against what the call offers.
+    getCallRecords: async (callKey) => this.callRecords(callKey),
+    pickCallRecord: async (callKey, id) => {
+      this.record('pickCallRecord', [callKey, id]);
+      const view = this.callRecords(callKey);
+      if (!view.candidates.some((c) => c.id === id)) throw new AgentIpcError('failed', 'That record does not have the caller’s number.');
+      return this.setRecords(callKey, { ...view, chosenId: id, chosenBy: 'agent', deals: this.dealsOf.get(id) ?? [], dealId: null });
+    },
+    pickCallDeal: async (callKey, id) => {
+      this.record('pickCallDeal', [callKey, id]);
+      const view = this.callRecords(callKey);
+      if (id !== null && !view.deals.some((d) => d.id === id)) throw new AgentIpcError('failed', 'That deal is not an open deal of this record.');
+      return this.setRecords(callKey, { ...view, dealId: id });
+    },
+    createCallRecord: async (callKey, name) => {
+      this.record('createCallRecord', [callKey, name]);
+      const view = this.callRecords(callKey);
+      if (view.create === 'off') throw new AgentIpcError('failed', 'Your administrator turned off creating records from calls.');
+      const created = { id: `new-${callKey}`, kind: 'contact', name: name || view.e164 || 'New contact', company: null };
+      return this.setRecords(callKey, { ...view, candidates: [created], chosenId: created.id, chosenBy: 'agent', create: 'off' });
     },
     // As main: a retry re-queues the call (pending); the outbox's answer arrives later by push.
     retryHistory: async (callKey) => {

@@ -3,6 +3,7 @@
 import { vi } from 'vitest';
 import type { AuditEntry, AuditLog } from '../../src/bus/audit/port.js';
 import type { Agent, DialPolicy, Pbx, PbxSecrets, Tenant, TenantStore } from '../../src/bus/tenants/port.js';
+import { DEFAULT_AGENT_POLICY } from '../../src/shared/agent-protocol.js';
 
 export interface FakeTenants extends TenantStore {
   put(input: { tenant?: Partial<Tenant>; pbx: Partial<Pbx> & Pick<Pbx, 'id' | 'tenantId' | 'baseUrl'>; secrets?: Partial<PbxSecrets> }): Pbx;
@@ -15,13 +16,14 @@ export function fakeTenants(): FakeTenants {
   const policy = (p?: Partial<DialPolicy>): DialPolicy => ({ allowedCountries: [], blockedTypes: [], ...p });
   return {
     put({ tenant, pbx, secrets }) {
-      const t: Tenant = { id: pbx.tenantId, name: 'Tenant', createdAt: new Date().toISOString(), ...tenant, dialPolicy: policy(tenant?.dialPolicy) };
+      const t: Tenant = { id: pbx.tenantId, name: 'Tenant', createdAt: new Date().toISOString(), ...tenant, dialPolicy: policy(tenant?.dialPolicy), agentPolicy: tenant?.agentPolicy ?? DEFAULT_AGENT_POLICY };
       tenants.set(t.id, t);
       const full: Pbx = { name: 'PBX', defaultCountry: 'DE', apiClientId: '900', connectorMode: 'bus', ...pbx };
       pbxs.set(full.id, { pbx: full, secrets: { webhookSecrets: [], templateKeys: [], apiClientSecret: 'sim-api-key', connectorTokens: [], ...secrets } });
       return full;
     },
     createTenant: unsupported,
+    setAgentPolicy: unsupported,
     getTenant: async (id) => tenants.get(id) ?? null,
     addPbx: unsupported,
     getPbx: async (id) => pbxs.get(id)?.pbx ?? null,

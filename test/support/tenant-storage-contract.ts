@@ -198,6 +198,18 @@ export function describeTenantStorage(engine: string, fresh: () => Promise<Tenan
       expect(await second.listTenants()).toEqual([tenant, later]);
       expect(later.dialPolicy).toEqual({ allowedCountries: ['AU'], blockedTypes: ['PREMIUM_RATE', 'SHARED_COST'] });
     });
+
+    it("keeps each tenant's agent policy (new callers' records): 'ask' by default, set per tenant, refused when malformed", async () => {
+      const { tenant } = await seed(store);
+      expect(tenant.agentPolicy).toEqual({ createRecord: 'ask' });
+      const auto = await store.createTenant({ name: 'Auto', agentPolicy: { createRecord: 'auto' } });
+      expect(await store.setAgentPolicy(tenant.id, { createRecord: 'off' })).toBe(true);
+      expect(await store.setAgentPolicy('ten_nobody', { createRecord: 'off' })).toBe(false);
+      await expect(store.setAgentPolicy(tenant.id, { createRecord: 'always' } as never)).rejects.toThrow();
+      const reopened = await h.open({ masterKey });
+      expect((await reopened.getTenant(tenant.id))?.agentPolicy).toEqual({ createRecord: 'off' });
+      expect((await reopened.getTenant(auto.id))?.agentPolicy).toEqual({ createRecord: 'auto' });
+    });
   });
 
   describe(`audit log (${engine})`, () => {

@@ -53,6 +53,16 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ringbridge-admin', { timeout: 90_000 }, () => {
+  it("sets a tenant's policy for new callers' records; a value it does not know is a usage error that changes nothing", async () => {
+    const tenantId = field((await admin('tenant', 'create', '--name', 'Acme Pty Ltd')).stdout, 'tenant')!;
+    expect(await admin('tenant', 'policy', '--tenant', tenantId, '--create-record', 'auto')).toMatchObject({ code: 0 });
+    expect(await admin('tenant', 'policy', '--tenant', tenantId, '--create-record', 'always')).toMatchObject({ code: 2, stderr: expect.stringContaining('off, ask or auto') });
+    expect(await admin('tenant', 'policy', '--tenant', 'ten_nobody', '--create-record', 'off')).toMatchObject({ code: 1 });
+    const store = openStore();
+    expect((await store.getTenant(tenantId))?.agentPolicy).toEqual({ createRecord: 'auto' });
+    await store.close();
+  });
+
   it('adds a PBX: setup sheet with URLs and secrets shown once, template file written owner-only', async () => {
     const { tenantId, pbxId, sheet } = await tenantAndPbx();
     expect(sheet.code).toBe(0);

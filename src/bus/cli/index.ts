@@ -15,6 +15,7 @@ import { openRedisEventLog } from '../log/redis/index.js';
 import { openSqliteEventLog } from '../log/sqlite/index.js';
 import { parseContactsCsv } from '../tenants/contacts.js';
 import type { Pbx } from '../tenants/port.js';
+import { CreateRecordPolicySchema } from '../../shared/agent-protocol.js';
 import { loadMasterKey } from '../tenants/secrets.js';
 import { openTenantStorage } from '../compose.js';
 import type { AdminTenantStore, SecretKind } from '../tenants/rows.js';
@@ -24,6 +25,8 @@ const USAGE = `ringbridge-admin <command> [options]   (global: --data-dir DIR, d
 
   tenant create --name NAME
   tenant list
+  tenant policy --tenant T --create-record off|ask|auto   (a caller the CRM does not know: never, the agent
+                                                           decides (default), or at once; agents apply it on reconnect)
   pbx add --tenant T --name NAME --url https://pbx.example.com --country AU --client-id DN
           [--client-secret KEY | env RINGBRIDGE_PBX_CLIENT_SECRET] [--connector remote] [--template-out FILE]
   pbx list [--tenant T]
@@ -61,6 +64,7 @@ const OPTIONS = {
   before: { type: 'string' },
   from: { type: 'string' },
   interval: { type: 'string' },
+  'create-record': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -240,6 +244,13 @@ async function run(command: string, values: Values, io: CliIo, config: BusConfig
       case 'tenant create': {
         const tenant = await store.createTenant({ name: need(values, 'name') });
         io.out(`tenant ${tenant.id} "${tenant.name}" created`);
+        return;
+      }
+      case 'tenant policy': {
+        const createRecord = CreateRecordPolicySchema.safeParse(need(values, 'create-record'));
+        if (!createRecord.success) throw new UsageError('--create-record must be off, ask or auto');
+        if (!(await store.setAgentPolicy(need(values, 'tenant'), { createRecord: createRecord.data }))) throw new CommandError(`no tenant ${opt(values, 'tenant')}`);
+        io.out(`tenant ${opt(values, 'tenant')}: new callers' records ${createRecord.data}`);
         return;
       }
       case 'tenant list': {

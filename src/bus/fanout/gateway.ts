@@ -15,7 +15,8 @@ import { AgentSession, type SessionHost } from './session.js';
 
 export interface GatewayOptions {
   log: EventLog;
-  tenants: Pick<TenantStore, 'authenticateDevice' | 'revokedSince'>;
+  /** getTenant: the tenant's agent policy for the welcome (absent: none is sent, agents keep defaults). */
+  tenants: Pick<TenantStore, 'authenticateDevice' | 'revokedSince'> & Partial<Pick<TenantStore, 'getTenant'>>;
   dial: DialService;
   recordings: RecordingService;
   logger?: Logger;

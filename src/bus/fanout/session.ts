@@ -278,8 +278,10 @@ export class AgentSession {
     const { log } = this.host.deps;
     const head = await log.read(agent.tenantId, { since: 0, limit: 0 });
     const top = head.position;
+    // The tenant's agent policy rides on the welcome (issue 11), so a change reaches agents on their next connect.
+    const policy = (await this.host.deps.tenants.getTenant?.(agent.tenantId))?.agentPolicy;
     const welcome = (recovered: boolean) =>
-      frame({ t: 'welcome', agentId: agent.id, tenantId: agent.tenantId, extension: agent.extension, position: top, recovered });
+      frame({ t: 'welcome', agentId: agent.id, tenantId: agent.tenantId, extension: agent.extension, position: top, recovered, ...(policy ? { policy } : {}) });
     if (this.closed) return;
     this.epoch = top.epoch;
 

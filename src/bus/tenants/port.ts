@@ -2,11 +2,14 @@
 // hashed (device tokens, pairing codes) or encrypted with the bus master key (webhook secrets,
 // 3CX API keys, which must be usable again).
 import type { CountryCode } from 'libphonenumber-js';
+import type { AgentPolicy } from '../../shared/agent-protocol.js';
 
 export interface Tenant {
   id: string;
   name: string;
   dialPolicy: DialPolicy;
+  /** Settings every agent of the tenant applies, sent in the bus's welcome (issue 11: new callers' records). */
+  agentPolicy: AgentPolicy;
   createdAt: string;
 }
 
@@ -56,7 +59,9 @@ export interface Agent {
 }
 
 export interface TenantStore {
-  createTenant(input: { name: string; dialPolicy?: Partial<DialPolicy> }): Promise<Tenant>;
+  createTenant(input: { name: string; dialPolicy?: Partial<DialPolicy>; agentPolicy?: Partial<AgentPolicy> }): Promise<Tenant>;
+  /** Replaces the tenant's agent policy; agents get it on their next connect. False: no such tenant. */
+  setAgentPolicy(tenantId: string, policy: AgentPolicy): Promise<boolean>;
   getTenant(id: string): Promise<Tenant | null>;
   addPbx(input: Omit<Pbx, 'id'> & { apiClientSecret?: string | null }): Promise<{ pbx: Pbx; secrets: PbxSecrets }>;
   getPbx(id: string): Promise<Pbx | null>;

@@ -1,6 +1,7 @@
 // What the SQLite and PostgreSQL tenant stores share: the same tables and columns, so the same row
 // shapes and mappers, the same secret kinds, and the same short-lived PBX cache.
 import type { CountryCode } from 'libphonenumber-js';
+import { DEFAULT_AGENT_POLICY, type AgentPolicy } from '../../shared/agent-protocol.js';
 import type { ContactCache } from './contacts.js';
 import type { Agent, DialPolicy, Pbx, PbxSecrets, Tenant, TenantStore } from './port.js';
 import { newConnectorToken, newTemplateKey, newWebhookSecret, type SecretBox } from './secrets.js';
@@ -17,9 +18,10 @@ export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }
 
+export { DEFAULT_AGENT_POLICY };
 export const DEFAULT_DIAL_POLICY: DialPolicy = { allowedCountries: [], blockedTypes: ['PREMIUM_RATE', 'SHARED_COST'] };
 
-export interface TenantRow { id: string; name: string; dial_policy: string; created_at: string }
+export interface TenantRow { id: string; name: string; dial_policy: string; agent_policy: string; created_at: string }
 export interface PbxRow {
   id: string; tenant_id: string; name: string; base_url: string; default_country: string;
   api_client_id: string | null; connector_mode: 'bus' | 'remote'; api_client_secret: string | null;
@@ -29,7 +31,14 @@ export interface AgentRow {
 }
 export interface ContactRow { id: string; first_name: string; last_name: string; company: string; url: string }
 
-export const toTenant = (r: TenantRow): Tenant => ({ id: r.id, name: r.name, dialPolicy: JSON.parse(r.dial_policy) as DialPolicy, createdAt: r.created_at });
+export const toTenant = (r: TenantRow): Tenant => ({
+  id: r.id,
+  name: r.name,
+  dialPolicy: JSON.parse(r.dial_policy) as DialPolicy,
+  // Rows from before agent policies hold '{}': the defaults apply.
+  agentPolicy: { ...DEFAULT_AGENT_POLICY, ...(JSON.parse(r.agent_policy) as Partial<AgentPolicy>) },
+  createdAt: r.created_at,
+});
 export const toPbx = (r: PbxRow): Pbx => ({
   id: r.id, tenantId: r.tenant_id, name: r.name, baseUrl: r.base_url, defaultCountry: r.default_country as CountryCode,
   apiClientId: r.api_client_id, connectorMode: r.connector_mode,

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { DEVICE_TOKEN_SECRET } from '../bus-client/pairing.js';
 import type { AgentCore } from '../core.js';
 import { retryWithin } from '../crm/budget.js';
-import type { CrmAdapter, CrmContact } from '../crm/port.js';
+import type { CrmAdapter } from '../crm/port.js';
 import { CrmIdSchema, type CrmId } from '../../shared/crm.js';
 import type { BackoffPolicy } from '../../shared/retry.js';
 import { crmProvider } from '../crm/registry.js';
@@ -27,8 +27,11 @@ import { TokenVault } from '../oauth/token-vault.js';
 import { DEFAULT_BACKOFF, Outbox } from '../outbox/outbox.js';
 import { Signal } from '../signal.js';
 import { callKeyOf } from '../history/index.js';
+import { remoteParty } from '../../shared/call-event.js';
 import { FileKeyValueStore, type KeyValueStore, type SecretStore } from '../storage/index.js';
 import { CallPanelModel } from '../call-panel/panel.js';
+import { CallChoices } from '../call-choices/choices.js';
+import { CallRecordService } from '../call-choices/records.js';
 import type { CallNotes, CallPanel, Disposition } from '../../shared/ipc.js';
 import { ContactCache } from './contact-cache.js';
 import { ContactSync, type SweepOutcome } from './contact-sync.js';
@@ -107,6 +110,8 @@ export interface CrmLink {
   saveCallNotes(input: CallNotes): void;
   /** Runs a contact sync now (or joins the one under way). */
   syncContacts(): Promise<SweepOutcome>;
+  /** Pick the record, log to the deal, create a new caller's record (issue 11; call-choices/). */
+  readonly records: CallRecordService;
   close(): Promise<void>;
 }
 
@@ -141,6 +146,20 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
   const auth = new AuthStatus();
   const schemeRedirects = new SchemeRedirects(opts.appRedirectUri ?? DEFAULT_APP_REDIRECT_URI);
   const cache = new ContactCache(join(opts.dataDir, 'crm-contacts.sqlite'));
+  const choices = new CallChoices(join(opts.dataDir, 'call-choices.sqlite'), () => core.agent?.extension ?? null);
+  const records = new CallRecordService({
+    choices,
+    contacts: core.contacts,
+    adapter: () => adapter(),
+    storedNumberOf: (callKey) => {
+      const facts = outbox?.call(callKey)?.facts;
+      return facts ? remoteParty(facts).e164 : null;
+    },
+    ownerId: () => core.agent?.crmUser ?? null,
+    createPolicy: () => core.agentPolicy.createRecord,
+    relog: (callKey) => void outbox?.relog(callKey),
+    logger: logger.child({ capability: 'call-records' }),
+  });
   const backoff = opts.backoff ?? DEFAULT_BACKOFF;
   const statuses = new Signal<CrmLinkStatus>();
   let connected: Connected | null = null;
@@ -191,7 +210,8 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       adapter: adapter(),
       bus: { requestRecording: (eventId) => core.requestRecording(eventId) },
       history: { setCrmState: (callKey, state, reason) => void core.history.setCrmState(callKey, state, reason) },
-      resolveContact,
+      resolveContact: (e164) => records.resolve(e164),
+      choices,
       // As configured (an id or an e-mail): the adapter resolves it to the CRM's owner id for each
       // write (resolveOwner, cached) and writes a record without an owner, saying why, when there is none.
       ownerId: () => core.agent?.crmUser ?? null,
@@ -213,23 +233,10 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
     );
   }
 
-  /** The call log's contact: the local index first (agent's own match first), else the CRM. */
-  async function resolveContact(e164: string): Promise<Pick<CrmContact, 'id' | 'kind' | 'name'> | null> {
-    const best = (): Pick<CrmContact, 'id' | 'kind' | 'name'> | null => {
-      const found = core.contacts.lookup(e164)[0];
-      return found ? { id: found.id, kind: found.kind, name: found.name } : null;
-    };
-    const local = best();
-    if (local) return local;
-    const crm = adapter();
-    if (!crm) return null;
-    for (const contact of await crm.findContactsByPhone(e164)) core.contacts.upsert(contact);
-    return best();
-  }
-
   syncOutboxToAgent();
   const unsubscribers = [
     core.onBusEvent(({ event, replay }) => {
+      if (core.agent) records.noteEvent(event, callKeyOf(event, core.agent.extension));
       // A replayed end (the app was off) is past its wrap-up: logged at once.
       const wrapUpMs = replay ? 0 : core.settings.get().wrapUpSec * 1000;
       outbox?.enqueue(event, { wrapUpMs }); // on disk before this returns, so before the ack; a failed write throws and holds the event
@@ -410,6 +417,7 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       else panel.setDraft(callKey, notes, dispositionId);
     },
     syncContacts: () => connected?.sync.syncNow() ?? Promise.resolve('stopped'),
+    records,
 
     async close() {
       if (closed) return;
@@ -420,6 +428,7 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       await outbox?.close();
       outbox = null;
       cache.close();
+      choices.close();
     },
   };
 }

@@ -3,8 +3,9 @@
 // contract channel. Electron-free, so it is tested in Node against a real core and link.
 import type { AgentCore } from '../core.js';
 import { CrmLinkError, type CrmLink, type CrmLinkStatus } from '../crm-link/index.js';
+import { ChoiceError } from '../call-choices/choices.js';
 import type { CallRecord } from '../history/index.js';
-import type { CrmProvider } from '../crm/port.js';
+import { CrmError, type CrmProvider } from '../crm/port.js';
 import type { CrmId } from '../../shared/crm.js';
 import type { DialFeedback } from '../dial/index.js';
 import { formatForDisplay } from '../../shared/phone.js';
@@ -94,6 +95,16 @@ export function crmStatusOf(providers: readonly CrmProvider[], link: CrmLinkStat
   };
 }
 
+/** A refused pick or create (bad pick, CRM refusal) keeps its sentence for the window. */
+async function recordAnswer<T>(attempt: Promise<T>): Promise<T> {
+  try {
+    return await attempt;
+  } catch (error) {
+    if (error instanceof ChoiceError || error instanceof CrmError) throw new AgentIpcError('failed', error.message);
+    throw error;
+  }
+}
+
 /** The link's refusals keep their sentence; only "not configured" keeps its own code for the window. */
 async function signInAnswer<T>(attempt: Promise<T>): Promise<T> {
   try {
@@ -163,6 +174,10 @@ export function createShellAgent({ core, crm, crmProviders, clientIds, openExter
         }
         return null;
       },
+      getCallRecords: (callKey) => recordAnswer(crm.records.view(callKey)),
+      pickCallRecord: (callKey, id) => recordAnswer(crm.records.pickRecord(callKey, id)),
+      pickCallDeal: (callKey, id) => recordAnswer(crm.records.pickDeal(callKey, id)),
+      createCallRecord: (callKey, name) => recordAnswer(crm.records.createRecord(callKey, name || null)),
       // One CRM at a time: signing out of one that is not connected has nothing to undo.
       crmSignOut: async (crmId) => {
         if (crm.status().crm === crmId) await crm.signOut();

@@ -23,6 +23,7 @@ import type { CrmLogState } from '../../shared/call-history.js';
 import { type BackoffPolicy, backoffDelay } from '../../shared/retry.js';
 import { runAbortable } from '../crm/abort.js';
 import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
+import type { CallChoice } from '../call-choices/choices.js';
 import { Signal } from '../signal.js';
 import { callKeyOf } from '../history/index.js';
 import { OUTBOX_EVENT_TYPES, callLogInput, followUpDue, followUpTaskInput, loggedElsewhereReason } from './call-facts.js';
@@ -52,6 +53,8 @@ export interface OutboxOptions {
   resolveContact: ResolveContact;
   /** The agent's CRM user id, owner of the logged activities. */
   ownerId?: () => string | null;
+  /** The agent's picks (call-choices/): the record and deal each write of a call's log goes to. */
+  choices?: { forCall(callKey: string): CallChoice | null };
   logger: Logger;
   backoff?: BackoffPolicy;
   random?: () => number;
@@ -168,6 +171,16 @@ export class Outbox {
     this.store.saveNotes(callKey, notes, disposition, done, this.now());
     if (done) this.kick();
     return true;
+  }
+
+  /**
+   * The agent picked another record or deal for the call: its log is written again, an update of
+   * the record already made (the adapter moves its links), never a second record. False: no such call.
+   */
+  relog(callKey: string): boolean {
+    const due = this.store.logAgain(callKey, this.now());
+    if (due) this.kick();
+    return due;
   }
 
   /** Calls whose log waits for wrap-up now (the Call panel shows them again after a restart). */
@@ -292,12 +305,17 @@ export class Outbox {
   }
 
   private async logCall(adapter: CrmAdapter, row: OutboxRow): Promise<void> {
+    const chosen = this.opts.choices?.forCall(row.callKey) ?? null;
     let contact = row.contact;
+    if (chosen?.contact && chosen.contact.id !== contact?.id) {
+      contact = chosen.contact; // the follow-up task goes to the picked record too
+      this.store.saveContact(row.callKey, contact);
+    }
     if (contact === undefined) {
       contact = await this.contactFor(row);
       this.store.saveContact(row.callKey, contact);
     }
-    const input = callLogInput(row.callKey, this.opts.agentExtension, row.facts, contact, this.opts.ownerId?.() ?? null, { notes: row.notes, disposition: row.disposition });
+    const input = { ...callLogInput(row.callKey, this.opts.agentExtension, row.facts, contact, this.opts.ownerId?.() ?? null, { notes: row.notes, disposition: row.disposition }), deal: chosen?.deal ?? null };
     let record = row.record;
     if (record) {
       record = await adapter.updateCall(record.id, input);

@@ -42,4 +42,6 @@ export const MIGRATIONS: readonly PgMigration[] = [
      count INTEGER NOT NULL DEFAULT 1, last_at TEXT);
    CREATE INDEX audit_by_tenant ON audit (tenant_id, seq);
    CREATE INDEX audit_by_at ON audit (at);`,
+  // Issue 11: the tenant's agent policy (JSON; '{}' = the defaults).
+  `ALTER TABLE tenants ADD COLUMN agent_policy TEXT NOT NULL DEFAULT '{}';`,
 ];

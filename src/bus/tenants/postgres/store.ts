@@ -3,9 +3,11 @@
 // a pairing code) are single conditional UPDATEs, so two nodes racing on one code pair it once.
 import type { Pool } from 'pg';
 import { inTransaction, type PgPool } from '../../postgres.js';
+import { AgentPolicySchema } from '../../../shared/agent-protocol.js';
 import type { Tenant } from '../port.js';
 import {
   createPbxCache,
+  DEFAULT_AGENT_POLICY,
   DEFAULT_DIAL_POLICY,
   frozenSecrets,
   NEW_SECRET,
@@ -64,12 +66,16 @@ export function createPostgresTenantStore(opts: { pool: PgPool; masterKey: Buffe
   const cachedPbx = async (pbxId: string) => pbxCache.fresh(pbxId) ?? pbxCache.store(pbxId, await one<PbxRow>(pool, SELECT_PBX, [pbxId]));
 
   return {
-    async createTenant({ name, dialPolicy }) {
-      const tenant: Tenant = { id: newId('ten'), name, dialPolicy: { ...DEFAULT_DIAL_POLICY, ...dialPolicy }, createdAt: iso() };
-      await pool.query('INSERT INTO tenants (id, name, dial_policy, created_at) VALUES ($1, $2, $3, $4)', [
-        tenant.id, tenant.name, JSON.stringify(tenant.dialPolicy), tenant.createdAt,
+    async createTenant({ name, dialPolicy, agentPolicy }) {
+      const tenant: Tenant = { id: newId('ten'), name, dialPolicy: { ...DEFAULT_DIAL_POLICY, ...dialPolicy }, agentPolicy: { ...DEFAULT_AGENT_POLICY, ...agentPolicy }, createdAt: iso() };
+      await pool.query('INSERT INTO tenants (id, name, dial_policy, agent_policy, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        tenant.id, tenant.name, JSON.stringify(tenant.dialPolicy), JSON.stringify(tenant.agentPolicy), tenant.createdAt,
       ]);
       return tenant;
+    },
+    async setAgentPolicy(tenantId, policy) {
+      const updated = await pool.query('UPDATE tenants SET agent_policy = $1 WHERE id = $2', [JSON.stringify(AgentPolicySchema.parse(policy)), tenantId]);
+      return (updated.rowCount ?? 0) > 0;
     },
     async getTenant(id) {
       const row = await one<TenantRow>(pool, 'SELECT * FROM tenants WHERE id = $1', [id]);

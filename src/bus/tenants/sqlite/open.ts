@@ -56,6 +56,8 @@ const MIGRATIONS: Migration[] = [
     db.exec(AUDIT_TABLE);
     addMissingColumns(db, 'audit', { count: 'INTEGER NOT NULL DEFAULT 1', last_at: 'TEXT' });
   },
+  // Issue 11: the tenant's agent policy (JSON; '{}' = the defaults).
+  (db) => addMissingColumns(db, 'tenants', { agent_policy: "TEXT NOT NULL DEFAULT '{}'" }),
 ];
 
 /** `path` may be ':memory:' for tests. */

@@ -2,9 +2,11 @@
 // method is one short transaction; the async signatures keep the port engine-neutral. The tables
 // are created by the file's migrations in ./open.ts.
 import type { CachedContact } from '../contacts.js';
+import { AgentPolicySchema } from '../../../shared/agent-protocol.js';
 import type { Tenant, TenantStore } from '../port.js';
 import {
   createPbxCache,
+  DEFAULT_AGENT_POLICY,
   DEFAULT_DIAL_POLICY,
   frozenSecrets,
   NEW_SECRET,
@@ -38,7 +40,8 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
   const iso = () => now().toISOString();
 
   const q = {
-    insertTenant: db.prepare('INSERT INTO tenants (id, name, dial_policy, created_at) VALUES (?, ?, ?, ?)'),
+    insertTenant: db.prepare('INSERT INTO tenants (id, name, dial_policy, agent_policy, created_at) VALUES (?, ?, ?, ?, ?)'),
+    setAgentPolicy: db.prepare('UPDATE tenants SET agent_policy = ? WHERE id = ?'),
     tenant: db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE id = ?'),
     tenants: db.prepare<[], TenantRow>('SELECT * FROM tenants ORDER BY created_at, id'),
     insertPbx: db.prepare(
@@ -180,10 +183,13 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
 
   return {
     db,
-    async createTenant({ name, dialPolicy }) {
-      const tenant: Tenant = { id: newId('ten'), name, dialPolicy: { ...DEFAULT_DIAL_POLICY, ...dialPolicy }, createdAt: iso() };
-      q.insertTenant.run(tenant.id, tenant.name, JSON.stringify(tenant.dialPolicy), tenant.createdAt);
+    async createTenant({ name, dialPolicy, agentPolicy }) {
+      const tenant: Tenant = { id: newId('ten'), name, dialPolicy: { ...DEFAULT_DIAL_POLICY, ...dialPolicy }, agentPolicy: { ...DEFAULT_AGENT_POLICY, ...agentPolicy }, createdAt: iso() };
+      q.insertTenant.run(tenant.id, tenant.name, JSON.stringify(tenant.dialPolicy), JSON.stringify(tenant.agentPolicy), tenant.createdAt);
       return tenant;
+    },
+    async setAgentPolicy(tenantId, policy) {
+      return q.setAgentPolicy.run(JSON.stringify(AgentPolicySchema.parse(policy)), tenantId).changes > 0;
     },
     async getTenant(id) {
       const row = q.tenant.get(id);

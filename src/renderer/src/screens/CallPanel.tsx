@@ -6,6 +6,7 @@ import { useEffect, useState } from 'react';
 import type { Disposition, PanelCall } from '../../../shared/ipc.js';
 import { useCallPanel } from '../agent.js';
 import { NotesForm } from './call/NotesForm.js';
+import { CallRecordSection } from './call/CallRecordSection.js';
 
 const STATE_TEXT: Record<PanelCall['state'], string> = { ringing: 'Ringing', talking: 'On call', wrap_up: 'Wrap-up' };
 
@@ -50,6 +51,7 @@ function CallCard({ call, dispositions, now }: { call: PanelCall; dispositions: 
           <Timer call={call} now={now} />
         </div>
       </div>
+      <CallRecordSection callKey={call.callKey} who={who} />
       {call.state !== 'ringing' && (
         <NotesForm
           key={call.callKey}

@@ -2,6 +2,7 @@ import type { CrmLogStatus, HistoryEntry } from '../../../shared/ipc.js';
 import { useState } from 'react';
 import { useHistory, useOpenRecord, useRetry } from '../agent.js';
 import { CallNotesEditor } from './call/CallNotesEditor.js';
+import { CallRecordToggle } from './call/CallRecordSection.js';
 
 const time = new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
 
@@ -71,6 +72,7 @@ function CallRow({ call }: { call: HistoryEntry }) {
           )}
         </div>
         {editing && <CallNotesEditor callKey={call.callKey} who={who} onDone={() => setEditing(false)} />}
+        {call.crm.state !== 'not_applicable' && <CallRecordToggle callKey={call.callKey} who={who} />}
         {(retry.isError || open.isError) && (
           <p role="alert" className="error">
             {(retry.error ?? open.error)?.message}
