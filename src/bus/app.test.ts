@@ -28,7 +28,11 @@ async function app(extra: Partial<BusDeps> = {}): Promise<FastifyInstance> {
     contacts: tenants,
     audit,
     ingestor: createIngestor({ log, tenants }),
-    dial: { dial: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'no PBX in this test' }) },
+    dial: {
+      dial: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'no PBX in this test' }),
+      control: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'no PBX in this test' }),
+      presence: async () => ({ ok: false, e164: null, code: 'pbx_error', message: 'no PBX in this test' }),
+    },
     recordings: createRecordingService({ log, audit, agents: tenants, secret: randomBytes(32), publicUrl: 'http://bus.test' }),
     pbx: { openRecording: async () => Promise.reject(new Error('no PBX in this test')) },
     publicUrl: 'http://bus.test',

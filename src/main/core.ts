@@ -21,6 +21,9 @@
  *   core.useCrm({ contactSource, crmUrls, ownerIdOf? } | null)   the signed-in CRM's lookups, record URLs and owner ids (crm-link)
  *   core.onBusEvent(fn)                    every event after pop + history; the ack waits for fn (outbox)
  *   core.requestRecording(eventId)         short-lived URL from the bus
+ *   core.controlCall(callKey, action, to)  answer / hang up / transfer a call in progress on this extension (via the bus)
+ *   core.presence / onPresence(fn)         the agent's 3CX status (profile, DND) while connected, else null
+ *   core.setDoNotDisturb(on)               3CX Do Not Disturb when the status is known, else the local setting
  *   core.close()                           on quit: stops the client, writes the history
  */
 import { mkdirSync } from 'node:fs';
@@ -31,6 +34,8 @@ import { ContactIndex, ContactResolver, type ContactSource } from './contacts/in
 import { DialController, type ConfirmPort, type DialFeedback, type FeedbackPort } from './dial/index.js';
 import { CallHistory, sqliteHistoryRows, type HistoryRows } from './history/index.js';
 import { ScreenPop, type CrmUrls, type Notifier } from './screenpop/index.js';
+import { OwnCalls, PresenceWatch } from './call-control/index.js';
+import type { CallAction, Presence } from '../shared/agent-protocol.js';
 import { SettingsStore, type Settings } from './settings/index.js';
 import { DEFAULT_AGENT_POLICY, type AgentPolicy } from '../shared/agent-protocol.js';
 import { Signal } from './signal.js';
@@ -100,6 +105,11 @@ export interface AgentCore {
   dial(raw: unknown): Promise<DialFeedback>;
   onBusEvent(listener: (event: BusEvent) => void | Promise<void>): () => void;
   requestRecording(eventId: string): Promise<RecordingUrl>;
+  /** Throws CallControlError (not this agent's call in progress) or BusRequestError (the bus or PBX refused). */
+  controlCall(callKey: string, action: CallAction, destination: string | null): Promise<void>;
+  readonly presence: Presence | null;
+  onPresence(listener: (presence: Presence | null) => void): () => void;
+  setDoNotDisturb(on: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -179,12 +189,16 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     saveErrors.emit(next);
   };
 
+  const ownCalls = new OwnCalls(() => client);
+  const presence = new PresenceWatch(() => client, (err) => logger.warn({ err: err.message }, 'could not read the 3CX status'));
+  states.on((next) => presence.connected(next === 'connected'));
   const screenPop = new ScreenPop({
     notifier: deps.notifier,
     crmUrls,
     resolver,
     extension: () => extension,
-    settings: () => settings.get(),
+    // No pop under the agent's 3CX Do Not Disturb either: 3CX sends those calls elsewhere.
+    settings: () => (presence.presence?.dnd ? { ...settings.get(), doNotDisturb: true } : settings.get()),
     lastCallWith: (e164, except) => history.lastCallWith(e164, except),
     onContactResolved: (callKey, contact) => history.setContactName(callKey, contact.name),
     logger: logger.child({ capability: 'screenpop' }),
@@ -210,10 +224,14 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
       extension = welcome.extension;
       if (welcome.policy) agentPolicy = welcome.policy; // a bus without tenant policies keeps the defaults
     });
-    next.onResync(() => screenPop.withdrawAll());
+    next.onResync(() => {
+      screenPop.withdrawAll();
+      ownCalls.clear();
+    });
     next.onEvent(async ({ event, replay, ...rest }) => {
       if (extension === null) return;
       screenPop.handle(event, replay); // first: the pop is the latency budget
+      ownCalls.observe(event, extension);
       history.record(event, extension);
       await Promise.all(busEvents.emit({ event, replay, ...rest }));
     });
@@ -275,8 +293,19 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     dial: (raw) => dialer.dial(raw),
     onBusEvent: (listener) => busEvents.on(listener),
     requestRecording: (eventId) => (client ? client.requestRecording(eventId) : notPaired()),
+    controlCall: (callKey, action, destination) => ownCalls.act(callKey, action, destination),
+    get presence() {
+      return presence.presence;
+    },
+    onPresence: (listener) => presence.changed.on(listener),
+    async setDoNotDisturb(on) {
+      if (presence.presence) await presence.setDnd(on);
+      // Off clears the local switch too; on is 3CX's alone when 3CX has a status for the agent.
+      if (!presence.presence || !on) settings.update({ doNotDisturb: on && !presence.presence });
+    },
     async close() {
       closed = true;
+      presence.stop();
       ownerAsk++;
       clearTimeout(ownerRetry);
       await disconnect();

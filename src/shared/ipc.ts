@@ -3,6 +3,7 @@
 // handler wrapper, the renderer hooks and the test bridge are all typed from these two tables;
 // channel names exist only here.
 import { z } from 'zod';
+import { CallActionSchema, PresenceSchema } from './agent-protocol.js';
 import { CreateRecordPolicySchema } from './agent-protocol.js';
 import { BusUrlSchema } from './bus-url.js';
 import { CrmLogState, HistoryOutcome } from './call-history.js';
@@ -27,6 +28,8 @@ export const AppStateSchema = z.object({
   detail: z.string().nullable(),
   /** Why calls cannot be saved right now (a failed write, e.g. a full disk); null while they can. */
   saveError: z.string().max(500).nullable(),
+  /** The agent's 3CX status (profile, DND) while connected and known; `doNotDisturb` includes its DND. */
+  presence: PresenceSchema.nullish(),
 });
 export type AppState = z.infer<typeof AppStateSchema>;
 
@@ -40,6 +43,8 @@ export const SettingsSchema = z.object({
   notification: z.object({ sound: z.boolean(), showCompany: z.boolean() }),
   /** After-call work: how long the Call panel keeps an ended call open for notes before it is logged (0 = log at once). */
   wrapUpSec: z.number().int().min(0).max(3600),
+  /** When a call pops: as it rings (default), once this agent answers it, or never. */
+  popMode: z.enum(['ring', 'answer', 'off']),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 export const SettingsPatchSchema = SettingsSchema.extend({
@@ -187,6 +192,8 @@ export const invokeContract = {
   crmSignIn: { request: z.tuple([CrmIdSchema]), response: CrmStatusSchema },
   crmSignOut: { request: z.tuple([CrmIdSchema]), response: CrmStatusSchema },
   getCallPanel: { request: z.tuple([]), response: CallPanelSchema },
+  /** Answer, hang up or transfer (to an extension or number) a call of the agent's own extension, through the bus. */
+  controlCall: { request: z.tuple([CallKey, CallActionSchema, z.string().trim().min(1).max(64).nullable()]), response: z.null() },
   /** A call's notes and outcome as saved (the Recent calls row edits them after the log). */
   getCallNotes: { request: z.tuple([CallKey]), response: CallNotesSchema.omit({ done: true }) },
   saveCallNotes: { request: z.tuple([CallNotesSchema]), response: z.null() },

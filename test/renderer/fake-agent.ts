@@ -220,8 +220,11 @@ export class FakeAgent {
     startAtLogin: true,
     notification: { sound: true, showCompany: true },
     wrapUpSec: 60,
+    popMode: 'ring',
   };
   history: HistoryEntry[] = structuredClone(SAMPLE_CALLS);
+  /** What the bus says to the next call-control request (null: it goes through). */
+  controlRefusal: string | null = null;
   /** The Call panel as main's view model would send it (set by a test, pushed with `emit`). */
   panel: CallPanel = { calls: [], dispositions: [] };
   /** Notes and outcome saved per call, as the outbox keeps them. */
@@ -304,6 +307,18 @@ export class FakeAgent {
     },
     listHistory: async () => this.history,
     getCallPanel: async () => this.panel,
+    // As main: the bus answers, hangs up or transfers; the panel then follows the call's events.
+    controlCall: async (callKey, action, destination) => {
+      this.record('controlCall', [callKey, action, destination]);
+      if (this.controlRefusal) throw new AgentIpcError('failed', this.controlRefusal);
+      const calls =
+        action === 'answer'
+          ? this.panel.calls.map((c) => (c.callKey === callKey ? { ...c, state: 'talking' as const, answeredAt: new Date().toISOString() } : c))
+          : this.panel.calls.filter((c) => c.callKey !== callKey);
+      this.panel = { ...this.panel, calls };
+      await this.emit('onCallPanelChanged', this.panel);
+      return null;
+    },
     getCallNotes: async (callKey) => {
       if (!this.history.some((c) => c.callKey === callKey) && !this.panel.calls.some((c) => c.callKey === callKey)) {
         throw new AgentIpcError('failed', 'This call is not one Ringbridge logs for you.');

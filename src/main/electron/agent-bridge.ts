@@ -2,6 +2,8 @@
 // IPC: the window's view of state, settings, history and CRM sign-in, and one handler per
 // contract channel. Electron-free, so it is tested in Node against a real core and link.
 import type { AgentCore } from '../core.js';
+import { CallControlError } from '../call-control/index.js';
+import { BusRequestError } from '../bus-client/index.js';
 import { CrmLinkError, type CrmLink, type CrmLinkStatus } from '../crm-link/index.js';
 import { ChoiceError } from '../call-choices/choices.js';
 import type { CallRecord } from '../history/index.js';
@@ -18,7 +20,9 @@ export function appStateOf(core: AgentCore): AppState {
     bus: core.state,
     busUrl: agent?.busUrl ?? null,
     agent: agent ? { name: agent.name, extension: agent.extension, tenantId: agent.tenantId } : null,
-    doNotDisturb: core.settings.get().doNotDisturb,
+    // The tray's Do Not Disturb: the agent's 3CX status when the bus could read it, or the local switch.
+    doNotDisturb: core.settings.get().doNotDisturb || (core.presence?.dnd ?? false),
+    presence: core.presence,
     detail: core.state === 'signed_out' ? 'This device was signed out by the bus (revoked or expired). Pair again with a new code.' : null,
     saveError: core.saveError === null ? null : clip(core.saveError),
   };
@@ -160,6 +164,15 @@ export function createShellAgent({ core, crm, crmProviders, clientIds, openExter
         return crmStatus();
       },
       getCallPanel: () => crm.callPanel(),
+      controlCall: async (callKey, action, destination) => {
+        try {
+          await core.controlCall(callKey, action, destination);
+        } catch (error) {
+          if (error instanceof CallControlError || error instanceof BusRequestError) throw new AgentIpcError('failed', error.message);
+          throw error;
+        }
+        return null;
+      },
       getCallNotes: (callKey) => {
         const saved = crm.callNotes(callKey);
         if (!saved) throw new AgentIpcError('failed', 'This call is not one Ringbridge logs for you.');
@@ -192,6 +205,7 @@ export function createShellAgent({ core, crm, crmProviders, clientIds, openExter
         core.onState(() => listener(appStateOf(core))),
         core.onSaveError(() => listener(appStateOf(core))),
         core.settings.onChange(() => listener(appStateOf(core))),
+        core.onPresence(() => listener(appStateOf(core))),
       ];
       return () => offs.forEach((off) => off());
     },
@@ -201,7 +215,7 @@ export function createShellAgent({ core, crm, crmProviders, clientIds, openExter
     onCallPanel: (listener) => crm.onCallPanel(listener),
     handleAppUrl: (url) => crm.handleAppUrl(url),
     dial: (raw) => void core.dial(raw),
-    setDoNotDisturb: (on) => void core.settings.update({ doNotDisturb: on }),
+    setDoNotDisturb: (on) => core.setDoNotDisturb(on),
     busOrigin: () => {
       const url = core.agent?.busUrl;
       return url ? new URL(url).origin : null;

@@ -47,7 +47,8 @@ export interface ShellAgent {
   handleAppUrl(url: string): boolean;
   /** A tel:/callto: link or typed number; the dial capability parses, confirms and reports. */
   dial(raw: string): void;
-  setDoNotDisturb(on: boolean): void;
+  /** Through 3CX when the agent's status is known; rejects with the bus's reason. */
+  setDoNotDisturb(on: boolean): Promise<void>;
   /** https origin of the paired bus, for the openExternal allow-list. */
   busOrigin(): string | null;
   stop(): Promise<void>;
@@ -135,9 +136,13 @@ export function runShell({ log, build }: ShellOptions): void {
       else if (action === 'dial') {
         window.show();
         push((c) => send(c, 'dialBoxRequested', null, log))(null);
-      } else if (action === 'toggleDnd') built.setDoNotDisturb(!built.state().doNotDisturb);
+      } else if (action === 'toggleDnd') built.setDoNotDisturb(!built.state().doNotDisturb).catch((err: Error) => notifier.notice('Do Not Disturb was not changed', err.message));
       else app.quit();
     });
+    // A pop's Answer / Hang up button: the pop id is the call key.
+    notifier.onAction = (popId, action) => {
+      Promise.resolve(built.handlers.controlCall(popId, action, null)).catch((err: Error) => notifier.notice('The call was not changed', err.message));
+    };
     built.onState((state) => {
       tray?.update(state);
       push((c, s: AppState) => send(c, 'stateChanged', s, log))(state);

@@ -1,8 +1,9 @@
 // Screen-pops as native notifications. Each live pop is kept in a Map (so it is not garbage
 // collected and can be withdrawn) until it is clicked, closed or withdrawn. A click opens the
-// pop's CRM link through the openExternal gate, never directly.
+// pop's CRM link through the openExternal gate, never directly. Its Answer / Hang up buttons
+// (macOS only: Electron's `actions`) go to `onAction`.
 import { Notification } from 'electron';
-import type { Notifier, PopNotification } from '../screenpop/index.js';
+import type { Notifier, PopAction, PopNotification } from '../screenpop/index.js';
 import type { OpenExternal } from './open-external.js';
 import type { ShellLogger } from './logger.js';
 
@@ -10,6 +11,8 @@ export type ShowResult = { status: 'shown' } | { status: 'unsupported'; reason: 
 
 export class ElectronNotifier implements Notifier {
   private readonly live = new Map<string, Notification>();
+  /** Set once the agent is built: a pop's button pressed. */
+  onAction: ((popId: string, action: PopAction) => void) | null = null;
 
   constructor(
     private readonly openExternal: OpenExternal,
@@ -19,7 +22,19 @@ export class ElectronNotifier implements Notifier {
   show(pop: PopNotification): ShowResult {
     if (!Notification.isSupported()) return { status: 'unsupported', reason: 'this system has no notification service' };
     this.withdraw(pop.popId); // one pop per call: a re-pop replaces the old one
-    const notification = new Notification({ title: pop.title, body: pop.body, silent: pop.silent, timeoutType: 'never', urgency: 'critical' });
+    const actions = pop.actions ?? [];
+    const notification = new Notification({
+      title: pop.title,
+      body: pop.body,
+      silent: pop.silent,
+      timeoutType: 'never',
+      urgency: 'critical',
+      actions: actions.map((action) => ({ type: 'button' as const, text: action === 'answer' ? 'Answer' : 'Hang up' })),
+    });
+    notification.on('action', (_event, index) => {
+      const action = actions[index];
+      if (action) this.onAction?.(pop.popId, action);
+    });
     const forget = () => {
       if (this.live.get(pop.popId) === notification) this.live.delete(pop.popId);
     };

@@ -14,7 +14,7 @@ function crmContact(id: string, extra: Partial<CrmContact> = {}): CrmContact {
   return { id, kind: 'contact', name: `Contact ${id}`, company: null, phones: ['+61298765432'], ownerId: null, lastActivityAt: null, url: '', updatedAt: null, ...extra };
 }
 
-function setup(opts: { contacts?: CrmContact[]; remote?: CrmContact[]; settings?: Partial<Settings>; lastCall?: number | null; extension?: string } = {}) {
+function setup(opts: { contacts?: CrmContact[]; remote?: CrmContact[]; settings?: Partial<Settings>; lastCall?: number | null; extension?: string; queueNames?: Record<string, string> } = {}) {
   const calls: Array<['show', PopNotification] | ['withdraw', string]> = [];
   const index = new ContactIndex({ defaultCountry: () => 'AU', preferredOwner: 'me' });
   for (const c of opts.contacts ?? []) index.upsert(c);
@@ -32,6 +32,7 @@ function setup(opts: { contacts?: CrmContact[]; remote?: CrmContact[]; settings?
     settings: () => settings,
     lastCallWith: () => opts.lastCall ?? null,
     onContactResolved: (key, c) => resolved.push(`${key}=${c.name}`),
+    queueNameOf: (queue) => opts.queueNames?.[queue] ?? null,
     logger: silent,
     now: () => NOW,
   });
@@ -48,7 +49,7 @@ describe('ScreenPop', () => {
     });
     pop.handle(ring(), false);
     expect(calls).toEqual([
-      ['show', { popId: KEY, title: 'Jane Citizen', body: '(02) 9876 5432\nAcme Pty Ltd — last activity 3 days ago', e164: '+61298765432', clickUrl: 'https://crm.example/contact/jane', otherMatches: [], silent: false }],
+      ['show', { popId: KEY, title: 'Jane Citizen', body: '(02) 9876 5432\nAcme Pty Ltd — last activity 3 days ago', e164: '+61298765432', clickUrl: 'https://crm.example/contact/jane', otherMatches: [], silent: false, actions: ['answer', 'hangup'] }],
     ]);
     expect(source.calls).toEqual([]);
   });
@@ -127,6 +128,63 @@ describe('ScreenPop', () => {
     second.pop.handle(queueRing, false);
     expect(first.calls[0]?.[1]).toMatchObject({ popId: 'tenant-1:pbx-1:q1:201', body: 'New caller — queue 800' });
     expect(second.calls[0]?.[1]).toMatchObject({ popId: 'tenant-1:pbx-1:q1:202' });
+  });
+
+  it("names the queue by its name where the PBX's name for it is known", () => {
+    const { pop, calls } = setup({ queueNames: { '800': 'Sales' } });
+    pop.handle(ring('q1', { queue: '800', agents: ['201', '202'] }), false);
+    expect(calls[0]?.[1]).toMatchObject({ body: 'New caller — queue Sales' });
+  });
+
+  describe('pop modes', () => {
+    const answered = (by: string, extra = {}) => callEvent({ type: 'answered', pbxCallId: 'c1', answeredBy: by, agents: ['201', '202'], ...extra });
+    const shown = (calls: ReturnType<typeof setup>['calls']) => calls.map(([k, a]) => `${k}:${typeof a === 'string' ? a : `${a.popId}:${(a.actions ?? []).join('+')}`}`);
+
+    it('on answer: pops only when this agent answers, with a hang-up button, and withdraws at the end', () => {
+      const { pop, calls } = setup({ settings: { popMode: 'answer' } });
+      pop.handle(ring(), false);
+      expect(calls).toEqual([]);
+      pop.handle(answered('201'), false);
+      pop.handle(answered('201'), false); // a duplicate does not pop twice
+      pop.handle(callEvent({ type: 'ended', pbxCallId: 'c1' }), false);
+      expect(shown(calls)).toEqual([`show:${KEY}:hangup`, `withdraw:${KEY}`]);
+    });
+
+    it('on ring: the pop carries answer and hang-up buttons', () => {
+      const { pop, calls } = setup();
+      pop.handle(ring(), false);
+      expect(shown(calls)).toEqual([`show:${KEY}:answer+hangup`]);
+    });
+
+    it('off: never pops, on ring or on answer', () => {
+      const { pop, calls } = setup({ settings: { popMode: 'off' } });
+      pop.handle(ring(), false);
+      pop.handle(answered('201'), false);
+      expect(calls).toEqual([]);
+    });
+
+    it('never pops a call a colleague answered first, in either mode, even when its ring comes late', () => {
+      for (const popMode of ['ring', 'answer'] as const) {
+        const { pop, calls } = setup({ settings: { popMode } });
+        pop.handle(answered('202'), false);
+        pop.handle(ring('c1', { agents: ['201', '202'] }), false); // a late ring after the answer elsewhere
+        pop.handle(answered('201', { id: 'late-dup' }), false); // even a confused later answer naming us
+        expect(calls.filter(([k]) => k === 'show')).toEqual([]);
+      }
+    });
+
+    it('never pops a replayed answer after a resume', () => {
+      const { pop, calls } = setup({ settings: { popMode: 'answer' } });
+      pop.handle(answered('201'), true);
+      expect(calls).toEqual([]);
+    });
+
+    it('withdraws a ring pop when a colleague answers', () => {
+      const { pop, calls } = setup();
+      pop.handle(ring('c1', { agents: ['201', '202'] }), false);
+      pop.handle(answered('202'), false);
+      expect(shown(calls)).toEqual([`show:${KEY}:answer+hangup`, `withdraw:${KEY}`]);
+    });
   });
 
   it('says when an anonymous caller rings, without a lookup', () => {

@@ -1,8 +1,11 @@
-// Screen-pop: a live inbound ring for this agent becomes one native notification naming the
-// caller, withdrawn when the call is answered (here or elsewhere), ends or is missed. Replayed
-// rings never pop: a call that rang while the app was closed is history, not news.
+// Screen-pop: a live inbound call for this agent becomes one native notification naming the
+// caller, when it rings (pop mode "ring", the default) or when this agent answers it ("answer"),
+// or never ("off"). A ring pop is withdrawn when the call is answered (here or elsewhere), ends or
+// is missed; an answer pop when the call ends. Never a pop under Do Not Disturb, for a replayed
+// event (a call that rang while the app was closed is history, not news) or for a call already
+// answered elsewhere, whatever order late events come in.
 import type { Logger } from 'pino';
-import type { CallEvent } from '../../shared/call-event.js';
+import { answeringExtension, type CallEvent } from '../../shared/call-event.js';
 import { formatForDisplay } from '../../shared/phone.js';
 import type { ContactResolver, IndexedContact } from '../contacts/index.js';
 import { callKeyOf } from '../history/index.js';
@@ -15,6 +18,9 @@ export interface PopMatch {
   url: string | null;
 }
 
+/** What the agent can do to the call from the pop (notification buttons, where the platform has them). */
+export type PopAction = 'answer' | 'hangup';
+
 export interface PopNotification {
   /** Stable per (call, agent): a second show() with the same id replaces the first. */
   popId: string;
@@ -26,6 +32,8 @@ export interface PopNotification {
   /** The other contacts sharing the number (the first one is in the title). */
   otherMatches: PopMatch[];
   silent: boolean;
+  /** Call-control buttons: answer and hang up while it rings, hang up once answered. */
+  actions?: PopAction[];
 }
 
 /** Implemented by the Electron glue with `Notification`; clicks go through its openExternal gate. */
@@ -46,7 +54,10 @@ export interface ScreenPopOptions {
   resolver: ContactResolver;
   /** This agent's extension; null while unpaired. */
   extension: () => string | null;
-  settings: () => Pick<Settings, 'defaultCountry' | 'doNotDisturb' | 'notification'>;
+  /** `doNotDisturb`: the local setting or the agent's 3CX status being Do Not Disturb. */
+  settings: () => Pick<Settings, 'defaultCountry' | 'doNotDisturb' | 'notification' | 'popMode'>;
+  /** The queue's name for its extension number (XAPI Queues), when known. */
+  queueNameOf?: (queue: string) => string | null;
   /** When this number last called (ms), from the call history. */
   lastCallWith?: (e164: string, exceptCallKey: string) => number | null;
   /** A remote lookup named the caller after the pop went up (the history keeps the name). */
@@ -91,8 +102,11 @@ export class ScreenPop {
     const extension = this.options.extension();
     if (extension === null) return;
     const callKey = callKeyOf(event, extension);
+    const mode = this.options.settings().popMode;
     if (event.type === 'ringing') {
-      if (!replay && this.shouldPop(event, extension, callKey)) this.pop(event, callKey);
+      if (mode === 'ring' && !replay && this.shouldPop(event, extension, callKey)) this.pop(event, callKey, ['answer', 'hangup']);
+    } else if (event.type === 'answered' && mode === 'answer' && answeringExtension(event) === extension) {
+      if (!replay && this.shouldPop(event, extension, callKey)) this.pop(event, callKey, ['hangup']);
     } else if (event.type !== 'recording_ready') {
       this.close(callKey);
     }
@@ -117,12 +131,12 @@ export class ScreenPop {
     );
   }
 
-  private pop(event: CallEvent, callKey: string): void {
+  private pop(event: CallEvent, callKey: string, actions: PopAction[]): void {
     const e164 = event.caller.e164;
     const contacts = e164
       ? this.options.resolver.resolve(e164, (found) => this.onRemoteAnswer(callKey, found))
       : [];
-    const pop = this.build(event, callKey, contacts);
+    const pop = { ...this.build(event, callKey, contacts), actions };
     this.active.set(callKey, { event, pop });
     this.options.notifier.show(pop);
   }
@@ -133,7 +147,7 @@ export class ScreenPop {
     this.options.onContactResolved?.(callKey, first);
     const active = this.active.get(callKey);
     if (!active) return; // the call moved on before the CRM answered
-    const pop = this.build(active.event, callKey, contacts);
+    const pop = { ...this.build(active.event, callKey, contacts), actions: active.pop.actions };
     active.pop = pop;
     this.options.notifier.withdraw(callKey);
     this.options.notifier.show(pop);
@@ -164,7 +178,7 @@ export class ScreenPop {
     if (lastCall !== null) details.push(`last call ${ago(lastCall, now)}`);
     else if (contact?.lastActivityMs != null) details.push(`last activity ${ago(contact.lastActivityMs, now)}`);
     if (others.length > 0) details.push(`${others.length} more ${others.length === 1 ? 'match' : 'matches'}`);
-    if (event.queue) details.push(`queue ${event.queue}`);
+    if (event.queue) details.push(`queue ${this.options.queueNameOf?.(event.queue) ?? event.queue}`);
 
     return {
       popId: callKey,

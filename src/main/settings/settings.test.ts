@@ -21,6 +21,7 @@ describe('SettingsStore', () => {
       confirmBeforeDial: false,
       doNotDisturb: false,
       startAtLogin: true,
+      popMode: 'ring',
       notification: { sound: true, showCompany: true },
     });
   });
@@ -42,6 +43,7 @@ describe('SettingsStore', () => {
       confirmBeforeDial: false,
       doNotDisturb: true,
       startAtLogin: true,
+      popMode: 'ring',
       notification: { sound: true, showCompany: true },
     });
     kv.set('settings', { defaultCountry: 'new zealand' });

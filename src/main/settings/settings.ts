@@ -15,6 +15,7 @@ export const DEFAULT_SETTINGS: Settings = {
   startAtLogin: true,
   notification: { sound: true, showCompany: true },
   wrapUpSec: 60,
+  popMode: 'ring',
 };
 
 function withDefaults(partial: SettingsPatch, base: Settings): Settings {
