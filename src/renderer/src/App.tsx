@@ -9,7 +9,7 @@ import { RecentCalls } from './screens/RecentCalls.js';
 import { SettingsScreen } from './screens/Settings.js';
 
 const TABS = [
-  { id: 'call', label: 'Call' },
+  { id: 'call', label: 'Current call' },
   { id: 'calls', label: 'Recent calls' },
   { id: 'crm', label: 'CRM' },
   { id: 'settings', label: 'Settings' },

@@ -42,7 +42,7 @@ function CallRow({ call }: { call: HistoryEntry }) {
   const open = useOpenRecord();
   const who = call.remoteName ?? call.remoteNumber;
   return (
-    <li className={`call call-${call.outcome}`} aria-label={`${DIRECTION[call.direction]} call, ${who}`}>
+    <li className={`call call-${call.outcome}${editing ? ' call-editing' : ''}`} aria-label={`${DIRECTION[call.direction]} call, ${who}`}>
       <div className="call-main">
         <span className="call-who">{who}</span>
         {call.remoteName && <span className="call-number">{call.remoteNumber}</span>}
@@ -71,7 +71,6 @@ function CallRow({ call }: { call: HistoryEntry }) {
             </button>
           )}
         </div>
-        {editing && <CallNotesEditor callKey={call.callKey} who={who} onDone={() => setEditing(false)} />}
         {call.crm.state !== 'not_applicable' && <CallRecordToggle callKey={call.callKey} who={who} />}
         {(retry.isError || open.isError) && (
           <p role="alert" className="error">
@@ -79,6 +78,11 @@ function CallRow({ call }: { call: HistoryEntry }) {
           </p>
         )}
       </div>
+      {editing && (
+        <div className="call-notes">
+          <CallNotesEditor callKey={call.callKey} who={who} onDone={() => setEditing(false)} />
+        </div>
+      )}
     </li>
   );
 }

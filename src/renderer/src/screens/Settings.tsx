@@ -5,6 +5,8 @@ import { useSaveSettings, useSettings } from '../agent.js';
 // Where most 3CX customers are; any other country already saved still shows.
 const COUNTRIES = ['AU', 'NZ', 'GB', 'IE', 'US', 'CA', 'ZA', 'DE', 'AT', 'CH', 'FR', 'BE', 'NL', 'IT', 'ES', 'PT', 'SE', 'DK', 'NO', 'FI', 'PL', 'CY', 'GR', 'MT', 'AE', 'IN', 'SG', 'MY', 'PH', 'MX', 'BR'];
 const regionName = new Intl.DisplayNames(['en'], { type: 'region' });
+/** Wrap-up choices; a value saved otherwise (another version) still shows. */
+const WRAP_UP_OPTIONS = [0, 30, 60, 120, 300];
 
 function Toggle(props: { label: string; hint?: string; checked: boolean; onChange: (on: boolean) => void }): ReactNode {
   return (
@@ -32,6 +34,7 @@ export function SettingsScreen() {
     setDraft({ from: settings.data, value: { ...s, ...patch, notification: { ...s.notification, ...patch.notification } } });
     save.save(patch);
   };
+  const wrapUpChoices = WRAP_UP_OPTIONS.includes(s.wrapUpSec) ? WRAP_UP_OPTIONS : [...WRAP_UP_OPTIONS, s.wrapUpSec].sort((x, y) => x - y);
   const countries = COUNTRIES.includes(s.defaultCountry) ? COUNTRIES : [s.defaultCountry, ...COUNTRIES];
 
   return (
@@ -50,6 +53,17 @@ export function SettingsScreen() {
           <small>Numbers without a country code are dialled and matched as numbers in this country.</small>
         </label>
         <Toggle label="Confirm before dialling" hint="Ask before a clicked number is called." checked={s.confirmBeforeDial} onChange={(on) => set({ confirmBeforeDial: on })} />
+        <label className="field">
+          Wrap-up time
+          <select value={s.wrapUpSec} onChange={(e) => set({ wrapUpSec: Number(e.target.value) })}>
+            {wrapUpChoices.map((sec) => (
+              <option key={sec} value={sec}>
+                {sec === 0 ? 'None: log as the call ends' : `${sec} seconds`}
+              </option>
+            ))}
+          </select>
+          <small>After a call, time to add notes and an outcome before it is logged; Save logs it at once.</small>
+        </label>
       </fieldset>
       <fieldset>
         <legend>Screen-pops</legend>
