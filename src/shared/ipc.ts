@@ -4,6 +4,7 @@
 // channel names exist only here.
 import { z } from 'zod';
 import { CallActionSchema, PresenceSchema } from './agent-protocol.js';
+import { DialShortcutSchema } from './accelerator.js';
 import { CreateRecordPolicySchema } from './agent-protocol.js';
 import { BusUrlSchema } from './bus-url.js';
 import { CrmLogState, HistoryOutcome } from './call-history.js';
@@ -45,6 +46,8 @@ export const SettingsSchema = z.object({
   wrapUpSec: z.number().int().min(0).max(3600),
   /** When a call pops: as it rings (default), once this agent answers it, or never. */
   popMode: z.enum(['ring', 'answer', 'off']),
+  /** The global shortcut that dials the number on the clipboard (an Electron accelerator; '' = none). */
+  dialShortcut: DialShortcutSchema,
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 export const SettingsPatchSchema = SettingsSchema.extend({

@@ -6,15 +6,17 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
+import { DialController, type DialFeedback } from '../../src/main/dial/index.js';
 import { createDialShortcut } from '../../src/main/electron/dial-shortcut.js';
 import { guardWebContents, lockDownSession, serveAppScheme } from '../../src/main/electron/guards.js';
 import { applyLoginItem } from '../../src/main/electron/login-item.js';
 import { createAppUrlMatcher } from '../../src/main/electron/policy/app-origin.js';
 import { APP_ENTRY_URL } from '../../src/main/electron/policy/app-scheme.js';
 import { loginItemPlan } from '../../src/main/electron/policy/login-item.js';
-import { IDLE_INSTALL_AFTER_SEC, updatePlan } from '../../src/main/electron/policy/update-policy.js';
-import { CHECK_EVERY_MS, IDLE_POLL_MS, startUpdates, type UpdaterLike } from '../../src/main/electron/updates.js';
+import { callInProgress, IDLE_INSTALL_AFTER_SEC, policySource, updatePlan } from '../../src/main/electron/policy/update-policy.js';
+import { CHECK_EVERY_MS, IDLE_POLL_MS, readAdminPolicy, startUpdates, type UpdaterLike } from '../../src/main/electron/updates.js';
 
 const log = () => ({ info: vi.fn(), warn: vi.fn(), error: vi.fn() });
 
@@ -114,17 +116,51 @@ describe('dial shortcut', () => {
     const dial = vi.fn();
     const notice = vi.fn();
     let clipboard = ' +1 (415) 555-2671 ';
-    const shortcut = createDialShortcut({ globalShortcut: globalShortcut as never, readClipboard: () => clipboard, dial, notice, log: log() });
+    const shortcut = createDialShortcut({ globalShortcut: globalShortcut as never, readClipboard: async () => clipboard, dial, notice, log: log() });
     return { shortcut, registered, dial, notice, setClipboard: (t: string) => (clipboard = t) };
   }
 
-  it('dials the clipboard text through the tel: path when the shortcut is pressed', () => {
+  it('dials the clipboard text through the tel: path when the shortcut is pressed', async () => {
     const { shortcut, registered, dial, setClipboard } = setup();
     shortcut.apply('CommandOrControl+Shift+D');
     registered.get('CommandOrControl+Shift+D')!();
+    await vi.waitFor(() => expect(dial).toHaveBeenCalledTimes(1));
     setClipboard('not a number');
     registered.get('CommandOrControl+Shift+D')!();
+    await vi.waitFor(() => expect(dial).toHaveBeenCalledTimes(2));
     expect(dial.mock.calls).toEqual([[' +1 (415) 555-2671 '], ['not a number']]);
+  });
+
+  it('goes through the same parser, confirmation and feedback as a tel: link (the real DialController)', async () => {
+    const registered = new Map<string, () => void>();
+    const dialled: string[] = [];
+    const feedback: DialFeedback[] = [];
+    const confirmDial = vi.fn(async () => true);
+    const controller = new DialController({
+      transport: { dial: async (e164) => (dialled.push(e164), { type: 'dial_result', ok: true, e164 }) as never },
+      confirm: { confirmDial },
+      feedback: { dialFeedback: (f) => feedback.push(f) },
+      policy: () => ({ defaultCountry: 'US', confirmBeforeDial: true }),
+      logger: pino({ level: 'silent' }),
+    });
+    const viaShortcut = createDialShortcut({
+      globalShortcut: { register: (acc: string, fn: () => void) => (registered.set(acc, fn), true), unregister: () => undefined } as never,
+      readClipboard: async () => clip,
+      dial: (raw) => void controller.dial(raw),
+      notice: vi.fn(),
+      log: log(),
+    });
+    let clip = 'Call me on (415) 555-2671';
+    viaShortcut.apply('Alt+F9');
+    registered.get('Alt+F9')!();
+    await vi.waitFor(() => expect(feedback).toHaveLength(1));
+    expect(feedback[0]).toMatchObject({ kind: 'refused' }); // prose around a number is not a number, as for a link
+    clip = 'tel:+1-415-555-2671';
+    registered.get('Alt+F9')!();
+    await vi.waitFor(() => expect(feedback).toHaveLength(2));
+    expect(confirmDial).toHaveBeenCalledWith({ e164: '+14155552671', display: expect.any(String) });
+    expect(dialled).toEqual(['+14155552671']);
+    expect(feedback[1]).toMatchObject({ kind: 'placed', e164: '+14155552671' });
   });
 
   it('moves to a new shortcut, turns off with an empty one, and releases it on quit', () => {
@@ -163,7 +199,7 @@ describe('update channel', () => {
     const state = { inCall: false, idleSec: 0 };
     const notice = vi.fn();
     startUpdates({
-      updater: updater as unknown as UpdaterLike,
+      updater: () => updater as unknown as UpdaterLike,
       plan: { mode, why: 'test', feedUrl },
       inCall: () => state.inCall,
       idleSec: () => state.idleSec,
@@ -210,6 +246,23 @@ describe('update channel', () => {
     state.idleSec = IDLE_INSTALL_AFTER_SEC;
     tick(IDLE_POLL_MS);
     expect(updater.quitAndInstall).toHaveBeenCalledWith(true, true);
+  });
+
+  it('reads the policy from the registry on Windows and the file elsewhere; none set means null', async () => {
+    const asked: string[] = [];
+    const ports = {
+      regQuery: async (key: string) => (asked.push(key), '    UpdateMode    REG_SZ    off\r\n'),
+      readFile: async (path: string) => (asked.push(path), null),
+    };
+    expect(await readAdminPolicy(policySource('win32'), ports)).toEqual({ ok: true, policy: { updateMode: 'off' } });
+    expect(await readAdminPolicy(policySource('linux'), ports)).toBeNull();
+    expect(asked).toEqual(['HKLM\\SOFTWARE\\Policies\\Ringbridge', '/etc/ringbridge/policy.json']);
+  });
+
+  it('counts a ringing or talking call as a call in progress, not one in wrap-up', () => {
+    expect(callInProgress([{ state: 'wrap_up' }])).toBe(false);
+    expect(callInProgress([{ state: 'wrap_up' }, { state: 'talking' }])).toBe(true);
+    expect(callInProgress([{ state: 'ringing' }])).toBe(true);
   });
 
   it('an MSI install gets no update channel even with install-when-idle in the policy', () => {

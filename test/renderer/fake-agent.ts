@@ -221,6 +221,7 @@ export class FakeAgent {
     notification: { sound: true, showCompany: true },
     wrapUpSec: 60,
     popMode: 'ring',
+    dialShortcut: 'CommandOrControl+Shift+D',
   };
   history: HistoryEntry[] = structuredClone(SAMPLE_CALLS);
   /** What the bus says to the next call-control request (null: it goes through). */

@@ -154,6 +154,30 @@ describe('settings', () => {
     expect(await p.getByLabel('Start at login').isChecked()).toBe(false);
   });
 
+  it('changes the dial shortcut in its normal spelling, and refuses an unusable one with the reason, saving nothing', async () => {
+    const fake = new FakeAgent(PAIRED);
+    const p = await open(fake);
+    await p.getByRole('tab', { name: 'Settings' }).click();
+    const field = p.getByLabel('Dial shortcut');
+    expect(await field.inputValue()).toBe('CommandOrControl+Shift+D');
+    await field.fill('Shift+D');
+    await field.press('Enter');
+    const refused = p.getByRole('alert').filter({ hasText: 'needs Ctrl, Cmd, Alt or Super' });
+    await expect.poll(() => refused.isVisible()).toBe(true);
+    expect(await field.getAttribute('aria-invalid')).toBe('true');
+    await shot(p, 'settings-dial-shortcut-refused');
+    expect(fake.callsTo('setSettings')).toEqual([]);
+    expect(fake.settings.dialShortcut).toBe('CommandOrControl+Shift+D');
+
+    await field.fill('ctrl+alt+9');
+    await field.blur();
+    await expect.poll(() => fake.settings.dialShortcut).toBe('Control+Alt+9');
+    expect(fake.callsTo('setSettings')).toEqual([[{ dialShortcut: 'Control+Alt+9' }]]);
+    await expect.poll(() => field.inputValue()).toBe('Control+Alt+9');
+    expect(await refused.count()).toBe(0);
+    await shot(p, 'settings-dial-shortcut');
+  });
+
   it('follows do-not-disturb turned on from the tray', async () => {
     const fake = new FakeAgent(PAIRED);
     const p = await open(fake);

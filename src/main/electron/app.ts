@@ -1,22 +1,27 @@
 // The Electron lifecycle around the agent: sandbox and single-instance lock before anything
 // else, protocol links queued until ready, then window, tray, IPC and notifications wired to
 // the capabilities index.ts builds. Everything electron-specific stays in this folder.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app } from 'electron';
+import { fileURLToPath } from 'node:url';
+import { app, protocol as schemes, session } from 'electron';
 import type { AppState, CallPanel, CrmStatus, Settings } from '../../shared/ipc.js';
 import type { SecretStore } from '../storage/secret-store.js';
 import { confirmDialDialog } from './dialogs.js';
 import { handleAll, send, type InvokeHandlers } from './ipc.js';
 import type { ShellLogger } from './logger.js';
 import { ElectronNotifier } from './notifications.js';
+import { guardWebContents, lockDownSession, serveAppScheme } from './guards.js';
 import { createExternalOpener, type OpenExternal } from './open-external.js';
 import { createAppUrlMatcher } from './policy/app-origin.js';
+import { APP_ENTRY_URL, APP_SCHEME, APP_SCHEME_PRIVILEGES } from './policy/app-scheme.js';
+import { contentSecurityPolicy } from './policy/csp.js';
 import type { DeepLink } from './policy/deep-link.js';
 import { registerProtocolHandling } from './protocol.js';
 import { createSecretStore } from './secret-store.js';
+import { startSystemIntegration } from './system.js';
 import { createTray, type AppTray } from './tray.js';
-import { createMainWindow, lockDownSession } from './window.js';
+import { createMainWindow } from './window.js';
 
 /** Must equal the installer's appId, or Windows toasts lose their title and icon. */
 export const APP_USER_MODEL_ID = 'com.ringbridge.agent';
@@ -69,22 +74,22 @@ export function runShell({ log, build }: ShellOptions): void {
   app.enableSandbox();
   app.setAppUserModelId(APP_USER_MODEL_ID);
 
+  // The renderer comes from ringbridge-app://ui/ (out/renderer), never file://; before `ready`.
+  schemes.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: APP_SCHEME_PRIVILEGES }]);
+
   const devServerUrl = !app.isPackaged ? process.env['ELECTRON_RENDERER_URL'] : undefined;
-  const rendererFile = fileURLToPath(new URL('../renderer/index.html', import.meta.url));
-  const isAppUrl = createAppUrlMatcher({ rendererFileUrl: pathToFileURL(rendererFile).href, devServerUrl });
+  const isAppUrl = createAppUrlMatcher({ devServerUrl });
 
   let agent: ShellAgent | null = null;
   const openExternal = createExternalOpener(() => {
     const bus = agent?.busOrigin();
     return { extraOrigins: bus ? [bus] : [] };
   }, log);
+  // Every webContents, the window's and any a bug might create, gets the same guards.
+  app.on('web-contents-created', (_event, contents) => guardWebContents(contents, { isAppUrl, openExternal, log }));
   const window = createMainWindow({
     preloadPath: fileURLToPath(new URL('../preload/index.cjs', import.meta.url)),
-    load: devServerUrl ? { url: devServerUrl } : { file: rendererFile },
-    isAppUrl,
-    dev: Boolean(devServerUrl),
-    openExternal,
-    log,
+    url: devServerUrl ?? APP_ENTRY_URL,
   });
 
   const testMode = process.env['NODE_ENV'] === 'test';
@@ -97,11 +102,13 @@ export function runShell({ log, build }: ShellOptions): void {
   const protocol = registerProtocolHandling(onLink, () => window.show(), log);
 
   let tray: AppTray | null = null;
+  let stopSystem = () => {};
   app.on('window-all-closed', () => {
     /* a tray app keeps running with no window */
   });
   app.on('before-quit', () => {
     window.allowClose();
+    stopSystem();
     tray?.destroy();
     tray = null;
   });
@@ -114,7 +121,9 @@ export function runShell({ log, build }: ShellOptions): void {
   });
 
   void app.whenReady().then(async () => {
-    lockDownSession(Boolean(devServerUrl));
+    const csp = contentSecurityPolicy({ dev: Boolean(devServerUrl), forMeta: false });
+    lockDownSession(session.defaultSession, csp);
+    serveAppScheme(schemes, fileURLToPath(new URL('../renderer', import.meta.url)), readFile, csp);
     const notifier = new ElectronNotifier(openExternal, log);
     const built = await build({
       notifier,
@@ -147,10 +156,9 @@ export function runShell({ log, build }: ShellOptions): void {
       tray?.update(state);
       push((c, s: AppState) => send(c, 'stateChanged', s, log))(state);
     });
-    built.onSettings((settings) => {
-      app.setLoginItemSettings({ openAtLogin: settings.startAtLogin });
-      push((c, s: Settings) => send(c, 'settingsChanged', s, log))(settings);
-    });
+    built.onSettings((settings) => push((c, s: Settings) => send(c, 'settingsChanged', s, log))(settings));
+    // Start at login, the dial shortcut (same path as a tel: link) and the update channel.
+    stopSystem = startSystemIntegration(built, (title, body) => notifier.notice(title, body), log);
     built.onHistory(() => push((c) => send(c, 'historyChanged', null, log))(null));
     built.onCrmStatus((status) => push((c, s: CrmStatus) => send(c, 'crmStatusChanged', s, log))(status));
     built.onCallPanel((panel) => push((c, p: CallPanel) => send(c, 'callPanelChanged', p, log))(panel));

@@ -7,8 +7,8 @@ import type { ShellLogger } from './logger.js';
 
 export interface DialShortcutDeps {
   globalShortcut: Pick<GlobalShortcut, 'register' | 'unregister'>;
-  /** The clipboard's plain text (copy the number, press the shortcut). */
-  readClipboard(): string;
+  /** The selected or copied text (Electron 45's clipboard reads are async). */
+  readClipboard(): Promise<string>;
   /** The tel: path: parse, confirm when the setting says so, dial, report. */
   dial(raw: string): void;
   notice(title: string, body: string): void;
@@ -23,7 +23,12 @@ export interface DialShortcut {
 
 export function createDialShortcut(deps: DialShortcutDeps): DialShortcut {
   let current = '';
-  const onPress = () => deps.dial(deps.readClipboard());
+  const onPress = () => {
+    deps.readClipboard().then(
+      (text) => deps.dial(text),
+      (err: unknown) => deps.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read the clipboard'),
+    );
+  };
   return {
     apply(accelerator) {
       if (accelerator === current) return;

@@ -2,7 +2,7 @@
 // electron-updater: app.ts hands in the real autoUpdater, a test hands in a fake and a clock.
 import type { AppUpdater } from 'electron-updater';
 import type { ShellLogger } from './logger.js';
-import { shouldInstallNow, type UpdatePlan } from './policy/update-policy.js';
+import { policyFromJson, policyFromRegQuery, shouldInstallNow, type PolicyRead, type PolicySource, type UpdatePlan } from './policy/update-policy.js';
 
 /** Checks for a new version this often (and once at start). */
 export const CHECK_EVERY_MS = 4 * 60 * 60 * 1000;
@@ -11,8 +11,26 @@ export const IDLE_POLL_MS = 60 * 1000;
 
 export type UpdaterLike = Pick<AppUpdater, 'checkForUpdates' | 'quitAndInstall' | 'setFeedURL' | 'on' | 'autoDownload' | 'autoInstallOnAppQuit'>;
 
+export interface PolicyPorts {
+  /** `reg query <key>`'s output; null when the key does not exist. */
+  regQuery(key: string): Promise<string | null>;
+  /** The file's text; null when there is no such file. */
+  readFile(path: string): Promise<string | null>;
+}
+
+/** The admin policy from its machine-wide source; null when the admin set none. */
+export async function readAdminPolicy(source: PolicySource, ports: PolicyPorts): Promise<PolicyRead | null> {
+  if (source.kind === 'registry') {
+    const out = await ports.regQuery(source.key);
+    return out === null ? null : policyFromRegQuery(out);
+  }
+  const text = await ports.readFile(source.path);
+  return text === null ? null : policyFromJson(text, source.path);
+}
+
 export interface UpdateDeps {
-  updater: UpdaterLike;
+  /** Called only when the plan is not off (electron-updater's autoUpdater is created on first use). */
+  updater(): UpdaterLike;
   plan: UpdatePlan;
   /** A call of this agent is ringing or talking (wrap-up does not count: the call is over). */
   inCall(): boolean;
@@ -25,9 +43,10 @@ export interface UpdateDeps {
 
 /** Starts the update channel per the plan; returns the stop function. `off` touches nothing. */
 export function startUpdates(deps: UpdateDeps): () => void {
-  const { updater, plan, log } = deps;
+  const { plan, log } = deps;
   log.info({ mode: plan.mode, why: plan.why }, 'update policy');
   if (plan.mode === 'off') return () => {};
+  const updater = deps.updater();
   if (plan.feedUrl) updater.setFeedURL({ provider: 'generic', url: plan.feedUrl });
   updater.autoDownload = true;
   // Quitting is the agent's own act; both modes install then.

@@ -1,19 +1,13 @@
-// The main window: created from the pinned options, locked to our own pages, closed to the tray.
-import { BrowserWindow, session } from 'electron';
-import { contentSecurityPolicy } from './policy/csp.js';
-import type { AppUrlMatcher } from './policy/app-origin.js';
+// The main window: created from the pinned options and closed to the tray. Its guards (no new
+// windows, no navigation away, no <webview>) come from app.ts's web-contents-created, as every
+// webContents' do.
+import { BrowserWindow } from 'electron';
 import { mainWindowOptions } from './policy/window-options.js';
-import type { OpenExternal } from './open-external.js';
-import type { ShellLogger } from './logger.js';
 
 export interface MainWindowDeps {
   preloadPath: string;
-  /** What loadURL/loadFile gets: the dev server or the built index.html. */
-  load: { url: string } | { file: string };
-  isAppUrl: AppUrlMatcher;
-  dev: boolean;
-  openExternal: OpenExternal;
-  log: ShellLogger;
+  /** The dev server, or the built index.html through the app's own scheme (never file://). */
+  url: string;
 }
 
 export interface MainWindow {
@@ -25,35 +19,12 @@ export interface MainWindow {
   allowClose(): void;
 }
 
-/** Session-wide locks: CSP on every response, no permission ever granted to web content. */
-export function lockDownSession(dev: boolean): void {
-  const csp = contentSecurityPolicy({ dev, forMeta: false });
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp] } });
-  });
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
-  session.defaultSession.setPermissionCheckHandler(() => false);
-}
-
 export function createMainWindow(deps: MainWindowDeps): MainWindow {
   let win: BrowserWindow | null = null;
   let closing = false;
 
   function build(): BrowserWindow {
     const created = new BrowserWindow(mainWindowOptions(deps.preloadPath));
-    const contents = created.webContents;
-    contents.setWindowOpenHandler(({ url }) => {
-      void deps.openExternal(url); // CRM links go to the browser through the gate; nothing opens in-app
-      return { action: 'deny' };
-    });
-    const guard = (event: Electron.Event, url: string) => {
-      if (deps.isAppUrl(url)) return;
-      event.preventDefault();
-      deps.log.warn({}, 'blocked navigation away from the app');
-    };
-    contents.on('will-navigate', guard);
-    contents.on('will-redirect', guard);
-    contents.on('will-attach-webview', (event) => event.preventDefault());
     created.on('ready-to-show', () => created.show());
     created.on('close', (event) => {
       if (closing) return;
@@ -63,8 +34,7 @@ export function createMainWindow(deps: MainWindowDeps): MainWindow {
     created.on('closed', () => {
       win = null;
     });
-    if ('url' in deps.load) void created.loadURL(deps.load.url);
-    else void created.loadFile(deps.load.file);
+    void created.loadURL(deps.url);
     return created;
   }
 

@@ -23,6 +23,8 @@ describe('SettingsStore', () => {
       startAtLogin: true,
       popMode: 'ring',
       notification: { sound: true, showCompany: true },
+      wrapUpSec: 60,
+      dialShortcut: 'CommandOrControl+Shift+D',
     });
   });
 
@@ -45,6 +47,8 @@ describe('SettingsStore', () => {
       startAtLogin: true,
       popMode: 'ring',
       notification: { sound: true, showCompany: true },
+      wrapUpSec: 60,
+      dialShortcut: 'CommandOrControl+Shift+D',
     });
     kv.set('settings', { defaultCountry: 'new zealand' });
     expect(new SettingsStore(kv, { defaultCountry: 'AU' }).get().defaultCountry).toBe('AU');
@@ -67,5 +71,14 @@ describe('SettingsStore', () => {
     expect(() => store.update({ evil: true })).toThrow();
     expect(store.get().defaultCountry).toBe('US');
     expect(store.get().doNotDisturb).toBe(false);
+  });
+
+  it('stores the dial shortcut in its normal spelling, and refuses one that is not a usable accelerator with the reason', () => {
+    const store = new SettingsStore(tempStore().kv);
+    expect(store.update({ dialShortcut: 'ctrl+alt+9' }).dialShortcut).toBe('Control+Alt+9');
+    expect(() => store.update({ dialShortcut: 'Shift+D' })).toThrow(/needs Ctrl/);
+    expect(() => store.update({ dialShortcut: 'Ctrl+Banana' })).toThrow(/Banana.* is not a key Electron knows/);
+    expect(store.get().dialShortcut).toBe('Control+Alt+9');
+    expect(store.update({ dialShortcut: '' }).dialShortcut).toBe(''); // none
   });
 });

@@ -2,6 +2,7 @@
 // (do-not-disturb) and the window. The shape is the IPC contract's (src/shared/ipc.ts): one
 // definition for what is stored, served and patched; this module only adds the defaults.
 import { z } from 'zod';
+import { DEFAULT_DIAL_SHORTCUT } from '../../shared/accelerator.js';
 import { SettingsPatchSchema, SettingsSchema as ContractSettingsSchema, type Settings, type SettingsPatch } from '../../shared/ipc.js';
 import { Signal } from '../signal.js';
 import type { KeyValueStore } from '../storage/index.js';
@@ -13,6 +14,7 @@ export const DEFAULT_SETTINGS: Settings = {
   confirmBeforeDial: false,
   doNotDisturb: false,
   startAtLogin: true,
+  dialShortcut: DEFAULT_DIAL_SHORTCUT,
   notification: { sound: true, showCompany: true },
   wrapUpSec: 60,
   popMode: 'ring',

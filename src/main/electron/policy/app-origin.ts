@@ -1,8 +1,9 @@
-// What counts as "our renderer": the built index.html on disk, or the electron-vite dev server
-// in development. Used by the IPC sender check and the navigation guard alike.
+// What counts as "our renderer": pages of the app's own scheme (ringbridge-app://ui/, see
+// app-scheme.ts), or the electron-vite dev server in development. Used by the IPC sender check
+// and the navigation guard alike.
+import { isAppSchemeUrl } from './app-scheme.js';
+
 export interface AppLocation {
-  /** file:// URL of out/renderer/index.html. */
-  rendererFileUrl: string;
   /** The dev server URL when running `electron-vite dev` (ELECTRON_RENDERER_URL); unset in production. */
   devServerUrl?: string | undefined;
 }
@@ -10,8 +11,6 @@ export interface AppLocation {
 export type AppUrlMatcher = (url: string) => boolean;
 
 export function createAppUrlMatcher(location: AppLocation): AppUrlMatcher {
-  const file = new URL(location.rendererFileUrl);
-  if (file.protocol !== 'file:') throw new Error('rendererFileUrl must be a file:// URL');
   const devOrigin = location.devServerUrl ? new URL(location.devServerUrl).origin : null;
   return (raw) => {
     let url: URL;
@@ -20,8 +19,8 @@ export function createAppUrlMatcher(location: AppLocation): AppUrlMatcher {
     } catch {
       return false;
     }
-    // file: URLs have an opaque "null" origin, so compare the exact document instead.
-    if (url.protocol === 'file:') return url.host === file.host && url.pathname === file.pathname;
+    // Node gives a custom scheme an opaque origin, so compare scheme and host instead.
+    if (isAppSchemeUrl(url)) return true;
     return devOrigin !== null && url.origin === devOrigin;
   };
 }

@@ -3,10 +3,10 @@ import { AgentIpcError, type AppState } from '../../../shared/ipc.js';
 import { createAppUrlMatcher } from './app-origin.js';
 import { checkSender, guardHandler, type InvokeEventLike, type SenderTrust } from './ipc-guard.js';
 
-const APP_FILE = 'file:///opt/Ringbridge/resources/app.asar/out/renderer/index.html';
+const APP_FILE = 'ringbridge-app://ui/index.html';
 const OWN_WINDOW = 7;
 const trust: SenderTrust = {
-  isAppUrl: createAppUrlMatcher({ rendererFileUrl: APP_FILE }),
+  isAppUrl: createAppUrlMatcher({}),
   isOwnWebContents: (id) => id === OWN_WINDOW,
 };
 
@@ -27,7 +27,8 @@ describe('sender check', () => {
 
   it.each([
     ['a foreign origin', event({ url: 'https://evil.example/' })],
-    ['another local file', event({ url: 'file:///tmp/evil.html' })],
+    ['a local file', event({ url: 'file:///tmp/evil.html' })],
+    ['our scheme with another host', event({ url: 'ringbridge-app://evil/index.html' })],
     ['a sub-frame', event({ parent: { url: APP_FILE } })],
     ['a window we did not create', event({ id: 99 })],
     ['a destroyed frame', event({ frame: null })],
@@ -37,7 +38,7 @@ describe('sender check', () => {
   });
 
   it('accepts the dev server origin only when one is configured', () => {
-    const dev = createAppUrlMatcher({ rendererFileUrl: APP_FILE, devServerUrl: 'http://localhost:5173/' });
+    const dev = createAppUrlMatcher({ devServerUrl: 'http://localhost:5173/' });
     expect(dev('http://localhost:5173/#/calls')).toBe(true);
     expect(dev('http://localhost:5174/')).toBe(false);
     expect(trust.isAppUrl('http://localhost:5173/')).toBe(false);

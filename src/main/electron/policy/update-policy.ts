@@ -131,3 +131,8 @@ export function shouldInstallNow(input: { mode: UpdateMode; downloaded: boolean;
   return input.mode === 'install-when-idle' && input.downloaded && !input.inCall && input.idleSec >= IDLE_INSTALL_AFTER_SEC;
 }
 
+
+/** A call that rings or talks holds off an idle install; one in wrap-up does not (the call is over). */
+export function callInProgress(calls: ReadonlyArray<{ state: string }>): boolean {
+  return calls.some((call) => call.state === 'ringing' || call.state === 'talking');
+}

@@ -1,6 +1,7 @@
 import { useState, type ReactNode } from 'react';
 import type { Settings, SettingsPatch } from '../../../shared/ipc.js';
 import { useSaveSettings, useSettings } from '../agent.js';
+import { DialShortcutField } from './settings/DialShortcutField.js';
 
 // Where most 3CX customers are; any other country already saved still shows.
 const COUNTRIES = ['AU', 'NZ', 'GB', 'IE', 'US', 'CA', 'ZA', 'DE', 'AT', 'CH', 'FR', 'BE', 'NL', 'IT', 'ES', 'PT', 'SE', 'DK', 'NO', 'FI', 'PL', 'CY', 'GR', 'MT', 'AE', 'IN', 'SG', 'MY', 'PH', 'MX', 'BR'];
@@ -53,6 +54,7 @@ export function SettingsScreen() {
           <small>Numbers without a country code are dialled and matched as numbers in this country.</small>
         </label>
         <Toggle label="Confirm before dialling" hint="Ask before a clicked number is called." checked={s.confirmBeforeDial} onChange={(on) => set({ confirmBeforeDial: on })} />
+        <DialShortcutField value={s.dialShortcut} onSave={(dialShortcut) => set({ dialShortcut })} />
         <label className="field">
           Wrap-up time
           <select value={s.wrapUpSec} onChange={(e) => set({ wrapUpSec: Number(e.target.value) })}>
