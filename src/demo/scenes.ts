@@ -229,7 +229,74 @@ export async function hostileLinks(ctx: SceneContext): Promise<SceneResult> {
   return checks.result;
 }
 
-export const SCRIPTED_SCENES = [knownCaller, queueCall, unknownCaller, missedCall, queueMissed, clickToDial, hostileLinks];
+/** Polls `read` until it returns something (or the scene's wait runs out). */
+async function until<T>(ctx: SceneContext, read: () => T | null | undefined): Promise<T | null> {
+  const deadline = Date.now() + ctx.timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value !== null && value !== undefined) return value;
+    if (Date.now() > deadline) return null;
+    await sleep(20);
+  }
+}
+
+/** The live record (issue 11 item 10): on the contact in HubSpot while the call is on, completed in place at the end. */
+export async function liveRecord(ctx: SceneContext): Promise<SceneResult> {
+  const jane = KNOWN_CALLERS.jane;
+  ctx.printer.startScene(`Live record: ${fullName(jane)} calls ${FIRST}; the call is on her HubSpot record as soon as ${FIRST} answers`);
+  const checks = new Checks(ctx);
+  const call = place(ctx, { kind: 'inbound', from: jane.e164, to: FIRST, talkSec: 6 });
+  await checks.see(`${label(FIRST)} call answered`, line(label(FIRST), 'call', 'answered'));
+  if (ctx.crm) {
+    const live = await until(ctx, () => [...ctx.stage.hubspot.calls.values()].find((c) => c.properties.hs_call_status === 'IN_PROGRESS' && c.properties.hs_call_from_number === jane.e164));
+    checks.hold('a HubSpot call record IN_PROGRESS while the call is on', live !== null);
+    if (live) ctx.printer.say('[CRM]', 'HubSpot', `call ${live.id}: ${live.properties.hs_call_status} since ${live.properties.hs_timestamp}, on ${fullName(jane)} (colleagues see it now)`);
+    const callid = await call;
+    await checks.see(`${label(FIRST)} call ended`, line(label(FIRST), 'call', 'ended'));
+    const done = await until(ctx, () => (live && ctx.stage.hubspot.calls.get(live.id)?.properties.hs_call_status === 'COMPLETED' ? live : null));
+    checks.hold('the same HubSpot record COMPLETED at the end, not a second one', done !== null && hubspotCallsOf(ctx, FIRST, callid).length === 1);
+    await expectCrm(checks, ctx, FIRST, callid, fullName(jane), true);
+  } else await call;
+  return checks.result;
+}
+
+/** Notes and outcome (issue 11 item 2): the call waits in wrap-up; the agent's Save writes them into the record. */
+export async function notesAndOutcome(ctx: SceneContext): Promise<SceneResult> {
+  const tom = KNOWN_CALLERS.tom;
+  const agent = ctx.agents.get(FIRST)!;
+  ctx.printer.startScene(`Notes and outcome: ${fullName(tom)} calls ${FIRST}; after the call ${FIRST} types notes, picks an outcome and saves during wrap-up`);
+  const checks = new Checks(ctx);
+  agent.core.settings.update({ wrapUpSec: 60 });
+  try {
+    const call = place(ctx, { kind: 'inbound', from: tom.e164, to: FIRST, talkSec: 4 });
+    const callid = await call;
+    await checks.see(`${label(FIRST)} call ended`, line(label(FIRST), 'call', 'ended'));
+    const wrap = await until(ctx, () => agent.crm.callPanel().calls.find((c) => c.state === 'wrap_up'));
+    checks.hold(`${label(FIRST)} Call panel shows the call in wrap-up`, wrap !== null);
+    if (!wrap || !ctx.crm) return checks.result;
+    ctx.printer.say(label(FIRST), 'panel', `wrap-up for ${wrap.remoteName ?? wrap.remoteNumber}, logs by itself at ${wrap.wrapUpEndsAt}`);
+    const outcomes = agent.crm.callPanel().dispositions;
+    const connected = outcomes.find((d) => d.label === 'Connected');
+    checks.hold("the outcome list is HubSpot's own dispositions", connected !== undefined);
+    const notes = 'Wants a quote for 20 seats; call back Friday';
+    agent.crm.saveCallNotes({ callKey: wrap.callKey, notes, dispositionId: null, done: false });
+    agent.crm.saveCallNotes({ callKey: wrap.callKey, notes, dispositionId: connected?.id ?? null, done: true });
+    ctx.printer.say(label(FIRST), 'panel', `saved: "${notes}", outcome ${connected?.label ?? 'none'}`);
+    const record = await until(ctx, () => {
+      const [only] = hubspotCallsOf(ctx, FIRST, callid);
+      return only?.properties.hs_call_disposition === connected?.id && only?.properties.hs_call_body?.startsWith(notes) ? only : null;
+    });
+    checks.hold('the HubSpot record holds the notes (hs_call_body) and the outcome (hs_call_disposition)', record !== null);
+    checks.hold('one HubSpot record for the call', hubspotCallsOf(ctx, FIRST, callid).length === 1);
+    if (record) ctx.printer.say('[CRM]', 'HubSpot', `call ${record.id}: ${record.properties.hs_call_status}, outcome "${connected?.label}", notes "${notes}"`);
+    checks.hold(`${label(FIRST)} Call panel empty after Save`, agent.crm.callPanel().calls.length === 0);
+  } finally {
+    agent.core.settings.update({ wrapUpSec: 0 });
+  }
+  return checks.result;
+}
+
+export const SCRIPTED_SCENES = [knownCaller, queueCall, unknownCaller, missedCall, queueMissed, clickToDial, hostileLinks, liveRecord, notesAndOutcome];
 
 /** After the script: one more call every few seconds, cycling through callers and kinds. */
 export function* endlessCalls(): Generator<{ title: string; script: CallScript }> {

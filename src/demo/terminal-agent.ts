@@ -105,6 +105,8 @@ export async function startTerminalAgent(opts: TerminalAgentOptions): Promise<Te
     defaultCountry: 'AU',
     bus: { backoff: { baseMs: 100, capMs: 1000 } },
   });
+  // The scripted calls are logged as they end; the notes scene turns wrap-up on for its call.
+  core.settings.update({ wrapUpSec: 0 });
   const crm = await createCrmLink({
     core,
     dataDir,
