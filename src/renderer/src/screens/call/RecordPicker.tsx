@@ -12,7 +12,7 @@ export function RecordPicker({ view, who, busy, onPick }: { view: CallRecords; w
   if (view.candidates.length === 0) return null;
   if (view.candidates.length === 1) {
     const only = view.candidates[0]!;
-    return <p className="record-only">Logged to {only.name}{only.company ? ` (${only.company})` : ''}</p>;
+    return <p className="record-only">Record: {only.name}{only.company ? ` (${only.company})` : ''}</p>;
   }
   return (
     <label className="field record-picker">
