@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from './audit/port.js';
 import type { DialService } from './dial/port.js';
 import { agentGateway, type GatewayOptions } from './fanout/index.js';
-import { capConnectionsPerAddress, DEFAULT_CONNECTION_LIMITS, serverTimeouts, type ConnectionLimits } from './http/connections.js';
+import { capConnectionsPerAddress, DEFAULT_CONNECTION_LIMITS, idleTimeoutOnRequests, serverTimeouts, type ConnectionLimits } from './http/connections.js';
 import { pairingRoutes } from './http/pairing.js';
 import type { RateLimits } from './http/rate-limit.js';
 import { problemHandler } from './http/problem.js';
@@ -94,6 +94,7 @@ export async function buildApp(deps: BusDeps): Promise<FastifyInstance> {
     ...serverTimeouts(connections),
   }) as unknown as FastifyInstance;
   capConnectionsPerAddress(app.server, { max: connections.maxConnectionsPerAddress, trustProxy: deps.trustProxy ?? [], log: app.log });
+  idleTimeoutOnRequests(app.server);
 
   await app.register(problemHandler);
 

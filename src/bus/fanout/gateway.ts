@@ -75,9 +75,8 @@ export class Gateway implements SessionHost {
   private readonly sessions = new Set<AgentSession>();
   /** tenant -> PBX -> extension -> sessions. */
   private readonly routes: Routes = new Map();
-  /** Authenticated sessions per device token (by its hash), oldest first. */
+  /** Authenticated sessions per device token (by its hash, AgentSession.device), oldest first. */
   private readonly byDevice = new Map<string, AgentSession[]>();
-  private readonly deviceOf = new Map<AgentSession, string>();
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly revocationWatch: NodeJS.Timeout;
@@ -173,11 +172,14 @@ export class Gateway implements SessionHost {
    * copy of the app elsewhere. Its close code is terminal so two copies cannot evict each other forever.
    */
   admit(session: AgentSession, deviceToken: string): void {
-    const device = createHash('sha256').update(deviceToken).digest('base64url');
-    this.deviceOf.set(session, device);
-    const list = this.byDevice.get(device) ?? [];
-    this.byDevice.set(device, list);
-    list.push(session);
+    // 128 bits of the digest tell devices apart as well as 256, in half the string kept per session
+    // (encoded from the bytes: a slice of a longer string would keep the longer one alive).
+    const device = createHash('sha256').update(deviceToken).digest().toString('base64url', 0, 16);
+    session.device = device;
+    let list = this.byDevice.get(device);
+    // Made holding its first session: an empty array that is pushed to reserves room for 17.
+    if (list) list.push(session);
+    else this.byDevice.set(device, (list = [session]));
     while (list.length > this.deps.maxSessionsPerDevice) {
       const oldest = list[0]!;
       this.logger.info({ agentId: oldest.agent?.id, code: CloseCode.replaced }, 'agent session replaced by a newer one of its device');
@@ -187,9 +189,9 @@ export class Gateway implements SessionHost {
 
   forget(session: AgentSession): void {
     this.sessions.delete(session);
-    const device = this.deviceOf.get(session);
-    if (device !== undefined) {
-      this.deviceOf.delete(session);
+    const device = session.device;
+    if (device !== null) {
+      session.device = null;
       const list = this.byDevice.get(device)!;
       list.splice(list.indexOf(session), 1);
       if (list.length === 0) this.byDevice.delete(device);

@@ -49,6 +49,8 @@ export class AgentSession {
   alive = true;
   /** Highest tenant offset already sent or deliberately passed over: later copies are dropped. */
   covered = 0;
+  /** Its device token's digest once authenticated: the gateway counts sessions per device by it. */
+  device: string | null = null;
   /** Epoch of the log this session is positioned in; a live event from another means the log was recreated. */
   private epoch = '';
   private held: Array<{ offset: number; epoch: string; frame: string }> = [];
@@ -56,8 +58,13 @@ export class AgentSession {
   private inFlight = 0;
   /** Highest offset acknowledged: an ack of a newer offset this session sent costs no frame budget. */
   private acked = 0;
-  private budget = new FrameBudget(PRE_AUTH_FRAMES, 0);
-  private readonly authTimer: NodeJS.Timeout;
+  /**
+   * Made on the first frame that spends from it (a fresh budget is full, so this is the same as
+   * making it up front): most idle agents send only acks, which are free, and never need one.
+   */
+  private budget: FrameBudget | null = null;
+  /** Until the hello arrives; dropped then, so an idle connection holds no timer. */
+  private authTimer: NodeJS.Timeout | null;
 
   /** A getter, so TypeScript does not carry narrowing of `state` across awaits. */
   get closed(): boolean {
@@ -121,9 +128,15 @@ export class AgentSession {
   private onClosed(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    clearTimeout(this.authTimer);
+    this.stopAuthTimer();
     this.held = [];
     this.host.forget(this);
+  }
+
+  private stopAuthTimer(): void {
+    if (this.authTimer === null) return;
+    clearTimeout(this.authTimer);
+    this.authTimer = null;
   }
 
   private sendError(code: ErrorCode, message: string, reqId?: string): void {
@@ -159,6 +172,7 @@ export class AgentSession {
 
   /** Spends one frame of budget; a socket that has none left is closed. */
   private overBudget(): boolean {
+    this.budget ??= this.agent ? new FrameBudget(this.host.deps.frameBurst, this.host.deps.frameRate) : new FrameBudget(PRE_AUTH_FRAMES, 0);
     if (this.budget.take()) return false;
     this.host.logger.warn({ agentId: this.agent?.id, code: CloseCode.rateLimited }, 'agent socket sent too many frames');
     this.close(CloseCode.rateLimited, 'too many frames');
@@ -245,7 +259,7 @@ export class AgentSession {
 
   private async authenticate(token: string, resume: Position | undefined): Promise<void> {
     this.state = 'authenticating';
-    clearTimeout(this.authTimer);
+    this.stopAuthTimer();
     let agent: Agent | null;
     try {
       agent = await this.host.deps.tenants.authenticateDevice(token);
@@ -262,7 +276,7 @@ export class AgentSession {
       return;
     }
     this.agent = agent;
-    this.budget = new FrameBudget(this.host.deps.frameBurst, this.host.deps.frameRate);
+    this.budget = null; // the authenticated budget, full, from the next frame that spends
     this.host.admit(this, token);
     this.state = 'syncing';
     try {

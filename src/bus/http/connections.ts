@@ -3,7 +3,7 @@
 // agent connect failed), and a cap per client address keeps one host from holding more than its
 // share. Both leave long-lived clients alone: an agent's WebSocket and a connector's long poll have
 // received their whole request before they wait, so no request deadline runs for them.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { BlockList, isIPv4, type Socket } from 'node:net';
 import { normalizeIP } from '@fastify/rate-limit';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
@@ -55,17 +55,28 @@ export function allowLongBody(request: FastifyRequest): void {
   request.raw.once('close', () => longBodies.delete(socket));
 }
 
-/** Fastify options that put the limits on its HTTP server. */
+/** Fastify options that put the limits on its HTTP server (the idle timeout: idleTimeoutOnRequests). */
 export function serverTimeouts(limits: ConnectionLimits) {
   return {
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
-    connectionTimeout: IDLE_TIMEOUT_MS,
     // Node checks the deadlines every 30 s by default, which would let a slow client stay up to 30 s
     // past them.
     http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1_000, Math.ceil(limits.headersTimeoutMs / 4)) },
     clientErrorHandler,
   };
+}
+
+/**
+ * The idle timeout, on each connection once it carries an HTTP request (Node's server then closes
+ * it on expiry, as with Fastify's connectionTimeout). Not on every connection: an agent's WebSocket
+ * upgrade is no request and needs none, and a socket keeps the timer it was given referenced after
+ * ws clears it (~150 bytes of heap per idle agent).
+ */
+export function idleTimeoutOnRequests(server: Server): void {
+  server.on('request', (request: IncomingMessage) => {
+    if (request.socket.timeout !== IDLE_TIMEOUT_MS) request.socket.setTimeout(IDLE_TIMEOUT_MS);
+  });
 }
 
 /** As Fastify's default (answer if possible, then close), as problem+json, but sparing long uploads. */
@@ -121,27 +132,33 @@ export function clientKey(peer: string): string {
  * Behind a load balancer every connection comes from the balancer, so peers in `trustProxy`
  * (RINGBRIDGE_TRUST_PROXY) are not counted: the balancer must cap and time out clients itself.
  */
+interface Client {
+  key: string;
+  open: number;
+  refused: number;
+}
+
 export function capConnectionsPerAddress(server: Server, opts: { max: number; trustProxy: string[]; log: FastifyBaseLogger }): void {
   const proxies = proxyList(opts.trustProxy);
-  const clients = new Map<string, { open: number; refused: number }>();
+  const clients = new Map<string, Client>();
   // Which client each counted socket belongs to, read by one shared close handler: a closure and a
-  // once() wrapper per socket cost ~430 bytes of heap on every idle agent connection.
-  const counted = new Map<Socket, string>();
+  // once() wrapper per socket cost ~430 bytes of heap on every idle agent connection (and the
+  // client itself, not a copy of its key string per socket).
+  const counted = new Map<Socket, Client>();
   function release(this: Socket): void {
-    const key = counted.get(this);
-    if (key === undefined) return;
+    const client = counted.get(this);
+    if (client === undefined) return;
     counted.delete(this);
-    const client = clients.get(key)!;
     if (--client.open > 0) return;
-    clients.delete(key);
-    if (client.refused > 0) opts.log.warn({ client: key, refused: client.refused }, 'connections refused while the client was at its limit');
+    clients.delete(client.key);
+    if (client.refused > 0) opts.log.warn({ client: client.key, refused: client.refused }, 'connections refused while the client was at its limit');
   }
   server.on('connection', (socket: Socket) => {
     if (!socket.remoteAddress) return; // already gone
     const address = unmapped(socket.remoteAddress);
     if (proxies.check(address, isIPv4(address) ? 'ipv4' : 'ipv6')) return;
     const key = clientKey(address);
-    const client = clients.get(key) ?? { open: 0, refused: 0 };
+    const client = clients.get(key) ?? { key, open: 0, refused: 0 };
     if (client.open >= opts.max) {
       if (client.refused++ === 0) opts.log.warn({ client: key, open: client.open }, 'connection limit per client address reached; refusing new connections');
       socket.destroy();
@@ -149,7 +166,7 @@ export function capConnectionsPerAddress(server: Server, opts: { max: number; tr
     }
     client.open++;
     clients.set(key, client);
-    counted.set(socket, key);
+    counted.set(socket, client);
     socket.on('close', release);
   });
 }
