@@ -296,7 +296,97 @@ export async function notesAndOutcome(ctx: SceneContext): Promise<SceneResult> {
   return checks.result;
 }
 
-export const SCRIPTED_SCENES = [knownCaller, queueCall, unknownCaller, missedCall, queueMissed, clickToDial, hostileLinks, liveRecord, notesAndOutcome];
+/** The HubSpot contact and deal ids a call record is linked to, from the simulator's own store. */
+function hubspotLinks(ctx: SceneContext, recordId: string): { contacts: string[]; deals: string[] } {
+  return { contacts: ctx.stage.hubspot.callLinks(recordId, 'contacts'), deals: ctx.stage.hubspot.callLinks(recordId, 'deals') };
+}
+
+/** The agent's own key for its leg of a call (what the window and the outbox use). */
+function callKeyOf(ctx: SceneContext, ext: string, callid: number): string | null {
+  return ctx.agents.get(ext)?.core.history.list().find((r) => r.pbxCallId === String(callid))?.callKey ?? null;
+}
+
+/** Pick the record (issue 11 item 1): two HubSpot contacts share a number; the agent moves the logged call to the other one. */
+export async function pickTheRecord(ctx: SceneContext): Promise<SceneResult> {
+  const agent = ctx.agents.get(FIRST)!;
+  const e164 = '+61299990001';
+  ctx.printer.startScene(`Pick the record: Sam Lee's number is on two HubSpot contacts; ${FIRST} logs the call to the right one`);
+  const checks = new Checks(ctx);
+  if (!ctx.crm) return checks.result;
+  const { hubspot } = ctx.stage;
+  const office = hubspot.addContact({ firstname: 'Sam', lastname: 'Lee', company: 'Lee & Co', phone: '(02) 9999 0001', notes_last_updated: new Date().toISOString() });
+  const home = hubspot.addContact({ firstname: 'Sam', lastname: 'Lee (home)', phone: '02 9999 0001', notes_last_updated: new Date(Date.now() - 90 * 86_400_000).toISOString() });
+  await agent.crm.syncContacts();
+  const callid = await place(ctx, { kind: 'inbound', from: e164, to: FIRST, talkSec: 2 });
+  const record = await until(ctx, () => hubspotCallsOf(ctx, FIRST, callid)[0]);
+  checks.hold('the call logged by policy (latest activity) to the office contact', record !== undefined && record !== null && hubspotLinks(ctx, record.id).contacts.join() === office);
+  const callKey = callKeyOf(ctx, FIRST, callid);
+  if (!record || !callKey) return checks.result;
+  const view = await agent.crm.records.view(callKey);
+  ctx.printer.say(label(FIRST), 'record', `${view.candidates.length} records for ${formatForDisplay(e164, PBX_COUNTRY)}: ${view.candidates.map((c) => `${c.name}${c.company ? ` (${c.company})` : ''}`).join(', ')}; suggested ${view.candidates.find((c) => c.id === view.chosenId)?.name}`);
+  await agent.crm.records.pickRecord(callKey, home);
+  ctx.printer.say(label(FIRST), 'record', 'picked: Sam Lee (home)');
+  const moved = await until(ctx, () => (hubspotLinks(ctx, record.id).contacts.join() === home ? record : null));
+  checks.hold('the same HubSpot record now on the picked contact only (re-associated, not copied)', moved !== null && hubspotCallsOf(ctx, FIRST, callid).length === 1);
+  checks.hold("the pick is remembered for the number: the next call from it goes there", (await agent.crm.records.resolve(e164))?.id === home);
+  if (moved) ctx.printer.say('[CRM]', 'HubSpot', `call ${record.id}: on Sam Lee (home) only; one record`);
+  return checks.result;
+}
+
+/** New caller -> new record (issue 11 item 3): the agent creates the contact from the call; HubSpot stores the number in E.164. */
+export async function createContactFromCall(ctx: SceneContext): Promise<SceneResult> {
+  const agent = ctx.agents.get(FIRST)!;
+  const e164 = '+61860007777';
+  ctx.printer.startScene(`Create contact: ${formatForDisplay(e164, PBX_COUNTRY)} is not in HubSpot; ${FIRST} creates the contact from the call`);
+  const checks = new Checks(ctx);
+  if (!ctx.crm) return checks.result;
+  const callid = await place(ctx, { kind: 'inbound', from: e164, to: FIRST, talkSec: 2 });
+  const record = await until(ctx, () => hubspotCallsOf(ctx, FIRST, callid)[0]);
+  const callKey = callKeyOf(ctx, FIRST, callid);
+  if (!record || !callKey) return (checks.hold('the call logged', false), checks.result);
+  const view = await agent.crm.records.view(callKey);
+  checks.hold("the window offers to create the record (tenant policy 'ask')", view.create === 'ask' && view.candidates.length === 0);
+  const created = await agent.crm.records.createRecord(callKey, 'Grace Hopper');
+  ctx.printer.say(label(FIRST), 'record', 'created contact Grace Hopper with the caller\'s number');
+  const contact = [...ctx.stage.hubspot.contacts.values()].find((c) => c.id === created.chosenId);
+  checks.hold('HubSpot has one new contact with the number in E.164', contact?.properties.phone === e164 && [...ctx.stage.hubspot.contacts.values()].filter((c) => c.properties.phone === e164).length === 1);
+  const linked = await until(ctx, () => (contact && hubspotLinks(ctx, record.id).contacts.join() === contact.id ? contact : null));
+  checks.hold('the call moved onto the new contact, one record', linked !== null && hubspotCallsOf(ctx, FIRST, callid).length === 1);
+  if (linked) ctx.printer.say('[CRM]', 'HubSpot', `contact ${linked.id}: Grace Hopper, phone ${linked.properties.phone}; call ${record.id} on it`);
+  return checks.result;
+}
+
+/** Log to a deal (issue 11 item 4): Jane has an open deal; the agent picks it during the call and the record lands on it too. */
+export async function logToDeal(ctx: SceneContext): Promise<SceneResult> {
+  const jane = KNOWN_CALLERS.jane;
+  const agent = ctx.agents.get(FIRST)!;
+  ctx.printer.startScene(`Log to a deal: ${fullName(jane)} has an open HubSpot deal; ${FIRST} picks it during the call`);
+  const checks = new Checks(ctx);
+  if (!ctx.crm) return checks.result;
+  const { hubspot } = ctx.stage;
+  const janeId = [...hubspot.contacts.values()].find((c) => c.properties.firstname === jane.firstName && c.properties.lastname === jane.lastName)!.id;
+  const deal = hubspot.addDeal({ dealname: 'Office lease review', dealstage: 'contractsent' }, [janeId]);
+  hubspot.addDeal({ dealname: 'Old matter', dealstage: 'closedwon', hs_is_closed: 'true' }, [janeId]);
+  const call = place(ctx, { kind: 'inbound', from: jane.e164, to: FIRST, talkSec: 5 });
+  await checks.see(`${label(FIRST)} call answered`, line(label(FIRST), 'call', 'answered'));
+  const onPanel = await until(ctx, () => agent.crm.callPanel().calls.find((c) => c.state === 'talking'));
+  if (!onPanel) return (checks.hold('the call on the Call panel', false), checks.result);
+  const view = await agent.crm.records.view(onPanel.callKey);
+  checks.hold('only the open deal is offered', view.deals.map((d) => d.id).join() === deal);
+  ctx.printer.say(label(FIRST), 'record', `open deals of ${fullName(jane)}: ${view.deals.map((d) => `${d.name} (${d.stage})`).join(', ')}`);
+  await agent.crm.records.pickDeal(onPanel.callKey, deal);
+  ctx.printer.say(label(FIRST), 'record', 'picked deal: Office lease review');
+  const callid = await call;
+  const record = await until(ctx, () => {
+    const [only] = hubspotCallsOf(ctx, FIRST, callid);
+    return only?.properties.hs_call_status === 'COMPLETED' && hubspotLinks(ctx, only.id).deals.join() === deal ? only : null;
+  });
+  checks.hold('the HubSpot record is on the deal and on Jane, one record', record !== null && hubspotLinks(ctx, record.id).contacts.join() === janeId && hubspotCallsOf(ctx, FIRST, callid).length === 1);
+  if (record) ctx.printer.say('[CRM]', 'HubSpot', `call ${record.id}: on ${fullName(jane)} and deal "Office lease review"`);
+  return checks.result;
+}
+
+export const SCRIPTED_SCENES = [knownCaller, queueCall, unknownCaller, missedCall, queueMissed, clickToDial, hostileLinks, liveRecord, notesAndOutcome, pickTheRecord, createContactFromCall, logToDeal];
 
 /** After the script: one more call every few seconds, cycling through callers and kinds. */
 export function* endlessCalls(): Generator<{ title: string; script: CallScript }> {

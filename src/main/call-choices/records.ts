@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { type CallEvent, remoteParty } from '../../shared/call-event.js';
 import type { CallRecords, CreateRecordPolicy } from '../../shared/ipc.js';
 import type { ContactIndex } from '../contacts/index.js';
-import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
+import { CrmError, type CrmAdapter, type CrmContact, type CrmDeal } from '../crm/port.js';
 import { ChoiceError, type CallChoices, type PickedContact } from './choices.js';
 
 export interface CallRecordsOptions {
@@ -27,11 +27,14 @@ export interface CallRecordsOptions {
 
 /** Numbers of recent calls kept in memory; older ones come from the outbox row. */
 const NUMBERS_KEPT = 500;
+/** A record's open deals as the CRM last listed them are reused this long (the view, then the pick). */
+const DEALS_FRESH_MS = 30_000;
 
 export class CallRecordService {
   private readonly numbers = new Map<string, string | null>();
   /** One create per number at a time: a double click or auto plus click makes one record. */
   private readonly creating = new Map<string, Promise<CrmContact>>();
+  private readonly deals = new Map<string, { at: number; deals: CrmDeal[] }>();
 
   constructor(private readonly opts: CallRecordsOptions) {}
 
@@ -58,7 +61,7 @@ export class CallRecordService {
     const adapter = this.opts.adapter();
     if (chosen && adapter) {
       try {
-        deals = (await adapter.findOpenDeals(chosen)).map(({ id, kind, name, stage }) => ({ id, kind, name, stage }));
+        deals = (await this.openDeals(adapter, chosen)).map(({ id, kind, name, stage }) => ({ id, kind, name, stage }));
       } catch (error) {
         dealsError = `Open deals could not be read: ${(error as Error).message}`.slice(0, 300);
       }
@@ -93,7 +96,7 @@ export class CallRecordService {
     let deal = null;
     if (dealId !== null) {
       const adapter = this.requireAdapter();
-      deal = (await adapter.findOpenDeals(contact)).find((d) => d.id === dealId) ?? null;
+      deal = (await this.openDeals(adapter, contact)).find((d) => d.id === dealId) ?? null;
       if (!deal) throw new ChoiceError('That deal is not an open deal of this record.');
     }
     this.opts.choices.pickDeal(callKey, deal && { id: deal.id, kind: deal.kind, name: deal.name }, contact);
@@ -131,6 +134,16 @@ export class CallRecordService {
     const created = await this.createCaller(e164, null);
     this.opts.logger.info({ kind: created.kind }, 'created a record for a new caller (policy auto)');
     return { id: created.id, kind: created.kind, name: created.name };
+  }
+
+  private async openDeals(adapter: CrmAdapter, contact: PickedContact): Promise<CrmDeal[]> {
+    const key = `${adapter.id}:${contact.kind}:${contact.id}`;
+    const cached = this.deals.get(key);
+    if (cached && Date.now() - cached.at < DEALS_FRESH_MS) return cached.deals;
+    const deals = await adapter.findOpenDeals(contact);
+    this.deals.set(key, { at: Date.now(), deals });
+    if (this.deals.size > NUMBERS_KEPT) this.deals.delete(this.deals.keys().next().value!);
+    return deals;
   }
 
   private chosen(callKey: string, e164: string): { contact: PickedContact | null; by: CallRecords['chosenBy'] } {
