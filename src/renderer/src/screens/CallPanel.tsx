@@ -7,6 +7,7 @@ import type { Disposition, PanelCall } from '../../../shared/ipc.js';
 import { useCallPanel } from '../agent.js';
 import { NotesForm } from './call/NotesForm.js';
 import { CallRecordSection } from './call/CallRecordSection.js';
+import { CallControls } from './call/CallControls.js';
 
 const STATE_TEXT: Record<PanelCall['state'], string> = { ringing: 'Ringing', talking: 'On call', wrap_up: 'Wrap-up' };
 
@@ -51,6 +52,7 @@ function CallCard({ call, dispositions, now }: { call: PanelCall; dispositions: 
           <Timer call={call} now={now} />
         </div>
       </div>
+      <CallControls call={call} who={who} />
       <CallRecordSection callKey={call.callKey} who={who} />
       {call.state !== 'ringing' && (
         <NotesForm

@@ -69,6 +69,15 @@ export function SettingsScreen() {
       </fieldset>
       <fieldset>
         <legend>Screen-pops</legend>
+        <label className="field">
+          Pop a call
+          <select value={s.popMode} onChange={(e) => set({ popMode: e.target.value as typeof s.popMode })}>
+            <option value="ring">When it rings</option>
+            <option value="answer">When I answer it</option>
+            <option value="off">Never</option>
+          </select>
+          <small>Queue calls show the queue. A call a colleague answered first never pops.</small>
+        </label>
         <Toggle label="Do not disturb" hint="No pops; calls are still logged." checked={s.doNotDisturb} onChange={(on) => set({ doNotDisturb: on })} />
         <Toggle label="Play a sound" checked={s.notification.sound} onChange={(on) => set({ notification: { sound: on } })} />
         <Toggle label="Show the caller's company" checked={s.notification.showCompany} onChange={(on) => set({ notification: { showCompany: on } })} />
