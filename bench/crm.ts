@@ -21,6 +21,8 @@ export interface CrmBenchOptions {
   spacingMs?: number;
   /** How long after its end a call's recording is reported ready. */
   readyAfterMs?: number;
+  /** Answer to end of each call (the live record is written in between). */
+  talkMs?: number;
 }
 
 export interface CrmBenchResult {
@@ -43,6 +45,7 @@ export async function benchCrm(opts: CrmBenchOptions = {}): Promise<CrmBenchResu
   const calls = opts.calls ?? 30;
   const spacingMs = opts.spacingMs ?? 500;
   const readyAfterMs = opts.readyAfterMs ?? 1_000;
+  const talkMs = opts.talkMs ?? 1_000;
   const sim = await startHubSpotSim();
   const bus = await startFakeBus({ delayMs: rttMs / 2 }); // requestRecording and download: one RTT each
   const dir = mkdtempSync(join(tmpdir(), 'rb-bench-crm-'));
@@ -63,6 +66,7 @@ export async function benchCrm(opts: CrmBenchOptions = {}): Promise<CrmBenchResu
     const endedAt = new Map<string, number>();
     const readyAt = new Map<string, number>();
     const logged: number[] = [];
+    const loggedCalls = new Set<string>();
     const attached: number[] = [];
     const outbox = new Outbox({
       dataDir: dir,
@@ -73,10 +77,15 @@ export async function benchCrm(opts: CrmBenchOptions = {}): Promise<CrmBenchResu
       resolveContact: async (e164) => index.lookup(e164)[0] ?? null,
       logger: pino({ level: 'silent' }),
     });
+    // Logged = the completed log written (the live record made at answer is not the end's log).
+    outbox.logWritten.on(({ callKey, status }) => {
+      if (status === 'completed' && endedAt.has(callKey) && !loggedCalls.has(callKey)) {
+        loggedCalls.add(callKey);
+        logged.push(performance.now() - endedAt.get(callKey)!);
+      }
+    });
     outbox.stateChanged.on(({ callKey, state }) => {
-      const now = performance.now();
-      if (state === 'logged' && endedAt.has(callKey)) logged.push(now - endedAt.get(callKey)!);
-      if (state === 'recording_attached' && readyAt.has(callKey)) attached.push(now - readyAt.get(callKey)!);
+      if (state === 'recording_attached' && readyAt.has(callKey)) attached.push(performance.now() - readyAt.get(callKey)!);
     });
     const deliver = (event: CallEvent, stamps: Map<string, number>) => {
       stamps.set(keyOf(event.pbxCallId), performance.now());
@@ -85,9 +94,14 @@ export async function benchCrm(opts: CrmBenchOptions = {}): Promise<CrmBenchResu
     const pending: Promise<void>[] = [];
     for (let i = 0; i < calls; i++) {
       const script = { pbxCallId: `bench${i}`, remote: callerNumber(i), at: Date.now() };
+      // The live record is written at the answer; the call talks a moment, and its end completes that record.
       deliver(callEvent(script, 'answered'), new Map());
-      deliver(callEvent(script, 'ended'), endedAt);
-      pending.push(sleep(readyAfterMs).then(() => deliver(callEvent(script, 'recording_ready'), readyAt)));
+      pending.push(
+        sleep(talkMs)
+          .then(() => deliver(callEvent(script, 'ended'), endedAt))
+          .then(() => sleep(readyAfterMs))
+          .then(() => deliver(callEvent(script, 'recording_ready'), readyAt)),
+      );
       await sleep(spacingMs);
     }
     await Promise.all(pending);

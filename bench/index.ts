@@ -11,6 +11,7 @@
 //   --only crm-faults             only the generated scenario into every CRM at 25 % random faults (bench/crm-faults.ts)
 //   --node-scale                  the node-scale section at full size (50,000 idle agents, 10,000 agents over 3 nodes, 10 s rate steps)
 //   --only node-scale             only the node-scale section (bench/node-scale.ts)
+//   --only call-workflow          only the live record and wrap-up Save latencies (bench/call-workflow.ts)
 //   --idle-connections N, --cross-agents N, --step-seconds S   override the node-scale sizes
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +24,7 @@ import type { WebhookCallPayload } from '../src/bus/ingest/webhook/payload.js';
 import { AGENT_PROTOCOL_VERSION, AGENT_WS_PATH } from '../src/shared/agent-protocol.js';
 import { mulberry32 } from '../src/sim/prng.js';
 import { benchCrm } from './crm.js';
+import { benchCallWorkflow, type CallWorkflowBenchResult } from './call-workflow.js';
 import { benchCrmFaults, type CrmFaultsBenchResult } from './crm-faults.js';
 import type { RingReport } from './ring.js';
 import { benchCrossNode, benchIdle, benchThroughput, THROUGHPUT_P99_LIMIT_MS, type CrossNodeResult, type IdleResult, type ThroughputResult } from './node-scale.js';
@@ -46,7 +48,7 @@ const { values: flags } = parseArgs({
     'step-seconds': { type: 'string' },
   },
 });
-const ONLY_SECTIONS = ['crm-faults', 'node-scale'];
+const ONLY_SECTIONS = ['crm-faults', 'node-scale', 'call-workflow'];
 if (flags.only !== undefined && !ONLY_SECTIONS.includes(flags.only)) throw new Error(`--only takes one of: ${ONLY_SECTIONS.join(', ')}`);
 const AGENTS = Number(flags.agents ?? process.env.BENCH_AGENTS ?? (flags.quick ? 1_000 : 10_000));
 const SECONDS = Number(flags.seconds ?? (flags.quick ? 20 : 60));
@@ -340,6 +342,8 @@ if (process.env.BENCH_ROLE === 'floor-load') {
   await onlyCrmFaults();
 } else if (flags.only === 'node-scale') {
   await onlyNodeScale();
+} else if (flags.only === 'call-workflow') {
+  await onlyCallWorkflow();
 } else {
   await main();
 }
@@ -369,6 +373,24 @@ function printCrmFaults(r: CrmFaultsBenchResult): void {
   );
   console.log(`scenario seed ${r.scenario_seed}, fault seed ${r.fault_seed}, ${r.calls_per_crm} calls per CRM, bound ${r.bound_ms / 1000} s after the last call; recordings misattached: ${r.recordings_misattached}`);
   for (const crm of crms) for (const problem of r.problems[crm]) console.log(`  ${crm}: ${problem}`);
+}
+
+/** Issue 11's two keys: answered -> live record, wrap-up Save -> log written (100 ms CRM RTT). */
+function callWorkflowFigures(r: CallWorkflowBenchResult | null) {
+  return {
+    answer_to_live_record_p50_ms: r?.answer_to_live_record_p50_ms ?? null,
+    answer_to_live_record_p99_ms: r?.answer_to_live_record_p99_ms ?? null,
+    wrapup_to_logged_p50_ms: r?.wrapup_to_logged_p50_ms ?? null,
+    wrapup_to_logged_p99_ms: r?.wrapup_to_logged_p99_ms ?? null,
+  };
+}
+
+async function onlyCallWorkflow(): Promise<void> {
+  const wallStart = performance.now();
+  const result = await benchCallWorkflow({ rttMs: 100 });
+  console.log(`call workflow: ${result.calls} calls into HubSpot at ${result.rtt_ms} ms RTT, ${result.crm_call_records} records afterwards`);
+  console.log(JSON.stringify({ ...callWorkflowFigures(result), wall_seconds: round((performance.now() - wallStart) / 1000, 1) }));
+  process.exit(0);
 }
 
 async function onlyCrmFaults(): Promise<void> {
@@ -475,6 +497,7 @@ async function main(): Promise<void> {
   const screenpop = await agentBench('screen-pop', () => benchScreenpop({ contacts: 1_000_000 }));
   const crm = await agentBench('CRM', () => benchCrm({ rttMs: 100 }));
   const crmFaults = await agentBench('CRM under faults', () => benchCrmFaults());
+  const callWorkflow = await agentBench('call workflow', () => benchCallWorkflow({ rttMs: 100 }));
 
   const rings = {
     all: summarise(ring ? [...ring.samples.webhook, ...ring.samples.template] : []),
@@ -544,6 +567,7 @@ async function main(): Promise<void> {
     ready_to_attached_p99_ms: crm?.ready_to_attached_p99_ms ?? null,
     crm_rtt_ms: crm?.rtt_ms ?? null,
     ...crmFaultsFigures(crmFaults),
+    ...callWorkflowFigures(callWorkflow),
     ...nodeScaleFigures(nodeScaleResults),
     /** Other work on this 2-core machine skews every figure; the 1-minute load average says how much. */
     load_avg_1m_start: loadAtStart,
@@ -600,6 +624,8 @@ async function main(): Promise<void> {
       ['event_to_notification_p99_ms', figures.event_to_notification_p99_ms ?? 'n/a', 5, verdict(figures.event_to_notification_p99_ms, 5)],
       ['call_end_to_logged_p99_ms', figures.call_end_to_logged_p99_ms ?? 'n/a', 2000, verdict(figures.call_end_to_logged_p99_ms, 2000)],
       ['ready_to_attached_p99_ms', figures.ready_to_attached_p99_ms ?? 'n/a', 10000, verdict(figures.ready_to_attached_p99_ms, 10000)],
+      ['answer_to_live_record_p99_ms', figures.answer_to_live_record_p99_ms ?? 'n/a', 1000, verdict(figures.answer_to_live_record_p99_ms, 1000)],
+      ['wrapup_to_logged_p99_ms', figures.wrapup_to_logged_p99_ms ?? 'n/a', 1000, verdict(figures.wrapup_to_logged_p99_ms, 1000)],
       ['crm_logged_under_faults_ratio (min)', crmFaults?.logged_ratio.min ?? 'n/a', '>= 1', crmFaults ? (crmFaults.logged_ratio.min >= 1 ? 'ok' : 'MISSED') : 'n/a'],
       ['recordings_misattached', figures.recordings_misattached ?? 'n/a', 0, verdict(figures.recordings_misattached, 0)],
       ['events_per_sec_per_node', figures.events_per_sec_per_node ?? 'n/a', '>= 5000', figures.events_per_sec_per_node === null ? 'n/a' : figures.events_per_sec_per_node >= 5_000 ? 'ok' : 'MISSED'],

@@ -82,6 +82,8 @@ type Pause = { kind: 'none' } | { kind: 'until'; at: number } | { kind: 'auth' }
 export class Outbox {
   /** Every state change, for the UI (history gets the same through its port). */
   readonly stateChanged = new Signal<CrmStateChange>();
+  /** Each call log the CRM took: the live record (`in_progress`) and every write of its completion. */
+  readonly logWritten = new Signal<{ callKey: string; status: 'in_progress' | 'completed' }>();
   private readonly store: OutboxStore;
   private readonly now: () => number;
   private adapter: CrmAdapter | null;
@@ -339,6 +341,7 @@ export class Outbox {
     const followUp = followUpDue(row.facts) && adapter.createFollowUpTask !== undefined;
     const state = this.store.markLogged(row.callKey, adapter.id, record, row.factsVersion, followUp, this.now());
     if (state !== row.state) this.announce(row.callKey, state, null);
+    this.logWritten.emit({ callKey: row.callKey, status: input.status ?? 'completed' });
   }
 
   private async attachRecording(adapter: CrmAdapter, row: OutboxRow): Promise<void> {
