@@ -103,7 +103,7 @@ describe('call records (pick, create, resolve)', () => {
   });
 
   it("resolves a call without a pick: remembered pick, else the index's policy order; 'auto' creates only for a number nobody has", async () => {
-    const { service, contacts, crm } = setup('auto');
+    const { service, contacts } = setup('auto');
     contacts.upsert(contact('c-ada', 'Ada', { lastActivityAt: '2026-11-01T00:00:00Z' }));
     contacts.upsert(contact('c-bea', 'Bea', { lastActivityAt: '2026-01-01T00:00:00Z' }));
     expect((await service.resolve(E164))?.id).toBe('c-ada');
