@@ -206,7 +206,7 @@ function registerRoutes(
 
   /**
    * WhoId names an existing Contact or Lead; WhatId an existing record, and must be empty when WhoId
-   * is a Lead (Task object reference, WhatId: "If the WhoId refers to a lead, then the WhatId field must be empty").
+   * is a Lead (the Task object reference's WhatId description as we recall it; not re-read this session, [U]).
    */
   const checkLinks = (task: { WhoId?: string | null; WhatId?: string | null }) => {
     if (task.WhoId && !records.Contact.has(task.WhoId) && !records.Lead.has(task.WhoId)) {
