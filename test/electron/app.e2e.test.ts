@@ -71,6 +71,14 @@ describe('the packaged agent in Electron', () => {
     expect(await livePops(app)).toBe(1);
   });
 
+  it.skipIf(!binary)(`loads the window from the app's own scheme, not file://${skipped}`, async () => {
+    fresh();
+    const app = await launch();
+    const page = await app.firstWindow();
+    await expect.poll(() => page.getByRole('heading', { name: 'Pair this computer' }).isVisible()).toBe(true);
+    expect(page.url()).toBe('ringbridge-app://ui/index.html');
+  });
+
   it.skipIf(!binary)(`takes a tel: link on cold start${skipped}`, async () => {
     fresh();
     const app = await launch('tel:+61298765432');
