@@ -108,6 +108,18 @@ describe('SQLite DeliveryStore', () => {
     expect(countDeliveries()).toBe(SWEEP_EVERY);
   });
 
+  it('sweeps the whole key space in turn: after a pass, no expired delivery is left wherever its key falls', async () => {
+    const short = sqliteStore({ retentionMs: 1 });
+    for (let i = 0; i < 12 * SWEEP_EVERY; i++) await short.remember(deliveryKey('pbx_1', 'short', i), { digest: 'd', eventId: `ev_${i}` });
+    await short.close();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Four slices of 4 x SWEEP_EVERY keys cover all 16 x SWEEP_EVERY rows.
+    const store = sqliteStore();
+    for (let i = 0; i < 4 * SWEEP_EVERY; i++) await store.remember(deliveryKey('pbx_1', 'live', i), { digest: 'd', eventId: `ev_${i}` });
+    await store.close();
+    expect(countDeliveries()).toBe(4 * SWEEP_EVERY);
+  });
+
   it('stores a delivery in the commit of the event it brought, and only when that event is new', async () => {
     const log: SqliteEventLog = openSqliteEventLog({ dataDir: dir });
     try {
