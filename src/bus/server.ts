@@ -111,6 +111,9 @@ export async function startBus(config: BusConfig, options: StartBusOptions = {})
       tenants: connectorTenants,
       ingestor: meteredIngestor(services.ingestor, metrics, () => 'call-control', true),
       log: storage.log,
+      // A node that takes the lease over: nobody may have watched the PBXs since the previous
+      // holder's last renewal, up to a lease and a renewal tick before, plus slack.
+      firstLookbackMs: holder ? Math.ceil(((options.connectorLeaseMs ?? config.callControlLeaseMs) * 4) / 3) + 5_000 : undefined,
       registry: services.pbxApis,
       logger: logger.child({ component: 'call-control' }),
       ...options.connectors,

@@ -118,8 +118,17 @@ export const XapiCallLogRowSchema = z.looseObject({
   RingingDuration: Duration,
   TalkingDuration: Duration,
   Answered: z.boolean().nullish(),
+  /** `Inbound` | `Outbound` | `Internal` as a live V20 PBX answered [COMMUNITY]. */
+  Direction: text,
+  /** `Queue` when the call came through one (its DN in actionDnDn) [COMMUNITY]. */
+  CallType: text,
+  actionDnDn: text,
   SourceDn: text,
+  SourceCallerId: text,
+  SourceDisplayName: text,
   DestinationDn: text,
+  DestinationCallerId: text,
+  DestinationDisplayName: text,
 });
 export type XapiCallLogRow = z.infer<typeof XapiCallLogRowSchema>;
 

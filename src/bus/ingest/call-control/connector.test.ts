@@ -265,11 +265,12 @@ describe('CallControlConnector: taking a PBX over from a holder that died', () =
     const record = await call;
     expect(sim.openSockets()).toBe(0);
     /** A node taking the PBX over: its connector knows only what the log holds. */
-    const takeOver = async () => {
+    const takeOver = async (firstLookbackMs?: number) => {
       const next = new CallControlConnector({
         api: pbxApiFor({ baseUrl: sim.baseUrl, clientId: '900', clientSecret: 'sim-api-key' }, { pbxId: 'pbx_1', tenantId: 't_1' }),
         sink: ingestorSink(ingestor),
         openLegs: async () => (await log.openLegs('t_1', 'pbx_1')).map((l) => ({ extension: l.extension, event: l.logged.event })),
+        firstLookbackMs,
         recordingPoll: false,
       });
       const ready = once(next, 'ready');
@@ -277,7 +278,7 @@ describe('CallControlConnector: taking a PBX over from a holder that died', () =
       await ready;
       await next.stop();
     };
-    return { record, logged, takeOver, log };
+    return { sim, record, logged, takeOver, log };
   }
 
   it('an answered call that ends during the hand-over gets exactly one end, with the duration and end time the PBX logged', async () => {
@@ -309,6 +310,60 @@ describe('CallControlConnector: taking a PBX over from a holder that died', () =
     await takeOver();
     await takeOver();
     expect((await logged()).map((e) => [e.type, e.agents, e.endReason])).toEqual([['ringing', ['103'], undefined], ['missed', ['103'], 'reported']]);
+  });
+
+  it('calls that rang and ended while nobody held the PBX are reported from its call log at the times it gives; one the old holder reported is not reported twice', async () => {
+    const { sim, record: reported, logged, takeOver } = await holderDiesDuring((sim) => sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', talkSec: 1 }), 'answered');
+    // The old holder's last call: answered before it died, ended after (reconciled below), so the log has all of it.
+    await takeOver();
+    const before = await logged();
+    expect(before.map((e) => e.type)).toEqual(['ringing', 'answered', 'ended']);
+    // The holder of the takeover above is gone too; while nobody holds the PBX, three calls come and go.
+    const queue = await sim.placeCall({ kind: 'queue', from: '+4930999888', queue: '800', agents: ['101', '102', '103'], answeredBy: '102', talkSec: 1 });
+    const missed = await sim.placeCall({ kind: 'inbound', from: '+4930777666', to: '103', answer: false });
+    const outbound = await sim.placeCall({ kind: 'outbound', from: '101', to: '+4930555444', talkSec: 1 });
+    await takeOver(60_000);
+    const after = (await logged()).slice(before.length);
+    const of = (callid: number) => after.filter((e) => e.pbxCallId === String(callid)).map((e) => `${e.type}:${e.agents.join(',')}:${e.durationSec}`);
+    expect(of(queue.callid).sort()).toEqual(['answered:101,102,103:null', 'ended:102:1', 'ringing:101:null', 'ringing:102:null', 'ringing:103:null']);
+    expect(of(missed.callid)).toEqual(['ringing:103:null', 'missed:103:null']);
+    expect(of(outbound.callid)).toEqual(['ringing:101:null', 'answered:101:null', 'ended:101:1']);
+    expect(after.find((e) => e.pbxCallId === String(outbound.callid))).toMatchObject({ direction: 'outbound', callee: { e164: '+4930555444' } });
+    // The old holder's call was in the lookback too: nothing of it came again.
+    expect(of(reported.callid)).toEqual([]);
+    expect(after).toHaveLength(10);
+    // Each at the time the PBX logged it, not when the new holder found it.
+    const queueEnd = after.find((e) => e.pbxCallId === String(queue.callid) && e.type === 'ended')!;
+    expect(Date.parse(queueEnd.pbxTime)).toBeLessThan(Date.parse(missed.startedAt));
+  });
+
+  it('a call that rang and ended while the connector\'s own socket was down is reported from the call log when it is back', async () => {
+    const { sim, connector, seen } = await setup();
+    const back = once(connector, 'ready');
+    sim.faults.blockWebSockets = true;
+    sim.faults.dropWebSockets();
+    await eventually(() => expect(sim.openSockets()).toBe(0));
+    const call = await sim.placeCall({ kind: 'inbound', from: '+4930123456', fromName: 'Ada Lovelace', to: '102', answer: false });
+    sim.faults.blockWebSockets = false;
+    await back;
+    await eventually(() => expect(summary(seen)).toEqual(['ringing:102', 'missed:102']));
+    expect(seen[0]).toMatchObject({ pbxCallId: String(call.callid), direction: 'inbound', caller: { raw: '+4930123456', name: 'Ada Lovelace' } });
+    expect(seen[1]).toMatchObject({ endReason: 'reported' });
+  });
+
+  it('a call cut by a PBX restart is not given the call-log row of an earlier call under the same (reused) id', async () => {
+    const { sim, connector, seen } = await setup({ realTalkTime: true });
+    const earlier = await sim.placeCall({ kind: 'inbound', from: '+4930123456', to: '101', talkSec: 1 });
+    let ready = once(connector, 'ready');
+    await sim.restart({ reuseCallIds: true, downMs: 50 });
+    await ready;
+    ready = once(connector, 'ready');
+    const cut = await sim.placeCall({ kind: 'inbound', from: '+4930555111', to: '101', talkSec: 1, cutByRestart: { reuseCallIds: false, downMs: 50 } });
+    await ready;
+    expect(cut.callid).toBe(earlier.callid);
+    expect(sim.callLog().filter((r) => r.CallId === cut.callid)).toHaveLength(1); // the earlier call's only
+    await eventually(() => expect(seen.filter((o) => o.type === 'ended')).toHaveLength(2));
+    expect(seen.filter((o) => o.type === 'ended').map((o) => [o.caller.raw, o.endReason])).toEqual([['+4930123456', 'reported'], ['+4930555111', 'connection_lost']]);
   });
 
   it('a call still talking when the PBX is taken over carries on under its logged answer, and ends once', async () => {

@@ -8,15 +8,18 @@
 // longer shows ended while nobody watched, and the PBX's call log (XAPI GetCallLogData) says how:
 // when, answered or not, for how long. Each gets one end (the log's idempotency keys drop an end
 // the previous holder managed to log); one the call log does not have yet ends as connection_lost.
+// Calls that rang and ended entirely while nobody watched (since the socket broke, or on a takeover
+// since the previous holder's lease can have lapsed) are reported from the call log as well, at the
+// times it gives; one the previous holder did report has the same idempotency keys and is dropped.
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { type BackoffPolicy, backoffDelay, pause } from '../../../shared/retry.js';
 import type { PbxApi } from '../../pbx/api.js';
-import { WS_REMOVE, WS_UPSERT, WsEventSchema, parseEntity } from '../../pbx/wire.js';
+import { WS_REMOVE, WS_UPSERT, WsEventSchema, parseEntity, type CallParticipant, type XapiCallLogRow } from '../../pbx/wire.js';
 import type { CallObservation } from '../observation.js';
 import { findRecording } from './recordings.js';
-import { ParticipantTracker, type EndedLeg, type LoggedEnd, type OpenLegRecord, type TrackedLeg } from './tracker.js';
+import { ParticipantTracker, type EndedLeg, type LoggedEnd, type OpenLegRecord, type TrackedLeg, type UnwatchedLeg } from './tracker.js';
 
 /** How long an ended leg stays a possible owner of recordings other legs find. */
 const RECENT_LEG_MS = 10 * 60_000;
@@ -37,6 +40,12 @@ export interface CallControlConnectorOptions {
   pingIntervalMs?: number;
   /** The legs the event log holds as in progress on this PBX (EventLog.openLegs); none when not given (a remote connector). */
   openLegs?: () => Promise<OpenLegRecord[]>;
+  /**
+   * On the first connect, how far back nobody may have watched the PBX (a takeover: the previous
+   * holder's lease may have run this long); calls the call log has from then are reported. None:
+   * the first connect reports only what the full state and the event log show.
+   */
+  firstLookbackMs?: number;
   /** Polls XAPI after a talked leg ends to announce recording_ready; false turns it off. */
   recordingPoll?: { attempts?: number; intervalMs?: number } | false;
   now?: () => Date;
@@ -199,43 +208,88 @@ export class CallControlConnector extends EventEmitter {
     const participants = state.filter((d) => this.agentDns.has(d.dn)).flatMap((d) => d.participants);
     if (this.opts.openLegs) this.tracker.restore((await this.opts.openLegs()).filter((l) => this.agentDns.has(l.extension)));
     const at = this.now();
-    const ends = await this.loggedEnds(this.tracker.vanished(participants), at);
-    const { observations, ended } = this.tracker.reconcile(participants, at, lostAt, ends);
-    await this.deliver(observations);
-    for (const leg of ended) this.pollRecording(leg);
+    // Nobody watched since the socket broke, or (first connect) for as long as we are told.
+    const unwatchedSince = lostAt ?? (this.opts.firstLookbackMs === undefined ? null : new Date(at.getTime() - this.opts.firstLookbackMs));
+    const vanished = this.tracker.vanished(participants);
+    const rows = await this.callLogFor(vanished, unwatchedSince, at);
+    // Picked before the reconcile ends the vanished legs, so their rows are not taken for unseen calls.
+    const unseen = unwatchedSince ? this.unwatchedLegs(rows, unwatchedSince, participants, at) : [];
+    const { observations, ended } = this.tracker.reconcile(participants, at, lostAt, this.loggedEnds(vanished, rows, at));
+    const unwatched = this.tracker.replay(unseen);
+    await this.deliver([...observations, ...unwatched.observations]);
+    for (const leg of [...ended, ...unwatched.ended]) this.pollRecording(leg);
+  }
+
+  /** The call-log rows that can tell how vanished legs ended and which calls nobody watched; none when there is nothing to ask. */
+  private async callLogFor(vanished: TrackedLeg[], unwatchedSince: Date | null, at: Date): Promise<XapiCallLogRow[]> {
+    const starts = [...vanished.map((l) => l.seenAt.getTime() - CALL_LOG_LOOKBACK_MS), ...(unwatchedSince ? [unwatchedSince.getTime()] : [])];
+    if (starts.length === 0) return [];
+    const from = new Date(Math.min(...starts));
+    return this.opts.api.xapi.callLog(from, new Date(at.getTime() + CALL_LOG_SLACK_MS), this.stopController.signal).catch((err: Error) => {
+      this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'call log not read: calls that ended while nobody watched end as connection_lost, calls nobody saw are not reported');
+      return [];
+    });
   }
 
   /**
    * How the PBX's call log says each vanished leg ended: its row is the one of the leg's callid on
    * its DN (CallId as the Call Control callid: [UNCONFIRMED], see NOTES 6) that started by the time
-   * the leg was last seen. A leg whose row is missing (not written yet, or XAPI refused) is left out.
+   * the leg was last seen and ended no earlier, with the same remote number where both name one
+   * (a restarted PBX's earlier call under a reused id is another's). A leg whose row is missing (not written yet, a leg cut by a PBX restart, or
+   * XAPI refused) is left out.
    */
-  private async loggedEnds(legs: TrackedLeg[], at: Date): Promise<Map<TrackedLeg, LoggedEnd>> {
+  private loggedEnds(legs: TrackedLeg[], rows: XapiCallLogRow[], at: Date): Map<TrackedLeg, LoggedEnd> {
     const ends = new Map<TrackedLeg, LoggedEnd>();
-    if (legs.length === 0) return ends;
-    const from = new Date(Math.min(...legs.map((l) => l.seenAt.getTime())) - CALL_LOG_LOOKBACK_MS);
-    const rows = await this.opts.api.xapi.callLog(from, new Date(at.getTime() + CALL_LOG_SLACK_MS), this.stopController.signal).catch((err: Error) => {
-      this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'call log not read: calls that ended while nobody watched end as connection_lost');
-      return [];
-    });
     for (const leg of legs) {
       const { dn, callid } = leg.participant;
       const seen = leg.seenAt.getTime();
       const row = rows
-        .filter((r) => String(r.CallId) === callid && (r.SourceDn === dn || r.DestinationDn === dn) && r.StartTime)
-        .map((r) => ({ r, start: Date.parse(r.StartTime!) }))
-        .filter(({ start }) => start <= seen + CALL_LOG_SLACK_MS && start >= seen - CALL_LOG_LOOKBACK_MS)
-        .sort((a, b) => b.start - a.start)[0];
-      if (!row) continue;
-      const answered = row.r.Answered === true;
+        .map((r) => ({ r, times: rowTimes(r, at) }))
+        .filter(({ r, times }) => times && String(r.CallId) === callid && (r.SourceDn === dn || r.DestinationDn === dn) && sameRemote(r, leg.participant))
+        .filter(({ times }) => times!.startedAt.getTime() <= seen + CALL_LOG_SLACK_MS && times!.endedAt.getTime() >= seen - CALL_LOG_SLACK_MS)
+        .sort((a, b) => b.times!.startedAt.getTime() - a.times!.startedAt.getTime())[0];
       // A leg the log saw answered is not taken back by a row that says otherwise: that row is another's.
-      if (leg.connectedAt && !answered) continue;
-      const answeredAt = answered ? row.start + (row.r.RingingDuration ?? 0) * 1000 : null;
-      const talk = answered ? (row.r.TalkingDuration ?? 0) : 0;
-      const endedAt = Math.min((answeredAt ?? row.start + (row.r.RingingDuration ?? 0) * 1000) + talk * 1000, at.getTime());
-      ends.set(leg, { endedAt: new Date(endedAt), answeredAt: answeredAt === null ? null : new Date(answeredAt), talkSec: answered ? Math.max(1, Math.round(talk)) : 0 });
+      if (!row || (leg.connectedAt && !row.times!.answeredAt)) continue;
+      ends.set(leg, row.times!);
     }
     return ends;
+  }
+
+  /**
+   * Agent legs of calls that started once nobody watched and that neither the PBX still shows nor
+   * this connector holds: they rang and ended unseen.
+   */
+  private unwatchedLegs(rows: XapiCallLogRow[], since: Date, current: CallParticipant[], at: Date): UnwatchedLeg[] {
+    const legs: UnwatchedLeg[] = [];
+    for (const [i, r] of rows.entries()) {
+      const times = rowTimes(r, at);
+      const outbound = r.Direction === 'Outbound';
+      const dn = outbound ? r.SourceDn : r.DestinationDn;
+      const callid = String(r.CallId);
+      if (!times || times.startedAt < since || !this.agentDns.has(dn)) continue;
+      if (this.tracker.holds(dn, callid) || current.some((p) => p.dn === dn && p.callid === callid)) continue;
+      const remote = outbound ? { dn: r.DestinationDn, id: r.DestinationCallerId, name: r.DestinationDisplayName } : { dn: r.SourceDn, id: r.SourceCallerId, name: r.SourceDisplayName };
+      const queue = r.CallType === 'Queue' ? r.actionDnDn : '';
+      const participant: CallParticipant = {
+        // Ids no PBX hands out, one per row, so the legs of one call stay apart.
+        id: -2 - i,
+        status: outbound ? 'Dialing' : 'Ringing',
+        dn,
+        party_caller_name: remote.name,
+        party_dn: remote.dn,
+        party_caller_id: remote.id || remote.dn,
+        party_did: '',
+        device_id: '',
+        party_dn_type: r.Direction === 'Internal' ? 'Wextension' : '',
+        originated_by_dn: outbound ? dn : remote.dn,
+        referred_by_dn: '',
+        on_behalf_of_dn: queue,
+        on_behalf_of_type: queue ? 'Wqueue' : '',
+        callid,
+      };
+      legs.push({ participant, ...times });
+    }
+    return legs;
   }
 
   private async onFrame(raw: string): Promise<void> {
@@ -299,4 +353,26 @@ export class CallControlConnector extends EventEmitter {
     this.polls.add(poll);
     void poll.finally(() => this.polls.delete(poll));
   }
+}
+
+/** When a call-log row's leg started, was answered and ended (never after `at`), and its talk in whole seconds. */
+function rowTimes(r: XapiCallLogRow, at: Date): (LoggedEnd & { startedAt: Date }) | null {
+  const start = r.StartTime ? Date.parse(r.StartTime) : Number.NaN;
+  if (Number.isNaN(start)) return null;
+  const answered = r.Answered === true;
+  const rangUntil = start + (r.RingingDuration ?? 0) * 1000;
+  const talk = answered ? (r.TalkingDuration ?? 0) : 0;
+  return {
+    startedAt: new Date(start),
+    answeredAt: answered ? new Date(rangUntil) : null,
+    endedAt: new Date(Math.min(rangUntil + talk * 1000, at.getTime())),
+    talkSec: answered ? Math.max(1, Math.round(talk)) : 0,
+  };
+}
+
+/** The row's remote party is the leg's, where both name one (digits compared, one may carry a prefix the other lacks). */
+function sameRemote(r: XapiCallLogRow, p: CallParticipant): boolean {
+  const digits = (v: string) => v.replace(/\D/g, '');
+  const [a, b] = [digits(r.Direction === 'Outbound' ? r.DestinationCallerId : r.SourceCallerId), digits(p.party_caller_id)];
+  return !a || !b || a.endsWith(b) || b.endsWith(a);
 }

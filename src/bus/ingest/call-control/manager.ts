@@ -18,7 +18,7 @@ export interface ConnectorManager {
   stop(): Promise<void>;
 }
 
-export interface StartConnectorsOptions extends Pick<CallControlConnectorOptions, 'backoff' | 'recordingPoll' | 'pingIntervalMs'> {
+export interface StartConnectorsOptions extends Pick<CallControlConnectorOptions, 'backoff' | 'recordingPoll' | 'pingIntervalMs' | 'firstLookbackMs'> {
   tenants: TenantStore;
   ingestor: Ingestor;
   /** Where a connector learns which calls were in progress when it took the PBX over (see connector.ts). */
@@ -62,7 +62,7 @@ export async function startConnectors(opts: StartConnectorsOptions): Promise<Con
         const openLegs = log
           ? async () => (await log.openLegs(pbx.tenantId, pbx.id)).map((l) => ({ extension: l.extension, event: l.logged.event }))
           : undefined;
-        const connector = new CallControlConnector({ api, sink, openLegs, logger: opts.logger, backoff: opts.backoff, recordingPoll: opts.recordingPoll, pingIntervalMs: opts.pingIntervalMs });
+        const connector = new CallControlConnector({ api, sink, openLegs, firstLookbackMs: opts.firstLookbackMs, logger: opts.logger, backoff: opts.backoff, recordingPoll: opts.recordingPoll, pingIntervalMs: opts.pingIntervalMs });
         connectors.set(pbx.id, connector);
         states.set(connector, 'connecting');
         const track = (state: ConnectorState) => () => {

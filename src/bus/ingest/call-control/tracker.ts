@@ -67,6 +67,15 @@ export interface LoggedEnd {
   talkSec: number;
 }
 
+/** An agent leg as the PBX's call log has it, for a call nobody watched (see replay). */
+export interface UnwatchedLeg {
+  participant: CallParticipant;
+  startedAt: Date;
+  answeredAt: Date | null;
+  endedAt: Date;
+  talkSec: number;
+}
+
 /** The event log's word that a leg is still in progress (see EventLog.openLegs). */
 export interface OpenLegRecord {
   extension: string;
@@ -235,6 +244,41 @@ export class ParticipantTracker {
     }
     for (const p of current) observations.push(...this.upsert(p, at));
     return { observations, ended };
+  }
+
+  /**
+   * Calls that rang and ended while nobody watched, from the PBX's call log: every leg presented,
+   * answered and ended at the times the PBX logged, in time order, through the same rules as live
+   * legs (a queue call's answer concerns every agent it rang; a call nobody took is one missed).
+   * Legs of calls this tracker holds are not given here.
+   */
+  replay(legs: UnwatchedLeg[]): { observations: CallObservation[]; ended: EndedLeg[] } {
+    const observations: CallObservation[] = [];
+    const ended: EndedLeg[] = [];
+    const steps = legs.flatMap((l) => {
+      const { dn, id } = l.participant;
+      return [
+        { at: l.startedAt, order: 0, run: () => observations.push(...this.upsert(l.participant, l.startedAt)) },
+        ...(l.answeredAt ? [{ at: l.answeredAt, order: 1, run: () => observations.push(...this.upsert({ ...l.participant, status: 'Connected' }, l.answeredAt!)) }] : []),
+        {
+          at: l.endedAt,
+          order: 2,
+          run: () => {
+            const removed = this.end(key(dn, id), l.endedAt, 'reported', l.talkSec);
+            observations.push(...removed.observations);
+            if (removed.ended) ended.push(removed.ended);
+          },
+        },
+      ];
+    });
+    steps.sort((a, b) => a.at.getTime() - b.at.getTime() || a.order - b.order);
+    for (const step of steps) step.run();
+    return { observations, ended };
+  }
+
+  /** Whether this tracker holds a leg of this callid on this DN. */
+  holds(dn: string, callid: string): boolean {
+    return this.findLeg(dn, callid) !== undefined;
   }
 
   recordingReady(leg: EndedLeg, recording: RecordingRef, at: Date): CallObservation {
