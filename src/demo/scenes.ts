@@ -386,7 +386,61 @@ export async function logToDeal(ctx: SceneContext): Promise<SceneResult> {
   return checks.result;
 }
 
-export const SCRIPTED_SCENES = [knownCaller, queueCall, unknownCaller, missedCall, queueMissed, clickToDial, hostileLinks, liveRecord, notesAndOutcome, pickTheRecord, createContactFromCall, logToDeal];
+/** Call control (issue 11 item 7): FIRST answers from the app, transfers to SECOND, who answers and hangs up from the app. */
+export async function transferCall(ctx: SceneContext): Promise<SceneResult> {
+  const jane = KNOWN_CALLERS.jane;
+  const [first, second] = [ctx.agents.get(FIRST)!, ctx.agents.get(SECOND)!];
+  const sim = ctx.stage.pbxSim;
+  ctx.printer.startScene(`Transfer: ${fullName(jane)} calls ${FIRST}, who answers and transfers her to ${SECOND} from the app (3CX Call Control through the bus)`);
+  const checks = new Checks(ctx);
+  const earlier = new Set(sim.participants(FIRST).map((p) => p.callid)); // an earlier scene's call may still be ending
+  const placed = sim.placeCall({ kind: 'live', from: jane.e164, to: FIRST, ringSec: 20 });
+  await checks.see(`${label(FIRST)} pop naming ${fullName(jane)}`, line(label(FIRST), 'POP', `${fullName(jane)} — `));
+  const leg = await until(ctx, () => sim.participants(FIRST).find((p) => !earlier.has(p.callid)));
+  const keyAt = (ext: string) => (leg ? until(ctx, () => callKeyOf(ctx, ext, leg.callid)) : null);
+  const act = async (agent: typeof first, ext: string, action: 'answer' | 'hangup' | 'transfer', to: string | null = null) => {
+    const key = await keyAt(ext);
+    ctx.printer.say(label(ext), 'click', action === 'transfer' ? `Transfer to ${to}` : action === 'answer' ? 'Answer' : 'Hang up');
+    if (key) await agent.core.controlCall(key, action, to).catch((err: Error) => ctx.printer.say(label(ext), 'refused', err.message, 'bad'));
+  };
+  await act(first, FIRST, 'answer');
+  await checks.see(`${label(FIRST)} call answered`, line(label(FIRST), 'call', 'answered'));
+  await act(first, FIRST, 'transfer', SECOND);
+  await checks.see(`${label(SECOND)} pop for the transferred call`, line(label(SECOND), 'POP', `${fullName(jane)} — `));
+  await act(second, SECOND, 'answer');
+  await checks.see(`${label(SECOND)} call answered`, line(label(SECOND), 'call', 'answered'));
+  await act(second, SECOND, 'hangup');
+  const record = await placed;
+  const legs = record.legs.map((l) => `${l.dn} ${l.outcome}${l.transferredTo ? ` -> ${l.transferredTo}` : ''}`);
+  ctx.printer.say('[3CX]', 'call log', legs.join('; '));
+  checks.hold(`the PBX shows ${FIRST} answered and transferred to ${SECOND}, who answered`, legs.join('; ') === `${FIRST} answered -> ${SECOND}; ${SECOND} answered`);
+  const actions = sim.controlRequests.filter((r) => r.participantId === leg?.id || r.dn === SECOND).map((r) => `${r.dn}:${r.action}`);
+  checks.hold('each action reached 3CX as a Call Control participant action on its own extension', actions.join(',') === `${FIRST}:answer,${FIRST}:transferto,${SECOND}:answer,${SECOND}:drop`);
+  await checks.see(`${label(SECOND)} call ended`, line(label(SECOND), 'call', 'ended'));
+  return checks.result;
+}
+
+/** Presence (issue 11 item 9): FIRST turns 3CX Do Not Disturb on from the tray; a call to FIRST pops nothing; off again. */
+export async function doNotDisturb(ctx: SceneContext): Promise<SceneResult> {
+  const tom = KNOWN_CALLERS.tom;
+  const agent = ctx.agents.get(FIRST)!;
+  const sim = ctx.stage.pbxSim;
+  ctx.printer.startScene(`Do Not Disturb: ${FIRST} turns on 3CX DND from the tray; ${fullName(tom)}'s call to ${FIRST} does not pop`);
+  const checks = new Checks(ctx);
+  await agent.core.setDoNotDisturb(true).catch((err: Error) => ctx.printer.say(label(FIRST), 'refused', err.message, 'bad'));
+  ctx.printer.say(label(FIRST), 'tray', `3CX: ${agent.core.presence?.profile ?? 'unknown'}${agent.core.presence?.dnd ? ' (Do not disturb)' : ''}`);
+  checks.hold(`3CX shows ${FIRST} in its Do Not Disturb profile`, sim.profileOf(FIRST) === 'Out of office');
+  const from = ctx.printer.lines.length;
+  await sim.placeCall({ kind: 'live', from: tom.e164, to: FIRST, ringSec: 1 });
+  await checks.see(`${label(FIRST)} the call seen (missed) without a pop`, line(label(FIRST), 'call', 'missed'));
+  checks.hold(`no pop on ${FIRST} while Do Not Disturb`, !ctx.printer.lines.slice(from).some(line(label(FIRST), 'POP')));
+  await agent.core.setDoNotDisturb(false).catch((err: Error) => ctx.printer.say(label(FIRST), 'refused', err.message, 'bad'));
+  ctx.printer.say(label(FIRST), 'tray', `3CX: ${agent.core.presence?.profile ?? 'unknown'}`);
+  checks.hold(`3CX shows ${FIRST} available again`, sim.profileOf(FIRST) === 'Available');
+  return checks.result;
+}
+
+export const SCRIPTED_SCENES = [knownCaller, queueCall, unknownCaller, missedCall, queueMissed, clickToDial, hostileLinks, liveRecord, notesAndOutcome, pickTheRecord, createContactFromCall, logToDeal, transferCall, doNotDisturb];
 
 /** After the script: one more call every few seconds, cycling through callers and kinds. */
 export function* endlessCalls(): Generator<{ title: string; script: CallScript }> {

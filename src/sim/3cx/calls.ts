@@ -122,6 +122,8 @@ export interface CallDriver {
   realTalkTime: boolean;
   /** Whether a DN is an extension of this PBX (a transfer rings it) rather than an outside number. */
   isExtension(dn: string): boolean;
+  /** A live call starts taking Call Control requests (queued until its script asks for them). */
+  openControl(callid: number): void;
   /** The next Call Control request on a live call's participants; null when none came within `timeoutMs`. */
   nextControl(callid: number, timeoutMs: number): Promise<ControlRequest | null>;
   /** The live call is over: later requests on it are refused. */
@@ -411,8 +413,10 @@ async function play(pbx: CallDriver, script: CallScript): Promise<CallRun> {
 async function playLive(pbx: CallDriver, script: Extract<CallScript, { kind: 'live' }>): Promise<CallRun> {
   const call = new CallRun(pbx, 'inbound', external(script), null, script.forms, script.record);
   let leg = call.participant(script.to);
-  await call.present([leg]);
+  // Open before presenting: an app may answer as soon as it sees the ring, before presenting is done.
+  pbx.openControl(call.callid);
   try {
+    await call.present([leg]);
     for (;;) {
       const ringing = leg.status === 'Ringing';
       const request = await pbx.nextControl(call.callid, (ringing ? (script.ringSec ?? 30) : (script.maxTalkSec ?? 600)) * 1000);

@@ -430,9 +430,12 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     step: () => (opts.stepDelayMs ? new Promise((r) => setTimeout(r, opts.stepDelayMs)) : Promise.resolve()),
     realTalkTime: opts.realTalkTime ?? false,
     isExtension: (dn) => names.has(dn),
+    openControl(callid) {
+      liveCalls.set(callid, { queue: [], wake: null });
+    },
     async nextControl(callid, timeoutMs) {
-      let live = liveCalls.get(callid);
-      if (!live) liveCalls.set(callid, (live = { queue: [], wake: null }));
+      const live = liveCalls.get(callid);
+      if (!live) return null;
       if (live.queue.length === 0) {
         const entry = live;
         await new Promise<void>((resolve) => {
