@@ -7,6 +7,8 @@ import type { AgentCore } from '../../src/main/core.js';
 import type { CrmLink } from '../../src/main/crm-link/index.js';
 import type { HubSpotSim } from '../../src/sim/crm/hubspot/index.js';
 import type { SalesforceSim } from '../../src/sim/crm/salesforce/index.js';
+import type { ZohoSimulator } from '../../src/sim/crm/zoho/index.js';
+import type { HighLevelSimulator } from '../../src/sim/crm/highlevel/index.js';
 import { startScenarioCrm, type ScenarioCrm } from '../../src/sim/scenarios/index.js';
 import type { AgentPolicy } from '../../src/shared/agent-protocol.js';
 import { callerNumber, connectorReady, provisionSite, Resources, startSim, startTestBus } from '../support/e2e.js';
@@ -23,7 +25,7 @@ interface World {
   call(from: string): Promise<string>;
 }
 
-async function world(crmId: 'hubspot' | 'salesforce', agentPolicy?: AgentPolicy, seed?: (crm: ScenarioCrm) => void): Promise<World> {
+async function world(crmId: ScenarioCrm['id'], agentPolicy?: AgentPolicy, seed?: (crm: ScenarioCrm) => void): Promise<World> {
   res = new Resources();
   const crm = res.add(await startScenarioCrm(crmId), (c) => c.sim.close());
   seed?.(crm);
@@ -143,5 +145,42 @@ describe('new caller -> new record, end to end', () => {
     const withheld = await w.call('anonymous');
     expect([...sim.records.Task.values()].find((t) => t.CallObject === withheld)?.WhoId ?? null).toBeNull();
     expect(sim.records.Lead.size).toBe(1);
+  });
+});
+
+describe('the other CRMs, end to end', () => {
+  it('Zoho: a deal picked after the call was logged puts that Calls record on the deal (What_Id, $se_module Deals) beside the contact', async () => {
+    const caller = callerNumber(44);
+    let contact = '';
+    let deal = '';
+    const w = await world('zoho', undefined, (crm) => {
+      const sim = crm.sim as ZohoSimulator;
+      contact = sim.addRecord('Contacts', { First_Name: 'Ada', Last_Name: 'Zoho', Phone: '02 9876 0044' }).id;
+      deal = sim.addRecord('Deals', { Deal_Name: 'Fit-out', Stage: 'Negotiation/Review', Contact_Name: { id: contact, name: 'Ada Zoho' } }).id;
+      sim.addRecord('Deals', { Deal_Name: 'Done', Stage: 'Closed Won', Contact_Name: { id: contact, name: 'Ada Zoho' } });
+    });
+    const sim = w.crm.sim as ZohoSimulator;
+    const callKey = await w.call(caller.raw);
+    const view = await w.link.records.view(callKey);
+    expect(view.deals.map((d) => [d.id, d.kind])).toEqual([[deal, 'Deals']]);
+    await w.link.records.pickDeal(callKey, deal);
+    const calls = () => sim.records.Calls.filter((c) => String(c.Subject ?? '').length > 0);
+    await expect.poll(() => calls().map((c) => [(c.Who_Id as { id: string } | undefined)?.id, (c.What_Id as { id: string } | null)?.id, c.$se_module]), { timeout: 15_000 }).toEqual([[contact, deal, 'Deals']]);
+  });
+
+  it("HighLevel: 'Create contact' for a new caller finds the contact HighLevel's log already made for the number (one contact, E.164), and the call's note names the picked opportunity", async () => {
+    const caller = callerNumber(45);
+    const w = await world('highlevel');
+    const sim = w.crm.sim as HighLevelSimulator;
+    const callKey = await w.call(caller.raw);
+    // HighLevel logs a call only in a contact's conversation: its adapter upserted one for the number.
+    expect(await w.link.records.view(callKey)).toMatchObject({ candidates: [], create: 'ask' });
+    const created = await w.link.records.createRecord(callKey, 'Grace Hopper');
+    const contacts = sim.contacts.filter((c) => c.phone === caller.e164);
+    expect(contacts).toHaveLength(1);
+    expect(created.chosenId).toBe(contacts[0]!.id);
+    const opportunity = sim.addOpportunity({ name: 'Roof repair', contactId: contacts[0]!.id, status: 'open' });
+    await w.link.records.pickDeal(callKey, opportunity.id);
+    await expect.poll(() => sim.notes.filter((n) => n.contactId === contacts[0]!.id && n.body.includes(`Opportunity: Roof repair [${opportunity.id}]`)).length, { timeout: 15_000 }).toBe(1);
   });
 });

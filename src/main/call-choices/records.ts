@@ -96,7 +96,9 @@ export class CallRecordService {
     let deal = null;
     if (dealId !== null) {
       const adapter = this.requireAdapter();
-      deal = (await this.openDeals(adapter, contact)).find((d) => d.id === dealId) ?? null;
+      // A deal made in the CRM since the list was read is looked for once more, fresh.
+      const find = async (fresh: boolean) => (await this.openDeals(adapter, contact, fresh)).find((d) => d.id === dealId) ?? null;
+      deal = (await find(false)) ?? (await find(true));
       if (!deal) throw new ChoiceError('That deal is not an open deal of this record.');
     }
     this.opts.choices.pickDeal(callKey, deal && { id: deal.id, kind: deal.kind, name: deal.name }, contact);
@@ -136,10 +138,10 @@ export class CallRecordService {
     return { id: created.id, kind: created.kind, name: created.name };
   }
 
-  private async openDeals(adapter: CrmAdapter, contact: PickedContact): Promise<CrmDeal[]> {
+  private async openDeals(adapter: CrmAdapter, contact: PickedContact, fresh = false): Promise<CrmDeal[]> {
     const key = `${adapter.id}:${contact.kind}:${contact.id}`;
     const cached = this.deals.get(key);
-    if (cached && Date.now() - cached.at < DEALS_FRESH_MS) return cached.deals;
+    if (!fresh && cached && Date.now() - cached.at < DEALS_FRESH_MS) return cached.deals;
     const deals = await adapter.findOpenDeals(contact);
     this.deals.set(key, { at: Date.now(), deals });
     if (this.deals.size > NUMBERS_KEPT) this.deals.delete(this.deals.keys().next().value!);
