@@ -176,7 +176,7 @@ export function composeServices(storage: BusStorage, opts: { publicUrl: string }
     relay,
     dial: createDialService({ tenants, gateway: pbx, audit, limits: storage.limits }),
     // Derived from the master key, so links stay valid across restarts and on every node.
-    recordings: createRecordingService({ log, audit, agents: tenants, limits: storage.limits, secret: recordingLinkKey(storage.masterKey), publicUrl: opts.publicUrl }),
+    recordings: createRecordingService({ log, audit, agents: tenants, limits: storage.limits, secret: recordingLinkKey(storage.masterKey), publicUrl: opts.publicUrl, text: pbx }),
   };
 }
 

@@ -102,6 +102,9 @@ export const RecordingUrlFrame = z.object({
   /** Short-lived, single-agent URL to GET the audio from the bus (streamed from 3CX). */
   url: z.string().url(),
   expiresAt: z.string().datetime({ offset: true }),
+  /** 3CX's own transcript and summary of the recording (V20 XAPI), when the PBX made them. */
+  transcription: z.string().max(200_000).nullish(),
+  summary: z.string().max(20_000).nullish(),
 });
 export const PongFrame = z.object({ t: z.literal('pong') });
 const ActionError = (codes: [string, ...string[]]) => z.object({ code: z.enum(codes), message: z.string() });
@@ -118,6 +121,8 @@ export const PresenceSchema = z.object({
   dnd: z.boolean(),
   profiles: z.array(z.string().max(100)).max(20),
   queueStatus: z.enum(['LoggedIn', 'LoggedOut']).nullable(),
+  /** The PBX's queues (number -> name), so a queue call's pop names its queue. */
+  queues: z.array(z.object({ number: z.string().max(16), name: z.string().max(100) })).max(200).optional(),
 });
 export type Presence = z.infer<typeof PresenceSchema>;
 export const PresenceResultFrame = z.object({

@@ -58,8 +58,10 @@ export function recordingBytes(eventId: string): Buffer {
 
 export interface FakeBus {
   url: string;
-  requestRecording(eventId: string): Promise<{ url: string; expiresAt: string }>;
+  requestRecording(eventId: string): Promise<{ url: string; expiresAt: string; transcription?: string | null; summary?: string | null }>;
   requests: string[];
+  /** 3CX's transcript and summary the bus hands out with a recording, by recording_ready event id. */
+  text: Map<string, { transcription: string | null; summary: string | null }>;
   /** Next requestRecording calls throw this (once each). */
   failNext: Error[];
   close(): Promise<void>;
@@ -80,13 +82,14 @@ export async function startFakeBus(opts: { delayMs?: number } = {}): Promise<Fak
   const bus: FakeBus = {
     url,
     requests: [],
+    text: new Map(),
     failNext: [],
     async requestRecording(eventId) {
       bus.requests.push(eventId);
       await delay();
       const failure = bus.failNext.shift();
       if (failure) throw failure;
-      return { url: `${url}/recordings/${encodeURIComponent(eventId)}`, expiresAt: new Date(Date.now() + 60_000).toISOString() };
+      return { url: `${url}/recordings/${encodeURIComponent(eventId)}`, expiresAt: new Date(Date.now() + 60_000).toISOString(), ...bus.text.get(eventId) };
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -231,7 +231,7 @@ export class AgentSession {
           const grant = await this.host.deps.recordings.grant(agent, f.eventId);
           return frame(
             grant.ok
-              ? { t: 'recording_url', reqId: f.reqId, url: grant.url, expiresAt: grant.expiresAt }
+              ? { t: 'recording_url', reqId: f.reqId, url: grant.url, expiresAt: grant.expiresAt, ...(grant.text ? { transcription: grant.text.transcription, summary: grant.text.summary } : {}) }
               : { t: 'error', code: grant.code, message: grant.message, reqId: f.reqId },
           );
         });

@@ -5,7 +5,7 @@
 import type { TenantStore } from '../tenants/port.js';
 import { createPbxApiRegistry, type PbxApi, type PbxApiRegistry } from './api.js';
 import { PbxApiError } from './errors.js';
-import type { CallAction, ControlResult, MakeCallResult, PbxGateway, PbxPresence, RecordingStream } from './port.js';
+import type { CallAction, ControlResult, MakeCallResult, PbxGateway, PbxPresence, RecordingStream, RecordingText } from './port.js';
 import type { ParticipantAction } from './callcontrol.js';
 
 export async function makeCallOn(api: Pick<PbxApi, 'callControl'>, extension: string, destination: string): Promise<MakeCallResult> {
@@ -20,6 +20,16 @@ export function openRecordingOn(api: Pick<PbxApi, 'xapi'>, pbxRecordingId: strin
   const recId = Number(pbxRecordingId);
   if (!Number.isInteger(recId)) return Promise.reject(new PbxApiError(`not a 3CX recording id: ${pbxRecordingId}`, 404));
   return api.xapi.download(recId);
+}
+
+/** Transcription and Summary of the recording's XAPI row (a filter on Id: NOTES 3.2); null when it has neither. */
+export async function recordingTextOn(api: Pick<PbxApi, 'xapi'>, pbxRecordingId: string): Promise<RecordingText | null> {
+  const recId = Number(pbxRecordingId);
+  if (!Number.isInteger(recId)) return null;
+  const row = await api.xapi.recording(recId);
+  const transcription = row?.Transcription?.trim() || null;
+  const summary = row?.Summary?.trim() || null;
+  return transcription || summary ? { transcription, summary } : null;
 }
 
 /**
@@ -47,7 +57,8 @@ export async function controlOn(api: Pick<PbxApi, 'callControl'>, extension: str
 const DND_PROFILE = /^(do not disturb|dnd|out of office)$/i;
 
 export async function presenceOn(api: Pick<PbxApi, 'xapi'>, extension: string, dnd?: boolean): Promise<PbxPresence> {
-  let user = await api.xapi.userByNumber(extension);
+  const [found, queues] = await Promise.all([api.xapi.userByNumber(extension), api.xapi.queues()]);
+  let user = found;
   if (!user) throw new PbxApiError(`no 3CX user has extension ${extension}`, 404);
   const profiles = user.ForwardingProfiles.map((p) => p.Name).filter((name) => name);
   if (dnd !== undefined && DND_PROFILE.test(user.CurrentProfileName) !== dnd) {
@@ -56,7 +67,7 @@ export async function presenceOn(api: Pick<PbxApi, 'xapi'>, extension: string, d
     await api.xapi.setProfile(user.Id, target);
     user = { ...user, CurrentProfileName: target };
   }
-  return { profile: user.CurrentProfileName, dnd: DND_PROFILE.test(user.CurrentProfileName), profiles, queueStatus: user.QueueStatus };
+  return { profile: user.CurrentProfileName, dnd: DND_PROFILE.test(user.CurrentProfileName), profiles, queueStatus: user.QueueStatus, queues };
 }
 
 export interface PbxGatewayOptions {
@@ -72,6 +83,7 @@ export function createPbxGateway(opts: PbxGatewayOptions): PbxGateway {
   const direct: PbxGateway = {
     makeCall: async (pbxId, extension, destination) => makeCallOn(await registry.forPbx(pbxId), extension, destination),
     openRecording: async (pbxId, pbxRecordingId) => openRecordingOn(await registry.forPbx(pbxId), pbxRecordingId),
+    recordingText: async (pbxId, pbxRecordingId) => recordingTextOn(await registry.forPbx(pbxId), pbxRecordingId),
     controlCall: async (pbxId, extension, callId, action, destination) => controlOn(await registry.forPbx(pbxId), extension, callId, action, destination),
     presence: async (pbxId, extension, dnd) => presenceOn(await registry.forPbx(pbxId), extension, dnd),
   };
@@ -85,6 +97,10 @@ export function createPbxGateway(opts: PbxGatewayOptions): PbxGateway {
   return {
     makeCall: async (pbxId, extension, destination) => (await adapterFor(pbxId)).makeCall(pbxId, extension, destination),
     openRecording: async (pbxId, pbxRecordingId) => (await adapterFor(pbxId)).openRecording(pbxId, pbxRecordingId),
+    recordingText: async (pbxId, pbxRecordingId) => {
+      const adapter = await adapterFor(pbxId);
+      return adapter.recordingText ? adapter.recordingText(pbxId, pbxRecordingId) : null;
+    },
     controlCall: async (pbxId, extension, callId, action, destination) => (await adapterFor(pbxId)).controlCall(pbxId, extension, callId, action, destination),
     presence: async (pbxId, extension, dnd) => (await adapterFor(pbxId)).presence(pbxId, extension, dnd),
   };

@@ -30,6 +30,14 @@ export interface PbxPresence {
   /** The profiles the user can switch to (`ForwardingProfiles[].Name`). */
   profiles: string[];
   queueStatus: 'LoggedIn' | 'LoggedOut' | null;
+  /** The PBX's queues by number and name, so a queue call's pop can name its queue. */
+  queues: Array<{ number: string; name: string }>;
+}
+
+/** 3CX's own transcript and summary of a recording (V20 XAPI `Recordings`), when it made them. */
+export interface RecordingText {
+  transcription: string | null;
+  summary: string | null;
 }
 
 export interface PbxGateway {
@@ -37,6 +45,11 @@ export interface PbxGateway {
   makeCall(pbxId: string, extension: string, destination: string): Promise<MakeCallResult>;
   /** Streams a recording from XAPI; never buffers the whole file. */
   openRecording(pbxId: string, pbxRecordingId: string): Promise<RecordingStream>;
+  /**
+   * The recording's transcript and summary from its XAPI row; null when the PBX has neither (or the
+   * row is gone). Absent where the PBX is not reached directly (a remote connector relays no text yet).
+   */
+  recordingText?(pbxId: string, pbxRecordingId: string): Promise<RecordingText | null>;
   /**
    * Acts on the extension's own participant of the call (found on the extension's DN by call id,
    * never named by the caller); `destination` (an extension or E.164) for transfer.

@@ -95,6 +95,9 @@ export const XapiRecordingSchema = z.looseObject({
   ToCallerNumber: text,
   /** int32 in the swagger; 0 (its example default) and null mean "not filled". */
   RefParticipantId: z.number().int().nullish(),
+  /** V20: 3CX's own transcript and AI summary of the recording (swagger Pbx.Recording), once it made them. */
+  Transcription: z.string().nullish(),
+  Summary: z.string().nullish(),
 });
 export type XapiRecording = z.infer<typeof XapiRecordingSchema>;
 

@@ -7,6 +7,7 @@ import type { AuditLog } from '../audit/port.js';
 import { memoryRateLimits, RateLimitUnavailable, type RateLimits } from '../http/rate-limit.js';
 import type { EventLog } from '../log/port.js';
 import type { Agent } from '../tenants/port.js';
+import type { PbxGateway, RecordingText } from '../pbx/port.js';
 import type { RecordingGrant, RecordingService } from './port.js';
 import { GrantSigner, type GrantClaims } from './grant-token.js';
 
@@ -26,6 +27,8 @@ export interface RecordingServiceOptions {
   /** Links asked for plus links used, per agent per minute. Default 30. */
   maxPerMinute?: number;
   now?: () => number;
+  /** Reads the recording's transcript and summary for the grant (the PBX gateway). */
+  text?: Pick<PbxGateway, 'recordingText'>;
 }
 
 /** Why a used link is refused, as the download route answers it. */
@@ -69,6 +72,15 @@ export function createRecordingService(opts: RecordingServiceOptions): Recording
   const auditDenied = (tenantId: string, agentId: string, target: string, detail: string) =>
     opts.audit.record({ tenantId, agentId, action: 'recording', target: target.slice(0, 200), result: 'denied', detail });
 
+  /** The text is extra: a PBX that cannot say it (down, no V20 fields) still hands out the audio. */
+  const textOf = async (pbxId: string, pbxRecordingId: string): Promise<RecordingText | null> => {
+    try {
+      return (await opts.text?.recordingText?.(pbxId, pbxRecordingId)) ?? null;
+    } catch {
+      return null;
+    }
+  };
+
   return {
     async grant(agent, eventId): Promise<RecordingGrant> {
       const refuse = async (code: 'forbidden' | 'not_found' | 'rate_limited', message: string, detail = `${code}: ${message}`): Promise<RecordingGrant> => {
@@ -87,7 +99,8 @@ export function createRecordingService(opts: RecordingServiceOptions): Recording
       if (!event.recording) return refuse('not_found', 'This call has no recording.');
       const expiresAt = now() + ttlMs;
       const token = signer.sign({ t: agent.tenantId, a: agent.id, p: event.pbxId, r: event.recording.pbxRecordingId, e: event.id, x: expiresAt });
-      return { ok: true, url: `${base}/v1/recordings/${token}`, expiresAt: new Date(expiresAt).toISOString() };
+      const text = await textOf(event.pbxId, event.recording.pbxRecordingId);
+      return { ok: true, url: `${base}/v1/recordings/${token}`, expiresAt: new Date(expiresAt).toISOString(), ...(text ? { text } : {}) };
     },
 
     async redeem(token) {

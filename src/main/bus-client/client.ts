@@ -38,6 +38,9 @@ export type Resync = z.infer<typeof ResyncFrame>;
 export interface RecordingUrl {
   url: string;
   expiresAt: string;
+  /** 3CX's own transcript and summary of the recording, when the PBX made them. */
+  transcription: string | null;
+  summary: string | null;
 }
 
 /** The bus answered a request with an error frame, or did not answer in time. */
@@ -196,7 +199,7 @@ export class BusClient {
   /** A short-lived URL for the recording of one of this agent's calls. */
   requestRecording(eventId: string): Promise<RecordingUrl> {
     return this.request((reqId) => ({ t: 'recording', reqId, eventId })).then((frame) => {
-      if (frame.t === 'recording_url') return { url: frame.url, expiresAt: frame.expiresAt };
+      if (frame.t === 'recording_url') return { url: frame.url, expiresAt: frame.expiresAt, transcription: frame.transcription ?? null, summary: frame.summary ?? null };
       if (frame.t === 'error') throw new BusRequestError(frame.code, frame.message);
       throw new BusRequestError('bad_frame', `unexpected ${frame.t} answer to a recording request`);
     });

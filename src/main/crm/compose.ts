@@ -24,7 +24,12 @@ export interface CallSummary {
   agentNotes?: string;
   /** The outcome label the agent picked. */
   disposition?: string | null;
+  /** 3CX's own transcript and summary of the recording (V20), when it came with the recording. */
+  transcript?: { transcription: string | null; summary: string | null } | null;
 }
+
+/** Every CRM's notes field takes this much transcript (HubSpot and Salesforce allow more; Zoho's Description less is [U]). */
+export const MAX_TRANSCRIPT_CHARS = 20_000;
 
 const OUTCOME_TEXT: Record<CallOutcome, string> = {
   answered: 'answered',
@@ -70,10 +75,18 @@ export function composeNotes(call: CallSummary): string {
     ...(call.answeredAt ? [`Answered: ${call.answeredAt}`] : []),
     // The CRM template reports a talk time without an answer time: the duration still belongs here.
     ...(call.outcome === 'answered' && !call.inProgress ? [`Duration: ${formatDuration(call.durationSec)}`] : []),
+    ...transcriptLines(call.transcript),
     '',
     callKeyMarker(call.callKey),
   ];
   return lines.join('\n');
+}
+
+/** The summary, then the transcript (shortened to what every CRM's notes field holds). */
+function transcriptLines(text: CallSummary['transcript']): string[] {
+  if (!text) return [];
+  const transcription = text.transcription && text.transcription.length > MAX_TRANSCRIPT_CHARS ? `${text.transcription.slice(0, MAX_TRANSCRIPT_CHARS)} … (shortened)` : text.transcription;
+  return [...(text.summary ? ['', `Summary (3CX): ${text.summary}`] : []), ...(transcription ? ['', 'Transcript (3CX):', transcription] : [])];
 }
 
 /** `[ringbridge:<callKey>]`, the searchable idempotency marker. */

@@ -143,6 +143,8 @@ export function startedAtOf(facts: CallFacts): string {
 export interface AgentAdditions {
   notes: string;
   disposition: { id: string; label: string } | null;
+  /** 3CX's transcript and summary of the recording, once they came with it. */
+  transcript?: { transcription: string | null; summary: string | null } | null;
 }
 
 export const NO_ADDITIONS: AgentAdditions = { notes: '', disposition: null };
@@ -173,6 +175,7 @@ export function callLogInput(
     inProgress,
     agentNotes: added.notes,
     disposition: added.disposition?.label ?? null,
+    transcript: added.transcript ?? null,
   };
   return {
     callKey,

@@ -317,7 +317,7 @@ export class Outbox {
       contact = await this.contactFor(row);
       this.store.saveContact(row.callKey, contact);
     }
-    const input = { ...callLogInput(row.callKey, this.opts.agentExtension, row.facts, contact, this.opts.ownerId?.() ?? null, { notes: row.notes, disposition: row.disposition }), deal: chosen?.deal ?? null };
+    const input = { ...callLogInput(row.callKey, this.opts.agentExtension, row.facts, contact, this.opts.ownerId?.() ?? null, { notes: row.notes, disposition: row.disposition, transcript: row.transcript }), deal: chosen?.deal ?? null };
     let record = row.record;
     if (record) {
       record = await adapter.updateCall(record.id, input);
@@ -346,10 +346,13 @@ export class Outbox {
 
   private async attachRecording(adapter: CrmAdapter, row: OutboxRow): Promise<void> {
     const recording = row.recording!;
-    const { data, contentType } = await fetchRecording(this.opts.bus, recording.eventId);
+    const { data, contentType, text } = await fetchRecording(this.opts.bus, recording.eventId);
     const type = recording.contentType ?? contentType ?? 'audio/wav';
     const fileName = recordingFileName(recording.pbxRecordingId, type);
     await adapter.attachRecording(row.record!, { fileName, contentType: type, data }, row.callKey, this.store.memo(row.callKey, 'attach'));
+    // Before the attach is marked done: a crash in between re-fetches, so the text is never lost.
+    // Kept once; the log is due again and its update adds them to the record, after the recording.
+    if (text) this.store.saveTranscript(row.callKey, text, this.now());
     this.store.markAttached(row.callKey, this.now());
     this.announce(row.callKey, 'recording_attached', null);
   }

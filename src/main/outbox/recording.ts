@@ -7,7 +7,13 @@ import { currentAbortSignal, untilAborted } from '../crm/abort.js';
 /** The bus client's side of recording mediation. */
 export interface RecordingSource {
   /** A short-lived URL for the recording of this recording_ready event (BusClient.requestRecording). */
-  requestRecording(eventId: string): Promise<{ url: string }>;
+  requestRecording(eventId: string): Promise<{ url: string; transcription?: string | null; summary?: string | null }>;
+}
+
+/** 3CX's own transcript and summary of a recording (V20), as the bus read them from its XAPI row. */
+export interface RecordingText {
+  transcription: string | null;
+  summary: string | null;
 }
 
 export class RecordingUnavailable extends Error {
@@ -29,10 +35,15 @@ export async function fetchRecording(
   eventId: string,
   signal: AbortSignal | undefined = currentAbortSignal(),
   timeoutMs = 60_000,
-): Promise<{ data: Uint8Array; contentType: string | null }> {
+): Promise<{ data: Uint8Array; contentType: string | null; text: RecordingText | null }> {
   let url: string;
+  let text: RecordingText | null;
   try {
-    ({ url } = await untilAborted(source.requestRecording(eventId), signal));
+    const granted = await untilAborted(source.requestRecording(eventId), signal);
+    url = granted.url;
+    const transcription = granted.transcription || null;
+    const summary = granted.summary || null;
+    text = transcription || summary ? { transcription, summary } : null;
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     const code = (error as { code?: unknown }).code;
@@ -59,5 +70,5 @@ export async function fetchRecording(
   }
   const data = new Uint8Array(await response.body.arrayBuffer());
   const type = response.headers['content-type'];
-  return { data, contentType: typeof type === 'string' ? type.split(';')[0]!.trim() : null };
+  return { data, contentType: typeof type === 'string' ? type.split(';')[0]!.trim() : null, text };
 }

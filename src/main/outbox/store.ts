@@ -12,6 +12,7 @@ import type { CrmLogState } from '../../shared/call-history.js';
 import { addMissingColumns, openDatabase, type Migration, type SqliteDb } from '../../shared/sqlite.js';
 import type { CrmId } from '../../shared/crm.js';
 import { type CallFacts, dueForLog, foldEvent } from './call-facts.js';
+import type { RecordingText } from './recording.js';
 
 /** The CRM-log states the outbox stores; `not_applicable` calls never enter it. */
 export type CrmCallState = Exclude<CrmLogState, 'not_applicable'>;
@@ -47,6 +48,8 @@ export interface OutboxRow {
   disposition: { id: string; label: string } | null;
   /** Wrap-up: the completing log waits until then (epoch ms; 0 = not held). */
   holdUntil: number;
+  /** 3CX's transcript and summary of the recording, added to the log once it came with the recording. */
+  transcript: RecordingText | null;
 }
 
 interface RawRow {
@@ -75,6 +78,7 @@ interface RawRow {
   disposition_id: string | null;
   disposition_label: string | null;
   hold_until: number;
+  transcript_json: string | null;
 }
 
 /** What steps learned, by step then key (e.g. attach.fileId); absent in files from before it existed. */
@@ -127,6 +131,8 @@ const MIGRATIONS: Migration[] = [
   },
   // Issue 11: the agent's notes and outcome, and the wrap-up hold on the completing log.
   (db) => addMissingColumns(db, 'calls', { notes: "TEXT NOT NULL DEFAULT ''", disposition_id: 'TEXT', disposition_label: 'TEXT', hold_until: 'INTEGER NOT NULL DEFAULT 0' }),
+  // Issue 11 item 5: 3CX's transcript and summary, kept once they came with the recording.
+  (db) => addMissingColumns(db, 'calls', { transcript_json: 'TEXT' }),
 ];
 
 /**
@@ -320,6 +326,16 @@ export class OutboxStore {
     })();
   }
 
+  /**
+   * The recording's transcript and summary, once: the call's log is due again so its record shows
+   * them (an update). A second copy (a re-fetched recording) changes nothing.
+   */
+  saveTranscript(callKey: string, text: RecordingText, now: number): void {
+    this.db
+      .prepare('UPDATE calls SET transcript_json = ?, facts_version = facts_version + 1, updated_at = ? WHERE call_key = ? AND transcript_json IS NULL')
+      .run(JSON.stringify(text), now, callKey);
+  }
+
   markAttached(callKey: string, now: number): void {
     this.db
       .prepare(`UPDATE calls SET recording_attached = 1, state = 'recording_attached', reason = NULL, attempts = 0, not_before = 0, updated_at = ? WHERE call_key = ?`)
@@ -382,5 +398,6 @@ function toRow(r: RawRow): OutboxRow {
     notes: r.notes,
     disposition: r.disposition_id ? { id: r.disposition_id, label: r.disposition_label ?? r.disposition_id } : null,
     holdUntil: r.hold_until,
+    transcript: r.transcript_json ? (JSON.parse(r.transcript_json) as RecordingText) : null,
   };
 }

@@ -128,6 +128,37 @@ describe('outbox: wrap-up, notes and outcome (issue 11)', () => {
   });
 });
 
+describe('outbox: 3CX transcript and summary (issue 11 item 5)', () => {
+  it('adds them to the call log once, after the recording, beside the agent\'s notes; a second fetch adds nothing', async () => {
+    const { crm, bus, open } = await harness();
+    const outbox = open();
+    bus.text.set('evt-c1-recording_ready', { transcription: 'Agent: Hello.\nCaller: My invoice is wrong.', summary: 'Billing complaint about an invoice.' });
+    outbox.enqueue(callEvent(c1, 'answered'));
+    outbox.saveNotes(keyOf('c1'), 'Refund promised', null, false);
+    outbox.enqueue(callEvent(c1, 'ended'));
+    await outbox.whenIdle();
+    expect(crm.records.get(keyOf('c1'))!.input.notes).not.toContain('Summary (3CX)');
+    const updatesBeforeRecording = crm.records.get(keyOf('c1'))!.updates;
+
+    outbox.enqueue(callEvent(c1, 'recording_ready'));
+    await outbox.whenIdle();
+    const record = crm.records.get(keyOf('c1'))!;
+    expect(record.attachments.size).toBe(1);
+    expect(record.updates).toBe(updatesBeforeRecording + 1); // one update, after the recording
+    const notes = record.input.notes;
+    expect(notes.indexOf('Refund promised')).toBe(0);
+    expect(notes).toContain('Summary (3CX): Billing complaint about an invoice.');
+    expect(notes).toContain('Transcript (3CX):\nAgent: Hello.\nCaller: My invoice is wrong.');
+    expect(notes.split('Summary (3CX)').length).toBe(2);
+
+    // Notes edited later keep the transcript, once.
+    outbox.saveNotes(keyOf('c1'), 'Refund sent', null, true);
+    await outbox.whenIdle();
+    expect(crm.records.get(keyOf('c1'))!.input.notes.split('Transcript (3CX)').length).toBe(2);
+    expect(crm.created).toEqual([keyOf('c1')]);
+  });
+});
+
 /**
  * The seeded generator: calls answered (a live record each), ended into a wrap-up, with notes
  * typed or not, saved or left to run out, some edited again after the log, recordings; the CRM

@@ -163,6 +163,8 @@ export interface PbxSimulator {
   /** The user switches status on their phone or 3CX app. */
   setProfile(dn: string, profile: string): void;
   recordings(): XapiRecording[];
+  /** 3CX transcribed a recording (V20): its XAPI row now carries the transcript and summary. */
+  transcribe(recordingId: number, text: { transcription: string | null; summary: string | null }): void;
   makeCallRequests: MakeCallRequest[];
   deliveries: Delivery[];
   /** Tokens issued so far per client id. */
@@ -811,6 +813,11 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
       user.profile = profile;
     },
     recordings: () => recordings.slice(),
+    transcribe(recordingId, { transcription, summary }) {
+      const row = recordings.find((r) => r.Id === recordingId);
+      if (!row) throw new Error(`no recording ${recordingId}`);
+      Object.assign(row, { CanBeTranscribed: true, IsTranscribed: true, Transcription: transcription, Summary: summary });
+    },
     callLog: () => callLog.slice(),
     makeCallRequests,
     deliveries,

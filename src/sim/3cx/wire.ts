@@ -79,6 +79,9 @@ export interface XapiRecording {
   ArchivedUrl: string | null;
   CanBeTranscribed: boolean;
   IsTranscribed: boolean;
+  /** V20: 3CX's transcript and AI summary of the recording, once made (swagger Pbx.Recording). */
+  Transcription?: string | null;
+  Summary?: string | null;
 }
 
 /**
