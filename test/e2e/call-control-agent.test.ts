@@ -94,6 +94,12 @@ describe('agent: pop, presence and call control', () => {
     }, 'the call to leave the agent');
   });
 
+  it("names a queue call's queue in the pop, by the name the PBX gives it", async () => {
+    await sim.placeCall({ kind: 'queue', queue: '800', agents: ['101'], answeredBy: '101', from: callerNumber(12).raw, talkSec: 1 });
+    const pop = await waitFor(() => shownFor(12), 'the queue call pop');
+    expect(pop.body).toContain('queue Sales');
+  });
+
   it("refuses a call key that is not one of the agent's calls in progress, without asking the bus", async () => {
     await expect(core.controlCall('t:p:999:101', 'hangup', null)).rejects.toThrow('This call is not in progress on your extension.');
     await sleep(0);

@@ -169,7 +169,11 @@ describe('presence from the app', () => {
 
   it("reads the agent's 3CX status and switches its own Do Not Disturb on and off through the XAPI; a colleague's stays", async () => {
     const a101 = await Agent.connect(res, bus.wsUrl, site.tokens['101']!);
-    expect(await presence(a101)).toMatchObject({ t: 'presence_result', presence: { profile: 'Available', dnd: false, profiles: expect.arrayContaining(['Away']) }, error: null });
+    expect(await presence(a101)).toMatchObject({
+      t: 'presence_result',
+      presence: { profile: 'Available', dnd: false, profiles: expect.arrayContaining(['Away']), queues: [{ number: '800', name: 'Sales' }] },
+      error: null,
+    });
     expect(await presence(a101, true)).toMatchObject({ presence: { profile: 'Out of office', dnd: true } });
     expect(sim.profileOf('101')).toBe('Out of office');
     expect(sim.profileOf('102')).toBe('Available');
