@@ -198,8 +198,9 @@ describe('update channel', () => {
     const timers: Array<{ ms: number; run: () => void }> = [];
     const state = { inCall: false, idleSec: 0 };
     const notice = vi.fn();
+    const made = { count: 0 };
     startUpdates({
-      updater: () => updater as unknown as UpdaterLike,
+      updater: () => (made.count++, updater as unknown as UpdaterLike),
       plan: { mode, why: 'test', feedUrl },
       inCall: () => state.inCall,
       idleSec: () => state.idleSec,
@@ -208,11 +209,12 @@ describe('update channel', () => {
       log: log(),
     });
     const tick = (ms: number) => timers.filter((t) => t.ms === ms).forEach((t) => t.run());
-    return { updater, emitter, state, tick, notice, timers };
+    return { updater, emitter, state, tick, notice, timers, made };
   }
 
-  it('off: never checks, downloads or installs', () => {
-    const { updater, timers } = setup('off');
+  it('off: never creates the updater, checks, downloads or installs', () => {
+    const { updater, timers, made } = setup('off');
+    expect(made.count).toBe(0);
     expect(updater.checkForUpdates).not.toHaveBeenCalled();
     expect(timers).toEqual([]);
   });
