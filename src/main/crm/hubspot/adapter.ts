@@ -21,7 +21,7 @@ import {
   type StepMemo,
 } from '../port.js';
 import { phoneSpellings } from './phone.js';
-import { AssociationsPage, BatchReadResponse, Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
+import { AssociationsPage, BatchReadResponse, ObjectWithAssociations, Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
 
 /** Custom call property holding our callKey; created once per portal (README.md, "Portal setup"). */
 export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
@@ -134,15 +134,20 @@ export class HubSpotAdapter implements CrmAdapter {
   }
 
   async updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord> {
-    await this.call({
-      method: 'PATCH',
-      path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}`,
-      json: { properties: callProperties(input, await this.owners.forWrite(input.ownerId)) },
-      schema: SimplePublicObject,
-    });
-    // A re-pick moves the call: the chosen contact and deal are linked, any other one unlinked.
-    await this.linkOnly(recordId, 'contacts', input.contact?.id ?? null);
-    await this.linkOnly(recordId, 'deals', input.deal?.id ?? null);
+    const owner = await this.owners.forWrite(input.ownerId);
+    // The call's current links are read beside the update (no added round trip); a re-pick then
+    // moves the call: the chosen contact and deal linked, any other one unlinked.
+    const [, linked] = await Promise.all([
+      this.call({ method: 'PATCH', path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}`, json: { properties: callProperties(input, owner) }, schema: SimplePublicObject }),
+      this.call({
+        path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}?associations=contacts&associations=deals`,
+        query: { properties: CALL_KEY_PROPERTY },
+        schema: ObjectWithAssociations,
+      }),
+    ]);
+    const ids = (toType: string) => linked.associations?.[toType]?.results.map((r) => r.id) ?? [];
+    await this.relink(recordId, 'contacts', ids('contacts'), input.contact?.id ?? null);
+    await this.relink(recordId, 'deals', ids('deals'), input.deal?.id ?? null);
     return this.record(recordId, input);
   }
 
@@ -258,9 +263,8 @@ export class HubSpotAdapter implements CrmAdapter {
     return page.results.map((r) => String(r.toObjectId));
   }
 
-  /** Leaves the call associated with `keep` alone among its `toType` objects (none when null). */
-  private async linkOnly(callId: string, toType: 'contacts' | 'deals', keep: string | null): Promise<void> {
-    const current = await this.associated('calls', callId, toType);
+  /** Leaves the call associated with `keep` alone among its `toType` objects (`current`; none when null). */
+  private async relink(callId: string, toType: 'contacts' | 'deals', current: string[], keep: string | null): Promise<void> {
     for (const other of current.filter((id) => id !== keep)) {
       const path = `/crm/v4/objects/calls/${encodeURIComponent(callId)}/associations/${toType}/${encodeURIComponent(other)}`;
       await this.call({ method: 'DELETE', path, schema: IgnoredBody });

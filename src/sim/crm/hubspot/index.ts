@@ -379,8 +379,17 @@ function registerRoutes(app: FastifyInstance, state: State): void {
   app.get('/crm/v3/objects/calls/:callId', async (req) => {
     const call = state.calls.get((req.params as { callId: string }).callId);
     if (!call) throw simError(404, hubspotError(404, 'Object not found'));
-    const wanted = (req.query as { properties?: string }).properties?.split(',');
-    return publicObject(call, wanted);
+    const query = req.query as { properties?: string; associations?: string | string[] };
+    const wanted = query.properties?.split(',');
+    // associations (explode: true) may come repeated or comma-separated; HubSpot leaves out types without any.
+    const types = [query.associations ?? []].flat().flatMap((t) => t.split(','));
+    const associations = Object.fromEntries(
+      types
+        .map((type) => [type, call.associations.filter((a) => toTypeOf(a) === type).map((a) => ({ id: a.toId, type: `call_to_${type.replace(/s$/, '')}` }))] as const)
+        .filter(([, results]) => results.length > 0)
+        .map(([type, results]) => [type, { results }]),
+    );
+    return { ...publicObject(call, wanted), ...(types.length > 0 && Object.keys(associations).length > 0 ? { associations } : {}) };
   });
 
   app.patch('/crm/v3/objects/calls/:callId', async (req) => {
