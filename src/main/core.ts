@@ -199,6 +199,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     extension: () => extension,
     // No pop under the agent's 3CX Do Not Disturb either: 3CX sends those calls elsewhere.
     settings: () => (presence.presence?.dnd ? { ...settings.get(), doNotDisturb: true } : settings.get()),
+    queueNameOf: (queue) => presence.presence?.queues?.find((q) => q.number === queue)?.name ?? null,
     lastCallWith: (e164, except) => history.lastCallWith(e164, except),
     onContactResolved: (callKey, contact) => history.setContactName(callKey, contact.name),
     logger: logger.child({ capability: 'screenpop' }),

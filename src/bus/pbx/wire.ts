@@ -146,3 +146,6 @@ export const XapiUserSchema = z.looseObject({
   ForwardingProfiles: z.array(z.looseObject({ Name: text })).nullish().transform((v) => v ?? []),
 });
 export type XapiUser = z.infer<typeof XapiUserSchema>;
+
+/** XAPI `Pbx.Queue`: the number calls carry (`CallEvent.queue`) and the name agents know it by. */
+export const XapiQueueSchema = z.looseObject({ Number: text, Name: text });

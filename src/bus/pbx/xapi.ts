@@ -4,7 +4,7 @@
 import { PbxApiError } from './errors.js';
 import type { PbxHttp } from './http.js';
 import type { RecordingStream } from './port.js';
-import { XapiCallLogRowSchema, XapiCollectionSchema, XapiRecordingSchema, XapiUserSchema, type XapiCallLogRow, type XapiRecording, type XapiUser } from './wire.js';
+import { XapiCallLogRowSchema, XapiCollectionSchema, XapiQueueSchema, XapiRecordingSchema, XapiUserSchema, type XapiCallLogRow, type XapiRecording, type XapiUser } from './wire.js';
 
 const RecordingsPage = XapiCollectionSchema(XapiRecordingSchema);
 const CallLogPage = XapiCollectionSchema(XapiCallLogRowSchema);
@@ -12,6 +12,7 @@ const CALL_LOG_PAGE = 100;
 /** OData date-time literal, to the second (a 3CX report's argument). */
 const odataInstant = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const UsersPage = XapiCollectionSchema(XapiUserSchema);
+const QueuesPage = XapiCollectionSchema(XapiQueueSchema);
 /** OData string literal: single quotes, a quote doubled (official helper odataParamEncoder). */
 const odataString = (v: string) => `'${v.replace(/'/g, "''")}'`;
 
@@ -48,6 +49,12 @@ export class XapiClient {
     });
     const page = UsersPage.parse(await this.http.json({ method: 'GET', path: `/xapi/v1/Users?${params.toString().replace(/\+/g, '%20')}` }));
     return page.value[0] ?? null;
+  }
+
+  /** The PBX's call queues by number and name (`GET /Queues?$select=Number,Name`), at most 200. */
+  async queues(): Promise<Array<{ number: string; name: string }>> {
+    const page = QueuesPage.parse(await this.http.json({ method: 'GET', path: '/xapi/v1/Queues?%24select=Number%2CName&%24top=200' }));
+    return page.value.filter((q) => q.Number && q.Name).map((q) => ({ number: q.Number, name: q.Name }));
   }
 
   /** `PATCH /Users({Id})` with only `CurrentProfileName` (204 on success). */

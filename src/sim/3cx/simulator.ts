@@ -26,7 +26,7 @@ import {
 } from './wire.js';
 
 /** The official XAPI description of the endpoints the product reads (vendored, see xapi/README.md). */
-const XAPI_SPEC_FILES = [new URL('./xapi/xapi-recordings.json', import.meta.url), new URL('./xapi/xapi-calllog.json', import.meta.url), new URL('./xapi/xapi-users.json', import.meta.url)];
+const XAPI_SPEC_FILES = [new URL('./xapi/xapi-recordings.json', import.meta.url), new URL('./xapi/xapi-calllog.json', import.meta.url), new URL('./xapi/xapi-users.json', import.meta.url), new URL('./xapi/xapi-queues.json', import.meta.url)];
 let xapiSpec: { validator: OpenApiValidator; queryOptions: Map<string, Set<string>> } | undefined;
 /** Compiled once per process: every simulator validates against the same files. */
 function loadXapiSpec(): NonNullable<typeof xapiSpec> {
@@ -58,6 +58,7 @@ const NEEDS_DESTINATION = new Set(['divert', 'routeto', 'transferto']);
  * DND one "Out of office", its pre-V20 name, which the bus must also recognise.
  */
 export const SIM_PROFILES = ['Available', 'Away', 'Out of office', 'Custom 1', 'Custom 2'];
+const DEFAULT_QUEUE_NAMES = ['Sales', 'Support', 'Billing'];
 
 export interface SimExtension {
   dn: string;
@@ -80,6 +81,8 @@ export interface SimApiClient {
 export interface PbxSimulatorOptions {
   extensions?: SimExtension[];
   queues?: string[];
+  /** XAPI `Queues` names by queue number. Default: Sales, Support, Billing… in the order of `queues`. */
+  queueNames?: Record<string, string>;
   clients?: SimApiClient[];
   /** Token lifetime. Default 3600 s. */
   tokenTtlSec?: number;
@@ -613,6 +616,17 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
     json(res, 200, page);
   }
 
+  function handleQueues(res: ServerResponse, query: URLSearchParams): void {
+    const select = query.get('$select')?.split(',').map((f) => f.trim());
+    const rows = queues.map((q, i) => {
+      const full: Record<string, unknown> = { Id: 100 + i, Number: q, Name: opts.queueNames?.[q] ?? DEFAULT_QUEUE_NAMES[i] ?? `Queue ${q}` };
+      return select ? Object.fromEntries(Object.entries(full).filter(([k]) => select.includes(k))) : full;
+    });
+    const page = { '@odata.context': `${baseUrlRef.value}/xapi/v1/$metadata#Queues`, value: rows.slice(0, Number(query.get('$top') ?? rows.length)) };
+    specViolations.push(...loadXapiSpec().validator.validateResponse('GET', '/Queues', 200, 'application/json', page));
+    json(res, 200, page);
+  }
+
   function patchUser(res: ServerResponse, id: number, body: unknown): void {
     const entry = [...users.entries()].find(([, u]) => u.Id === id);
     if (!entry) return odataError(res, 404, 'NotFound', `User ${id} not found`);
@@ -704,6 +718,7 @@ export async function startPbxSimulator(opts: PbxSimulatorOptions = {}): Promise
       }
       if (req.method === 'GET' && path === '/xapi/v1/Recordings') return handleRecordings(res, url.searchParams);
       if (req.method === 'GET' && path === '/xapi/v1/Users') return handleUsers(res, url.searchParams);
+      if (req.method === 'GET' && path === '/xapi/v1/Queues') return handleQueues(res, url.searchParams);
       const user = /^\/xapi\/v1\/Users\((-?\d+)\)$/.exec(path);
       if (req.method === 'PATCH' && user) return patchUser(res, Number(user[1]), body);
       if (req.method === 'GET' && decodeURIComponent(path).startsWith('/xapi/v1/ReportCallLogData/Pbx.GetCallLogData(')) {
