@@ -71,13 +71,15 @@ function StatusBar({ state }: { state: AppState }) {
 function useOpenCallPanelOnNewCall(open: () => void): void {
   const panel = useCallPanel();
   const seen = useRef<Set<string> | null>(null);
-  const keys = panel.data?.calls.map((c) => c.callKey);
+  // The keys as one string: a new array every render must not re-run the effect.
+  const joined = panel.data?.calls.map((c) => c.callKey).join('\n');
   useEffect(() => {
-    if (!keys) return;
+    if (joined === undefined) return;
+    const keys = joined ? joined.split('\n') : [];
     const before = seen.current;
     seen.current = new Set(keys);
     if (before && keys.some((k) => !before.has(k))) open();
-  }, [keys?.join('|'), open]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [joined, open]);
 }
 
 export function App() {
