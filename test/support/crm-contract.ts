@@ -23,6 +23,12 @@ export interface CrmContractWorld {
   links(recordId: string): { contact: string | null; deal: string | null };
   /** Ground truth: the stored phone of a record and its kind. */
   stored(recordId: string): { phone: string | null; kind: string } | null;
+  /**
+   * Ground truth of a logged call (issue 11): how many records carry its key, whether the CRM shows
+   * it in progress (its status, or its words where it has no status), its notes field and the
+   * outcome's label in the CRM's outcome field.
+   */
+  callShown(callKey: string): { records: number; inProgress: boolean; notes: string; outcome: string | null };
 }
 
 export interface CrmContractOptions {
@@ -78,6 +84,28 @@ export function describeCrmContract(name: string, start: () => Promise<CrmContra
   };
 
   describe(`CRM contract: ${name}`, () => {
+    it(
+      'shows the live record in progress at answer, then completes that same record with the notes and an outcome from its own list',
+      withWorld(async (w) => {
+        const contact = w.addContact('Ada Lovelace', '+14155550123');
+        const callKey = 'acme:pbx1:call-live:101';
+        const live = call({ callKey, contact, status: 'in_progress', durationSec: 0, notes: 'Outcome: in progress' });
+        const record = await w.adapter.logCall(live);
+        expect(w.callShown(callKey)).toMatchObject({ records: 1, inProgress: true });
+
+        const outcomes = await w.adapter.listDispositions();
+        expect(outcomes.length).toBeGreaterThan(0);
+        const picked = outcomes[outcomes.length - 1]!;
+        const notes = 'Wants the premium plan; call back Friday\n\nCall outcome: ' + picked.label;
+        await w.adapter.updateCall(record.id, call({ callKey, contact, status: 'completed', disposition: picked, notes }));
+        // Written again after a lost answer: still one record, still the same words.
+        await w.adapter.logCall(call({ callKey, contact, status: 'completed', disposition: picked, notes }));
+        const shown = w.callShown(callKey);
+        expect(shown).toMatchObject({ records: 1, inProgress: false, outcome: picked.label });
+        expect(shown.notes).toContain('Wants the premium plan; call back Friday');
+      }),
+    );
+
     it(
       'creates a new caller as a findable record of the documented kind, with the number stored in E.164',
       withWorld(async (w) => {

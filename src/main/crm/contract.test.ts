@@ -31,6 +31,12 @@ describeCrmContract(
         const c = sim.contacts.get(id);
         return c ? { phone: c.properties.phone ?? null, kind: 'contact' } : null;
       },
+      callShown(callKey) {
+        const calls = [...sim.calls.values()].filter((c) => c.properties.ringbridge_call_key === callKey);
+        const p = calls[0]?.properties ?? {};
+        const outcome = sim.dispositions.find((d) => d.id === p.hs_call_disposition)?.label ?? null;
+        return { records: calls.length, inProgress: p.hs_call_status === 'IN_PROGRESS', notes: p.hs_call_body ?? '', outcome };
+      },
     };
   },
   { newCallerKind: 'contact', dealKind: 'deal' },
@@ -63,6 +69,11 @@ describeCrmContract(
         const record = lead ?? contact;
         return record ? { phone: (record.Phone as string | undefined) ?? null, kind: lead ? 'Lead' : 'Contact' } : null;
       },
+      callShown(callKey) {
+        const tasks = [...sim.records.Task.values()].filter((t) => t.CallObject === callKey);
+        const t: Record<string, unknown> = tasks[0] ?? {};
+        return { records: tasks.length, inProgress: t.Status === 'In Progress', notes: String(t.Description ?? ''), outcome: (t.CallDisposition as string | undefined) ?? null };
+      },
     };
   },
   { newCallerKind: 'Lead', dealKind: 'Opportunity' },
@@ -88,6 +99,13 @@ describeCrmContract(
       stored: (id) => {
         const r = record(id);
         return r ? { phone: (r.Phone as string | undefined) ?? null, kind: sim.records.Leads.includes(r) ? 'Leads' : 'Contacts' } : null;
+      },
+      callShown(callKey) {
+        const calls = sim.records.Calls.filter((c) => c.Ringbridge_Call_Key === callKeyTag(callKey));
+        const c: Record<string, unknown> = calls[0] ?? {};
+        // Calls has no in-progress status: the live record says it in its description.
+        const notes = String(c.Description ?? '');
+        return { records: calls.length, inProgress: /^Outcome: In progress$/m.test(notes), notes, outcome: (c.Call_Result as string | undefined) ?? null };
       },
     };
   },
@@ -115,6 +133,12 @@ describeCrmContract(
       stored: (id) => {
         const c = sim.contacts.find((x) => x.id === id);
         return c ? { phone: c.phone ?? null, kind: 'contact' } : null;
+      },
+      callShown(callKey) {
+        // The call is a Call message plus the note on the contact that carries what a message cannot.
+        const notes = sim.notes.filter((n) => readCallNote(n.body)?.tag === callKeyTag(callKey));
+        const body = notes[0]?.body ?? '';
+        return { records: notes.length, inProgress: /call, in progress$/m.test(body), notes: body, outcome: /^Call outcome: (.+)$/m.exec(body)?.[1] ?? null };
       },
     };
   },
