@@ -259,8 +259,13 @@ class CallRun {
     await this.pbx.restart(restart);
   }
 
-  /** The call-log row is written before the leg's Remove, as the CDR of a finished leg. */
+  /**
+   * The call-log row is written before the leg's Remove, as the CDR of a finished leg. A call with
+   * Call Control switched off is one the API client cannot see (on a real PBX: an extension it does
+   * not monitor, outside its department), so its XAPI call log has no row of it either.
+   */
   private logLeg(leg: CallParticipant, talkSec: number, recordingId: number | null): void {
+    if (!this.cc) return;
     const presentedAt = this.presentedAt.get(leg) ?? this.startedAt;
     this.pbx.logLeg({ participant: leg, direction: this.direction, queue: this.queue, presentedAt, answeredAt: this.connectedAt.get(leg) ?? null, talkSec, recordingId });
   }

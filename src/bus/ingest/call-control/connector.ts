@@ -19,7 +19,7 @@ import type { PbxApi } from '../../pbx/api.js';
 import { WS_REMOVE, WS_UPSERT, WsEventSchema, parseEntity, type CallParticipant, type XapiCallLogRow } from '../../pbx/wire.js';
 import type { CallObservation } from '../observation.js';
 import { findRecording } from './recordings.js';
-import { ParticipantTracker, type EndedLeg, type LoggedEnd, type OpenLegRecord, type TrackedLeg, type UnwatchedLeg } from './tracker.js';
+import { ParticipantTracker, sameNumber, type EndedLeg, type LoggedEnd, type OpenLegRecord, type TrackedLeg, type UnwatchedLeg } from './tracker.js';
 
 /** How long an ended leg stays a possible owner of recordings other legs find. */
 const RECENT_LEG_MS = 10 * 60_000;
@@ -370,9 +370,7 @@ function rowTimes(r: XapiCallLogRow, at: Date): (LoggedEnd & { startedAt: Date }
   };
 }
 
-/** The row's remote party is the leg's, where both name one (digits compared, one may carry a prefix the other lacks). */
+/** The row's remote party is the leg's, where both name one. */
 function sameRemote(r: XapiCallLogRow, p: CallParticipant): boolean {
-  const digits = (v: string) => v.replace(/\D/g, '');
-  const [a, b] = [digits(r.Direction === 'Outbound' ? r.DestinationCallerId : r.SourceCallerId), digits(p.party_caller_id)];
-  return !a || !b || a.endsWith(b) || b.endsWith(a);
+  return sameNumber(r.Direction === 'Outbound' ? r.DestinationCallerId : r.SourceCallerId, p.party_caller_id);
 }

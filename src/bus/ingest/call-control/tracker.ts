@@ -205,7 +205,7 @@ export class ParticipantTracker {
     const present = new Map(current.map((p) => [key(p.dn, p.id), p]));
     return new Map(
       [...this.legs].filter(([k, leg]) => {
-        if (leg.restored) return !current.some((p) => p.dn === leg.participant.dn && p.callid === leg.participant.callid);
+        if (leg.restored) return !current.some((p) => showsRestored(p, leg));
         const now = present.get(k);
         return !now || !sameParticipant(leg, now);
       }),
@@ -235,10 +235,11 @@ export class ParticipantTracker {
       observations.push(...removed.observations);
       if (removed.ended) ended.push({ ...removed.ended, goneBy: at });
     }
-    // A restored leg the PBX still shows is that leg: it takes its participant id and carries on.
+    // A restored leg the PBX still shows (same DN, callid and remote number: a restarted PBX reuses
+    // ids) is that leg: it takes its participant id and carries on.
     for (const [k, leg] of [...this.legs]) {
       if (!leg.restored) continue;
-      const p = current.find((c) => c.dn === leg.participant.dn && c.callid === leg.participant.callid)!;
+      const p = current.find((c) => showsRestored(c, leg))!;
       this.legs.delete(k);
       this.legs.set(key(p.dn, p.id), { ...leg, participant: { ...p, status: leg.connectedAt ? 'Connected' : p.status }, restored: undefined });
     }
@@ -359,6 +360,17 @@ export class ParticipantTracker {
       deliveryId: `cc:${this.ids.pbxId}:${leg.pbxCallId}:${p.dn}:${p.id}:${type}`,
     };
   }
+}
+
+/** Two renderings of one phone number: digits compared, one may carry a prefix the other lacks; an empty one matches. */
+export function sameNumber(a: string, b: string): boolean {
+  const [x, y] = [a.replace(/\D/g, ''), b.replace(/\D/g, '')];
+  return !x || !y || x.endsWith(y) || y.endsWith(x);
+}
+
+function showsRestored(p: CallParticipant, leg: TrackedLeg): boolean {
+  const was = leg.participant;
+  return p.dn === was.dn && p.callid === was.callid && sameNumber(p.party_caller_id, was.party_caller_id);
 }
 
 /** The same participant as before a reconnect, not a restarted PBX's new one under a reused id. */
