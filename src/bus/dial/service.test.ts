@@ -20,7 +20,7 @@ afterEach(async () => {
   sim = undefined;
 });
 
-async function setup(policy: { allowedCountries?: Array<'DE' | 'AT' | 'GB'>; blockedTypes?: string[] } = {}, opts: Partial<Pick<DialServiceOptions, 'maxPerMinute' | 'limits' | 'audit'>> = {}) {
+async function setup(policy: { allowedCountries?: Array<'DE' | 'AT' | 'GB'>; blockedTypes?: string[] } = {}, opts: Partial<Pick<DialServiceOptions, 'maxPerMinute' | 'maxControlsPerMinute' | 'limits' | 'audit'>> = {}) {
   sim = await startPbxSimulator();
   const tenants = fakeTenants();
   tenants.put({ tenant: { dialPolicy: { allowedCountries: policy.allowedCountries ?? [], blockedTypes: policy.blockedTypes ?? [] } }, pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: sim.baseUrl, defaultCountry: 'DE' } });
@@ -132,5 +132,21 @@ describe('dial limit on several bus nodes', () => {
       await redis.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+
+  it("call control shares dial's path: its own per-agent limit, audited, and a refused request never reaches the PBX", async () => {
+    const { service, audit, sim } = await setup({}, { maxControlsPerMinute: 2 });
+    const hangUp = () => service.control(alice, { pbxCallId: '4242', action: 'hangup' });
+    expect(await hangUp()).toMatchObject({ ok: false, code: 'not_found' });
+    expect(await hangUp()).toMatchObject({ ok: false, code: 'not_found' });
+    expect(await hangUp()).toMatchObject({ ok: false, code: 'rate_limited', message: 'At most 2 call actions a minute; try again shortly.' });
+    expect(sim.controlRequests).toEqual([]);
+    // Dialling keeps its own budget.
+    expect(await service.dial(alice, '+49301234567')).toMatchObject({ ok: true });
+    expect(audit.entries.filter((e) => e.action === 'call_control').map((e) => [e.target, e.result, e.detail?.split(':')[0]])).toEqual([
+      ['hangup 4242', 'denied', 'not_found'],
+      ['hangup 4242', 'denied', 'not_found'],
+      ['hangup 4242', 'denied', 'rate_limited'],
+    ]);
   });
 });
