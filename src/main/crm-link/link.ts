@@ -413,8 +413,8 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       const disposition = dispositionId === null ? null : (dispositions.find((d) => d.id === dispositionId) ?? null);
       if (dispositionId !== null && !disposition) throw new CrmLinkError('not_found', 'That call outcome is not one the CRM offers; pick another.');
       if (!outbox?.saveNotes(callKey, notes, disposition, done)) throw new CrmLinkError('not_found', 'This call is not one Ringbridge logs for you.');
+      panel.setDraft(callKey, notes, dispositionId);
       if (done) panel.endWrapUp(callKey);
-      else panel.setDraft(callKey, notes, dispositionId);
     },
     syncContacts: () => connected?.sync.syncNow() ?? Promise.resolve('stopped'),
     records,
