@@ -52,7 +52,7 @@ export async function controlOn(api: Pick<PbxApi, 'callControl'>, extension: str
 /**
  * 3CX V20 clients show five statuses; the XAPI names the profiles behind them. Which profile is
  * "Do Not Disturb" is [UNCONFIRMED]: V20 shows the former "Out of office" profile as Do Not Disturb,
- * so either name counts (src/sim/3cx/NOTES.md, presence).
+ * so either name counts (README, Known gaps: call control and presence).
  */
 const DND_PROFILE = /^(do not disturb|dnd|out of office)$/i;
 
