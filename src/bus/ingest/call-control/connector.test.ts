@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { eventually, fakeTenants } from '../../../../test/support/pbx-fakes.js';
 import { startPbxSimulator, type CallRecord, type PbxSimulator, type PbxSimulatorOptions } from '../../../sim/3cx/index.js';
 import { createMemoryEventLog } from '../../../../test/support/memory-event-log.js';
+import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { pbxApiFor } from '../../pbx/api.js';
 import { createIngestor } from '../normalise.js';
 import type { CallObservation } from '../observation.js';
@@ -392,5 +393,22 @@ describe('CallControlConnector: taking a PBX over from a holder that died', () =
     expect(ended.endReason).toBe('reported');
     expect(ended.durationSec).toBeGreaterThanOrEqual(record.legs[0]!.talkSec);
     expect(ended.durationSec).toBeLessThanOrEqual(record.legs[0]!.talkSec + 1);
+  });
+});
+
+describe('CallControlConnector: what the log holds open that nobody can end truly', () => {
+  it('a leg the log has held open for hours, gone from the PBX and absent from its call log, gets no made-up end', async () => {
+    const ringAt = new Date(Date.now() - 3 * 60 * 60_000);
+    const stale = { extension: '101', event: { ...makeCallEvent({ tenantId: 't_1', pbxId: 'pbx_1', pbxCallId: '4242', type: 'answered', agents: ['101'], answeredBy: '101' }), pbxTime: ringAt.toISOString() } };
+    const { seen } = await setup({}, { openLegs: async () => [stale] });
+    expect(seen).toEqual([]);
+  });
+
+  it('a recent one whose row is not there yet ends at the takeover, saying the connection was lost', async () => {
+    const answeredAt = new Date(Date.now() - 60_000);
+    const open = { extension: '101', event: { ...makeCallEvent({ tenantId: 't_1', pbxId: 'pbx_1', pbxCallId: '4243', type: 'answered', agents: ['101'], answeredBy: '101' }), pbxTime: answeredAt.toISOString() } };
+    const { seen } = await setup({}, { openLegs: async () => [open] });
+    expect(seen).toMatchObject([{ type: 'ended', pbxCallId: '4243', agents: ['101'], endReason: 'connection_lost' }]);
+    expect(seen[0]!.durationSec).toBeGreaterThanOrEqual(60);
   });
 });

@@ -214,7 +214,13 @@ export class CallControlConnector extends EventEmitter {
     const rows = await this.callLogFor(vanished, unwatchedSince, at);
     // Picked before the reconcile ends the vanished legs, so their rows are not taken for unseen calls.
     const unseen = unwatchedSince ? this.unwatchedLegs(rows, unwatchedSince, participants, at) : [];
-    const { observations, ended } = this.tracker.reconcile(participants, at, lostAt, this.loggedEnds(vanished, rows, at));
+    const ends = this.loggedEnds(vanished, rows, at);
+    // A leg the log has held open for over the lookback with no call-log row to say how it ended
+    // (its end logged under another id, or a form's end that never came) is not given a made-up one.
+    const stale = vanished.filter((l) => l.restored && !ends.has(l) && l.seenAt.getTime() < at.getTime() - CALL_LOG_LOOKBACK_MS);
+    for (const leg of stale) this.opts.logger?.warn({ pbxId: this.pbxId, pbxCallId: leg.pbxCallId, dn: leg.participant.dn }, 'call in progress in the log, gone from the PBX, not in its call log: no end reported');
+    this.tracker.forget(stale);
+    const { observations, ended } = this.tracker.reconcile(participants, at, lostAt, ends);
     const unwatched = this.tracker.replay(unseen);
     await this.deliver([...observations, ...unwatched.observations]);
     for (const leg of [...ended, ...unwatched.ended]) this.pollRecording(leg);

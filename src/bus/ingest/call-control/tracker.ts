@@ -277,6 +277,11 @@ export class ParticipantTracker {
     return { observations, ended };
   }
 
+  /** Drops legs without reporting anything (restored ones nothing is known of any more). */
+  forget(legs: TrackedLeg[]): void {
+    for (const [k, leg] of [...this.legs]) if (legs.includes(leg)) this.legs.delete(k);
+  }
+
   /** Whether this tracker holds a leg of this callid on this DN. */
   holds(dn: string, callid: string): boolean {
     return this.findLeg(dn, callid) !== undefined;
