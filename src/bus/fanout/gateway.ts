@@ -75,6 +75,8 @@ export class Gateway implements SessionHost {
   private readonly sessions = new Set<AgentSession>();
   /** tenant -> PBX -> extension -> sessions. */
   private readonly routes: Routes = new Map();
+  /** Canonical copies of tenant, PBX and extension ids (see admit). */
+  private readonly ids = new Map<string, string>();
   /** Authenticated sessions per device token (by its hash, AgentSession.device), oldest first. */
   private readonly byDevice = new Map<string, AgentSession[]>();
   private readonly unsubscribe: () => void;
@@ -172,6 +174,10 @@ export class Gateway implements SessionHost {
    * copy of the app elsewhere. Its close code is terminal so two copies cannot evict each other forever.
    */
   admit(session: AgentSession, deviceToken: string): void {
+    // The ids every session routes by, as one shared copy each: the tenant store hands out fresh
+    // strings per row (~90 bytes per idle agent). Kept for the node's life: one per tenant, PBX and extension number.
+    const agent = session.agent!;
+    session.agent = { ...agent, tenantId: this.shared(agent.tenantId), pbxId: this.shared(agent.pbxId), extension: this.shared(agent.extension) };
     // 128 bits of the digest tell devices apart as well as 256, in half the string kept per session
     // (encoded from the bytes: a slice of a longer string would keep the longer one alive).
     const device = createHash('sha256').update(deviceToken).digest().toString('base64url', 0, 16);
@@ -185,6 +191,13 @@ export class Gateway implements SessionHost {
       this.logger.info({ agentId: oldest.agent?.id, code: CloseCode.replaced }, 'agent session replaced by a newer one of its device');
       oldest.close(CloseCode.replaced, 'replaced by a newer connection of this device');
     }
+  }
+
+  private shared(id: string): string {
+    const known = this.ids.get(id);
+    if (known !== undefined) return known;
+    this.ids.set(id, id);
+    return id;
   }
 
   forget(session: AgentSession): void {
