@@ -216,6 +216,8 @@ export const eventContract = {
   /** The tray's "Dial number…" asks the window to focus its dial box. */
   dialBoxRequested: { payload: z.null() },
   callPanelChanged: { payload: CallPanelSchema },
+  /** A pop was clicked: the window shows the Call panel. */
+  callPanelRequested: { payload: z.null() },
 } as const;
 
 export type InvokeName = keyof typeof invokeContract;

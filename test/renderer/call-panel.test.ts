@@ -106,6 +106,18 @@ describe('Call panel', () => {
     await shot(p, 'call-panel-saved');
   });
 
+  it('opens on the Call panel when a call is on, and a clicked pop brings the panel back from another tab', async () => {
+    const fake = new FakeAgent(PAIRED);
+    fake.panel = { calls: [panelCall({})], dispositions: DISPOSITIONS };
+    const p = await open(fake);
+    const callTab = p.getByRole('tab', { name: 'Current call', exact: true });
+    await expect.poll(() => callTab.getAttribute('aria-selected')).toBe('true');
+    await p.getByRole('tab', { name: 'Recent calls' }).click();
+    await expect.poll(() => callTab.getAttribute('aria-selected')).toBe('false');
+    await emit(fake, 'callPanelRequested', null); // main: the agent clicked the pop
+    await expect.poll(() => callTab.getAttribute('aria-selected')).toBe('true');
+  });
+
   it('says why a save failed and keeps what was typed', async () => {
     const fake = new FakeAgent(PAIRED);
     fake.panel = { calls: [panelCall({ state: 'wrap_up', endedAt: new Date().toISOString(), wrapUpEndsAt: new Date(Date.now() + 30_000).toISOString() })], dispositions: [] };

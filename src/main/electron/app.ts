@@ -148,6 +148,11 @@ export function runShell({ log, build }: ShellOptions): void {
       } else if (action === 'toggleDnd') built.setDoNotDisturb(!built.state().doNotDisturb).catch((err: Error) => notifier.notice('Do Not Disturb was not changed', err.message));
       else app.quit();
     });
+    // Clicking a pop opens the window on the Call panel (the call, its record and its notes).
+    notifier.onClick = () => {
+      window.show();
+      push((c) => send(c, 'callPanelRequested', null, log))(null);
+    };
     // A pop's Answer / Hang up button: the pop id is the call key.
     notifier.onAction = (popId, action) => {
       Promise.resolve(built.handlers.controlCall(popId, action, null)).catch((err: Error) => notifier.notice('The call was not changed', err.message));

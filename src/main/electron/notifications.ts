@@ -1,6 +1,7 @@
 // Screen-pops as native notifications. Each live pop is kept in a Map (so it is not garbage
 // collected and can be withdrawn) until it is clicked, closed or withdrawn. A click opens the
-// pop's CRM link through the openExternal gate, never directly. Its Answer / Hang up buttons
+// window on the Call panel (`onClick`); without that hook, the pop's CRM link through the
+// openExternal gate, never directly. Its Answer / Hang up buttons
 // (macOS only: Electron's `actions`) go to `onAction`.
 import { Notification } from 'electron';
 import type { Notifier, PopAction, PopNotification } from '../screenpop/index.js';
@@ -13,6 +14,8 @@ export class ElectronNotifier implements Notifier {
   private readonly live = new Map<string, Notification>();
   /** Set once the agent is built: a pop's button pressed. */
   onAction: ((popId: string, action: PopAction) => void) | null = null;
+  /** Set once the agent is built: a pop clicked (the window shows the Call panel). */
+  onClick: ((popId: string) => void) | null = null;
 
   constructor(
     private readonly openExternal: OpenExternal,
@@ -40,7 +43,8 @@ export class ElectronNotifier implements Notifier {
     };
     notification.on('click', () => {
       forget();
-      if (pop.clickUrl) void this.openExternal(pop.clickUrl);
+      if (this.onClick) this.onClick(pop.popId);
+      else if (pop.clickUrl) void this.openExternal(pop.clickUrl);
     });
     notification.on('close', forget);
     notification.on('failed', (_event, error) => {

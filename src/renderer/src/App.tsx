@@ -67,7 +67,7 @@ function StatusBar({ state }: { state: AppState }) {
   );
 }
 
-/** A call arriving on the panel brings its tab forward (the pop's click opens the window there). */
+/** A call on the panel when the window opens, or arriving later, brings its tab forward. */
 function useOpenCallPanelOnNewCall(open: () => void): void {
   const panel = useCallPanel();
   const seen = useRef<Set<string> | null>(null);
@@ -78,17 +78,18 @@ function useOpenCallPanelOnNewCall(open: () => void): void {
     const keys = joined ? joined.split('\n') : [];
     const before = seen.current;
     seen.current = new Set(keys);
-    if (before && keys.some((k) => !before.has(k))) open();
+    if (before ? keys.some((k) => !before.has(k)) : keys.length > 0) open();
   }, [joined, open]);
 }
 
 export function App() {
   const state = useAppState();
   const [tab, setTab] = useState<TabId>('calls');
-  useOpenCallPanelOnNewCall(() => setTab('call'));
+  const showCallPanel = useCallback(() => setTab('call'), []);
+  useOpenCallPanelOnNewCall(showCallPanel);
   const dialInput = useRef<HTMLInputElement>(null);
   const focusDialBox = useCallback(() => dialInput.current?.focus(), []);
-  useAgentEvents(focusDialBox);
+  useAgentEvents(focusDialBox, showCallPanel);
 
   if (state.isPending) return <p className="loading">Loading…</p>;
   if (state.isError) return <p role="alert">Ringbridge could not read its state: {state.error.message}</p>;

@@ -16,7 +16,7 @@ export const keys = {
 };
 
 /** Subscribes once to main's pushes and feeds them into the query cache. */
-export function useAgentEvents(onDialBoxRequested: () => void): void {
+export function useAgentEvents(onDialBoxRequested: () => void, onCallPanelRequested: () => void): void {
   const client = useQueryClient();
   useEffect(() => {
     const offs = [
@@ -26,9 +26,10 @@ export function useAgentEvents(onDialBoxRequested: () => void): void {
       agent().onHistoryChanged(() => void client.invalidateQueries({ queryKey: keys.history })),
       agent().onDialBoxRequested(onDialBoxRequested),
       agent().onCallPanelChanged((panel) => client.setQueryData(keys.callPanel, panel)),
+      agent().onCallPanelRequested(onCallPanelRequested),
     ];
     return () => offs.forEach((off) => off());
-  }, [client, onDialBoxRequested]);
+  }, [client, onDialBoxRequested, onCallPanelRequested]);
 }
 
 export const useAppState = () => useQuery({ queryKey: keys.state, queryFn: () => agent().getState() });
