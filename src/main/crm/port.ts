@@ -42,6 +42,22 @@ export interface NewContactInput {
   ownerId: string | null;
 }
 
+/** The contact and deal a call record is linked to (ids; null: none). */
+export interface CallLinks {
+  contactId: string | null;
+  dealId: string | null;
+}
+
+/** Whether the input names the contact and deal the links already are. */
+export function sameLinks(links: CallLinks, input: Pick<CallLogInput, 'contact' | 'deal'>): boolean {
+  return links.contactId === (input.contact?.id ?? null) && links.dealId === (input.deal?.id ?? null);
+}
+
+/** The links a write of `input` gives the record. */
+export function linksOf(input: Pick<CallLogInput, 'contact' | 'deal'>): CallLinks {
+  return { contactId: input.contact?.id ?? null, dealId: input.deal?.id ?? null };
+}
+
 export type CallOutcome = 'answered' | 'missed' | 'no_answer' | 'busy' | 'failed';
 
 export interface CallLogInput {
@@ -144,8 +160,13 @@ export interface CrmAdapter {
    * (the outbox's) tells a first attempt from a retry, so a first one need not look for an earlier write.
    */
   logCall(input: CallLogInput, memo?: StepMemo): Promise<CrmCallRecord>;
-  /** Updates the record, its contact and deal association included (a re-pick moves it, never copies it). */
-  updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord>;
+  /**
+   * Updates the record, its contact and deal association included (a re-pick moves it, never copies it).
+   * `written`: the links the caller's last successful write of this record gave it. When the input
+   * names the same ones, an adapter that has to read the record's links to move them skips that read
+   * (and the move): every request counts against the CRM's rate limit.
+   */
+  updateCall(recordId: string, input: CallLogInput, written?: CallLinks): Promise<CrmCallRecord>;
   /** The contact's open deals (newest first, at most 20); [] for a kind that has none (a lead). */
   findOpenDeals(contact: Pick<CrmContact, 'id' | 'kind'>): Promise<CrmDeal[]>;
   /**
@@ -185,6 +206,17 @@ export interface CrmAdapter {
 export interface StepMemo {
   get(key: string): string | undefined;
   set(key: string, value: string): void;
+}
+
+/**
+ * True when the memo shows no earlier attempt at this write, which it records on disk first: a retry
+ * after a crash or a lost answer then looks for the earlier write. Without a memo, it may exist.
+ */
+export function firstSend(memo: StepMemo | undefined, attempt: string): boolean {
+  if (!memo) return false;
+  const first = memo.get(attempt) === undefined;
+  memo.set(attempt, 'yes');
+  return first;
 }
 
 /** Per-user credentials the adapter calls the CRM with; the oauth/ module implements it. */

@@ -22,7 +22,7 @@ import { type CallEvent, remoteParty } from '../../shared/call-event.js';
 import type { CrmLogState } from '../../shared/call-history.js';
 import { type BackoffPolicy, backoffDelay } from '../../shared/retry.js';
 import { runAbortable } from '../crm/abort.js';
-import { CrmError, type CrmAdapter, type CrmContact } from '../crm/port.js';
+import { CrmError, linksOf, sameLinks, type CallLinks, type CrmAdapter, type CrmContact, type StepMemo } from '../crm/port.js';
 import type { CallChoice } from '../call-choices/choices.js';
 import { Signal } from '../signal.js';
 import { callKeyOf } from '../history/index.js';
@@ -318,14 +318,18 @@ export class Outbox {
       this.store.saveContact(row.callKey, contact);
     }
     const input = { ...callLogInput(row.callKey, this.opts.agentExtension, row.facts, contact, this.opts.ownerId?.() ?? null, { notes: row.notes, disposition: row.disposition, transcript: row.transcript }), deal: chosen?.deal ?? null };
+    const memo = this.store.memo(row.callKey, 'log');
     let record = row.record;
     if (record) {
-      record = await adapter.updateCall(record.id, input);
+      const written = writtenLinks(memo, record.id);
+      // A move may land and the agent stop before it is noted: until a write is noted, the links are unknown.
+      if (written && !sameLinks(written, input)) memo.set(WRITTEN_LINKS, '');
+      record = await adapter.updateCall(record.id, input, written);
     } else {
       const retrying = row.logAttempted;
       this.store.setLogAttempted(row.callKey, adapter.id, true);
       try {
-        record = await adapter.logCall(input, this.store.memo(row.callKey, 'log'));
+        record = await adapter.logCall(input, memo);
       } catch (error) {
         // Only a timeout, 5xx or network error leaves it open whether the CRM made the record.
         const certainlyNotMade = error instanceof CrmError && error.kind !== 'transient';
@@ -336,8 +340,11 @@ export class Outbox {
       this.store.saveRecord(row.callKey, adapter.id, record);
       // A create that may have landed before a crash or timeout comes back as the existing record,
       // which may hold older facts: bring it up to date.
+      // (Its links are unknown too: the update reads them.)
       if (retrying) record = await adapter.updateCall(record.id, input);
     }
+    // Kept on disk: a later write of an unchanged pick (the completion after the live record) need not read the links again.
+    memo.set(WRITTEN_LINKS, JSON.stringify({ recordId: record.id, ...linksOf(input) }));
     const followUp = followUpDue(row.facts) && adapter.createFollowUpTask !== undefined;
     const state = this.store.markLogged(row.callKey, adapter.id, record, row.factsVersion, followUp, this.now());
     if (state !== row.state) this.announce(row.callKey, state, null);
@@ -450,6 +457,17 @@ export class Outbox {
 }
 
 const EXTENSIONS: Record<string, string> = { 'audio/wav': 'wav', 'audio/x-wav': 'wav', 'audio/wave': 'wav', 'audio/mpeg': 'mp3', 'audio/mp3': 'mp3', 'audio/ogg': 'ogg', 'audio/opus': 'opus' };
+
+/** The log step's memo key for the links its last successful write gave the record. */
+const WRITTEN_LINKS = 'writtenLinks';
+
+/** The links the outbox last wrote on this record; undefined when it never wrote this one (or knows not what it holds). */
+function writtenLinks(memo: StepMemo, recordId: string): CallLinks | undefined {
+  const raw = memo.get(WRITTEN_LINKS);
+  if (!raw) return undefined;
+  const { recordId: id, contactId, dealId } = JSON.parse(raw) as CallLinks & { recordId: string };
+  return id === recordId ? { contactId, dealId } : undefined;
+}
 
 /** Whose calls are logged one at a time (see LANE_SLOTS). */
 function callerOf(row: OutboxRow): string {

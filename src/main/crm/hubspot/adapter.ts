@@ -6,6 +6,9 @@ import { crmFetch, IgnoredBody, multipartForm, type CrmFetchOptions, type CrmReq
 import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
 import {
   CrmError,
+  firstSend,
+  sameLinks,
+  type CallLinks,
   type CallLogInput,
   type CallOutcome,
   type ContactPage,
@@ -133,12 +136,18 @@ export class HubSpotAdapter implements CrmAdapter {
     return this.record(id, input);
   }
 
-  async updateCall(recordId: string, input: CallLogInput): Promise<CrmCallRecord> {
+  async updateCall(recordId: string, input: CallLogInput, written?: CallLinks): Promise<CrmCallRecord> {
     const owner = await this.owners.forWrite(input.ownerId);
+    const patch = this.call({ method: 'PATCH', path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}`, json: { properties: callProperties(input, owner) }, schema: SimplePublicObject });
+    // The pick is the one last written: the links stand, and reading them would cost a request.
+    if (written && sameLinks(written, input)) {
+      await patch;
+      return this.record(recordId, input);
+    }
     // The call's current links are read beside the update (no added round trip); a re-pick then
     // moves the call: the chosen contact and deal linked, any other one unlinked.
     const [, linked] = await Promise.all([
-      this.call({ method: 'PATCH', path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}`, json: { properties: callProperties(input, owner) }, schema: SimplePublicObject }),
+      patch,
       this.call({
         path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}?associations=contacts&associations=deals`,
         query: { properties: CALL_KEY_PROPERTY },
@@ -387,17 +396,6 @@ function taskBody(input: FollowUpTaskInput, owner: WriteOwner): ObjectCreate {
     },
     associations: [],
   };
-}
-
-/**
- * True when the memo shows no earlier attempt at this write, which it records on disk first: a retry
- * after a crash or a lost answer then looks for the earlier write. Without a memo, it may exist.
- */
-function firstSend(memo: StepMemo | undefined, attempt: string): boolean {
-  if (!memo) return false;
-  const first = memo.get(attempt) === undefined;
-  memo.set(attempt, 'yes');
-  return first;
 }
 
 /** A file name HubSpot keeps as-is: our callKey has ':' separators. */

@@ -6,7 +6,7 @@ import { countryOf, toE164 } from '../../../shared/phone.js';
 import { COMMON_DISPOSITIONS } from '../compose.js';
 import { crmFetch, IgnoredBody, type CrmFetchOptions, type CrmRequest } from '../http.js';
 import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
-import type { CallLogInput, CallOutcome, ContactPage, CrmAdapter, CrmCallRecord, CrmContact, CrmDeal, CrmSession, FollowUpTaskInput, NewContactInput, OwnerResolution, RecordingFile } from '../port.js';
+import { firstSend, type CallLogInput, type CallOutcome, type ContactPage, type CrmAdapter, type CrmCallRecord, type CrmContact, type CrmDeal, type CrmSession, type FollowUpTaskInput, type NewContactInput, type OwnerResolution, type RecordingFile, type StepMemo } from '../port.js';
 import { API_VERSION, CaseRecord, ContactRecord, CreateResponse, IdRecord, OpportunityRecord, QueryResponse, RoleRecord, SearchResponse, UserRecord, type FollowUpTaskInput as FollowUpTaskFields, type TaskInput } from './wire.js';
 
 export type SalesforceKind = 'Contact' | 'Lead';
@@ -90,9 +90,12 @@ export class SalesforceAdapter implements CrmAdapter {
     return `${this.options.instanceUrl}/lightning/o/Contact/new${defaults}`;
   }
 
-  async logCall(input: CallLogInput): Promise<CrmCallRecord> {
-    const existing = await this.query(`SELECT Id FROM Task WHERE CallObject = ${soqlString(input.callKey)} LIMIT 1`, IdRecord);
-    if (existing.records[0]) return this.record(existing.records[0].Id);
+  async logCall(input: CallLogInput, memo?: StepMemo): Promise<CrmCallRecord> {
+    // The create is sent once per attempt (not resent): only an earlier attempt can have made the Task.
+    if (!firstSend(memo, 'createSent')) {
+      const existing = await this.query(`SELECT Id FROM Task WHERE CallObject = ${soqlString(input.callKey)} LIMIT 1`, IdRecord);
+      if (existing.records[0]) return this.record(existing.records[0].Id);
+    }
     const created = await this.call({
       method: 'POST',
       path: '/sobjects/Task',
@@ -168,13 +171,16 @@ export class SalesforceAdapter implements CrmAdapter {
     return byUsername ? { id: byUsername.Id } : null;
   }
 
-  async attachRecording(record: CrmCallRecord, file: RecordingFile, _callKey: string): Promise<void> {
-    // ContentVersion has no external id: the (Task, file name) pair is the dedupe key.
-    const existing = await this.query(
-      `SELECT Id FROM ContentVersion WHERE FirstPublishLocationId = ${soqlString(record.id)} AND Title = ${soqlString(file.fileName)} LIMIT 1`,
-      IdRecord,
-    );
-    if (existing.records[0]) return;
+  async attachRecording(record: CrmCallRecord, file: RecordingFile, _callKey: string, memo?: StepMemo): Promise<void> {
+    // ContentVersion has no external id: the (Task, file name) pair is the dedupe key, looked up
+    // when an earlier attempt may have uploaded it.
+    if (!firstSend(memo, 'uploadSent')) {
+      const existing = await this.query(
+        `SELECT Id FROM ContentVersion WHERE FirstPublishLocationId = ${soqlString(record.id)} AND Title = ${soqlString(file.fileName)} LIMIT 1`,
+        IdRecord,
+      );
+      if (existing.records[0]) return;
+    }
     await this.call({
       method: 'POST',
       path: '/sobjects/ContentVersion',

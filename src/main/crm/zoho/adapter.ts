@@ -5,6 +5,7 @@ import { crmFetch, multipartForm, type CrmErrorDetail, type CrmRequest } from '.
 import { OwnerResolver } from '../owner.js';
 import {
   CrmError,
+  firstSend,
   type ContactPage,
   type CrmAdapter,
   type CrmCallRecord,
@@ -12,6 +13,7 @@ import {
   type CrmDeal,
   type CrmSession,
   type RecordingFile,
+  type StepMemo,
 } from '../port.js';
 import {
   PERSON_FIELDS,
@@ -118,11 +120,12 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
 
     resolveOwner: (crmUser) => owners.resolve(crmUser),
 
-    async logCall(configured) {
+    async logCall(configured, memo?: StepMemo) {
       const input = await owners.forCall(configured);
-      // Calls has no upsert (the v8 upsert page does not list it): search the key first, then
-      // insert. With the key field set to "no duplicates", a racing insert answers DUPLICATE_DATA.
-      const existing = await findByKey('Calls', input.callKey);
+      // Calls has no upsert (the v8 upsert page does not list it): search the key first (when an
+      // earlier attempt may have inserted it), then insert. With the key field set to "no
+      // duplicates", a racing or resent insert answers DUPLICATE_DATA.
+      const existing = firstSend(memo, 'createSent') ? null : await findByKey('Calls', input.callKey);
       if (existing) return callRecord(existing);
       const response = await call({
         method: 'POST',
@@ -184,9 +187,10 @@ export function createZohoAdapter(session: CrmSession, opts: ZohoAdapterOptions 
       return { id, kind: 'Leads', name, company: null, phones: [input.e164], ownerId: owner.id, lastActivityAt: null, url: recordUrl('Leads', id), updatedAt: null };
     },
 
-    async attachRecording(record, file: RecordingFile) {
+    async attachRecording(record, file: RecordingFile, _callKey, memo?: StepMemo) {
       const path = `/Calls/${encodeURIComponent(record.id)}/Attachments`;
-      if (await hasAttachment(path, file.fileName)) return;
+      // The upload is sent once per attempt: only an earlier attempt can have left a copy.
+      if (!firstSend(memo, 'uploadSent') && (await hasAttachment(path, file.fileName))) return;
       const form = multipartForm({}, { field: 'file', fileName: file.fileName, contentType: file.contentType, data: file.data });
       const response = await call({ method: 'POST', path, form, schema: WriteResponse });
       const result = response.data[0]!;

@@ -1,0 +1,86 @@
+// What a plain answered call costs each CRM, counted in the simulator's own request log: the
+// live record at the answer, its completion at the end, the recording once. Every request counts
+// against the CRM's rate limit (HubSpot and HighLevel: 100 per 10 s), so an added one is a
+// throughput regression at a busy desk.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CrmAdapter, CrmContact } from '../crm/port.js';
+import { hubspotProvider } from '../crm/hubspot/index.js';
+import { salesforceProvider } from '../crm/salesforce/index.js';
+import { zohoProvider } from '../crm/zoho/index.js';
+import { highLevelProvider } from '../crm/highlevel/index.js';
+import { simSession, type CrmSimulator } from '../../sim/crm/common/index.js';
+import { HUBSPOT_SIM_PORTAL_ID, startHubSpotSim } from '../../sim/crm/hubspot/index.js';
+import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
+import { startZohoSimulator } from '../../sim/crm/zoho/index.js';
+import { startHighLevelSimulator } from '../../sim/crm/highlevel/index.js';
+import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, startFakeBus } from '../../../test/support/outbox-fixtures.js';
+
+const CALLER = '+61298765432';
+const STORED = '+61 2 9876 5432';
+
+interface Crm {
+  sim: CrmSimulator;
+  adapter: CrmAdapter;
+  contact: Pick<CrmContact, 'id' | 'kind' | 'name'>;
+}
+
+const crms: Record<string, () => Promise<Crm>> = {
+  HubSpot: async () => {
+    const sim = await startHubSpotSim({ rateLimits: false });
+    const id = sim.addContact({ firstname: 'Jane', lastname: 'Citizen', phone: STORED });
+    return { sim, adapter: hubspotProvider.create(simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID }), { origin: sim.url }), contact: { id, kind: 'contact', name: 'Jane Citizen' } };
+  },
+  Salesforce: async () => {
+    const sim = await startSalesforceSim();
+    const id = sim.add('Contact', { FirstName: 'Jane', LastName: 'Citizen', Phone: STORED });
+    return { sim, adapter: salesforceProvider.create(simSession(sim, { instanceUrl: sim.url })), contact: { id, kind: 'Contact', name: 'Jane Citizen' } };
+  },
+  Zoho: async () => {
+    const sim = await startZohoSimulator();
+    const { id } = sim.addRecord('Contacts', { First_Name: 'Jane', Last_Name: 'Citizen', Phone: STORED });
+    return { sim, adapter: zohoProvider.create(simSession(sim, { api_domain: sim.url }), { origin: sim.url }), contact: { id, kind: 'Contacts', name: 'Jane Citizen' } };
+  },
+  HighLevel: async () => {
+    const sim = await startHighLevelSimulator({ rateLimits: false });
+    const session = simSession(sim, { locationId: sim.locationId, companyId: sim.companyId, conversationProviderId: sim.conversationProviderId });
+    const { id } = sim.addContact({ firstName: 'Jane', lastName: 'Citizen', phone: STORED });
+    return { sim, adapter: highLevelProvider.create(session, { origin: sim.url }), contact: { id, kind: 'contact', name: 'Jane Citizen' } };
+  },
+};
+
+/**
+ * HubSpot: live create, completing PATCH (the links it was created with stand: no read), then the
+ * recording (read its attachments, upload, PATCH). Salesforce and Zoho: create, update, upload (a
+ * first attempt has no earlier write to look for).
+ */
+const BUDGET: Record<string, number> = { HubSpot: 5, Salesforce: 3, Zoho: 3, HighLevel: 14 };
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+describe('requests a plain answered call costs each CRM (simulator request log)', () => {
+  it.each(Object.keys(crms))('%s', async (name) => {
+    const { sim, adapter, contact } = await crms[name]!();
+    const bus = await startFakeBus();
+    const dir = mkdtempSync(join(tmpdir(), 'rb-requests-'));
+    cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }));
+    const outbox = outboxOnAdapter(adapter, { dataDir: dir, bus, history: new RecordingHistory(), resolveContact: async () => contact });
+    cleanups.push(() => outbox.close());
+    const script = { pbxCallId: 'plain1', remote: CALLER };
+    const before = sim.requests.length;
+    for (const type of ['answered', 'ended', 'recording_ready'] as const) {
+      outbox.enqueue(callEvent(script, type));
+      await outbox.whenIdle();
+    }
+    expect(outbox.call(keyOf('plain1'))?.state).toBe('recording_attached');
+    const wire = sim.requests.slice(before).map((r) => `${r.method} ${r.path}`);
+    // The wire list rides along so a failure shows which request came back.
+    expect({ requests: wire.length, wire }).toMatchObject({ requests: BUDGET[name] });
+    sim.assertNoSpecViolations();
+  });
+});
