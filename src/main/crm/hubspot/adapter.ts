@@ -200,16 +200,20 @@ export class HubSpotAdapter implements CrmAdapter {
 
   async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string, memo?: StepMemo): Promise<void> {
     const callPath = `/crm/v3/objects/calls/${encodeURIComponent(record.id)}`;
-    const call = await this.call({ path: callPath, query: { properties: 'hs_attachment_ids' }, schema: SimplePublicObject });
-    const attached = (call.properties.hs_attachment_ids ?? '').split(';').filter(Boolean);
     // The stored name is derived from the call, so a retry after a lost upload finds the first copy.
     const storedName = fileBaseName(`${callKey}-${file.fileName}`);
-    const fileId =
-      memo?.get('fileId') ??
-      // Only an earlier upload attempt can have left a copy to find; a first one uploads at once.
-      (firstSend(memo, 'uploadSent') ? undefined : await this.findUploadedFile(storedName)) ??
-      (await this.upload(storedName, file));
-    memo?.set('fileId', fileId); // a failed PATCH below retries without searching or uploading again
+    const uploaded = async () => {
+      const id =
+        memo?.get('fileId') ??
+        // Only an earlier upload attempt can have left a copy to find; a first one uploads at once.
+        (firstSend(memo, 'uploadSent') ? undefined : await this.findUploadedFile(storedName)) ??
+        (await this.upload(storedName, file));
+      memo?.set('fileId', id); // a failed read or PATCH retries without searching or uploading again
+      return id;
+    };
+    // The call's attachments are read beside the upload (no added round trip).
+    const [call, fileId] = await Promise.all([this.call({ path: callPath, query: { properties: 'hs_attachment_ids' }, schema: SimplePublicObject }), uploaded()]);
+    const attached = (call.properties.hs_attachment_ids ?? '').split(';').filter(Boolean);
     if (attached.includes(fileId)) return;
     await this.call({
       method: 'PATCH',
