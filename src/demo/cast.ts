@@ -5,6 +5,8 @@ export const TENANT_NAME = 'Bayside Legal';
 export const PBX_NAME = 'Head office';
 export const PBX_COUNTRY = 'AU';
 export const QUEUE = '800';
+/** The queue's name on the PBX, which pops show (read through the XAPI). */
+export const QUEUE_NAME = 'Sales';
 
 export interface CastAgent {
   extension: string;

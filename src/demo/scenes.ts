@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatForDisplay } from '../shared/phone.js';
 import type { CallScript } from '../sim/3cx/index.js';
-import { AGENTS, DIAL_E164, DIAL_LINK, HOSTILE_LINK, KNOWN_CALLERS, PBX_COUNTRY, PREMIUM_LINK, QUEUE, UNKNOWN_CALLER, fullName, type CastCaller } from './cast.js';
+import { AGENTS, DIAL_E164, DIAL_LINK, HOSTILE_LINK, KNOWN_CALLERS, PBX_COUNTRY, PREMIUM_LINK, QUEUE, QUEUE_NAME, UNKNOWN_CALLER, fullName, type CastCaller } from './cast.js';
 import type { Printed, Printer } from './print.js';
 import type { Stage } from './stage.js';
 import type { TerminalAgent } from './terminal-agent.js';
@@ -126,8 +126,8 @@ export async function queueCall(ctx: SceneContext): Promise<SceneResult> {
   ctx.printer.startScene(`2. ${fullName(tom)} calls queue ${QUEUE}: rings ${FIRST} and ${SECOND}, ${SECOND} answers`);
   const checks = new Checks(ctx);
   const call = place(ctx, { kind: 'queue', queue: QUEUE, agents: [FIRST, SECOND], answeredBy: SECOND, from: tom.e164, talkSec: 65 });
-  await checks.see(`${label(FIRST)} pop for the queue call`, line(label(FIRST), 'POP', `queue ${QUEUE}`));
-  await checks.see(`${label(SECOND)} pop for the queue call`, line(label(SECOND), 'POP', `queue ${QUEUE}`));
+  await checks.see(`${label(FIRST)} pop for the queue call`, line(label(FIRST), 'POP', `queue ${QUEUE_NAME}`));
+  await checks.see(`${label(SECOND)} pop for the queue call`, line(label(SECOND), 'POP', `queue ${QUEUE_NAME}`));
   await checks.see(`${label(FIRST)} pop withdrawn once ${SECOND} answered`, line(label(FIRST), 'pop gone'));
   await checks.see(`${label(FIRST)} told ${SECOND} answered`, line(label(FIRST), 'call', `answered by ${SECOND}`));
   const callid = await call;
@@ -179,7 +179,7 @@ export async function queueMissed(ctx: SceneContext): Promise<SceneResult> {
   ctx.printer.startScene(`5. ${fullName(jane)} calls queue ${QUEUE}, nobody answers: missed on both, logged once (by ${FIRST}, the first it rang)`);
   const checks = new Checks(ctx);
   const call = place(ctx, { kind: 'queue', queue: QUEUE, agents: [FIRST, SECOND], answeredBy: null, from: jane.e164 });
-  for (const ext of [FIRST, SECOND]) await checks.see(`${label(ext)} pop for the queue call`, line(label(ext), 'POP', `queue ${QUEUE}`));
+  for (const ext of [FIRST, SECOND]) await checks.see(`${label(ext)} pop for the queue call`, line(label(ext), 'POP', `queue ${QUEUE_NAME}`));
   const callid = await call;
   for (const ext of [FIRST, SECOND]) {
     await checks.see(`${label(ext)} call shown as missed`, line(label(ext), 'call', `missed (queue ${QUEUE}`));

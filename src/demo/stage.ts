@@ -8,7 +8,7 @@ import type { Pbx, PbxSecrets } from '../bus/tenants/port.js';
 import { toE164 } from '../shared/phone.js';
 import { startPbxSimulator, type PbxSimulator } from '../sim/3cx/index.js';
 import { HUBSPOT_SIM_CLIENT, HUBSPOT_SIM_PORTAL_ID, startHubSpotSim, type HubSpotSim } from '../sim/crm/hubspot/index.js';
-import { AGENTS, KNOWN_CALLERS, PBX_COUNTRY, PBX_NAME, QUEUE, TENANT_NAME, fullName } from './cast.js';
+import { AGENTS, KNOWN_CALLERS, PBX_COUNTRY, PBX_NAME, QUEUE, QUEUE_NAME, TENANT_NAME, fullName } from './cast.js';
 
 /** The simulator's API client (3CX Admin Console > Integrations > API). */
 const SIM_API_CLIENT = { clientId: '900', secret: 'sim-api-key' };
@@ -49,6 +49,7 @@ export async function startStage(opts: StageOptions): Promise<Stage> {
     const pbxSim = await startPbxSimulator({
       extensions: AGENTS.map((a) => ({ dn: a.extension, name: a.name })),
       queues: [QUEUE],
+      queueNames: { [QUEUE]: QUEUE_NAME },
       clients: [SIM_API_CLIENT],
       stepDelayMs: opts.stepDelayMs,
       recordingBytes: 32 * 1024,
@@ -133,7 +134,7 @@ export function setupSummary(stage: Stage): string[] {
     `  form 2    webhooks       ${base}/webhook   secret ${hide(stage.secrets.webhookSecrets[0])}`,
     `  form 3    Call Control   API client ${stage.pbx.apiClientId}, socket held by the bus (connected)`,
     ...AGENTS.map((a, i) => `${i === 0 ? 'agents' : ''}`.padEnd(12) + `${a.extension}  ${a.name.padEnd(12)} ${a.crmUser.padEnd(22)} pairing code ${hide(stage.pairingCodes.get(a.extension))}${a.onScreen ? '' : '  (not started)'}`),
-    `queue       ${QUEUE} rings ${AGENTS.filter((a) => a.onScreen).map((a) => a.extension).join(' + ')}`,
+    `queue       ${QUEUE} (${QUEUE_NAME}) rings ${AGENTS.filter((a) => a.onScreen).map((a) => a.extension).join(' + ')}`,
     `CRM         simulated HubSpot (portal ${HUBSPOT_SIM_PORTAL_ID}) at ${stage.hubspot.url}: ${Object.values(KNOWN_CALLERS).map(fullName).join(', ')}`,
   ];
 }
