@@ -54,9 +54,12 @@ const crms: Record<string, () => Promise<Crm>> = {
 /**
  * HubSpot: live create, completing PATCH (the links it was created with stand: no read), then the
  * recording (read its attachments, upload, PATCH). Salesforce and Zoho: create, update, upload (a
- * first attempt has no earlier write to look for).
+ * first attempt has no earlier write to look for). HighLevel: find (here: open) the contact's
+ * conversation, the Call message, its note; the update reads and rewrites the note (the message's
+ * contact is the one last written); the recording reads the message and note, uploads, notes the
+ * URL and attaches it.
  */
-const BUDGET: Record<string, number> = { HubSpot: 5, Salesforce: 3, Zoho: 3, HighLevel: 14 };
+const BUDGET: Record<string, number> = { HubSpot: 5, Salesforce: 3, Zoho: 3, HighLevel: 11 };
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -10,7 +10,7 @@ import type { RequestBudget } from '../budget.js';
 import { crmFetch, multipartForm, type CrmRequest } from '../http.js';
 import { OwnerResolver, withOwnerNote } from '../owner.js';
 import { COMMON_DISPOSITIONS } from '../compose.js';
-import { CrmError, type CallLogInput, type CrmAdapter, type CrmCallRecord, type CrmSession, type RecordingFile } from '../port.js';
+import { CrmError, firstSend, type CallLogInput, type CrmAdapter, type CrmCallRecord, type CrmSession, type RecordingFile, type StepMemo } from '../port.js';
 import { callKeyTag, callStatus, callSummary, followUpMarker, noteBody, readCallNote, toContact, withRecording } from './mapping.js';
 import {
   ContactSearchPage,
@@ -225,22 +225,27 @@ export function createHighLevelAdapter(session: CrmSession, opts: HighLevelAdapt
 
     resolveOwner: (crmUser) => owners.resolve(crmUser),
 
-    async logCall(configured) {
+    async logCall(configured, memo?: StepMemo) {
       const input = await owners.forCall(configured);
       const contactId = await contactForCall(input);
-      const notes = await contactNotes(contactId);
+      // The message and note are sent once per attempt (not resent): only an earlier attempt can
+      // have left them, so a first one looks for neither.
+      const first = firstSend(memo, 'createSent');
+      const notes = first ? [] : await contactNotes(contactId);
       const logged = readCallNote(noteOf(notes, input.callKey)?.body);
       if (logged) return record(logged.messageId, contactId);
       const claimed = new Set(notes.flatMap((n) => readCallNote(n.body)?.messageId ?? []));
       const conversationId = await conversationFor(contactId);
-      const messageId = (await findCallMessage(conversationId, input, claimed)) ?? (await createCallMessage(conversationId, contactId, input));
+      const messageId = (first ? null : await findCallMessage(conversationId, input, claimed)) ?? (await createCallMessage(conversationId, contactId, input));
       await writeNote(contactId, null, noteBody(input, messageId, null), input.ownerId);
       return record(messageId, contactId);
     },
 
-    async updateCall(messageId, configured) {
+    async updateCall(messageId, configured, written) {
       const input = await owners.forCall(configured);
-      const { contactId } = await getMessage(messageId);
+      // The contact last written is the message's (logCall puts it in that contact's conversation): no need to read it.
+      const unmoved = written?.contactId && written.contactId === input.contact?.id ? written.contactId : null;
+      const contactId = unmoved ?? (await getMessage(messageId)).contactId;
       // A Call message belongs to one contact's conversation for good, and the recording and task
       // steps find the call's note there: another contact picked later cannot take the call.
       if (input.contact && input.contact.id !== contactId) {
