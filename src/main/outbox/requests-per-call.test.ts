@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CallChoice } from '../call-choices/choices.js';
 import type { CrmAdapter, CrmContact } from '../crm/port.js';
 import { hubspotProvider } from '../crm/hubspot/index.js';
 import { salesforceProvider } from '../crm/salesforce/index.js';
@@ -84,6 +85,49 @@ describe('requests a plain answered call costs each CRM (simulator request log)'
     const wire = sim.requests.slice(before).map((r) => `${r.method} ${r.path}`);
     // The wire list rides along so a failure shows which request came back.
     expect({ requests: wire.length, wire }).toMatchObject({ requests: BUDGET[name] });
+    sim.assertNoSpecViolations();
+  });
+});
+
+describe('HubSpot: the links are read only when the pick changed', () => {
+  it('a completion after a restart still skips the read; a re-pick then reads and moves the one record, and the next write skips again', async () => {
+    const sim = await startHubSpotSim({ rateLimits: false });
+    const jane = sim.addContact({ firstname: 'Jane', lastname: 'Citizen', phone: STORED });
+    const bea = sim.addContact({ firstname: 'Bea', lastname: 'Other', phone: '+61 2 9876 0001' });
+    const bus = await startFakeBus();
+    const dir = mkdtempSync(join(tmpdir(), 'rb-requests-'));
+    cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }));
+    let choice: CallChoice | null = null;
+    const open = () => {
+      const adapter = hubspotProvider.create(simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID }), { origin: sim.url });
+      const outbox = outboxOnAdapter(adapter, { dataDir: dir, bus, history: new RecordingHistory(), resolveContact: async () => ({ id: jane, kind: 'contact', name: 'Jane Citizen' }), choices: { forCall: () => choice } });
+      cleanups.push(() => outbox.close());
+      return outbox;
+    };
+    const linkReads = () => sim.requestsTo('GET', /^\/crm\/v3\/objects\/calls\/[^/]+$/).filter((r) => 'associations' in r.query).length;
+    const script = { pbxCallId: 'repick1', remote: CALLER };
+
+    const first = open();
+    first.enqueue(callEvent(script, 'answered'));
+    await first.whenIdle();
+    await first.close(); // the agent restarts while the call is on
+    const outbox = open();
+    outbox.enqueue(callEvent(script, 'ended'));
+    await outbox.whenIdle();
+    expect(linkReads()).toBe(0);
+
+    choice = { contact: { id: bea, kind: 'contact', name: 'Bea Other' }, deal: null };
+    outbox.relog(keyOf('repick1'));
+    await outbox.whenIdle();
+    expect(linkReads()).toBe(1);
+    outbox.saveNotes(keyOf('repick1'), 'Called back about the invoice', null, true);
+    await outbox.whenIdle();
+    expect(linkReads()).toBe(1);
+
+    const calls = [...sim.calls.values()].filter((c) => c.properties.ringbridge_call_key === keyOf('repick1'));
+    expect(calls).toHaveLength(1);
+    expect(sim.callLinks(calls[0]!.id, 'contacts')).toEqual([bea]);
+    expect(calls[0]!.properties.hs_call_body).toContain('Called back about the invoice');
     sim.assertNoSpecViolations();
   });
 });
