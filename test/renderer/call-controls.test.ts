@@ -1,32 +1,13 @@
 // Call control from the Call panel and the pop-mode setting (issue 11 items 6, 7) in Debian's
 // Chromium, against the fake main. Screenshots of each state land in test-artifacts/screens/.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PanelCall } from '../../src/shared/ipc.js';
 import { FakeAgent, PAIRED } from './fake-agent.js';
-import { emit, openWindow, startRenderer, type RendererHarness } from './harness.js';
+import { rendererSuite } from './harness.js';
 
-const SCREENS = join(process.cwd(), 'test-artifacts', 'screens');
-let harness: RendererHarness;
-let page: Page | undefined;
-let current: FakeAgent | undefined;
+const { open, openOnCall, shot } = rendererSuite();
 
-beforeAll(async () => {
-  mkdirSync(SCREENS, { recursive: true });
-  harness = await startRenderer();
-}, 120_000);
-afterAll(async () => harness?.close());
-afterEach(async () => {
-  await page?.close();
-  page = undefined;
-  const breaks = current?.contractBreaks ?? [];
-  current = undefined;
-  expect(breaks).toEqual([]);
-});
-
-const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
 const KEY = 'acme:pbx1:1042:101';
 
 function panelCall(over: Partial<PanelCall>): PanelCall {
@@ -50,13 +31,7 @@ function panelCall(over: Partial<PanelCall>): PanelCall {
 
 async function withCall(call: PanelCall): Promise<{ fake: FakeAgent; p: Page }> {
   const fake = new FakeAgent(PAIRED);
-  current = fake;
-  page = await openWindow(harness, fake);
-  // The window is up (and listening to main's pushes) once its first tab is shown.
-  await expect.poll(() => page!.getByRole('tab', { name: 'Recent calls' }).getAttribute('aria-selected')).toBe('true');
-  fake.panel = { calls: [call], dispositions: [] };
-  await emit(fake, 'callPanelChanged', fake.panel);
-  return { fake, p: page };
+  return { fake, p: await openOnCall(fake, call) };
 }
 
 describe('call controls', () => {
@@ -107,8 +82,7 @@ describe('call controls', () => {
 describe('pop mode setting', () => {
   it('saves when calls pop: on ring (default), on answer or never', async () => {
     const fake = new FakeAgent(PAIRED);
-    current = fake;
-    const p = (page = await openWindow(harness, fake));
+    const p = await open(fake);
     await p.getByRole('tab', { name: 'Settings' }).click();
     const select = p.getByLabel('Pop a call');
     await expect.poll(() => select.inputValue()).toBe('ring');

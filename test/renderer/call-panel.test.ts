@@ -1,39 +1,14 @@
 // The Call panel and the Recent calls notes editor (issue 11 item 2) in Debian's Chromium, against
 // the fake main. Screenshots of each state land in test-artifacts/screens/.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallPanel, PanelCall } from '../../src/shared/ipc.js';
 import { AgentIpcError } from '../../src/shared/ipc.js';
 import { FakeAgent, PAIRED, SAMPLE_CALLS } from './fake-agent.js';
-import { emit, openWindow, startRenderer, type RendererHarness } from './harness.js';
+import { emit, rendererSuite } from './harness.js';
 
-const SCREENS = join(process.cwd(), 'test-artifacts', 'screens');
-let harness: RendererHarness;
-let page: Page | undefined;
-let current: FakeAgent | undefined;
+const { open, shot } = rendererSuite();
 
-beforeAll(async () => {
-  mkdirSync(SCREENS, { recursive: true });
-  harness = await startRenderer();
-}, 120_000);
-afterAll(async () => harness?.close());
-afterEach(async () => {
-  await page?.close();
-  page = undefined;
-  const breaks = current?.contractBreaks ?? [];
-  current = undefined;
-  expect(breaks).toEqual([]);
-});
 
-const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
-
-async function open(fake: FakeAgent): Promise<Page> {
-  current = fake;
-  page = await openWindow(harness, fake);
-  return page;
-}
 
 const DISPOSITIONS = [
   { id: '9d9162e7-busy', label: 'Busy' },

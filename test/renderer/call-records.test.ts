@@ -1,33 +1,15 @@
 // A call's CRM record in the window (issue 11 items 1, 3, 4) in Debian's Chromium, against the fake
 // main: pick one of several records sharing the number, log to one of its open deals, create a new
 // caller's record; main's refusals shown in its words. Screenshots land in test-artifacts/screens/.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallRecords, PanelCall } from '../../src/shared/ipc.js';
 import { FakeAgent, PAIRED, SAMPLE_CALLS } from './fake-agent.js';
-import { emit, openWindow, startRenderer, type RendererHarness } from './harness.js';
+import { rendererSuite } from './harness.js';
 
-const SCREENS = join(process.cwd(), 'test-artifacts', 'screens');
-let harness: RendererHarness;
-let page: Page | undefined;
-let current: FakeAgent | undefined;
+const suite = rendererSuite();
+const { open, shot } = suite;
 
-beforeAll(async () => {
-  mkdirSync(SCREENS, { recursive: true });
-  harness = await startRenderer();
-}, 120_000);
-afterAll(async () => harness?.close());
-afterEach(async () => {
-  await page?.close();
-  page = undefined;
-  const breaks = current?.contractBreaks ?? [];
-  current = undefined;
-  expect(breaks).toEqual([]);
-});
-
-const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
 
 const CALL_KEY = 'acme:pbx1:c-21:101';
 
@@ -65,13 +47,8 @@ const SHARED: CallRecords = {
 };
 
 async function openOnCall(fake: FakeAgent, call: PanelCall): Promise<Page> {
-  current = fake;
-  page = await openWindow(harness, fake);
-  // The window is up (and listening) before main's push arrives.
-  await expect.poll(() => page!.getByRole('tab', { name: 'Recent calls' }).getAttribute('aria-selected')).toBe('true');
-  fake.panel = { calls: [call], dispositions: [] };
-  await emit(fake, 'callPanelChanged', fake.panel);
-  await expect.poll(() => page!.getByRole('tab', { name: 'Current call', exact: true }).getAttribute('aria-selected')).toBe('true');
+  const page = await suite.openOnCall(fake, call);
+  await expect.poll(() => page.getByRole('tab', { name: 'Current call', exact: true }).getAttribute('aria-selected')).toBe('true');
   return page;
 }
 
@@ -153,9 +130,7 @@ describe('CRM record of a call', () => {
     const row = SAMPLE_CALLS.find((c) => c.crm.state === 'logged') ?? SAMPLE_CALLS[0]!;
     fake.history = [row];
     fake.records.set(row.callKey, SHARED);
-    current = fake;
-    page = await openWindow(harness, fake);
-    const p = page;
+    const p = await open(fake);
     const who = row.remoteName ?? row.remoteNumber;
     await p.getByRole('button', { name: `CRM record of the call with ${who}` }).click();
     const record = p.getByRole('combobox', { name: `Record the call with ${who} is logged to` });

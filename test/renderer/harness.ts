@@ -2,17 +2,18 @@
 // header, and opens it in Debian's Chromium with a bridge that stands in for the preload: the
 // page gets a window.agent with the same methods, and every call goes through main's real
 // guarded handler (contract validation included) into a FakeAgent in this process.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { rendererConfig } from '../../electron.vite.config.js';
 import { contentSecurityPolicy } from '../../src/main/electron/policy/csp.js';
 import { guardHandler } from '../../src/main/electron/policy/ipc-guard.js';
-import { eventContract, eventMethodName, eventNames, invokeNames, type EventName, type EventPayload, type InvokeName } from '../../src/shared/ipc.js';
+import { eventContract, eventMethodName, eventNames, invokeNames, type EventName, type EventPayload, type InvokeName, type PanelCall } from '../../src/shared/ipc.js';
 import type { FakeAgent } from './fake-agent.js';
 
 export const CHROMIUM_ARGS = [
@@ -115,4 +116,51 @@ export async function openWindow(harness: RendererHarness, fake: FakeAgent): Pro
 
 export async function emit<K extends EventName>(fake: FakeAgent, name: K, payload: EventPayload<K>): Promise<void> {
   await fake.emit(eventMethodName(name), payload);
+}
+
+const SCREENS = join(process.cwd(), 'test-artifacts', 'screens');
+
+export interface RendererSuite {
+  /** Opens the window on `fake`; after the test the page is closed and none of the fake's answers may have broken the IPC contract. */
+  open(fake: FakeAgent): Promise<Page>;
+  /** Opens the window, then main pushes `call` as the Call panel's only call. */
+  openOnCall(fake: FakeAgent, call: PanelCall): Promise<Page>;
+  /** A full-page screenshot in test-artifacts/screens/<name>.png. */
+  shot(page: Page, name: string): Promise<Buffer>;
+}
+
+/** One browser for the test file it is called in, and a window per test. */
+export function rendererSuite(): RendererSuite {
+  let harness: RendererHarness | undefined;
+  let page: Page | undefined;
+  let current: FakeAgent | undefined;
+  beforeAll(async () => {
+    mkdirSync(SCREENS, { recursive: true });
+    harness = await startRenderer();
+  }, 120_000);
+  afterAll(async () => harness?.close());
+  afterEach(async () => {
+    await page?.close();
+    page = undefined;
+    const breaks = current?.contractBreaks ?? [];
+    current = undefined;
+    expect(breaks).toEqual([]);
+  });
+  async function open(fake: FakeAgent): Promise<Page> {
+    current = fake;
+    page = await openWindow(harness!, fake);
+    return page;
+  }
+  return {
+    open,
+    async openOnCall(fake, call) {
+      const p = await open(fake);
+      // The window is up (and listening to main's pushes) once its first tab is shown.
+      await expect.poll(() => p.getByRole('tab', { name: 'Recent calls' }).getAttribute('aria-selected')).toBe('true');
+      fake.panel = { calls: [call], dispositions: [] };
+      await emit(fake, 'callPanelChanged', fake.panel);
+      return p;
+    },
+    shot: (p, name) => p.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true }),
+  };
 }

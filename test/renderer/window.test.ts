@@ -1,30 +1,11 @@
 // The React window in Debian's Chromium, driven like an agent would, against a fake main.
 // Screenshots of every screen land in test-artifacts/screens/.
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CRM_LOG_CALLS, FakeAgent, PAIRED } from './fake-agent.js';
-import { emit, openWindow, startRenderer, type RendererHarness } from './harness.js';
+import { emit, rendererSuite } from './harness.js';
 
-const SCREENS = join(process.cwd(), 'test-artifacts', 'screens');
-let harness: RendererHarness;
-let page: Page | undefined;
-let current: FakeAgent | undefined;
-
-beforeAll(async () => {
-  mkdirSync(SCREENS, { recursive: true });
-  harness = await startRenderer();
-}, 120_000);
-afterAll(async () => harness?.close());
-afterEach(async () => {
-  await page?.close();
-  page = undefined;
-  // Every answer the fake gave went through main's guard: none may have broken the contract.
-  const breaks = current?.contractBreaks ?? [];
-  current = undefined;
-  expect(breaks).toEqual([]);
-});
+const { open, shot } = rendererSuite();
 
 /** The few page globals the probes touch (the Node typecheck has no DOM lib). */
 interface ProbeElement {
@@ -41,13 +22,7 @@ interface PageGlobals {
   };
 }
 
-const shot = (p: Page, name: string) => p.screenshot({ path: join(SCREENS, `${name}.png`), fullPage: true });
 
-async function open(fake: FakeAgent): Promise<Page> {
-  current = fake;
-  page = await openWindow(harness, fake);
-  return page;
-}
 
 describe('pairing', () => {
   it('pairs with the bus address and code the admin gave, then shows the paired window', async () => {
