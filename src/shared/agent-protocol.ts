@@ -7,6 +7,7 @@ export const AGENT_PROTOCOL_VERSION = 1 as const;
 export const AGENT_WS_PATH = '/v1/agent/ws';
 /** Largest frame either side accepts. */
 export const MAX_FRAME_BYTES = 64 * 1024;
+const utf8Bytes = new TextEncoder();
 
 /** A position in a tenant's log. The epoch changes when the log is recreated, so offsets never lie. */
 export const PositionSchema = z.object({
@@ -96,15 +97,47 @@ export const DialResultFrame = z.object({
   pbxCallId: z.string().nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
+/** Bytes a string takes inside a JSON frame: UTF-8 with JSON's escapes (a control character costs 6). */
+export function frameBytes(text: string): number {
+  return utf8Bytes.encode(JSON.stringify(text)).length - 2;
+}
+/**
+ * Budgets for 3CX's transcript and summary in one recording_url frame, in frame bytes: with the
+ * URL (at most MAX_RECORDING_URL_CHARS) the frame stays under MAX_FRAME_BYTES whatever the script,
+ * since a bigger frame closes the agent's socket and the outbox's retry closes it again. An hour
+ * of talk is longer; the CRM notes keep only 20,000 characters of it anyway (compose.ts).
+ */
+export const MAX_TRANSCRIPTION_BYTES = 40_000;
+export const MAX_SUMMARY_BYTES = 8_000;
+const MAX_RECORDING_URL_CHARS = 2048;
+const SHORTENED = ' … (shortened)';
+
+/** `text` cut to at most `budget` frame bytes, on a whole character, marked when cut. */
+export function cutToFrameBytes(text: string, budget: number): string {
+  if (frameBytes(text) <= budget) return text;
+  const room = budget - frameBytes(SHORTENED);
+  // Longest prefix that fits (every UTF-16 unit costs at least a byte, so never more than `room` units).
+  let fits = 0;
+  let over = Math.min(text.length, room) + 1;
+  while (over - fits > 1) {
+    const mid = (fits + over) >> 1;
+    if (frameBytes(text.slice(0, mid)) <= room) fits = mid;
+    else over = mid;
+  }
+  if (fits > 0 && /[\uD800-\uDBFF]/.test(text[fits - 1]!)) fits--;
+  return `${text.slice(0, fits)}${SHORTENED}`;
+}
+const FrameText = (maxBytes: number) => z.string().max(maxBytes).refine((text) => frameBytes(text) <= maxBytes, `at most ${maxBytes} bytes`);
+
 export const RecordingUrlFrame = z.object({
   t: z.literal('recording_url'),
   reqId: ReqId,
   /** Short-lived, single-agent URL to GET the audio from the bus (streamed from 3CX). */
-  url: z.string().url(),
+  url: z.string().url().max(MAX_RECORDING_URL_CHARS),
   expiresAt: z.string().datetime({ offset: true }),
   /** 3CX's own transcript and summary of the recording (V20 XAPI), when the PBX made them. */
-  transcription: z.string().max(200_000).nullish(),
-  summary: z.string().max(20_000).nullish(),
+  transcription: FrameText(MAX_TRANSCRIPTION_BYTES).nullish(),
+  summary: FrameText(MAX_SUMMARY_BYTES).nullish(),
 });
 export const PongFrame = z.object({ t: z.literal('pong') });
 const ActionError = (codes: [string, ...string[]]) => z.object({ code: z.enum(codes), message: z.string() });

@@ -10,6 +10,7 @@ import type { Agent } from '../tenants/port.js';
 import type { PbxGateway, RecordingText } from '../pbx/port.js';
 import type { RecordingGrant, RecordingService } from './port.js';
 import { GrantSigner, type GrantClaims } from './grant-token.js';
+import { cutToFrameBytes, MAX_SUMMARY_BYTES, MAX_TRANSCRIPTION_BYTES } from '../../shared/agent-protocol.js';
 
 export interface RecordingServiceOptions {
   log: Pick<EventLog, 'findById'>;
@@ -72,13 +73,19 @@ export function createRecordingService(opts: RecordingServiceOptions): Recording
   const auditDenied = (tenantId: string, agentId: string, target: string, detail: string) =>
     opts.audit.record({ tenantId, agentId, action: 'recording', target: target.slice(0, 200), result: 'denied', detail });
 
-  /** The text is extra: a PBX that cannot say it (down, no V20 fields) still hands out the audio. */
+  /**
+   * The text is extra: a PBX that cannot say it (down, no V20 fields) still hands out the audio.
+   * Cut to the frame's budgets here, the one place every gateway's text passes on its way out.
+   */
   const textOf = async (pbxId: string, pbxRecordingId: string): Promise<RecordingText | null> => {
+    let text: RecordingText | null;
     try {
-      return (await opts.text?.recordingText?.(pbxId, pbxRecordingId)) ?? null;
+      text = (await opts.text?.recordingText?.(pbxId, pbxRecordingId)) ?? null;
     } catch {
       return null;
     }
+    const cut = (value: string | null, budget: number) => (value === null ? null : cutToFrameBytes(value, budget));
+    return text && { transcription: cut(text.transcription, MAX_TRANSCRIPTION_BYTES), summary: cut(text.summary, MAX_SUMMARY_BYTES) };
   };
 
   return {

@@ -9,6 +9,7 @@ import { createMemoryEventLog } from '../../../test/support/memory-event-log.js'
 import { makeCallEvent } from '../../../test/support/make-call-event.js';
 import { agent, fakeTenants, memoryAudit } from '../../../test/support/pbx-fakes.js';
 import { createRecordingService } from './service.js';
+import { MAX_FRAME_BYTES, parseFrame, ServerFrameSchema } from '../../shared/agent-protocol.js';
 
 let sim: PbxSimulator | undefined;
 afterEach(async () => {
@@ -59,5 +60,31 @@ describe('a recording grant', () => {
     const withoutText = await createRecordingService({ ...options, text: failing }).grant(alice, event.id);
     expect(withoutText).toMatchObject({ ok: true, url: expect.any(String) });
     expect(withoutText).not.toHaveProperty('text');
+  });
+
+  it('shortens a transcript too big for one frame (an hour-long call in Cyrillic), so the link reaches the agent whole', async () => {
+    const gateway = await gatewayOnSim();
+    const { recordingIds } = await sim!.placeCall({ kind: 'inbound', from: '+4930123456', to: '101' });
+    // ~9,000 words, 2 bytes a letter: about 130 KB, twice what the agent's socket takes.
+    const transcription = 'Абонент: счёт неверный, пожалуйста проверьте.\n'.repeat(1_400);
+    const summary = 'Жалоба на счёт. '.repeat(1_000);
+    sim!.transcribe(recordingIds[0]!, { transcription, summary });
+    const log = createMemoryEventLog();
+    const event = makeCallEvent({ tenantId: 't_1', pbxId: 'pbx_1', type: 'recording_ready', agents: ['101'], extensions: ['101'], recording: { pbxRecordingId: String(recordingIds[0]), contentType: null } });
+    await log.append(event.tenantId, event, event.id);
+    const alice = agent({ tenantId: 't_1', pbxId: 'pbx_1', extension: '101' });
+    const service = createRecordingService({ log, audit: memoryAudit(), agents: { getAgent: async () => alice }, secret: 'k'.repeat(32), publicUrl: 'http://bus.test', text: gateway });
+
+    const granted = await service.grant(alice, event.id);
+    if (!granted.ok || !granted.text) throw new Error(`expected a link with text, got ${JSON.stringify(granted)}`);
+    // The frame as the bus sends it: it parses on the agent and fits the agent's socket.
+    const raw = JSON.stringify({ t: 'recording_url', reqId: 'r1', url: granted.url, expiresAt: granted.expiresAt, ...granted.text });
+    expect(parseFrame(ServerFrameSchema, raw)).toMatchObject({ ok: true });
+    expect(Buffer.byteLength(raw)).toBeLessThanOrEqual(MAX_FRAME_BYTES);
+    // The start of each, whole characters, marked as shortened.
+    expect(granted.text.transcription).toMatch(/ … \(shortened\)$/);
+    expect(transcription.startsWith(granted.text.transcription!.replace(/ … \(shortened\)$/, ''))).toBe(true);
+    expect(summary.startsWith(granted.text.summary!.replace(/ … \(shortened\)$/, ''))).toBe(true);
+    expect(granted.text.transcription!.length).toBeGreaterThan(15_000);
   });
 });
