@@ -20,6 +20,7 @@
  *   core.contacts                          the ContactIndex the CRM sync fills
  *   core.useCrm({ contactSource, crmUrls, ownerIdOf? } | null)   the signed-in CRM's lookups, record URLs and owner ids (crm-link)
  *   core.onBusEvent(fn)                    every event after pop + history; the ack waits for fn (outbox)
+ *   core.onResync(fn)                      the bus could not replay what was missed (the Call panel clears)
  *   core.requestRecording(eventId)         short-lived URL from the bus
  *   core.controlCall(callKey, action, to)  answer / hang up / transfer a call in progress on this extension (via the bus)
  *   core.presence / onPresence(fn)         the agent's 3CX status (profile, DND) while connected, else null
@@ -104,6 +105,8 @@ export interface AgentCore {
   useCrm(ports: CrmPorts | null): void;
   dial(raw: unknown): Promise<DialFeedback>;
   onBusEvent(listener: (event: BusEvent) => void | Promise<void>): () => void;
+  /** The bus could not replay what was missed: calls shown from earlier events may have ended unseen. */
+  onResync(listener: () => void): () => void;
   requestRecording(eventId: string): Promise<RecordingUrl>;
   /** Throws CallControlError (not this agent's call in progress) or BusRequestError (the bus or PBX refused). */
   controlCall(callKey: string, action: CallAction, destination: string | null): Promise<void>;
@@ -130,6 +133,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
   mkdirSync(deps.dataDir, { recursive: true });
   const history = new CallHistory({ rows: deps.historyRows ?? sqliteHistoryRows(join(deps.dataDir, 'history.sqlite')), contactNameOf: (e164) => contacts.lookup(e164)[0]?.name ?? null });
   const busEvents = new Signal<BusEvent>();
+  const resyncs = new Signal<void>();
   const states = new Signal<ConnectionState>();
   const saveErrors = new Signal<string | null>();
 
@@ -228,6 +232,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     next.onResync(() => {
       screenPop.withdrawAll();
       ownCalls.clear();
+      resyncs.emit();
     });
     next.onEvent(async ({ event, replay, ...rest }) => {
       if (extension === null) return;
@@ -293,6 +298,7 @@ export async function createAgentCore(deps: AgentCoreDeps): Promise<AgentCore> {
     },
     dial: (raw) => dialer.dial(raw),
     onBusEvent: (listener) => busEvents.on(listener),
+    onResync: (listener) => resyncs.on(listener),
     requestRecording: (eventId) => (client ? client.requestRecording(eventId) : notPaired()),
     controlCall: (callKey, action, destination) => ownCalls.act(callKey, action, destination),
     get presence() {

@@ -381,3 +381,39 @@ describe('CRM link with Salesforce (direct PKCE, no broker)', () => {
     expect([...sim.records.Task.values()]).toEqual([expect.objectContaining({ WhoId: hers, OwnerId: jane })]);
   });
 });
+
+describe('Call panel across a reconnect', () => {
+  /** A paired agent with its CRM link (no CRM signed in: the panel does not need one), a call talking. */
+  async function talking(pbxCallId: string): Promise<{ link: CrmLink; rest: CallEvent[] }> {
+    const { core } = await startCore();
+    await core.pair(bus.url, FAKE_PAIRING_CODE);
+    await expect.poll(() => core.state).toBe('connected');
+    const link = await startLink(core, { clientIds: {}, origins: {} });
+    const [ringing, answered, ...rest] = answeredCall(pbxCallId);
+    await deliver(ringing!, answered!);
+    expect(link.callPanel().calls).toMatchObject([{ callKey: key(pbxCallId), state: 'talking' }]);
+    return { link, rest };
+  }
+
+  /** The agent's connection drops; what the bus logged meanwhile comes back on the next connection. */
+  async function dropConnection(): Promise<void> {
+    const sessions = bus.sessions.length;
+    bus.current!.socket.terminate();
+    await bus.until(() => bus.sessions.length > sessions && bus.current !== undefined);
+  }
+
+  it('a call that ended while the agent was reconnecting leaves the panel when the end is replayed', async () => {
+    const { link, rest } = await talking('p1');
+    bus.log.push(...rest); // logged while the agent was away: it comes back as replay
+    await dropConnection();
+    await bus.until(() => bus.acks().includes(bus.log.length));
+    expect(link.callPanel().calls).toEqual([]);
+  });
+
+  it('a resync (the bus no longer has the missed events) clears the panel instead of leaving the call talking', async () => {
+    const { link } = await talking('p2');
+    bus.firstRetained = bus.log.length + 2; // the agent's resume position is past retention
+    await dropConnection();
+    await expect.poll(() => link.callPanel().calls).toEqual([]);
+  });
+});

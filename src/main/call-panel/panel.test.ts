@@ -41,6 +41,20 @@ describe('Call panel view model', () => {
     expect(panel.calls()).toEqual([]);
   });
 
+  it('replayed events (caught up after a reconnect) end or hand over the calls shown, but add none', () => {
+    const panel = model();
+    const queue = { ...c1, agents: [AGENT_EXT, '102'] };
+    panel.handle(callEvent(c1, 'ringing'), null);
+    panel.handle(callEvent(c1, 'answered'), null);
+    panel.handle(callEvent({ pbxCallId: 'c3', agents: [AGENT_EXT, '102'] }, 'ringing'), null);
+    panel.handle(callEvent(c1, 'ended'), null, true);
+    panel.handle(callEvent({ pbxCallId: 'c3', agents: [AGENT_EXT, '102'] }, 'answered', { answeredBy: '102' }), null, true);
+    expect(panel.calls()).toEqual([]);
+    panel.handle(callEvent({ ...queue, pbxCallId: 'c4' }, 'ringing'), null, true);
+    panel.handle(callEvent({ pbxCallId: 'c5' }, 'answered'), null, true);
+    expect(panel.calls()).toEqual([]);
+  });
+
   it('ignores other agents, internal calls and a missed call (no wrap-up without an answer)', () => {
     const panel = model();
     panel.handle(callEvent({ pbxCallId: 'c3', agents: ['102'] }, 'ringing'), null);

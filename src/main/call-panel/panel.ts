@@ -58,20 +58,23 @@ export class CallPanelModel {
   /**
    * Folds a live event in. `wrapUpEndsAt`: on the `ended` of a call this agent answered and logs,
    * when the outbox holds its log for wrap-up (null: no wrap-up, the call leaves the panel).
+   * `replay` (caught up after a reconnect): only moves or ends calls already shown, since a call
+   * that began while the agent was away may have ended in events the bus no longer has.
    */
-  handle(event: CallEvent, wrapUpEndsAt: number | null): void {
+  handle(event: CallEvent, wrapUpEndsAt: number | null, replay = false): void {
     const extension = this.opts.extension();
     if (extension === null || event.direction === 'internal' || !event.agents.includes(extension)) return;
     const callKey = callKeyOf(event, extension);
     const entry = this.entries.get(callKey);
     switch (event.type) {
       case 'ringing':
-        if (!entry) this.put(this.fresh(callKey, event, event.pbxTime));
+        if (!entry && !replay) this.put(this.fresh(callKey, event, event.pbxTime));
         break;
       case 'answered': {
         const by = answeringExtension(event);
         // Answered by a colleague: not this agent's call any more.
         if (by !== null && by !== extension) return this.drop(callKey);
+        if (!entry && replay) return;
         const base = entry ?? this.fresh(callKey, event, event.pbxTime);
         if (base.state === 'wrap_up') return;
         this.put({ ...base, state: 'talking', answeredAt: base.answeredAt ?? event.pbxTime });
@@ -105,7 +108,7 @@ export class CallPanelModel {
     if (this.entries.get(callKey)?.state === 'wrap_up') this.drop(callKey);
   }
 
-  /** Unpaired or quitting: nothing to show, no timers left. */
+  /** Unpaired, quitting, or the bus asked for a resync (the events in between are gone): nothing to show, no timers left. */
   clear(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();

@@ -240,11 +240,13 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       // A replayed end (the app was off) is past its wrap-up: logged at once.
       const wrapUpMs = replay ? 0 : core.settings.get().wrapUpSec * 1000;
       outbox?.enqueue(event, { wrapUpMs }); // on disk before this returns, so before the ack; a failed write throws and holds the event
-      if (replay) return;
+      // Replayed too: an end or a colleague's answer missed during a reconnect must clear the call.
       const extension = core.agent?.extension;
-      const held = extension && outbox ? (outbox.call(callKeyOf(event, extension))?.holdUntil ?? 0) : 0;
-      panel.handle(event, held > Date.now() ? held : null);
+      const held = !replay && extension && outbox ? (outbox.call(callKeyOf(event, extension))?.holdUntil ?? 0) : 0;
+      panel.handle(event, held > Date.now() ? held : null, replay);
     }),
+    // The bus lost the events in between: a call shown now may have ended unseen.
+    core.onResync(() => panel.clear()),
     core.onState(() => syncOutboxToAgent()),
     auth.signInRequired.on(({ crm, reason }) => {
       if (crm !== connected?.crm) return;
