@@ -116,6 +116,28 @@ describe('DialService', () => {
   });
 });
 
+describe('transfer destinations', () => {
+  it('transfers to short digits as dialled only when the PBX has that extension or queue; 112, 999 or an unknown short code is refused and never reaches the PBX', async () => {
+    const { service, audit, sim } = await setup();
+    const transfer = (destination: string) => service.control(alice, { pbxCallId: '4242', action: 'transfer', destination });
+    // Past the policy, the PBX is asked and finds no such call on 101: not_found, with the destination kept as dialled.
+    expect(await transfer('102')).toMatchObject({ ok: false, code: 'not_found' });
+    expect(await transfer('800')).toMatchObject({ ok: false, code: 'not_found' });
+    for (const short of ['112', '999', '11833', '555']) {
+      expect(await transfer(short)).toEqual({ ok: false, code: 'invalid_number', e164: null, message: `${short} is not an extension or queue of your 3CX, nor a phone number.` });
+    }
+    expect(sim.controlRequests).toEqual([]);
+    expect(audit.entries.map((e) => [e.target, e.detail?.split(':')[0]])).toEqual([
+      ['transfer 4242 -> 102', 'not_found'],
+      ['transfer 4242 -> 800', 'not_found'],
+      ['transfer 4242 -> 112', 'invalid_number'],
+      ['transfer 4242 -> 999', 'invalid_number'],
+      ['transfer 4242 -> 11833', 'invalid_number'],
+      ['transfer 4242 -> 555', 'invalid_number'],
+    ]);
+  });
+});
+
 describe('dial limit on several bus nodes', () => {
   it('two nodes configured with one Redis share each agent\'s budget instead of doubling it', async () => {
     const redis = await startRedis();

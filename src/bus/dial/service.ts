@@ -25,13 +25,16 @@ export interface DialServiceOptions {
   maxPresencePerMinute?: number;
 }
 
-/** An extension of the PBX (short digits), not a public number: transfers go to it as dialled. */
+/**
+ * Short digits that may be an extension or queue of the PBX: a transfer goes to one as dialled, but
+ * only once the PBX says it has it; otherwise (112, 999, a short premium code) it is a number.
+ */
 const EXTENSION = /^\d{2,6}$/;
 
 /** The number as E.164 under the tenant's dial policy, or a refusal naming why. */
-function policedNumber(number: string, tenant: Tenant, pbx: Pbx): string {
+function policedNumber(number: string, tenant: Tenant, pbx: Pbx, invalid = 'Not a valid phone number.'): string {
   const e164 = toE164(number, pbx.defaultCountry);
-  if (!e164) throw new Refused('invalid_number', 'Not a valid phone number.');
+  if (!e164) throw new Refused('invalid_number', invalid);
   const { allowedCountries, blockedTypes } = tenant.dialPolicy;
   const country = countryOf(e164);
   if (allowedCountries.length > 0 && (!country || !allowedCountries.includes(country))) {
@@ -81,7 +84,8 @@ export function createDialService(opts: DialServiceOptions): DialService {
         if (request.action === 'transfer') {
           const raw = request.destination?.trim() ?? '';
           if (!raw) throw new Refused('invalid_number', 'Say where to transfer the call.');
-          destination = EXTENSION.test(raw) ? raw : policedNumber(raw, tenant, pbx);
+          const short = EXTENSION.test(raw);
+          destination = short && (await opts.gateway.isInternalNumber(agent.pbxId, raw)) ? raw : policedNumber(raw, tenant, pbx, short ? `${raw} is not an extension or queue of your 3CX, nor a phone number.` : undefined);
         }
         const target = `${request.action} ${request.pbxCallId}${destination ? ` -> ${destination}` : ''}`;
         const result = await opts.gateway.controlCall(agent.pbxId, agent.extension, request.pbxCallId, request.action, destination);

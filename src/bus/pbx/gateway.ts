@@ -56,8 +56,9 @@ export async function controlOn(api: Pick<PbxApi, 'callControl'>, extension: str
  */
 const DND_PROFILE = /^(do not disturb|dnd|out of office)$/i;
 
-export async function presenceOn(api: Pick<PbxApi, 'xapi'>, extension: string, dnd?: boolean): Promise<PbxPresence> {
-  const [found, queues] = await Promise.all([api.xapi.userByNumber(extension), api.xapi.queues()]);
+/** `queues`: the PBX's queue list, read through the gateway's per-PBX cache (default: read now). */
+export async function presenceOn(api: Pick<PbxApi, 'xapi'>, extension: string, dnd?: boolean, queues: () => Promise<PbxPresence['queues']> = () => api.xapi.queues()): Promise<PbxPresence> {
+  const [found, queueList] = await Promise.all([api.xapi.userByNumber(extension), queues()]);
   let user = found;
   if (!user) throw new PbxApiError(`no 3CX user has extension ${extension}`, 404);
   const profiles = user.ForwardingProfiles.map((p) => p.Name).filter((name) => name);
@@ -67,11 +68,53 @@ export async function presenceOn(api: Pick<PbxApi, 'xapi'>, extension: string, d
     await api.xapi.setProfile(user.Id, target);
     user = { ...user, CurrentProfileName: target };
   }
-  return { profile: user.CurrentProfileName, dnd: DND_PROFILE.test(user.CurrentProfileName), profiles, queueStatus: user.QueueStatus, queues };
+  return { profile: user.CurrentProfileName, dnd: DND_PROFILE.test(user.CurrentProfileName), profiles, queueStatus: user.QueueStatus, queues: queueList };
+}
+
+/** How long a PBX's queue list and a number's extension check are reused: admins change them rarely. */
+export const DIRECTORY_TTL_MS = 5 * 60_000;
+/** Numbers remembered across PBXs (oldest forgotten first): transfers go to a few colleagues and queues. */
+const MAX_NUMBERS = 2_000;
+
+/**
+ * Per PBX: its queues (every agent's presence names them, so one read serves every agent for the
+ * TTL instead of one per agent per refresh) and which short numbers are its extensions or queues.
+ * A failed read is not kept.
+ */
+function createDirectory(now: () => number) {
+  const queues = new Map<string, { at: number; list: Promise<PbxPresence['queues']> }>();
+  const numbers = new Map<string, { at: number; internal: boolean }>();
+  const fresh = (at: number) => now() - at < DIRECTORY_TTL_MS;
+  const queuesOf = (pbxId: string, api: Pick<PbxApi, 'xapi'>): Promise<PbxPresence['queues']> => {
+    const hit = queues.get(pbxId);
+    if (hit && fresh(hit.at)) return hit.list;
+    const list = api.xapi.queues();
+    queues.set(pbxId, { at: now(), list });
+    list.catch(() => {
+      if (queues.get(pbxId)?.list === list) queues.delete(pbxId);
+    });
+    return list;
+  };
+  return {
+    queuesOf,
+    async isInternal(pbxId: string, api: Pick<PbxApi, 'xapi'>, number: string): Promise<boolean> {
+      const key = `${pbxId}\n${number}`;
+      const hit = numbers.get(key);
+      if (hit && fresh(hit.at)) return hit.internal;
+      const [queueList, user] = await Promise.all([queuesOf(pbxId, api), api.xapi.userByNumber(number)]);
+      const internal = user !== null || queueList.some((q) => q.number === number);
+      numbers.delete(key);
+      numbers.set(key, { at: now(), internal });
+      if (numbers.size > MAX_NUMBERS) numbers.delete(numbers.keys().next().value!);
+      return internal;
+    },
+  };
 }
 
 export interface PbxGatewayOptions {
   tenants: Pick<TenantStore, 'getPbx' | 'pbxSecrets'>;
+  /** The clock the directory cache ages by. Default Date.now. */
+  now?: () => number;
   /** Pass the same `registry` the connectors use so one token owner serves both. */
   registry?: PbxApiRegistry;
   /** The via-connector adapter for PBXs in remote mode; without it they are refused. */
@@ -80,12 +123,17 @@ export interface PbxGatewayOptions {
 
 export function createPbxGateway(opts: PbxGatewayOptions): PbxGateway {
   const registry = opts.registry ?? createPbxApiRegistry({ tenants: opts.tenants });
+  const directory = createDirectory(opts.now ?? Date.now);
   const direct: PbxGateway = {
     makeCall: async (pbxId, extension, destination) => makeCallOn(await registry.forPbx(pbxId), extension, destination),
     openRecording: async (pbxId, pbxRecordingId) => openRecordingOn(await registry.forPbx(pbxId), pbxRecordingId),
     recordingText: async (pbxId, pbxRecordingId) => recordingTextOn(await registry.forPbx(pbxId), pbxRecordingId),
     controlCall: async (pbxId, extension, callId, action, destination) => controlOn(await registry.forPbx(pbxId), extension, callId, action, destination),
-    presence: async (pbxId, extension, dnd) => presenceOn(await registry.forPbx(pbxId), extension, dnd),
+    presence: async (pbxId, extension, dnd) => {
+      const api = await registry.forPbx(pbxId);
+      return presenceOn(api, extension, dnd, () => directory.queuesOf(pbxId, api));
+    },
+    isInternalNumber: async (pbxId, number) => directory.isInternal(pbxId, await registry.forPbx(pbxId), number),
   };
   async function adapterFor(pbxId: string): Promise<PbxGateway> {
     const pbx = await opts.tenants.getPbx(pbxId);
@@ -103,5 +151,6 @@ export function createPbxGateway(opts: PbxGatewayOptions): PbxGateway {
     },
     controlCall: async (pbxId, extension, callId, action, destination) => (await adapterFor(pbxId)).controlCall(pbxId, extension, callId, action, destination),
     presence: async (pbxId, extension, dnd) => (await adapterFor(pbxId)).presence(pbxId, extension, dnd),
+    isInternalNumber: async (pbxId, number) => (await adapterFor(pbxId)).isInternalNumber(pbxId, number),
   };
 }

@@ -57,4 +57,6 @@ export interface PbxGateway {
   controlCall(pbxId: string, extension: string, pbxCallId: string, action: CallAction, destination: string | null): Promise<ControlResult>;
   /** The extension's status; with `dnd` set, switches to (or away from) its DND profile first. */
   presence(pbxId: string, extension: string, dnd?: boolean): Promise<PbxPresence>;
+  /** Whether the number is one of the PBX's extensions (XAPI `Users`) or queues (`Queues`); cached per PBX. */
+  isInternalNumber(pbxId: string, number: string): Promise<boolean>;
 }

@@ -1,6 +1,7 @@
 // Which XAPI profile is Do Not Disturb, and how it is switched: the gateway's rule against fake XAPI answers.
 import { describe, expect, it } from 'vitest';
-import { presenceOn } from './gateway.js';
+import { createPbxGateway, DIRECTORY_TTL_MS, presenceOn } from './gateway.js';
+import type { PbxApi, PbxApiRegistry } from './api.js';
 import type { XapiClient } from './xapi.js';
 
 function xapi(current: string, names: string[]) {
@@ -35,5 +36,57 @@ describe('presence: the Do Not Disturb profile', () => {
     const { api, patches } = xapi('Available', ['Available', 'Away']);
     await expect(presenceOn(api, '101', true)).rejects.toThrow(/no Do Not Disturb status profile/);
     expect(patches).toEqual([]);
+  });
+});
+
+describe('presence: load on the PBX', () => {
+  it("reads a PBX's queues once for every agent's status within the TTL, per PBX, and again after it; a failed read is not kept", async () => {
+    const reads: string[] = [];
+    let failQueues = false;
+    const apiOf = (pbxId: string) =>
+      ({
+        xapi: {
+          userByNumber: async (n: string) => (reads.push(`${pbxId} user ${n}`), { Id: 7, Number: n, CurrentProfileName: 'Available', QueueStatus: 'LoggedIn' as const, ForwardingProfiles: [] }),
+          queues: async () => {
+            reads.push(`${pbxId} queues`);
+            if (failQueues) throw new Error('XAPI down');
+            return [{ number: '800', name: 'Sales' }];
+          },
+        },
+      }) as unknown as PbxApi;
+    const registry: PbxApiRegistry = { forPbx: async (pbxId) => apiOf(pbxId) } as PbxApiRegistry;
+    let now = 0;
+    const tenants = { getPbx: async (id: string) => ({ id, connectorMode: 'bus' }), pbxSecrets: async () => null } as unknown as Parameters<typeof createPbxGateway>[0]['tenants'];
+    const gateway = createPbxGateway({ tenants, registry, now: () => now });
+    for (const ext of ['101', '102', '103']) expect((await gateway.presence('pbx_1', ext)).queues).toEqual([{ number: '800', name: 'Sales' }]);
+    await gateway.presence('pbx_2', '101');
+    expect(reads.filter((r) => r.endsWith('queues'))).toEqual(['pbx_1 queues', 'pbx_2 queues']);
+    now += DIRECTORY_TTL_MS;
+    failQueues = true;
+    await expect(gateway.presence('pbx_1', '101')).rejects.toThrow('XAPI down');
+    failQueues = false;
+    await gateway.presence('pbx_1', '102');
+    await gateway.presence('pbx_1', '103');
+    expect(reads.filter((r) => r.endsWith('queues'))).toEqual(['pbx_1 queues', 'pbx_2 queues', 'pbx_1 queues', 'pbx_1 queues']);
+  });
+
+  it('remembers which short numbers are extensions or queues per PBX, so repeated transfers cost no look-up', async () => {
+    const reads: string[] = [];
+    const registry = {
+      forPbx: async (pbxId: string) =>
+        ({
+          xapi: {
+            userByNumber: async (n: string) => (reads.push(`${pbxId} user ${n}`), pbxId === 'pbx_1' && n === '102' ? { Id: 8, Number: n } : null),
+            queues: async () => (reads.push(`${pbxId} queues`), [{ number: '800', name: 'Sales' }]),
+          },
+        }) as unknown as PbxApi,
+    } as PbxApiRegistry;
+    const tenants = { getPbx: async (id: string) => ({ id, connectorMode: 'bus' }), pbxSecrets: async () => null } as unknown as Parameters<typeof createPbxGateway>[0]['tenants'];
+    const gateway = createPbxGateway({ tenants, registry });
+    const asks = [['pbx_1', '102'], ['pbx_1', '800'], ['pbx_1', '112'], ['pbx_2', '102'], ['pbx_1', '102'], ['pbx_1', '112']] as const;
+    const answers = [];
+    for (const [pbx, n] of asks) answers.push(await gateway.isInternalNumber(pbx, n));
+    expect(answers).toEqual([true, true, false, false, true, false]);
+    expect(reads).toEqual(['pbx_1 queues', 'pbx_1 user 102', 'pbx_1 user 800', 'pbx_1 user 112', 'pbx_2 queues', 'pbx_2 user 102']);
   });
 });

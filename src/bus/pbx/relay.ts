@@ -128,6 +128,7 @@ export function createConnectorRelay(opts: ConnectorRelayOptions = {}): Connecto
     // Not relayed yet: the connector's command set has makecall and recording only (README gaps).
     controlCall: () => Promise.reject(new PbxApiError('call control is not relayed through a remote connector yet', 501)),
     presence: () => Promise.reject(new PbxApiError('presence is not relayed through a remote connector yet', 501)),
+    isInternalNumber: () => Promise.reject(new PbxApiError('extension look-ups are not relayed through a remote connector yet', 501)),
 
     collect(pbxId, waitMs, signal) {
       const ready = queued.get(pbxId)?.slice(0, MAX_COMMANDS_PER_POLL) ?? [];
