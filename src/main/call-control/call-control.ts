@@ -2,7 +2,7 @@
 // status in the tray. Both go through the bus, which checks every request again (own extension,
 // own tenant, rate limit, audit); this side only knows which call a call key means and says no early.
 import { answeringExtension, type CallEvent } from '../../shared/call-event.js';
-import type { CallAction, Presence } from '../../shared/agent-protocol.js';
+import { ThreeCxCallIdSchema, type CallAction, type Presence } from '../../shared/agent-protocol.js';
 import { callKeyOf } from '../history/index.js';
 import { Signal } from '../signal.js';
 
@@ -20,9 +20,18 @@ export class CallControlError extends Error {
 /** Calls remembered at once; older ones give way (a desk has a handful). */
 const MAX_LIVE = 64;
 
+/**
+ * The id 3CX Call Control knows the call by: the bus qualifies a reused id as `1234@<time>` (3CX's
+ * is the part before `@`); a call only the CRM webhook told of has a `tpl_` id and none at all.
+ */
+function threeCxCallId(pbxCallId: string): string | null {
+  const bare = pbxCallId.split('@')[0]!;
+  return ThreeCxCallIdSchema.safeParse(bare).success ? bare : null;
+}
+
 export class OwnCalls {
-  /** callKey -> the PBX's call id, for calls in progress on this extension. */
-  private readonly live = new Map<string, string>();
+  /** callKey -> 3CX's call id (null: it has none), for calls in progress on this extension. */
+  private readonly live = new Map<string, string | null>();
 
   constructor(private readonly transport: () => LineTransport | null) {}
 
@@ -36,7 +45,7 @@ export class OwnCalls {
       this.live.delete(callKey);
       return;
     }
-    this.live.set(callKey, event.pbxCallId);
+    this.live.set(callKey, threeCxCallId(event.pbxCallId));
     if (this.live.size > MAX_LIVE) this.live.delete(this.live.keys().next().value!);
   }
 
@@ -47,7 +56,8 @@ export class OwnCalls {
 
   async act(callKey: string, action: CallAction, destination: string | null): Promise<void> {
     const pbxCallId = this.live.get(callKey);
-    if (!pbxCallId) throw new CallControlError('This call is not in progress on your extension.');
+    if (pbxCallId === undefined) throw new CallControlError('This call is not in progress on your extension.');
+    if (pbxCallId === null) throw new CallControlError('This call has no 3CX call id (only the CRM webhook reported it), so answer, hang up or transfer it on your phone.');
     const to = destination?.trim() ?? '';
     if (action === 'transfer' && !to) throw new CallControlError('Say where to transfer the call: an extension or a number.');
     const transport = this.transport();
@@ -58,7 +68,9 @@ export class OwnCalls {
 
 /**
  * The agent's 3CX status while connected. 3CX pushes no status changes over Call Control, so it is
- * read on connect, every `refreshMs`, and after each change made here.
+ * read on connect, about every `refreshMs`, and after each change made here. Each wait is drawn
+ * between half and one and a half `refreshMs`, so agents that connected together (a bus restart)
+ * do not all ask their PBX in the same second, minute after minute.
  */
 export class PresenceWatch {
   private current: Presence | null = null;
@@ -70,6 +82,7 @@ export class PresenceWatch {
     private readonly transport: () => LineTransport | null,
     private readonly onError: (err: Error) => void,
     private readonly refreshMs = 60_000,
+    private readonly random: () => number = Math.random,
   ) {}
 
   get presence(): Presence | null {
@@ -78,12 +91,10 @@ export class PresenceWatch {
 
   /** Connected: read now and keep reading; anything else: unknown. */
   connected(isConnected: boolean): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.stop();
     if (!isConnected) return this.set(null);
     void this.read();
-    this.timer = setInterval(() => void this.read(), this.refreshMs);
-    this.timer.unref();
+    this.schedule();
   }
 
   /** Switches 3CX Do Not Disturb; throws what the bus said when it could not. */
@@ -97,8 +108,16 @@ export class PresenceWatch {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      void this.read();
+      this.schedule();
+    }, this.refreshMs * (0.5 + this.random()));
+    this.timer.unref();
   }
 
   private async read(): Promise<void> {
