@@ -23,7 +23,8 @@
 //   the restart (a new call that another form reported first is anchored after it). A new
 //   instance's events carry the id qualified by when it occurred (`1001@2026-…Z`), so every key of
 //   it (and every recording it gets) is its own, and every later observation of the id, from any
-//   form, joins it. The first instance of an id keeps the bare id.
+//   form, joins it. The first instance of an id keeps the bare id. A Call Control leg restored from
+//   the log on takeover names its instance (`instanceId`): that id is kept, whatever memory holds.
 // - With no instance of the id in memory (a bus restart, or an earlier call long swept), the log
 //   decides for a ring: when the append answers "duplicate" but the stored ring occurred more than
 //   2 min (its window, below) from this one, the id was reused and the call takes the qualified id
@@ -159,7 +160,11 @@ class PbxCalls {
    * The instance of a PBX call id that an observation occurring at `at` belongs to, or the id a new
    * instance takes (see the rule above).
    */
-  instanceOf(callId: string, agents: string[], at: number, cls: TypeClass, reused: CallObservation['reusedCallId']): { call: RecentCall | undefined; pbxCallId: string } {
+  instanceOf(callId: string, agents: string[], at: number, cls: TypeClass, obs: Pick<CallObservation, 'reusedCallId' | 'instanceId'>): { call: RecentCall | undefined; pbxCallId: string } {
+    // The log already named this call's instance (a leg restored on takeover): that id, whatever memory holds.
+    const known = obs.instanceId;
+    if (known !== undefined) return { call: this.byCallId.get(callId)?.find((c) => c.pbxCallId === known), pbxCallId: known };
+    const reused = obs.reusedCallId;
     // The newest instance begun by then, so a late observation of an older one still finds it; one
     // older than every remembered instance is of a forgotten call, which had the bare id. After the
     // ring, the newest one these agents were part of: a leg's end or recording that comes after
@@ -303,7 +308,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       let call: RecentCall | undefined;
       let instanceId: string | null = null;
       if (obs.pbxCallId !== null) {
-        const instance = index.instanceOf(obs.pbxCallId, agents, at, cls, obs.reusedCallId);
+        const instance = index.instanceOf(obs.pbxCallId, agents, at, cls, obs);
         instanceId = instance.pbxCallId;
         call =
           instance.call ??

@@ -16,6 +16,11 @@ export interface CallObservation {
    * restart) is another call.
    */
   reusedCallId?: { earlierRunUntil: Date };
+  /**
+   * Call Control, a leg restored from the log: the id the log already gave its call (`1001@<time>`
+   * when the PBX had reused the id). A node that takes over remembers no instances, so it keeps this one.
+   */
+  instanceId?: string;
   caller: { raw: string; name: string | null };
   callee: { raw: string; name: string | null };
   extensions: string[];

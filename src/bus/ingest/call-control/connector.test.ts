@@ -396,6 +396,31 @@ describe('CallControlConnector: taking a PBX over from a holder that died', () =
   });
 });
 
+describe('CallControlConnector: taking over a call whose id the PBX reused', () => {
+  it('a restored leg logged under a qualified id (4244@…) ends under that id on a fresh node, and nothing is logged under the earlier call', async () => {
+    const tenants = fakeTenants();
+    const log = createMemoryEventLog();
+    const ev = (o: Parameters<typeof makeCallEvent>[0], at: number) => ({ ...makeCallEvent({ tenantId: 't_1', pbxId: 'pbx_1', agents: ['101'], source: 'call-control', ...o }), pbxTime: new Date(at).toISOString() });
+    const earlier = Date.now() - 3 * 60 * 60_000;
+    const ringAt = Date.now() - 60_000;
+    const reusedId = `4244@${new Date(ringAt).toISOString()}`;
+    // The earlier call under the bare id, ended; then the PBX restarted and reused the id for a call the old holder saw ring and answered.
+    for (const e of [
+      ev({ pbxCallId: '4244', type: 'ringing' }, earlier),
+      ev({ pbxCallId: '4244', type: 'ended', durationSec: 30 }, earlier + 40_000),
+      ev({ pbxCallId: reusedId, type: 'ringing' }, ringAt),
+      ev({ pbxCallId: reusedId, type: 'answered', answeredBy: '101' }, ringAt + 5_000),
+    ]) await log.append('t_1', e, e.id);
+    // A fresh node: its ingestor remembers nothing. The leg is gone from the PBX with no call-log row, so it ends (connection lost).
+    tenants.put({ pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: 'http://pbx.invalid' } });
+    const openLegs = async () => (await log.openLegs('t_1', 'pbx_1')).map((l) => ({ extension: l.extension, event: l.logged.event }));
+    await setup({}, { sink: ingestorSink(createIngestor({ log, tenants })), recordingPoll: false, openLegs });
+    const events = (await log.read('t_1', { since: 0, limit: 50 })).events.map((e) => `${e.event.pbxCallId}:${e.event.type}`);
+    expect(events).toEqual(['4244:ringing', '4244:ended', `${reusedId}:ringing`, `${reusedId}:answered`, `${reusedId}:ended`]);
+    expect(await log.openLegs('t_1', 'pbx_1')).toEqual([]);
+  });
+});
+
 describe('CallControlConnector: what the log holds open that nobody can end truly', () => {
   it('a leg the log has held open for hours, gone from the PBX and absent from its call log, gets no made-up end', async () => {
     const ringAt = new Date(Date.now() - 3 * 60 * 60_000);

@@ -351,6 +351,9 @@ export class ParticipantTracker {
       direction: leg.direction,
       pbxCallId: p.callid,
       ...(leg.earlierRunUntil ? { reusedCallId: { earlierRunUntil: leg.earlierRunUntil } } : {}),
+      // A qualified id with no break of ours behind it came from the log (a restored leg's call, on
+      // any of its legs, restored or since shown by the PBX): the normaliser must keep it.
+      ...(!leg.earlierRunUntil && leg.pbxCallId !== p.callid ? { instanceId: leg.pbxCallId } : {}),
       caller: leg.direction === 'outbound' ? agent : remote,
       callee: leg.direction === 'outbound' ? remote : agent,
       extensions: p.party_dn_type === 'Wextension' && p.party_dn ? [...agents, p.party_dn] : agents,

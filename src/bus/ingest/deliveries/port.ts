@@ -53,6 +53,7 @@ export function contentDigest(obs: CallObservation): string {
     direction: obs.direction,
     pbxCallId: obs.pbxCallId,
     reusedCallId: obs.reusedCallId?.earlierRunUntil.getTime() ?? null,
+    instanceId: obs.instanceId ?? null,
     caller: party(obs.caller),
     callee: party(obs.callee),
     extensions: obs.extensions,
