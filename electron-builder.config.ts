@@ -16,6 +16,9 @@ import { PROTOCOL_SCHEMES } from './src/main/electron/policy/deep-link';
 export const APP_ID = 'com.ringbridge.agent';
 export const PRODUCT_NAME = 'Ringbridge';
 
+/** Publisher names a Windows update must be signed by, when the certificate's common name is not the one to pin. */
+const WIN_PUBLISHERS = (process.env['RINGBRIDGE_WIN_PUBLISHER'] ?? '').split(',').map((name) => name.trim()).filter(Boolean);
+
 const config: Configuration = {
   appId: APP_ID,
   productName: PRODUCT_NAME,
@@ -44,7 +47,13 @@ const config: Configuration = {
       { target: 'nsis', arch: ['x64'] },
       { target: 'msi', arch: ['x64'] },
     ],
-    // Signing: set CSC_LINK / CSC_KEY_PASSWORD (or win.signtoolOptions) on the build machine.
+    // Signing: set CSC_LINK / CSC_KEY_PASSWORD on the build machine; scripts/dist.mjs refuses a
+    // Windows build without them unless told --unsigned. electron-updater installs an update only
+    // if it is signed by this publisher: the certificate's common name, or the names in
+    // RINGBRIDGE_WIN_PUBLISHER (comma-separated, exactly as in the certificate; several across a renewal).
+    verifyUpdateCodeSignature: true,
+    // Unset, electron-builder takes the certificate's common name (never an empty list: that refuses every update).
+    ...(WIN_PUBLISHERS.length > 0 ? { signtoolOptions: { publisherName: WIN_PUBLISHERS } } : {}),
   },
   nsis: {
     oneClick: false,

@@ -13,6 +13,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { afterPack, FUSES } from '../../build/fuses.js';
 import { DEFAULT_APPS_COMPONENT_GUID, injectDefaultAppsIntoWxs, nsisInclude } from '../../build/windows-registry.js';
 import config, { APP_ID } from '../../electron-builder.config.js';
+import { windowsSigning } from '../../scripts/dist-signing.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const require = createRequire(import.meta.url);
@@ -88,6 +89,35 @@ describe('electron-builder config', () => {
 
   it('publishes update metadata to an HTTPS feed for electron-updater', () => {
     expect(config.publish).toEqual([{ provider: 'generic', url: expect.stringMatching(/^https:\/\//) }]);
+  });
+});
+
+describe('Windows update signatures', () => {
+  const sign = (args: string[], env: Record<string, string | undefined> = {}, platform = 'linux') => windowsSigning(args, env, platform);
+
+  it('npm run dist refuses a Windows build without a code-signing certificate unless told --unsigned, and passes --unsigned on to nobody', () => {
+    for (const args of [['--win'], ['--windows'], ['-w'], ['-mwl'], ['--linux', '--win']]) expect(sign(args).refusal).toMatch(/needs its code-signing certificate.*--unsigned/);
+    expect(sign([], {}, 'win32').refusal).toMatch(/code-signing certificate/);
+    expect(sign(['--win'], { CSC_LINK: 'file:///cert.p12' })).toEqual({ args: ['--win'], refusal: null });
+    expect(sign(['--win'], { WIN_CSC_LINK: 'file:///cert.p12' }).refusal).toBeNull();
+    expect(sign(['--win', '--unsigned'])).toEqual({ args: ['--win'], refusal: null });
+    for (const args of [['--linux'], ['--mac'], ['-ml'], []]) expect(sign(args).refusal).toBeNull();
+    expect(sign(['--linux'], {}, 'win32').refusal).toBeNull();
+    expect(read('scripts/dist.mjs')).toContain('windowsSigning(process.argv.slice(2), process.env, process.platform)');
+  });
+
+  it('installs only updates signed by the publisher: verification on, the certificate name by default, pinned names from RINGBRIDGE_WIN_PUBLISHER', async () => {
+    expect(config.win?.verifyUpdateCodeSignature).toBe(true);
+    expect(config.win?.signtoolOptions?.publisherName).toBeUndefined(); // electron-builder takes the certificate's common name
+    vi.stubEnv('RINGBRIDGE_WIN_PUBLISHER', 'Ringbridge Ltd, Ringbridge Limited');
+    vi.resetModules();
+    try {
+      const pinned = ((await import('../../electron-builder.config.js')) as { default: typeof config }).default;
+      expect(pinned.win?.signtoolOptions?.publisherName).toEqual(['Ringbridge Ltd', 'Ringbridge Limited']);
+      expect(pinned.win?.verifyUpdateCodeSignature).toBe(true);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });
 
