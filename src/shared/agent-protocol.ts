@@ -39,11 +39,13 @@ export const PingFrame = z.object({ t: z.literal('ping') });
 /** What an agent can do to a call of its own extension (3CX Call Control has no hold/resume). */
 export const CallActionSchema = z.enum(['answer', 'hangup', 'transfer']);
 export type CallAction = z.infer<typeof CallActionSchema>;
+/** 3CX's own call id, as Call Control names a call: digits only. */
+export const ThreeCxCallIdSchema = z.string().regex(/^\d{1,19}$/);
 export const CallControlFrame = z.object({
   t: z.literal('call_control'),
   reqId: ReqId,
-  /** `CallEvent.pbxCallId` of the call: the 3CX call id, digits only (never a participant id or a path). */
-  pbxCallId: z.string().regex(/^\d{1,19}$/),
+  /** The call's 3CX call id (the part of `CallEvent.pbxCallId` before any `@`), never a participant id or a path. */
+  pbxCallId: ThreeCxCallIdSchema,
   action: CallActionSchema,
   /** For transfer: an extension or a phone number. */
   destination: z.string().min(1).max(64).optional(),
@@ -223,7 +225,13 @@ export function isTerminalClose(code: number): boolean {
 const utf8 = new TextDecoder();
 
 /** Parses a raw frame; returns a result instead of throwing so socket loops never die on input. */
-export function parseFrame<T>(schema: z.ZodType<T>, raw: string | Uint8Array): { ok: true; frame: T } | { ok: false; message: string } {
+/** A frame that did not parse still names its request when it can, so the refusal settles that request. */
+function reqIdOf(json: unknown): { reqId?: string } {
+  const reqId = ReqId.safeParse((json as { reqId?: unknown } | null)?.reqId);
+  return reqId.success ? { reqId: reqId.data } : {};
+}
+
+export function parseFrame<T>(schema: z.ZodType<T>, raw: string | Uint8Array): { ok: true; frame: T } | { ok: false; message: string; reqId?: string } {
   let json: unknown;
   try {
     json = JSON.parse(typeof raw === 'string' ? raw : utf8.decode(raw));
@@ -231,6 +239,6 @@ export function parseFrame<T>(schema: z.ZodType<T>, raw: string | Uint8Array): {
     return { ok: false, message: 'frame is not JSON' };
   }
   const result = schema.safeParse(json);
-  if (!result.success) return { ok: false, message: z.prettifyError(result.error) };
+  if (!result.success) return { ok: false, message: z.prettifyError(result.error), ...reqIdOf(json) };
   return { ok: true, frame: result.data };
 }

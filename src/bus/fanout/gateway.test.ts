@@ -167,6 +167,16 @@ describe('authentication', () => {
 });
 
 describe('frame loop', () => {
+  it("answers a malformed request with bad_frame carrying its reqId, so the agent's click settles at once instead of timing out", async () => {
+    const bus = await startBus();
+    const client = await bus.connect(alice);
+    client.send({ t: 'call_control', reqId: 'c1', pbxCallId: '1234@2026-12-07T05:00:00.000Z', action: 'answer' });
+    expect(await client.nextOf('error')).toMatchObject({ code: 'bad_frame', reqId: 'c1', message: expect.stringMatching(/pbxCallId/) });
+    // No usable reqId, none echoed.
+    client.send({ t: 'call_control', reqId: 'x'.repeat(65), pbxCallId: '1', action: 'answer' });
+    expect(await client.nextOf('error')).not.toHaveProperty('reqId');
+  });
+
   it('answers every malformed or unknown frame with bad_frame and keeps serving', async () => {
     const bus = await startBus();
     const client = await bus.connect(alice);

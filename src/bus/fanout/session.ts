@@ -182,7 +182,7 @@ export class AgentSession {
         this.close(CloseCode.protocolVersion, 'protocol version');
         return;
       }
-      this.sendError('bad_frame', parsed.message);
+      this.sendError('bad_frame', parsed.message, parsed.reqId);
       return;
     }
     this.handle(parsed.frame);
