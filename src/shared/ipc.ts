@@ -3,9 +3,8 @@
 // handler wrapper, the renderer hooks and the test bridge are all typed from these two tables;
 // channel names exist only here.
 import { z } from 'zod';
-import { CallActionSchema, PresenceSchema } from './agent-protocol.js';
+import { CallActionSchema, CreateRecordPolicySchema, PresenceSchema } from './agent-protocol.js';
 import { DialShortcutSchema } from './accelerator.js';
-import { CreateRecordPolicySchema } from './agent-protocol.js';
 import { BusUrlSchema } from './bus-url.js';
 import { CrmLogState, HistoryOutcome } from './call-history.js';
 import { CrmIdSchema } from './crm.js';
