@@ -29,6 +29,8 @@ export function loginItemPlan(facts: LoginItemFacts): LoginItemPlan {
   const path = `${configHome}/autostart/ringbridge.desktop`;
   if (!facts.startAtLogin) return { kind: 'autostart', path, content: null };
   const exe = facts.env['APPIMAGE'] || facts.execPath;
+  // A % cannot be written in an Exec program path: GLib looks for the file with %% still in its name.
+  if (/[%\p{Cc}]/u.test(exe)) return { kind: 'none', reason: `the app's path cannot be written in an autostart entry: ${JSON.stringify(exe)}` };
   return {
     kind: 'autostart',
     path,
@@ -36,8 +38,9 @@ export function loginItemPlan(facts: LoginItemFacts): LoginItemPlan {
       '[Desktop Entry]',
       'Type=Application',
       'Name=Ringbridge',
-      // Desktop Entry Exec quoting: the path in double quotes, with " ` $ \ escaped.
-      `Exec="${exe.replace(/(["`$\\])/g, '\\$1')}" ${HIDDEN_ARG}`,
+      // Desktop Entry Exec quoting: the path in double quotes, with " ` $ \ escaped; then the string
+      // value's own escaping, which readers undo first, doubles every backslash (\" becomes \\").
+      `Exec="${exe.replace(/(["`$\\])/g, '\\$1').replace(/\\/g, '\\\\')}" ${HIDDEN_ARG}`,
       'X-GNOME-Autostart-enabled=true',
       'NoDisplay=true',
       '',
