@@ -23,6 +23,7 @@ export interface CallRecordsOptions {
   /** Writes the call's log again with the new pick (Outbox.relog). */
   relog: (callKey: string) => void;
   logger: Logger;
+  now?: () => number;
 }
 
 /** Numbers of recent calls kept in memory; older ones come from the outbox row. */
@@ -36,7 +37,11 @@ export class CallRecordService {
   private readonly creating = new Map<string, Promise<CrmContact>>();
   private readonly deals = new Map<string, { at: number; deals: CrmDeal[] }>();
 
-  constructor(private readonly opts: CallRecordsOptions) {}
+  private readonly now: () => number;
+
+  constructor(private readonly opts: CallRecordsOptions) {
+    this.now = opts.now ?? Date.now;
+  }
 
   /** Remembers each call's number from its events (callKey as the outbox and history key it). */
   noteEvent(event: CallEvent, callKey: string): void {
@@ -122,17 +127,18 @@ export class CallRecordService {
    * answer; with the 'auto' policy, a new record for a number nobody has.
    */
   async resolve(e164: string): Promise<PickedContact | null> {
-    const remembered = this.opts.choices.rememberedFor(e164);
-    if (remembered) return remembered;
     const best = () => {
       const found = this.opts.contacts.lookup(e164)[0];
       return found ? { id: found.id, kind: found.kind, name: found.name } : null;
     };
-    if (best()) return best();
     const adapter = this.opts.adapter();
-    if (!adapter) return null;
-    for (const contact of await adapter.findContactsByPhone(e164)) this.opts.contacts.upsert(contact);
-    if (best() || this.opts.createPolicy() !== 'auto') return best();
+    // The index knows nothing of the number (not synced yet): the CRM says, before the remembered pick is judged.
+    if (!best() && adapter) for (const contact of await adapter.findContactsByPhone(e164)) this.opts.contacts.upsert(contact);
+    const remembered = this.remembered(e164);
+    if (remembered) return remembered;
+    // Deleted, merged or renumbered since it was picked: forgotten, the policy decides again.
+    if (this.opts.choices.rememberedFor(e164)) this.opts.choices.forget(e164);
+    if (best() || !adapter || this.opts.createPolicy() !== 'auto') return best();
     const created = await this.createCaller(e164, null);
     this.opts.logger.info({ kind: created.kind }, 'created a record for a new caller (policy auto)');
     return { id: created.id, kind: created.kind, name: created.name };
@@ -141,9 +147,9 @@ export class CallRecordService {
   private async openDeals(adapter: CrmAdapter, contact: PickedContact, fresh = false): Promise<CrmDeal[]> {
     const key = `${adapter.id}:${contact.kind}:${contact.id}`;
     const cached = this.deals.get(key);
-    if (!fresh && cached && Date.now() - cached.at < DEALS_FRESH_MS) return cached.deals;
+    if (!fresh && cached && this.now() - cached.at < DEALS_FRESH_MS) return cached.deals;
     const deals = await adapter.findOpenDeals(contact);
-    this.deals.set(key, { at: Date.now(), deals });
+    this.deals.set(key, { at: this.now(), deals });
     if (this.deals.size > NUMBERS_KEPT) this.deals.delete(this.deals.keys().next().value!);
     return deals;
   }
@@ -151,10 +157,17 @@ export class CallRecordService {
   private chosen(callKey: string, e164: string): { contact: PickedContact | null; by: CallRecords['chosenBy'] } {
     const picked = this.opts.choices.forCall(callKey)?.contact;
     if (picked) return { contact: picked, by: 'agent' };
-    const remembered = this.opts.choices.rememberedFor(e164);
+    const remembered = this.remembered(e164);
     if (remembered) return { contact: remembered, by: 'remembered' };
     const first = this.opts.contacts.lookup(e164)[0];
     return first ? { contact: { id: first.id, kind: first.kind, name: first.name }, by: 'policy' } : { contact: null, by: null };
+  }
+
+  /** The record remembered for the number, while it still has the number in the contact index. */
+  private remembered(e164: string): PickedContact | null {
+    const remembered = this.opts.choices.rememberedFor(e164);
+    const current = remembered && this.opts.contacts.lookup(e164).some((c) => c.id === remembered.id && c.kind === remembered.kind);
+    return current ? remembered : null;
   }
 
   /** Looks the number up first, so a retry or a second click finds the record instead of making another. */

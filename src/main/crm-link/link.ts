@@ -133,6 +133,8 @@ function accountOf(context: Readonly<Record<string, string>>): string | undefine
 interface Connected {
   crm: CrmId;
   account: string | undefined;
+  /** The CRM account (`<crm>:<account>`): the contact cache and the picks belong to it. */
+  scope: string;
   connection: CrmConnection;
   sync: ContactSync;
 }
@@ -146,7 +148,9 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
   const auth = new AuthStatus();
   const schemeRedirects = new SchemeRedirects(opts.appRedirectUri ?? DEFAULT_APP_REDIRECT_URI);
   const cache = new ContactCache(join(opts.dataDir, 'crm-contacts.sqlite'));
-  const choices = new CallChoices(join(opts.dataDir, 'call-choices.sqlite'), () => core.agent?.extension ?? null);
+  const choices = new CallChoices(join(opts.dataDir, 'call-choices.sqlite'), () =>
+    core.agent && connected ? { tenant: core.agent.tenantId, extension: core.agent.extension, crm: connected.scope } : null,
+  );
   const records = new CallRecordService({
     choices,
     contacts: core.contacts,
@@ -231,7 +235,20 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
         endsAt: row.holdUntil,
       })),
     );
+    prunePicks();
   }
+
+  /** Old picks go, except those of a call whose log the outbox may still write (it reads the picks then). */
+  function prunePicks(): void {
+    if (!outbox) return;
+    const current = outbox;
+    choices.prune((callKey) => {
+      const row = current.call(callKey);
+      return row !== null && (row.state === 'pending' || row.state === 'needs_attention' || row.holdUntil > 0);
+    });
+  }
+  const pruneTimer = setInterval(prunePicks, 86_400_000);
+  pruneTimer.unref();
 
   syncOutboxToAgent();
   const unsubscribers = [
@@ -307,7 +324,8 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
     });
     const { adapter: crmAdapter } = connection;
     const account = accountOf(connection.session.context);
-    cache.claim(`${crm}:${account ?? ''}`);
+    const scope = `${crm}:${account ?? ''}`;
+    cache.claim(scope);
     core.contacts.clear();
     for (const contact of cache.contacts()) core.contacts.upsert(contact);
     const sync = new ContactSync({
@@ -318,7 +336,8 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       backoff,
       logger: log,
     });
-    connected = { crm, account, connection, sync };
+    connected = { crm, account, scope, connection, sync };
+    choices.adoptUnscoped();
     core.useCrm({
       contactSource: { lookupRemote: (e164) => retryWithin(LOOKUP_TIME_BUDGET_MS, () => crmAdapter.findContactsByPhone(e164)) },
       crmUrls: { contactUrl: (c) => crmAdapter.contactUrl(c), newContactUrl: (e164) => crmAdapter.newContactUrl(e164) },
@@ -425,6 +444,7 @@ export async function createCrmLink(opts: CrmLinkOptions): Promise<CrmLink> {
       if (closed) return;
       closed = true;
       for (const unsubscribe of unsubscribers) unsubscribe();
+      clearInterval(pruneTimer);
       panel.clear();
       await disconnect(false);
       await outbox?.close();
