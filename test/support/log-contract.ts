@@ -229,6 +229,22 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
       expect(await legs('pbx_other')).toEqual([]);
     });
 
+    it('drops an open leg nothing can end only while the event it was read with still holds it open', async () => {
+      const call = (pbxCallId: string, agents: string[], pbxId = 'pbx_test') => makeCallEvent({ tenantId: 't_a', pbxId, pbxCallId, type: 'ringing', agents, extensions: agents });
+      const stale = await log.append('t_a', call('s1', ['101', '102']), 's1r');
+      const other = await log.append('t_a', call('s1', ['101'], 'pbx_other'), 's1o');
+      const reopened = await log.append('t_a', call('s2', ['103']), 's2r');
+      // s2's leg was rung again (a reused id) after it was read: the newer ring keeps it open.
+      await log.append('t_a', { ...call('s2', ['103']), pbxTime: new Date(Date.now() + 60_000).toISOString() }, 's2r-again');
+      await log.dropOpenLegs('t_a', 'pbx_test', [
+        { pbxCallId: 's1', extension: '101', offset: stale.offset },
+        { pbxCallId: 's2', extension: '103', offset: reopened.offset },
+      ]);
+      const legs = async (pbxId: string) => (await log.openLegs('t_a', pbxId)).map((l) => `${l.logged.event.pbxCallId}/${l.extension}@${l.logged.offset}`).sort();
+      expect(await legs('pbx_test')).toEqual(['s1/102@' + stale.offset, `s2/103@${reopened.offset + 1}`]);
+      expect(await legs('pbx_other')).toEqual([`s1/101@${other.offset}`]);
+    });
+
     if (traits.persistent) {
       it('keeps epoch, events, offsets and idempotency keys across close and reopen', async () => {
         const first = await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k1');

@@ -2,7 +2,7 @@
 import type { CallEvent } from '../../src/shared/call-event.js';
 import type { Position } from '../../src/shared/agent-protocol.js';
 import type { AgentAddress, AppendResult, EventLog, LogListener, LoggedEvent, OpenLeg, ReadResult } from '../../src/bus/log/port.js';
-import { agentExtensions, ListenerSet, newEpoch, openLegChanges, parseOpenLegField, receivedAtMs } from '../../src/bus/log/support.js';
+import { agentExtensions, ListenerSet, newEpoch, openLegChanges, openLegField, parseOpenLegField, receivedAtMs } from '../../src/bus/log/support.js';
 
 interface Entry {
   logged: LoggedEvent;
@@ -105,6 +105,14 @@ export function createMemoryEventLog(): EventLog {
         const leg = parseOpenLegField(field);
         return leg.pbxId === pbxId ? [{ extension: leg.extension, logged }] : [];
       });
+    },
+
+    async dropOpenLegs(tenantId: string, pbxId: string, legs: Array<{ pbxCallId: string; extension: string; offset: number }>): Promise<void> {
+      const open = streams.get(tenantId)?.open;
+      for (const leg of legs) {
+        const field = openLegField(pbxId, leg.pbxCallId, leg.extension);
+        if (open?.get(field)?.offset === leg.offset) open.delete(field);
+      }
     },
 
     async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {

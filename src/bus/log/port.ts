@@ -72,6 +72,12 @@ export interface EventLog {
    * Call Control socket over asks the PBX what became of them.
    */
   openLegs(tenantId: string, pbxId: string): Promise<OpenLeg[]>;
+  /**
+   * Takes legs out of openLegs that nothing can end truly (gone from the PBX, no call-log row, held
+   * open for hours), so no later takeover restores them again. A leg is dropped only while the
+   * event at `offset` still holds it open (a newer ring of a reused id is left alone).
+   */
+  dropOpenLegs(tenantId: string, pbxId: string, legs: Array<{ pbxCallId: string; extension: string; offset: number }>): Promise<void>;
   /** Finds one event by its CallEvent.id (recording requests name the event). */
   findById(tenantId: string, eventId: string): Promise<LoggedEvent | null>;
   subscribe(listener: LogListener): () => void;

@@ -9,6 +9,8 @@ import { XapiCallLogRowSchema, XapiCollectionSchema, XapiQueueSchema, XapiRecord
 const RecordingsPage = XapiCollectionSchema(XapiRecordingSchema);
 const CallLogPage = XapiCollectionSchema(XapiCallLogRowSchema);
 const CALL_LOG_PAGE = 100;
+/** A reconnect's call-log read holds up live events: past this many rows it stops (the rest is what it is). */
+export const CALL_LOG_MAX_PAGES = 50;
 /** OData date-time literal, to the second (a 3CX report's argument). */
 const odataInstant = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const UsersPage = XapiCollectionSchema(XapiUserSchema);
@@ -69,7 +71,8 @@ export class XapiClient {
    * Every call-log row of segments that started between `from` and `to`. The function takes all
    * eleven arguments (0 = every source, destination and call type; no talk-time filter; the PBX's
    * internal plumbing hidden), as a live V20 PBX answered them [COMMUNITY]. 3CX pages report
-   * functions before any $filter [COMMUNITY], so pages are read until a short one and filtered here.
+   * functions before any $filter [COMMUNITY], so pages are read until a short one and filtered here,
+   * at most CALL_LOG_MAX_PAGES of them.
    */
   async callLog(from: Date, to: Date, signal?: AbortSignal): Promise<XapiCallLogRow[]> {
     const args = [
@@ -86,12 +89,13 @@ export class XapiClient {
       'hidePcalls=true',
     ].join(',');
     const rows: XapiCallLogRow[] = [];
-    for (let skip = 0; ; skip += CALL_LOG_PAGE) {
+    for (let skip = 0; skip < CALL_LOG_MAX_PAGES * CALL_LOG_PAGE; skip += CALL_LOG_PAGE) {
       const path = `/xapi/v1/ReportCallLogData/Pbx.GetCallLogData(${encodeURI(args)})?$top=${CALL_LOG_PAGE}&$skip=${skip}`;
       const page = CallLogPage.parse(await this.http.json({ method: 'GET', path, signal })).value;
       rows.push(...page);
       if (page.length < CALL_LOG_PAGE) return rows;
     }
+    return rows;
   }
 
   /** The audio as a stream straight from the socket: the body is piped, never buffered. */

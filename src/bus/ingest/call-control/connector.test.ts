@@ -2,16 +2,17 @@
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { eventually, fakeTenants } from '../../../../test/support/pbx-fakes.js';
 import { startPbxSimulator, type CallRecord, type PbxSimulator, type PbxSimulatorOptions } from '../../../sim/3cx/index.js';
 import { createMemoryEventLog } from '../../../../test/support/memory-event-log.js';
 import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { pbxApiFor } from '../../pbx/api.js';
+import { XapiClient } from '../../pbx/xapi.js';
 import { createIngestor } from '../normalise.js';
 import type { CallObservation } from '../observation.js';
 import { CallControlConnector, type CallControlConnectorOptions } from './connector.js';
-import { ingestorSink } from './manager.js';
+import { ingestorSink, openLegsIn } from './manager.js';
 
 let sim: PbxSimulator | undefined;
 let connector: CallControlConnector | undefined;
@@ -427,6 +428,28 @@ describe('CallControlConnector: what the log holds open that nobody can end trul
     const stale = { extension: '101', event: { ...makeCallEvent({ tenantId: 't_1', pbxId: 'pbx_1', pbxCallId: '4242', type: 'answered', agents: ['101'], answeredBy: '101' }), pbxTime: ringAt.toISOString() } };
     const { seen } = await setup({}, { openLegs: async () => [stale] });
     expect(seen).toEqual([]);
+  });
+
+  it('a leg held open for days is dropped from the log, and neither that connect nor a reconnect reads the call log from days back', async () => {
+    const log = createMemoryEventLog();
+    const answered = { ...makeCallEvent({ tenantId: 't_1', pbxId: 'pbx_1', pbxCallId: '4245', type: 'answered', agents: ['101'], answeredBy: '101' }), pbxTime: new Date(Date.now() - 3 * 86_400_000).toISOString() };
+    await log.append('t_1', answered, answered.id);
+    const callLog = vi.spyOn(XapiClient.prototype, 'callLog');
+    try {
+      const { sim, connector, seen } = await setup({}, openLegsIn(log, 't_1', 'pbx_1'));
+      expect(seen).toEqual([]);
+      expect(await log.openLegs('t_1', 'pbx_1')).toEqual([]);
+      const readFrom = () => callLog.mock.calls.at(-1)![0].getTime();
+      expect(readFrom()).toBeGreaterThan(Date.now() - 13 * 60 * 60_000);
+      const ready = once(connector, 'ready');
+      sim.faults.dropWebSockets();
+      await ready;
+      // Back after a blip: only the blip is read, the dropped leg is not restored again.
+      expect(readFrom()).toBeGreaterThan(Date.now() - 60_000);
+      expect(seen).toEqual([]);
+    } finally {
+      callLog.mockRestore();
+    }
   });
 
   it('a recent one whose row is not there yet ends at the takeover, saying the connection was lost', async () => {

@@ -7,7 +7,10 @@
 // node, or after this process restarted) join the ones this connector tracks; those the PBX no
 // longer shows ended while nobody watched, and the PBX's call log (XAPI GetCallLogData) says how:
 // when, answered or not, for how long. Each gets one end (the log's idempotency keys drop an end
-// the previous holder managed to log); one the call log does not have yet ends as connection_lost.
+// the previous holder managed to log); one the call log does not have yet ends as connection_lost,
+// unless the log has held it open for over an hour: that one (its end logged under another id, or
+// a form's end that never came) gets no made-up end and is dropped from the log's open legs, so no
+// later connect restores it or reads the call log back to its time.
 // Calls that rang and ended entirely while nobody watched (since the socket broke, or on a takeover
 // since the previous holder's lease can have lapsed) are reported from the call log as well, at the
 // times it gives; one the previous holder did report has the same idempotency keys and is dropped.
@@ -25,6 +28,8 @@ import { ParticipantTracker, sameNumber, type EndedLeg, type LoggedEnd, type Ope
 const RECENT_LEG_MS = 10 * 60_000;
 /** How long before a vanished leg was last seen its call-log row may start (it rang, or was answered, up to this long before). */
 const CALL_LOG_LOOKBACK_MS = 60 * 60_000;
+/** How far back a vanished leg may make the call-log read start (a call longer than this that ends unwatched gets no end). */
+const CALL_LOG_MAX_AGE_MS = 12 * 60 * 60_000;
 /** Clock slack between the PBX's call log and our own times. */
 const CALL_LOG_SLACK_MS = 10_000;
 
@@ -40,6 +45,8 @@ export interface CallControlConnectorOptions {
   pingIntervalMs?: number;
   /** The legs the event log holds as in progress on this PBX (EventLog.openLegs); none when not given (a remote connector). */
   openLegs?: () => Promise<OpenLegRecord[]>;
+  /** Takes legs nothing can end truly out of the log's open legs (EventLog.dropOpenLegs), so no later connect restores them. */
+  dropOpenLegs?: (legs: OpenLegRecord[]) => Promise<void>;
   /**
    * On the first connect, how far back nobody may have watched the PBX (a takeover: the previous
    * holder's lease may have run this long); calls the call log has from then are reported. None:
@@ -206,7 +213,8 @@ export class CallControlConnector extends EventEmitter {
     const state = await this.opts.api.callControl.fullState(this.stopController.signal);
     this.agentDns = new Set(state.filter((d) => d.type === 'Wextension').map((d) => d.dn));
     const participants = state.filter((d) => this.agentDns.has(d.dn)).flatMap((d) => d.participants);
-    if (this.opts.openLegs) this.tracker.restore((await this.opts.openLegs()).filter((l) => this.agentDns.has(l.extension)));
+    const open = this.opts.openLegs ? (await this.opts.openLegs()).filter((l) => this.agentDns.has(l.extension)) : [];
+    this.tracker.restore(open);
     const at = this.now();
     // Nobody watched since the socket broke, or (first connect) for as long as we are told.
     const unwatchedSince = lostAt ?? (this.opts.firstLookbackMs === undefined ? null : new Date(at.getTime() - this.opts.firstLookbackMs));
@@ -220,15 +228,28 @@ export class CallControlConnector extends EventEmitter {
     const stale = vanished.filter((l) => l.restored && !ends.has(l) && l.seenAt.getTime() < at.getTime() - CALL_LOG_LOOKBACK_MS);
     for (const leg of stale) this.opts.logger?.warn({ pbxId: this.pbxId, pbxCallId: leg.pbxCallId, dn: leg.participant.dn }, 'call in progress in the log, gone from the PBX, not in its call log: no end reported');
     this.tracker.forget(stale);
+    await this.dropFromLog(open.filter((r) => stale.some((l) => l.participant.dn === r.extension && l.pbxCallId === r.event.pbxCallId)));
     const { observations, ended } = this.tracker.reconcile(participants, at, lostAt, ends);
     const unwatched = this.tracker.replay(unseen);
     await this.deliver([...observations, ...unwatched.observations]);
     for (const leg of [...ended, ...unwatched.ended]) this.pollRecording(leg);
   }
 
-  /** The call-log rows that can tell how vanished legs ended and which calls nobody watched; none when there is nothing to ask. */
+  private async dropFromLog(legs: OpenLegRecord[]): Promise<void> {
+    if (legs.length === 0 || !this.opts.dropOpenLegs) return;
+    await this.opts.dropOpenLegs(legs).catch((err: Error) => {
+      this.opts.logger?.warn({ pbxId: this.pbxId, err: err.message }, 'stale open legs not dropped from the log: the next connect finds them again');
+    });
+  }
+
+  /**
+   * The call-log rows that can tell how vanished legs ended and which calls nobody watched; none
+   * when there is nothing to ask. A leg the log held open for days does not stretch the read past
+   * CALL_LOG_MAX_AGE_MS: the rows of calls older than that are not worth holding live events for.
+   */
   private async callLogFor(vanished: TrackedLeg[], unwatchedSince: Date | null, at: Date): Promise<XapiCallLogRow[]> {
-    const starts = [...vanished.map((l) => l.seenAt.getTime() - CALL_LOG_LOOKBACK_MS), ...(unwatchedSince ? [unwatchedSince.getTime()] : [])];
+    const oldest = at.getTime() - CALL_LOG_MAX_AGE_MS;
+    const starts = [...vanished.map((l) => Math.max(l.seenAt.getTime() - CALL_LOG_LOOKBACK_MS, oldest)), ...(unwatchedSince ? [unwatchedSince.getTime()] : [])];
     if (starts.length === 0) return [];
     const from = new Date(Math.min(...starts));
     return this.opts.api.xapi.callLog(from, new Date(at.getTime() + CALL_LOG_SLACK_MS), this.stopController.signal).catch((err: Error) => {

@@ -8,6 +8,7 @@ import { IngestError } from '../normalise.js';
 import type { Ingestor } from '../observation.js';
 import type { ConnectorState } from '../../metrics.js';
 import { CallControlConnector, type CallControlConnectorOptions, type ObservationSink } from './connector.js';
+import type { OpenLegRecord } from './tracker.js';
 
 export interface ConnectorManager {
   connectors: ReadonlyMap<string, CallControlConnector>;
@@ -18,11 +19,20 @@ export interface ConnectorManager {
   stop(): Promise<void>;
 }
 
+/** A connector's view of one PBX's open legs in the event log. */
+export function openLegsIn(log: Pick<EventLog, 'openLegs' | 'dropOpenLegs'>, tenantId: string, pbxId: string): Pick<CallControlConnectorOptions, 'openLegs' | 'dropOpenLegs'> {
+  return {
+    openLegs: async () => (await log.openLegs(tenantId, pbxId)).map((l) => ({ extension: l.extension, event: l.logged.event, offset: l.logged.offset })),
+    dropOpenLegs: (legs: OpenLegRecord[]) =>
+      log.dropOpenLegs(tenantId, pbxId, legs.flatMap((l) => (l.offset === undefined ? [] : [{ pbxCallId: l.event.pbxCallId, extension: l.extension, offset: l.offset }]))),
+  };
+}
+
 export interface StartConnectorsOptions extends Pick<CallControlConnectorOptions, 'backoff' | 'recordingPoll' | 'pingIntervalMs' | 'firstLookbackMs'> {
   tenants: TenantStore;
   ingestor: Ingestor;
   /** Where a connector learns which calls were in progress when it took the PBX over (see connector.ts). */
-  log?: Pick<EventLog, 'openLegs'>;
+  log?: Pick<EventLog, 'openLegs' | 'dropOpenLegs'>;
   /** Share the gateway's registry so one token owner per client id serves both. */
   registry?: PbxApiRegistry;
   logger?: Logger;
@@ -58,11 +68,7 @@ export async function startConnectors(opts: StartConnectorsOptions): Promise<Con
       if (connectors.has(pbx.id)) continue;
       try {
         const api = await registry.forPbx(pbx.id);
-        const log = opts.log;
-        const openLegs = log
-          ? async () => (await log.openLegs(pbx.tenantId, pbx.id)).map((l) => ({ extension: l.extension, event: l.logged.event }))
-          : undefined;
-        const connector = new CallControlConnector({ api, sink, openLegs, firstLookbackMs: opts.firstLookbackMs, logger: opts.logger, backoff: opts.backoff, recordingPoll: opts.recordingPoll, pingIntervalMs: opts.pingIntervalMs });
+        const connector = new CallControlConnector({ api, sink, ...(opts.log ? openLegsIn(opts.log, pbx.tenantId, pbx.id) : {}), firstLookbackMs: opts.firstLookbackMs, logger: opts.logger, backoff: opts.backoff, recordingPoll: opts.recordingPoll, pingIntervalMs: opts.pingIntervalMs });
         connectors.set(pbx.id, connector);
         states.set(connector, 'connecting');
         const track = (state: ConnectorState) => () => {

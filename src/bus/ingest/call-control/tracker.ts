@@ -80,6 +80,8 @@ export interface UnwatchedLeg {
 export interface OpenLegRecord {
   extension: string;
   event: CallEvent;
+  /** Where the log holds that event: what dropping the leg checks (EventLog.dropOpenLegs). */
+  offset?: number;
 }
 
 /** A participant id no PBX hands out: a restored leg's until the PBX shows it. */

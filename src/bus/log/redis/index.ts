@@ -8,7 +8,7 @@ import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
 import type { AppendResult, EventLog, LogListener, LoggedEvent, OpenLeg, ReadResult } from '../port.js';
 import { agentExtensions, ListenerSet, newEpoch, openLegChanges, openLegField, parseOpenLegField, receivedAtMs } from '../support.js';
-import { APPEND, BACKFILL_AGENTS, FIND, OPEN_LEGS, READ, READ_AGENT, TRIM } from './scripts.js';
+import { APPEND, BACKFILL_AGENTS, DROP_OPEN_LEGS, FIND, OPEN_LEGS, READ, READ_AGENT, TRIM } from './scripts.js';
 
 export interface RedisEventLogOptions {
   /** redis://, rediss://, or redis+cluster://host:port,host:port (see redis-client.ts). */
@@ -29,6 +29,7 @@ declare module 'ioredis' {
     rbBackfillAgents(...args: string[]): Result<number, Context>;
     rbTrim(...args: string[]): Result<number, Context>;
     rbOpenLegs(...args: string[]): Result<Array<[string, StreamEntry]>, Context>;
+    rbDropOpenLegs(...args: string[]): Result<number, Context>;
   }
 }
 
@@ -58,7 +59,7 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
   const tenantsKey = `${prefix}:tenants`;
   const redis = createRedis(options.url);
   const subscriber = createRedis(options.url, { sharded: true });
-  for (const [name, lua] of [['rbAppend', APPEND], ['rbRead', READ], ['rbReadAgent', READ_AGENT], ['rbFind', FIND], ['rbTrim', TRIM], ['rbBackfillAgents', BACKFILL_AGENTS], ['rbOpenLegs', OPEN_LEGS]] as const) {
+  for (const [name, lua] of [['rbAppend', APPEND], ['rbRead', READ], ['rbReadAgent', READ_AGENT], ['rbFind', FIND], ['rbTrim', TRIM], ['rbBackfillAgents', BACKFILL_AGENTS], ['rbOpenLegs', OPEN_LEGS], ['rbDropOpenLegs', DROP_OPEN_LEGS]] as const) {
     redis.defineCommand(name, { numberOfKeys: 6, lua });
   }
   // Reconnects are ioredis's; each failed attempt is reported, not thrown.
@@ -214,6 +215,11 @@ export async function openRedisEventLog(options: RedisEventLogOptions): Promise<
       const prefix = openLegField(pbxId, '', '').slice(0, -'"",""]'.length);
       const pairs = await redis.rbOpenLegs(...keys(tenantId), tenantId, prefix);
       return pairs.map(([field, entry]) => ({ extension: parseOpenLegField(field).extension, logged: entryToLogged(entry) }));
+    },
+
+    async dropOpenLegs(tenantId: string, pbxId: string, legs: Array<{ pbxCallId: string; extension: string; offset: number }>): Promise<void> {
+      if (legs.length === 0) return;
+      await redis.rbDropOpenLegs(...keys(tenantId), tenantId, ...legs.flatMap((l) => [openLegField(pbxId, l.pbxCallId, l.extension), String(l.offset)]));
     },
 
     async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {

@@ -162,3 +162,11 @@ for i = 1, #open, 2 do
 end
 return out
 `;
+
+/** ARGV: tenant, then (leg field, offset) pairs. Drops each leg the event at that offset still holds open. */
+export const DROP_OPEN_LEGS = `
+for i = 2, #ARGV, 2 do
+  if redis.call('HGET', KEYS[6], ARGV[i]) == ARGV[i + 1] then redis.call('HDEL', KEYS[6], ARGV[i]) end
+end
+return 0
+`;

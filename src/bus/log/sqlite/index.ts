@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { CallEvent } from '../../../shared/call-event.js';
 import type { Position } from '../../../shared/agent-protocol.js';
 import type { AgentAddress, AppendResult, DeliveryWrite, EventLog, LogListener, LoggedEvent, OpenLeg, ReadResult } from '../port.js';
-import { agentExtensions, ListenerSet, newEpoch, openLegChanges, parseOpenLegField, receivedAtMs } from '../support.js';
+import { agentExtensions, ListenerSet, newEpoch, openLegChanges, openLegField, parseOpenLegField, receivedAtMs } from '../support.js';
 import { openBusDatabase } from '../../data-dir.js';
 import type { Migration } from '../../../shared/sqlite.js';
 import { startCheckpointer } from './checkpointer.js';
@@ -162,6 +162,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
     deleteAll: db.prepare<[string]>('DELETE FROM events WHERE tenant_id = ?'),
     deleteAgentsBefore: db.prepare<[string, number]>('DELETE FROM event_agents WHERE tenant_id = ? AND log_offset < ?'),
     deleteOpenLegsBefore: db.prepare<[string, number]>('DELETE FROM open_legs WHERE tenant_id = ? AND log_offset < ?'),
+    dropOpenLeg: db.prepare<[string, string, string, number]>('DELETE FROM open_legs WHERE tenant_id = ? AND pbx_id = ? AND leg = ? AND log_offset = ?'),
     openLegs: db.prepare<[string, string], { leg: string; log_offset: number; body: string }>(
       `SELECT o.leg, o.log_offset, e.body FROM open_legs o JOIN events e ON e.tenant_id = o.tenant_id AND e.log_offset = o.log_offset
        WHERE o.tenant_id = ? AND o.pbx_id = ?`,
@@ -297,6 +298,13 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
     async openLegs(tenantId: string, pbxId: string): Promise<OpenLeg[]> {
       assertOpen();
       return sql.openLegs.all(tenantId, pbxId).map((row) => ({ extension: parseOpenLegField(row.leg).extension, logged: toLogged(row) }));
+    },
+
+    async dropOpenLegs(tenantId: string, pbxId: string, legs: Array<{ pbxCallId: string; extension: string; offset: number }>): Promise<void> {
+      assertOpen();
+      db.transaction(() => {
+        for (const leg of legs) sql.dropOpenLeg.run(tenantId, pbxId, openLegField(pbxId, leg.pbxCallId, leg.extension), leg.offset);
+      })();
     },
 
     async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {
