@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CallParticipant } from '../../pbx/wire.js';
 import type { CallObservation } from '../observation.js';
+import { makeCallEvent } from '../../../../test/support/make-call-event.js';
 import { ParticipantTracker } from './tracker.js';
 
 const at = new Date('2026-05-01T10:00:00Z');
@@ -147,5 +148,17 @@ describe('ParticipantTracker across PBX restarts', () => {
     const back = tracker.reconcile([], t(44), t(14));
     expect(back.observations).toMatchObject([{ type: 'ended', pbxTime: t(14), durationSec: 2, endReason: 'connection_lost' }]);
     expect(back.ended).toMatchObject([{ endedAt: t(14), endReason: 'connection_lost' }]);
+  });
+
+  it('a call restored from the log under a reused id and still talking keeps the logged id on every later observation, also of a leg it is transferred to', () => {
+    const tracker = new ParticipantTracker({ tenantId: 't_1', pbxId: 'pbx_1' });
+    const logged = `2002@${t(0).toISOString()}`;
+    const answered = makeCallEvent({ tenantId: 't_1', pbxId: 'pbx_1', pbxCallId: logged, type: 'answered', agents: ['101'], answeredBy: '101', caller: { raw: '+4930123456', e164: '+4930123456', name: 'Ada', extension: null }, pbxTime: t(0).toISOString() });
+    tracker.restore([{ extension: '101', event: answered }]);
+    const shown = connected(direct('101', '2002', 21));
+    tracker.reconcile([shown], t(30), null);
+    const transfer = tracker.upsert(direct('102', '2002', 22), t(40));
+    const end = tracker.remove('101', 21, t(45)).observations;
+    expect([...transfer, ...end].map((o) => `${o.type}:${o.pbxCallId}:${o.instanceId}`)).toEqual([`ringing:2002:${logged}`, `ended:2002:${logged}`]);
   });
 });
