@@ -4,7 +4,7 @@
 // through seeded server faults, and a plain model (the last pick) is the oracle.
 import { describe, expect, it } from 'vitest';
 import type { CallLogInput, CrmAdapter, CrmContact } from '../../src/main/crm/port.js';
-import { CrmError } from '../../src/main/crm/port.js';
+import { CrmError, linksOf } from '../../src/main/crm/port.js';
 import type { CrmSimulator } from '../../src/sim/crm/common/index.js';
 import { mulberry32 } from '../../src/sim/prng.js';
 import { closeCheckedSim } from './crm-adapter.js';
@@ -152,11 +152,14 @@ export function describeCrmContract(name: string, start: () => Promise<CrmContra
         const input = (m: typeof model) => call({ contact: m.contact, deal: m.deal ? { id: m.deal, kind: opts.dealKind, name: 'picked deal' } : null });
         const record = await w.adapter.logCall(input(model));
         expect(w.links(record.id)).toEqual({ contact: model.contact.id, deal: model.deal });
+        // What the outbox passes: the links of the last write that landed.
+        let written = linksOf(input(model));
         // 500s on a fifth of the requests: each step is retried until it lands, like the outbox does.
         w.sim.faults.random({ seed: 1101, rate: 0.2, kinds: SERVER_ERRORS_ONLY });
         for (let step = 0; step < 8; step++) {
           model = pick();
-          await untilDone(() => w.adapter.updateCall(record.id, input(model)));
+          await untilDone(() => w.adapter.updateCall(record.id, input(model), written));
+          written = linksOf(input(model));
           w.sim.faults.restore();
           expect(w.links(record.id), `re-pick ${step}`).toEqual({ contact: model.contact.id, deal: model.deal });
           w.sim.faults.random({ seed: 1101 + step, rate: 0.2, kinds: SERVER_ERRORS_ONLY });
@@ -164,7 +167,7 @@ export function describeCrmContract(name: string, start: () => Promise<CrmContra
         w.sim.faults.restore();
         expect(w.sim.faults.randomFired.serverError).toBeGreaterThan(0);
         if (!movesContact) {
-          const refused = await w.adapter.updateCall(record.id, input({ contact: contacts[1]!, deal: null })).catch((e: unknown) => e);
+          const refused = await w.adapter.updateCall(record.id, input({ contact: contacts[1]!, deal: null }), written).catch((e: unknown) => e);
           expect(refused).toBeInstanceOf(CrmError);
           expect((refused as CrmError).kind).toBe('rejected');
           expect(w.links(record.id)).toEqual({ contact: model.contact.id, deal: model.deal });

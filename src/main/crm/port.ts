@@ -48,11 +48,6 @@ export interface CallLinks {
   dealId: string | null;
 }
 
-/** Whether the input names the contact and deal the links already are. */
-export function sameLinks(links: CallLinks, input: Pick<CallLogInput, 'contact' | 'deal'>): boolean {
-  return links.contactId === (input.contact?.id ?? null) && links.dealId === (input.deal?.id ?? null);
-}
-
 /** The links a write of `input` gives the record. */
 export function linksOf(input: Pick<CallLogInput, 'contact' | 'deal'>): CallLinks {
   return { contactId: input.contact?.id ?? null, dealId: input.deal?.id ?? null };
@@ -162,9 +157,9 @@ export interface CrmAdapter {
   logCall(input: CallLogInput, memo?: StepMemo): Promise<CrmCallRecord>;
   /**
    * Updates the record, its contact and deal association included (a re-pick moves it, never copies it).
-   * `written`: the links the caller's last successful write of this record gave it. When the input
-   * names the same ones, an adapter that has to read the record's links to move them skips that read
-   * (and the move): every request counts against the CRM's rate limit.
+   * `written`: the links the caller's last successful write of this record gave it. An adapter that
+   * links a record to several objects (HubSpot) moves only those, so links people added by hand stay;
+   * unknown, it links the pick and unlinks nothing. The same ones as the input: nothing to move.
    */
   updateCall(recordId: string, input: CallLogInput, written?: CallLinks): Promise<CrmCallRecord>;
   /** The contact's open deals (newest first, at most 20); [] for a kind that has none (a lead). */

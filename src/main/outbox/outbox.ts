@@ -22,7 +22,7 @@ import { type CallEvent, remoteParty } from '../../shared/call-event.js';
 import type { CrmLogState } from '../../shared/call-history.js';
 import { type BackoffPolicy, backoffDelay } from '../../shared/retry.js';
 import { runAbortable } from '../crm/abort.js';
-import { CrmError, linksOf, sameLinks, type CallLinks, type CrmAdapter, type CrmContact, type StepMemo } from '../crm/port.js';
+import { CrmError, linksOf, type CallLinks, type CrmAdapter, type CrmContact, type StepMemo } from '../crm/port.js';
 import type { CallChoice } from '../call-choices/choices.js';
 import { Signal } from '../signal.js';
 import { callKeyOf } from '../history/index.js';
@@ -321,10 +321,9 @@ export class Outbox {
     const memo = this.store.memo(row.callKey, 'log');
     let record = row.record;
     if (record) {
-      const written = writtenLinks(memo, record.id);
-      // A move may land and the agent stop before it is noted: until a write is noted, the links are unknown.
-      if (written && !sameLinks(written, input)) memo.set(WRITTEN_LINKS, '');
-      record = await adapter.updateCall(record.id, input, written);
+      // Noted only once a write lands: a move cut short is redone from the same links (unlinking one
+      // already gone and linking one again both change nothing).
+      record = await adapter.updateCall(record.id, input, writtenLinks(memo, record.id));
     } else {
       const retrying = row.logAttempted;
       this.store.setLogAttempted(row.callKey, adapter.id, true);

@@ -7,7 +7,6 @@ import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
 import {
   CrmError,
   firstSend,
-  sameLinks,
   type CallLinks,
   type CallLogInput,
   type CallOutcome,
@@ -24,7 +23,7 @@ import {
   type StepMemo,
 } from '../port.js';
 import { phoneSpellings } from './phone.js';
-import { AssociationsPage, BatchReadResponse, ObjectWithAssociations, Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
+import { AssociationsPage, BatchReadResponse, Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
 
 /** Custom call property holding our callKey; created once per portal (README.md, "Portal setup"). */
 export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
@@ -139,24 +138,14 @@ export class HubSpotAdapter implements CrmAdapter {
   async updateCall(recordId: string, input: CallLogInput, written?: CallLinks): Promise<CrmCallRecord> {
     const owner = await this.owners.forWrite(input.ownerId);
     const patch = this.call({ method: 'PATCH', path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}`, json: { properties: callProperties(input, owner) }, schema: SimplePublicObject });
-    // The pick is the one last written: the links stand, and reading them would cost a request.
-    if (written && sameLinks(written, input)) {
-      await patch;
-      return this.record(recordId, input);
-    }
-    // The call's current links are read beside the update (no added round trip); a re-pick then
-    // moves the call: the chosen contact and deal linked, any other one unlinked.
-    const [, linked] = await Promise.all([
+    // A re-pick moves only what this app linked (`written`); links people added by hand stay. With
+    // `written` unknown (a create retried after its answer was lost), the pick is linked, nothing unlinked.
+    // No read: an unlink of a link already gone and a repeated link both change nothing.
+    await Promise.all([
       patch,
-      this.call({
-        path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}?associations=contacts&associations=deals`,
-        query: { properties: CALL_KEY_PROPERTY },
-        schema: ObjectWithAssociations,
-      }),
+      this.relink(recordId, 'contacts', written?.contactId ?? null, input.contact?.id ?? null),
+      this.relink(recordId, 'deals', written?.dealId ?? null, input.deal?.id ?? null),
     ]);
-    const ids = (toType: string) => linked.associations?.[toType]?.results.map((r) => r.id) ?? [];
-    await this.relink(recordId, 'contacts', ids('contacts'), input.contact?.id ?? null);
-    await this.relink(recordId, 'deals', ids('deals'), input.deal?.id ?? null);
     return this.record(recordId, input);
   }
 
@@ -276,13 +265,14 @@ export class HubSpotAdapter implements CrmAdapter {
     return page.results.map((r) => String(r.toObjectId));
   }
 
-  /** Leaves the call associated with `keep` alone among its `toType` objects (`current`; none when null). */
-  private async relink(callId: string, toType: 'contacts' | 'deals', current: string[], keep: string | null): Promise<void> {
-    for (const other of current.filter((id) => id !== keep)) {
-      const path = `/crm/v4/objects/calls/${encodeURIComponent(callId)}/associations/${toType}/${encodeURIComponent(other)}`;
+  /** Moves the call's `toType` link this app wrote (`was`, when known) to `now`: unchanged, nothing is sent. */
+  private async relink(callId: string, toType: 'contacts' | 'deals', was: string | null, now: string | null): Promise<void> {
+    if (was === now) return;
+    if (was !== null) {
+      const path = `/crm/v4/objects/calls/${encodeURIComponent(callId)}/associations/${toType}/${encodeURIComponent(was)}`;
       await this.call({ method: 'DELETE', path, schema: IgnoredBody });
     }
-    if (keep !== null && !current.includes(keep)) await this.associate('calls', callId, toType, keep);
+    if (now !== null) await this.associate('calls', callId, toType, now);
   }
 
   /**

@@ -228,6 +228,25 @@ describe('HubSpot adapter against the simulator', () => {
     expect(stored.hs_call_body).toContain('HubSpot refused to look up the owner jane@acme.com');
   });
 
+  it('a re-pick moves only the contact and deal links the app wrote; links a colleague added by hand stay, also when the deal pick is cleared', async () => {
+    const jane = sim.addContact({ firstname: 'Jane', phone: '+14155550123' });
+    const bea = sim.addContact({ firstname: 'Bea', phone: '+14155550124' });
+    const kim = sim.addContact({ firstname: 'Kim', phone: '+14155550125' });
+    const renewal = sim.addDeal({ dealname: 'Renewal' }, [jane]);
+    const upsell = sim.addDeal({ dealname: 'Upsell' }, [kim]);
+    const first = call({ contact: { id: jane, kind: 'contact' }, deal: { id: renewal, kind: 'deal', name: 'Renewal' } });
+    const record = await crm.logCall(first);
+    // By hand in HubSpot: Kim and the Upsell deal added to the call.
+    sim.calls.get(record.id)!.associations.push({ toId: kim, typeId: 194, toType: 'contacts' }, { toId: upsell, typeId: 206, toType: 'deals' });
+    const links = () => ({ contacts: sim.callLinks(record.id, 'contacts').sort(), deals: sim.callLinks(record.id, 'deals').sort() });
+
+    await crm.updateCall(record.id, call({ contact: { id: bea, kind: 'contact' }, deal: null }), { contactId: jane, dealId: renewal });
+    expect(links()).toEqual({ contacts: [bea, kim].sort(), deals: [upsell] });
+    // Written links unknown (a retried create): the pick is linked, nothing unlinked.
+    await crm.updateCall(record.id, call({ contact: { id: jane, kind: 'contact' }, deal: null }));
+    expect(links()).toEqual({ contacts: [bea, jane, kim].sort(), deals: [upsell] });
+  });
+
   it('every request the HubSpot adapter sends matches an official HubSpot OpenAPI file', async () => {
     // The whole workflow: screen-pop lookup, log (owner by e-mail), update, recording, call-back task, sync.
     sim.addOwner({ email: 'jane@acme.com' });
@@ -243,9 +262,9 @@ describe('HubSpot adapter against the simulator', () => {
     // Log to a deal, re-pick another contact, create a new caller.
     const deal = sim.addDeal({ dealname: 'Renewal' }, [contact]);
     const [open] = await crm.findOpenDeals({ id: contact, kind: 'contact' });
-    await crm.updateCall(record.id, { ...missed, deal: { id: open!.id, kind: 'deal', name: 'Renewal' } });
+    await crm.updateCall(record.id, { ...missed, deal: { id: open!.id, kind: 'deal', name: 'Renewal' } }, { contactId: contact, dealId: null });
     const other = await crm.createContact({ e164: '+14155550177', name: 'Bea New', ownerId: 'jane@acme.com' });
-    await crm.updateCall(record.id, { ...missed, contact: { id: other.id, kind: 'contact' } });
+    await crm.updateCall(record.id, { ...missed, contact: { id: other.id, kind: 'contact' } }, { contactId: contact, dealId: open!.id });
     expect(sim.callLinks(record.id, 'contacts')).toEqual([other.id]);
     expect(open!.id).toBe(deal);
 

@@ -44,10 +44,5 @@ export const OwnersPage = z.object({ results: z.array(z.object({ id: z.string(),
 /** GET /crm/v4/objects/{type}/{id}/associations/{toType} (crm-associations-v4): the associated ids. */
 export const AssociationsPage = z.object({ results: z.array(z.object({ toObjectId: z.union([z.string(), z.number()]) })) });
 
-/** GET /crm/v3/objects/calls/{id}?associations=… (SimplePublicObjectWithAssociations in crm-calls-v3): the linked ids by type. */
-export const ObjectWithAssociations = SimplePublicObject.extend({
-  associations: z.record(z.string(), z.object({ results: z.array(z.object({ id: z.string() })) })).optional(),
-});
-
 /** POST /crm/v3/objects/0-3/batch/read (BatchResponseSimplePublicObject in crm-deals-v3). */
 export const BatchReadResponse = z.object({ results: z.array(SimplePublicObject) });

@@ -1,0 +1,58 @@
+// A HubSpot re-pick moves only the links the outbox wrote, also when the move was cut short: the
+// links are noted only once a write lands, so the retry unlinks the same contact again.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { CallChoice } from '../call-choices/choices.js';
+import { hubspotProvider } from '../crm/hubspot/index.js';
+import { simSession } from '../../sim/crm/common/index.js';
+import { HUBSPOT_SIM_PORTAL_ID, startHubSpotSim } from '../../sim/crm/hubspot/index.js';
+import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, startFakeBus } from '../../../test/support/outbox-fixtures.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+describe('HubSpot re-pick through the outbox', () => {
+  it('a move cut short (its unlink failed, the agent restarted) is redone from the links last written: the old contact unlinked, the one a colleague added by hand kept', async () => {
+    const sim = await startHubSpotSim({ rateLimits: false });
+    const jane = sim.addContact({ firstname: 'Jane', lastname: 'Citizen', phone: '+61 2 9876 5432' });
+    const bea = sim.addContact({ firstname: 'Bea', lastname: 'Other', phone: '+61 2 9876 0001' });
+    const kim = sim.addContact({ firstname: 'Kim', lastname: 'Colleague', phone: '+61 2 9876 0002' });
+    const bus = await startFakeBus();
+    const dir = mkdtempSync(join(tmpdir(), 'rb-move-'));
+    cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }));
+    let choice: CallChoice | null = null;
+    const open = () => {
+      const adapter = hubspotProvider.create(simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID }), { origin: sim.url });
+      const outbox = outboxOnAdapter(adapter, { dataDir: dir, bus, history: new RecordingHistory(), resolveContact: async () => ({ id: jane, kind: 'contact', name: 'Jane Citizen' }), choices: { forCall: () => choice } });
+      cleanups.push(() => outbox.close());
+      return outbox;
+    };
+    const script = { pbxCallId: 'move1', remote: '+61298765432' };
+    const first = open();
+    for (const type of ['answered', 'ended'] as const) {
+      first.enqueue(callEvent(script, type));
+      await first.whenIdle();
+    }
+    const [record] = [...sim.calls.values()].filter((c) => c.properties.ringbridge_call_key === keyOf('move1'));
+    sim.calls.get(record!.id)!.associations.push({ toId: kim, typeId: 194, toType: 'contacts' }); // by hand in HubSpot
+
+    choice = { contact: { id: bea, kind: 'contact', name: 'Bea Other' }, deal: null };
+    sim.faults.outage({ match: { method: 'DELETE', path: /\/associations\/contacts\// }, status: 503 });
+    first.relog(keyOf('move1'));
+    await vi.waitFor(() => expect(sim.requestsTo('DELETE', /\/associations\/contacts\//).length).toBeGreaterThan(0));
+    expect(sim.callLinks(record!.id, 'contacts').sort()).toEqual([jane, kim].sort());
+    await first.close(); // the agent stops before the retry
+    sim.faults.restore();
+
+    const again = open();
+    again.relog(keyOf('move1'));
+    await again.whenIdle();
+    expect(sim.callLinks(record!.id, 'contacts').sort()).toEqual([bea, kim].sort());
+    expect([...sim.calls.values()].filter((c) => c.properties.ringbridge_call_key === keyOf('move1'))).toHaveLength(1);
+    sim.assertNoSpecViolations();
+  });
+});
