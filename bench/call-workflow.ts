@@ -12,6 +12,7 @@ import { Outbox } from '../src/main/outbox/outbox.js';
 import { simSession } from '../src/sim/crm/common/index.js';
 import { startHubSpotSim } from '../src/sim/crm/hubspot/index.js';
 import { AGENT_EXT, callEvent, keyOf, startFakeBus } from '../test/support/outbox-fixtures.js';
+import { callerNumber } from './crm.js';
 import { summarise } from './stats.js';
 
 export interface CallWorkflowBenchResult {
@@ -106,10 +107,6 @@ export async function benchCallWorkflow(opts: { rttMs?: number; calls?: number; 
     await sim.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function callerNumber(i: number): string {
-  return `+6129876${String(5000 + i).padStart(4, '0')}`;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -13,6 +13,7 @@ import type { CallEvent } from '../src/shared/call-event.js';
 import { simSession } from '../src/sim/crm/common/index.js';
 import { startHubSpotSim } from '../src/sim/crm/hubspot/index.js';
 import { AGENT_EXT, callEvent, keyOf, startFakeBus } from '../test/support/outbox-fixtures.js';
+import { summarise } from './stats.js';
 
 export interface CrmBenchOptions {
   rttMs?: number;
@@ -108,15 +109,17 @@ export async function benchCrm(opts: CrmBenchOptions = {}): Promise<CrmBenchResu
     while (attached.length < calls) await sleep(20);
     await outbox.whenIdle();
     await outbox.close();
+    const loggedP = summarise(logged);
+    const attachedP = summarise(attached);
     return {
       calls,
       rtt_ms: rttMs,
-      call_end_to_logged_p50_ms: percentile(logged, 50),
-      call_end_to_logged_p95_ms: percentile(logged, 95),
-      call_end_to_logged_p99_ms: percentile(logged, 99),
-      ready_to_attached_p50_ms: percentile(attached, 50),
-      ready_to_attached_p95_ms: percentile(attached, 95),
-      ready_to_attached_p99_ms: percentile(attached, 99),
+      call_end_to_logged_p50_ms: loggedP.p50,
+      call_end_to_logged_p95_ms: loggedP.p95,
+      call_end_to_logged_p99_ms: loggedP.p99,
+      ready_to_attached_p50_ms: attachedP.p50,
+      ready_to_attached_p95_ms: attachedP.p95,
+      ready_to_attached_p99_ms: attachedP.p99,
       crm_call_records: sim.calls.size,
       crm_files: sim.files.size,
     };
@@ -127,14 +130,9 @@ export async function benchCrm(opts: CrmBenchOptions = {}): Promise<CrmBenchResu
   }
 }
 
-function callerNumber(i: number): string {
+/** The i-th bench caller's number (also the call-workflow bench's). */
+export function callerNumber(i: number): string {
   return `+6129876${String(5000 + i).padStart(4, '0')}`;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return Math.round((sorted[Math.max(0, at)] ?? NaN) * 10) / 10;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -7,6 +7,10 @@ import type { CallEvent, CallEventType } from '../../src/shared/call-event.js';
 import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, CrmDeal, FollowUpTaskInput, NewContactInput, OwnerResolution, RecordingFile } from '../../src/main/crm/port.js';
 import type { CrmLogState } from '../../src/shared/call-history.js';
 import { Outbox, type OutboxOptions } from '../../src/main/outbox/outbox.js';
+import type { CallChoice } from '../../src/main/call-choices/choices.js';
+import { hubspotProvider } from '../../src/main/crm/hubspot/index.js';
+import { simSession } from '../../src/sim/crm/common/index.js';
+import { HUBSPOT_SIM_PORTAL_ID, type HubSpotSim } from '../../src/sim/crm/hubspot/index.js';
 
 export const AGENT_EXT = '101';
 export const silentLogger = pino({ level: 'silent' });
@@ -205,4 +209,23 @@ export function outboxOnAdapter(adapter: CrmAdapter, opts: Pick<OutboxOptions, '
     logger: silentLogger,
     ...opts,
   });
+}
+
+/**
+ * Opens outboxes on the HubSpot simulator in one data dir, each open being the app (re)started:
+ * the call goes to `contactId` unless `choice()` holds the agent's pick. Each outbox is closed by `cleanups`.
+ */
+export function hubspotOutboxes(sim: HubSpotSim, opts: { dataDir: string; bus: FakeBus; contactId: string; choice: () => CallChoice | null; cleanups: Array<() => unknown> }): () => Outbox {
+  return () => {
+    const adapter = hubspotProvider.create(simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID }), { origin: sim.url });
+    const outbox = outboxOnAdapter(adapter, {
+      dataDir: opts.dataDir,
+      bus: opts.bus,
+      history: new RecordingHistory(),
+      resolveContact: async () => ({ id: opts.contactId, kind: 'contact', name: 'Jane Citizen' }),
+      choices: { forCall: () => opts.choice() },
+    });
+    opts.cleanups.push(() => outbox.close());
+    return outbox;
+  };
 }

@@ -5,10 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CallChoice } from '../call-choices/choices.js';
-import { hubspotProvider } from '../crm/hubspot/index.js';
-import { simSession } from '../../sim/crm/common/index.js';
-import { HUBSPOT_SIM_PORTAL_ID, startHubSpotSim } from '../../sim/crm/hubspot/index.js';
-import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, startFakeBus } from '../../../test/support/outbox-fixtures.js';
+import { startHubSpotSim } from '../../sim/crm/hubspot/index.js';
+import { callEvent, hubspotOutboxes, keyOf, startFakeBus } from '../../../test/support/outbox-fixtures.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -25,12 +23,7 @@ describe('HubSpot re-pick through the outbox', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rb-move-'));
     cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }));
     let choice: CallChoice | null = null;
-    const open = () => {
-      const adapter = hubspotProvider.create(simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID }), { origin: sim.url });
-      const outbox = outboxOnAdapter(adapter, { dataDir: dir, bus, history: new RecordingHistory(), resolveContact: async () => ({ id: jane, kind: 'contact', name: 'Jane Citizen' }), choices: { forCall: () => choice } });
-      cleanups.push(() => outbox.close());
-      return outbox;
-    };
+    const open = hubspotOutboxes(sim, { dataDir: dir, bus, contactId: jane, choice: () => choice, cleanups });
     const script = { pbxCallId: 'move1', remote: '+61298765432' };
     const first = open();
     for (const type of ['answered', 'ended'] as const) {

@@ -17,7 +17,7 @@ import { HUBSPOT_SIM_PORTAL_ID, startHubSpotSim } from '../../sim/crm/hubspot/in
 import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
 import { startZohoSimulator } from '../../sim/crm/zoho/index.js';
 import { startHighLevelSimulator } from '../../sim/crm/highlevel/index.js';
-import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, startFakeBus } from '../../../test/support/outbox-fixtures.js';
+import { RecordingHistory, callEvent, hubspotOutboxes, keyOf, outboxOnAdapter, startFakeBus } from '../../../test/support/outbox-fixtures.js';
 
 const CALLER = '+61298765432';
 const STORED = '+61 2 9876 5432';
@@ -98,12 +98,7 @@ describe('HubSpot: the links are read only when the pick changed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rb-requests-'));
     cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }));
     let choice: CallChoice | null = null;
-    const open = () => {
-      const adapter = hubspotProvider.create(simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID }), { origin: sim.url });
-      const outbox = outboxOnAdapter(adapter, { dataDir: dir, bus, history: new RecordingHistory(), resolveContact: async () => ({ id: jane, kind: 'contact', name: 'Jane Citizen' }), choices: { forCall: () => choice } });
-      cleanups.push(() => outbox.close());
-      return outbox;
-    };
+    const open = hubspotOutboxes(sim, { dataDir: dir, bus, contactId: jane, choice: () => choice, cleanups });
     const linkReads = () => sim.requestsTo('GET', /^\/crm\/v3\/objects\/calls\/[^/]+$/).filter((r) => 'associations' in r.query).length;
     const script = { pbxCallId: 'repick1', remote: CALLER };
 
