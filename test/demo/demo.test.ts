@@ -61,15 +61,15 @@ describe('npm start (the demo)', () => {
     const out = demo.output();
     expect(code, out).toBe(0);
 
-    // Pops name the CRM contact, queue calls pop on both agents and the loser's pop is withdrawn.
+    // Pops name the CRM contact, queue calls pop on both agents with the queue's name as the PBX has it and the loser's pop is withdrawn.
     expect(lines(out, '[101]', 'POP')).toEqual(
       expect.arrayContaining([
         expect.stringContaining('Jane Citizen — (02) 9876 5432 — Acme Pty Ltd — last activity 3 days ago'),
-        expect.stringMatching(/Tom Nguyen — .* — queue 800/),
+        expect.stringMatching(/Tom Nguyen — .* — queue Sales/),
         expect.stringContaining('(08) 6000 5555 — New caller'),
       ]),
     );
-    expect(lines(out, '[102]', 'POP')).toEqual(expect.arrayContaining([expect.stringMatching(/Tom Nguyen — .* — queue 800/), expect.stringContaining('Priya Shah')]));
+    expect(lines(out, '[102]', 'POP')).toEqual(expect.arrayContaining([expect.stringMatching(/Tom Nguyen — .* — queue Sales/), expect.stringContaining('Priya Shah')]));
     const queueScene = out.slice(out.indexOf('2. Tom Nguyen'), out.indexOf('3. A number'));
     expect(lines(queueScene, '[101]', 'pop gone')).toHaveLength(1);
     expect(lines(queueScene, '[102]', 'call')).toEqual(expect.arrayContaining([expect.stringContaining('answered by 102')]));
