@@ -80,8 +80,9 @@ describe('revocation', () => {
     const leaver = await Agent.connect(res, bus.wsUrl, (await pair(bus.url, pairingCode)).deviceToken);
     const colleague = await Agent.connect(res, bus.wsUrl, acme.tokens['101']!);
 
-    const admin = resolve(import.meta.dirname, '../../bin/ringbridge-admin.mjs');
-    await promisify(execFile)(process.execPath, [admin, 'agent', 'revoke', '--agent', agent.id], { env: { ...process.env, RINGBRIDGE_DATA_DIR: dataDir, RINGBRIDGE_MASTER_KEY: '' } });
+    // The CLI from source (as `npm run admin` would after a build), so the suite needs no build first.
+    const admin = ['--import', 'tsx', resolve(import.meta.dirname, '../../src/bus/cli/index.ts')];
+    await promisify(execFile)(process.execPath, [...admin, 'agent', 'revoke', '--agent', agent.id], { env: { ...process.env, RINGBRIDGE_DATA_DIR: dataDir, RINGBRIDGE_MASTER_KEY: '' } });
 
     expect(await leaver.socket.closed).toBe(CloseCode.revoked);
     await ring(simA, 31, '101');
