@@ -82,19 +82,42 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']);
 /** A request that never reached the CRM: resending it cannot apply anything twice. */
 class NotSentError extends CrmError {}
 
+/** A budget slot granted before its request was chosen (`takeSlot`). */
+export interface BudgetSlot {
+  ticket: number;
+  /** Gives the slot back unspent (crmFetch releases a slot it was given). */
+  release: () => void;
+}
+
+/**
+ * Waits for room in the connection's budget before the request is known, so a batcher can gather
+ * the work that arrives meanwhile and then spend the slot on the request it builds: pass the slot
+ * to `crmFetch`, whose first attempt starts at once on it (its retries queue with the slot's
+ * ticket). `path` stands for the request's path in the budget's windows.
+ */
+export async function takeSlot(opts: CrmFetchOptions, path: string): Promise<BudgetSlot> {
+  if (!opts.budget) return { ticket: 0, release: () => undefined };
+  const ticket = opts.budget.ticket();
+  return { ticket, release: await opts.budget.acquire(path, ticket, currentAbortSignal()) };
+}
+
 /**
  * Sends one CRM request and returns the validated body, or throws CrmError once its retries are
- * spent. A 401 triggers exactly one `session.refreshAfterUnauthorized()` and one resend.
+ * spent. A 401 triggers exactly one `session.refreshAfterUnauthorized()` and one resend. With a
+ * `slot` (takeSlot) the first attempt goes out on it instead of asking the budget.
  */
-export async function crmFetch<T>(session: CrmSession, req: CrmRequest<T>, opts: CrmFetchOptions = {}): Promise<T> {
+export async function crmFetch<T>(session: CrmSession, req: CrmRequest<T>, opts: CrmFetchOptions = {}, slot?: BudgetSlot): Promise<T> {
   const budget = opts.budget ?? new RequestBudget();
   const policy = opts.retry ?? DEFAULT_RETRY;
-  const ticket = budget.ticket();
+  const ticket = slot?.ticket ?? budget.ticket();
   const path = new URL(req.url).pathname;
   const signal = currentAbortSignal();
   for (let attempt = 1; ; attempt++) {
-    signal?.throwIfAborted();
-    const release = await budget.acquire(path, ticket, signal);
+    if (signal?.aborted) {
+      if (attempt === 1) slot?.release();
+      throw signal.reason;
+    }
+    const release = attempt === 1 && slot ? slot.release : await budget.acquire(path, ticket, signal);
     let failure: unknown;
     try {
       return await attemptOnce(session, req, opts, signal);
@@ -255,14 +278,20 @@ async function toCrmError(res: Response, opts: CrmFetchOptions): Promise<CrmErro
   const detail = await readErrorDetail(res, opts);
   const vendor = opts.classify?.(res.status, detail, res.headers);
   if (vendor) return vendor;
+  const delay = res.status === 429 ? (retryAfterMs(res.headers, opts.now ?? Date.now) ?? opts.rateLimitDelayMs?.(res.headers) ?? null) : null;
+  return crmErrorOf(res.status, detail, delay);
+}
+
+/**
+ * The CrmError kind of an HTTP status with the CRM's words: also for the per-item errors of a
+ * batch answer, so an item fails as it would have alone.
+ */
+export function crmErrorOf(status: number, detail: CrmErrorDetail, retryAfter: number | null = null): CrmError {
   const text = detail.code ? `${detail.message} (${detail.code})` : detail.message;
-  if (res.status === 429) {
-    const delay = retryAfterMs(res.headers, opts.now ?? Date.now) ?? opts.rateLimitDelayMs?.(res.headers) ?? null;
-    return new CrmError('rate_limited', text, 429, delay);
-  }
-  if (res.status >= 500 || res.status === 408) return new CrmError('transient', text, res.status);
-  if (detail.code === 'invalid_grant') return new CrmError('auth', text, res.status);
-  return new CrmError('rejected', text, res.status);
+  if (status === 429) return new CrmError('rate_limited', text, 429, retryAfter);
+  if (status >= 500 || status === 408) return new CrmError('transient', text, status);
+  if (detail.code === 'invalid_grant') return new CrmError('auth', text, status);
+  return new CrmError('rejected', text, status);
 }
 
 /** Retry-After in delta-seconds or HTTP-date form (RFC 9110 §10.2.3), as milliseconds from now. */

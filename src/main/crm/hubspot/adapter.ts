@@ -2,7 +2,7 @@
 // confirmation status are in README.md; endpoint shapes are validated against the official
 // OpenAPI files by the simulator tests.
 import { countryOf, toE164 } from '../../../shared/phone.js';
-import { crmFetch, IgnoredBody, multipartForm, type CrmFetchOptions, type CrmRequest } from '../http.js';
+import { crmErrorOf, crmFetch, IgnoredBody, multipartForm, takeSlot, type BudgetSlot, type CrmFetchOptions, type CrmRequest } from '../http.js';
 import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
 import {
   CrmError,
@@ -22,8 +22,9 @@ import {
   type RecordingFile,
   type StepMemo,
 } from '../port.js';
+import { SlotBatcher, type BatchedOp } from './batcher.js';
 import { phoneSpellings } from './phone.js';
-import { AssociationsPage, BatchReadResponse, Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
+import { AssociationsPage, BatchReadResponse, BatchResponse, Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
 
 /** Custom call property holding our callKey; created once per portal (README.md, "Portal setup"). */
 export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
@@ -37,6 +38,10 @@ const CONTACT_PROPERTIES = ['firstname', 'lastname', 'company', 'phone', 'mobile
 const SYNC_PAGE_SIZE = 100;
 /** The search API stops paging at 10,000 results; restart from the newest timestamp before that. */
 const SEARCH_PAGING_CEILING = 9_900;
+
+const CALLS_PATH = '/crm/v3/objects/calls';
+/** Inputs per batch request: HubSpot's CRM batch endpoints take at most 100. */
+const BATCH_MAX = 100;
 
 const STATUS: Record<CallOutcome, string> = {
   answered: 'COMPLETED',
@@ -77,6 +82,13 @@ export class HubSpotAdapter implements CrmAdapter {
     },
   });
 
+  /**
+   * Every PATCH of a call's properties, and the read of a call's attachments, goes through these:
+   * those waiting for the request budget at once share one request (batcher.ts, `sendCallOps`).
+   */
+  private readonly callUpdates = this.callBatcher(CALL_UPDATE);
+  private readonly callReads = this.callBatcher(CALL_READ);
+
   constructor(
     private readonly session: CrmSession,
     private readonly options: HubSpotAdapterOptions,
@@ -87,9 +99,51 @@ export class HubSpotAdapter implements CrmAdapter {
     return this.session.context.portalId ?? this.session.context.hub_id ?? '';
   }
 
-  private call<T>(req: Omit<CrmRequest<T>, 'url'> & { path: string }): Promise<T> {
+  private call<T>(req: HubSpotRequest<T>, slot?: BudgetSlot): Promise<T> {
     const { path, ...rest } = req;
-    return crmFetch(this.session, { ...rest, url: `${this.options.apiOrigin}${path}` }, this.options.http);
+    return crmFetch(this.session, { ...rest, url: `${this.options.apiOrigin}${path}` }, this.options.http, slot);
+  }
+
+  private callBatcher<I extends { id: string }>(kind: CallOpKind<I>): SlotBatcher<I, SimplePublicObject> {
+    return new SlotBatcher({
+      max: BATCH_MAX,
+      takeSlot: () => takeSlot(this.options.http, `${CALLS_PATH}/batch/${kind.name}`),
+      send: (ops, slot) => this.sendCallOps(kind, ops, slot),
+    });
+  }
+
+  /**
+   * One closed batch on its slot. Ops on the same call merge first (they are in request order, and
+   * HubSpot refuses a batch naming an id twice); one call left is the ordinary single request, several
+   * are one batch request whose 207 fails only the inputs its errors name. A refusal of the whole
+   * batch (4xx) names no input, so each is then sent alone and meets the answer it would have had.
+   */
+  private async sendCallOps<I extends { id: string }>(kind: CallOpKind<I>, ops: Array<BatchedOp<I, SimplePublicObject>>, slot: BudgetSlot): Promise<void> {
+    const byId = new Map<string, I>();
+    for (const { input } of ops) {
+      const earlier = byId.get(input.id);
+      byId.set(input.id, earlier ? kind.merge(earlier, input) : input);
+    }
+    const settle = (id: string, outcome: Promise<SimplePublicObject>) =>
+      outcome.then(
+        (object) => ops.filter((op) => op.input.id === id).forEach((op) => op.resolve(object)),
+        (error: unknown) => ops.filter((op) => op.input.id === id).forEach((op) => op.reject(error)),
+      );
+    const inputs = [...byId.values()];
+    if (inputs.length === 1) return settle(inputs[0]!.id, this.call(kind.alone(inputs[0]!), slot));
+    let answer: BatchResponse;
+    try {
+      answer = await this.call(kind.batch(inputs), slot);
+    } catch (error) {
+      if (!(error instanceof CrmError) || error.kind !== 'rejected') throw error;
+      await Promise.all(inputs.map((input) => settle(input.id, this.call(kind.alone(input)))));
+      return;
+    }
+    const results = new Map(answer.results.map((object) => [object.id, object]));
+    for (const { id } of inputs) {
+      const object = results.get(id);
+      void settle(id, object ? Promise.resolve(object) : Promise.reject(batchItemError(answer, id)));
+    }
   }
 
   async findContactsByPhone(e164: string): Promise<CrmContact[]> {
@@ -137,7 +191,7 @@ export class HubSpotAdapter implements CrmAdapter {
 
   async updateCall(recordId: string, input: CallLogInput, written?: CallLinks): Promise<CrmCallRecord> {
     const owner = await this.owners.forWrite(input.ownerId);
-    const patch = this.call({ method: 'PATCH', path: `/crm/v3/objects/calls/${encodeURIComponent(recordId)}`, json: { properties: callProperties(input, owner) }, schema: SimplePublicObject });
+    const patch = this.callUpdates.run({ id: recordId, properties: callProperties(input, owner) });
     // A re-pick moves only what this app linked (`written`); links people added by hand stay. With
     // `written` unknown (a create retried after its answer was lost), the pick is linked, nothing unlinked.
     // No read: an unlink of a link already gone and a repeated link both change nothing.
@@ -188,7 +242,6 @@ export class HubSpotAdapter implements CrmAdapter {
   }
 
   async attachRecording(record: CrmCallRecord, file: RecordingFile, callKey: string, memo?: StepMemo): Promise<void> {
-    const callPath = `/crm/v3/objects/calls/${encodeURIComponent(record.id)}`;
     // The stored name is derived from the call, so a retry after a lost upload finds the first copy.
     const storedName = fileBaseName(`${callKey}-${file.fileName}`);
     const uploaded = async () => {
@@ -201,15 +254,10 @@ export class HubSpotAdapter implements CrmAdapter {
       return id;
     };
     // The call's attachments are read beside the upload (no added round trip).
-    const [call, fileId] = await Promise.all([this.call({ path: callPath, query: { properties: 'hs_attachment_ids' }, schema: SimplePublicObject }), uploaded()]);
+    const [call, fileId] = await Promise.all([this.callReads.run({ id: record.id, properties: ['hs_attachment_ids'] }), uploaded()]);
     const attached = (call.properties.hs_attachment_ids ?? '').split(';').filter(Boolean);
     if (attached.includes(fileId)) return;
-    await this.call({
-      method: 'PATCH',
-      path: callPath,
-      json: { properties: { hs_attachment_ids: [...attached, fileId].join(';') } },
-      schema: SimplePublicObject,
-    });
+    await this.callUpdates.run({ id: record.id, properties: { hs_attachment_ids: [...attached, fileId].join(';') } });
   }
 
   /** The account's call outcomes (legacy calling API, still what the calls object's disposition takes). */
@@ -353,6 +401,56 @@ export class HubSpotAdapter implements CrmAdapter {
       updatedAt: p.lastmodifieddate ?? o.updatedAt,
     };
   }
+}
+
+type HubSpotRequest<T> = Omit<CrmRequest<T>, 'url'> & { path: string };
+
+/** How one kind of call op merges per call, and goes out alone or as a batch (`sendCallOps`). */
+interface CallOpKind<I extends { id: string }> {
+  name: 'update' | 'read';
+  merge: (earlier: I, later: I) => I;
+  alone: (op: I) => HubSpotRequest<SimplePublicObject>;
+  batch: (ops: I[]) => HubSpotRequest<BatchResponse>;
+}
+
+const callPath = (id: string) => `${CALLS_PATH}/${encodeURIComponent(id)}`;
+
+/** A PATCH of some of a call's properties; a later op's value wins. */
+const CALL_UPDATE: CallOpKind<{ id: string; properties: Record<string, string> }> = {
+  name: 'update',
+  merge: (earlier, later) => ({ id: earlier.id, properties: { ...earlier.properties, ...later.properties } }),
+  alone: ({ id, properties }) => ({ method: 'PATCH', path: callPath(id), json: { properties }, schema: SimplePublicObject }),
+  // Setting properties again sets the same values: safe to resend after a timeout or 5xx.
+  batch: (inputs) => ({ method: 'POST', path: `${CALLS_PATH}/batch/update`, json: { inputs }, schema: BatchResponse, idempotent: true }),
+};
+
+/** A read of some of a call's properties; a batch asks for all the ops' properties. */
+const CALL_READ: CallOpKind<{ id: string; properties: string[] }> = {
+  name: 'read',
+  merge: (earlier, later) => ({ id: earlier.id, properties: [...new Set([...earlier.properties, ...later.properties])] }),
+  alone: ({ id, properties }) => ({ path: callPath(id), query: { properties: properties.join(',') }, schema: SimplePublicObject }),
+  batch: (inputs) => ({
+    method: 'POST',
+    path: `${CALLS_PATH}/batch/read`,
+    json: { inputs: inputs.map(({ id }) => ({ id })), properties: [...new Set(inputs.flatMap((i) => i.properties))], propertiesWithHistory: [] },
+    schema: BatchResponse,
+    idempotent: true,
+  }),
+};
+
+/** Status of a batch item's error by its category, when its `status` is not an HTTP code (HubSpot sends "error"). */
+const ITEM_ERROR_STATUS: Record<string, number> = { OBJECT_NOT_FOUND: 404, VALIDATION_ERROR: 400, CONFLICT: 409, RATE_LIMITS: 429 };
+
+/**
+ * Why a 207 left out this call: the error item naming it, mapped as the single request's answer
+ * would be. An item naming no call could be anyone's: the call is retried (transient), which a
+ * PATCH or read allows.
+ */
+function batchItemError(answer: BatchResponse, id: string): CrmError {
+  const item = answer.errors?.find((e) => Object.values(e.context ?? {}).some((values) => values.includes(id)));
+  if (!item) return new CrmError('transient', `HubSpot's batch answer did not report call ${id}`, null);
+  const status = /^\d{3}$/.test(item.status ?? '') ? Number(item.status) : (ITEM_ERROR_STATUS[item.category ?? ''] ?? 400);
+  return crmErrorOf(status, { message: item.message, code: item.category });
 }
 
 function callProperties(input: CallLogInput, owner: WriteOwner): Record<string, string> {

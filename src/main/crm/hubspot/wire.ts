@@ -46,3 +46,17 @@ export const AssociationsPage = z.object({ results: z.array(z.object({ toObjectI
 
 /** POST /crm/v3/objects/0-3/batch/read (BatchResponseSimplePublicObject in crm-deals-v3). */
 export const BatchReadResponse = z.object({ results: z.array(SimplePublicObject) });
+
+/**
+ * POST /crm/v3/objects/calls/batch/update and …/batch/read (crm-calls-v3): 200
+ * BatchResponseSimplePublicObject, or 207 BatchResponseSimplePublicObjectWithErrors whose `errors`
+ * are StandardError items; what we read of them: the message, category and `context` (HubSpot's
+ * answers name the inputs an item is about in `context.ids`; the file types context only as lists of strings).
+ */
+export const BatchResponse = z.object({
+  results: z.array(SimplePublicObject),
+  errors: z
+    .array(z.object({ message: z.string(), category: z.string().optional(), status: z.string().optional(), context: z.record(z.string(), z.array(z.string())).optional() }))
+    .optional(),
+});
+export type BatchResponse = z.infer<typeof BatchResponse>;

@@ -4,7 +4,7 @@
 // lacks answer 404 and fail the test; HubSpot's rate limits apply. State is in memory.
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isSimFile, simError, startCrmSimulator, type CrmSimulator, type StatusFault, type RateLimitDecision, type SimFile } from '../common/index.js';
 import { RollingWindow } from '../common/rolling-window.js';
 
@@ -396,13 +396,33 @@ function registerRoutes(app: FastifyInstance, state: State): void {
     const call = state.calls.get((req.params as { callId: string }).callId);
     if (!call) throw simError(404, hubspotError(404, 'Object not found'));
     const { properties } = req.body as { properties: Record<string, string> };
-    checkCallProperties(state, properties);
-    const attachments = properties.hs_attachment_ids?.split(';').filter(Boolean) ?? [];
-    const missing = attachments.find((id) => !state.files.has(id));
-    if (missing) throw simError(400, hubspotError(400, `File ${missing} does not exist`));
-    Object.assign(call.properties, properties);
-    call.updatedAt = new Date().toISOString();
-    return publicObject(call);
+    checkCallUpdate(state, properties);
+    return publicObject(applyUpdate(call, properties));
+  });
+
+  // Batch update (BatchInputSimplePublicObjectBatchInput -> 200, or 207 with per-input errors).
+  app.post('/crm/v3/objects/calls/batch/update', async (req, reply) => {
+    const { inputs } = req.body as { inputs: Array<{ id: string; idProperty?: string; properties: Record<string, string> }> };
+    checkBatchInputs(inputs);
+    if (inputs.some((i) => i.idProperty !== undefined)) throw simError(400, hubspotError(400, 'idProperty is not simulated: inputs name calls by id'));
+    const found = inputs.filter((i) => state.calls.has(i.id));
+    // [U] A refused property value fails the whole batch here, nothing applied: the conservative reading (the
+    // file documents 207 for per-input failures but not which ones qualify); only unknown ids are per input.
+    for (const input of found) checkCallUpdate(state, input.properties);
+    const results = found.map((i) => publicObject(applyUpdate(state.calls.get(i.id)!, i.properties)));
+    return batchAnswer(reply, results, inputs.filter((i) => !state.calls.has(i.id)).map((i) => i.id));
+  });
+
+  // Batch read by id (BatchReadInputSimplePublicObjectId -> 200, or 207 naming the ids not found).
+  app.post('/crm/v3/objects/calls/batch/read', async (req, reply) => {
+    const body = req.body as { inputs: Array<{ id: string }>; properties: string[]; idProperty?: string };
+    checkBatchInputs(body.inputs);
+    if (body.idProperty !== undefined) throw simError(400, hubspotError(400, 'idProperty is not simulated: inputs name calls by id'));
+    const results = body.inputs.flatMap(({ id }) => {
+      const call = state.calls.get(id);
+      return call ? [publicObject(call, body.properties)] : [];
+    });
+    return batchAnswer(reply, results, body.inputs.filter((i) => !state.calls.has(i.id)).map((i) => i.id));
   });
 
   app.post('/files/v3/files', async (req, reply) => {
@@ -465,6 +485,55 @@ function checkCallProperties(state: State, properties: Record<string, string>): 
     const detail = /^\d+$/.test(owner) ? `${owner} is not a valid owner id` : `${owner} was not a valid number`;
     throw simError(400, hubspotError(400, `Property values were not valid: hubspot_owner_id: ${detail}`));
   }
+}
+
+/** A PATCH's properties: valid values, and attachments that are files of this portal. */
+function checkCallUpdate(state: State, properties: Record<string, string>): void {
+  checkCallProperties(state, properties);
+  const attachments = properties.hs_attachment_ids?.split(';').filter(Boolean) ?? [];
+  const missing = attachments.find((id) => !state.files.has(id));
+  if (missing) throw simError(400, hubspotError(400, `File ${missing} does not exist`));
+}
+
+function applyUpdate(call: StoredObject, properties: Record<string, string>): StoredObject {
+  Object.assign(call.properties, properties);
+  call.updatedAt = new Date().toISOString();
+  return call;
+}
+
+/** HubSpot's CRM batch endpoints take at most 100 inputs (CRM objects guide, batch limits). */
+const BATCH_LIMIT = 100;
+
+/**
+ * The checks of a whole batch before any input is applied. Duplicate ids: HubSpot's files and
+ * reference pages do not document the answer; public integration reports (e.g. segmentio
+ * action-destinations#3969) show HubSpot refusing a batch that names one record twice, so the
+ * simulator refuses it whole (400), the conservative reading.
+ */
+function checkBatchInputs(inputs: Array<{ id: string }>): void {
+  if (inputs.length > BATCH_LIMIT) throw simError(400, hubspotError(400, `Batch of ${inputs.length} inputs is over the limit of ${BATCH_LIMIT}`));
+  const duplicate = inputs.find((input, i) => inputs.findIndex((other) => other.id === input.id) !== i);
+  if (duplicate) throw simError(400, hubspotError(400, `Duplicate IDs found in batch input: [${duplicate.id}]`));
+}
+
+/**
+ * 200 with the results, or 207 (BatchResponseSimplePublicObjectWithErrors) with one StandardError
+ * naming the ids not found in `context.ids`: the shape HubSpot's own batch answers use for missing
+ * objects (the file types `context` only as lists of strings; the key and wording are [U]).
+ */
+function batchAnswer(reply: FastifyReply, results: unknown[], missingIds: string[]) {
+  const now = new Date().toISOString();
+  const answer = { status: 'COMPLETE', results, startedAt: now, completedAt: now };
+  if (missingIds.length === 0) return answer;
+  const error = {
+    status: 'error',
+    category: 'OBJECT_NOT_FOUND',
+    message: 'Could not get some CALL objects, they may be deleted or not exist. Check that ids are valid.',
+    context: { ids: missingIds },
+    errors: [],
+    links: {},
+  };
+  return reply.code(207).send({ ...answer, errors: [error], numErrors: 1 });
 }
 
 function ownerObject(o: HubSpotOwner) {
