@@ -1,14 +1,16 @@
 // What a plain answered call costs each CRM, counted in the simulator's own request log: the
 // live record at the answer, its completion at the end, the recording once. Every request counts
 // against the CRM's rate limit (HubSpot and HighLevel: 100 per 10 s), so an added one is a
-// throughput regression at a busy desk.
+// throughput regression at a busy desk. HubSpot's call PATCHes and attachment reads that wait for
+// its request budget at once share one request (crm/hubspot/batcher.ts): a lone call has nothing to
+// share with and costs the full count; calls back to back at a saturated budget cost less.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallChoice } from '../call-choices/choices.js';
 import type { CrmAdapter, CrmContact } from '../crm/port.js';
-import { hubspotProvider } from '../crm/hubspot/index.js';
+import { HubSpotAdapter, hubspotProvider } from '../crm/hubspot/index.js';
 import { salesforceProvider } from '../crm/salesforce/index.js';
 import { zohoProvider } from '../crm/zoho/index.js';
 import { highLevelProvider } from '../crm/highlevel/index.js';
@@ -17,6 +19,7 @@ import { HUBSPOT_SIM_PORTAL_ID, startHubSpotSim } from '../../sim/crm/hubspot/in
 import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
 import { startZohoSimulator } from '../../sim/crm/zoho/index.js';
 import { startHighLevelSimulator } from '../../sim/crm/highlevel/index.js';
+import { gatedBudget } from '../../../test/support/gated-budget.js';
 import { RecordingHistory, callEvent, hubspotOutboxes, keyOf, outboxOnAdapter, startFakeBus } from '../../../test/support/outbox-fixtures.js';
 
 const CALLER = '+61298765432';
@@ -85,6 +88,37 @@ describe('requests a plain answered call costs each CRM (simulator request log)'
     const wire = sim.requests.slice(before).map((r) => `${r.method} ${r.path}`);
     // The wire list rides along so a failure shows which request came back.
     expect({ requests: wire.length, wire }).toMatchObject({ requests: BUDGET[name] });
+    sim.assertNoSpecViolations();
+  });
+});
+
+describe('HubSpot: calls back to back at a saturated budget share requests', () => {
+  it('six plain calls cost fewer than 5 requests each, each call still logged once with its own recording', async () => {
+    const sim = await startHubSpotSim({ rateLimits: false });
+    const bus = await startFakeBus();
+    const dir = mkdtempSync(join(tmpdir(), 'rb-requests-'));
+    const gate = gatedBudget();
+    const stop = gate.ticking(20); // one request at a time, always waited for
+    cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }), stop);
+    const remote = (i: number) => `+6129876${String(5200 + i)}`;
+    const contacts = new Map(Array.from({ length: 6 }, (_, i) => [remote(i), sim.addContact({ firstname: `Caller${i}`, phone: remote(i) })]));
+    const session = simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID });
+    const adapter = new HubSpotAdapter(session, { apiOrigin: sim.url, appOrigin: sim.url, http: { budget: gate.budget } });
+    const outbox = outboxOnAdapter(adapter, { dataDir: dir, bus, history: new RecordingHistory(), resolveContact: async (e164) => ({ id: contacts.get(e164)!, kind: 'contact', name: e164 }) });
+    cleanups.push(() => outbox.close());
+    const before = sim.requests.length;
+    for (const type of ['answered', 'ended', 'recording_ready'] as const) {
+      for (let i = 0; i < contacts.size; i++) outbox.enqueue(callEvent({ pbxCallId: `busy${i}`, remote: remote(i) }, type));
+      await outbox.whenIdle();
+    }
+    const wire = sim.requests.slice(before).map((r) => `${r.method} ${r.path}`);
+    // The wire list rides along so a failure shows which requests went alone.
+    expect(wire.length / contacts.size, wire.join('\n')).toBeLessThan(BUDGET.HubSpot!);
+    for (let i = 0; i < contacts.size; i++) {
+      expect(outbox.call(keyOf(`busy${i}`))?.state).toBe('recording_attached');
+      const records = [...sim.calls.values()].filter((c) => c.properties.ringbridge_call_key === keyOf(`busy${i}`));
+      expect(records.map((c) => [c.properties.hs_call_status, sim.files.get(c.properties.hs_attachment_ids ?? '')?.name.includes(`busy${i}`)])).toEqual([['COMPLETED', true]]);
+    }
     sim.assertNoSpecViolations();
   });
 });

@@ -79,6 +79,36 @@ describe('HubSpot simulator', () => {
     sim.assertNoSpecViolations();
   });
 
+  it('serves the calls batch update and read of the official calls file: an id twice refused whole, an unknown id named in a 207, the others applied', async () => {
+    const create = async (title: string) =>
+      String((await send('POST', '/crm/v3/objects/calls', { properties: { hs_timestamp: '2026-03-01T10:00:00.000Z', hs_call_title: title }, associations: [] })).body.id);
+    const [a, b] = [await create('a'), await create('b')];
+    const update = (inputs: Array<{ id: string; properties: Record<string, string> }>) => send('POST', '/crm/v3/objects/calls/batch/update', { inputs });
+
+    const twice = await update([{ id: a, properties: { hs_call_title: 'a1' } }, { id: a, properties: { hs_call_title: 'a2' } }]);
+    expect(twice.status).toBe(400);
+    expect(sim.calls.get(a)!.properties.hs_call_title).toBe('a');
+
+    const partly = await update([{ id: a, properties: { hs_call_title: 'a!' } }, { id: '424242', properties: { hs_call_title: 'x' } }, { id: b, properties: { hs_call_status: 'COMPLETED' } }]);
+    expect(partly.status).toBe(207);
+    expect(partly.body).toMatchObject({ status: 'COMPLETE', numErrors: 1, errors: [{ category: 'OBJECT_NOT_FOUND', context: { ids: ['424242'] } }] });
+    expect((partly.body.results as Array<{ id: string }>).map((r) => r.id)).toEqual([a, b]);
+    expect([sim.calls.get(a)!.properties.hs_call_title, sim.calls.get(b)!.properties.hs_call_status]).toEqual(['a!', 'COMPLETED']);
+
+    // A value HubSpot refuses (an attachment that is no file) refuses the batch, and nothing of it is applied.
+    expect((await update([{ id: a, properties: { hs_call_title: 'a?' } }, { id: b, properties: { hs_attachment_ids: '999' } }])).status).toBe(400);
+    expect(sim.calls.get(a)!.properties.hs_call_title).toBe('a!');
+    expect((await update([])).status).toBe(200);
+    expect((await update(Array.from({ length: 101 }, (_, i) => ({ id: String(i), properties: {} })))).status).toBe(400);
+
+    const read = await send('POST', '/crm/v3/objects/calls/batch/read', { inputs: [{ id: b }, { id: '424242' }], properties: ['hs_call_status'], propertiesWithHistory: [] });
+    expect(read.status).toBe(207);
+    expect(read.body).toMatchObject({ results: [{ id: b, properties: { hs_call_status: 'COMPLETED' } }], errors: [{ context: { ids: ['424242'] } }] });
+    // The official file requires propertiesWithHistory: a body without it is refused and recorded.
+    expect((await send('POST', '/crm/v3/objects/calls/batch/read', { inputs: [{ id: b }], properties: [] })).status).toBe(400);
+    expect(sim.specViolations).toEqual([expect.stringContaining("(/crm/v3/objects/calls/batch/read) request: body must have required property 'propertiesWithHistory'")]);
+  });
+
   it('allows 100 requests per 10 seconds, then answers 429 as HubSpot does until the window moves on', async () => {
     for (let i = 1; i <= HUBSPOT_RATE_LIMITS.tenSecondly; i++) {
       const ok = await send('GET', '/crm/v3/owners');
