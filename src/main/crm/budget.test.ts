@@ -37,6 +37,29 @@ describe('RequestBudget', () => {
     for (let i = 2; i < at.length; i++) expect(at[i]! - at[i - 2]!).toBeGreaterThanOrEqual(1_000);
   });
 
+  it('tryAcquire gives a slot this instant only when one is free and nobody waits for one, and that slot counts like any', async () => {
+    const budget = new RequestBudget({ windows: [{ max: 2, perMs: 1_000 }] });
+    const first = budget.tryAcquire('/x');
+    expect(first).toBeTypeOf('function');
+    const { started, ask } = tracker(budget);
+    ask('waiting'); // the window's second slot
+    await vi.advanceTimersByTimeAsync(0);
+    expect(budget.tryAcquire('/x')).toBeNull(); // the window is full
+    ask('later');
+    await vi.advanceTimersByTimeAsync(1_100);
+    // The window moved on, but "later" asked first: it takes the room, and no one jumps it.
+    expect(started.map(([n]) => n)).toEqual(['waiting', 'later']);
+    const paused = new RequestBudget({ concurrency: 1 });
+    paused.pause(500);
+    expect(paused.tryAcquire('/x')).toBeNull();
+    await vi.advanceTimersByTimeAsync(500);
+    const release = paused.tryAcquire('/x')!;
+    expect(paused.tryAcquire('/x')).toBeNull(); // held: concurrency 1
+    release();
+    expect(paused.tryAcquire('/x')).toBeTypeOf('function');
+    first!();
+  });
+
   it('lets an aborted request leave the line at once, and the next in line takes its place', async () => {
     const budget = new RequestBudget({ concurrency: 1 });
     const { started, ask, release } = tracker(budget);

@@ -86,6 +86,18 @@ export class RequestBudget {
     });
   }
 
+  /**
+   * `release` for a request to `path` that may start right now (nobody waiting, nothing held), without
+   * the promise `acquire` gives and its tick; null when it would have to wait.
+   */
+  tryAcquire(path: string, ticket: number = this.ticket()): (() => void) | null {
+    const now = this.now();
+    if (this.waiters.length > 0 || this.pausedUntil > now || this.inFlight >= this.concurrency || this.freeAt(path, now) > now) return null;
+    let release: (() => void) | null = null;
+    this.start({ ticket, path, grant: (r) => (release = r) }, now);
+    return release;
+  }
+
   /** The CRM asked everyone to wait (Retry-After): nothing starts before then. */
   pause(ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, this.now() + ms);

@@ -101,6 +101,14 @@ export async function takeSlot(opts: CrmFetchOptions, path: string): Promise<Bud
   return { ticket, release: await opts.budget.acquire(path, ticket, currentAbortSignal()) };
 }
 
+/** A slot this instant when the budget has room and nobody waits (no tick spent), else null: then `takeSlot`. */
+export function slotNow(opts: CrmFetchOptions, path: string): BudgetSlot | null {
+  if (!opts.budget) return { ticket: 0, release: () => undefined };
+  const ticket = opts.budget.ticket();
+  const release = opts.budget.tryAcquire(path, ticket);
+  return release ? { ticket, release } : null;
+}
+
 /**
  * Sends one CRM request and returns the validated body, or throws CrmError once its retries are
  * spent. A 401 triggers exactly one `session.refreshAfterUnauthorized()` and one resend. With a

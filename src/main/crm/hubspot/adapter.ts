@@ -2,7 +2,7 @@
 // confirmation status are in README.md; endpoint shapes are validated against the official
 // OpenAPI files by the simulator tests.
 import { countryOf, toE164 } from '../../../shared/phone.js';
-import { crmErrorOf, crmFetch, IgnoredBody, multipartForm, takeSlot, type BudgetSlot, type CrmFetchOptions, type CrmRequest } from '../http.js';
+import { crmErrorOf, crmFetch, IgnoredBody, multipartForm, slotNow, takeSlot, type BudgetSlot, type CrmFetchOptions, type CrmRequest } from '../http.js';
 import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
 import {
   CrmError,
@@ -107,6 +107,7 @@ export class HubSpotAdapter implements CrmAdapter {
   private callBatcher<I extends { id: string }>(kind: CallOpKind<I>): SlotBatcher<I, SimplePublicObject> {
     return new SlotBatcher({
       max: BATCH_MAX,
+      slotNow: () => slotNow(this.options.http, `${CALLS_PATH}/batch/${kind.name}`),
       takeSlot: () => takeSlot(this.options.http, `${CALLS_PATH}/batch/${kind.name}`),
       send: (ops, slot) => this.sendCallOps(kind, ops, slot),
     });

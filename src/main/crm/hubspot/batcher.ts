@@ -1,7 +1,7 @@
 // Requests that wait for the request budget ride together, DataLoader-style: a batch takes ONE
 // budget slot, the ops that arrive while it waits join it, and when the slot is granted the batch
-// closes and `send` spends the slot on one request for all of them. With room in the budget the
-// slot comes at once, so a batch holds the one op and the wire is what it was without batching.
+// closes and `send` spends the slot on one request for all of them. With room in the budget an op
+// takes its slot there and then and goes alone: the wire, and its timing, are what they were.
 import type { BudgetSlot } from '../http.js';
 
 export interface BatchedOp<I, O> {
@@ -13,6 +13,8 @@ export interface BatchedOp<I, O> {
 export interface SlotBatcherOptions<I, O> {
   /** Most ops in one batch; the next op opens a new one. */
   max: number;
+  /** A slot this instant, or null when the op would wait (http.ts `slotNow`). */
+  slotNow: () => BudgetSlot | null;
   /** The batch's place in the budget (http.ts `takeSlot`). */
   takeSlot: () => Promise<BudgetSlot>;
   /** Sends the closed batch on `slot` and settles its ops; a throw rejects every op still pending. */
@@ -26,8 +28,12 @@ export class SlotBatcher<I, O> {
 
   run(input: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      if (!this.open || this.open.length >= this.opts.max) this.open = this.openBatch();
-      this.open.push({ input, resolve, reject });
+      const op = { input, resolve, reject };
+      if (this.open && this.open.length < this.opts.max) return void this.open.push(op);
+      const slot = this.opts.slotNow();
+      if (slot) return void this.send([op], slot);
+      this.open = this.openBatch();
+      this.open.push(op);
     });
   }
 
@@ -40,13 +46,18 @@ export class SlotBatcher<I, O> {
     const close = () => {
       if (this.open === batch) this.open = null;
     };
-    this.opts
+    void this.opts
       .takeSlot()
       .finally(close)
-      .then((slot) => this.opts.send(batch, slot))
-      .catch((error: unknown) => {
-        for (const op of batch) op.reject(error);
-      });
+      .then((slot) => this.send(batch, slot), (error: unknown) => batch.forEach((op) => op.reject(error)));
     return batch;
+  }
+
+  private async send(batch: Array<BatchedOp<I, O>>, slot: BudgetSlot): Promise<void> {
+    try {
+      await this.opts.send(batch, slot);
+    } catch (error) {
+      for (const op of batch) op.reject(error);
+    }
   }
 }

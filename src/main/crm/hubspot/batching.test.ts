@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
 import { simSession, type SimSession } from '../../../sim/crm/common/index.js';
 import { HUBSPOT_SIM_PORTAL_ID, startHubSpotSim, type HubSpotSim } from '../../../sim/crm/hubspot/index.js';
 import { closeCheckedSim, crmRejection as rejection } from '../../../../test/support/crm-adapter.js';
@@ -20,12 +20,17 @@ let roomy: CrmAdapter;
 let gate: GatedBudget;
 /** An adapter on the gated budget. */
 let crm: HubSpotAdapter;
+/** Ops handed to the batchers so far (their callers may await something else first). */
+let batched: MockInstance;
+/** Resolves once `n` ops in all reached the batchers: whatever waits for the budget has joined its batch. */
+const queued = (n: number) => vi.waitFor(() => expect(batched).toHaveBeenCalledTimes(n));
 
 beforeEach(async () => {
   sim = await startHubSpotSim({ rateLimits: false });
   session = simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID });
   roomy = hubspotProvider.create(session, { origin: sim.url });
   gate = gatedBudget();
+  batched = vi.spyOn(SlotBatcher.prototype, 'run');
   // One attempt per request: a refused batch is seen as it is, not retried behind the gate.
   crm = new HubSpotAdapter(session, { apiOrigin: sim.url, appOrigin: sim.url, http: { budget: gate.budget, retry: { attempts: 1, maxRetryAfterMs: 0, backoff: { baseMs: 1, capMs: 1 } } } });
 });
@@ -76,14 +81,13 @@ describe('HubSpot call writes waiting for the budget share one request', () => {
   it('with no room, the completions and attachment PATCHes of 5 calls queued at once go out as one batch/update, and each call ends with exactly its own properties', async () => {
     const ids = await liveCalls(5);
     const memos = ids.map((_, i) => uploaded(i));
-    const joined = vi.spyOn(SlotBatcher.prototype, 'run');
     await gate.shut();
     const before = sim.requests.length;
     const attaches = ids.map((id, i) => crm.attachRecording({ id, url: null }, RECORDING, input(i).callKey, memos[i]));
     const completions = ids.map((id, i) => crm.updateCall(id, input(i)));
     gate.room(); // the attachment reads, which asked first, go out together
     // Their PATCHes join the completions still waiting: 5 reads, 5 completions, 5 attachment PATCHes.
-    await vi.waitFor(() => expect(joined).toHaveBeenCalledTimes(15));
+    await queued(15);
     gate.room();
     await Promise.all([...attaches, ...completions]);
 
@@ -129,6 +133,7 @@ describe('HubSpot call writes waiting for the budget share one request', () => {
     await gate.shut();
     const before = sim.requests.length;
     const writes = [crm.updateCall(a!, input(0, { notes: 'first draft' })), crm.updateCall(b!, input(1)), crm.updateCall(a!, input(0, { notes: 'saved notes' }))];
+    await queued(3);
     gate.room();
     await Promise.all(writes);
     expect(wireSince(before)).toEqual(['POST /crm/v3/objects/calls/batch/update']);
@@ -139,6 +144,7 @@ describe('HubSpot call writes waiting for the budget share one request', () => {
     // Only one call left after merging: the ordinary PATCH.
     const again = sim.requests.length;
     const sameCall = [crm.updateCall(a!, input(0, { notes: 'one' })), crm.updateCall(a!, input(0, { notes: 'two' }))];
+    await queued(5);
     gate.room();
     await Promise.all(sameCall);
     expect(wireSince(again)).toEqual([`PATCH /crm/v3/objects/calls/${a}`]);
@@ -150,6 +156,7 @@ describe('HubSpot call writes waiting for the budget share one request', () => {
     const alone = await rejection(roomy.updateCall('424242', input(9)));
     await gate.shut();
     const writes = [crm.updateCall(a!, input(0)), rejection(crm.updateCall('424242', input(9))), crm.updateCall(b!, input(1))];
+    await queued(4); // the lone update above, with room, and these three
     gate.room();
     const [, inBatch] = await Promise.all(writes);
     expect(sim.requests.at(-1)).toMatchObject({ path: '/crm/v3/objects/calls/batch/update', status: 207 });
@@ -163,6 +170,7 @@ describe('HubSpot call writes waiting for the budget share one request', () => {
     await gate.shut();
     const before = sim.requests.length;
     const writes = [crm.updateCall(a!, input(0)), rejection(crm.updateCall(b!, input(1, { disposition: { id: 'not-a-disposition', label: 'x' } })))];
+    await queued(2);
     const stop = gate.ticking(5);
     const [, refused] = await Promise.all(writes).finally(stop);
     expect(sim.requests.slice(before).map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual([
@@ -180,6 +188,7 @@ describe('HubSpot call writes waiting for the budget share one request', () => {
     sim.faults.next({ match: { path: '/crm/v3/objects/calls/batch/update' }, status: 503 });
     await gate.shut();
     const writes = ids.map((id, i) => rejection(crm.updateCall(id, input(i))));
+    await queued(3);
     gate.room();
     for (const error of await Promise.all(writes)) expect(error).toMatchObject({ kind: 'transient', status: 503 });
     expect(ids.map((id) => sim.calls.get(id)!.properties.hs_call_status)).toEqual(['IN_PROGRESS', 'IN_PROGRESS', 'IN_PROGRESS']);
