@@ -24,7 +24,7 @@ import {
 } from '../port.js';
 import { SlotBatcher, type BatchedOp } from './batcher.js';
 import { phoneSpellings } from './phone.js';
-import { AssociationsPage, BatchReadResponse, BatchResponse, Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
+import { AssociationsPage, BatchResponse, Dispositions, FileSearchResponse, HubSpotFile, OwnersPage, SearchResponse, SimplePublicObject, type ObjectCreate, type SearchRequest } from './wire.js';
 
 /** Custom call property holding our callKey; created once per portal (README.md, "Portal setup"). */
 export const CALL_KEY_PROPERTY = 'ringbridge_call_key';
@@ -211,7 +211,7 @@ export class HubSpotAdapter implements CrmAdapter {
       method: 'POST',
       path: '/crm/v3/objects/0-3/batch/read',
       json: { inputs: linked.slice(0, 100).map((id) => ({ id })), properties: DEAL_PROPERTIES, propertiesWithHistory: [] },
-      schema: BatchReadResponse,
+      schema: BatchResponse,
       idempotent: true,
     });
     return read.results

@@ -44,11 +44,9 @@ export const OwnersPage = z.object({ results: z.array(z.object({ id: z.string(),
 /** GET /crm/v4/objects/{type}/{id}/associations/{toType} (crm-associations-v4): the associated ids. */
 export const AssociationsPage = z.object({ results: z.array(z.object({ toObjectId: z.union([z.string(), z.number()]) })) });
 
-/** POST /crm/v3/objects/0-3/batch/read (BatchResponseSimplePublicObject in crm-deals-v3). */
-export const BatchReadResponse = z.object({ results: z.array(SimplePublicObject) });
-
 /**
- * POST /crm/v3/objects/calls/batch/update and …/batch/read (crm-calls-v3): 200
+ * The CRM batch answers: POST /crm/v3/objects/calls/batch/update and …/batch/read (crm-calls-v3),
+ * /crm/v3/objects/0-3/batch/read (crm-deals-v3): 200
  * BatchResponseSimplePublicObject, or 207 BatchResponseSimplePublicObjectWithErrors whose `errors`
  * are StandardError items; what we read of them: the message, category and `context` (HubSpot's
  * answers name the inputs an item is about in `context.ids`; the file types context only as lists of strings).
