@@ -71,6 +71,16 @@ describe('normaliser', () => {
     expect((await logged()).map((e) => e.caller.e164)).toEqual(['+442079460958', '+442079460958', '+819012345678']);
   });
 
+  it('a number read once is read the same way again, and the same digits from a PBX in another country in that country', async () => {
+    const { pbx: nz } = await tenants.addPbx({ tenantId, name: 'NZ', baseUrl: 'https://nz.test', defaultCountry: 'NZ', apiClientId: null, connectorMode: 'bus' });
+    const national = { raw: '(02) 9876 5432', name: null };
+    // Sydney in AU, a Wellington-area number in NZ: each reading is kept per country.
+    for (const [i, pbx] of [pbxId, nz.id, pbxId, nz.id].entries()) {
+      await ingestor.ingest(obs({ pbxId: pbx, pbxCallId: `n-${i}`, caller: national }));
+    }
+    expect((await logged()).map((e) => e.caller.e164)).toEqual(['+61298765432', '+64298765432', '+61298765432', '+64298765432']);
+  });
+
   it('gives a retried transition the same id and stores it once', async () => {
     const first = await ingestor.ingest(obs());
     advance(RINGING_WINDOW_MS * 10);

@@ -73,6 +73,7 @@
 // the answering extension is always one of them.
 import { createHash } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
+import { LRUCache } from 'lru-cache';
 import { CALL_EVENT_VERSION, CallEventSchema, type CallEvent, type CallEventType, type Party } from '../../shared/call-event.js';
 import { cleanRawNumber, pbxNumberToE164 } from '../../shared/phone.js';
 import type { EventLog } from '../log/port.js';
@@ -230,9 +231,30 @@ function qualifiedCallId(callId: string, at: number): string {
 
 const EXTENSION = /^\d{1,8}$/;
 
-function party(raw: string, name: string | null, country: CountryCode, extensions: string[]): Party {
+/** E.164 of a number 3CX sent, read as `pbxNumberToE164` does. */
+type NumberReader = (raw: string, country: CountryCode) => string | null;
+
+/** How many distinct numbers (with their PBX's country) an ingestor keeps read. */
+const READ_NUMBERS_KEPT = 10_000;
+
+/**
+ * `pbxNumberToE164` with its answers kept (least recently used dropped past `max`): libphonenumber's
+ * parse is the largest single cost per webhook in a CPU profile of the bus, and the same numbers
+ * recur (every transition of a call repeats its two; extensions and queues recur across calls).
+ */
+function numberReader(max = READ_NUMBERS_KEPT): NumberReader {
+  const read = new LRUCache<string, { e164: string | null }>({ max });
+  return (raw, country) => {
+    const key = `${country}\n${raw}`;
+    let hit = read.get(key);
+    if (!hit) read.set(key, (hit = { e164: pbxNumberToE164(raw, country) }));
+    return hit.e164;
+  };
+}
+
+function party(readNumber: NumberReader, raw: string, name: string | null, country: CountryCode, extensions: string[]): Party {
   const cleaned = cleanRawNumber(raw);
-  const e164 = pbxNumberToE164(raw, country);
+  const e164 = readNumber(raw, country);
   const isExtension = e164 === null && (extensions.includes(cleaned) || EXTENSION.test(cleaned));
   return { raw, e164, name: name && name.trim() ? name.trim() : null, extension: isExtension ? cleaned : null };
 }
@@ -248,6 +270,7 @@ export interface IngestorOptions {
 export function createIngestor(opts: IngestorOptions): Ingestor {
   const now = opts.now ?? (() => new Date());
   const calls = new Map<string, PbxCalls>();
+  const readNumber = numberReader();
   const deliveries = opts.deliveries ?? opts.log.deliveries ?? openMemoryDeliveryStore();
   // The log may store a delivery with its event only where this ingestor looks deliveries up.
   const logStoresDeliveries = opts.log.deliveries !== undefined && deliveries === opts.log.deliveries;
@@ -287,8 +310,8 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
       const answeredBy = obs.type === 'answered' ? (obs.answeredBy ?? (new Set(obs.agents).size === 1 ? obs.agents[0]! : null)) : null;
       const extensions = [...new Set(answeredBy === null ? obs.extensions : [...obs.extensions, answeredBy])];
       const agents = [...new Set(answeredBy === null ? obs.agents : [...obs.agents, answeredBy])].sort();
-      const caller = party(obs.caller.raw, obs.caller.name, pbx.defaultCountry, extensions);
-      const callee = party(obs.callee.raw, obs.callee.name, pbx.defaultCountry, extensions);
+      const caller = party(readNumber, obs.caller.raw, obs.caller.name, pbx.defaultCountry, extensions);
+      const callee = party(readNumber, obs.callee.raw, obs.callee.name, pbx.defaultCountry, extensions);
       const remote = obs.direction === 'inbound' ? caller : callee;
       const remoteKey = remote.e164 ?? `raw:${cleanRawNumber(remote.raw)}`;
       const cls = classOf(obs.type);
