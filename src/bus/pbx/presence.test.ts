@@ -82,11 +82,16 @@ describe('presence: load on the PBX', () => {
         }) as unknown as PbxApi,
     } as PbxApiRegistry;
     const tenants = { getPbx: async (id: string) => ({ id, connectorMode: 'bus' }), pbxSecrets: async () => null } as unknown as Parameters<typeof createPbxGateway>[0]['tenants'];
-    const gateway = createPbxGateway({ tenants, registry });
+    let now = 0;
+    const gateway = createPbxGateway({ tenants, registry, now: () => now });
     const asks = [['pbx_1', '102'], ['pbx_1', '800'], ['pbx_1', '112'], ['pbx_2', '102'], ['pbx_1', '102'], ['pbx_1', '112']] as const;
     const answers = [];
     for (const [pbx, n] of asks) answers.push(await gateway.isInternalNumber(pbx, n));
     expect(answers).toEqual([true, true, false, false, true, false]);
     expect(reads).toEqual(['pbx_1 queues', 'pbx_1 user 102', 'pbx_1 user 800', 'pbx_1 user 112', 'pbx_2 queues', 'pbx_2 user 102']);
+    // An extension an admin adds is found once the answer has aged out.
+    now += DIRECTORY_TTL_MS;
+    await gateway.isInternalNumber('pbx_1', '112');
+    expect(reads.slice(6)).toEqual(['pbx_1 queues', 'pbx_1 user 112']);
   });
 });
