@@ -7,6 +7,7 @@ import { OwnerResolver, withOwnerNote, type WriteOwner } from '../owner.js';
 import {
   CrmError,
   firstSend,
+  linksOf,
   type CallLinks,
   type CallLogInput,
   type CallOutcome,
@@ -196,10 +197,11 @@ export class HubSpotAdapter implements CrmAdapter {
     // A re-pick moves only what this app linked (`written`); links people added by hand stay. With
     // `written` unknown (a create retried after its answer was lost), the pick is linked, nothing unlinked.
     // No read: an unlink of a link already gone and a repeated link both change nothing.
+    const now = linksOf(input);
     await Promise.all([
       patch,
-      this.relink(recordId, 'contacts', written?.contactId ?? null, input.contact?.id ?? null),
-      this.relink(recordId, 'deals', written?.dealId ?? null, input.deal?.id ?? null),
+      this.relink(recordId, 'contacts', written?.contactId ?? null, now.contactId),
+      this.relink(recordId, 'deals', written?.dealId ?? null, now.dealId),
     ]);
     return this.record(recordId, input);
   }
