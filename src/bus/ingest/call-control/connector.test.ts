@@ -414,8 +414,7 @@ describe('CallControlConnector: taking over a call whose id the PBX reused', () 
     ]) await log.append('t_1', e, e.id);
     // A fresh node: its ingestor remembers nothing. The leg is gone from the PBX with no call-log row, so it ends (connection lost).
     tenants.put({ pbx: { id: 'pbx_1', tenantId: 't_1', baseUrl: 'http://pbx.invalid' } });
-    const openLegs = async () => (await log.openLegs('t_1', 'pbx_1')).map((l) => ({ extension: l.extension, event: l.logged.event }));
-    await setup({}, { sink: ingestorSink(createIngestor({ log, tenants })), recordingPoll: false, openLegs });
+    await setup({}, { sink: ingestorSink(createIngestor({ log, tenants })), recordingPoll: false, ...openLegsIn(log, 't_1', 'pbx_1') });
     const events = (await log.read('t_1', { since: 0, limit: 50 })).events.map((e) => `${e.event.pbxCallId}:${e.event.type}`);
     expect(events).toEqual(['4244:ringing', '4244:ended', `${reusedId}:ringing`, `${reusedId}:answered`, `${reusedId}:ended`]);
     expect(await log.openLegs('t_1', 'pbx_1')).toEqual([]);
