@@ -1,7 +1,10 @@
 // Test support shared by the outbox tests: CallEvents for a call leg, a fake bus that hands out
 // recording URLs and serves the bytes, and an in-memory CRM adapter with scripted failures.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import type { CallEvent, CallEventType } from '../../src/shared/call-event.js';
 import type { CallLogInput, CrmAdapter, CrmCallRecord, CrmContact, CrmDeal, FollowUpTaskInput, NewContactInput, OwnerResolution, RecordingFile } from '../../src/main/crm/port.js';
@@ -69,6 +72,14 @@ export interface FakeBus {
   /** Next requestRecording calls throw this (once each). */
   failNext: Error[];
   close(): Promise<void>;
+}
+
+/** A fake bus and a data directory for one test's outboxes; `cleanups` closes the one and removes the other. */
+export async function outboxPlace(dirPrefix: string, cleanups: Array<() => unknown>): Promise<{ bus: FakeBus; dir: string }> {
+  const bus = await startFakeBus();
+  const dir = mkdtempSync(join(tmpdir(), dirPrefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => bus.close());
+  return { bus, dir };
 }
 
 export async function startFakeBus(opts: { delayMs?: number } = {}): Promise<FakeBus> {

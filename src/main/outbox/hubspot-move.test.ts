@@ -1,12 +1,9 @@
 // A HubSpot re-pick moves only the links the outbox wrote, also when the move was cut short: the
 // links are noted only once a write lands, so the retry unlinks the same contact again.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CallChoice } from '../call-choices/choices.js';
 import { startHubSpotSim } from '../../sim/crm/hubspot/index.js';
-import { callEvent, hubspotOutboxes, keyOf, startFakeBus } from '../../../test/support/outbox-fixtures.js';
+import { callEvent, hubspotOutboxes, keyOf, outboxPlace } from '../../../test/support/outbox-fixtures.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -19,9 +16,8 @@ describe('HubSpot re-pick through the outbox', () => {
     const jane = sim.addContact({ firstname: 'Jane', lastname: 'Citizen', phone: '+61 2 9876 5432' });
     const bea = sim.addContact({ firstname: 'Bea', lastname: 'Other', phone: '+61 2 9876 0001' });
     const kim = sim.addContact({ firstname: 'Kim', lastname: 'Colleague', phone: '+61 2 9876 0002' });
-    const bus = await startFakeBus();
-    const dir = mkdtempSync(join(tmpdir(), 'rb-move-'));
-    cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => sim.close());
+    const { bus, dir } = await outboxPlace('rb-move-', cleanups);
     let choice: CallChoice | null = null;
     const open = hubspotOutboxes(sim, { dataDir: dir, bus, contactId: jane, choice: () => choice, cleanups });
     const script = { pbxCallId: 'move1', remote: '+61298765432' };

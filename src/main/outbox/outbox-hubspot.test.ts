@@ -1,16 +1,13 @@
 // The outbox with the real HubSpot adapter against the HubSpot simulator: an outage, a 429 with
 // Retry-After, and an agent process killed in the middle of a CRM write.
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hubspotProvider } from '../crm/hubspot/index.js';
 import type { CrmSession } from '../crm/port.js';
 import { simSession } from '../../sim/crm/common/index.js';
 import { hubspotRateLimitFault, startHubSpotSim, type HubSpotSim } from '../../sim/crm/hubspot/index.js';
-import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, recordingBytes, startFakeBus, type FakeBus } from '../../../test/support/outbox-fixtures.js';
+import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, outboxPlace, recordingBytes, type FakeBus } from '../../../test/support/outbox-fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -19,9 +16,8 @@ afterEach(async () => {
 
 async function setup() {
   const sim = await startHubSpotSim();
-  const bus = await startFakeBus();
-  const dir = mkdtempSync(join(tmpdir(), 'rb-outbox-hs-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => bus.close(), () => sim.close());
+  cleanups.push(() => sim.close());
+  const { bus, dir } = await outboxPlace('rb-outbox-hs-', cleanups);
   const janeId = sim.addContact({ firstname: 'Jane', lastname: 'Citizen', phone: '+61 2 9876 5432' });
   const session = simSession(sim, { hubId: '62515' });
   return { sim, bus, dir, janeId, session };

@@ -4,9 +4,6 @@
 // throughput regression at a busy desk. HubSpot's call PATCHes and attachment reads that wait for
 // its request budget at once share one request (crm/hubspot/batcher.ts): a lone call has nothing to
 // share with and costs the full count; calls back to back at a saturated budget cost less.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallChoice } from '../call-choices/choices.js';
 import type { CrmAdapter, CrmContact } from '../crm/port.js';
@@ -20,7 +17,7 @@ import { startSalesforceSim } from '../../sim/crm/salesforce/index.js';
 import { startZohoSimulator } from '../../sim/crm/zoho/index.js';
 import { startHighLevelSimulator } from '../../sim/crm/highlevel/index.js';
 import { gatedBudget } from '../../../test/support/gated-budget.js';
-import { RecordingHistory, callEvent, hubspotOutboxes, keyOf, outboxOnAdapter, startFakeBus } from '../../../test/support/outbox-fixtures.js';
+import { RecordingHistory, callEvent, hubspotOutboxes, keyOf, outboxOnAdapter, outboxPlace } from '../../../test/support/outbox-fixtures.js';
 
 const CALLER = '+61298765432';
 const STORED = '+61 2 9876 5432';
@@ -73,9 +70,8 @@ afterEach(async () => {
 describe('requests a plain answered call costs each CRM (simulator request log)', () => {
   it.each(Object.keys(crms))('%s', async (name) => {
     const { sim, adapter, contact } = await crms[name]!();
-    const bus = await startFakeBus();
-    const dir = mkdtempSync(join(tmpdir(), 'rb-requests-'));
-    cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => sim.close());
+    const { bus, dir } = await outboxPlace('rb-requests-', cleanups);
     const outbox = outboxOnAdapter(adapter, { dataDir: dir, bus, history: new RecordingHistory(), resolveContact: async () => contact });
     cleanups.push(() => outbox.close());
     const script = { pbxCallId: 'plain1', remote: CALLER };
@@ -95,11 +91,10 @@ describe('requests a plain answered call costs each CRM (simulator request log)'
 describe('HubSpot: calls back to back at a saturated budget share requests', () => {
   it('six plain calls cost fewer than 5 requests each, each call still logged once with its own recording', async () => {
     const sim = await startHubSpotSim({ rateLimits: false });
-    const bus = await startFakeBus();
-    const dir = mkdtempSync(join(tmpdir(), 'rb-requests-'));
+    cleanups.push(() => sim.close());
+    const { bus, dir } = await outboxPlace('rb-requests-', cleanups);
     const gate = gatedBudget();
-    const stop = gate.ticking(20); // one request at a time, always waited for
-    cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }), stop);
+    cleanups.push(gate.ticking(20)); // one request at a time, always waited for
     const remote = (i: number) => `+6129876${String(5200 + i)}`;
     const contacts = new Map(Array.from({ length: 6 }, (_, i) => [remote(i), sim.addContact({ firstname: `Caller${i}`, phone: remote(i) })]));
     const session = simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID });
@@ -128,9 +123,8 @@ describe('HubSpot: the links are read only when the pick changed', () => {
     const sim = await startHubSpotSim({ rateLimits: false });
     const jane = sim.addContact({ firstname: 'Jane', lastname: 'Citizen', phone: STORED });
     const bea = sim.addContact({ firstname: 'Bea', lastname: 'Other', phone: '+61 2 9876 0001' });
-    const bus = await startFakeBus();
-    const dir = mkdtempSync(join(tmpdir(), 'rb-requests-'));
-    cleanups.push(() => sim.close(), () => bus.close(), () => rmSync(dir, { recursive: true, force: true }));
+    cleanups.push(() => sim.close());
+    const { bus, dir } = await outboxPlace('rb-requests-', cleanups);
     let choice: CallChoice | null = null;
     const open = hubspotOutboxes(sim, { dataDir: dir, bus, contactId: jane, choice: () => choice, cleanups });
     const linkReads = () => sim.requestsTo('GET', /^\/crm\/v3\/objects\/calls\/[^/]+$/).filter((r) => 'associations' in r.query).length;

@@ -4,16 +4,13 @@
 // lost) and the agent app quitting and restarting at seeded points, wrap-ups included. The oracle
 // is a plain model of what the agent last saved: the simulator must hold exactly one COMPLETED call
 // per call, with those notes, that outcome, its recording and 3CX's summary.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hubspotProvider } from '../crm/hubspot/index.js';
 import { simSession } from '../../sim/crm/common/index.js';
 import { startHubSpotSim } from '../../sim/crm/hubspot/index.js';
 import { mulberry32 } from '../../sim/prng.js';
 import type { Outbox } from './outbox.js';
-import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, startFakeBus } from '../../../test/support/outbox-fixtures.js';
+import { RecordingHistory, callEvent, keyOf, outboxOnAdapter, outboxPlace } from '../../../test/support/outbox-fixtures.js';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -27,9 +24,8 @@ describe('wrap-up into the HubSpot simulator under seeded faults and restarts', 
     it(`seed ${seed}: one COMPLETED record per call with the last saved notes, outcome, recording and 3CX summary`, async () => {
       const random = mulberry32(seed);
       const sim = await startHubSpotSim({ rateLimits: false });
-      const bus = await startFakeBus();
-      const dir = mkdtempSync(join(tmpdir(), 'rb-wrapup-hs-'));
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => bus.close(), () => sim.close());
+      cleanups.push(() => sim.close());
+      const { bus, dir } = await outboxPlace('rb-wrapup-hs-', cleanups);
       const calls = 6;
       for (let n = 0; n < calls; n++) sim.addContact({ firstname: `Caller${n}`, phone: `+6129876${5000 + n}` });
       const adapter = hubspotProvider.create(simSession(sim, { hubId: '62515' }), { origin: sim.url });
