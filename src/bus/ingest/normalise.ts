@@ -71,7 +71,6 @@
 // Every `answered` names who answered (`answeredBy`): the form's own word for it, else the one
 // agent it concerns. A queue call's `answered` may concern several agents (everyone it rang):
 // the answering extension is always one of them.
-import { createHash } from 'node:crypto';
 import type { CountryCode } from 'libphonenumber-js';
 import { LRUCache } from 'lru-cache';
 import { CALL_EVENT_VERSION, CallEventSchema, type CallEvent, type CallEventType, type Party } from '../../shared/call-event.js';
@@ -79,6 +78,7 @@ import { cleanRawNumber, pbxNumberToE164 } from '../../shared/phone.js';
 import type { EventLog } from '../log/port.js';
 import type { TenantStore } from '../tenants/port.js';
 import { contentDigest, deliveryKey, type DeliveryStore } from './deliveries/port.js';
+import { sha256Url } from './digest.js';
 import { openMemoryDeliveryStore } from './deliveries/sqlite.js';
 import type { CallObservation, IngestResult, Ingestor } from './observation.js';
 
@@ -184,7 +184,7 @@ class PbxCalls {
    */
   newTemplateCallId(parts: Array<string | number>): string {
     for (let n = 0; ; n++) {
-      const id = `tpl_${sha([...parts, ...(n > 0 ? [n] : [])].join('\n')).slice(0, 24)}`;
+      const id = `tpl_${sha256Url([...parts, ...(n > 0 ? [n] : [])].join('\n')).slice(0, 24)}`;
       if (!this.byCallId.has(id)) return id;
     }
   }
@@ -221,12 +221,10 @@ function agentsOverlap(a: string[], b: string[]): boolean {
   return a.length === 0 || b.length === 0 || a.some((x) => b.includes(x));
 }
 
-const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
-
 /** A reused PBX call id, qualified by when its new call was first seen; within CallEvent's 128 characters. */
 function qualifiedCallId(callId: string, at: number): string {
   const stamp = `@${new Date(at).toISOString()}`;
-  return `${callId.length + stamp.length <= 128 ? callId : sha(callId).slice(0, 32)}${stamp}`;
+  return `${callId.length + stamp.length <= 128 ? callId : sha256Url(callId).slice(0, 32)}${stamp}`;
 }
 
 const EXTENSION = /^\d{1,8}$/;
@@ -351,7 +349,7 @@ export function createIngestor(opts: IngestorOptions): Ingestor {
         call?.pbxCallId ??
         index.newTemplateCallId([obs.pbxId, remoteKey, agents.join(','), cls, journal?.identity ?? Math.floor(at / 1000)]);
       const existing = call ? sameTransition(call) : undefined;
-      const keyOf = (id: string) => `ev_${sha([obs.pbxId, id, cls, agents.join(',')].join('\n')).slice(0, 32)}`;
+      const keyOf = (id: string) => `ev_${sha256Url([obs.pbxId, id, cls, agents.join(',')].join('\n')).slice(0, 32)}`;
       const key = existing?.key ?? keyOf(pbxCallId);
 
       let type = obs.type;

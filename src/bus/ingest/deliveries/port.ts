@@ -2,9 +2,9 @@
 // stored, so a retry is answered as a duplicate and a reused id with another body is refused.
 // Remembered outside the process (a table in the SQLite event log's own file, or the Redis every
 // node shares), so a retry after a bus restart or on another node is recognised too.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CallObservation } from '../observation.js';
+import { sha256Url } from '../digest.js';
 
 /**
  * How long a delivery id is remembered. Standard Webhooks' example schedule retries for 75 h 35 min
@@ -26,15 +26,13 @@ export interface DeliveryStore {
   close(): Promise<void>;
 }
 
-const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
-
 /**
  * A fixed-size key for one delivery. The event time is part of it: a sender that derives delivery
  * ids from call ids repeats them when the PBX reuses a call id, and that later call's events are
  * new deliveries, not replays (a signed body cannot change its event time).
  */
 export function deliveryKey(pbxId: string, deliveryId: string, eventTimeMs: number): string {
-  return sha([pbxId, deliveryId, eventTimeMs].join('\n')).slice(0, 32);
+  return sha256Url([pbxId, deliveryId, eventTimeMs].join('\n')).slice(0, 32);
 }
 
 /**
@@ -66,5 +64,5 @@ export function contentDigest(obs: CallObservation): string {
     endReason: obs.endReason ?? null,
     journal: obs.journal ? [obs.journal.identity, obs.journal.endedAt?.getTime() ?? null] : null,
   };
-  return sha(JSON.stringify(Object.values(fields)));
+  return sha256Url(JSON.stringify(Object.values(fields)));
 }
