@@ -236,12 +236,12 @@ type NumberReader = (raw: string, country: CountryCode) => string | null;
 const READ_NUMBERS_KEPT = 10_000;
 
 /**
- * `pbxNumberToE164` with its answers kept (least recently used dropped past `max`): libphonenumber's
- * parse is the largest single cost per webhook in a CPU profile of the bus, and the same numbers
- * recur (every transition of a call repeats its two; extensions and queues recur across calls).
+ * `pbxNumberToE164` with its answers kept (least recently used dropped past READ_NUMBERS_KEPT):
+ * libphonenumber's parse is the largest single cost per webhook in a CPU profile of the bus, and the
+ * same numbers recur (every transition of a call repeats its two; extensions and queues recur across calls).
  */
-function numberReader(max = READ_NUMBERS_KEPT): NumberReader {
-  const read = new LRUCache<string, { e164: string | null }>({ max });
+function numberReader(): NumberReader {
+  const read = new LRUCache<string, { e164: string | null }>({ max: READ_NUMBERS_KEPT });
   return (raw, country) => {
     const key = `${country}\n${raw}`;
     let hit = read.get(key);
