@@ -17,6 +17,8 @@ interface StoredObject {
   createdAt: string;
   updatedAt: string;
   associations: Array<{ toId: string; typeId: number; toType?: string }>;
+  /** Its properties until each recent update, which a lagging search index still shows (`searchLagMs`). */
+  earlier?: Array<{ until: number; properties: Record<string, string> }>;
 }
 
 export interface StoredFile {
@@ -77,8 +79,9 @@ export interface HubSpotSim extends CrmSimulator {
   /** Adds a HubSpot user (owner); returns its numeric owner id. */
   addOwner(owner: { email: string; id?: string; firstName?: string; lastName?: string; archived?: boolean }): string;
   /**
-   * How long a new call or task stays invisible to search (HubSpot's search index is eventually
-   * consistent; reads by id and the unique-value check are not). 0 by default.
+   * How long search lags writes: a new call or task stays invisible to it, and an updated call shows
+   * its earlier properties, for this long (HubSpot's search index is eventually consistent; reads by
+   * id and the unique-value check are not). 0 by default.
    */
   searchLagMs: number;
 }
@@ -397,7 +400,7 @@ function registerRoutes(app: FastifyInstance, state: State): void {
     if (!call) throw simError(404, hubspotError(404, 'Object not found'));
     const { properties } = req.body as { properties: Record<string, string> };
     checkCallUpdate(state, properties);
-    return publicObject(applyUpdate(call, properties));
+    return publicObject(applyUpdate(state, call, properties));
   });
 
   // Batch update (BatchInputSimplePublicObjectBatchInput -> 200, or 207 with per-input errors).
@@ -409,7 +412,7 @@ function registerRoutes(app: FastifyInstance, state: State): void {
     // [U] A refused property value fails the whole batch here, nothing applied: the conservative reading (the
     // file documents 207 for per-input failures but not which ones qualify); only unknown ids are per input.
     for (const input of found) checkCallUpdate(state, input.properties);
-    const results = found.map((i) => publicObject(applyUpdate(state.calls.get(i.id)!, i.properties)));
+    const results = found.map((i) => publicObject(applyUpdate(state, state.calls.get(i.id)!, i.properties)));
     return batchAnswer(reply, results, inputs.filter((i) => !state.calls.has(i.id)).map((i) => i.id));
   });
 
@@ -495,7 +498,12 @@ function checkCallUpdate(state: State, properties: Record<string, string>): void
   if (missing) throw simError(400, hubspotError(400, `File ${missing} does not exist`));
 }
 
-function applyUpdate(call: StoredObject, properties: Record<string, string>): StoredObject {
+function applyUpdate(state: State, call: StoredObject, properties: Record<string, string>): StoredObject {
+  const now = Date.now();
+  if (state.searchLagMs > 0) {
+    const recent = (call.earlier ?? []).filter((e) => e.until > now - state.searchLagMs);
+    call.earlier = [...recent, { until: now, properties: { ...call.properties } }];
+  }
   Object.assign(call.properties, properties);
   call.updatedAt = new Date().toISOString();
   return call;
@@ -565,16 +573,20 @@ function checkUniqueCallKey(store: Map<string, StoredObject>, object: string, pr
   }
 }
 
-/** What search can see: objects older than the simulated index lag. */
+/** What search can see: objects older than the simulated index lag, as they were that long ago. */
 function indexed(state: State, store: Map<string, StoredObject>): Map<string, StoredObject> {
   if (state.searchLagMs <= 0) return store;
   const visibleBefore = Date.now() - state.searchLagMs;
-  return new Map([...store].filter(([, o]) => Date.parse(o.createdAt) <= visibleBefore));
+  const asIndexed = (o: StoredObject): StoredObject => {
+    const then = o.earlier?.find((e) => e.until > visibleBefore);
+    return then ? { ...o, properties: then.properties } : o;
+  };
+  return new Map([...store].filter(([, o]) => Date.parse(o.createdAt) <= visibleBefore).map(([id, o]) => [id, asIndexed(o)]));
 }
 
 function search(store: Map<string, StoredObject>, body: SearchBody) {
   const matches = [...store.values()].filter(
-    (o) => body.filterGroups.length === 0 || body.filterGroups.some((g) => g.filters.every((f) => matchesFilter(o.properties[f.propertyName], f))),
+    (o) => body.filterGroups.length === 0 || body.filterGroups.some((g) => g.filters.every((f) => matchesFilter(searchable(o, f.propertyName), f))),
   );
   for (const sort of [...body.sorts].reverse()) {
     const [prop, dir] = sort.startsWith('-') ? [sort.slice(1), -1] : [sort, 1];
@@ -584,6 +596,11 @@ function search(store: Map<string, StoredObject>, body: SearchBody) {
   const page = matches.slice(offset, offset + body.limit);
   const next = offset + body.limit < matches.length ? { next: { after: String(offset + body.limit) } } : undefined;
   return { total: matches.length, results: page.map((o) => publicObject(o, body.properties)), ...(next ? { paging: next } : {}) };
+}
+
+/** A property search filters on; every object also has `hs_object_id`, its id (search guide: a default property). */
+function searchable(o: StoredObject, name: string): string | undefined {
+  return name === 'hs_object_id' ? o.id : o.properties[name];
 }
 
 function matchesFilter(value: string | undefined, f: Filter): boolean {

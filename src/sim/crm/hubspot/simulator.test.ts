@@ -109,6 +109,24 @@ describe('HubSpot simulator', () => {
     expect(sim.specViolations).toEqual([expect.stringContaining("(/crm/v3/objects/calls/batch/read) request: body must have required property 'propertiesWithHistory'")]);
   });
 
+  it('searches an index that lags writes: for `searchLagMs` an updated call shows its earlier properties, found by `hs_object_id`', async () => {
+    const created = await send('POST', '/crm/v3/objects/calls', { properties: { hs_timestamp: '2026-03-01T10:00:00.000Z', hs_call_title: 'before' }, associations: [] });
+    const id = String(created.body.id);
+    sim.calls.get(id)!.createdAt = '2026-01-01T00:00:00.000Z'; // an older call, long in the index
+    sim.searchLagMs = 2_000;
+    const byId = { filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'EQ', value: id }] }], properties: ['hs_call_title'], sorts: [], limit: 1, after: '0' };
+    const titles = async () => {
+      now += 1_000; // past the search limit's window: this test is about the index, not the rate
+      return ((await send('POST', '/crm/v3/objects/calls/search', byId)).body.results as Array<{ properties: Record<string, string> }>).map((r) => r.properties.hs_call_title);
+    };
+    expect(await titles()).toEqual(['before']);
+    await send('PATCH', `/crm/v3/objects/calls/${id}`, { properties: { hs_call_title: 'after' } });
+    expect(await titles()).toEqual(['before']); // the index has not caught up
+    expect((await send('GET', `/crm/v3/objects/calls/${id}?properties=hs_call_title`)).body).toMatchObject({ properties: { hs_call_title: 'after' } }); // a read by id has
+    await expect.poll(titles, { timeout: 5_000, interval: 200 }).toEqual(['after']);
+    sim.assertNoSpecViolations();
+  });
+
   it('allows 100 requests per 10 seconds, then answers 429 as HubSpot does until the window moves on', async () => {
     for (let i = 1; i <= HUBSPOT_RATE_LIMITS.tenSecondly; i++) {
       const ok = await send('GET', '/crm/v3/owners');
