@@ -14,7 +14,11 @@ export interface RequestWindow {
   perMs: number;
   /** Only requests whose URL path matches count against this window (HubSpot's search limit); default all. */
   path?: RegExp;
+  /** Requests whose URL path matches do not count (HubSpot's searches, exempt from its 10 s window). */
+  except?: RegExp;
 }
+
+const counts = (window: RequestWindow, path: string) => (!window.path || window.path.test(path)) && !window.except?.test(path);
 
 export interface BudgetSpec {
   windows?: RequestWindow[];
@@ -133,7 +137,7 @@ export class RequestBudget {
   private freeAt(path: string, now: number): number {
     let at = now;
     for (const { window, starts } of this.windows) {
-      if (window.path && !window.path.test(path)) continue;
+      if (!counts(window, path)) continue;
       const span = window.perMs * (1 + WINDOW_MARGIN);
       while (starts.length > 0 && starts[0]! <= now - span) starts.shift();
       if (starts.length >= window.max) at = Math.max(at, starts[starts.length - window.max]! + span);
@@ -142,7 +146,7 @@ export class RequestBudget {
   }
 
   private start(waiter: Waiter, now: number): void {
-    for (const { window, starts } of this.windows) if (!window.path || window.path.test(waiter.path)) starts.push(now);
+    for (const { window, starts } of this.windows) if (counts(window, waiter.path)) starts.push(now);
     this.inFlight++;
     let released = false;
     waiter.grant(() => {

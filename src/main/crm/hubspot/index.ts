@@ -5,6 +5,7 @@ import { HubSpotAdapter } from './adapter.js';
 
 export const HUBSPOT_API_ORIGIN = 'https://api.hubapi.com';
 export const HUBSPOT_APP_ORIGIN = 'https://app.hubspot.com';
+const CRM_SEARCH_PATH = /^\/crm\/v3\/objects\/[^/]+\/search$/;
 
 export const hubspotProvider: CrmProvider = {
   id: 'hubspot',
@@ -29,8 +30,9 @@ export const hubspotProvider: CrmProvider = {
         fetch: opts.fetch,
         // HubSpot's 429 carries no Retry-After in the docs; its rolling window is the delay.
         rateLimitDelayMs: (h) => Number(h.get('x-hubspot-ratelimit-interval-milliseconds')) || null,
-        // Public OAuth apps: 100 requests / 10 s per account; CRM search: 4 / s per token (HubSpot changelog).
-        budget: new RequestBudget({ windows: [{ max: 100, perMs: 10_000 }, { max: 4, perMs: 1_000, path: /^\/crm\/v3\/objects\/[^/]+\/search$/ }] }),
+        // Public OAuth apps: 100 requests / 10 s per account; CRM search: 4 / s per token (HubSpot
+        // changelog), and exempt from the 10 s window (the official files' x-hubspot-rate-limit-exemptions).
+        budget: new RequestBudget({ windows: [{ max: 100, perMs: 10_000, except: CRM_SEARCH_PATH }, { max: 4, perMs: 1_000, path: CRM_SEARCH_PATH }] }),
       },
     }),
 };
