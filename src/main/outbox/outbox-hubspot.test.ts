@@ -85,7 +85,7 @@ describe('outbox + HubSpot adapter + simulator', () => {
     expect(stored!.properties.hs_attachment_ids).toBe([...sim.files.values()][0]!.id);
   });
 
-  it('a call logged and its recording attached on first try costs 4 HubSpot requests; a retry after a lost create answer still ends with one call', async () => {
+  it('a call logged and its recording attached on first try costs 4 HubSpot requests, 3 against its 10 s window (the attachment read is a search); a retry after a lost create answer still ends with one call', async () => {
     const { sim, bus, dir, session } = await setup();
     const outbox = openOutbox(dir, sim, bus, session);
     // Every request but the screen-pop's contact lookup (the portal's limit is shared by all agents).
@@ -96,7 +96,7 @@ describe('outbox + HubSpot adapter + simulator', () => {
     const [first] = [...sim.calls.keys()];
     expect(logging().map((r) => `${r.method} ${r.path}`)).toEqual([
       'POST /crm/v3/objects/calls',
-      `GET /crm/v3/objects/calls/${first}`,
+      'POST /crm/v3/objects/calls/search',
       'POST /files/v3/files',
       `PATCH /crm/v3/objects/calls/${first}`,
     ]);

@@ -257,10 +257,29 @@ export class HubSpotAdapter implements CrmAdapter {
       return id;
     };
     // The call's attachments are read beside the upload (no added round trip).
-    const [call, fileId] = await Promise.all([this.callReads.run({ id: record.id, properties: ['hs_attachment_ids'] }), uploaded()]);
-    const attached = (call.properties.hs_attachment_ids ?? '').split(';').filter(Boolean);
+    const [attached, fileId] = await Promise.all([this.attachmentsOf(record.id), uploaded()]);
     if (attached.includes(fileId)) return;
     await this.callUpdates.run({ id: record.id, properties: { hs_attachment_ids: [...attached, fileId].join(';') } });
+  }
+
+  /**
+   * The files attached to a call (people may attach their own in HubSpot; the recording joins them).
+   * Read through search, which HubSpot exempts from the 10 s window every other request shares
+   * (the official files' `x-hubspot-rate-limit-exemptions`; usage guidelines), so the recording
+   * costs the account's request budget no more than before the live record. A call search does not
+   * show yet (its index lags a create) is read by id.
+   */
+  private async attachmentsOf(callId: string): Promise<string[]> {
+    const body: SearchRequest = {
+      filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'EQ', value: callId }] }],
+      properties: ['hs_attachment_ids'],
+      sorts: [],
+      limit: 1,
+      after: '0',
+    };
+    const found = await this.call({ method: 'POST', path: `${CALLS_PATH}/search`, json: body, schema: SearchResponse, idempotent: true });
+    const call = found.results.find((o) => o.id === callId) ?? (await this.callReads.run({ id: callId, properties: ['hs_attachment_ids'] }));
+    return (call.properties.hs_attachment_ids ?? '').split(';').filter(Boolean);
   }
 
   /** The account's call outcomes (legacy calling API, still what the calls object's disposition takes). */

@@ -29,7 +29,7 @@ beforeEach(async () => {
   sim = await startHubSpotSim({ rateLimits: false });
   session = simSession(sim, { portalId: HUBSPOT_SIM_PORTAL_ID });
   roomy = hubspotProvider.create(session, { origin: sim.url });
-  gate = gatedBudget();
+  gate = gatedBudget(/\/search$/); // as HubSpot's own: searches are outside the 10 s window
   batched = vi.spyOn(SlotBatcher.prototype, 'run');
   // One attempt per request: a refused batch is seen as it is, not retried behind the gate.
   crm = new HubSpotAdapter(session, { apiOrigin: sim.url, appOrigin: sim.url, http: { budget: gate.budget, retry: { attempts: 1, maxRetryAfterMs: 0, backoff: { baseMs: 1, capMs: 1 } } } });
@@ -78,20 +78,26 @@ const RECORDING = { fileName: 'rec.wav', contentType: 'audio/wav', data: new Uin
 const wireSince = (before: number) => sim.requests.slice(before).map((r) => `${r.method} ${r.path}`);
 
 describe('HubSpot call writes waiting for the budget share one request', () => {
-  it('with no room, the completions and attachment PATCHes of 5 calls queued at once go out as one batch/update, and each call ends with exactly its own properties', async () => {
+  it('with no room, the attachment reads by id of 5 calls go out as one batch/read, their completions and attachment PATCHes as one batch/update, and each call ends with exactly its own properties', async () => {
     const ids = await liveCalls(5);
     const memos = ids.map((_, i) => uploaded(i));
+    sim.searchLagMs = 60_000; // search does not show the new calls yet: their attachments are read by id
     await gate.shut();
     const before = sim.requests.length;
     const attaches = ids.map((id, i) => crm.attachRecording({ id, url: null }, RECORDING, input(i).callKey, memos[i]));
+    await queued(5); // the reads by id, after their searches (which pass the gate)
     const completions = ids.map((id, i) => crm.updateCall(id, input(i)));
-    gate.room(); // the attachment reads, which asked first, go out together
+    gate.room(); // the reads, which asked first, go out together
     // Their PATCHes join the completions still waiting: 5 reads, 5 completions, 5 attachment PATCHes.
     await queued(15);
     gate.room();
     await Promise.all([...attaches, ...completions]);
 
-    expect(wireSince(before)).toEqual(['POST /crm/v3/objects/calls/batch/read', 'POST /crm/v3/objects/calls/batch/update']);
+    expect(wireSince(before)).toEqual([
+      ...ids.map(() => 'POST /crm/v3/objects/calls/search'),
+      'POST /crm/v3/objects/calls/batch/read',
+      'POST /crm/v3/objects/calls/batch/update',
+    ]);
     const update = sim.requests.at(-1)!.body as { inputs: Array<{ id: string; properties: Record<string, string> }> };
     // One input per call (HubSpot refuses an id twice): its completion and its attachment merged.
     expect(update.inputs.map((i) => i.id)).toEqual(ids);
@@ -106,7 +112,7 @@ describe('HubSpot call writes waiting for the budget share one request', () => {
     });
   });
 
-  it('with room, each op is the single request of before: one PATCH per update, the attachment read a GET', async () => {
+  it('with room, each op is the single request of before: one PATCH per update, the attachment read a search', async () => {
     const [first, second] = await liveCalls(2);
     const before = sim.requests.length;
     await roomy.updateCall(first!, input(0));
@@ -117,14 +123,14 @@ describe('HubSpot call writes waiting for the budget share one request', () => {
     expect([...wire.slice(0, 2), ...wire.slice(2, 4).sort(), wire[4]]).toEqual([
       `PATCH /crm/v3/objects/calls/${first}`,
       `PATCH /crm/v3/objects/calls/${second}`,
-      `GET /crm/v3/objects/calls/${first}`,
+      'POST /crm/v3/objects/calls/search',
       'POST /files/v3/files',
       `PATCH /crm/v3/objects/calls/${first}`,
     ]);
     const [patch, , , , attach] = sim.requests.slice(before);
-    const read = sim.requests.slice(before).find((r) => r.method === 'GET')!;
+    const read = sim.requests.slice(before).find((r) => r.path.endsWith('/search'))!;
     expect(patch!.body).toEqual({ properties: expect.objectContaining({ hs_call_status: 'COMPLETED', hs_call_body: 'notes of call 0' }) });
-    expect(read!.query).toEqual({ properties: 'hs_attachment_ids' });
+    expect(read.body).toMatchObject({ filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'EQ', value: first }] }], properties: ['hs_attachment_ids'] });
     expect(attach!.body).toEqual({ properties: { hs_attachment_ids: [...sim.files.keys()][0] } });
   });
 

@@ -171,6 +171,32 @@ describe('HubSpot adapter against the simulator', () => {
     expect(sim.requestsTo('POST', '/files/v3/files')).toHaveLength(1);
   });
 
+  it('attaching the recording keeps the files people attached to the call: read through search, or by id while search does not show the call yet', async () => {
+    const theirs = (id: string) => sim.files.set(id, { id, name: `contract-${id}`, extension: 'pdf', path: '/', data: Buffer.from('pdf'), contentType: 'application/pdf' });
+    const recording = { fileName: 'call-77.mp3', contentType: 'audio/mpeg', data: new Uint8Array([1, 2, 3]) };
+    const wireSince = (before: number) => sim.requests.slice(before).map((r) => `${r.method} ${r.path}`).sort();
+
+    const indexed = await crm.logCall(call());
+    theirs('700001');
+    sim.calls.get(indexed.id)!.properties.hs_attachment_ids = '700001'; // attached by hand in HubSpot
+    let before = sim.requests.length;
+    await crm.attachRecording(indexed, recording, call().callKey);
+    const ours = [...sim.files.keys()].find((id) => id !== '700001')!;
+    expect(sim.calls.get(indexed.id)!.properties.hs_attachment_ids).toBe(`700001;${ours}`);
+    // The read is a search (exempt from HubSpot's 10 s window), not a GET. (No step memo: the upload
+    // first looks for a copy an earlier attempt may have left.)
+    expect(wireSince(before)).toEqual(['GET /files/v3/files/search', `PATCH /crm/v3/objects/calls/${indexed.id}`, 'POST /crm/v3/objects/calls/search', 'POST /files/v3/files'].sort());
+
+    sim.searchLagMs = 60_000; // a call search does not show yet
+    const fresh = await crm.logCall(call({ callKey: 'acme:pbx1:call-78:101' }));
+    theirs('700002');
+    sim.calls.get(fresh.id)!.properties.hs_attachment_ids = '700002';
+    before = sim.requests.length;
+    await crm.attachRecording(fresh, recording, 'acme:pbx1:call-78:101');
+    expect(sim.calls.get(fresh.id)!.properties.hs_attachment_ids).toMatch(/^700002;\d+$/);
+    expect(wireSince(before)).toContain(`GET /crm/v3/objects/calls/${fresh.id}`);
+  });
+
   it('re-uses an uploaded file when the upload response was lost', async () => {
     const record = await crm.logCall(call());
     const file = { fileName: 'call-77.wav', contentType: 'audio/wav', data: new Uint8Array(2048) };
@@ -255,7 +281,9 @@ describe('HubSpot adapter against the simulator', () => {
     const missed = call({ contact: { id: found!.id, kind: 'contact' }, ownerId: 'jane@acme.com', outcome: 'missed', answeredAt: null, durationSec: 0 });
     const record = await crm.logCall(missed);
     await crm.updateCall(record.id, { ...missed, notes: 'left a voicemail' });
+    sim.searchLagMs = 60_000; // search does not show the call yet: its attachments are read by id
     await crm.attachRecording(record, { fileName: 'call-77.mp3', contentType: 'audio/mpeg', data: new Uint8Array([1, 2, 3]) }, missed.callKey);
+    sim.searchLagMs = 0;
     await crm.createFollowUpTask!(record, { callKey: missed.callKey, contact: missed.contact, ownerId: 'jane@acme.com', subject: 'Call back Ada', dueAt: '2026-03-01T11:00:20.000Z' });
     await syncAllContacts(crm);
     expect(found!.id).toBe(contact);
