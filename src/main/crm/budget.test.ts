@@ -86,7 +86,6 @@ describe('RequestBudget', () => {
     expect(started.map(([n]) => n)).toEqual(['s1', 'read', 's2']);
   });
 
-
   it('leaves the paths a window excepts out of it: searches pass a full 10 s window and do not fill it', async () => {
     const search = /\/search$/;
     const { started, ask } = tracker(new RequestBudget({ windows: [{ max: 1, perMs: 10_000, except: search }, { max: 2, perMs: 1_000, path: search }] }));
@@ -103,6 +102,7 @@ describe('RequestBudget', () => {
     await vi.advanceTimersByTimeAsync(10_000);
     expect(started.map(([n]) => n)).toEqual(['write', 's1', 's2', 's3', 'write2']);
   });
+
   it('keeps at most `concurrency` requests in flight', async () => {
     const { started, ask, release } = tracker(new RequestBudget({ concurrency: 2 }));
     for (const name of ['a', 'b', 'c']) ask(name);

@@ -65,8 +65,8 @@ const limited: Record<string, (r: { method: string; path: string }) => boolean> 
 /**
  * Requests that count against the CRM's rate limit. HubSpot: live create, completing PATCH (the
  * links it was created with stand: no read), then the recording (upload, PATCH; its attachments are
- * read through search, outside the 10 s window, so 5 requests on the wire). Salesforce and Zoho: create, update, upload (a
- * first attempt has no earlier write to look for). HighLevel: find (here: open) the contact's
+ * read through search, outside the 10 s window, so 5 requests on the wire). Salesforce and Zoho:
+ * create, update, upload (a first attempt has no earlier write to look for). HighLevel: find (here: open) the contact's
  * conversation, the Call message, its note; the update reads and rewrites the note (the message's
  * contact is the one last written); the recording reads the message and note, uploads, notes the
  * URL and attaches it.
