@@ -270,15 +270,8 @@ export class HubSpotAdapter implements CrmAdapter {
    * show yet (its index lags a create) is read by id.
    */
   private async attachmentsOf(callId: string): Promise<string[]> {
-    const body: SearchRequest = {
-      filterGroups: [{ filters: [{ propertyName: 'hs_object_id', operator: 'EQ', value: callId }] }],
-      properties: ['hs_attachment_ids'],
-      sorts: [],
-      limit: 1,
-      after: '0',
-    };
-    const found = await this.call({ method: 'POST', path: `${CALLS_PATH}/search`, json: body, schema: SearchResponse, idempotent: true });
-    const call = found.results.find((o) => o.id === callId) ?? (await this.callReads.run({ id: callId, properties: ['hs_attachment_ids'] }));
+    const found = await this.searchOne('calls', 'hs_object_id', callId, ['hs_attachment_ids']);
+    const call = found?.id === callId ? found : await this.callReads.run({ id: callId, properties: ['hs_attachment_ids'] });
     return (call.properties.hs_attachment_ids ?? '').split(';').filter(Boolean);
   }
 
@@ -365,14 +358,13 @@ export class HubSpotAdapter implements CrmAdapter {
     }
   }
 
-  private async findByCallKey(object: 'calls' | 'tasks', callKey: string) {
-    const body: SearchRequest = {
-      filterGroups: [{ filters: [{ propertyName: CALL_KEY_PROPERTY, operator: 'EQ', value: callKey }] }],
-      properties: [CALL_KEY_PROPERTY],
-      sorts: [],
-      limit: 1,
-      after: '0',
-    };
+  private findByCallKey(object: 'calls' | 'tasks', callKey: string) {
+    return this.searchOne(object, CALL_KEY_PROPERTY, callKey, [CALL_KEY_PROPERTY]);
+  }
+
+  /** The first object whose `property` equals `value`, as search shows it (its index lags writes by seconds). */
+  private async searchOne(object: 'calls' | 'tasks', property: string, value: string, properties: string[]): Promise<SimplePublicObject | undefined> {
+    const body: SearchRequest = { filterGroups: [{ filters: [{ propertyName: property, operator: 'EQ', value }] }], properties, sorts: [], limit: 1, after: '0' };
     const found = await this.call({ method: 'POST', path: `/crm/v3/objects/${object}/search`, json: body, schema: SearchResponse, idempotent: true });
     return found.results[0];
   }
