@@ -99,6 +99,8 @@ const MIGRATIONS: Migration[] = [
   },
   // 3: delivery ids, committed with the events they brought (before: a deliveries.sqlite file of their own).
   (db) => db.exec(DELIVERIES_SCHEMA),
+  // 4: no index on received_at: only the trim asked it, and it reads the events in offset order instead.
+  (db) => db.exec('DROP INDEX IF EXISTS events_received_at'),
 ];
 
 /** Applies one event's openLegChanges to the index (inside the caller's transaction). */
@@ -131,7 +133,11 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
   );
 
   const sql = {
-    stream: db.prepare<[string], { epoch: string; top: number }>('SELECT epoch, top FROM streams WHERE tenant_id = ?'),
+    // The top is the newest event's offset, read through the primary key; streams.top keeps it only
+    // across a trim that removes every event (an append then leaves the streams page untouched).
+    stream: db.prepare<[string], { epoch: string; top: number }>(
+      'SELECT epoch, max(top, coalesce((SELECT max(log_offset) FROM events e WHERE e.tenant_id = s.tenant_id), 0)) AS top FROM streams s WHERE s.tenant_id = ?',
+    ),
     createStream: db.prepare<[string, string]>('INSERT OR IGNORE INTO streams (tenant_id, epoch, top) VALUES (?, ?, 0)'),
     setTop: db.prepare<[number, string]>('UPDATE streams SET top = ? WHERE tenant_id = ?'),
     byKey: db.prepare<[string, string], { log_offset: number }>(
@@ -155,8 +161,9 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
       'SELECT log_offset, body FROM events WHERE tenant_id = ? AND event_id = ? ORDER BY log_offset LIMIT 1',
     ),
     tenants: db.prepare<[], { tenant_id: string }>('SELECT tenant_id FROM streams'),
-    firstKept: db.prepare<[string, number], { first: number | null }>(
-      'SELECT MIN(log_offset) AS first FROM events WHERE tenant_id = ? AND received_at >= ?',
+    // In offset order from the oldest: it reads only the events the trim is about to remove.
+    firstKept: db.prepare<[string, number], { first: number }>(
+      'SELECT log_offset AS first FROM events WHERE tenant_id = ? AND received_at >= ? ORDER BY log_offset LIMIT 1',
     ),
     deleteBefore: db.prepare<[string, number]>('DELETE FROM events WHERE tenant_id = ? AND log_offset < ?'),
     deleteAll: db.prepare<[string]>('DELETE FROM events WHERE tenant_id = ?'),
@@ -210,7 +217,6 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
       results.push(item.delivery ? { offset, epoch: stream.epoch, duplicate: false, deliveryStored: true } : { offset, epoch: stream.epoch, duplicate: false });
       committed.push({ tenantId: item.tenantId, logged: { offset, event: item.event, json }, epoch: stream.epoch });
     }
-    for (const [tenantId, stream] of streams) sql.setTop.run(stream.top, tenantId);
     return { results, committed };
   });
 
@@ -257,6 +263,8 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
     for (const { tenant_id } of sql.tenants.all()) {
       // Only the prefix before the first event still inside retention goes, so what stays is contiguous.
       const keepFrom = sql.firstKept.get(tenant_id, cutoff)?.first ?? null;
+      // Every event goes: the top no longer follows from them, and an offset is never given twice.
+      if (keepFrom === null) sql.setTop.run(ensureStream(tenant_id).top, tenant_id);
       removed += (keepFrom === null ? sql.deleteAll.run(tenant_id) : sql.deleteBefore.run(tenant_id, keepFrom)).changes;
       sql.deleteAgentsBefore.run(tenant_id, keepFrom ?? Number.MAX_SAFE_INTEGER);
       sql.deleteOpenLegsBefore.run(tenant_id, keepFrom ?? Number.MAX_SAFE_INTEGER);
