@@ -14,6 +14,9 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** How long after the last send a missing delivery still counts as late rather than lost. */
 export const DRAIN_MS = 5_000;
+/** The bench's call mix: the share of calls that come through a queue, ringing QUEUE_RING agents at once. */
+export const QUEUE_SHARE = 0.2;
+export const QUEUE_RING = 3;
 /** Sockets opening at once while connecting agents. */
 const CONNECT_CONCURRENCY = 200;
 

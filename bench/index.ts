@@ -30,7 +30,7 @@ import type { RingReport } from './ring.js';
 import { benchCrossNode, benchIdle, benchThroughput, THROUGHPUT_P99_LIMIT_MS, type CrossNodeResult, type IdleResult, type ThroughputResult } from './node-scale.js';
 import { benchScreenpop } from './screenpop.js';
 import { seedTenants, webhookRequest } from './bus.js';
-import { closeAll, connectAll, drive, openSocket, readFrame, sleep, startChild, Tracker, type DriveResult } from './harness.js';
+import { closeAll, connectAll, drive, openSocket, QUEUE_RING, QUEUE_SHARE, readFrame, sleep, startChild, Tracker, type DriveResult } from './harness.js';
 import { round, summarise, table, type ChildMessage, type MemorySnapshot, type Percentiles, type UsageReport } from './stats.js';
 
 const { values: flags } = parseArgs({
@@ -54,9 +54,6 @@ const AGENTS = Number(flags.agents ?? process.env.BENCH_AGENTS ?? (flags.quick ?
 const SECONDS = Number(flags.seconds ?? (flags.quick ? 20 : 60));
 const WARMUP_SECONDS = flags.quick ? 5 : 10;
 const CALLS_PER_MIN = Number(flags['calls-per-min'] ?? 1_000);
-/** Share of calls that come through a queue and ring several agents at once. */
-const QUEUE_SHARE = 0.2;
-const QUEUE_RING = 3;
 /** Real agent cores (bench/ring.ts) among the load: the first has RING_BIG_INDEX contacts, the rest RING_SMALL_INDEX. */
 const RING_CORES = 5;
 const RING_BIG_INDEX = 1_000_000;

@@ -13,12 +13,11 @@ import type { CallEvent } from '../src/shared/call-event.js';
 import { sha256Url } from '../src/bus/ingest/digest.js';
 import { openSqliteEventLog } from '../src/bus/log/sqlite/index.js';
 import { mulberry32 } from '../src/sim/prng.js';
+import { QUEUE_RING, QUEUE_SHARE } from './harness.js';
 import { round, summarise, table } from './stats.js';
 
 const TENANTS = 100;
 const EXTENSIONS = 100;
-const QUEUE_SHARE = 0.2;
-const QUEUE_RING = 3;
 /** Appends between 1 ms pauses: ~the bench's 50 webhooks/s leaves the worker idle time to checkpoint. */
 const APPENDS_PER_PAUSE = 5;
 /** The first appends warm the statement cache and the b-trees; they are not counted. */
