@@ -39,8 +39,8 @@ function callMix(calls: number): Array<{ tenantId: string; event: CallEvent }> {
     const event = (type: CallEvent['type'], agents: string[]): CallEvent => ({
       v: 1, id: `ev_${sha256Url(`${pbxCallId}\n${type}`).slice(0, 32)}`, tenantId, pbxId, pbxCallId, type, direction: 'inbound',
       caller: { raw: '0291234567', e164: '+61291234567', name: null, extension: null },
-      callee: { raw: rung.length > 1 ? '800' : answeredBy, e164: null, name: null, extension: rung.length > 1 ? null : answeredBy },
-      extensions: agents, queue: rung.length > 1 ? '800' : null, agents, pbxTime: now, receivedAt: now,
+      callee: { raw: isQueue ? '800' : answeredBy, e164: null, name: null, extension: isQueue ? null : answeredBy },
+      extensions: agents, queue: isQueue ? '800' : null, agents, pbxTime: now, receivedAt: now,
       durationSec: type === 'ended' ? 2 : null, recording: null, source: 'webhook', ...(type === 'answered' ? { answeredBy } : {}),
     });
     timed.push({ at: i * 60, tenantId, event: event('ringing', rung) });
