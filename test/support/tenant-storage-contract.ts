@@ -2,11 +2,11 @@
 // encrypted secrets, agents, pairing codes, device tokens, the contact cache and the audit trail.
 // Each engine's test file runs it with a harness that gives every test empty storage.
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AuditEntry, AuditLog } from '../../src/bus/audit/port.js';
 import type { AuditOptions } from '../../src/bus/audit/rows.js';
 import { PBX_CACHE_MS, type AdminTenantStore } from '../../src/bus/tenants/rows.js';
-import { PAIRING_CODE_TTL_MS, sha256Hex } from '../../src/bus/tenants/secrets.js';
+import { PAIRING_CODE_TTL_MS, SecretBox, sha256Hex } from '../../src/bus/tenants/secrets.js';
 
 export interface TenantStorageHarness {
   /** A store on this test's storage; each call is another connection to the same data (another process or node). */
@@ -96,6 +96,24 @@ export function describeTenantStorage(engine: string, fresh: () => Promise<Tenan
       clock = new Date(clock.getTime() + PBX_CACHE_MS);
       expect((await store.pbxSecrets(pbx.id)).webhookSecrets).toEqual([second]);
       expect(await store.getPbx(pbx.id)).toEqual(await admin.getPbx(pbx.id));
+    });
+
+    it('decrypts on a cache refresh only the secrets it has not opened before', async () => {
+      const admin = await openAt();
+      const { pbx, secrets } = await seed(store);
+      await store.pbxSecrets(pbx.id);
+      const open = vi.spyOn(SecretBox.prototype, 'open');
+      try {
+        clock = new Date(clock.getTime() + PBX_CACHE_MS);
+        expect(await store.pbxSecrets(pbx.id)).toEqual(secrets);
+        expect(open).not.toHaveBeenCalled();
+        const second = await admin.rotatePbxSecret(pbx.id, 'template');
+        clock = new Date(clock.getTime() + PBX_CACHE_MS);
+        expect((await store.pbxSecrets(pbx.id)).templateKeys).toEqual([second, secrets.templateKeys[0]]);
+        expect(open).toHaveBeenCalledTimes(1);
+      } finally {
+        open.mockRestore();
+      }
     });
 
     it('pairs once with a typed code (any case, spacing), then the code is spent', async () => {

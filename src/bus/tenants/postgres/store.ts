@@ -54,12 +54,12 @@ export function createPostgresTenantStore(opts: { pool: PgPool; masterKey: Buffe
     await db.query('INSERT INTO pbx_secrets (pbx_id, kind, sealed, created_at) VALUES ($1, $2, $3, $4)', [pbxId, kind, box.seal(secret), iso()]);
     return secret;
   };
-  const readSecrets = async (db: Queryable, row: PbxRow) => {
+  const readSecrets = async (db: Queryable, row: PbxRow, opened?: Map<string, string>) => {
     const { rows } = await db.query<{ kind: SecretKind; sealed: string }>(
       'SELECT kind, sealed FROM pbx_secrets WHERE pbx_id = $1 AND retired_at IS NULL ORDER BY seq DESC',
       [row.id],
     );
-    return openSecrets(box, row, rows);
+    return openSecrets(box, row, rows, opened);
   };
 
   const pbxCache = createPbxCache(now);
@@ -111,7 +111,7 @@ export function createPostgresTenantStore(opts: { pool: PgPool; masterKey: Buffe
     async pbxSecrets(pbxId) {
       const entry = await cachedPbx(pbxId);
       if (!entry) throw new NotFoundError(`no PBX ${pbxId}`);
-      entry.secrets ??= frozenSecrets(await readSecrets(pool, entry.row));
+      entry.secrets ??= frozenSecrets(await readSecrets(pool, entry.row, entry.opened));
       return entry.secrets;
     },
     async rotatePbxSecret(pbxId, kind) {

@@ -102,7 +102,7 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
     return secret;
   };
 
-  const readSecrets = (row: PbxRow) => openSecrets(box, row, q.liveSecrets.all(row.id));
+  const readSecrets = (row: PbxRow, opened?: Map<string, string>) => openSecrets(box, row, q.liveSecrets.all(row.id), opened);
 
   const pbxCache = createPbxCache(now);
   const cachedPbx = (pbxId: string) => pbxCache.fresh(pbxId) ?? pbxCache.store(pbxId, q.pbx.get(pbxId) ?? null);
@@ -210,7 +210,7 @@ export function createSqliteTenantStore(opts: { path: string; masterKey: Buffer;
     async pbxSecrets(pbxId) {
       const entry = cachedPbx(pbxId);
       if (!entry) throw new NotFoundError(`no PBX ${pbxId}`);
-      entry.secrets ??= frozenSecrets(readSecrets(entry.row));
+      entry.secrets ??= frozenSecrets(readSecrets(entry.row, entry.opened));
       return entry.secrets;
     },
     async rotatePbxSecret(pbxId, kind) {
