@@ -37,6 +37,11 @@ interface PendingAppend {
   reject(err: unknown): void;
 }
 
+interface Stream {
+  epoch: string;
+  top: number;
+}
+
 interface Committed {
   tenantId: string;
   logged: LoggedEvent;
@@ -181,8 +186,14 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
   const listeners = new ListenerSet(options.onError);
   let queue: PendingAppend[] = [];
   let closed = false;
+  /**
+   * Each tenant's stream as of the last commit, once an append has read it: this process is the
+   * file's one writer of events (the admin CLI's watch only reads), so only these appends move a
+   * top, and an append need not read it again (a query per append in a profile of the bus).
+   */
+  const committedStreams = new Map<string, Stream>();
 
-  function ensureStream(tenantId: string): { epoch: string; top: number } {
+  function ensureStream(tenantId: string): Stream {
     // Read first: creating (a random epoch and a write) is needed once per tenant, not per call.
     const existing = sql.stream.get(tenantId);
     if (existing) return existing;
@@ -194,13 +205,14 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
 
   /** Writes a batch in one transaction; returns per-append results and the new events in offset order. */
   const writeBatch = db.transaction((batch: PendingAppend[]) => {
-    const streams = new Map<string, { epoch: string; top: number }>();
+    // This batch's tops: copies, so a batch that rolls back leaves committedStreams as it was.
+    const streams = new Map<string, Stream>();
     const results: AppendResult[] = [];
     const committed: Committed[] = [];
     for (const item of batch) {
       let stream = streams.get(item.tenantId);
       if (!stream) {
-        stream = ensureStream(item.tenantId);
+        stream = { ...(committedStreams.get(item.tenantId) ?? ensureStream(item.tenantId)) };
         streams.set(item.tenantId, stream);
       }
       const existing = sql.byKey.get(item.tenantId, item.idempotencyKey);
@@ -217,7 +229,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
       results.push(item.delivery ? { offset, epoch: stream.epoch, duplicate: false, deliveryStored: true } : { offset, epoch: stream.epoch, duplicate: false });
       committed.push({ tenantId: item.tenantId, logged: { offset, event: item.event, json }, epoch: stream.epoch });
     }
-    return { results, committed };
+    return { results, committed, streams };
   });
 
   // Group commit: appends made in the same tick share one transaction (commits do not fsync under
@@ -233,6 +245,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
       for (const item of batch) item.reject(err);
       return;
     }
+    for (const [tenantId, stream] of outcome.streams) committedStreams.set(tenantId, stream);
     batch.forEach((item, i) => item.resolve(outcome.results[i]!));
     for (const c of outcome.committed) listeners.emit(c.tenantId, c.logged, c.epoch);
   }
@@ -253,7 +266,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
     return snapshotOf(tenantId, stream, events);
   });
 
-  function snapshotOf(tenantId: string, stream: { epoch: string; top: number }, events: LoggedEvent[]): ReadResult {
+  function snapshotOf(tenantId: string, stream: Stream, events: LoggedEvent[]): ReadResult {
     const first = sql.first.get(tenantId)?.first ?? null;
     return { events, position: { offset: stream.top, epoch: stream.epoch }, firstRetained: first ?? stream.top + 1 };
   }

@@ -38,3 +38,26 @@ it('fills the agent index once for a log written before the index existed, so re
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+it('rolls a failed group commit back whole: its appends are refused, and the next append takes the offset after the last stored', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rb-sqlite-rollback-'));
+  const log = openSqliteEventLog({ dataDir });
+  try {
+    const seen: number[] = [];
+    log.subscribe((_tenant, logged) => seen.push(logged.offset));
+    await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k1');
+    // Appends of one tick share a transaction; the second cannot be written (here: it cannot be
+    // serialised), so the whole transaction fails after the first was inserted.
+    const unwritable = { ...makeCallEvent({ tenantId: 't_a' }), toJSON: () => { throw new Error('cannot write'); } };
+    const batch = [log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k2'), log.append('t_a', unwritable, 'k3'), log.append('t_b', makeCallEvent({ tenantId: 't_b' }), 'k4')];
+    for (const outcome of await Promise.allSettled(batch)) expect(outcome.status).toBe('rejected');
+
+    expect((await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k2')).offset).toBe(2);
+    expect((await log.append('t_b', makeCallEvent({ tenantId: 't_b' }), 'k4')).offset).toBe(1);
+    expect((await log.read('t_a', { since: 0, limit: 10 })).events.map((e) => e.offset)).toEqual([1, 2]);
+    expect(seen).toEqual([1, 2, 1]);
+  } finally {
+    await log.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
