@@ -155,12 +155,18 @@ export function describeEventLogContract(engine: string, traits: EngineTraits, c
       expect(appended.epoch).toBe(empty.epoch);
     });
 
-    it('finds an event by its CallEvent id within its own tenant only', async () => {
+    it('finds an event by its CallEvent id within its own tenant only, whether or not the id is its idempotency key', async () => {
       const event = makeCallEvent({ tenantId: 't_a' });
+      const keyed = makeCallEvent({ tenantId: 't_a' });
       await log.append('t_a', makeCallEvent({ tenantId: 't_a' }), 'k0');
       await log.append('t_a', event, 'k1');
+      await log.append('t_a', keyed, keyed.id); // as the ingest appends every event
       const found = await log.findById('t_a', event.id);
       expect(found && { offset: found.offset, event: found.event }).toEqual<LoggedEvent>({ offset: 2, event });
+      const foundKeyed = await log.findById('t_a', keyed.id);
+      expect(foundKeyed && { offset: foundKeyed.offset, event: foundKeyed.event }).toEqual<LoggedEvent>({ offset: 3, event: keyed });
+      expect(await log.findById('t_a', 'k1')).toBeNull();
+      expect(await log.findById('t_b', keyed.id)).toBeNull();
       expect(await log.findById('t_b', event.id)).toBeNull();
       expect(await log.findById('t_a', 'evt_unknown')).toBeNull();
     });

@@ -106,6 +106,13 @@ const MIGRATIONS: Migration[] = [
   (db) => db.exec(DELIVERIES_SCHEMA),
   // 4: no index on received_at: only the trim asked it, and it reads the events in offset order instead.
   (db) => db.exec('DROP INDEX IF EXISTS events_received_at'),
+  // 5: event_id is '' where it equals the idempotency key (every event the ingest writes), so the
+  // index on event ids holds only the others and an append writes one index fewer.
+  (db) => db.exec(`
+    UPDATE events SET event_id = '' WHERE event_id = idempotency_key;
+    DROP INDEX IF EXISTS events_event_id;
+    CREATE INDEX IF NOT EXISTS events_other_id ON events (tenant_id, event_id) WHERE event_id <> '';
+  `),
 ];
 
 /** Applies one event's openLegChanges to the index (inside the caller's transaction). */
@@ -162,8 +169,12 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
        WHERE a.tenant_id = ? AND a.pbx_id = ? AND a.extension = ? AND a.log_offset > ? ORDER BY a.log_offset LIMIT ?`,
     ),
     first: db.prepare<[string], { first: number | null }>('SELECT MIN(log_offset) AS first FROM events WHERE tenant_id = ?'),
-    byEventId: db.prepare<[string, string], { log_offset: number; body: string }>(
-      'SELECT log_offset, body FROM events WHERE tenant_id = ? AND event_id = ? ORDER BY log_offset LIMIT 1',
+    // An id is an idempotency key (event_id '') or in events_other_id: named, as the planner does not
+    // pick a partial index on its own without statistics (it would walk the tenant's events instead).
+    byEventId: db.prepare<[{ tenant: string; id: string }], { log_offset: number; body: string }>(
+      `SELECT log_offset, body FROM events WHERE tenant_id = @tenant AND idempotency_key = @id AND event_id = ''
+       UNION ALL SELECT log_offset, body FROM events INDEXED BY events_other_id WHERE tenant_id = @tenant AND event_id = @id AND event_id <> ''
+       ORDER BY log_offset LIMIT 1`,
     ),
     tenants: db.prepare<[], { tenant_id: string }>('SELECT tenant_id FROM streams'),
     // In offset order from the oldest: it reads only the events the trim is about to remove.
@@ -222,7 +233,8 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
       }
       const offset = ++stream.top;
       const json = JSON.stringify(item.event);
-      sql.insert.run(item.tenantId, offset, item.event.id, item.idempotencyKey, receivedAtMs(item.event), json);
+      const otherId = item.event.id === item.idempotencyKey ? '' : item.event.id;
+      sql.insert.run(item.tenantId, offset, otherId, item.idempotencyKey, receivedAtMs(item.event), json);
       for (const extension of agentExtensions(item.event)) sql.insertAgent.run(item.tenantId, item.event.pbxId, extension, offset);
       applyOpenLegs(item.tenantId, item.event, offset);
       if (item.delivery) deliveries.put(item.delivery.key, item.delivery.record);
@@ -330,7 +342,7 @@ export function openSqliteEventLog(options: SqliteEventLogOptions): SqliteEventL
 
     async findById(tenantId: string, eventId: string): Promise<LoggedEvent | null> {
       assertOpen();
-      const row = sql.byEventId.get(tenantId, eventId);
+      const row = sql.byEventId.get({ tenant: tenantId, id: eventId });
       return row ? toLogged(row) : null;
     },
 

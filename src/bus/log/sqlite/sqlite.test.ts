@@ -61,3 +61,32 @@ it('rolls a failed group commit back whole: its appends are refused, and the nex
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+it('finds events by id in a log written before event ids that equal their key were stored as such', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rb-sqlite-event-ids-'));
+  try {
+    const keyed = makeCallEvent({ tenantId: 't_a' });
+    const other = makeCallEvent({ tenantId: 't_a' });
+    let log = openSqliteEventLog({ dataDir });
+    await log.append('t_a', keyed, keyed.id);
+    await log.append('t_a', other, 'k2');
+    await log.close();
+    // What a log file at schema version 4 holds: every event id spelt out, one index over all of them.
+    const db = new Database(join(dataDir, SQLITE_LOG_FILE));
+    db.exec(`UPDATE events SET event_id = json_extract(body, '$.id');
+      DROP INDEX events_other_id; CREATE INDEX events_event_id ON events (tenant_id, event_id);`);
+    db.pragma('user_version = 4');
+    db.close();
+
+    log = openSqliteEventLog({ dataDir });
+    expect((await log.findById('t_a', keyed.id))?.offset).toBe(1);
+    expect((await log.findById('t_a', other.id))?.offset).toBe(2);
+    expect((await log.append('t_a', keyed, keyed.id)).duplicate).toBe(true);
+    await log.close();
+    const after = new Database(join(dataDir, SQLITE_LOG_FILE), { readonly: true });
+    expect(after.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name").pluck().all()).toEqual(['events_idempotency', 'events_other_id']);
+    after.close();
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
