@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { CallEvent } from '../src/shared/call-event.js';
 import { sha256Url } from '../src/bus/ingest/digest.js';
+import { deliveryKey } from '../src/bus/ingest/deliveries/port.js';
 import { openSqliteEventLog } from '../src/bus/log/sqlite/index.js';
 import { mulberry32 } from '../src/sim/prng.js';
 import { QUEUE_RING, QUEUE_SHARE } from './harness.js';
@@ -60,7 +61,7 @@ async function main(): Promise<void> {
   const cpuStart = process.cpuUsage();
   for (const [i, { tenantId, event }] of events.entries()) {
     const t0 = performance.now();
-    await log.append(tenantId, event, event.id, { key: sha256Url(`${event.id}\ndelivery`).slice(0, 32), record: { digest: sha256Url(event.id), eventId: event.id } });
+    await log.append(tenantId, event, event.id, { key: deliveryKey(event.pbxId, `msg_${event.id}`, Date.parse(event.pbxTime)), record: { digest: sha256Url(event.id), eventId: event.id } });
     if (i >= warmup) samples.push(performance.now() - t0);
     if (i % APPENDS_PER_PAUSE === 0) await sleep(1);
   }
